@@ -1,0 +1,28 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Cria: an LLM inference server. Module map and dependency direction: ARCHITECTURE.md
+// (cria → Server → Serving → {Models, Sampling, Grammar, Templates, Tokenization} → Numerics → GGUF).
+let package = Package(
+    name: "Cria",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cria", targets: ["cria"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "GGUF"),
+        .target(name: "Numerics", dependencies: ["GGUF"]),
+        .executableTarget(
+            name: "cria",
+            dependencies: [
+                "GGUF", "Numerics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "GGUF"], resources: [.copy("Fixtures")]),
+    ]
+)
