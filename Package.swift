@@ -22,7 +22,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "GGUF"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "GGUF"], exclude: ["Fixtures"]),
     ]
 )

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The bytes of a GGUF file: memory-mapped read-only (the default, so weights are paged in on
+/// demand and shared between processes) or read fully into memory (`--no-mmap`), or borrowed
+/// from a caller's buffer (tests). It owns the mapping or allocation and releases it on deinit.
+public final class GGUFStorage: @unchecked Sendable {
+    public enum LoadMode: Sendable { case mmap, read }
+
+    public let bytes: UnsafeRawBufferPointer
+    private let release: @Sendable (UnsafeRawBufferPointer) -> Void
+
+    /// Wraps bytes that stay valid until `release` is called with them.
+    public init(bytes: UnsafeRawBufferPointer, release: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) {
+        self.bytes = bytes
+        self.release = release
+    }
+
+    /// Copies `data` into storage this object owns.
+    public convenience init(copying data: [UInt8]) {
+        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
+        data.withUnsafeBytes { src in
+            if let base = src.baseAddress { raw.baseAddress!.copyMemory(from: base, byteCount: src.count) }
+        }
+        self.init(bytes: UnsafeRawBufferPointer(rebasing: raw[0..<data.count])) { b in
+            UnsafeMutableRawPointer(mutating: b.baseAddress)?.deallocate()
+        }
+    }
+
+    /// Opens `path` with the given mode; `mlock` additionally pins the pages in RAM (best effort).
+    public convenience init(path: String, mode: LoadMode = .mmap, mlock lockPages: Bool = false) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw GGUFError.cannotOpen(path: path, reason: Self.errnoText()) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw GGUFError.cannotOpen(path: path, reason: Self.errnoText()) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw GGUFError.cannotOpen(path: path, reason: "not a regular file")
+        }
+        let size = Int(st.st_size)
+        guard size > 0 else {
+            self.init(bytes: UnsafeRawBufferPointer(start: nil, count: 0)) { _ in }
+            return
+        }
+        switch mode {
+        case .mmap:
+            guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+                throw GGUFError.cannotOpen(path: path, reason: "mmap failed: " + Self.errnoText())
+            }
+            if lockPages { _ = Glibc.mlock(base, size) }
+            self.init(bytes: UnsafeRawBufferPointer(start: base, count: size)) { b in
+                _ = munmap(UnsafeMutableRawPointer(mutating: b.baseAddress), b.count)
+            }
+        case .read:
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            var done = 0
+            while done < size {
+                let n = Glibc.read(fd, raw + done, size - done)
+                if n <= 0 {
+                    raw.deallocate()
+                    throw GGUFError.cannotOpen(path: path, reason: n == 0 ? "unexpected end of file" : Self.errnoText())
+                }
+                done += n
+            }
+            if lockPages { _ = Glibc.mlock(raw, size) }
+            self.init(bytes: UnsafeRawBufferPointer(start: raw, count: size)) { b in
+                UnsafeMutableRawPointer(mutating: b.baseAddress)?.deallocate()
+            }
+        }
+    }
+
+    deinit { release(bytes) }
+
+    private static func errnoText() -> String {
+        String(cString: strerror(errno))
+    }
+}

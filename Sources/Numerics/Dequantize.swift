@@ -1,0 +1,79 @@
+import GGUF
+
+/// Conversion of tensor data from any supported storage format to f32.
+///
+/// The reference path every kernel is tested against: for each format the arithmetic is done in
+/// f32 in the same order as gguf-py's numpy dequantizers (e.g. `(d·sc)·q − dmin·m`), so results
+/// are bit-identical to them.
+public enum Dequantize {
+    /// The formats `row(_:…)` can convert.
+    public static let supportedTypes: Set<GGMLType> = [
+        .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0,
+        .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K, .iq4_nl, .iq4_xs,
+    ]
+
+    public static func isSupported(_ type: GGMLType) -> Bool { supportedTypes.contains(type) }
+
+    /// Dequantizes `count` elements (a multiple of the type's block size) starting at `src`.
+    public static func row(_ type: GGMLType, _ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) throws {
+        guard count % type.blockSize == 0 else {
+            throw NumericsError.partialBlock(type: type.name, count: count, blockSize: type.blockSize)
+        }
+        let blocks = count / type.blockSize
+        switch type {
+        case .f32: dst.update(from: src.assumingMemoryBound(to: Float.self), count: count)
+        case .f16: FloatFormats.f16(src, count: count, into: dst)
+        case .bf16: FloatFormats.bf16(src, count: count, into: dst)
+        case .q4_0: LegacyQuantFormats.q4_0(src, blocks: blocks, into: dst)
+        case .q4_1: LegacyQuantFormats.q4_1(src, blocks: blocks, into: dst)
+        case .q5_0: LegacyQuantFormats.q5_0(src, blocks: blocks, into: dst)
+        case .q5_1: LegacyQuantFormats.q5_1(src, blocks: blocks, into: dst)
+        case .q8_0: LegacyQuantFormats.q8_0(src, blocks: blocks, into: dst)
+        case .q2_K: KQuantFormats.q2_K(src, blocks: blocks, into: dst)
+        case .q3_K: KQuantFormats.q3_K(src, blocks: blocks, into: dst)
+        case .q4_K: KQuantFormats.q4_K(src, blocks: blocks, into: dst)
+        case .q5_K: KQuantFormats.q5_K(src, blocks: blocks, into: dst)
+        case .q6_K: KQuantFormats.q6_K(src, blocks: blocks, into: dst)
+        case .q8_K: KQuantFormats.q8_K(src, blocks: blocks, into: dst)
+        case .iq4_nl: IQ4Formats.iq4_nl(src, blocks: blocks, into: dst)
+        case .iq4_xs: IQ4Formats.iq4_xs(src, blocks: blocks, into: dst)
+        default: throw NumericsError.unsupportedType(type.name)
+        }
+    }
+
+    /// Dequantizes a whole tensor into a new array.
+    public static func tensor(_ info: GGUFTensorInfo, in file: GGUFFile) throws -> [Float] {
+        guard isSupported(info.type) else { throw NumericsError.unsupportedTensorType(tensor: info.name, type: info.type.name) }
+        let bytes = file.data(for: info)
+        let count = info.elementCount
+        return try [Float](unsafeUninitializedCapacity: count) { buf, initialized in
+            if count > 0 { try row(info.type, bytes.baseAddress!, count: count, into: buf.baseAddress!) }
+            initialized = count
+        }
+    }
+}
+
+/// Errors from the numeric layer, naming the format involved.
+public enum NumericsError: Error, CustomStringConvertible, Equatable {
+    case unsupportedType(String)
+    case unsupportedTensorType(tensor: String, type: String)
+    case partialBlock(type: String, count: Int, blockSize: Int)
+
+    public var description: String {
+        switch self {
+        case let .unsupportedType(t): return "tensor type \(t) is not supported"
+        case let .unsupportedTensorType(tensor, type): return "tensor '\(tensor)' has type \(type), which Cria cannot compute with"
+        case let .partialBlock(type, count, blockSize):
+            return "\(count) elements of \(type) is not a whole number of \(blockSize)-element blocks"
+        }
+    }
+}
+
+/// Little helpers for reading block fields at byte offsets.
+@inline(__always) func loadF16(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+    Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self).littleEndian))
+}
+
+@inline(__always) func loadByte(_ p: UnsafeRawPointer, _ offset: Int) -> UInt8 {
+    p.load(fromByteOffset: offset, as: UInt8.self)
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Generates the small GGUF fixtures the Swift tests read, using the independent `gguf` package.
+
+Outputs (committed; regenerate with `.venv/bin/python scripts/make-fixtures.py`):
+- Tests/NumericsTests/Fixtures/dequant.gguf: for every storage format, a tensor `<fmt>` of random
+  blocks in that format (scale fields set to finite values including extremes: ±65504, the
+  smallest f16 normal and subnormal, ±0) and a tensor `<fmt>.expected` (F32) holding what
+  gguf-py's numpy dequantizer returns for it. Q8_K has no gguf-py dequantizer; its expected
+  values are d·q computed here in float32.
+- Tests/GGUFTests/Fixtures/metadata.gguf: every metadata value type, nested arrays, a non-default
+  alignment (64), and a few small tensors with known contents.
+"""
+import os
+import sys
+
+import numpy as np
+import gguf
+from gguf import GGMLQuantizationType as T
+from gguf.quants import dequantize
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+rng = np.random.default_rng(20261126)
+
+# f16 values used for block scales: ordinary, largest, smallest normal/subnormal, zeros, negative.
+EXTREME_F16 = np.array([65504.0, -65504.0, 6.103515625e-05, 5.960464477539063e-08, 0.0, -0.0, 1.0, -2.5],
+                       dtype=np.float16)
+
+# Byte offsets of the f16 scale fields inside one block of each format.
+F16_FIELDS = {
+    T.Q4_0: [0], T.Q4_1: [0, 2], T.Q5_0: [0], T.Q5_1: [0, 2], T.Q8_0: [0],
+    T.Q2_K: [80, 82], T.Q3_K: [108], T.Q4_K: [0, 2], T.Q5_K: [0, 2], T.Q6_K: [208],
+    T.IQ4_NL: [0], T.IQ4_XS: [0],
+}
+
+
+def random_scales(n):
+    """Mostly modest random scales, with every extreme value present at least once."""
+    vals = (rng.standard_normal(n) * 0.05).astype(np.float16)
+    idx = rng.choice(n, size=min(n, len(EXTREME_F16)), replace=False)
+    vals[idx] = EXTREME_F16[: len(idx)]
+    return vals
+
+
+def random_blocks(qtype, n_blocks):
+    block_size, type_size = gguf.GGML_QUANT_SIZES[qtype]
+    blocks = rng.integers(0, 256, size=(n_blocks, type_size), dtype=np.uint8)
+    for off in F16_FIELDS.get(qtype, []):
+        blocks[:, off:off + 2] = random_scales(n_blocks).view(np.uint8).reshape(n_blocks, 2)
+    if qtype == T.Q8_K:
+        d = (rng.standard_normal(n_blocks) * 0.01).astype(np.float32)
+        d[:3] = [2.0e36, 1.0e-40, 0.0]
+        blocks[:, 0:4] = d.view(np.uint8).reshape(n_blocks, 4)
+    return blocks
+
+
+def float_data(qtype, n):
+    values = (rng.standard_normal(n) * 3).astype(np.float32)
+    values[:6] = [65504.0, -65504.0, 6.1e-05, 5.96e-08, 0.0, -1.5]
+    if qtype == T.F16:
+        return values.astype(np.float16).view(np.uint8)
+    if qtype == T.BF16:
+        return (values.view(np.uint32) >> 16).astype(np.uint16).view(np.uint8)
+    return values.view(np.uint8)
+
+
+def expected_values(qtype, raw, n_values):
+    if qtype == T.Q8_K:
+        blocks = raw.reshape(-1, 292)
+        d = blocks[:, 0:4].copy().view(np.float32)
+        q = blocks[:, 4:260].view(np.int8).astype(np.float32)
+        return (d * q).reshape(-1)
+    if qtype in (T.F32, T.F16, T.BF16):
+        return dequantize(raw, qtype).reshape(-1)
+    return dequantize(raw.reshape(-1), qtype).reshape(-1)[:n_values]
+
+
+def make_dequant(path):
+    w = gguf.GGUFWriter(path, arch="fixture")
+    formats = [T.F32, T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0,
+               T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K, T.Q8_K, T.IQ4_NL, T.IQ4_XS]
+    for qtype in formats:
+        block_size, type_size = gguf.GGML_QUANT_SIZES[qtype]
+        rows = 2
+        row_len = 1024 if block_size == 256 else 512 if block_size == 32 else 256
+        n_values = rows * row_len
+        if block_size == 1:
+            raw = float_data(qtype, n_values)
+        else:
+            raw = random_blocks(qtype, n_values // block_size).reshape(-1)
+        expected = expected_values(qtype, raw, n_values).astype(np.float32)
+        assert expected.size == n_values, (qtype, expected.size)
+        assert not np.isnan(expected).any(), qtype
+        name = qtype.name.lower()
+        w.add_tensor(name, raw.reshape(rows, -1), raw_dtype=qtype)
+        w.add_tensor(name + ".expected", expected.reshape(rows, row_len))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def make_metadata(path):
+    w = gguf.GGUFWriter(path, arch="fixture")
+    w.data_alignment = 64
+    w.add_uint32("general.alignment", 64)
+    w.add_uint8("test.u8", 200)
+    w.add_int8("test.i8", -100)
+    w.add_uint16("test.u16", 60000)
+    w.add_int16("test.i16", -30000)
+    w.add_uint32("test.u32", 4000000000)
+    w.add_int32("test.i32", -2000000000)
+    w.add_float32("test.f32", 0.15625)
+    w.add_uint64("test.u64", 18000000000000000000)
+    w.add_int64("test.i64", -9000000000000000000)
+    w.add_float64("test.f64", -2.718281828459045)
+    w.add_bool("test.bool_true", True)
+    w.add_bool("test.bool_false", False)
+    w.add_string("test.string", "héllo <start_of_turn>\n")
+    w.add_string("test.empty_string", "")
+    w.add_array("test.int_array", [1, -2, 3])
+    w.add_array("test.float_array", [0.5, -1.25])
+    w.add_array("test.string_array", ["a", "", "ünï"])
+    w.add_array("test.nested_array", [[1, 2], [3]])
+    w.add_tensor("weights.f32", np.arange(12, dtype=np.float32).reshape(3, 4))
+    w.add_tensor("weights.f16", (np.arange(64, dtype=np.float32) / 8).astype(np.float16))
+    w.add_tensor("weights.i32", np.array([7, -7, 1 << 30], dtype=np.int32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+if __name__ == "__main__":
+    out_n = os.path.join(ROOT, "Tests/NumericsTests/Fixtures")
+    out_g = os.path.join(ROOT, "Tests/GGUFTests/Fixtures")
+    os.makedirs(out_n, exist_ok=True)
+    os.makedirs(out_g, exist_ok=True)
+    make_dequant(os.path.join(out_n, "dequant.gguf"))
+    make_metadata(os.path.join(out_g, "metadata.gguf"))
+    print("fixtures written", file=sys.stderr)
