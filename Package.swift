@@ -15,14 +15,16 @@ let package = Package(
     targets: [
         .target(name: "GGUF"),
         .target(name: "Numerics", dependencies: ["GGUF"]),
+        .target(name: "Models", dependencies: ["GGUF", "Numerics"]),
         .executableTarget(
             name: "cria",
             dependencies: [
-                "GGUF", "Numerics",
+                "GGUF", "Numerics", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Numerics", "GGUF"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "GGUF"], exclude: ["Fixtures"]),
     ]
 )

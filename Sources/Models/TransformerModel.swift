@@ -1,0 +1,272 @@
+import GGUF
+import Numerics
+
+/// A decoder-only transformer (Gemma 3, Llama, Qwen2) that runs batches of rows over a KV cache.
+///
+/// The forward pass is written once; `ModelConfiguration` carries each architecture's choices.
+/// Every row's result depends only on its own sequence's cache and token — never on which other
+/// rows share the batch — because each output element is computed by one fixed-order reduction.
+public final class TransformerModel: @unchecked Sendable {
+    public let file: GGUFFile
+    public let config: ModelConfiguration
+    public let weights: ModelWeights
+    public let pool: ComputePool
+
+    public init(file: GGUFFile, threads: Int) throws {
+        self.file = file
+        let vocab = file.metadata.array("tokenizer.ggml.tokens")?.count
+            ?? file.tensor(named: "token_embd.weight")?.shape.last ?? 0
+        config = try ModelConfiguration(metadata: file.metadata, vocabularySize: vocab)
+        weights = try ModelWeights(file: file, config: config)
+        pool = ComputePool(threads: threads)
+    }
+
+    public convenience init(path: String, mode: GGUFStorage.LoadMode = .mmap, threads: Int) throws {
+        try self.init(file: GGUFFile(path: path, mode: mode), threads: threads)
+    }
+
+    /// A cache whose sequences each hold up to `capacity` tokens.
+    public func makeCache(capacity: Int) -> KVCache {
+        KVCache(layerCount: config.layerCount, kvDimension: config.kvDimension, capacity: capacity)
+    }
+
+    /// Runs `batch`, appending its keys and values to `cache`, and returns the logits of the rows
+    /// that asked for them, in row order: `logitRowCount × vocabularySize` floats.
+    public func forward(_ batch: Batch, cache: KVCache) throws -> [Float] {
+        let cells = try assignCells(batch, cache: cache)
+        let n = batch.count, d = config.embeddingLength
+        guard n > 0 else { return [] }
+        var x = [Float](repeating: 0, count: n * d)
+        x.withUnsafeMutableBufferPointer { xb in
+            embed(batch, into: xb.baseAddress!)
+            var scratch = ForwardScratch(config: config, rows: n)
+            for layer in 0..<config.layerCount {
+                runLayer(layer, batch: batch, cells: cells, cache: cache, x: xb.baseAddress!, scratch: &scratch)
+            }
+        }
+        return computeLogits(batch, hidden: x)
+    }
+
+    /// Moves the cached tokens of `sequence` at positions in `range` by `delta` (context shift),
+    /// rotating their keys so attention sees them at the new positions.
+    public func shift(_ cache: KVCache, sequence: Int, positions range: Range<Int32>, by delta: Int32) {
+        let moved = cache.shiftPositions(sequence, range: range, delta: delta)
+        guard !moved.isEmpty, delta != 0 else { return }
+        let s = cache.cells(sequence)
+        let c = config
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions) { angles in
+            for layer in 0..<c.layerCount {
+                let (base, scale) = ropeParameters(layer)
+                RoPE.angles(position: Float(delta), dims: c.ropeDimensions, base: base, scale: scale, into: angles.baseAddress!)
+                for cell in moved {
+                    let k = s.key(layer: layer, cell: cell)
+                    for h in 0..<c.headCountKV {
+                        RoPE.apply(k + h * c.headDimension, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Steps of the forward pass
+
+    /// Checks the batch and decides which cache cell each row's K/V goes to.
+    private func assignCells(_ batch: Batch, cache: KVCache) throws -> [(SequenceCells, Int)] {
+        var next: [Int: (cells: SequenceCells, count: Int, last: Int32)] = [:]
+        var out: [(SequenceCells, Int)] = []
+        out.reserveCapacity(batch.count)
+        for row in batch.rows {
+            guard row.token >= 0, Int(row.token) < config.vocabularySize else {
+                throw ModelError.badBatch("token id \(row.token) is outside the vocabulary (size \(config.vocabularySize))")
+            }
+            var state = next[row.sequence] ?? {
+                let s = cache.cells(row.sequence)
+                return (s, s.count, s.count > 0 ? s.positions[s.count - 1] : -1)
+            }()
+            guard row.position > state.last else {
+                throw ModelError.badBatch("position \(row.position) of sequence \(row.sequence) is not after \(state.last)")
+            }
+            guard state.count < cache.capacity else {
+                throw ModelError.contextFull(sequence: row.sequence, capacity: cache.capacity)
+            }
+            out.append((state.cells, state.count))
+            state.count += 1
+            state.last = row.position
+            next[row.sequence] = state
+        }
+        for (_, state) in next {
+            state.cells.count = state.count
+        }
+        for (i, row) in batch.rows.enumerated() {
+            out[i].0.positions[out[i].1] = row.position
+        }
+        return out
+    }
+
+    private func embed(_ batch: Batch, into x: UnsafeMutablePointer<Float>) {
+        let d = config.embeddingLength, scale = config.embeddingScale
+        for (i, row) in batch.rows.enumerated() {
+            let xi = x + i * d
+            weights.tokenEmbedding.dequantizeRow(Int(row.token), into: xi)
+            if scale != 1 { for j in 0..<d { xi[j] *= scale } }
+        }
+    }
+
+    private func ropeParameters(_ layer: Int) -> (base: Float, scale: Float) {
+        config.slidingLayers[layer] ? (config.ropeBaseSliding, 1) : (config.ropeBase, config.ropeScale)
+    }
+
+    private func runLayer(_ layer: Int, batch: Batch, cells: [(SequenceCells, Int)], cache: KVCache,
+                          x: UnsafeMutablePointer<Float>, scratch s: inout ForwardScratch) {
+        let c = config, w = weights.layers[layer], n = batch.count, d = c.embeddingLength
+        let eps = c.rmsEpsilon
+
+        s.withBuffers { h, q, k, v, attn, o, gate, up in
+            // Attention block
+            for i in 0..<n { VectorMath.rmsNorm(x + i * d, weight: w.attentionNorm, count: d, eps: eps, into: h + i * d) }
+            Matmul.multiply(w.query, h, batch: n, into: q, pool: pool)
+            Matmul.multiply(w.key, h, batch: n, into: k, pool: pool)
+            Matmul.multiply(w.value, h, batch: n, into: v, pool: pool)
+            addBias(w.queryBias, q, rows: n)
+            addBias(w.keyBias, k, rows: n)
+            addBias(w.valueBias, v, rows: n)
+            prepareQueriesAndKeys(layer: layer, weights: w, batch: batch, q: q, k: k)
+            for (i, (seq, cell)) in cells.enumerated() {
+                seq.key(layer: layer, cell: cell).update(from: k + i * c.kvDimension, count: c.kvDimension)
+                seq.value(layer: layer, cell: cell).update(from: v + i * c.kvDimension, count: c.kvDimension)
+            }
+            attend(layer: layer, batch: batch, cells: cells, q: q, into: attn)
+            Matmul.multiply(w.output, attn, batch: n, into: o, pool: pool)
+            if let post = w.postAttentionNorm {
+                for i in 0..<n { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
+            }
+            for j in 0..<n * d { x[j] += o[j] }
+
+            // Feed-forward block
+            for i in 0..<n { VectorMath.rmsNorm(x + i * d, weight: w.ffnNorm, count: d, eps: eps, into: h + i * d) }
+            Matmul.multiply(w.gate, h, batch: n, into: gate, pool: pool)
+            Matmul.multiply(w.up, h, batch: n, into: up, pool: pool)
+            VectorMath.gatedActivation(gate: gate, up: up, count: n * c.feedForwardLength, activation: c.activation, into: gate)
+            Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool)
+            if let post = w.postFFNNorm {
+                for i in 0..<n { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
+            }
+            for j in 0..<n * d { x[j] += o[j] }
+        }
+    }
+
+    private func addBias(_ bias: [Float]?, _ y: UnsafeMutablePointer<Float>, rows: Int) {
+        guard let bias else { return }
+        let m = bias.count
+        for i in 0..<rows { for j in 0..<m { y[i * m + j] += bias[j] } }
+    }
+
+    /// Per-head Q/K norms (Gemma) and RoPE at each row's position.
+    private func prepareQueriesAndKeys(layer: Int, weights w: LayerWeights, batch: Batch,
+                                       q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>) {
+        let c = config, hd = c.headDimension
+        let (base, scale) = ropeParameters(layer)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions) { anglesBuffer in
+            let angles = anglesBuffer.baseAddress!
+            for (i, row) in batch.rows.enumerated() {
+                RoPE.angles(position: Float(row.position), dims: c.ropeDimensions, base: base, scale: scale, into: angles)
+                for h in 0..<c.headCount {
+                    let qh = q + i * c.queryDimension + h * hd
+                    if let norm = w.queryNorm { VectorMath.rmsNorm(qh, weight: norm, count: hd, eps: c.rmsEpsilon, into: qh) }
+                    RoPE.apply(qh, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles)
+                }
+                for h in 0..<c.headCountKV {
+                    let kh = k + i * c.kvDimension + h * hd
+                    if let norm = w.keyNorm { VectorMath.rmsNorm(kh, weight: norm, count: hd, eps: c.rmsEpsilon, into: kh) }
+                    RoPE.apply(kh, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles)
+                }
+            }
+        }
+    }
+
+    // out = Σ_c softmax_c(scale·q·k_c)·v_c over the cells the row may see (causal, sliding window)
+    private func attend(layer: Int, batch: Batch, cells: [(SequenceCells, Int)],
+                        q: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let c = config, hd = c.headDimension
+        let window = c.slidingLayers[layer] ? c.slidingWindow : nil
+        let groups = c.headCount / c.headCountKV
+        let rows = batch.rows
+        pool.parallelFor(rows.count * c.headCount) { range in
+            for task in range {
+                let i = task / c.headCount, h = task % c.headCount
+                let (seq, _) = cells[i]
+                let kvOffset = (h / groups) * hd
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: max(seq.count, 1)) { scores in
+                    Attention.attendHead(
+                        query: q + i * c.queryDimension + h * hd,
+                        keys: seq.key(layer: layer, cell: 0) + kvOffset,
+                        values: seq.value(layer: layer, cell: 0) + kvOffset,
+                        stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
+                        queryPosition: rows[i].position, window: window, scale: c.attentionScale,
+                        headDimension: hd, scores: scores.baseAddress!, into: out + i * c.queryDimension + h * hd)
+                }
+            }
+        }
+    }
+
+    private func computeLogits(_ batch: Batch, hidden x: [Float]) -> [Float] {
+        let d = config.embeddingLength, vocab = config.vocabularySize
+        let wanted = batch.rows.indices.filter { batch.rows[$0].wantsLogits }
+        guard !wanted.isEmpty else { return [] }
+        var normed = [Float](repeating: 0, count: wanted.count * d)
+        x.withUnsafeBufferPointer { xb in
+            normed.withUnsafeMutableBufferPointer { nb in
+                for (j, i) in wanted.enumerated() {
+                    VectorMath.rmsNorm(xb.baseAddress! + i * d, weight: weights.outputNorm, count: d, eps: config.rmsEpsilon,
+                                       into: nb.baseAddress! + j * d)
+                }
+            }
+        }
+        var logits = [Float](repeating: 0, count: wanted.count * vocab)
+        normed.withUnsafeBufferPointer { nb in
+            logits.withUnsafeMutableBufferPointer { lb in
+                Matmul.multiply(weights.output, nb.baseAddress!, batch: wanted.count, into: lb.baseAddress!, pool: pool)
+            }
+        }
+        return logits
+    }
+}
+
+/// Activation buffers for one forward call, sized for its row count.
+struct ForwardScratch {
+    var h, q, k, v, attn, o, gate, up: [Float]
+
+    init(config c: ModelConfiguration, rows n: Int) {
+        h = [Float](repeating: 0, count: n * c.embeddingLength)
+        q = [Float](repeating: 0, count: n * c.queryDimension)
+        k = [Float](repeating: 0, count: n * c.kvDimension)
+        v = [Float](repeating: 0, count: n * c.kvDimension)
+        attn = [Float](repeating: 0, count: n * c.queryDimension)
+        o = [Float](repeating: 0, count: n * c.embeddingLength)
+        gate = [Float](repeating: 0, count: n * c.feedForwardLength)
+        up = [Float](repeating: 0, count: n * c.feedForwardLength)
+    }
+
+    typealias P = UnsafeMutablePointer<Float>
+
+    mutating func withBuffers(_ body: (P, P, P, P, P, P, P, P) -> Void) {
+        h.withUnsafeMutableBufferPointer { h in
+            q.withUnsafeMutableBufferPointer { q in
+                k.withUnsafeMutableBufferPointer { k in
+                    v.withUnsafeMutableBufferPointer { v in
+                        attn.withUnsafeMutableBufferPointer { a in
+                            o.withUnsafeMutableBufferPointer { o in
+                                gate.withUnsafeMutableBufferPointer { g in
+                                    up.withUnsafeMutableBufferPointer { u in
+                                        body(h.baseAddress!, q.baseAddress!, k.baseAddress!, v.baseAddress!,
+                                             a.baseAddress!, o.baseAddress!, g.baseAddress!, u.baseAddress!)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+
+/// Rotary position embedding, applied in place to one head vector.
+///
+/// Pairs are rotated by θ_i = pos · base^(−2i/d) (divided by `scale` for linear scaling). The
+/// `normal` layout pairs adjacent elements (2i, 2i+1), as llama's converted weights expect; `neox`
+/// pairs (i, i + d/2), as Gemma, Qwen2 and GPT-NeoX use.
+public enum RoPE {
+    public enum Layout: Sendable { case normal, neox }
+
+    /// cos/sin tables for one position: `cs[2i] = cos θ_i`, `cs[2i+1] = sin θ_i` for i < dims/2.
+    /// θ is advanced by repeated multiplication in f32, as GGML does, so angles match llama.cpp.
+    public static func angles(position: Float, dims: Int, base: Float, scale: Float = 1,
+                              into cs: UnsafeMutablePointer<Float>) {
+        let thetaScale = powf(base, -2.0 / Float(dims))
+        var theta = position / scale
+        for i in 0..<dims / 2 {
+            cs[2 * i] = cosf(theta)
+            cs[2 * i + 1] = sinf(theta)
+            theta *= thetaScale
+        }
+    }
+
+    /// Rotates the first `dims` elements of `x` by the precomputed angles.
+    public static func apply(_ x: UnsafeMutablePointer<Float>, dims: Int, layout: Layout, angles cs: UnsafePointer<Float>) {
+        let half = dims / 2
+        for i in 0..<half {
+            let c = cs[2 * i], s = cs[2 * i + 1]
+            let (a, b) = layout == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
+            let x0 = x[a], x1 = x[b]
+            x[a] = x0 * c - x1 * s
+            x[b] = x0 * s + x1 * c
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// Small f32 vector kernels used by the forward pass: dot products, norms, softmax,
+/// activations. Each works on unsafe buffers and allocates nothing.
+public enum VectorMath {
+    // Σ a[i]·b[i], accumulated in 16 lanes then reduced in a fixed order, so the result depends
+    // only on the inputs (never on threading or batch shape).
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: Int) -> Float {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var i = 0
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        while i + 32 <= n {
+            acc0 += ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+            acc1 += ra.loadUnaligned(fromByteOffset: 4 * (i + 16), as: SIMD16<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: 4 * (i + 16), as: SIMD16<Float>.self)
+            i += 32
+        }
+        while i + 16 <= n {
+            acc0 += ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+            i += 16
+        }
+        var sum = (acc0 + acc1).sum()
+        while i < n {
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
+    }
+
+    // y[i] += s·x[i]
+    @inline(__always)
+    public static func addScaled(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, scale s: Float, count n: Int) {
+        var i = 0
+        let ry = UnsafeMutableRawPointer(y), rx = UnsafeRawPointer(x)
+        let sv = SIMD16<Float>(repeating: s)
+        while i + 16 <= n {
+            let v = ry.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+                + sv * rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+            ry.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n {
+            y[i] += s * x[i]
+            i += 1
+        }
+    }
+
+    // y[i] = x[i] / sqrt(mean(x²) + eps) · w[i]   (in place allowed: y may equal x)
+    public static func rmsNorm(_ x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, count n: Int, eps: Float,
+                               into y: UnsafeMutablePointer<Float>) {
+        var sum: Double = 0
+        for i in 0..<n { sum += Double(x[i]) * Double(x[i]) }
+        let scale = Float(1.0 / (sum / Double(n) + Double(eps)).squareRoot())
+        for i in 0..<n { y[i] = x[i] * scale * w[i] }
+    }
+
+    // x[i] = exp(x[i] − max) / Σ exp(x[j] − max), in place; returns the normalizer's log
+    @discardableResult
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) -> Float {
+        var maxValue = -Float.infinity
+        for i in 0..<n { maxValue = max(maxValue, x[i]) }
+        var sum: Double = 0
+        for i in 0..<n {
+            let e = expf(x[i] - maxValue)
+            x[i] = e
+            sum += Double(e)
+        }
+        let inv = Float(1.0 / sum)
+        for i in 0..<n { x[i] *= inv }
+        return maxValue + Float(log(sum))
+    }
+
+    // gelu(x) ≈ ½x(1 + tanh(√(2/π)(x + 0.044715x³)))  (the tanh form GGML and Gemma use)
+    @inline(__always)
+    public static func gelu(_ x: Float) -> Float {
+        let c: Float = 0.797_884_560_802_865_4
+        return 0.5 * x * (1 + tanhf(c * (x + 0.044715 * x * x * x)))
+    }
+
+    // silu(x) = x·σ(x)
+    @inline(__always)
+    public static func silu(_ x: Float) -> Float {
+        x / (1 + expf(-x))
+    }
+
+    // out[i] = act(gate[i])·up[i]
+    public static func gatedActivation(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count n: Int,
+                                       activation: Activation, into out: UnsafeMutablePointer<Float>) {
+        switch activation {
+        case .gelu: for i in 0..<n { out[i] = gelu(gate[i]) * up[i] }
+        case .silu: for i in 0..<n { out[i] = silu(gate[i]) * up[i] }
+        }
+    }
+}
+
+/// The gating non-linearity of a gated feed-forward block.
+public enum Activation: Sendable {
+    case gelu, silu
+}

@@ -1,0 +1,39 @@
+import GGUF
+
+/// A 2-D weight tensor in its storage format, viewed in place (usually inside the memory map).
+///
+/// `rows` output features of `columns` inputs each; row `r` starts at `data + r·rowBytes`.
+public struct WeightMatrix: @unchecked Sendable {
+    public let type: GGMLType
+    public let rows: Int
+    public let columns: Int
+    public let rowBytes: Int
+    public let data: UnsafeRawPointer
+
+    public init(type: GGMLType, rows: Int, columns: Int, data: UnsafeRawPointer) {
+        self.type = type
+        self.rows = rows
+        self.columns = columns
+        self.rowBytes = columns / type.blockSize * type.typeSize
+        self.data = data
+    }
+
+    /// Views a GGUF tensor of shape [columns, rows] (GGML order) as a matrix.
+    public init(_ info: GGUFTensorInfo, in file: GGUFFile) throws {
+        guard Dequantize.isSupported(info.type) else {
+            throw NumericsError.unsupportedTensorType(tensor: info.name, type: info.type.name)
+        }
+        let bytes = file.data(for: info)
+        self.init(type: info.type, rows: info.rowCount, columns: info.rowLength,
+                  data: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!)
+    }
+
+    public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
+
+    /// Dequantizes row `r` into `out` (`columns` floats).
+    @inline(__always)
+    public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        // Supported types and whole-block rows were checked at init.
+        try! Dequantize.row(type, row(r), count: columns, into: out)
+    }
+}

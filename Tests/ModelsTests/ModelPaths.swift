@@ -1,0 +1,9 @@
+import Foundation
+
+/// Where the model tests find the real model and llama.cpp's recorded outputs.
+enum ModelPaths {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+    static let model = packageRoot + "/models/gemma-3-270m-q4_k_m.gguf"
+    static let reference = packageRoot + "/../shared/reference/gemma3-270m/"
+}
