@@ -48,12 +48,12 @@ enum Globals {
             let d = DictBox()
             if let first = a.positional.first {
                 switch first {
-                case .dict(let o): for (k, v) in o.pairs { d[k] = v }
+                case .dict(let o): for (k, v) in o.entries { d[value: k] = v }
                 default:
                     for pair in try first.iterate() {
                         let kv = try pair.iterate()
                         guard kv.count == 2 else { throw TemplateError(.type, "dictionary update sequence element has wrong length") }
-                        d[kv[0].pythonStr] = kv[1]
+                        d[value: kv[0]] = kv[1]
                     }
                 }
             }

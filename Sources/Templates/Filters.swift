@@ -13,7 +13,18 @@ enum Filters {
         "filesizeformat",
     ]
 
-    static func apply(_ name: String, _ v: Value, _ a: Arguments, _ interp: Interpreter) throws -> Value {
+    static func apply(_ name: String, _ input: Value, _ a: Arguments, _ interp: Interpreter) throws -> Value {
+        guard known.contains(name) else { throw TemplateError(.syntax, "No filter named '\(name)' found.") }
+        if case .markup = input, name == "escape" || name == "e" { return input }
+        let result = try applyPlain(name, input.demoted, a, interp)
+        // Markup methods return Markup, so string-producing filters keep the flag.
+        if case .markup = input, case .string(let s) = result, ["trim", "upper", "lower", "replace", "indent", "capitalize", "title", "center", "truncate"].contains(name) {
+            return .markup(s)
+        }
+        return result
+    }
+
+    private static func applyPlain(_ name: String, _ v: Value, _ a: Arguments, _ interp: Interpreter) throws -> Value {
         switch name {
         case "default", "d":
             let def = a.get(0, "default_value") ?? .string("")
@@ -23,12 +34,12 @@ enum Filters {
         case "length", "count":
             return .int(try v.length())
         case "safe", "forceescape":
-            if case .undefined = v { return .string("") }
-            return name == "safe" ? .string(v.pythonStr) : .string(escapeHTML(v.pythonStr))
+            if case .undefined = v { return .markup("") }
+            return name == "safe" ? .markup(v.pythonStr) : .markup(escapeHTML(v.pythonStr))
         case "string":
             return .string(v.pythonStr)
         case "e", "escape":
-            return .string(escapeHTML(v.pythonStr))
+            return .markup(escapeHTML(v.pythonStr))
         case "trim":
             let s = v.pythonStr
             if let chars = a.get(0, "chars"), case .string(let c) = chars {
@@ -68,7 +79,7 @@ enum Filters {
         case "items":
             switch v {
             case .undefined: return .list([])
-            case .dict(let d), .namespace(let d): return .list(d.pairs.map { .tuple([.string($0.0), $0.1]) })
+            case .dict(let d), .namespace(let d): return .list(d.entries.map { .tuple([$0.0, $0.1]) })
             default: throw TemplateError(.type, "Can only get item pairs from a mapping.")
             }
         case "dictsort":
@@ -76,7 +87,7 @@ enum Filters {
             let caseSensitive = a.get(0, "case_sensitive")?.truthy ?? false
             let byValue = a.get(1, "by")?.pythonStr == "value"
             let reverse = a.get(2, "reverse")?.truthy ?? false
-            var pairs = d.pairs.map { Value.tuple([.string($0.0), $0.1]) }
+            var pairs = d.entries.map { Value.tuple([$0.0, $0.1]) }
             try sortValues(&pairs, key: { p in
                 guard case .list(let t) = p else { return p }
                 return foldCase(byValue ? t.items[1] : t.items[0], caseSensitive)
@@ -151,8 +162,11 @@ enum Filters {
             }
             return total
         case "map":
+            // jinja2's map/select/... start with `if value:` so None and "" give nothing.
+            guard v.truthy else { return .list([]) }
             return .list(try mapItems(try v.iterate(), a, interp))
         case "select", "reject":
+            guard v.truthy else { return .list([]) }
             let items = try v.iterate()
             return .list(try items.filter { item in
                 let ok: Bool
@@ -165,6 +179,7 @@ enum Filters {
             })
         case "selectattr", "rejectattr":
             guard let attrName = a.positional.first else { throw TemplateError(.type, "\(name) requires an attribute name") }
+            guard v.truthy else { return .list([]) }
             let items = try v.iterate()
             return .list(try items.filter { item in
                 let av = try attribute(item, attrName)

@@ -100,7 +100,7 @@ final class Interpreter {
 
     private func write(_ v: Value) {
         switch v {
-        case .string(let s): out += s
+        case .string(let s), .markup(let s): out += s
         case .undefined: break
         default: out += v.pythonStr
         }
@@ -271,7 +271,7 @@ final class Interpreter {
             let d = DictBox()
             for (k, v) in pairs {
                 let key = try eval(k, scope)
-                d[key.pythonStr] = try eval(v, scope)
+                d[value: key] = try eval(v, scope)
             }
             return .dict(d)
         case .getAttr(let obj, let name):
@@ -345,6 +345,7 @@ final class Interpreter {
 
     /// `obj.name`: Python attributes (methods) win over dict keys, as in jinja2.
     static func getAttr(_ obj: Value, _ name: String) throws -> Value {
+        let obj = obj.demoted
         switch obj {
         case .undefined(let hint):
             throw Value.undefinedError(hint)
@@ -364,14 +365,15 @@ final class Interpreter {
 
     /// `obj[key]`: item lookup first, then attribute (jinja2's getitem fallback).
     static func getItem(_ obj: Value, _ key: Value) throws -> Value {
+        let obj = obj.demoted, key = key.demoted
         switch obj {
         case .undefined(let hint):
             throw Value.undefinedError(hint)
         case .dict(let d):
             if case .undefined(let h) = key { throw Value.undefinedError(h) }
-            if let v = d[key.pythonStr] { return v }
+            if let v = d[value: key] { return v }
         case .namespace(let d):
-            if let v = d[key.pythonStr] { return v }
+            if let v = d[value: key] { return v }
         case .list(let l):
             if let i = key.intLike {
                 let idx = i < 0 ? l.items.count + i : i
@@ -450,7 +452,7 @@ final class Interpreter {
                 return hi > lo ? Array(stride(from: hi, to: lo, by: st)) : []
             }
         }
-        switch obj {
+        switch obj.demoted {
         case .list(let l):
             let idx = try indices(l.items.count)
             return .list(ListBox(idx.map { l.items[$0] }, isTuple: l.isTuple))

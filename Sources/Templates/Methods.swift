@@ -15,7 +15,7 @@ enum Methods {
 
     /// Returns the bound method `obj.name`, or nil when the type has no such method.
     static func bind(_ obj: Value, _ name: String) -> Value? {
-        switch obj {
+        switch obj.demoted {
         case .string(let s):
             guard stringMethods.contains(name) else { return nil }
             return .function(FunctionBox(name: "str.\(name)") { try stringMethod(s, name, $0) })
@@ -384,32 +384,32 @@ enum Methods {
 
     static func dictMethod(_ d: DictBox, _ name: String, _ a: Arguments) throws -> Value {
         switch name {
-        case "items": return .list(d.pairs.map { .tuple([.string($0.0), $0.1]) })
-        case "keys": return .list(d.keys.map { .string($0) })
-        case "values": return .list(d.pairs.map { $0.1 })
+        case "items": return .list(d.entries.map { .tuple([$0.0, $0.1]) })
+        case "keys": return .list(d.keyValues)
+        case "values": return .list(d.entries.map { $0.1 })
         case "get":
             guard let k = a.positional.first else { throw TemplateError(.type, "get expected at least 1 argument, got 0") }
-            return d[k.pythonStr] ?? (a.get(1, "default") ?? .none)
+            return d[value: k] ?? (a.get(1, "default") ?? .none)
         case "pop":
             guard let k = a.positional.first else { throw TemplateError(.type, "pop expected at least 1 argument, got 0") }
-            if let v = d[k.pythonStr] { d[k.pythonStr] = nil; return v }
+            if let v = d[value: k] { d[value: k] = nil; return v }
             if a.positional.count > 1 { return a.positional[1] }
             throw TemplateError(.type, "KeyError: \(k.pythonRepr)")
         case "setdefault":
             guard let k = a.positional.first else { throw TemplateError(.type, "setdefault expected at least 1 argument") }
-            if let v = d[k.pythonStr] { return v }
+            if let v = d[value: k] { return v }
             let v = a.positional.count > 1 ? a.positional[1] : .none
-            d[k.pythonStr] = v
+            d[value: k] = v
             return v
         case "update":
             if let other = a.positional.first {
                 switch other {
-                case .dict(let o): for (k, v) in o.pairs { d[k] = v }
+                case .dict(let o): for (k, v) in o.entries { d[value: k] = v }
                 default:
                     for pair in try other.iterate() {
                         let kv = try pair.iterate()
                         guard kv.count == 2 else { throw TemplateError(.type, "dictionary update sequence element has wrong length") }
-                        d[kv[0].pythonStr] = kv[1]
+                        d[value: kv[0]] = kv[1]
                     }
                 }
             }
@@ -417,7 +417,7 @@ enum Methods {
             return .none
         case "copy": return .dict(d.copy())
         case "clear":
-            for k in d.keys { d[k] = nil }
+            for k in d.keyValues { d[value: k] = nil }
             return .none
         default:
             throw TemplateError(.type, "'dict' object has no attribute '\(name)'")

@@ -4,6 +4,16 @@ import Foundation
 enum Operators {
     static func binary(_ op: String, _ a: Value, _ b: Value) throws -> Value {
         if op == "~" { return .string(a.pythonStr + b.pythonStr) }
+        if op == "+" {
+            // Markup + str escapes the str side (Markup.__add__ / __radd__).
+            switch (a, b) {
+            case let (.markup(x), .markup(y)): return .markup(x + y)
+            case let (.markup(x), .string(y)): return .markup(x + Filters.escapeHTML(y))
+            case let (.string(x), .markup(y)): return .markup(Filters.escapeHTML(x) + y)
+            default: break
+            }
+        }
+        let a = a.demoted, b = b.demoted
         if case .undefined(let h) = a { throw Value.undefinedError(h) }
         if case .undefined(let h) = b { throw Value.undefinedError(h) }
         switch op {
@@ -95,6 +105,7 @@ enum Operators {
     }
 
     static func compare(_ op: String, _ a: Value, _ b: Value) throws -> Bool {
+        let a = a.demoted, b = b.demoted
         switch op {
         case "==": return a.pyEquals(b)
         case "!=": return !a.pyEquals(b)
@@ -110,7 +121,8 @@ enum Operators {
 
     /// Python `item in container`.
     static func contains(_ container: Value, _ item: Value) throws -> Bool {
-        switch container {
+        let item = item.demoted
+        switch container.demoted {
         case .string(let s):
             guard case .string(let sub) = item else {
                 if case .undefined(let h) = item { throw Value.undefinedError(h) }
@@ -119,8 +131,7 @@ enum Operators {
             return sub.isEmpty || s.contains(sub)
         case .list(let l): return l.items.contains { $0.pyEquals(item) }
         case .dict(let d), .namespace(let d):
-            if case .string(let k) = item { return d[k] != nil }
-            return false
+            return d[value: item] != nil
         case .undefined: return false
         default:
             throw TemplateError(.type, "argument of type '\(container.typeName)' is not iterable")

@@ -13,6 +13,7 @@ struct Parser {
         var p = Parser(tokens: try Lexer.tokenize(source))
         let (body, end) = try p.parseBody(until: [])
         if let end { throw p.syntaxError("Encountered unknown tag '\(end)'.", p.current) }
+        try Validator.check(body, soft: false)
         return body
     }
 
@@ -549,7 +550,6 @@ struct Parser {
         let tok = current
         var name = try expectName()
         while current.isOp(".") { _ = advance(); name += "." + (try expectName()) }
-        guard Filters.known.contains(name) else { throw syntaxError("No filter named '\(name)'.", tok) }
         var args = ArgList()
         if current.isOp("(") { args = try parseCallArgs() }
         return FilterCall(name: name, args: args, pos: Position(tok))
@@ -567,7 +567,6 @@ struct Parser {
                 var negated = false
                 if current.isName("not") { _ = advance(); negated = true }
                 let name = try expectName()
-                guard Tests.known.contains(name) else { throw syntaxError("No test named '\(name)'.", tok) }
                 var args = ArgList()
                 if current.isOp("(") {
                     args = try parseCallArgs()
@@ -589,6 +588,86 @@ struct Parser {
         case .string, .integer, .float: return true
         case .op(let o): return o == "[" || o == "{"
         default: return false
+        }
+    }
+}
+
+/// Compile-time check for unknown filters and tests, as jinja2 3.x does it: an unknown
+/// name is a syntax error, except inside an `{% if %}` or inline-if where jinja2 defers
+/// the error to runtime (so `{% if x is string %}{{ x | from_json }}{% endif %}` renders
+/// while the branch is not taken). For-loop and macro bodies are checked strictly again.
+enum Validator {
+    static func check(_ nodes: [Node], soft: Bool) throws {
+        for n in nodes { try check(n, soft: soft) }
+    }
+
+    static func check(_ node: Node, soft: Bool) throws {
+        switch node {
+        case .text, .breakLoop, .continueLoop: break
+        case .output(let e): try check(e, soft: soft)
+        case .ifBlock(let branches, let otherwise):
+            for (c, b) in branches { try check(c, soft: true); try check(b, soft: true) }
+            try check(otherwise, soft: true)
+        case .forLoop(let f):
+            try check(f.iterable, soft: soft)
+            if let c = f.condition { try check(c, soft: false) }
+            try check(f.body, soft: false)
+            try check(f.otherwise, soft: false)
+        case .set(_, let e, _): try check(e, soft: soft)
+        case .setBlock(_, let filters, let body, _):
+            for f in filters { try checkFilter(f.name, f.pos, soft: soft) }
+            try check(body, soft: soft)
+        case .macro(let m):
+            for (_, d) in m.params { if let d { try check(d, soft: false) } }
+            try check(m.body, soft: false)
+        case .callBlock(let caller, let call):
+            try check(caller.body, soft: false)
+            try check(call, soft: soft)
+        case .filterBlock(let filters, let body):
+            for f in filters { try checkFilter(f.name, f.pos, soft: soft) }
+            try check(body, soft: soft)
+        case .sequence(let body): try check(body, soft: soft)
+        }
+    }
+
+    private static func checkFilter(_ name: String, _ pos: Position, soft: Bool) throws {
+        if !soft && !Filters.known.contains(name) {
+            throw TemplateError(.syntax, "No filter named '\(name)'.", line: pos.line, column: pos.column)
+        }
+    }
+
+    private static func check(_ args: ArgList, soft: Bool) throws {
+        for e in args.positional { try check(e, soft: soft) }
+        for (_, e) in args.keyword { try check(e, soft: soft) }
+    }
+
+    static func check(_ e: Expr, soft: Bool) throws {
+        switch e.kind {
+        case .literal, .name: break
+        case .list(let xs), .tuple(let xs): for x in xs { try check(x, soft: soft) }
+        case .dict(let pairs): for (k, v) in pairs { try check(k, soft: soft); try check(v, soft: soft) }
+        case .getAttr(let o, _): try check(o, soft: soft)
+        case .getItem(let o, let k): try check(o, soft: soft); try check(k, soft: soft)
+        case .slice(let o, let a, let b, let c):
+            try check(o, soft: soft)
+            for x in [a, b, c] { if let x { try check(x, soft: soft) } }
+        case .call(let f, let args): try check(f, soft: soft); try check(args, soft: soft)
+        case .filter(let v, let name, let args):
+            try checkFilter(name, e.pos, soft: soft)
+            try check(v, soft: soft); try check(args, soft: soft)
+        case .test(let v, let name, let args, _):
+            if !soft && !Tests.known.contains(name) {
+                throw TemplateError(.syntax, "No test named '\(name)'.", line: e.pos.line, column: e.pos.column)
+            }
+            try check(v, soft: soft); try check(args, soft: soft)
+        case .unary(_, let x): try check(x, soft: soft)
+        case .binary(_, let a, let b), .logical(_, let a, let b): try check(a, soft: soft); try check(b, soft: soft)
+        case .compare(let a, let rest):
+            try check(a, soft: soft)
+            for (_, x) in rest { try check(x, soft: soft) }
+        case .conditional(let c, let t, let o):
+            try check(c, soft: true); try check(t, soft: true)
+            if let o { try check(o, soft: true) }
         }
     }
 }

@@ -9,6 +9,7 @@ enum Tests {
     ]
 
     static func apply(_ name: String, _ v: Value, _ a: Arguments, _ interp: Interpreter) throws -> Bool {
+        let v = v.demoted
         func arg() throws -> Value {
             guard let x = a.positional.first ?? a.keyword.first?.1 else {
                 throw TemplateError(.type, "test '\(name)' requires an argument")
@@ -67,7 +68,7 @@ enum Tests {
         case "filter": return Filters.known.contains(try arg().pythonStr)
         case "test": return known.contains(try arg().pythonStr)
         default:
-            throw TemplateError(.syntax, "No test named '\(name)'.")
+            throw TemplateError(.syntax, "No test named '\(name)' found.")
         }
     }
 }

@@ -9,31 +9,63 @@ final class ListBox {
     init(_ items: [Value], isTuple: Bool = false) { self.items = items; self.isTuple = isTuple }
 }
 
-/// Insertion-ordered dictionary with string keys (Python dict semantics for JSON data).
+/// Hashable identity of a dict key with Python's equality rules (`1 == 1.0 == True`).
+struct DictKey: Hashable {
+    private enum K: Hashable { case str(String), int(Int), double(Double), none, other(String) }
+    private let k: K
+
+    init(_ s: String) { k = .str(s) }
+    init(_ v: Value) {
+        switch v.demoted {
+        case .string(let s): k = .str(s)
+        case .int(let i): k = .int(i)
+        case .bool(let b): k = .int(b ? 1 : 0)
+        case .double(let d):
+            if d == d.rounded(), abs(d) < 9e18 { k = .int(Int(d)) } else { k = .double(d) }
+        case .none: k = .none
+        default: k = .other(v.pythonRepr)
+        }
+    }
+}
+
+/// Insertion-ordered dictionary (Python dict semantics). Keys are usually strings
+/// (JSON data) but templates may build dicts with int keys, e.g. `{0: 'a', 512: 'b'}`.
 final class DictBox {
-    private(set) var keys: [String] = []
-    private(set) var storage: [String: Value] = [:]
+    private(set) var keyValues: [Value] = []
+    private var storage: [DictKey: Value] = [:]
 
     init() {}
     init(_ pairs: [(String, Value)]) {
         for (k, v) in pairs { self[k] = v }
     }
+    init(entries: [(Value, Value)]) {
+        for (k, v) in entries { self[value: k] = v }
+    }
 
-    var count: Int { keys.count }
+    var count: Int { keyValues.count }
 
     subscript(key: String) -> Value? {
-        get { storage[key] }
+        get { storage[DictKey(key)] }
+        set { self[value: .string(key)] = newValue }
+    }
+
+    subscript(value key: Value) -> Value? {
+        get { storage[DictKey(key)] }
         set {
+            let dk = DictKey(key)
             if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if storage.updateValue(newValue, forKey: dk) == nil { keyValues.append(key.demoted) }
+            } else if storage.removeValue(forKey: dk) != nil {
+                keyValues.removeAll { DictKey($0) == dk }
             }
         }
     }
 
-    var pairs: [(String, Value)] { keys.map { ($0, storage[$0] ?? .none) } }
-    func copy() -> DictBox { DictBox(pairs) }
+    /// Keys rendered as strings (for keyword-style uses and JSON object keys).
+    var keys: [String] { keyValues.map { $0.pythonStr } }
+    var pairs: [(String, Value)] { keyValues.map { ($0.pythonStr, storage[DictKey($0)] ?? .none) } }
+    var entries: [(Value, Value)] { keyValues.map { ($0, storage[DictKey($0)] ?? .none) } }
+    func copy() -> DictBox { DictBox(entries: entries) }
 }
 
 /// Positional and keyword arguments of a runtime call.
@@ -74,6 +106,8 @@ enum Value {
     case int(Int)
     case double(Double)
     case string(String)
+    /// jinja2 `Markup` (from `|safe`, `|escape`): a str whose `+` HTML-escapes plain-str operands.
+    case markup(String)
     case list(ListBox)
     case dict(DictBox)
     /// `namespace(...)` object: attribute-assignable from inside loops.
@@ -98,6 +132,12 @@ enum Value {
     static func list(_ items: [Value]) -> Value { .list(ListBox(items)) }
     static func tuple(_ items: [Value]) -> Value { .list(ListBox(items, isTuple: true)) }
 
+    /// Markup behaves as a plain string everywhere except `+`; most operations use this view.
+    var demoted: Value {
+        if case .markup(let s) = self { return .string(s) }
+        return self
+    }
+
     var isUndefined: Bool { if case .undefined = self { return true }; return false }
     var isNone: Bool { if case .none = self { return true }; return false }
 
@@ -110,6 +150,7 @@ enum Value {
         case .int: return "int"
         case .double: return "float"
         case .string: return "str"
+        case .markup: return "Markup"
         case .list(let l): return l.isTuple ? "tuple" : "list"
         case .dict: return "dict"
         case .namespace: return "Namespace"
@@ -125,7 +166,7 @@ enum Value {
         case .bool(let b): return b
         case .int(let i): return i != 0
         case .double(let d): return d != 0
-        case .string(let s): return !s.isEmpty
+        case .string(let s), .markup(let s): return !s.isEmpty
         case .list(let l): return !l.items.isEmpty
         case .dict(let d): return d.count > 0
         case .namespace, .function, .loop: return true
@@ -136,7 +177,7 @@ enum Value {
     var pythonStr: String {
         switch self {
         case .undefined: return ""
-        case .string(let s): return s
+        case .string(let s), .markup(let s): return s
         default: return pythonRepr
         }
     }
@@ -150,12 +191,13 @@ enum Value {
         case .int(let i): return String(i)
         case .double(let d): return Value.formatFloat(d)
         case .string(let s): return Value.reprString(s)
+        case .markup(let s): return "Markup(\(Value.reprString(s)))"
         case .list(let l):
             let inner = l.items.map { $0.pythonRepr }.joined(separator: ", ")
             if l.isTuple { return l.items.count == 1 ? "(\(inner),)" : "(\(inner))" }
             return "[\(inner)]"
         case .dict(let d):
-            return "{" + d.pairs.map { "\(Value.reprString($0.0)): \($0.1.pythonRepr)" }.joined(separator: ", ") + "}"
+            return "{" + d.entries.map { "\($0.0.pythonRepr): \($0.1.pythonRepr)" }.joined(separator: ", ") + "}"
         case .namespace(let d):
             return "<Namespace {" + d.pairs.map { "\(Value.reprString($0.0)): \($0.1.pythonRepr)" }.joined(separator: ", ") + "}>"
         case .function(let f): return "<function \(f.name)>"
@@ -253,7 +295,7 @@ enum Value {
 
     /// Python `==`.
     func pyEquals(_ other: Value) -> Bool {
-        switch (self, other) {
+        switch (self.demoted, other.demoted) {
         case (.undefined, .undefined): return true
         case (.undefined, _), (_, .undefined): return false
         case (.none, .none): return true
@@ -263,8 +305,8 @@ enum Value {
         case let (.dict(a), .dict(b)), let (.namespace(a), .namespace(b)):
             if a === b { return true }
             guard a.count == b.count else { return false }
-            for (k, v) in a.pairs {
-                guard let w = b[k], v.pyEquals(w) else { return false }
+            for (k, v) in a.entries {
+                guard let w = b[value: k], v.pyEquals(w) else { return false }
             }
             return true
         case let (.function(a), .function(b)): return a === b
@@ -278,7 +320,7 @@ enum Value {
 
     /// Python ordering (`<`), throwing TypeError for unorderable types.
     func pyLess(_ other: Value) throws -> Bool {
-        switch (self, other) {
+        switch (self.demoted, other.demoted) {
         case let (.string(a), .string(b)):
             return a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars)
         case let (.list(a), .list(b)):
@@ -301,8 +343,8 @@ enum Value {
     func iterate() throws -> [Value] {
         switch self {
         case .list(let l): return l.items
-        case .dict(let d): return d.keys.map { .string($0) }
-        case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .dict(let d): return d.keyValues
+        case .string(let s), .markup(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
         case .loop(let l): return l.items
         default:
@@ -315,7 +357,7 @@ enum Value {
         switch self {
         case .list(let l): return l.items.count
         case .dict(let d): return d.count
-        case .string(let s): return s.unicodeScalars.count
+        case .string(let s), .markup(let s): return s.unicodeScalars.count
         case .undefined: return 0
         default: throw TemplateError(.type, "object of type '\(typeName)' has no len()")
         }
@@ -328,7 +370,7 @@ enum Value {
         case .bool(let b): return .bool(b)
         case .int(let i): return .int(i)
         case .double(let d): return .double(d)
-        case .string(let s): return .string(s)
+        case .string(let s), .markup(let s): return .string(s)
         case .list(let l): return .array(l.items.map { $0.templateValue })
         case .dict(let d), .namespace(let d): return .object(d.pairs.map { ($0.0, $0.1.templateValue) })
         }
@@ -345,7 +387,7 @@ enum JSONWriter {
         case .int(let i): out += String(i)
         case .double(let d):
             if d.isNaN { out += "NaN" } else if d.isInfinite { out += d < 0 ? "-Infinity" : "Infinity" } else { out += Value.formatFloat(d) }
-        case .string(let s): writeString(s, into: &out)
+        case .string(let s), .markup(let s): writeString(s, into: &out)
         case .list(let l):
             if l.items.isEmpty { out += "[]"; return }
             out += "["
