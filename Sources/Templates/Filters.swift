@@ -121,7 +121,8 @@ enum Filters {
             let method = a.get(1, "method")?.pythonStr ?? "common"
             guard let n = v.numeric else { throw TemplateError(.type, "type \(v.typeName) doesn't define __round__ method") }
             let scale = pow(10.0, Double(precision))
-            let rule: FloatingPointRoundingRule = method == "ceil" ? .up : (method == "floor" ? .down : .toNearestOrAwayFromZero)
+            // "common" is Python round(): ties go to the even neighbour.
+            let rule: FloatingPointRoundingRule = method == "ceil" ? .up : (method == "floor" ? .down : .toNearestOrEven)
             return .double((n * scale).rounded(rule) / scale)
         case "reverse":
             if case .string(let s) = v { return .string(String(String.UnicodeScalarView(s.unicodeScalars.reversed()))) }
