@@ -128,6 +128,8 @@ CASES = [
  ("g_range", "{{ range(3) | list }} {{ range(1, 7, 2) | list }} {{ range(3, 0, -1) | list }}", None),
  ("g_dict", "{{ dict(a=1, b='x') }}", None),
  ("g_joiner", "{% set j = joiner(', ') %}{% for x in xs %}{{ j() }}{{ x }}{% endfor %}", None),
+ ("g_cycler", "{% set c = cycler('a', 'b') %}{{ c.next() }}{{ c.next() }}{{ c.current }}{{ c.next() }}", None),
+ ("crlf_normalised", "a\r\nb\rc{{ 'x\r\ny' }}", None),
  ("g_namespace_attr_list", "{% set ns = namespace(items=[]) %}{% for x in xs %}{% set ns.items = ns.items + [x * 2] %}{% endfor %}{{ ns.items }}", None),
  ("recursive_loop", "{% for item in tree recursive %}{{ item.name }}{% if item.children %}({{ loop(item.children) }}){% endif %}{% endfor %}", '{"tree": [{"name": "a", "children": [{"name": "b", "children": []}, {"name": "c"}]}, {"name": "d"}]}'),
  ("loop_depth", "{% for item in tree recursive %}{{ loop.depth }}{% if item.children %}{{ loop(item.children) }}{% endif %}{% endfor %}", '{"tree": [{"name": "a", "children": [{"name": "b"}]}]}'),

@@ -85,7 +85,7 @@ enum Globals {
             let items = a.positional
             let state = DictBox()
             var pos = 0
-            state["current"] = items.first ?? .none
+            state["current"] = items.first ?? Value.none
             state["next"] = .function(FunctionBox(name: "next") { _ in
                 guard !items.isEmpty else { return .none }
                 let v = items[pos % items.count]
@@ -95,7 +95,7 @@ enum Globals {
             })
             state["reset"] = .function(FunctionBox(name: "reset") { _ in
                 pos = 0
-                state["current"] = items.first ?? .none
+                state["current"] = items.first ?? Value.none
                 return .none
             })
             return .namespace(state)

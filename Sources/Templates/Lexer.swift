@@ -11,12 +11,18 @@ struct Lexer {
     private var stripNextText = false
 
     init(_ source: String) {
-        var bytes = Array(source.utf8)
-        // keep_trailing_newline=False (jinja2's default): one trailing newline is dropped.
-        if bytes.last == 10 {
-            bytes.removeLast()
-            if bytes.last == 13 { bytes.removeLast() }
+        // jinja2 normalises every newline (`\r\n`, `\r`) in template data to `\n`.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(source.utf8.count)
+        var previousCR = false
+        for b in source.utf8 {
+            if b == 13 { bytes.append(10); previousCR = true; continue }
+            if b == 10 && previousCR { previousCR = false; continue }
+            previousCR = false
+            bytes.append(b)
         }
+        // keep_trailing_newline=False (jinja2's default): one trailing newline is dropped.
+        if bytes.last == 10 { bytes.removeLast() }
         src = bytes
     }
 

@@ -104,6 +104,8 @@ let generatedCases: [(name: String, template: String, vars: String, expected: St
     ("g_range", "{{ range(3) | list }} {{ range(1, 7, 2) | list }} {{ range(3, 0, -1) | list }}", "", "[0, 1, 2] [1, 3, 5] [3, 2, 1]"),
     ("g_dict", "{{ dict(a=1, b='x') }}", "", "{'a': 1, 'b': 'x'}"),
     ("g_joiner", "{% set j = joiner(', ') %}{% for x in xs %}{{ j() }}{{ x }}{% endfor %}", "", "3, 1, 2"),
+    ("g_cycler", "{% set c = cycler('a', 'b') %}{{ c.next() }}{{ c.next() }}{{ c.current }}{{ c.next() }}", "", "abaa"),
+    ("crlf_normalised", "a\r\nb\rc{{ 'x\r\ny' }}", "", "a\nb\ncx\ny"),
     ("g_namespace_attr_list", "{% set ns = namespace(items=[]) %}{% for x in xs %}{% set ns.items = ns.items + [x * 2] %}{% endfor %}{{ ns.items }}", "", "[6, 2, 4]"),
     ("recursive_loop", "{% for item in tree recursive %}{{ item.name }}{% if item.children %}({{ loop(item.children) }}){% endif %}{% endfor %}", "{\"tree\": [{\"name\": \"a\", \"children\": [{\"name\": \"b\", \"children\": []}, {\"name\": \"c\"}]}, {\"name\": \"d\"}]}", "a(bc)d"),
     ("loop_depth", "{% for item in tree recursive %}{{ loop.depth }}{% if item.children %}{{ loop(item.children) }}{% endif %}{% endfor %}", "{\"tree\": [{\"name\": \"a\", \"children\": [{\"name\": \"b\"}]}]}", "12"),
