@@ -16,15 +16,23 @@ let package = Package(
         .target(name: "GGUF"),
         .target(name: "Numerics", dependencies: ["GGUF"]),
         .target(name: "Models", dependencies: ["GGUF", "Numerics"]),
+        .target(name: "Tokenization", dependencies: ["GGUF"]),
+        .target(name: "Sampling"),
+        .target(name: "Grammar"),
+        .target(name: "Templates"),
         .executableTarget(
             name: "cria",
             dependencies: [
-                "GGUF", "Numerics", "Models",
+                "GGUF", "Numerics", "Models", "Tokenization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Numerics", "GGUF"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "GGUF"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Numerics", "GGUF"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "GGUF"], exclude: ["Fixtures"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar"], exclude: ["schemas.json"]),
+        .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
     ]
 )

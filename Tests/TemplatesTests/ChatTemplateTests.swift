@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+@testable import Templates
+
+/// Loads one of the recorded llama-server/jinja2 reference files for gemma3-270m.
+func reference(_ tag: String) throws -> TemplateValue {
+    try TemplateValue(jsonData: Data(contentsOf: Corpus.referenceDir.appendingPathComponent("chat_template_\(tag).json")))
+}
+
+func messages(_ ref: TemplateValue, _ key: String = "messages") throws -> [TemplateValue] {
+    guard case .array(let m)? = ref[key] else { throw TemplateError(.type, "no \(key)") }
+    return m
+}
+
+@Suite struct ChatTemplateTests {
+    let system: TemplateValue = ["role": "system", "content": "S"]
+    let user: TemplateValue = ["role": "user", "content": " U "]
+    let assistant: TemplateValue = ["role": "assistant", "content": "A"]
+
+    @Test func builtinGemmaMatchesLlamaServer() throws {
+        let ref = try reference("builtin-gemma-nojinja")
+        let t = try ChatTemplate.resolve(nameOrSource: "gemma")
+        #expect(t.builtin == .gemma)
+        let out = try t.render(messages: try messages(ref), addGenerationPrompt: true, bosToken: "<bos>", eosToken: "<eos>")
+        #expect(TemplateValue.string(out) == ref["apply_template_prompt"])
+    }
+
+    @Test func chatmlFallbackMatchesLlamaServer() throws {
+        let ref = try reference("default-no-template-chatml-fallback")
+        let out = try ChatTemplate.defaultFallback.render(messages: try messages(ref), addGenerationPrompt: true)
+        #expect(TemplateValue.string(out) == ref["apply_template_prompt"])
+    }
+
+    @Test func gemma3JinjaMatchesPythonAndServer() throws {
+        let py = try reference("python_jinja2")
+        guard case .string(let source)? = py["template_source"] else { Issue.record("no source"); return }
+        let t = try ChatTemplate(source: source)
+        for (msgKey, outKey) in [("messages", "rendered"), ("messages_4turn", "rendered_4turn")] {
+            let out = try t.render(messages: try messages(py, msgKey), addGenerationPrompt: true, bosToken: "<bos>")
+            #expect(TemplateValue.string(out) == py[outKey])
+        }
+        // llama-server's /apply-template shows the same text without the leading BOS.
+        let server = try reference("gemma3-jinja")
+        let out = try t.render(messages: try messages(server), addGenerationPrompt: true, bosToken: "<bos>")
+        #expect(TemplateValue.string(String(out.dropFirst("<bos>".count))) == server["apply_template_prompt"])
+    }
+
+    @Test func nameUsedAsJinjaSourceRendersLiterally() throws {
+        // llama-server with --jinja takes `--chat-template gemma` as source: output is "gemma".
+        let ref = try reference("quirk-name-as-jinja-source")
+        let out = try ChatTemplate(source: "gemma").render(messages: try messages(ref), addGenerationPrompt: true)
+        #expect(TemplateValue.string(out) == ref["apply_template_prompt"])
+    }
+
+    @Test func resolveFallsBackToJinjaSource() throws {
+        let t = try ChatTemplate.resolve(nameOrSource: "{{ messages[0].content }}!")
+        #expect(t.builtin == nil)
+        #expect(try t.render(messages: [user]) == " U !")
+        #expect(throws: TemplateError.self) { try ChatTemplate.resolve(nameOrSource: "{% if %}") }
+    }
+
+    @Test func everyBuiltinNameResolves() throws {
+        for b in BuiltinTemplate.allCases {
+            #expect(try ChatTemplate.resolve(nameOrSource: b.rawValue).builtin == b)
+        }
+    }
+
+    @Test func builtinFormats() throws {
+        func r(_ b: BuiltinTemplate, _ msgs: [TemplateValue], gen: Bool = true) throws -> String {
+            try ChatTemplate(builtin: b).render(messages: msgs, addGenerationPrompt: gen)
+        }
+        let conv = [system, user, assistant, user]
+        #expect(try r(.chatml, [user]) == "<|im_start|>user\n U <|im_end|>\n<|im_start|>assistant\n")
+        #expect(try r(.llama3, [system, user]) == "<|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nU<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
+        #expect(try r(.llama2Sys, conv) == "[INST] <<SYS>>\nS\n<</SYS>>\n\n U  [/INST]A</s>[INST]  U  [/INST]")
+        #expect(try r(.llama2, conv) == "[INST] S\n U  [/INST]A</s>[INST]  U  [/INST]")
+        #expect(try r(.llama2SysBos, [user, assistant, user]) == "[INST]  U  [/INST]A</s><s>[INST]  U  [/INST]")
+        #expect(try r(.llama2SysStrip, [user]) == "[INST] U [/INST]")
+        #expect(try r(.mistralV7, conv) == "[SYSTEM_PROMPT] S[/SYSTEM_PROMPT][INST]  U [/INST] A</s>[INST]  U [/INST]")
+        #expect(try r(.mistralV7Tekken, [user, assistant]) == "[INST] U [/INST]A</s>")
+        #expect(try r(.mistralV1, [system, user, assistant]) == " [INST] S\n\n U  [/INST] A</s>")
+        #expect(try r(.mistralV3, [user, ["role": "assistant", "content": " A "]]) == "[INST]  U [/INST] A</s>")
+        #expect(try r(.mistralV3Tekken, [user, assistant]) == "[INST] U [/INST]A</s>")
+        #expect(try r(.phi3, [user]) == "<|user|>\n U <|end|>\n<|assistant|>\n")
+        #expect(try r(.phi4, [user]) == "<|im_start|>user<|im_sep|> U <|im_end|><|im_start|>assistant<|im_sep|>")
+        #expect(try r(.zephyr, [user]) == "<|user|>\n U <|endoftext|>\n<|assistant|>\n")
+        #expect(try r(.monarch, [user, assistant]) == "user\n U </s>\n<s>assistant\nA</s>\n<s>assistant\n")
+        #expect(try r(.gemma, [system, user, assistant], gen: false) == "<start_of_turn>user\nS\n\nU<end_of_turn>\n<start_of_turn>model\nA<end_of_turn>\n")
+        #expect(try r(.vicuna, [system, user]) == "S\n\nUSER:  U \nASSISTANT:")
+        #expect(try r(.vicunaOrca, [system, user]) == "SYSTEM: S\nUSER:  U \nASSISTANT:")
+        #expect(try r(.deepseek, [user, assistant]) == "### Instruction:\n U \n### Response:\nA\n<|EOT|>\n### Response:\n")
+        #expect(try r(.deepseek3, [system, user]) == "S\n\n<｜User｜> U <｜Assistant｜>")
+        #expect(try r(.commandR, [user]) == "<|START_OF_TURN_TOKEN|><|USER_TOKEN|>U<|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>")
+        #expect(try r(.openchat, [system, user]) == "S<|end_of_turn|>GPT4 Correct User:  U <|end_of_turn|>GPT4 Correct Assistant:")
+        #expect(try r(.orion, [system, user, assistant]) == "Human: S\n\n U \n\nAssistant: </s>A</s>")
+        #expect(try r(.chatglm4, [user]) == "[gMASK]<sop><|user|>\n U <|assistant|>\n")
+        #expect(try r(.granite, [user]) == "<|start_of_role|>user<|end_of_role|> U <|end_of_text|>\n<|start_of_role|>assistant<|end_of_role|>\n")
+        #expect(try r(.rwkvWorld, [user]) == "User: U\n\nAssistant:")
+        #expect(try r(.llama4, [user]) == "<|header_start|>user<|header_end|>\n\nU<|eot|><|header_start|>assistant<|header_end|>\n\n")
+    }
+
+    @Test func contentPartsAndExtraFieldsReachTemplates() throws {
+        let t = try ChatTemplate(source: """
+        {% for m in messages %}{% if m.content is string %}{{ m.content }}{% else %}{% for p in m.content %}[{{ p.type }}:{{ p.text }}]{% endfor %}{% endif %}{{ m.tool_calls[0].function.arguments | tojson if m.tool_calls }}{% endfor %}{{ enable_thinking }}|{{ tools | length }}
+        """)
+        let msgs = try TemplateValue(json: """
+        [{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image"}]},
+         {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "f", "arguments": {"b": 1, "a": [true, null]}}}]}]
+        """)
+        guard case .array(let m) = msgs else { Issue.record("bad json"); return }
+        let out = try t.render(messages: m, tools: [["type": "function"]], extra: ["enable_thinking": false])
+        #expect(out == #"[text:hi][image:]{"b": 1, "a": [true, null]}False|1"#)
+    }
+
+    @Test func templateValueFromFoundationJSON() throws {
+        let data = Data(#"{"role": "user", "n": 2, "f": 1.5, "ok": true, "none": null, "list": [1, "x"]}"#.utf8)
+        let any = try JSONSerialization.jsonObject(with: data)
+        let v = TemplateValue(any: any)
+        #expect(v["role"] == "user")
+        #expect(v["n"] == .int(2))
+        #expect(v["f"] == .double(1.5))
+        #expect(v["ok"] == .bool(true))
+        #expect(v["none"] == .null)
+        #expect(v["list"] == [1, "x"])
+        // The order-preserving parser keeps key order, and jsonString re-serializes like json.dumps.
+        let ordered = try TemplateValue(jsonData: data)
+        #expect(ordered.jsonString == #"{"role": "user", "n": 2, "f": 1.5, "ok": true, "none": null, "list": [1, "x"]}"#)
+    }
+}
+
+/// Rough render-time measurement (prints, asserts nothing about speed).
+@Suite struct RenderBenchmark {
+    @Test func llama32FourMessages() throws {
+        let source = try Corpus.template("meta-llama-Llama-3.2-3B-Instruct.jinja")
+        let t = try ChatTemplate(source: source)
+        let msgs: [TemplateValue] = [
+            ["role": "system", "content": "You are a helpful assistant."],
+            ["role": "user", "content": "What is the capital of France?"],
+            ["role": "assistant", "content": "The capital of France is Paris."],
+            ["role": "user", "content": "And of Germany?"],
+        ]
+        let opts = Corpus.options
+        let first = try t.render(messages: msgs, addGenerationPrompt: true, bosToken: "<|begin_of_text|>", options: opts)
+        #expect(first.hasSuffix("<|start_header_id|>assistant<|end_header_id|>\n\n"))
+        let iterations = 2000
+        let start = Date()
+        for _ in 0..<iterations {
+            _ = try t.render(messages: msgs, addGenerationPrompt: true, bosToken: "<|begin_of_text|>", options: opts)
+        }
+        let perRender = Date().timeIntervalSince(start) / Double(iterations)
+        let parseStart = Date()
+        for _ in 0..<100 { _ = try ChatTemplate(source: source) }
+        let perParse = Date().timeIntervalSince(parseStart) / 100
+        print(String(format: "benchmark: Llama-3.2 template, 4 messages: %.1f µs/render, %.1f µs/parse", perRender * 1e6, perParse * 1e6))
+    }
+}
