@@ -10,15 +10,18 @@ enum FastMath {
         UnsafeRawPointer(p).loadUnaligned(as: V.self)
     }
 
-    /// max_i x_i (NaN entries are ignored).
+    /// max_i x_i (NaN entries are ignored). Eight independent lanes so LLVM vectorises it.
     static func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var m0 = -Float.infinity, m1 = m0, m2 = m0, m3 = m0, m4 = m0, m5 = m0, m6 = m0, m7 = m0
         var i = 0
-        var m = V(repeating: -.infinity)
-        while i + 16 <= n {
-            m = pointwiseMax(m, load(x + i))
-            i += 16
+        while i + 8 <= n {
+            let a = x[i], b = x[i + 1], c = x[i + 2], d = x[i + 3]
+            let e = x[i + 4], f = x[i + 5], g = x[i + 6], h = x[i + 7]
+            m0 = a > m0 ? a : m0; m1 = b > m1 ? b : m1; m2 = c > m2 ? c : m2; m3 = d > m3 ? d : m3
+            m4 = e > m4 ? e : m4; m5 = f > m5 ? f : m5; m6 = g > m6 ? g : m6; m7 = h > m7 ? h : m7
+            i += 8
         }
-        var r = m.max()
+        var r = Swift.max(Swift.max(Swift.max(m0, m1), Swift.max(m2, m3)), Swift.max(Swift.max(m4, m5), Swift.max(m6, m7)))
         while i < n { if x[i] > r { r = x[i] }; i += 1 }
         return r
     }
@@ -30,44 +33,54 @@ enum FastMath {
         return 0
     }
 
-    /// exp(x) for a vector: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2^n by exponent bits.
+    /// Scalar exp with only arithmetic and bit operations (vectorisable in loops):
+    /// x = k·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2^k from exponent bits. Rel. error ≈ 2e-7.
     @inline(__always)
-    static func exp(_ x: V) -> V {
-        let lo = V(repeating: -87.0)
-        let xc = pointwiseMin(pointwiseMax(x, lo), V(repeating: 88.0))
-        let n = (xc * V(repeating: 1.442_695_04)).rounded(.toNearestOrEven)
-        var r = xc - n * V(repeating: 0.693_145_751_953_125)
-        r = r - n * V(repeating: 1.428_606_765_330_187e-06)
-        // Taylor/minimax-ish coefficients for e^r on [-0.35, 0.35].
-        var p = V(repeating: 1.0 / 720.0)
-        p = p * r + V(repeating: 1.0 / 120.0)
-        p = p * r + V(repeating: 1.0 / 24.0)
-        p = p * r + V(repeating: 1.0 / 6.0)
-        p = p * r + V(repeating: 0.5)
-        p = p * r + V(repeating: 1.0)
-        p = p * r + V(repeating: 1.0)
-        let bits = (SIMD16<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
-        let scale = unsafeBitCast(bits, to: V.self)
-        let result = p * scale
-        // Inputs below the clamp (including -inf) give exactly 0.
-        return result.replacing(with: 0, where: x .< lo)
+    static func exp(_ x: Float) -> Float {
+        let xc = Swift.min(Swift.max(x, -87.0), 88.0)
+        // Round to nearest via the 1.5·2^23 magic constant.
+        let kf = (xc * 1.442_695_04 + 12_582_912.0) - 12_582_912.0
+        var r = xc - kf * 0.693_145_751_953_125
+        r = r - kf * 1.428_606_765_330_187e-06
+        var p: Float = 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        // k + 127 ∈ [40, 254] sits in the low mantissa bits of kf + (1.5·2^23 + 127): no int conversion.
+        let biased = (kf + (12_582_912.0 + 127.0)).bitPattern & 0xFF
+        let scale = Float(bitPattern: biased &<< 23)
+        let v = p * scale
+        return x < -87.0 ? 0 : v
     }
 
-    /// Σ_i exp(x_i - shift), accumulated in double per 16-lane block.
+    /// Vector form of `exp` (used by tests; same algorithm lane by lane).
+    static func exp(_ x: V) -> V {
+        var out = V()
+        for i in 0..<16 { out[i] = exp(x[i]) }
+        return out
+    }
+
+    /// Σ_i exp(x_i - shift), eight float lanes, flushed to double every 4096 elements.
     static func expSum(_ x: UnsafePointer<Float>, _ n: Int, shift: Float) -> Double {
-        var i = 0
-        let s = V(repeating: shift)
         var total: Double = 0
-        var acc = V(repeating: 0)
-        var blocks = 0
-        while i + 16 <= n {
-            acc += exp(load(x + i) - s)
-            i += 16
-            blocks += 1
-            if blocks == 256 { total += Double(acc.sum()); acc = V(repeating: 0); blocks = 0 }
+        var i = 0
+        while i < n {
+            let end = Swift.min(n, i + 4096)
+            var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
+            var a4: Float = 0, a5: Float = 0, a6: Float = 0, a7: Float = 0
+            while i + 8 <= end {
+                a0 += exp(x[i] - shift); a1 += exp(x[i + 1] - shift)
+                a2 += exp(x[i + 2] - shift); a3 += exp(x[i + 3] - shift)
+                a4 += exp(x[i + 4] - shift); a5 += exp(x[i + 5] - shift)
+                a6 += exp(x[i + 6] - shift); a7 += exp(x[i + 7] - shift)
+                i += 8
+            }
+            while i < end { a0 += exp(x[i] - shift); i += 1 }
+            total += Double(a0 + a1) + Double(a2 + a3) + Double(a4 + a5) + Double(a6 + a7)
         }
-        total += Double(acc.sum())
-        while i < n { total += Double(expf(x[i] - shift)); i += 1 }
         return total
     }
 
@@ -142,12 +155,6 @@ enum FastMath {
 
     /// x_i *= factor for all i.
     static func scale(_ x: UnsafeMutablePointer<Float>, _ n: Int, by factor: Float) {
-        var i = 0
-        let f = V(repeating: factor)
-        while i + 16 <= n {
-            UnsafeMutableRawPointer(x + i).storeBytes(of: load(x + i) * f, as: V.self)
-            i += 16
-        }
-        while i < n { x[i] *= factor; i += 1 }
+        for i in 0..<n { x[i] *= factor }
     }
 }

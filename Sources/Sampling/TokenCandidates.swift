@@ -178,7 +178,7 @@ public final class TokenCandidates: @unchecked Sendable {
         }
         var sum: Double = 0
         for i in 0..<count {
-            let e = expf(storage[i].logit - m)
+            let e = FastMath.exp(storage[i].logit - m)
             storage[i].p = e
             sum += Double(e)
         }
@@ -198,10 +198,12 @@ public final class TokenCandidates: @unchecked Sendable {
         materialize()
         let n = min(n, count)
         if n <= sortedPrefix { return }
+        // The first `sortedPrefix` entries already are the largest, in order: only the rest moves.
+        let done = sortedPrefix
         if n < count {
-            Sorting.selectLargest(storage, count: count, k: n)
+            Sorting.selectLargest(storage + done, count: count - done, k: n - done)
         }
-        Sorting.sortDescendingByLogit(storage, count: n)
+        Sorting.sortDescendingByLogit(storage + done, count: n - done)
         sortedPrefix = n
         if n == count { sortedPrefix = count }
     }

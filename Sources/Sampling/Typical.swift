@@ -28,9 +28,7 @@ public final class TypicalSampler: Sampler {
             let shifted = pi > 0 ? abs(-logf(pi) - entropy) : Float.infinity
             c.scratch[i] = TokenData(id: Int32(truncatingIfNeeded: i), logit: shifted, p: pi)
         }
-        Sorting.sort(c.scratch, count: n) { a, b in
-            a.logit < b.logit || (a.logit == b.logit && a.id < b.id)
-        }
+        Sorting.sort(c.scratch, count: n, by: ByLogitAscending.self)
         var cum: Float = 0
         var last = n
         for i in 0..<n {
