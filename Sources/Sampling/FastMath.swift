@@ -56,31 +56,44 @@ enum FastMath {
         return x < -87.0 ? 0 : v
     }
 
-    /// Vector form of `exp` (used by tests; same algorithm lane by lane).
-    static func exp(_ x: V) -> V {
-        var out = V()
-        for i in 0..<16 { out[i] = exp(x[i]) }
-        return out
+    typealias V8 = SIMD8<Float>
+
+    /// Vector form of `exp` (same algorithm, eight lanes; only ops that lower to plain SIMD).
+    @inline(__always)
+    static func exp(_ x: V8) -> V8 {
+        var xc = x.replacing(with: -87.0, where: x .< -87.0)
+        xc = xc.replacing(with: 88.0, where: xc .> 88.0)
+        let magic = V8(repeating: 12_582_912.0)
+        let kf = (xc * 1.442_695_04 + magic) - magic
+        var r = xc - kf * 0.693_145_751_953_125
+        r = r - kf * 1.428_606_765_330_187e-06
+        var p = V8(repeating: 1.0 / 720.0)
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        let biased = unsafeBitCast(kf + (12_582_912.0 + 127.0), to: SIMD8<UInt32>.self) & 0xFF
+        let scale = unsafeBitCast(biased &<< 23, to: V8.self)
+        return (p * scale).replacing(with: 0, where: x .< -87.0)
     }
 
-    /// Σ_i exp(x_i - shift), eight float lanes, flushed to double every 4096 elements.
+    /// Σ_i exp(x_i - shift): eight float lanes, flushed to double every 4096 elements.
     static func expSum(_ x: UnsafePointer<Float>, _ n: Int, shift: Float) -> Double {
         var total: Double = 0
         var i = 0
-        while i < n {
+        let s = V8(repeating: shift)
+        while i + 8 <= n {
             let end = Swift.min(n, i + 4096)
-            var a0: Float = 0, a1: Float = 0, a2: Float = 0, a3: Float = 0
-            var a4: Float = 0, a5: Float = 0, a6: Float = 0, a7: Float = 0
+            var acc = V8()
             while i + 8 <= end {
-                a0 += exp(x[i] - shift); a1 += exp(x[i + 1] - shift)
-                a2 += exp(x[i + 2] - shift); a3 += exp(x[i + 3] - shift)
-                a4 += exp(x[i + 4] - shift); a5 += exp(x[i + 5] - shift)
-                a6 += exp(x[i + 6] - shift); a7 += exp(x[i + 7] - shift)
+                acc += exp(UnsafeRawPointer(x + i).loadUnaligned(as: V8.self) - s)
                 i += 8
             }
-            while i < end { a0 += exp(x[i] - shift); i += 1 }
-            total += Double(a0 + a1) + Double(a2 + a3) + Double(a4 + a5) + Double(a6 + a7)
+            total += Double(acc.sum())
         }
+        while i < n { total += Double(exp(x[i] - shift)); i += 1 }
         return total
     }
 
