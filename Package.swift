@@ -15,6 +15,7 @@ let package = Package(
     targets: [
         .target(name: "GGUF"),
         .target(name: "Numerics", dependencies: ["GGUF"]),
+        .target(name: "Grammar"),
         .executableTarget(
             name: "cria",
             dependencies: [
@@ -24,5 +25,6 @@ let package = Package(
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "GGUF"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar"]),
     ]
 )
