@@ -42,92 +42,118 @@ extension GrammarMatcher {
     public func allowedTokenMask(vocabulary: TokenVocabulary) -> [Bool] {
         var mask = [Bool](repeating: false, count: vocabulary.count)
         for e in vocabulary.eosTokenIDs where e >= 0 && Int(e) < mask.count { mask[Int(e)] = canEnd }
-        var scratch = stacks
-        scratch.reserveCapacity(1024)
-        walk(vocabulary, 0, 0, scratch.count, partialValue, partialRemaining, &scratch, &mask)
+        if setCache.count > 50_000 { setCache.clear() } // bound memory over long generations
+        let start = setCache.intern(stacks)
+        mask.withUnsafeMutableBufferPointer { m in
+            vocabulary.nodeByte.withUnsafeBufferPointer { bytes in
+                vocabulary.firstChild.withUnsafeBufferPointer { first in
+                    vocabulary.nextSibling.withUnsafeBufferPointer { next in
+                        vocabulary.tokStart.withUnsafeBufferPointer { ts in
+                            vocabulary.tokCount.withUnsafeBufferPointer { tc in
+                                vocabulary.sortedIDs.withUnsafeBufferPointer { ids in
+                                    let trie = TrieView(byte: bytes.baseAddress!, firstChild: first.baseAddress!, nextSibling: next.baseAddress!,
+                                                        tokStart: ts.baseAddress!, tokCount: tc.baseAddress!, sortedIDs: ids.baseAddress ?? UnsafePointer(bitPattern: 8)!)
+                                    walk(vocabulary, trie, 0, start, partialValue, partialRemaining, m)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         return mask
     }
 
-    /// Visits the children of trie node `parent`. The stack set for the prefix
-    /// leading to `parent` is `scratch[setStart ..< setEnd]`; children's sets are
-    /// pushed above it and popped afterwards, so the walk allocates nothing per node.
-    private func walk(_ v: TokenVocabulary, _ parent: Int32, _ setStart: Int, _ setEnd: Int,
-                      _ pv: UInt32, _ pr: Int, _ scratch: inout [Int32], _ mask: inout [Bool]) {
-        let code = grammar.code
-        let classes = grammar.classes
-        var c = v.firstChild[Int(parent)]
+    struct TrieView {
+        let byte: UnsafePointer<UInt8>
+        let firstChild: UnsafePointer<Int32>
+        let nextSibling: UnsafePointer<Int32>
+        let tokStart: UnsafePointer<Int32>
+        let tokCount: UnsafePointer<Int32>
+        let sortedIDs: UnsafePointer<Int32>
+    }
+
+    /// Next stack-set id after consuming `cp` from set `set`; -1 when rejected.
+    @inline(__always)
+    private func transition(_ set: Int32, _ cp: UInt32) -> Int32 {
+        if cp < 128 {
+            let slot = setCache.ascii + Int(set) * 128 + Int(cp)
+            let t = slot.pointee
+            if t != StackSetCache.unknown { return t }
+            let r = computeTransition(set, cp)
+            // Re-read the base pointer: computing may have grown the table.
+            (setCache.ascii + Int(set) * 128 + Int(cp)).pointee = r
+            return r
+        }
+        if let t = setCache.cachedOther(set, cp) { return t }
+        let r = computeTransition(set, cp)
+        setCache.storeOther(set, cp, r)
+        return r
+    }
+
+    private func computeTransition(_ set: Int32, _ cp: UInt32) -> Int32 {
+        var out: [Int32] = []
+        advance(setCache.sets[Int(set)], cp, into: &out)
+        if out.isEmpty || out.count > maxStacks { return StackSetCache.rejected }
+        return setCache.intern(out)
+    }
+
+    private func partialOK(_ set: Int32, _ value: UInt32, _ remaining: Int) -> Bool {
+        if let ok = setCache.cachedPartial(set, value, remaining) { return ok }
+        let ok = partialCompatible(setCache.sets[Int(set)], value, remaining)
+        setCache.storePartial(set, value, remaining, ok)
+        return ok
+    }
+
+    /// Visits the children of trie node `parent`, reached with stack set `set`
+    /// and a pending partial character (`pv`, `pr`). A child whose byte cannot
+    /// continue is skipped with its whole subtree.
+    private func walk(_ v: TokenVocabulary, _ trie: TrieView, _ parent: Int32, _ set: Int32,
+                      _ pv: UInt32, _ pr: Int, _ mask: UnsafeMutableBufferPointer<Bool>) {
+        var c = trie.firstChild[Int(parent)]
         while c >= 0 {
-            let b = v.nodeByte[Int(c)]
-            var npv = pv
-            var npr = pr
-            var complete = false
-            var valid = true
-            if pr > 0 {
-                if b & 0xC0 == 0x80 {
-                    npv = (pv << 6) | UInt32(b & 0x3F)
-                    npr = pr - 1
-                    complete = npr == 0
-                } else {
-                    valid = false
+            let b = trie.byte[Int(c)]
+            if pr == 0 && b < 0x80 {
+                let t = transition(set, UInt32(b))
+                if t >= 0 {
+                    markTokens(trie, c, mask)
+                    if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, t, 0, 0, mask) }
                 }
             } else {
-                switch b {
-                case 0x00..<0x80: npv = UInt32(b); complete = true
-                case 0xC2..<0xE0: npv = UInt32(b & 0x1F); npr = 1
-                case 0xE0..<0xF0: npv = UInt32(b & 0x0F); npr = 2
-                case 0xF0..<0xF5: npv = UInt32(b & 0x07); npr = 3
-                default: valid = false
-                }
-            }
-            if valid && complete && npv <= 0x10FFFF {
-                let newStart = scratch.count
-                var matched = 0
-                for i in setStart..<setEnd {
-                    let s = scratch[i]
-                    if s < 0 { continue }
-                    if classes[Int(code[Int(nodePos[Int(s)])])].contains(npv) {
-                        appendSuccessors(of: s, into: &scratch)
-                        matched += 1
+                var npv = pv, npr = pr
+                var valid = true
+                if pr > 0 {
+                    if b & 0xC0 == 0x80 { npv = (pv << 6) | UInt32(b & 0x3F); npr = pr - 1 } else { valid = false }
+                } else {
+                    switch b {
+                    case 0xC2..<0xE0: npv = UInt32(b & 0x1F); npr = 1
+                    case 0xE0..<0xF0: npv = UInt32(b & 0x0F); npr = 2
+                    case 0xF0..<0xF5: npv = UInt32(b & 0x07); npr = 3
+                    default: valid = false
                     }
                 }
-                if matched > 1 { GrammarMatcher.sortUniqueTail(&scratch, from: newStart) }
-                let n = scratch.count - newStart
-                if n > 0 && n <= maxStacks {
-                    markTokens(v, c, &mask)
-                    if v.firstChild[Int(c)] >= 0 {
-                        walk(v, c, newStart, scratch.count, 0, 0, &scratch, &mask)
-                    }
-                }
-                scratch.removeSubrange(newStart...)
-            } else if valid && !complete {
-                if partialCompatible(scratch, setStart..<setEnd, npv, npr) {
-                    markTokens(v, c, &mask)
-                    if v.firstChild[Int(c)] >= 0 {
-                        walk(v, c, setStart, setEnd, npv, npr, &scratch, &mask)
+                if valid {
+                    if npr == 0 {
+                        let t = npv <= 0x10FFFF ? transition(set, npv) : StackSetCache.rejected
+                        if t >= 0 {
+                            markTokens(trie, c, mask)
+                            if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, t, 0, 0, mask) }
+                        }
+                    } else if partialOK(set, npv, npr) {
+                        markTokens(trie, c, mask)
+                        if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, set, npv, npr, mask) }
                     }
                 }
             }
-            c = v.nextSibling[Int(c)]
+            c = trie.nextSibling[Int(c)]
         }
     }
 
     @inline(__always)
-    private func markTokens(_ v: TokenVocabulary, _ node: Int32, _ mask: inout [Bool]) {
-        let n = Int(v.tokCount[Int(node)])
+    private func markTokens(_ trie: TrieView, _ node: Int32, _ mask: UnsafeMutableBufferPointer<Bool>) {
+        let n = Int(trie.tokCount[Int(node)])
         if n == 0 { return }
-        let st = Int(v.tokStart[Int(node)])
-        for k in st..<(st + n) { mask[Int(v.sortedIDs[k])] = true }
-    }
-
-    private func partialCompatible(_ set: [Int32], _ range: Range<Int>, _ value: UInt32, _ remaining: Int) -> Bool {
-        let shift = UInt32(6 * remaining)
-        let lo = value << shift
-        let hi = min(lo | ((1 << shift) - 1), 0x10FFFF)
-        for i in range {
-            let s = set[i]
-            if s < 0 { continue }
-            if grammar.classes[Int(grammar.code[Int(nodePos[Int(s)])])].intersects(lo, hi) { return true }
-        }
-        return false
+        let st = Int(trie.tokStart[Int(node)])
+        for k in st..<(st + n) { mask[Int(trie.sortedIDs[k])] = true }
     }
 }

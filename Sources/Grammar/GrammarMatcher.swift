@@ -43,6 +43,8 @@ public final class GrammarMatcher {
     var partialRemaining: Int = 0
 
     private var expandVisited = Set<UInt64>()
+    /// Stack-set ids and memoized transitions for vocabulary walks.
+    let setCache = StackSetCache()
     private static let compactThreshold = 1 << 20
 
     public init(grammar: Grammar) {
@@ -242,6 +244,7 @@ public final class GrammarMatcher {
     }
 
     private func clearArena() {
+        setCache.clear()
         nodePos.removeAll(); nodeParent.removeAll(); internTable.removeAll()
         succStart.removeAll(); succCount.removeAll(); succStorage.removeAll()
     }
