@@ -1,0 +1,159 @@
+/// Token-level operations on top of the byte-level matcher: checking one
+/// sampled token, committing it, and filtering a candidate list or the whole
+/// vocabulary by walking the vocabulary trie.
+extension GrammarMatcher {
+    /// Whether token `id` may be sampled now. End-of-generation ids are allowed
+    /// exactly when `canEnd`.
+    public func accepts(token id: Int32, vocabulary: TokenVocabulary) -> Bool {
+        if vocabulary.eosTokenIDs.contains(id) { return canEnd }
+        guard id >= 0 && Int(id) < vocabulary.count else { return false }
+        return accepts(tokenBytes: vocabulary.tokens[Int(id)])
+    }
+
+    /// Commits token `id`. Returns false when it is not allowed (state unchanged).
+    /// Accepting an end-of-generation id only checks `canEnd`.
+    @discardableResult
+    public func accept(token id: Int32, vocabulary: TokenVocabulary) -> Bool {
+        if vocabulary.eosTokenIDs.contains(id) { return canEnd }
+        guard id >= 0 && Int(id) < vocabulary.count else { return false }
+        return accept(tokenBytes: vocabulary.tokens[Int(id)])
+    }
+
+    /// The subset of `candidates` (order preserved) allowed by the grammar.
+    /// Large candidate lists are answered with one trie walk over the whole
+    /// vocabulary; short ones are checked token by token.
+    public func filter(candidates: [Int32], vocabulary: TokenVocabulary) -> [Int32] {
+        if candidates.count * 32 >= vocabulary.count {
+            let mask = allowedTokenMask(vocabulary: vocabulary)
+            return candidates.filter { $0 >= 0 && Int($0) < mask.count && mask[Int($0)] }
+        }
+        return candidates.filter { accepts(token: $0, vocabulary: vocabulary) }
+    }
+
+    /// All allowed token ids, ascending.
+    public func allowedTokens(vocabulary: TokenVocabulary) -> [Int32] {
+        let mask = allowedTokenMask(vocabulary: vocabulary)
+        var out: [Int32] = []
+        for (i, ok) in mask.enumerated() where ok { out.append(Int32(i)) }
+        return out
+    }
+
+    /// `mask[id]` tells whether token `id` is allowed now.
+    public func allowedTokenMask(vocabulary: TokenVocabulary) -> [Bool] {
+        var mask = [Bool](repeating: false, count: vocabulary.count)
+        for e in vocabulary.eosTokenIDs where e >= 0 && Int(e) < mask.count { mask[Int(e)] = canEnd }
+        if setCache.count > 50_000 { setCache.clear() } // bound memory over long generations
+        let start = setCache.intern(stacks)
+        mask.withUnsafeMutableBufferPointer { m in
+            vocabulary.nodeByte.withUnsafeBufferPointer { bytes in
+                vocabulary.firstChild.withUnsafeBufferPointer { first in
+                    vocabulary.nextSibling.withUnsafeBufferPointer { next in
+                        vocabulary.tokStart.withUnsafeBufferPointer { ts in
+                            vocabulary.tokCount.withUnsafeBufferPointer { tc in
+                                vocabulary.sortedIDs.withUnsafeBufferPointer { ids in
+                                    let trie = TrieView(byte: bytes.baseAddress!, firstChild: first.baseAddress!, nextSibling: next.baseAddress!,
+                                                        tokStart: ts.baseAddress!, tokCount: tc.baseAddress!, sortedIDs: ids.baseAddress ?? UnsafePointer(bitPattern: 8)!)
+                                    walk(vocabulary, trie, 0, start, partialValue, partialRemaining, m)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return mask
+    }
+
+    struct TrieView {
+        let byte: UnsafePointer<UInt8>
+        let firstChild: UnsafePointer<Int32>
+        let nextSibling: UnsafePointer<Int32>
+        let tokStart: UnsafePointer<Int32>
+        let tokCount: UnsafePointer<Int32>
+        let sortedIDs: UnsafePointer<Int32>
+    }
+
+    /// Next stack-set id after consuming `cp` from set `set`; -1 when rejected.
+    @inline(__always)
+    private func transition(_ set: Int32, _ cp: UInt32) -> Int32 {
+        if cp < 128 {
+            let slot = setCache.ascii + Int(set) * 128 + Int(cp)
+            let t = slot.pointee
+            if t != StackSetCache.unknown { return t }
+            let r = computeTransition(set, cp)
+            // Re-read the base pointer: computing may have grown the table.
+            (setCache.ascii + Int(set) * 128 + Int(cp)).pointee = r
+            return r
+        }
+        if let t = setCache.cachedOther(set, cp) { return t }
+        let r = computeTransition(set, cp)
+        setCache.storeOther(set, cp, r)
+        return r
+    }
+
+    private func computeTransition(_ set: Int32, _ cp: UInt32) -> Int32 {
+        var out: [Int32] = []
+        advance(setCache.sets[Int(set)], cp, into: &out)
+        if out.isEmpty || out.count > maxStacks { return StackSetCache.rejected }
+        return setCache.intern(out)
+    }
+
+    private func partialOK(_ set: Int32, _ value: UInt32, _ remaining: Int) -> Bool {
+        if let ok = setCache.cachedPartial(set, value, remaining) { return ok }
+        let ok = partialCompatible(setCache.sets[Int(set)], value, remaining)
+        setCache.storePartial(set, value, remaining, ok)
+        return ok
+    }
+
+    /// Visits the children of trie node `parent`, reached with stack set `set`
+    /// and a pending partial character (`pv`, `pr`). A child whose byte cannot
+    /// continue is skipped with its whole subtree.
+    private func walk(_ v: TokenVocabulary, _ trie: TrieView, _ parent: Int32, _ set: Int32,
+                      _ pv: UInt32, _ pr: Int, _ mask: UnsafeMutableBufferPointer<Bool>) {
+        var c = trie.firstChild[Int(parent)]
+        while c >= 0 {
+            let b = trie.byte[Int(c)]
+            if pr == 0 && b < 0x80 {
+                let t = transition(set, UInt32(b))
+                if t >= 0 {
+                    markTokens(trie, c, mask)
+                    if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, t, 0, 0, mask) }
+                }
+            } else {
+                var npv = pv, npr = pr
+                var valid = true
+                if pr > 0 {
+                    if b & 0xC0 == 0x80 { npv = (pv << 6) | UInt32(b & 0x3F); npr = pr - 1 } else { valid = false }
+                } else {
+                    switch b {
+                    case 0xC2..<0xE0: npv = UInt32(b & 0x1F); npr = 1
+                    case 0xE0..<0xF0: npv = UInt32(b & 0x0F); npr = 2
+                    case 0xF0..<0xF5: npv = UInt32(b & 0x07); npr = 3
+                    default: valid = false
+                    }
+                }
+                if valid {
+                    if npr == 0 {
+                        let t = npv <= 0x10FFFF ? transition(set, npv) : StackSetCache.rejected
+                        if t >= 0 {
+                            markTokens(trie, c, mask)
+                            if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, t, 0, 0, mask) }
+                        }
+                    } else if partialOK(set, npv, npr) {
+                        markTokens(trie, c, mask)
+                        if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, set, npv, npr, mask) }
+                    }
+                }
+            }
+            c = trie.nextSibling[Int(c)]
+        }
+    }
+
+    @inline(__always)
+    private func markTokens(_ trie: TrieView, _ node: Int32, _ mask: UnsafeMutableBufferPointer<Bool>) {
+        let n = Int(trie.tokCount[Int(node)])
+        if n == 0 { return }
+        let st = Int(trie.tokStart[Int(node)])
+        for k in st..<(st + n) { mask[Int(trie.sortedIDs[k])] = true }
+    }
+}

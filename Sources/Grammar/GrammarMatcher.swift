@@ -1,0 +1,305 @@
+/// Incremental matcher that decides which bytes may extend the text generated
+/// so far under a `Grammar`.
+///
+/// State is a set of pushdown stacks (llama.cpp's approach). A stack is a list
+/// of positions in the grammar's flat program; its top always points at a
+/// character class, or the stack is empty (the root is complete). Advancing by
+/// a code point keeps the stacks whose top class contains it, moves past that
+/// element and re-expands rule references until each top is a class again.
+///
+/// Stacks are hash-consed into an arena of `(position, parent)` nodes, so equal
+/// stacks share one id: deduplicating a stack set is sorting integers, and the
+/// expansion after consuming a stack's top character is cached per node id.
+/// This keeps both ambiguous grammars (which would otherwise multiply stacks)
+/// and whole-vocabulary filtering cheap.
+///
+/// Input is UTF-8. A token may end in the middle of a multi-byte character; the
+/// incomplete bytes are carried over and the token is allowed only if some
+/// stack accepts a code point that starts with those bytes.
+///
+/// Not thread-safe: one matcher per generation.
+public final class GrammarMatcher {
+    public let grammar: Grammar
+    /// Upper bound on simultaneous stacks. A step that would exceed it is
+    /// treated as a rejection so pathological grammars cannot blow up memory.
+    public var maxStacks = 8192
+
+    // Arena of stack nodes. Node i is (nodePos[i], nodeParent[i]); parent -1 is
+    // the empty (bottom) stack. The stack id -1 itself means "root complete".
+    var nodePos: [Int32] = []
+    var nodeParent: [Int32] = []
+    private var internTable: [UInt64: Int32] = [:]
+    // Cached successor sets for "consume the top char of node i": a range into
+    // `succStorage`, or (-1, _) when not computed yet.
+    var succStart: [Int32] = []
+    var succCount: [Int32] = []
+    var succStorage: [Int32] = []
+
+    /// Current stack set: sorted, unique stack ids.
+    var stacks: [Int32] = []
+    /// Partial UTF-8 character carried over from the last accepted token:
+    /// accumulated bits and number of continuation bytes still expected.
+    var partialValue: UInt32 = 0
+    var partialRemaining: Int = 0
+
+    private var expandVisited = Set<UInt64>()
+    /// Stack-set ids and memoized transitions for vocabulary walks.
+    let setCache = StackSetCache()
+    private static let compactThreshold = 1 << 20
+
+    public init(grammar: Grammar) {
+        self.grammar = grammar
+        reset()
+    }
+
+    /// Returns the matcher to the start of the grammar.
+    public func reset() {
+        partialValue = 0
+        partialRemaining = 0
+        if nodePos.count > GrammarMatcher.compactThreshold { clearArena() }
+        var out: [Int32] = []
+        for a in grammar.ruleAltRange[grammar.rootIndex] {
+            expand(grammar.altStarts[a], -1, into: &out)
+        }
+        stacks = GrammarMatcher.sortedUnique(out)
+    }
+
+    /// The root rule can be complete at this point, so end-of-sequence is allowed.
+    public var canEnd: Bool { partialRemaining == 0 && stacks.first == -1 }
+
+    /// No continuation is possible (only reachable by forcing `accept` on a
+    /// rejected token); the generation cannot satisfy the grammar any more.
+    public var isDead: Bool { stacks.isEmpty }
+
+    /// Whether `tokenBytes` can extend the current parse. Does not change state.
+    /// An empty token is never accepted (it would not make progress).
+    public func accepts(tokenBytes: [UInt8]) -> Bool {
+        if tokenBytes.isEmpty { return false }
+        return step(tokenBytes) != nil
+    }
+
+    /// Convenience for tests and prompts: `accepts(tokenBytes:)` on UTF-8 of `text`.
+    public func accepts(_ text: String) -> Bool { accepts(tokenBytes: Array(text.utf8)) }
+
+    /// Commits `tokenBytes`. Returns false (and leaves the state unchanged) when
+    /// the token is not allowed.
+    @discardableResult
+    public func accept(tokenBytes: [UInt8]) -> Bool {
+        if tokenBytes.isEmpty { return false }
+        guard let (next, pv, pr) = step(tokenBytes) else { return false }
+        stacks = next
+        partialValue = pv
+        partialRemaining = pr
+        if nodePos.count > GrammarMatcher.compactThreshold { compact() }
+        return true
+    }
+
+    /// Convenience: `accept(tokenBytes:)` on the UTF-8 of `text`.
+    @discardableResult
+    public func accept(_ text: String) -> Bool { accept(tokenBytes: Array(text.utf8)) }
+
+    /// Whether `text` is a complete sentence of the grammar from the current
+    /// state (accepted and the root can end afterwards). Does not change state.
+    public func matchesCompletely(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        if bytes.isEmpty { return canEnd }
+        guard let (next, _, pr) = step(bytes) else { return false }
+        return pr == 0 && next.first == -1
+    }
+
+    // MARK: - Core stepping
+
+    /// Runs the bytes from the current state; nil when rejected.
+    private func step(_ bytes: [UInt8]) -> ([Int32], UInt32, Int)? {
+        var cur = stacks
+        var pv = partialValue
+        var pr = partialRemaining
+        var next: [Int32] = []
+        for b in bytes {
+            var complete: UInt32? = nil
+            if pr > 0 {
+                guard b & 0xC0 == 0x80 else { return nil }
+                pv = (pv << 6) | UInt32(b & 0x3F)
+                pr -= 1
+                if pr == 0 { complete = pv }
+            } else {
+                switch b {
+                case 0x00..<0x80: complete = UInt32(b)
+                case 0xC2..<0xE0: pv = UInt32(b & 0x1F); pr = 1
+                case 0xE0..<0xF0: pv = UInt32(b & 0x0F); pr = 2
+                case 0xF0..<0xF5: pv = UInt32(b & 0x07); pr = 3
+                default: return nil // invalid UTF-8 lead byte
+                }
+            }
+            if let cp = complete {
+                if cp > 0x10FFFF { return nil }
+                next.removeAll(keepingCapacity: true)
+                advance(cur, cp, into: &next)
+                if next.isEmpty || next.count > maxStacks { return nil }
+                swap(&cur, &next)
+            } else if !partialCompatible(cur, pv, pr) {
+                return nil
+            }
+        }
+        return (cur, pv, pr)
+    }
+
+    /// Appends the successors of `set` after consuming code point `cp`;
+    /// the result is sorted and unique.
+    @inline(__always)
+    func advance(_ set: [Int32], _ cp: UInt32, into out: inout [Int32]) {
+        let start = out.count
+        var matched = 0
+        for s in set where s >= 0 {
+            let cls = grammar.code[Int(nodePos[Int(s)])]
+            if grammar.classes[Int(cls)].contains(cp) {
+                appendSuccessors(of: s, into: &out)
+                matched += 1
+            }
+        }
+        if matched > 1 { GrammarMatcher.sortUniqueTail(&out, from: start) }
+    }
+
+    /// Whether some stack could accept a code point beginning with the partial
+    /// UTF-8 sequence (accumulated `value`, `remaining` bytes missing).
+    func partialCompatible(_ set: [Int32], _ value: UInt32, _ remaining: Int) -> Bool {
+        let shift = UInt32(6 * remaining)
+        let lo = value << shift
+        let hi = lo | ((1 << shift) - 1)
+        for s in set where s >= 0 {
+            let cls = grammar.code[Int(nodePos[Int(s)])]
+            if grammar.classes[Int(cls)].intersects(lo, min(hi, 0x10FFFF)) { return true }
+        }
+        return false
+    }
+
+    /// Successor stacks of node `s` after its top character is consumed; cached.
+    @inline(__always)
+    func appendSuccessors(of s: Int32, into out: inout [Int32]) {
+        let i = Int(s)
+        if succStart[i] < 0 {
+            var tmp: [Int32] = []
+            expand(nodePos[i] + 1, nodeParent[i], into: &tmp)
+            let uniq = GrammarMatcher.sortedUnique(tmp)
+            succStart[i] = Int32(succStorage.count)
+            succCount[i] = Int32(uniq.count)
+            succStorage.append(contentsOf: uniq)
+        }
+        let st = Int(succStart[i])
+        let n = Int(succCount[i])
+        out.append(contentsOf: succStorage[st..<(st + n)])
+    }
+
+    /// Expands the frame (pos, parent) until every resulting stack has a
+    /// character class on top (or is empty: id -1). Left recursion is excluded
+    /// by `Grammar`, so this terminates; `expandVisited` stops exponential
+    /// re-exploration through chains of nullable rules.
+    func expand(_ pos: Int32, _ parent: Int32, into out: inout [Int32]) {
+        expandVisited.removeAll(keepingCapacity: true)
+        expandRec(pos, parent, into: &out)
+    }
+
+    private func expandRec(_ pos0: Int32, _ parent0: Int32, into out: inout [Int32]) {
+        var pos = pos0
+        var parent = parent0
+        let code = grammar.code
+        while true {
+            let op = code[Int(pos)]
+            if op >= 0 {
+                out.append(intern(pos, parent))
+                return
+            }
+            if op == Grammar.opEnd {
+                if parent < 0 { out.append(-1); return }
+                pos = nodePos[Int(parent)]
+                parent = nodeParent[Int(parent)]
+                continue
+            }
+            let rule = Int(-op - 2)
+            // Tail position: the caller's frame has nothing left, so return
+            // straight to its parent. Keeps right-recursive repetition flat.
+            let ret: Int32 = code[Int(pos) + 1] == Grammar.opEnd ? parent : intern(pos + 1, parent)
+            for a in grammar.ruleAltRange[rule] {
+                let start = grammar.altStarts[a]
+                let key = UInt64(UInt32(bitPattern: start)) << 32 | UInt64(UInt32(bitPattern: ret))
+                if expandVisited.insert(key).inserted {
+                    expandRec(start, ret, into: &out)
+                }
+            }
+            return
+        }
+    }
+
+    @inline(__always)
+    func intern(_ pos: Int32, _ parent: Int32) -> Int32 {
+        let key = UInt64(UInt32(bitPattern: pos)) << 32 | UInt64(UInt32(bitPattern: parent))
+        if let id = internTable[key] { return id }
+        let id = Int32(nodePos.count)
+        nodePos.append(pos)
+        nodeParent.append(parent)
+        succStart.append(-1)
+        succCount.append(0)
+        internTable[key] = id
+        return id
+    }
+
+    private func clearArena() {
+        setCache.clear()
+        nodePos.removeAll(); nodeParent.removeAll(); internTable.removeAll()
+        succStart.removeAll(); succCount.removeAll(); succStorage.removeAll()
+    }
+
+    /// Rebuilds the arena keeping only the nodes reachable from the live stacks
+    /// (the arena grows with every distinct stack ever seen, including those
+    /// explored while filtering).
+    func compact() {
+        let oldPos = nodePos, oldParent = nodeParent
+        clearArena()
+        var map: [Int32: Int32] = [:]
+        func copy(_ old: Int32) -> Int32 {
+            if old < 0 { return old }
+            if let n = map[old] { return n }
+            let p = copy(oldParent[Int(old)])
+            let n = intern(oldPos[Int(old)], p)
+            map[old] = n
+            return n
+        }
+        stacks = GrammarMatcher.sortedUnique(stacks.map(copy))
+    }
+
+    // MARK: - small helpers
+
+    static func sortedUnique(_ a: [Int32]) -> [Int32] {
+        if a.count < 2 { return a }
+        var s = a
+        sortUniqueTail(&s, from: 0)
+        return s
+    }
+
+    /// Sorts `a[from...]` and removes duplicates in place.
+    @inline(__always)
+    static func sortUniqueTail(_ a: inout [Int32], from: Int) {
+        let n = a.count - from
+        if n < 2 { return }
+        a.withUnsafeMutableBufferPointer { buf in
+            let base = buf.baseAddress! + from
+            if n <= 16 {
+                for i in 1..<n {
+                    let v = base[i]
+                    var j = i - 1
+                    while j >= 0 && base[j] > v { base[j + 1] = base[j]; j -= 1 }
+                    base[j + 1] = v
+                }
+            } else {
+                var slice = UnsafeMutableBufferPointer(start: base, count: n)
+                slice.sort()
+            }
+        }
+        var w = from + 1
+        for r in (from + 1)..<a.count where a[r] != a[w - 1] {
+            a[w] = a[r]
+            w += 1
+        }
+        a.removeSubrange(w...)
+    }
+}

@@ -1,0 +1,75 @@
+/// Memoized transitions between whole stack *sets*, used by the vocabulary
+/// walk.
+///
+/// While filtering, the same stack set is reached over and over (inside a
+/// JSON string almost every character leads back to the set it came from), so
+/// each distinct set gets an id and its transitions are cached: a dense
+/// 128-entry table for ASCII, a dictionary for other code points, and a
+/// dictionary for "can this incomplete UTF-8 prefix still be accepted". Per
+/// trie node the walk then does one table read instead of re-running the
+/// pushdown step.
+///
+/// Ids are only valid until the matcher's arena is compacted; the matcher
+/// clears this cache whenever it compacts.
+final class StackSetCache {
+    static let unknown: Int32 = -2
+    static let rejected: Int32 = -1
+
+    private(set) var sets: [[Int32]] = []
+    private var ids: [[Int32]: Int32] = [:]
+    // Read on every trie node; the walk never holds an access across a write.
+    @exclusivity(unchecked) private(set) var ascii: UnsafeMutablePointer<Int32>
+    private var capacity: Int
+    private var other: [UInt64: Int32] = [:]
+    private var partial: [UInt64: Bool] = [:]
+
+    init() {
+        capacity = 64
+        ascii = .allocate(capacity: capacity * 128)
+    }
+
+    deinit { ascii.deallocate() }
+
+    var count: Int { sets.count }
+
+    func clear() {
+        sets.removeAll()
+        ids.removeAll()
+        other.removeAll()
+        partial.removeAll()
+    }
+
+    /// Id of a sorted, unique stack list.
+    func intern(_ set: [Int32]) -> Int32 {
+        if let id = ids[set] { return id }
+        let id = Int32(sets.count)
+        if sets.count == capacity {
+            let bigger = UnsafeMutablePointer<Int32>.allocate(capacity: capacity * 2 * 128)
+            bigger.update(from: ascii, count: capacity * 128)
+            ascii.deallocate()
+            ascii = bigger
+            capacity *= 2
+        }
+        (ascii + Int(id) * 128).initialize(repeating: StackSetCache.unknown, count: 128)
+        sets.append(set)
+        ids[set] = id
+        return id
+    }
+
+    @inline(__always)
+    func cachedOther(_ set: Int32, _ cp: UInt32) -> Int32? {
+        other[UInt64(UInt32(bitPattern: set)) << 32 | UInt64(cp)]
+    }
+
+    func storeOther(_ set: Int32, _ cp: UInt32, _ next: Int32) {
+        other[UInt64(UInt32(bitPattern: set)) << 32 | UInt64(cp)] = next
+    }
+
+    func cachedPartial(_ set: Int32, _ value: UInt32, _ remaining: Int) -> Bool? {
+        partial[UInt64(UInt32(bitPattern: set)) << 32 | UInt64(value) << 2 | UInt64(remaining)]
+    }
+
+    func storePartial(_ set: Int32, _ value: UInt32, _ remaining: Int, _ ok: Bool) {
+        partial[UInt64(UInt32(bitPattern: set)) << 32 | UInt64(value) << 2 | UInt64(remaining)] = ok
+    }
+}

@@ -1,0 +1,230 @@
+import XCTest
+@testable import Grammar
+
+final class GrammarMatcherTests: XCTestCase {
+    func matcher(_ gbnf: String) throws -> GrammarMatcher {
+        GrammarMatcher(grammar: try Grammar.parse(gbnf))
+    }
+
+    func testCharByCharAcceptAndReject() throws {
+        let m = try matcher(#"root ::= "ab" [0-9]+ "!""#)
+        XCTAssertFalse(m.canEnd)
+        XCTAssertFalse(m.accepts("b"))
+        XCTAssertTrue(m.accept("a"))
+        XCTAssertFalse(m.accepts("a"))
+        XCTAssertTrue(m.accept("b"))
+        XCTAssertFalse(m.accepts("!"))
+        XCTAssertTrue(m.accept("7"))
+        XCTAssertTrue(m.accept("3"))
+        XCTAssertFalse(m.canEnd)
+        XCTAssertFalse(m.accept("x"))      // rejected, state unchanged
+        XCTAssertTrue(m.accept("!"))
+        XCTAssertTrue(m.canEnd)
+        XCTAssertFalse(m.accepts("!"))
+    }
+
+    func testAcceptsDoesNotCommit() throws {
+        let m = try matcher(#"root ::= "abc""#)
+        XCTAssertTrue(m.accepts("ab"))
+        XCTAssertTrue(m.accepts("abc"))
+        XCTAssertTrue(m.accepts("a"))
+        XCTAssertTrue(m.accept("abc"))
+        XCTAssertTrue(m.canEnd)
+    }
+
+    func testMultiCharTokens() throws {
+        let m = try matcher(#"root ::= "{" ws "\"name\"" ws ":" ws "\"" [a-z]* "\"" ws "}"  ws ::= [ ]?"#)
+        for tok in ["{", " \"", "name", "\":", " \"", "bob", "by", "\"", " }"] {
+            XCTAssertTrue(m.accept(tok), tok)
+        }
+        XCTAssertTrue(m.canEnd)
+        m.reset()
+        XCTAssertFalse(m.canEnd)
+        XCTAssertTrue(m.accept("{\"na"))
+        XCTAssertFalse(m.accepts("mex"))
+        XCTAssertFalse(m.accepts("me\":\"B"))
+        XCTAssertTrue(m.accepts("me\":\"b\"}"))
+    }
+
+    func testTokenSplittingUTF8Character() throws {
+        // "é" = C3 A9, "日" = E6 97 A5, "😀" = F0 9F 98 80
+        let m = try matcher(#"root ::= "é" [\u65E5-\u65E6] "😀""#)
+        XCTAssertTrue(m.accepts(tokenBytes: [0xC3]))
+        XCTAssertFalse(m.accepts(tokenBytes: [0xC4]))        // would start U+0100..U+013F
+        XCTAssertTrue(m.accept(tokenBytes: [0xC3]))
+        XCTAssertFalse(m.canEnd)
+        XCTAssertFalse(m.accepts(tokenBytes: [0xAA]))         // é is C3 A9, not C3 AA
+        XCTAssertFalse(m.accepts(tokenBytes: [0x41]))         // ASCII inside a sequence
+        XCTAssertTrue(m.accept(tokenBytes: [0xA9, 0xE6]))
+        XCTAssertTrue(m.accepts(tokenBytes: [0x97]))
+        XCTAssertFalse(m.accepts(tokenBytes: [0x98]))         // E6 98 xx is U+6600.., outside
+        XCTAssertTrue(m.accept(tokenBytes: [0x97, 0xA5, 0xF0, 0x9F]))
+        XCTAssertTrue(m.accept(tokenBytes: [0x98]))
+        XCTAssertFalse(m.canEnd)                              // inside the emoji
+        XCTAssertFalse(m.accepts(tokenBytes: [0x81]))
+        XCTAssertTrue(m.accept(tokenBytes: [0x80]))
+        XCTAssertTrue(m.canEnd)
+    }
+
+    func testInvalidUTF8Rejected() throws {
+        let m = try matcher(#"root ::= .*"#)
+        XCTAssertTrue(m.accepts("anything 日本"))
+        XCTAssertFalse(m.accepts(tokenBytes: [0xFF]))
+        XCTAssertFalse(m.accepts(tokenBytes: [0x80]))         // stray continuation
+        XCTAssertFalse(m.accepts(tokenBytes: [0xC3, 0x41]))   // lead then ASCII
+        XCTAssertFalse(m.accepts(tokenBytes: []))
+    }
+
+    func testCanEndWithOptionalTail() throws {
+        let m = try matcher(#"root ::= [a-z]+ ("." [a-z]+)?"#)
+        XCTAssertTrue(m.accept("abc"))
+        XCTAssertTrue(m.canEnd)
+        XCTAssertTrue(m.accept("."))
+        XCTAssertFalse(m.canEnd)
+        XCTAssertTrue(m.accept("d"))
+        XCTAssertTrue(m.canEnd)
+        XCTAssertFalse(m.accepts("."))
+    }
+
+    func testRepetitionBounds() throws {
+        let m = try matcher(#"root ::= "<" [x]{2,4} ">""#)
+        XCTAssertTrue(m.accept("<x"))
+        XCTAssertFalse(m.accepts(">"))
+        XCTAssertTrue(m.accept("x"))
+        XCTAssertTrue(m.accepts(">"))
+        XCTAssertTrue(m.accept("xx"))
+        XCTAssertFalse(m.accepts("x"))
+        XCTAssertTrue(m.accept(">"))
+        XCTAssertTrue(m.canEnd)
+    }
+
+    func testRecursionBalancedParens() throws {
+        let m = try matcher(#"root ::= item*  item ::= "(" item* ")""#)
+        let text = "(()(()))((()))"
+        for ch in text { XCTAssertTrue(m.accept(String(ch)), "at \(ch)") }
+        XCTAssertTrue(m.canEnd)
+        XCTAssertFalse(m.accepts(")"))
+        XCTAssertTrue(m.accept("(((("))
+        XCTAssertFalse(m.canEnd)
+        XCTAssertTrue(m.accept("))))"))
+        XCTAssertTrue(m.canEnd)
+    }
+
+    func testDeepRecursionAndLongRepetition() throws {
+        let m = try matcher(#"root ::= "[" (root ("," root)*)? "]""#)
+        let deep = String(repeating: "[", count: 500) + String(repeating: "]", count: 500)
+        XCTAssertTrue(m.matchesCompletely(deep))
+        let m2 = try matcher(#"root ::= "a"*"#)
+        for _ in 0..<10_000 { XCTAssertTrue(m2.accept("a")) }
+        XCTAssertLessThan(m2.nodePos.count, 10, "right recursion must not grow the stack")
+    }
+
+    func testAmbiguousGrammarStaysBounded() throws {
+        // Every 'a' can be matched by either alternative: naive stack sets
+        // would double per character.
+        let m = try matcher(#"root ::= (x | y)*  x ::= "a"  y ::= "a" | "aa""#)
+        for _ in 0..<200 { XCTAssertTrue(m.accept("a")) }
+        XCTAssertLessThan(m.stacks.count, 8)
+        XCTAssertTrue(m.canEnd)
+    }
+
+    func testResetRestoresStart() throws {
+        let m = try matcher(#"root ::= "yes" | "no""#)
+        XCTAssertTrue(m.accept("ye"))
+        XCTAssertFalse(m.accepts("no"))
+        m.reset()
+        XCTAssertTrue(m.accepts("no"))
+    }
+
+    func testTokenFilteringMatchesIndividualChecks() throws {
+        let m = try matcher(#"root ::= "{" [ ]? "\"a\"" ":" [0-9]+ "}" | "日本" [a-c]*"#)
+        let tokens: [[UInt8]] = [
+            Array("{".utf8), Array("{ ".utf8), Array("{\"".utf8), Array(" ".utf8), Array("\"a\"".utf8),
+            Array("日".utf8), [0xE6], [0xE6, 0x97], [0xE6, 0x98], Array("日本a".utf8), Array("x".utf8),
+            [], Array("</s>".utf8), Array("{\"a\":1".utf8), Array("\"".utf8), Array("1".utf8), [0xFF],
+            Array("日".utf8), // duplicate bytes under another id
+        ]
+        let eos: Int32 = 12
+        let vocab = TokenVocabulary(tokens: tokens, eosTokenIDs: [eos])
+        func check(_ context: String) {
+            let mask = m.allowedTokenMask(vocabulary: vocab)
+            for id in 0..<Int32(tokens.count) {
+                XCTAssertEqual(mask[Int(id)], m.accepts(token: id, vocabulary: vocab), "\(context) token \(id)")
+            }
+            XCTAssertEqual(m.filter(candidates: Array(0..<Int32(tokens.count)), vocabulary: vocab),
+                           (0..<Int32(tokens.count)).filter { mask[Int($0)] })
+            XCTAssertEqual(m.filter(candidates: [5, 0, 12], vocabulary: vocab),
+                           [5, 0, 12].filter { mask[Int($0)] })
+        }
+        check("start")
+        let start = Set(m.allowedTokens(vocabulary: vocab))
+        XCTAssertEqual(start, [0, 1, 2, 5, 6, 7, 9, 13, 17])
+        XCTAssertTrue(m.accept(token: 6, vocabulary: vocab))  // partial 日
+        check("mid-char")
+        XCTAssertEqual(Set(m.allowedTokens(vocabulary: vocab)), [])  // no token starts with a continuation byte here
+        m.reset()
+        XCTAssertTrue(m.accept(token: 9, vocabulary: vocab))
+        check("after 日本a")
+        XCTAssertTrue(m.accepts(token: eos, vocabulary: vocab))
+        m.reset()
+        XCTAssertTrue(m.accept(token: 13, vocabulary: vocab))
+        check("in number")
+        XCTAssertFalse(m.accepts(token: eos, vocabulary: vocab))
+    }
+
+    func testPartialTokensContinueAcrossFilter() throws {
+        let m = try matcher(#"root ::= "日本""#)
+        let tokens: [[UInt8]] = [[0xE6], [0x97, 0xA5], [0x97], [0xA5, 0xE6, 0x9C, 0xAC], [0xA6]]
+        let vocab = TokenVocabulary(tokens: tokens)
+        XCTAssertEqual(m.allowedTokens(vocabulary: vocab), [0])
+        XCTAssertTrue(m.accept(token: 0, vocabulary: vocab))
+        XCTAssertEqual(m.allowedTokens(vocabulary: vocab), [1, 2])
+        XCTAssertTrue(m.accept(token: 2, vocabulary: vocab))
+        XCTAssertEqual(m.allowedTokens(vocabulary: vocab), [3])
+        XCTAssertTrue(m.accept(token: 3, vocabulary: vocab))
+        XCTAssertTrue(m.canEnd)
+    }
+
+    func testRandomizedFilterAgreesWithPerTokenCheck() throws {
+        let g = try Grammar.parse("""
+        root ::= "[" ws (val (ws "," ws val)*)? ws "]"
+        val ::= [0-9]{1,3} | "\\"" [^"\\\\]* "\\"" | "é" | root
+        ws ::= [ \\n]?
+        """)
+        var rng = SplitMix(seed: 7)
+        let alphabet: [[UInt8]] = [Array("[".utf8), Array("]".utf8), Array(",".utf8), Array(" ".utf8), Array("\"".utf8),
+                                    Array("1".utf8), Array("2".utf8), Array("a".utf8), [0xC3], [0xA9], Array("é".utf8), Array("\n".utf8)]
+        var tokens: [[UInt8]] = []
+        for _ in 0..<3000 {
+            var t: [UInt8] = []
+            for _ in 0..<(1 + Int(rng.next() % 4)) { t += alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            tokens.append(t)
+        }
+        let vocab = TokenVocabulary(tokens: tokens)
+        let m = GrammarMatcher(grammar: g)
+        for _ in 0..<25 {
+            let mask = m.allowedTokenMask(vocabulary: vocab)
+            var allowed: [Int32] = []
+            for id in 0..<Int32(tokens.count) {
+                let single = m.accepts(token: id, vocabulary: vocab)
+                XCTAssertEqual(mask[Int(id)], single)
+                if single { allowed.append(id) }
+            }
+            guard !allowed.isEmpty else { break }
+            XCTAssertTrue(m.accept(token: allowed[Int(rng.next() % UInt64(allowed.count))], vocabulary: vocab))
+        }
+    }
+}
+
+/// Small deterministic PRNG for reproducible tests.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
