@@ -15,6 +15,7 @@ let package = Package(
     targets: [
         .target(name: "GGUF"),
         .target(name: "Numerics", dependencies: ["GGUF"]),
+        .target(name: "Tokenization", dependencies: ["GGUF"]),
         .executableTarget(
             name: "cria",
             dependencies: [
@@ -24,5 +25,6 @@ let package = Package(
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "GGUF"], exclude: ["Fixtures"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "GGUF"], exclude: ["Fixtures"]),
     ]
 )
