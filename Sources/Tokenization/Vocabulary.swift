@@ -180,15 +180,16 @@ public final class Vocabulary: Sendable {
         sep = special("tokenizer.ggml.seperator_token_id", nil)
         pad = special("tokenizer.ggml.padding_token_id", nil)
         mask = special("tokenizer.ggml.mask_token_id", nil)
-        var fimPre = special("tokenizer.ggml.fim_pre_token_id", special("tokenizer.ggml.prefix_token_id", nil))
-        var fimSuf = special("tokenizer.ggml.fim_suf_token_id", special("tokenizer.ggml.suffix_token_id", nil))
-        var fimMid = special("tokenizer.ggml.fim_mid_token_id", special("tokenizer.ggml.middle_token_id", nil))
+        // The deprecated prefix/suffix/middle keys are read after the fim_* ones in llama.cpp,
+        // so when a file has both, the deprecated key wins.
+        var fimPre = special("tokenizer.ggml.prefix_token_id", special("tokenizer.ggml.fim_pre_token_id", nil))
+        var fimSuf = special("tokenizer.ggml.suffix_token_id", special("tokenizer.ggml.fim_suf_token_id", nil))
+        var fimMid = special("tokenizer.ggml.middle_token_id", special("tokenizer.ggml.fim_mid_token_id", nil))
         var fimPad = special("tokenizer.ggml.fim_pad_token_id", nil)
         var fimRep = special("tokenizer.ggml.fim_rep_token_id", nil)
         var fimSep = special("tokenizer.ggml.fim_sep_token_id", nil)
 
         if let v = metadata.bool("tokenizer.ggml.add_space_prefix") { addSpacePrefix = v }
-        if model == .bytePairEncoding { addSpacePrefix = metadata.bool("tokenizer.ggml.add_space_prefix") ?? false }
         if let v = metadata.bool("tokenizer.ggml.add_bos_token") { addBOS = v }
         if let v = metadata.bool("tokenizer.ggml.add_eos_token") { addEOS = v }
         if addBOS && bos == nil {

@@ -186,6 +186,26 @@ import GGUF
         #expect(t.detokenize(t.tokenize("Hello . x", addSpecial: false)) == "Hello. x")
     }
 
+    @Test func fimTokensFromKeysOrText() throws {
+        let plain = try Self.tokenizer(pre: "qwen2")
+        #expect(plain.vocabulary.fimPrefix == nil && plain.vocabulary.fimSuffix == nil && plain.vocabulary.fimMiddle == nil)
+        let keyed = try Tokenizer(metadata: Self.metadata(pre: "qwen2", extra: [
+            ("tokenizer.ggml.fim_pre_token_id", .uint32(10)), ("tokenizer.ggml.fim_suf_token_id", .uint32(11)),
+            ("tokenizer.ggml.fim_mid_token_id", .uint32(12)), ("tokenizer.ggml.fim_pad_token_id", .uint32(13)),
+            ("tokenizer.ggml.eot_token_id", .uint32(2)),
+            ("tokenizer.ggml.padding_token_id", .uint32(999_999)),  // out of range: ignored
+        ]))
+        let v = keyed.vocabulary
+        #expect(v.fimPrefix == 10 && v.fimSuffix == 11 && v.fimMiddle == 12 && v.fimPad == 13)
+        #expect(v.eot == 2 && v.pad == nil)
+        #expect(v.isEndOfGeneration(13))  // FIM padding ends generation, as in llama.cpp
+        #expect(v.isControl(10) == (Self.fixture.types[10] == 3))  // named by key: keeps its type
+        // Found by its text: "<|fim_prefix|>" becomes the FIM prefix and is forced to control.
+        let detected = try Self.handMade(merges: [], extraTokens: ["<|fim_prefix|>", "<|file_sep|>"])
+        #expect(detected.vocabulary.fimPrefix == 8 && detected.vocabulary.isControl(8))
+        #expect(detected.vocabulary.fimSeparator == 9 && detected.isEndOfGeneration(9))
+    }
+
     @Test func unsupportedPreTokenizerIsNamed() throws {
         do {
             _ = try Self.tokenizer(pre: "tekken-9000")
