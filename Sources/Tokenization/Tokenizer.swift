@@ -18,8 +18,10 @@ public final class Tokenizer: Sendable {
     private let splitter: SpecialTokenSplitter
     /// Whether full detokenization removes spaces before punctuation (BPE pre-tokenizer setting).
     private let cleanSpaces: Bool
-    /// Each token's output bytes with control tokens rendered (llama.cpp's piece cache).
-    private let pieces: [[UInt8]]
+    /// Every token's output bytes with control tokens rendered (llama.cpp's piece cache), in one
+    /// buffer: token i is `pieceBytes[pieceStarts[i]..<pieceStarts[i + 1]]`.
+    private let pieceBytes: [UInt8]
+    private let pieceStarts: [Int32]
 
     /// Builds the tokenizer named by `tokenizer.ggml.model`; throws `TokenizationError` naming
     /// an unsupported model or pre-tokenizer, or a missing or malformed key.
@@ -51,10 +53,15 @@ public final class Tokenizer: Sendable {
             cleanSpaces = settings.cleanSpaces
         }
         splitter = SpecialTokenSplitter(vocabulary: vocabulary)
-        var pieces: [[UInt8]] = []
-        pieces.reserveCapacity(vocabulary.count)
-        for id in 0..<vocabulary.count { pieces.append(Self.renderPiece(vocabulary, Int32(id), special: true)) }
-        self.pieces = pieces
+        var bytes: [UInt8] = []
+        var starts: [Int32] = [0]
+        starts.reserveCapacity(vocabulary.count + 1)
+        for id in 0..<vocabulary.count {
+            bytes.append(contentsOf: Self.renderPiece(vocabulary, Int32(id), special: true))
+            starts.append(Int32(bytes.count))
+        }
+        pieceBytes = bytes
+        pieceStarts = starts
     }
 
     /// The number of tokens in the vocabulary (the model's logit count).
@@ -111,7 +118,7 @@ public final class Tokenizer: Sendable {
     public func piece(_ id: Int32, special: Bool = false) -> [UInt8] {
         guard id >= 0, Int(id) < vocabulary.count else { return [] }
         if !special && !vocabulary.attributes[Int(id)].intersection([.control, .unknown]).isEmpty { return [] }
-        return pieces[Int(id)]
+        return Array(pieceBytes[Int(pieceStarts[Int(id)])..<Int(pieceStarts[Int(id) + 1])])
     }
 
     /// The piece as text for display (`cria tokenize --show-pieces`); bytes that are not valid
