@@ -1,7 +1,7 @@
 /// Keys and values of past tokens, per sequence, so each step only computes new tokens.
 ///
 /// Every sequence (a server slot, a perplexity chunk) owns up to `capacity` cells, stored in
-/// position order: cell `i` of layer `l` holds K and V vectors of `kvDimension` floats for the
+/// position order: cell `i` of layer `l` holds K and V vectors of `kvDimension` f16 values for the
 /// token at `positions[i]`. Removing a range compacts the cells; shifting changes positions
 /// (the model re-rotates the keys, see `TransformerModel.shift`); copying a prefix lets a new
 /// sequence reuse a cached prompt.
@@ -80,8 +80,8 @@ final class SequenceCells {
     let layers: Int, kvDimension: Int, capacity: Int
     var count = 0
     let positions: UnsafeMutablePointer<Int32>
-    let keys: UnsafeMutablePointer<Float>
-    let values: UnsafeMutablePointer<Float>
+    let keys: UnsafeMutablePointer<Float16>
+    let values: UnsafeMutablePointer<Float16>
 
     init(layers: Int, kvDimension: Int, capacity: Int) {
         self.layers = layers
@@ -98,11 +98,11 @@ final class SequenceCells {
         values.deallocate()
     }
 
-    @inline(__always) func key(layer: Int, cell: Int) -> UnsafeMutablePointer<Float> {
+    @inline(__always) func key(layer: Int, cell: Int) -> UnsafeMutablePointer<Float16> {
         keys + (layer * capacity + cell) * kvDimension
     }
 
-    @inline(__always) func value(layer: Int, cell: Int) -> UnsafeMutablePointer<Float> {
+    @inline(__always) func value(layer: Int, cell: Int) -> UnsafeMutablePointer<Float16> {
         values + (layer * capacity + cell) * kvDimension
     }
 

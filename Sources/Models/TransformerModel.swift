@@ -54,14 +54,18 @@ public final class TransformerModel: @unchecked Sendable {
         guard !moved.isEmpty, delta != 0 else { return }
         let s = cache.cells(sequence)
         let c = config
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions) { angles in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions + c.headDimension) { buffer in
+            let angles = buffer.baseAddress!, head = angles + c.ropeDimensions
             for layer in 0..<c.layerCount {
                 let (base, scale) = ropeParameters(layer)
-                RoPE.angles(position: Float(delta), dims: c.ropeDimensions, base: base, scale: scale, into: angles.baseAddress!)
+                RoPE.angles(position: Float(delta), dims: c.ropeDimensions, base: base, scale: scale, into: angles)
                 for cell in moved {
                     let k = s.key(layer: layer, cell: cell)
                     for h in 0..<c.headCountKV {
-                        RoPE.apply(k + h * c.headDimension, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles.baseAddress!)
+                        let kh = k + h * c.headDimension
+                        for i in 0..<c.headDimension { head[i] = Float(kh[i]) }
+                        RoPE.apply(head, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles)
+                        for i in 0..<c.headDimension { kh[i] = Float16(head[i]) }
                     }
                 }
             }
@@ -132,8 +136,12 @@ public final class TransformerModel: @unchecked Sendable {
             addBias(w.valueBias, v, rows: n)
             prepareQueriesAndKeys(layer: layer, weights: w, batch: batch, q: q, k: k)
             for (i, (seq, cell)) in cells.enumerated() {
-                seq.key(layer: layer, cell: cell).update(from: k + i * c.kvDimension, count: c.kvDimension)
-                seq.value(layer: layer, cell: cell).update(from: v + i * c.kvDimension, count: c.kvDimension)
+                let kd = seq.key(layer: layer, cell: cell), vd = seq.value(layer: layer, cell: cell)
+                let ks = k + i * c.kvDimension, vs = v + i * c.kvDimension
+                for j in 0..<c.kvDimension {
+                    kd[j] = Float16(ks[j])
+                    vd[j] = Float16(vs[j])
+                }
             }
             attend(layer: layer, batch: batch, cells: cells, q: q, into: attn)
             Matmul.multiply(w.output, attn, batch: n, into: o, pool: pool)
@@ -196,14 +204,15 @@ public final class TransformerModel: @unchecked Sendable {
                 let i = task / c.headCount, h = task % c.headCount
                 let (seq, _) = cells[i]
                 let kvOffset = (h / groups) * hd
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: max(seq.count, 1)) { scores in
+                withUnsafeTemporaryAllocation(of: Float16.self, capacity: 2 * hd) { halves in
                     Attention.attendHead(
                         query: q + i * c.queryDimension + h * hd,
                         keys: seq.key(layer: layer, cell: 0) + kvOffset,
                         values: seq.value(layer: layer, cell: 0) + kvOffset,
                         stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
                         queryPosition: rows[i].position, window: window, scale: c.attentionScale,
-                        headDimension: hd, scores: scores.baseAddress!, into: out + i * c.queryDimension + h * hd)
+                        headDimension: hd, query16: halves.baseAddress!, accumulator: halves.baseAddress! + hd,
+                        into: out + i * c.queryDimension + h * hd)
                 }
             }
         }

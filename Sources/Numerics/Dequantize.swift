@@ -14,11 +14,24 @@ public enum Dequantize {
 
     public static func isSupported(_ type: GGMLType) -> Bool { supportedTypes.contains(type) }
 
-    /// Dequantizes `count` elements (a multiple of the type's block size) starting at `src`.
-    public static func row(_ type: GGMLType, _ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) throws {
+    /// Checks that `count` elements of `type` can be dequantized.
+    public static func validate(_ type: GGMLType, count: Int) throws {
+        guard isSupported(type) else { throw NumericsError.unsupportedType(type.name) }
         guard count % type.blockSize == 0 else {
             throw NumericsError.partialBlock(type: type.name, count: count, blockSize: type.blockSize)
         }
+    }
+
+    /// Dequantizes `count` elements (a multiple of the type's block size) starting at `src`.
+    public static func row(_ type: GGMLType, _ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) throws {
+        try validate(type, count: count)
+        rowUnchecked(type, src, count: count, into: dst)
+    }
+
+    /// `row` for callers that validated the type and count already (weights are checked when a
+    /// model binds them). Non-throwing on purpose: Swift 6.3.1's optimizer clobbered the error
+    /// register when these loops sat inside a throwing function, so hot loops stay out of them.
+    public static func rowUnchecked(_ type: GGMLType, _ src: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<Float>) {
         let blocks = count / type.blockSize
         switch type {
         case .f32: dst.update(from: src.assumingMemoryBound(to: Float.self), count: count)
@@ -37,7 +50,7 @@ public enum Dequantize {
         case .q8_K: KQuantFormats.q8_K(src, blocks: blocks, into: dst)
         case .iq4_nl: IQ4Formats.iq4_nl(src, blocks: blocks, into: dst)
         case .iq4_xs: IQ4Formats.iq4_xs(src, blocks: blocks, into: dst)
-        default: throw NumericsError.unsupportedType(type.name)
+        default: dst.update(repeating: .nan, count: count)
         }
     }
 
@@ -46,10 +59,12 @@ public enum Dequantize {
         guard isSupported(info.type) else { throw NumericsError.unsupportedTensorType(tensor: info.name, type: info.type.name) }
         let bytes = file.data(for: info)
         let count = info.elementCount
-        return try [Float](unsafeUninitializedCapacity: count) { buf, initialized in
-            if count > 0 { try row(info.type, bytes.baseAddress!, count: count, into: buf.baseAddress!) }
-            initialized = count
+        try validate(info.type, count: count)
+        var out = [Float](repeating: 0, count: count)
+        if count > 0 {
+            out.withUnsafeMutableBufferPointer { rowUnchecked(info.type, bytes.baseAddress!, count: count, into: $0.baseAddress!) }
         }
+        return out
     }
 }
 

@@ -73,11 +73,21 @@ public enum VectorMath {
         return maxValue + Float(log(sum))
     }
 
-    // gelu(x) ≈ ½x(1 + tanh(√(2/π)(x + 0.044715x³)))  (the tanh form GGML and Gemma use)
+    // gelu(x) ≈ ½x(1 + tanh(√(2/π)·x·(1 + 0.044715x²)))  (the tanh form Gemma uses)
     @inline(__always)
     public static func gelu(_ x: Float) -> Float {
         let c: Float = 0.797_884_560_802_865_4
-        return 0.5 * x * (1 + tanhf(c * (x + 0.044715 * x * x * x)))
+        return 0.5 * x * (1 + tanhf(c * x * (1 + 0.044715 * x * x)))
+    }
+
+    // gelu evaluated the way llama.cpp's CPU backend does: input and output rounded to f16
+    // (it reads a 64K-entry f16 table), identity above 10 and zero below −10. Matching this
+    // rounding keeps greedy outputs identical to llama.cpp's.
+    @inline(__always)
+    public static func geluF16(_ x: Float) -> Float {
+        if x <= -10 { return 0 }
+        if x >= 10 { return x }
+        return Float(Float16(gelu(Float(Float16(x)))))
     }
 
     // silu(x) = x·σ(x)
@@ -90,7 +100,7 @@ public enum VectorMath {
     public static func gatedActivation(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count n: Int,
                                        activation: Activation, into out: UnsafeMutablePointer<Float>) {
         switch activation {
-        case .gelu: for i in 0..<n { out[i] = gelu(gate[i]) * up[i] }
+        case .gelu: for i in 0..<n { out[i] = geluF16(gate[i]) * up[i] }
         case .silu: for i in 0..<n { out[i] = silu(gate[i]) * up[i] }
         }
     }

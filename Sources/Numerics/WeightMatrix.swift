@@ -20,7 +20,7 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Views a GGUF tensor of shape [columns, rows] (GGML order) as a matrix.
     public init(_ info: GGUFTensorInfo, in file: GGUFFile) throws {
-        guard Dequantize.isSupported(info.type) else {
+        do { try Dequantize.validate(info.type, count: info.rowLength) } catch {
             throw NumericsError.unsupportedTensorType(tensor: info.name, type: info.type.name)
         }
         let bytes = file.data(for: info)
@@ -34,6 +34,6 @@ public struct WeightMatrix: @unchecked Sendable {
     @inline(__always)
     public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         // Supported types and whole-block rows were checked at init.
-        try! Dequantize.row(type, row(r), count: columns, into: out)
+        Dequantize.rowUnchecked(type, row(r), count: columns, into: out)
     }
 }

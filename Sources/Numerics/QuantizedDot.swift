@@ -1,0 +1,271 @@
+import GGUF
+
+/// Dot products of one quantized weight row with one quantized activation row, using exact
+/// integer sums inside each block and f32 only for the block scales (GGUF's standard scheme).
+///
+/// These are the portable reference kernels; every faster variant must agree with them.
+public enum QuantizedDot {
+    /// Σ over the row; `w` in `weightType`, `a` in `ActivationQuantization.format(for: weightType)`,
+    /// `count` elements.
+    public static func dot(_ weightType: GGMLType, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        switch weightType {
+        case .q8_0: return q8_0(w, a, blocks: count / 32)
+        case .q4_0: return q4_0(w, a, blocks: count / 32)
+        case .q5_0: return q5_0(w, a, blocks: count / 32)
+        case .q4_1: return q4_1(w, a, blocks: count / 32)
+        case .q5_1: return q5_1(w, a, blocks: count / 32)
+        case .iq4_nl: return iq4_nl(w, a, blocks: count / 32)
+        case .q2_K: return q2_K(w, a, blocks: count / 256)
+        case .q3_K: return q3_K(w, a, blocks: count / 256)
+        case .q4_K: return q4_K(w, a, blocks: count / 256)
+        case .q5_K: return q5_K(w, a, blocks: count / 256)
+        case .q6_K: return q6_K(w, a, blocks: count / 256)
+        case .iq4_xs: return iq4_xs(w, a, blocks: count / 256)
+        default: return .nan
+        }
+    }
+
+    @inline(__always) static func i8(_ p: UnsafeRawPointer, _ o: Int) -> Int32 {
+        Int32(p.load(fromByteOffset: o, as: Int8.self))
+    }
+
+    @inline(__always) static func u8(_ p: UnsafeRawPointer, _ o: Int) -> Int32 {
+        Int32(p.load(fromByteOffset: o, as: UInt8.self))
+    }
+
+    @inline(__always) static func q8kScale(_ a: UnsafeRawPointer) -> Float {
+        Float(bitPattern: a.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian)
+    }
+
+    // Σ_b (Σ_i q_w·q_a)·d_w·d_a
+    static func q8_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for b in 0..<blocks {
+            let wb = w + b * 34, ab = a + b * 34
+            var s: Int32 = 0
+            for j in 0..<32 { s += i8(wb, 2 + j) * i8(ab, 2 + j) }
+            sum += Float(s) * loadF16(wb, 0) * loadF16(ab, 0)
+        }
+        return sum
+    }
+
+    // Σ_b (Σ_i (q_w − 8)·q_a)·d_w·d_a
+    static func q4_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for b in 0..<blocks {
+            let wb = w + b * 18, ab = a + b * 34
+            var s: Int32 = 0
+            for j in 0..<16 {
+                let byte = u8(wb, 2 + j)
+                s += ((byte & 0xF) - 8) * i8(ab, 2 + j) + ((byte >> 4) - 8) * i8(ab, 18 + j)
+            }
+            sum += Float(s) * loadF16(wb, 0) * loadF16(ab, 0)
+        }
+        return sum
+    }
+
+    // Σ_b (Σ_i (q_w − 16)·q_a)·d_w·d_a, q_w with its fifth bit from qh
+    static func q5_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for b in 0..<blocks {
+            let wb = w + b * 22, ab = a + b * 34
+            let qh = wb.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian
+            var s: Int32 = 0
+            for j in 0..<16 {
+                let byte = u8(wb, 6 + j)
+                let lo = ((byte & 0xF) | Int32((qh >> UInt32(j)) & 1) << 4) - 16
+                let hi = ((byte >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4) - 16
+                s += lo * i8(ab, 2 + j) + hi * i8(ab, 18 + j)
+            }
+            sum += Float(s) * loadF16(wb, 0) * loadF16(ab, 0)
+        }
+        return sum
+    }
+
+    // Σ_b d_w·d_a·Σ q_w·q_a + m_w·s_a   (s_a = d_a·Σ q_a, stored in the Q8_1 block)
+    static func q4_1(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for b in 0..<blocks {
+            let wb = w + b * 20, ab = a + b * 36
+            var s: Int32 = 0
+            for j in 0..<16 {
+                let byte = u8(wb, 4 + j)
+                s += (byte & 0xF) * i8(ab, 4 + j) + (byte >> 4) * i8(ab, 20 + j)
+            }
+            sum += loadF16(wb, 0) * loadF16(ab, 0) * Float(s) + loadF16(wb, 2) * loadF16(ab, 2)
+        }
+        return sum
+    }
+
+    static func q5_1(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for b in 0..<blocks {
+            let wb = w + b * 24, ab = a + b * 36
+            let qh = wb.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
+            var s: Int32 = 0
+            for j in 0..<16 {
+                let byte = u8(wb, 8 + j)
+                let lo = (byte & 0xF) | Int32((qh >> UInt32(j)) & 1) << 4
+                let hi = (byte >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4
+                s += lo * i8(ab, 4 + j) + hi * i8(ab, 20 + j)
+            }
+            sum += loadF16(wb, 0) * loadF16(ab, 0) * Float(s) + loadF16(wb, 2) * loadF16(ab, 2)
+        }
+        return sum
+    }
+
+    // Σ_b d_w·d_a·Σ levels[q_w]·q_a
+    static func iq4_nl(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        IQ4Formats.levels.withUnsafeBufferPointer { kv in
+            var sum: Float = 0
+            for b in 0..<blocks {
+                let wb = w + b * 18, ab = a + b * 34
+                var s: Int32 = 0
+                for j in 0..<16 {
+                    let byte = Int(u8(wb, 2 + j))
+                    s += Int32(kv[byte & 0xF]) * i8(ab, 2 + j) + Int32(kv[byte >> 4]) * i8(ab, 18 + j)
+                }
+                sum += loadF16(wb, 0) * loadF16(ab, 0) * Float(s)
+            }
+            return sum
+        }
+    }
+
+    // Σ_b d·Σ_j (sc_j & 15)·Σ q·q_a − dmin·Σ_j (sc_j >> 4)·bsum_j, with d, dmin scaled by d_a
+    static func q2_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for b in 0..<blocks {
+            let wb = w + b * 84, ab = a + b * 292
+            var isum: Int32 = 0, msum: Int32 = 0
+            for j in 0..<16 {
+                let sc = u8(wb, j)
+                msum += (sc >> 4) * Int32(ab.loadUnaligned(fromByteOffset: 260 + 2 * j, as: Int16.self))
+                var s: Int32 = 0
+                for e in j * 16..<j * 16 + 16 {
+                    let group = e / 128, shift = Int32(2 * ((e % 128) / 32)), idx = e % 32
+                    s += ((u8(wb, 16 + group * 32 + idx) >> shift) & 3) * i8(ab, 4 + e)
+                }
+                isum += (sc & 0xF) * s
+            }
+            let da = q8kScale(ab)
+            sum += da * loadF16(wb, 80) * Float(isum) - da * loadF16(wb, 82) * Float(msum)
+        }
+        return sum
+    }
+
+    // Σ_b d·d_a·Σ_j (s_j − 32)·Σ (q − 4·!hbit)·q_a
+    static func q3_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for b in 0..<blocks {
+            let wb = w + b * 110, ab = a + b * 292
+            var isum: Int32 = 0
+            for j in 0..<16 {
+                let low = (u8(wb, 96 + j % 8) >> Int32(4 * (j / 8))) & 0xF
+                let high = (u8(wb, 104 + j % 4) >> Int32(2 * (j / 4))) & 3
+                let scale = (low | high << 4) - 32
+                var s: Int32 = 0
+                for e in j * 16..<j * 16 + 16 {
+                    let group = e / 128, shift = Int32(2 * ((e % 128) / 32)), idx = e % 32
+                    let q = (u8(wb, 32 + group * 32 + idx) >> shift) & 3
+                    let hbit = (u8(wb, idx) >> Int32(e / 32)) & 1
+                    s += (q - ((hbit ^ 1) << 2)) * i8(ab, 4 + e)
+                }
+                isum += scale * s
+            }
+            sum += q8kScale(ab) * loadF16(wb, 108) * Float(isum)
+        }
+        return sum
+    }
+
+    // Σ_b d·d_a·Σ_j sc_j·Σ q·q_a − dmin·d_a·Σ_j m_j·(bsum_2j + bsum_2j+1)
+    static func q4_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for b in 0..<blocks {
+            let wb = w + b * 144, ab = a + b * 292
+            var isum: Int32 = 0, msum: Int32 = 0
+            for sub in 0..<8 {
+                let (sc, m) = KQuantFormats.scaleAndMin(wb + 4, sub)
+                let bs = Int32(ab.loadUnaligned(fromByteOffset: 260 + 4 * sub, as: Int16.self))
+                    + Int32(ab.loadUnaligned(fromByteOffset: 262 + 4 * sub, as: Int16.self))
+                msum += Int32(m) * bs
+                let group = sub / 2, shift = Int32(4 * (sub % 2))
+                var s: Int32 = 0
+                for j in 0..<32 { s += ((u8(wb, 16 + group * 32 + j) >> shift) & 0xF) * i8(ab, 4 + sub * 32 + j) }
+                isum += Int32(sc) * s
+            }
+            let da = q8kScale(ab)
+            sum += da * loadF16(wb, 0) * Float(isum) - da * loadF16(wb, 2) * Float(msum)
+        }
+        return sum
+    }
+
+    static func q5_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for b in 0..<blocks {
+            let wb = w + b * 176, ab = a + b * 292
+            var isum: Int32 = 0, msum: Int32 = 0
+            for sub in 0..<8 {
+                let (sc, m) = KQuantFormats.scaleAndMin(wb + 4, sub)
+                let bs = Int32(ab.loadUnaligned(fromByteOffset: 260 + 4 * sub, as: Int16.self))
+                    + Int32(ab.loadUnaligned(fromByteOffset: 262 + 4 * sub, as: Int16.self))
+                msum += Int32(m) * bs
+                let group = sub / 2, shift = Int32(4 * (sub % 2))
+                var s: Int32 = 0
+                for j in 0..<32 {
+                    let q = ((u8(wb, 48 + group * 32 + j) >> shift) & 0xF) | ((u8(wb, 16 + j) >> Int32(sub)) & 1) << 4
+                    s += q * i8(ab, 4 + sub * 32 + j)
+                }
+                isum += Int32(sc) * s
+            }
+            let da = q8kScale(ab)
+            sum += da * loadF16(wb, 0) * Float(isum) - da * loadF16(wb, 2) * Float(msum)
+        }
+        return sum
+    }
+
+    // Σ_b d·d_a·Σ_j s_j·Σ (q − 32)·q_a, sub-blocks of 16
+    static func q6_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        var sum: Float = 0
+        for b in 0..<blocks {
+            let wb = w + b * 210, ab = a + b * 292
+            var isum: Int32 = 0
+            for j in 0..<16 {
+                var s: Int32 = 0
+                for e in j * 16..<j * 16 + 16 {
+                    let group = e / 128, r = e % 128
+                    let low = (u8(wb, group * 64 + r % 64) >> Int32(4 * (r / 64))) & 0xF
+                    let high = (u8(wb, 128 + group * 32 + r % 32) >> Int32(2 * (r / 32))) & 3
+                    s += ((low | high << 4) - 32) * i8(ab, 4 + e)
+                }
+                isum += i8(wb, 192 + j) * s
+            }
+            sum += q8kScale(ab) * loadF16(wb, 208) * Float(isum)
+        }
+        return sum
+    }
+
+    // Σ_b d·d_a·Σ_j (s_j − 32)·Σ levels[q]·q_a, sub-blocks of 32
+    static func iq4_xs(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        IQ4Formats.levels.withUnsafeBufferPointer { kv in
+            var sum: Float = 0
+            for b in 0..<blocks {
+                let wb = w + b * 136, ab = a + b * 292
+                let scalesHigh = Int32(wb.loadUnaligned(fromByteOffset: 2, as: UInt16.self).littleEndian)
+                var isum: Int32 = 0
+                for sub in 0..<8 {
+                    let low = (u8(wb, 4 + sub / 2) >> Int32(4 * (sub % 2))) & 0xF
+                    let high = (scalesHigh >> Int32(2 * sub)) & 3
+                    let scale = (low | high << 4) - 32
+                    var s: Int32 = 0
+                    for j in 0..<16 {
+                        let byte = Int(u8(wb, 8 + sub * 16 + j))
+                        s += Int32(kv[byte & 0xF]) * i8(ab, 4 + sub * 32 + j) + Int32(kv[byte >> 4]) * i8(ab, 4 + sub * 32 + j + 16)
+                    }
+                    isum += scale * s
+                }
+                sum += q8kScale(ab) * loadF16(wb, 0) * Float(isum)
+            }
+            return sum
+        }
+    }
+}
