@@ -1,5 +1,5 @@
 import GGUF
-import Numerics
+import CriaNumerics
 
 /// A decoder-only transformer (Gemma 3, Llama, Qwen2) that runs batches of rows over a KV cache.
 ///
@@ -33,9 +33,29 @@ public final class TransformerModel: @unchecked Sendable {
     /// Runs `batch`, appending its keys and values to `cache`, and returns the logits of the rows
     /// that asked for them, in row order: `logitRowCount × vocabularySize` floats.
     public func forward(_ batch: Batch, cache: KVCache) throws -> [Float] {
-        let cells = try assignCells(batch, cache: cache)
+        guard batch.count > 0 else { return [] }
+        return computeLogits(batch, hidden: try residualStream(batch, cache: cache))
+    }
+
+    /// Runs `batch` like `forward` but returns, for every row in row order, the final hidden
+    /// state after the output norm (`count × embeddingLength` floats): what embeddings pool.
+    public func forwardHidden(_ batch: Batch, cache: KVCache) throws -> [Float] {
         let n = batch.count, d = config.embeddingLength
         guard n > 0 else { return [] }
+        var x = try residualStream(batch, cache: cache)
+        x.withUnsafeMutableBufferPointer { xb in
+            for i in 0..<n {
+                VectorMath.rmsNorm(xb.baseAddress! + i * d, weight: weights.outputNorm, count: d, eps: config.rmsEpsilon,
+                                   into: xb.baseAddress! + i * d)
+            }
+        }
+        return x
+    }
+
+    /// Embeds the batch and runs every layer over it: the residual stream, `count × embeddingLength`.
+    private func residualStream(_ batch: Batch, cache: KVCache) throws -> [Float] {
+        let cells = try assignCells(batch, cache: cache)
+        let n = batch.count, d = config.embeddingLength
         var x = [Float](repeating: 0, count: n * d)
         x.withUnsafeMutableBufferPointer { xb in
             embed(batch, into: xb.baseAddress!)
@@ -44,7 +64,7 @@ public final class TransformerModel: @unchecked Sendable {
                 runLayer(layer, batch: batch, cells: cells, cache: cache, x: xb.baseAddress!, scratch: &scratch)
             }
         }
-        return computeLogits(batch, hidden: x)
+        return x
     }
 
     /// Moves the cached tokens of `sequence` at positions in `range` by `delta` (context shift),
