@@ -36,6 +36,8 @@ public struct EngineCounters: Sendable, Equatable {
     public var promptSeconds = 0.0
     public var predictedTokens = 0
     public var predictedSeconds = 0.0
+
+    public init() {}
 }
 
 /// What /metrics reports.
@@ -45,4 +47,12 @@ public struct EngineMetrics: Sendable {
     public var cacheUsage: Double
     public var processing: Int
     public var deferred: Int
+
+    public init(counters: EngineCounters, cacheTokens: Int, cacheUsage: Double, processing: Int, deferred: Int) {
+        self.counters = counters
+        self.cacheTokens = cacheTokens
+        self.cacheUsage = cacheUsage
+        self.processing = processing
+        self.deferred = deferred
+    }
 }
