@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "cria",
             dependencies: [
-                "GGUF", "CriaNumerics", "Models", "Tokenization", "Serving", "Server",
+                "GGUF", "CriaNumerics", "Models", "Tokenization", "Sampling", "Serving", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

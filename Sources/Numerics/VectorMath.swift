@@ -73,6 +73,15 @@ public enum VectorMath {
         return maxValue + Float(log(sum))
     }
 
+    // log softmax(x)[i] = x[i] − max − log Σ exp(x[j] − max), summed in f64
+    public static func logSoftmax(at i: Int, _ x: UnsafePointer<Float>, count n: Int) -> Double {
+        var maxValue = -Float.infinity
+        for j in 0..<n { maxValue = max(maxValue, x[j]) }
+        var sum: Double = 0
+        for j in 0..<n { sum += Double(expf(x[j] - maxValue)) }
+        return Double(x[i] - maxValue) - log(sum)
+    }
+
     // gelu(x) ≈ ½x(1 + tanh(√(2/π)·x·(1 + 0.044715x²)))  (the tanh form Gemma uses)
     @inline(__always)
     public static func gelu(_ x: Float) -> Float {

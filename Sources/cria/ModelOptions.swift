@@ -1,0 +1,24 @@
+import ArgumentParser
+import GGUF
+import Models
+import Tokenization
+
+/// Options shared by the commands that load a model (`run`, `tokenize`, `perplexity`).
+struct ModelOptions: ParsableArguments {
+    @Option(name: [.short, .customLong("model")], help: "Path to a .gguf model.")
+    var model: String
+
+    @Option(name: [.short, .customLong("threads")], help: "Compute threads.")
+    var threads: Int = 2
+
+    @Flag(name: .customLong("no-mmap"), help: "Read the model into memory instead of mapping it.")
+    var noMmap = false
+
+    func openFile() throws -> GGUFFile {
+        try GGUFFile(path: model, mode: noMmap ? .read : .mmap)
+    }
+
+    func loadModel(_ file: GGUFFile) throws -> TransformerModel {
+        try TransformerModel(file: file, threads: threads)
+    }
+}
