@@ -36,13 +36,13 @@ struct OpenAIController {
         let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: chat.topLogprobs)
 
         if chat.options.stream {
-            let includeUsage = chat.logprobs, usage = chat.includeUsage
+            let wantsLogprobs = chat.logprobs, usage = chat.includeUsage
             return ServerSentEvents.response(for: request) { writer in
                 try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(role: "assistant", content: ""))))
                 for await event in handle.events {
                     switch event {
                     case .token(let t):
-                        let lp = includeUsage ? t.probabilities.map { ChatLogprobsJSON(content: [logprobs.chat($0)]) } : nil
+                        let lp = wantsLogprobs ? t.probabilities.map { ChatLogprobsJSON(content: [logprobs.chat($0)]) } : nil
                         guard !t.text.isEmpty || lp != nil else { continue }
                         try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(content: t.text), logprobs: lp)))
                     case .finished(let s):

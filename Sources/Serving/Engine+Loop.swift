@@ -62,6 +62,7 @@ extension Engine {
             case .slotAction(let job): runSlotAction(job, on: slot)
             }
         }
+        if !taken.isEmpty { publishStatus() }
     }
 
     /// The slot a task should run on: the one it names, else the idle slot whose cache shares
@@ -131,6 +132,7 @@ extension Engine {
         for slot in slots {
             guard let task = slot.task, task.job.isCancelled else { continue }
             slot.task = nil
+            lastFinished[slot.id] = (task.job.request, task.predicted, .limit)
             task.job.continuation.finish()
         }
     }
@@ -286,6 +288,7 @@ extension Engine {
             predictedTokenCount: task.predicted, truncated: task.truncated, timings: timings,
             seed: task.sampler.seed)
         lastFinished[slot.id] = (task.job.request, task.predicted, reason)
+        publishStatus() // before the client hears of it, so /health and /slots already agree
         task.job.continuation.yield(.finished(summary))
         task.job.continuation.finish()
     }
@@ -327,7 +330,7 @@ extension Engine {
     // MARK: Status
 
     /// Publishes slot states for /health, /slots and /metrics.
-    private func publishStatus() {
+    func publishStatus() {
         let statuses = slots.map { slot -> SlotStatus in
             var s = SlotStatus.idle(id: slot.id)
             s.cachedTokens = slot.cachedTokens.count
