@@ -20,7 +20,8 @@ extension Request {
         let buffer: ByteBuffer
         do {
             buffer = try await collectBody(upTo: context.maxUploadSize)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+            // NIOTooManyBytesError (and HTTPError 413) would answer with an empty body.
             throw APIError(.contentTooLarge, .invalidRequest,
                            "The request body is larger than the limit of \(context.maxUploadSize) bytes")
         }

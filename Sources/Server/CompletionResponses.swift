@@ -40,7 +40,7 @@ struct GenerationSettings: Encodable {
         n_ctx = contextSize
         n_predict = r.predictLimit
         self.model = model
-        self.seed = seed ?? UInt64(bitPattern: p.seed)
+        self.seed = seed ?? (p.seed < 0 ? UInt64(UInt32.max) : UInt64(p.seed)) // llama-server shows -1 as 4294967295
         temperature = p.temperature
         dynatemp_range = p.dynatempRange
         dynatemp_exponent = p.dynatempExponent

@@ -48,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
     var continuousBatching = false
     @Option(name: [.customShort("b"), .customLong("batch-size")], help: "Most tokens in one batch.")
     var batchSize = 2048
-    @Option(name: [.customLong("ub", withSingleDash: true), .customLong("ubatch-size")], help: "Physical batch size.")
+    @Option(name: [.customLong("ub", withSingleDash: true), .customLong("ubatch-size")], help: "Physical batch size: most rows in one forward pass (the engine uses min(-b, -ub)).")
     var ubatchSize = 512
     @Option(name: [.customShort("n"), .customLong("n-predict")], help: "Most tokens to generate per request (-1 = no limit).")
     var nPredict = -1
@@ -157,7 +157,7 @@ struct ServeCommand: AsyncParsableCommand {
         let app = buildApplication(host: hostState, configuration: server)
         log.info("HTTP server listening", ["hostname": host, "port": "\(port)"])
         let loader = ModelLoader(path: model, mode: noMmap ? .read : .mmap, contextSize: contextSize, slots: parallel,
-                                 batchSize: batchSize, predictLimit: nPredict,
+                                 batchSize: min(batchSize, ubatchSize), predictLimit: nPredict,
                                  threads: threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount),
                                  pooling: pooling.flatMap(Pooling.init(rawValue:)), alias: alias,
                                  chatTemplate: chatTemplate, systemPrompt: systemPrompt)
