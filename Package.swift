@@ -23,7 +23,7 @@ let package = Package(
         .executableTarget(
             name: "cria",
             dependencies: [
-                "GGUF", "Numerics", "Models", "Tokenization", "Sampling",
+                "GGUF", "Numerics", "Models", "Tokenization", "Sampling", "Templates",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -12,6 +12,15 @@ public final class TransformerModel: @unchecked Sendable {
     public let weights: ModelWeights
     public let pool: ComputePool
 
+    /// Called with named intermediate tensors (llama.cpp's names, e.g. "l_out-3") as the forward
+    /// pass computes them: rows × width floats. For numerical debugging against other engines;
+    /// nil in normal use.
+    public var tensorObserver: ((String, Int, UnsafeBufferPointer<Float>) -> Void)?
+
+    private func observe(_ name: String, _ rows: Int, _ p: UnsafePointer<Float>, width: Int) {
+        tensorObserver?(name, rows, UnsafeBufferPointer(start: p, count: rows * width))
+    }
+
     public init(file: GGUFFile, threads: Int) throws {
         self.file = file
         let vocab = file.metadata.array("tokenizer.ggml.tokens")?.count
@@ -39,6 +48,7 @@ public final class TransformerModel: @unchecked Sendable {
         var x = [Float](repeating: 0, count: n * d)
         x.withUnsafeMutableBufferPointer { xb in
             embed(batch, into: xb.baseAddress!)
+            observe("inp_scaled", n, xb.baseAddress!, width: d)
             var scratch = ForwardScratch(config: config, rows: n)
             for layer in 0..<config.layerCount {
                 runLayer(layer, batch: batch, cells: cells, cache: cache, x: xb.baseAddress!, scratch: &scratch)
@@ -143,12 +153,15 @@ public final class TransformerModel: @unchecked Sendable {
                     vd[j] = Float16(vs[j])
                 }
             }
+            observe("Qcur-\(layer)", n, q, width: c.queryDimension)
             attend(layer: layer, batch: batch, cells: cells, q: q, into: attn)
+            observe("kqv_out-\(layer)", n, attn, width: c.queryDimension)
             Matmul.multiply(w.output, attn, batch: n, into: o, pool: pool)
             if let post = w.postAttentionNorm {
                 for i in 0..<n { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
             }
             for j in 0..<n * d { x[j] += o[j] }
+            observe("sa_out-\(layer)", n, x, width: d)
 
             // Feed-forward block
             for i in 0..<n { VectorMath.rmsNorm(x + i * d, weight: w.ffnNorm, count: d, eps: eps, into: h + i * d) }
@@ -160,6 +173,7 @@ public final class TransformerModel: @unchecked Sendable {
                 for i in 0..<n { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
             }
             for j in 0..<n * d { x[j] += o[j] }
+            observe("l_out-\(layer)", n, x, width: d)
         }
     }
 
