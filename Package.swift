@@ -29,7 +29,7 @@ let package = Package(
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "GGUF"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Numerics", "GGUF"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Numerics", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar"], exclude: ["schemas.json"]),
