@@ -165,10 +165,15 @@ public final class TransformerModel: @unchecked Sendable {
 
             // Feed-forward block
             for i in 0..<n { VectorMath.rmsNorm(x + i * d, weight: w.ffnNorm, count: d, eps: eps, into: h + i * d) }
+            observe("ffn_norm-\(layer)", n, h, width: d)
             Matmul.multiply(w.gate, h, batch: n, into: gate, pool: pool)
             Matmul.multiply(w.up, h, batch: n, into: up, pool: pool)
+            observe("ffn_gate-\(layer)", n, gate, width: c.feedForwardLength)
+            observe("ffn_up-\(layer)", n, up, width: c.feedForwardLength)
             VectorMath.gatedActivation(gate: gate, up: up, count: n * c.feedForwardLength, activation: c.activation, into: gate)
+            observe("ffn_geglu-\(layer)", n, gate, width: c.feedForwardLength)
             Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool)
+            observe("ffn_out-\(layer)", n, o, width: d)
             if let post = w.postFFNNorm {
                 for i in 0..<n { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
             }
