@@ -12,7 +12,8 @@ public final class TransformerModel: @unchecked Sendable {
     public let weights: ModelWeights
     public let pool: ComputePool
 
-    public init(file: GGUFFile, threads: Int) throws {
+    /// `threads` run single-row (decode) steps, `batchThreads` (default: `threads`) multi-row ones.
+    public init(file: GGUFFile, threads: Int, batchThreads: Int? = nil) throws {
         self.file = file
         let vocab = file.metadata.array("tokenizer.ggml.tokens")?.count
             ?? file.tensor(named: "token_embd.weight")?.shape.last ?? 0
@@ -21,8 +22,8 @@ public final class TransformerModel: @unchecked Sendable {
         pool = ComputePool(threads: threads)
     }
 
-    public convenience init(path: String, mode: GGUFStorage.LoadMode = .mmap, threads: Int) throws {
-        try self.init(file: GGUFFile(path: path, mode: mode), threads: threads)
+    public convenience init(path: String, mode: GGUFStorage.LoadMode = .mmap, threads: Int, batchThreads: Int? = nil) throws {
+        try self.init(file: GGUFFile(path: path, mode: mode), threads: threads, batchThreads: batchThreads)
     }
 
     /// A cache whose sequences each hold up to `capacity` tokens.

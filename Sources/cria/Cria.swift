@@ -6,6 +6,6 @@ struct Cria: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cria",
         abstract: "An LLM inference server for GGUF models, written in Swift.",
-        subcommands: [InfoCommand.self]
+        subcommands: [InfoCommand.self, BenchCommand.self]
     )
 }
