@@ -49,8 +49,8 @@ int cn_matmul_supported(int path, int type) {
 
 void cn_matmul(int path, int type, int blocks, const void *w, size_t ws, int rows, const void *a, size_t as,
                int tokens, float *y, size_t ys) {
-    if (path == CN_PATH_AVX512) matmul_avx512(type, blocks, w, ws, rows, a, as, tokens, y, ys);
-    else matmul_avx2(type, blocks, w, ws, rows, a, as, tokens, y, ys);
+    if (path == CN_PATH_AVX512) matmul_chunked_avx512(type, blocks, w, ws, rows, a, as, tokens, y, ys);
+    else matmul_chunked_avx2(type, blocks, w, ws, rows, a, as, tokens, y, ys);
 }
 
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum) {
