@@ -14,7 +14,7 @@
 #define CN_PAUSE() ((void)0)
 #endif
 
-enum { CN_SPIN = 20000 };  // ≈ 50–100 µs of pause instructions before sleeping
+enum { CN_SPIN = 2000 };  // tens of µs of pause instructions before sleeping (regions of one step follow within µs)
 
 struct cn_pool {
     int size;

@@ -143,9 +143,7 @@ public final class TransformerModel: @unchecked Sendable {
         do {
             // Attention block
             for i in 0..<n { VectorMath.rmsNorm(x + i * d, weight: w.attentionNorm, count: d, eps: eps, into: h + i * d) }
-            Matmul.multiply(w.query, h, batch: n, into: q, pool: pool, path: path)
-            Matmul.multiply(w.key, h, batch: n, into: k, pool: pool, path: path)
-            Matmul.multiply(w.value, h, batch: n, into: v, pool: pool, path: path)
+            Matmul.multiply((w.query, q), (w.key, k), (w.value, v), input: h, batch: n, pool: pool, path: path)
             addBias(w.queryBias, q, rows: n)
             addBias(w.keyBias, k, rows: n)
             addBias(w.valueBias, v, rows: n)
@@ -165,8 +163,7 @@ public final class TransformerModel: @unchecked Sendable {
 
             // Feed-forward block
             for i in 0..<n { VectorMath.rmsNorm(x + i * d, weight: w.ffnNorm, count: d, eps: eps, into: h + i * d) }
-            Matmul.multiply(w.gate, h, batch: n, into: gate, pool: pool, path: path)
-            Matmul.multiply(w.up, h, batch: n, into: up, pool: pool, path: path)
+            Matmul.multiply((w.gate, gate), (w.up, up), input: h, batch: n, pool: pool, path: path)
             VectorMath.gatedActivation(gate: gate, up: up, count: n * c.feedForwardLength, activation: c.activation, into: gate,
                                        path: path)
             Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: path)

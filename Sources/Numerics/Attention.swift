@@ -15,10 +15,10 @@ public enum Attention {
     // pass (online softmax: a running max M, sum S, and accumulator rescaled when M grows).
     //
     // Numerics follow llama.cpp's CPU flash attention with an f16 cache, so that outputs agree
-    // with it: q is rounded to f16, q·k is summed in f32 in ggml's lane order (`dotF16`), and the
-    // value accumulator is kept in f16 (updated with one fused multiply-add per element). The C
-    // path (`path` ≠ .portable) computes exactly the same operations with F16C/FMA instructions. Cell c's key is at `keys + c·stride`, its value at `values + c·stride`; `query16`
-    // needs room for `headDimension` halves and `accumulator` must follow it directly (the C
+    // with it: q is rounded to f16, q·k is summed in f32, and the value accumulator is kept in
+    // f16. The C path (`path` ≠ .portable) does exactly the same operations in the same order
+    // (eight cells' scores at once, one per vector lane), so both paths give the same bits.
+    // Cell c's key is at `keys + c·stride`, its value at `values + c·stride`; `query16` needs room for `headDimension` halves and `accumulator` must follow it directly (the C
     // path uses both as one scratch of 2·headDimension halves).
     public static func attendHead(query q: UnsafePointer<Float>, keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
                                   stride: Int, positions: UnsafePointer<Int32>, cellCount: Int,
@@ -26,7 +26,7 @@ public enum Attention {
                                   query16: UnsafeMutablePointer<Float16>, accumulator acc: UnsafeMutablePointer<Float16>,
                                   into out: UnsafeMutablePointer<Float>, path: KernelPath = .portable) {
         if path != .portable && hd % 8 == 0 {
-            // The same recurrence in C with F16C conversions (q·k summed in 8 f32 lanes).
+            // The same recurrence in C with F16C conversions.
             UnsafeMutableRawPointer(query16).withMemoryRebound(to: UInt16.self, capacity: 2 * hd) { scratch in
                 cn_attend_head_f16(path.rawValue, q, UnsafeRawPointer(keys).assumingMemoryBound(to: UInt16.self),
                                    UnsafeRawPointer(values).assumingMemoryBound(to: UInt16.self), stride, positions,
@@ -48,35 +48,18 @@ public enum Attention {
                 vs = expf(score - m)
             }
             let v = values + c * stride
-            for i in 0..<hd { acc[i] = Float16(Float(acc[i]).addingProduct(Float(v[i]), vs)) }
+            for i in 0..<hd { acc[i] = Float16(Float(acc[i]) + Float(v[i]) * vs) }
             s = s * ms + vs
         }
         let inv: Float = s == 0 ? 0 : 1 / s
         for i in 0..<hd { out[i] = Float(acc[i]) * inv }
     }
 
-    // Σ a[i]·b[i] over f16 inputs in ggml's order: 64 f32 lanes (four 16-lane accumulators) fed
-    // by FMA, folded 0+2, 1+3, 0+1, then a halving tree over 16 lanes; leftovers added in f64.
+    // Σ a[i]·b[i] over f16 inputs, accumulated in f32 in order
+    @inline(__always)
     public static func dotF16(_ a: UnsafePointer<Float16>, _ b: UnsafePointer<Float16>, count n: Int) -> Float {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { lanesBuffer in
-            let lanes = lanesBuffer.baseAddress!
-            lanes.initialize(repeating: 0, count: 64)
-            var i = 0
-            while i + 64 <= n {
-                for l in 0..<64 { lanes[l] = lanes[l].addingProduct(Float(a[i + l]), Float(b[i + l])) }
-                i += 64
-            }
-            var t = [Float](repeating: 0, count: 16)
-            for l in 0..<16 { t[l] = (lanes[l] + lanes[32 + l]) + (lanes[16 + l] + lanes[48 + l]) }
-            for l in 0..<8 { t[l] = t[8 + l] + t[l] }
-            for l in 0..<4 { t[l] = t[4 + l] + t[l] }
-            let t0 = t[0] + t[2], t1 = t[1] + t[3]
-            var sum = Double(t0 + t1)
-            while i < n {
-                sum += Double(Float(a[i]) * Float(b[i]))
-                i += 1
-            }
-            return Float(sum)
-        }
+        var sum: Float = 0
+        for i in 0..<n { sum += Float(a[i]) * Float(b[i]) }
+        return sum
     }
 }

@@ -23,31 +23,66 @@ public enum Matmul {
 
     static func multiplyQuantized(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int, activationFormat: GGMLType,
                                   into y: UnsafeMutablePointer<Float>, pool: ComputePool, path: KernelPath) {
-        let k = w.columns, m = w.rows
-        let rowBytes = ActivationQuantization.rowBytes(activationFormat, count: k)
-        let quantized = pool.scratch(bytes: rowBytes * batch)
-        pool.parallelFor(batch) { rows in
-            for n in rows {
-                ActivationQuantization.quantize(x + n * k, count: k, format: activationFormat,
-                                                into: quantized + n * rowBytes, path: path)
-            }
+        let a = quantizeActivations(x, columns: w.columns, batch: batch, format: activationFormat, pool: pool, path: path)
+        pool.parallelFor(w.rows, minimumChunk: 16) { rows in
+            multiplyRows(w, rows, a, batch: batch, activationFormat: activationFormat, into: y, path: path)
         }
-        let a = UnsafeRawPointer(quantized)
-        let typeID = Int32(w.type.rawValue)
-        if KernelDispatch.hasMatmul(path, typeID) {
-            let blocks = Int32(k / w.type.blockSize)
-            pool.parallelFor(m, minimumChunk: 16) { rows in
-                cn_matmul(path.rawValue, typeID, blocks, w.row(rows.lowerBound), w.rowBytes, Int32(rows.count),
-                          a, rowBytes, Int32(batch), y + rows.lowerBound, m)
-            }
+    }
+
+    /// Several products of one input in one parallel region (e.g. Q, K, V or gate and up),
+    /// quantizing the activations once when the weights share an activation format. Each output
+    /// is computed exactly as `multiply` computes it.
+    public static func multiply(_ products: (WeightMatrix, UnsafeMutablePointer<Float>)...,
+                                input x: UnsafePointer<Float>, batch: Int, pool: ComputePool,
+                                path: KernelPath = KernelDispatch.current) {
+        let format = ActivationQuantization.format(for: products[0].0.type)
+        let shared = format != nil && products.allSatisfy {
+            ActivationQuantization.format(for: $0.0.type) == format && $0.0.columns == products[0].0.columns
+        }
+        guard shared, let format else {
+            for (w, y) in products { multiply(w, x, batch: batch, into: y, pool: pool, path: path) }
             return
         }
-        pool.parallelFor(m, minimumChunk: 16) { rows in
-            for r in rows {
-                let wr = w.row(r)
-                for n in 0..<batch {
-                    y[n * m + r] = QuantizedDot.dot(w.type, wr, a + n * rowBytes, count: k)
-                }
+        let a = quantizeActivations(x, columns: products[0].0.columns, batch: batch, format: format, pool: pool, path: path)
+        let total = products.reduce(0) { $0 + $1.0.rows }
+        pool.parallelFor(total, minimumChunk: 16) { range in
+            var start = 0
+            for (w, y) in products {
+                let lo = max(range.lowerBound, start), hi = min(range.upperBound, start + w.rows)
+                if lo < hi { multiplyRows(w, (lo - start)..<(hi - start), a, batch: batch, activationFormat: format, into: y, path: path) }
+                start += w.rows
+            }
+        }
+    }
+
+    /// Quantizes `batch` rows of `columns` floats into the pool's scratch buffer.
+    static func quantizeActivations(_ x: UnsafePointer<Float>, columns k: Int, batch: Int, format: GGMLType,
+                                    pool: ComputePool, path: KernelPath) -> UnsafeRawPointer {
+        let rowBytes = ActivationQuantization.rowBytes(format, count: k)
+        let quantized = pool.scratch(bytes: rowBytes * batch)
+        pool.parallelFor(batch, minimumChunk: 8) { rows in
+            for n in rows {
+                ActivationQuantization.quantize(x + n * k, count: k, format: format, into: quantized + n * rowBytes, path: path)
+            }
+        }
+        return UnsafeRawPointer(quantized)
+    }
+
+    // y[n][r] for r in `rows` and every n, from quantized activations `a`
+    static func multiplyRows(_ w: WeightMatrix, _ rows: Range<Int>, _ a: UnsafeRawPointer, batch: Int,
+                             activationFormat: GGMLType, into y: UnsafeMutablePointer<Float>, path: KernelPath) {
+        let k = w.columns, m = w.rows
+        let rowBytes = ActivationQuantization.rowBytes(activationFormat, count: k)
+        let typeID = Int32(w.type.rawValue)
+        if KernelDispatch.hasMatmul(path, typeID) {
+            cn_matmul(path.rawValue, typeID, Int32(k / w.type.blockSize), w.row(rows.lowerBound), w.rowBytes,
+                      Int32(rows.count), a, rowBytes, Int32(batch), y + rows.lowerBound, m)
+            return
+        }
+        for r in rows {
+            let wr = w.row(r)
+            for n in 0..<batch {
+                y[n * m + r] = QuantizedDot.dot(w.type, wr, a + n * rowBytes, count: k)
             }
         }
     }
