@@ -14,7 +14,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "GGUF"),
-        .target(name: "Numerics", dependencies: ["GGUF"]),
+        // Hot CPU kernels in C: per-function target attributes with runtime dispatch, so no -march
+        // is needed; no FMA contraction, so every kernel's rounding is what its source says.
+        .target(name: "CNumerics", exclude: ["kernels_body.inc", "kernels_misc.inc"],
+                cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+        .target(name: "Numerics", dependencies: ["GGUF", "CNumerics"]),
         .target(name: "Models", dependencies: ["GGUF", "Numerics"]),
         .target(name: "Tokenization", dependencies: ["GGUF"]),
         .target(name: "Sampling"),
@@ -28,7 +32,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
-        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "GGUF"], exclude: ["Fixtures"]),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "GGUF", "CNumerics"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Numerics", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),

@@ -6,6 +6,7 @@ struct Cria: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cria",
         abstract: "An LLM inference server for GGUF models, written in Swift.",
-        subcommands: [InfoCommand.self, RunCommand.self, TokenizeCommand.self, PerplexityCommand.self, TemplateCommand.self]
+        subcommands: [InfoCommand.self, RunCommand.self, TokenizeCommand.self, PerplexityCommand.self, TemplateCommand.self,
+                      BenchCommand.self]
     )
 }
