@@ -60,3 +60,20 @@ def test_run_rejects_bad_arguments(cria, model_path):
     result = cria("run", "-m", model_path, "-p", "x", "-n", "-5", check=False)
     assert result.returncode != 0
     assert "--n-predict" in result.stderr
+
+
+def test_perplexity_matches_llama_cpp(cria, model_path):
+    """llama-perplexity -c 512 on the GPL-3 text gives 13.9062 (../shared/reference/README.md); ±1%."""
+    text = REFERENCE.parent / "texts-gpl-3.txt"
+    out = cria("perplexity", "-m", model_path, "-f", text, "-c", "512", timeout=1800).stdout
+    final = [line for line in out.splitlines() if line.startswith("Final estimate")]
+    assert final, out
+    ppl = float(final[0].split("PPL = ")[1].split()[0])
+    assert "over 14 chunks" in final[0]
+    assert abs(ppl - 13.9062) / 13.9062 <= 0.01, ppl
+
+
+def test_perplexity_rejects_missing_file(cria, model_path, tmp_path):
+    result = cria("perplexity", "-m", model_path, "-f", tmp_path / "missing.txt", check=False)
+    assert result.returncode == 1
+    assert "cannot read text file" in result.stderr
