@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .target(name: "GGUF"),
@@ -18,25 +19,41 @@ let package = Package(
         // is needed; no FMA contraction, so every kernel's rounding is what its source says.
         .target(name: "CNumerics", exclude: ["kernels_body.inc", "kernels_misc.inc"],
                 cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
-        .target(name: "Numerics", dependencies: ["GGUF", "CNumerics"]),
-        .target(name: "Models", dependencies: ["GGUF", "Numerics"]),
+        // Named CriaNumerics (sources stay in Sources/Numerics): Hummingbird's graph brings in
+        // apple/swift-numerics, whose umbrella target is called "Numerics", and SwiftPM requires
+        // target names to be unique across the whole package graph.
+        .target(name: "CriaNumerics", dependencies: ["GGUF", "CNumerics"], path: "Sources/Numerics"),
+        .target(name: "Models", dependencies: ["GGUF", "CriaNumerics"]),
         .target(name: "Tokenization", dependencies: ["GGUF"]),
         .target(name: "Sampling"),
         .target(name: "Grammar"),
         .target(name: "Templates"),
+        .target(
+            name: "Serving",
+            dependencies: ["Models", "Sampling", "Grammar", "Templates", "Tokenization"]
+        ),
+        .target(
+            name: "Server",
+            dependencies: [
+                "Serving", "Models", "Sampling", "Grammar", "Templates", "Tokenization",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .executableTarget(
             name: "cria",
             dependencies: [
-                "GGUF", "Numerics", "Models", "Tokenization", "Sampling", "Templates",
+                "GGUF", "CriaNumerics", "Models", "Tokenization", "Sampling", "Templates", "Serving", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
-        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "GGUF", "CNumerics"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Numerics", "GGUF"], exclude: ["Fixtures"]),
+        .testTarget(name: "NumericsTests", dependencies: ["CriaNumerics", "GGUF", "CNumerics"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "CriaNumerics", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar"], exclude: ["schemas.json"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Tokenization", "Sampling"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Serving", "Sampling"]),
     ]
 )

@@ -1,5 +1,5 @@
 import GGUF
-import Numerics
+import CriaNumerics
 
 /// The hyper-parameters of a transformer, read from GGUF metadata with llama.cpp's defaults
 /// where a key is absent, plus the per-architecture choices (norm placement, activation, RoPE

@@ -1,5 +1,5 @@
 import GGUF
-import Numerics
+import CriaNumerics
 
 /// The tensors of one transformer block, bound by name from the GGUF file.
 /// Matrices stay in their storage format inside the mapping; norms and biases are small and

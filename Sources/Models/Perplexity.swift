@@ -1,5 +1,5 @@
 import Foundation
-import Numerics
+import CriaNumerics
 
 /// Perplexity over a token stream, computed the way llama.cpp's `llama-perplexity` does:
 /// the text is cut into chunks of `contextLength` tokens, the first token of each chunk is

@@ -1,5 +1,5 @@
 import GGUF
-import Numerics
+import CriaNumerics
 
 /// A decoder-only transformer (Gemma 3, Llama, Qwen2) that runs batches of rows over a KV cache.
 ///
@@ -55,9 +55,31 @@ public final class TransformerModel: @unchecked Sendable {
     /// Runs `batch`, appending its keys and values to `cache`, and returns the logits of the rows
     /// that asked for them, in row order: `logitRowCount × vocabularySize` floats.
     public func forward(_ batch: Batch, cache: KVCache) throws -> [Float] {
+        guard let (x, s) = try residualStream(batch, cache: cache) else { return [] }
+        return computeLogits(batch, hidden: x, scratch: s)
+    }
+
+    /// Runs `batch` like `forward` but returns, for every row in row order, the final hidden
+    /// state after the output norm (`count × embeddingLength` floats): what embeddings pool.
+    public func forwardHidden(_ batch: Batch, cache: KVCache) throws -> [Float] {
+        guard let (x, _) = try residualStream(batch, cache: cache) else { return [] }
+        let n = batch.count, d = config.embeddingLength
+        var out = [Float](repeating: 0, count: n * d)
+        out.withUnsafeMutableBufferPointer { ob in
+            for i in 0..<n {
+                VectorMath.rmsNorm(x + i * d, weight: weights.outputNorm, count: d, eps: config.rmsEpsilon,
+                                   into: ob.baseAddress! + i * d)
+            }
+        }
+        return out
+    }
+
+    /// Embeds the batch and runs every layer over it; returns the residual stream
+    /// (`count × embeddingLength`, inside the reused scratch), or nil for an empty batch.
+    private func residualStream(_ batch: Batch, cache: KVCache) throws -> (UnsafeMutablePointer<Float>, ForwardScratch)? {
         let cells = try assignCells(batch, cache: cache)
         let n = batch.count, d = config.embeddingLength
-        guard n > 0 else { return [] }
+        guard n > 0 else { return nil }
         pool.activeThreads = n == 1 ? threads : batchThreads
         if scratch == nil || scratch!.rows < n { scratch = ForwardScratch(config: config, rows: n) }
         let s = scratch!
@@ -67,7 +89,7 @@ public final class TransformerModel: @unchecked Sendable {
         for layer in 0..<config.layerCount {
             runLayer(layer, batch: batch, cells: cells, cache: cache, x: x, scratch: s)
         }
-        return computeLogits(batch, hidden: x, scratch: s)
+        return (x, s)
     }
 
     /// Moves the cached tokens of `sequence` at positions in `range` by `delta` (context shift),

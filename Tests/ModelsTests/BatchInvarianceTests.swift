@@ -1,6 +1,6 @@
 import Testing
 import GGUF
-import Numerics
+import CriaNumerics
 @testable import Models
 
 /// A sequence's logits are bit-identical whether it runs alone or batched with three other

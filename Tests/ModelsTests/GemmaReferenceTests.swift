@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import GGUF
-import Numerics
+import CriaNumerics
 @testable import Models
 
 /// The Gemma 3 forward pass against llama.cpp's recorded greedy continuations

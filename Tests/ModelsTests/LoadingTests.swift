@@ -1,6 +1,6 @@
 import Testing
 import GGUF
-import Numerics
+import CriaNumerics
 @testable import Models
 
 /// Loading: configuration from metadata and clear errors for models Cria cannot run.

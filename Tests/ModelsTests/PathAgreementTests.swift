@@ -1,6 +1,6 @@
 import Testing
 import GGUF
-import Numerics
+import CriaNumerics
 @testable import Models
 
 /// The model's logits on the C kernel paths against the portable Swift path: the same argmax

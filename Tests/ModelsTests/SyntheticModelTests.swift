@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import GGUF
-import Numerics
+import CriaNumerics
 @testable import Models
 
 /// Tiny random llama / qwen2 models (Fixtures/, written by scripts/make-synthetic-models.py)

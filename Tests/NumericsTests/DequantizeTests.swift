@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import GGUF
-@testable import Numerics
+@testable import CriaNumerics
 
 /// Every storage format against gguf-py's numpy dequantizer (scripts/make-fixtures.py wrote
 /// both the random blocks and the reference values). Tolerance: none — bit-identical f32,

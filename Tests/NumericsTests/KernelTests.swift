@@ -2,7 +2,7 @@ import CNumerics
 import Foundation
 import Testing
 import GGUF
-@testable import Numerics
+@testable import CriaNumerics
 
 /// The matrix kernels of every dispatch path against references, on random data.
 ///

@@ -36,3 +36,117 @@ def model_path():
     if not MODEL.exists():
         pytest.fail(f"test model missing at {MODEL}; run scripts/fetch-model")
     return MODEL
+
+
+# ---------------------------------------------------------------------------------------------
+# `cria serve` fixtures: a real server process on a free loopback port.
+
+import json
+import socket
+import time
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class CriaServer:
+    """A running `cria serve`; `url(path)` builds request URLs, `stop()` ends it."""
+
+    def __init__(self, args, ready_timeout=300, wait_ready=True):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.args = [str(cria_binary()), "serve", "-m", str(MODEL), "--port", str(self.port), *map(str, args)]
+        import tempfile
+        self.log = tempfile.NamedTemporaryFile(prefix="cria-serve-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        if wait_ready:
+            self.wait_ready(ready_timeout)
+
+    def output(self) -> str:
+        with open(self.log.name, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def wait_ready(self, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"cria serve exited {self.process.returncode}: {self.output()}")
+            try:
+                if requests.get(self.url("/health"), timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError("cria serve did not become ready")
+
+    def post(self, path, body=None, **kw):
+        kw.setdefault("timeout", 600)
+        return requests.post(self.url(path), json=body, **kw)
+
+    def get(self, path, **kw):
+        kw.setdefault("timeout", 60)
+        return requests.get(self.url(path), **kw)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def start_server(model_path):
+    """Factory: start_server(*args) → a ready CriaServer, stopped at the end of the session."""
+    servers = []
+
+    def start(*args, **kw):
+        server = CriaServer(args, **kw)
+        servers.append(server)
+        return server
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
+def server(start_server, tmp_path_factory):
+    """The shared server: 4 slots of 1024 tokens, embeddings, metrics, slot files."""
+    slot_dir = tmp_path_factory.mktemp("slots")
+    s = start_server("-np", "4", "-c", "4096", "-t", "2", "--embedding", "--metrics", "--slot-save-path", slot_dir)
+    s.slot_dir = slot_dir
+    return s
+
+
+def sse_events(response):
+    """The `data:` payloads of an SSE response, JSON-decoded ('[DONE]' kept as the string)."""
+    events = []
+    for line in response.iter_lines(decode_unicode=True):
+        if not line:
+            continue
+        assert line.startswith("data: "), line
+        payload = line[len("data: "):]
+        events.append(payload if payload == "[DONE]" else json.loads(payload))
+    return events
+
+
+def assert_openai_error(response, status, kind="invalid_request_error", contains=None):
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == status
+    assert error["type"] == kind
+    assert isinstance(error["message"], str) and error["message"]
+    if contains:
+        assert contains in error["message"], error["message"]

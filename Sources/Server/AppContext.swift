@@ -1,0 +1,30 @@
+import Hummingbird
+
+/// The per-request context: Hummingbird's core storage plus our body size limit.
+public struct AppContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by `buildApplication` from `ServerConfiguration.maxBodyBytes`.
+    nonisolated(unsafe) static var bodyLimit = 8 << 20
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    public var maxUploadSize: Int { Self.bodyLimit }
+}
+
+extension Request {
+    /// Reads the whole body (keeping the inbound stream usable for disconnect detection) and
+    /// parses it as a JSON object. Oversize bodies are a 413, bad JSON a 400, both OpenAI-shaped.
+    mutating func jsonFields(context: AppContext) async throws -> JSONFields {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await collectBody(upTo: context.maxUploadSize)
+        } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+            // NIOTooManyBytesError (and HTTPError 413) would answer with an empty body.
+            throw APIError(.contentTooLarge, .invalidRequest,
+                           "The request body is larger than the limit of \(context.maxUploadSize) bytes")
+        }
+        return try JSONFields(body: Array(buffer.readableBytesView))
+    }
+}

@@ -1,0 +1,35 @@
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Builds the HTTP application: every route of llama-server over `host`'s model.
+/// The model may still be loading; routes answer 503 until `host` is ready.
+public func buildApplication(host: ModelHost, configuration: ServerConfiguration,
+                             logger: Logger = Logger(label: "cria.server")) -> some ApplicationProtocol {
+    AppContext.bodyLimit = configuration.maxBodyBytes
+    let router = Router(context: AppContext.self)
+    router.add(middleware: OpenAIErrorMiddleware())
+    if !configuration.apiKeys.isEmpty { router.add(middleware: APIKeyMiddleware(keys: Set(configuration.apiKeys))) }
+    if let path = configuration.staticPath {
+        router.add(middleware: FileMiddleware(path, searchForIndexHtml: true, logger: logger))
+    }
+    HealthController(host: host, slotsEnabled: configuration.slotsEndpointEnabled).addRoutes(to: router)
+    CompletionController(host: host).addRoutes(to: router)
+    OpenAIController(host: host).addRoutes(to: router)
+    TokenizeController(host: host).addRoutes(to: router)
+    PropsController(host: host).addRoutes(to: router)
+    SlotsController(host: host, enabled: configuration.slotsEndpointEnabled, savePath: configuration.slotSavePath)
+        .addRoutes(to: router)
+    EmbeddingController(host: host, enabled: configuration.embeddingsEnabled).addRoutes(to: router)
+    MetricsController(host: host, enabled: configuration.metricsEnabled).addRoutes(to: router)
+
+    let timeout = TimeAmount.seconds(Int64(max(1, configuration.timeoutSeconds)))
+    let group: EventLoopGroupProvider = configuration.httpThreads.map {
+        .shared(MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)))
+    } ?? .singleton
+    return Application(router: router, server: .http1(configuration: .init(idleTimeout: timeout)),
+                       configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                                            serverName: "cria"),
+                       eventLoopGroupProvider: group, logger: logger)
+}

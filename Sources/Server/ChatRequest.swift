@@ -1,0 +1,74 @@
+import Foundation
+import Grammar
+import Templates
+
+/// A decoded POST /v1/chat/completions body: the messages for the template plus the options.
+struct ChatRequest {
+    var messages: [TemplateValue]
+    var tools: [TemplateValue]?
+    var options: CompletionOptions
+    var logprobs = false
+    var topLogprobs = 0
+    var includeUsage = false
+
+    init(_ f: JSONFields, vocabularySize: Int) throws(APIError) {
+        guard let raw = try f.array("messages") else { throw .badRequest("Missing required field 'messages'") }
+        guard !raw.isEmpty else { throw .badRequest("'messages' must not be empty") }
+        messages = try raw.map { m throws(APIError) in try Self.message(m) }
+        if let t = try f.array("tools"), !t.isEmpty { tools = try t.map { v throws(APIError) in try Self.templateValue(v) } }
+        options = try CompletionOptions(f, vocabularySize: vocabularySize)
+        var maxTokens = try f.int("max_completion_tokens")
+        if maxTokens == nil { maxTokens = try f.int("max_tokens") }
+        if let n = maxTokens {
+            guard n >= 0 else { throw .badRequest("max_tokens must not be negative, got \(n)") }
+            options.predictLimit = n
+        }
+        if let n = try f.int("n"), n != 1 { throw .badRequest("Only one completion choice is allowed (n = 1)") }
+        logprobs = try f.bool("logprobs") ?? false
+        topLogprobs = try f.int("top_logprobs") ?? 0
+        guard (0...20).contains(topLogprobs) else { throw .badRequest("top_logprobs must be between 0 and 20, got \(topLogprobs)") }
+        if topLogprobs > 0 && !logprobs { throw .badRequest("top_logprobs requires logprobs to be true") }
+        if logprobs { options.sampling.nProbs = max(1, topLogprobs) }
+        if let so = try f.object("stream_options") { includeUsage = try so.bool("include_usage") ?? false }
+        if let format = try f.object("response_format") { try applyResponseFormat(format) }
+    }
+
+    /// `response_format`: text, json_object (optionally with `schema`), or json_schema.
+    private mutating func applyResponseFormat(_ format: JSONFields) throws(APIError) {
+        switch try format.string("type") ?? "text" {
+        case "text": return
+        case "json_object":
+            if let schema = format["schema"] { try options.useSchema(schema) } else { try options.useJSONObjectGrammar() }
+        case "json_schema":
+            guard let js = try format.object("json_schema"), let schema = js["schema"] else {
+                throw .badRequest("response_format json_schema needs {\"json_schema\": {\"schema\": …}}")
+            }
+            try options.useSchema(schema)
+        case let other:
+            throw .badRequest("Unsupported response_format type '\(other)' (expected text, json_object or json_schema)")
+        }
+    }
+
+    /// A message with `role` and string content (text parts of a content array are joined).
+    static func message(_ m: JSONValue) throws(APIError) -> TemplateValue {
+        guard case .object(var members) = m else { throw JSONFields.typeError("messages", "an array of objects") }
+        guard case .string? = m["role"] else { throw .badRequest("Each message needs a string 'role'") }
+        if let i = members.firstIndex(where: { $0.key == "content" }), case .array(let parts) = members[i].value {
+            var text = ""
+            for part in parts {
+                guard case .string(let t)? = part["text"] else {
+                    throw .badRequest("Only text content parts are supported in messages")
+                }
+                text += text.isEmpty ? t : "\n" + t
+            }
+            members[i].value = .string(text)
+        }
+        return try templateValue(.object(members))
+    }
+
+    static func templateValue(_ v: JSONValue) throws(APIError) -> TemplateValue {
+        do { return try TemplateValue(jsonData: Data(v.serialized().utf8)) } catch {
+            throw .badRequest("Invalid message: \(error)")
+        }
+    }
+}

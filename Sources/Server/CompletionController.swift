@@ -1,0 +1,110 @@
+import Grammar
+import Sampling
+import Hummingbird
+import Serving
+
+/// POST /completion (native llama-server API) and POST /infill.
+struct CompletionController {
+    let host: ModelHost
+
+    func addRoutes(to router: Router<AppContext>) {
+        router.post("/completion") { request, context in try await complete(request, context: context) }
+        router.post("/completions") { request, context in try await complete(request, context: context) }
+        router.post("/infill") { request, context in try await infill(request, context: context) }
+    }
+
+    func complete(_ request: Request, context: AppContext) async throws -> Response {
+        let served = try host.served()
+        var request = request
+        let fields = try await request.jsonFields(context: context)
+        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize)
+        guard let promptJSON = fields["prompt"] else { throw APIError.badRequest("Missing required field 'prompt'") }
+        if let system = options.systemPrompt { served.engine.setSystemPrompt(system) }
+        let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
+            .tokens(promptJSON)
+        return try await run(options.request(prompt: prompt.tokens, promptText: prompt.text), options: options,
+                             served: served, request: request)
+    }
+
+    /// /infill: `<FIM_PRE>prefix<FIM_SUF>suffix<FIM_MID>`, then generation as /completion.
+    func infill(_ request: Request, context: AppContext) async throws -> Response {
+        let served = try host.served()
+        var request = request
+        let fields = try await request.jsonFields(context: context)
+        let v = served.tokenizer.vocabulary
+        guard let pre = v.fimPrefix, let suf = v.fimSuffix, let mid = v.fimMiddle else {
+            throw APIError.notSupported("This model does not support infill: it has no FIM prefix/suffix/middle tokens")
+        }
+        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize)
+        let prefix = try fields.string("input_prefix") ?? ""
+        let suffix = try fields.string("input_suffix") ?? ""
+        var tokens: [Int32] = []
+        if v.addBOS, let bos = v.bos { tokens.append(bos) }
+        tokens.append(pre)
+        tokens += served.tokenizer.tokenize(prefix, addSpecial: false)
+        tokens.append(suf)
+        tokens += served.tokenizer.tokenize(suffix, addSpecial: false)
+        tokens.append(mid)
+        return try await run(options.request(prompt: tokens, promptText: prefix + suffix), options: options,
+                             served: served, request: request)
+    }
+
+    private func run(_ generation: GenerationRequest, options: CompletionOptions, served: ServedModel,
+                     request: Request) async throws -> Response {
+        let handle: GenerationHandle
+        do { handle = try served.engine.submit(generation) } catch { throw APIError.from(error) }
+        let renderer = CompletionRenderer(served: served, request: generation, returnTokens: options.returnTokens)
+        if options.stream {
+            return ServerSentEvents.response(for: request) { writer in
+                for await event in handle.events {
+                    switch event {
+                    case .token(let t):
+                        try await writer.write(ServerSentEvents.event(renderer.chunk(t)))
+                    case .finished(let summary):
+                        try await writer.write(ServerSentEvents.event(renderer.final(summary: summary, content: summary.trailingText,
+                                                                                     tokens: [], probabilities: [])))
+                    case .failed(let error):
+                        try await writer.write(ServerSentEvents.event(APIError.from(error).body))
+                    }
+                }
+            }
+        }
+        let result = try await request.body.consumeWithCancellationOnInboundClose { _ in
+            try await GenerationResult.collect(handle)
+        }
+        return try JSONResponse.make(renderer.final(summary: result.summary!, content: result.content,
+                                                    tokens: result.tokens, probabilities: result.probabilities))
+    }
+}
+
+/// Builds /completion response objects for one request.
+struct CompletionRenderer: Sendable {
+    let served: ServedModel
+    let request: GenerationRequest
+    let returnTokens: Bool
+
+    func text(_ id: Int32) -> String { served.tokenizer.pieceString(id, special: false) }
+
+    func chunk(_ t: GeneratedToken) -> CompletionChunk {
+        CompletionChunk(content: t.text, id_slot: t.slotID,
+                        completion_probabilities: t.probabilities.map { [TokenProbabilitiesJSON($0, text: text)] },
+                        tokens: returnTokens ? [t.token] : nil)
+    }
+
+    func final(summary s: GenerationSummary, content: String, tokens: [Int32],
+               probabilities: [Sampling.TokenProbabilities]) -> CompletionResponse {
+        var word = ""
+        if case .word(let w) = s.stopReason { word = w }
+        return CompletionResponse(
+            content: content, id_slot: s.slotID, model: served.alias, tokens_predicted: s.predictedTokenCount,
+            tokens_evaluated: s.promptTokenCount,
+            generation_settings: GenerationSettings(request: request, contextSize: served.engine.slotContextSize,
+                                                    model: served.alias, seed: s.seed),
+            prompt: request.promptText, truncated: s.truncated,
+            stopped_eos: s.stopReason == .endOfGeneration, stopped_word: !word.isEmpty,
+            stopped_limit: s.stopReason == .limit, stopping_word: word, tokens_cached: s.cachedTokenCount,
+            timings: TimingsJSON(s.timings),
+            completion_probabilities: request.sampling.nProbs > 0 ? probabilities.map { TokenProbabilitiesJSON($0, text: text) } : nil,
+            tokens: returnTokens ? tokens : nil)
+    }
+}

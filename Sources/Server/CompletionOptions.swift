@@ -1,0 +1,165 @@
+import Grammar
+import Sampling
+import Serving
+
+/// The /completion options shared by every generating route (native and OpenAI), decoded and
+/// validated; routes add their own prompt handling on top.
+struct CompletionOptions {
+    var sampling = SamplingParameters()
+    var predictLimit = -1
+    var keepCount = 0
+    var stopStrings: [String] = []
+    var stream = false
+    var cachePrompt = false
+    var slotID: Int?
+    var grammar: Grammar?
+    var grammarSource = ""
+    var returnTokens = false
+    var systemPrompt: SystemPrompt?
+
+    /// Most `n_probs` a request may ask for (each token then carries this many alternatives).
+    static let maxProbabilities = 1024
+
+    /// Reads every /completion option present in `fields`.
+    init(_ f: JSONFields, vocabularySize: Int) throws(APIError) {
+        try readSampling(f)
+        if let n = try f.int("n_predict") { predictLimit = n }
+        if let n = try f.int("n_keep") { keepCount = n }
+        if let s = try f.stringList("stop") { stopStrings = s }
+        if let s = try f.bool("stream") { stream = s }
+        if let c = try f.bool("cache_prompt") { cachePrompt = c }
+        if let r = try f.bool("return_tokens") { returnTokens = r }
+        var slot = try f.int("id_slot")
+        if slot == nil { slot = try f.int("slot_id") }
+        if let id = slot, id != -1 { slotID = id }
+        if let images = try f.array("image_data"), !images.isEmpty {
+            throw .badRequest("image_data is not supported: this server has no multimodal projector")
+        }
+        if let sp = try f.object("system_prompt") {
+            systemPrompt = SystemPrompt(prompt: try sp.string("prompt") ?? "",
+                                        antiPrompt: try sp.string("anti_prompt") ?? "",
+                                        assistantName: try sp.string("assistant_name") ?? "")
+        }
+        try readGrammar(f)
+        try validate(vocabularySize: vocabularySize)
+    }
+
+    private mutating func readSampling(_ f: JSONFields) throws(APIError) {
+        var p = SamplingParameters()
+        if let v = try f.float("temperature") { p.temperature = v }
+        if let v = try f.float("dynatemp_range") { p.dynatempRange = v }
+        if let v = try f.float("dynatemp_exponent") { p.dynatempExponent = v }
+        if let v = try f.int("top_k") { p.topK = v }
+        if let v = try f.float("top_p") { p.topP = v }
+        if let v = try f.float("min_p") { p.minP = v }
+        if let v = try f.float("tfs_z") { p.tfsZ = v }
+        if let v = try f.float("typical_p") { p.typicalP = v }
+        if let v = try f.float("repeat_penalty") { p.repeatPenalty = v }
+        if let v = try f.int("repeat_last_n") { p.repeatLastN = v }
+        if let v = try f.bool("penalize_nl") { p.penalizeNl = v }
+        if let v = try f.float("presence_penalty") { p.presencePenalty = v }
+        if let v = try f.float("frequency_penalty") { p.frequencyPenalty = v }
+        if let v = try f.int("mirostat") { p.mirostat = v }
+        if let v = try f.float("mirostat_tau") { p.mirostatTau = v }
+        if let v = try f.float("mirostat_eta") { p.mirostatEta = v }
+        if let v = try f.int("seed") { p.seed = Int64(v) }
+        if let v = try f.bool("ignore_eos") { p.ignoreEos = v }
+        if let v = try f.int("n_probs") { p.nProbs = v }
+        if let v = try f.int("min_keep") { p.minKeep = v }
+        if let v = try f.stringList("samplers") { p.samplers = v }
+        if let v = f["penalty_prompt"] {
+            switch v {
+            case .string(let s): p.penaltyPrompt = .text(s)
+            case .array(let items):
+                var tokens: [Int] = []
+                for item in items {
+                    guard let t = item.intValue else { throw JSONFields.typeError("penalty_prompt", "a string or an array of token ids") }
+                    tokens.append(t)
+                }
+                p.penaltyPrompt = .tokens(tokens)
+            default: throw JSONFields.typeError("penalty_prompt", "a string or an array of token ids")
+            }
+        }
+        if let v = f["logit_bias"] { p.logitBias = try Self.logitBias(v) }
+        sampling = p
+    }
+
+    /// `logit_bias` as `[[token|string, bias|false], …]` or `{"token": bias}` (OpenAI).
+    static func logitBias(_ v: JSONValue) throws(APIError) -> [LogitBiasEntry] {
+        let shape = "an array of [token, bias] pairs or an object of token: bias"
+        func value(_ v: JSONValue) throws(APIError) -> LogitBiasValue {
+            if case .bool(false) = v { return .ban }
+            guard let d = v.doubleValue else { throw JSONFields.typeError("logit_bias", shape) }
+            return .add(Float(d))
+        }
+        var out: [LogitBiasEntry] = []
+        switch v {
+        case .array(let pairs):
+            for pair in pairs {
+                guard case .array(let p) = pair, p.count == 2 else { throw JSONFields.typeError("logit_bias", shape) }
+                let target: LogitBiasTarget
+                if let t = p[0].intValue { target = .token(t) } else if case .string(let s) = p[0] { target = .text(s) } else {
+                    throw JSONFields.typeError("logit_bias", shape)
+                }
+                out.append(LogitBiasEntry(target, try value(p[1])))
+            }
+        case .object(let members):
+            for (key, bias) in members {
+                let target: LogitBiasTarget = Int(key).map { .token($0) } ?? .text(key)
+                out.append(LogitBiasEntry(target, try value(bias)))
+            }
+        default: throw JSONFields.typeError("logit_bias", shape)
+        }
+        return out
+    }
+
+    private mutating func readGrammar(_ f: JSONFields) throws(APIError) {
+        if let g = try f.string("grammar"), !g.isEmpty {
+            grammar = try Self.parseGrammar(g)
+            grammarSource = g
+        } else if let schema = f["json_schema"] {
+            try useSchema(schema)
+        }
+    }
+
+    /// Constrains output to a JSON schema (`json_schema`, OpenAI `response_format`).
+    mutating func useSchema(_ schema: JSONValue) throws(APIError) {
+        let gbnf: String
+        do { gbnf = try JSONSchemaConverter.convert(schema: schema).gbnf } catch {
+            throw .badRequest("Failed to convert json_schema to a grammar: \(error.description)")
+        }
+        grammar = try Self.parseGrammar(gbnf)
+        grammarSource = gbnf
+    }
+
+    /// Any JSON object (`response_format: {"type": "json_object"}`).
+    mutating func useJSONObjectGrammar() throws(APIError) {
+        let gbnf = JSONSchemaConverter.jsonObjectGBNF
+        grammar = try Self.parseGrammar(gbnf)
+        grammarSource = gbnf
+    }
+
+    static func parseGrammar(_ text: String) throws(APIError) -> Grammar {
+        do { return try Grammar.parse(text) } catch {
+            throw .badRequest("Failed to parse grammar: \(error.description)")
+        }
+    }
+
+    private func validate(vocabularySize: Int) throws(APIError) {
+        if predictLimit < -1 { throw .badRequest("n_predict must be -1 (unlimited) or a non-negative number, got \(predictLimit)") }
+        if keepCount < -1 { throw .badRequest("n_keep must be -1 (keep the whole prompt) or non-negative, got \(keepCount)") }
+        if sampling.nProbs > Self.maxProbabilities {
+            throw .badRequest("n_probs must be at most \(Self.maxProbabilities), got \(sampling.nProbs)")
+        }
+        do { try sampling.validate(vocabularySize: vocabularySize) } catch {
+            throw .badRequest("Invalid value for '\(error.field)': \(error.description)")
+        }
+    }
+
+    /// The engine request for already tokenized prompt tokens.
+    func request(prompt: [Int32], promptText: String) -> GenerationRequest {
+        GenerationRequest(promptTokens: prompt, sampling: sampling, predictLimit: predictLimit, keepCount: keepCount,
+                          stopStrings: stopStrings, slotID: slotID, cachePrompt: cachePrompt, grammar: grammar,
+                          grammarSource: grammarSource, promptText: promptText, stream: stream)
+    }
+}

@@ -1,0 +1,165 @@
+import Sampling
+import Serving
+
+/// `generation_settings` of a /completion response (and /props, /slots).
+struct GenerationSettings: Encodable {
+    var n_ctx: Int
+    var n_predict: Int
+    var model: String
+    var seed: UInt64
+    var temperature: Float
+    var dynatemp_range: Float
+    var dynatemp_exponent: Float
+    var top_k: Int
+    var top_p: Float
+    var min_p: Float
+    var tfs_z: Float
+    var typical_p: Float
+    var repeat_last_n: Int
+    var repeat_penalty: Float
+    var presence_penalty: Float
+    var frequency_penalty: Float
+    var penalty_prompt_tokens: [Int]
+    var use_penalty_prompt_tokens: Bool
+    var mirostat: Int
+    var mirostat_tau: Float
+    var mirostat_eta: Float
+    var penalize_nl: Bool
+    var stop: [String]
+    var n_keep: Int
+    var ignore_eos: Bool
+    var stream: Bool
+    var logit_bias: [[LogitBiasJSON]]
+    var n_probs: Int
+    var min_keep: Int
+    var grammar: String
+    var samplers: [String]
+
+    init(request r: GenerationRequest, contextSize: Int, model: String, seed: UInt64? = nil) {
+        let p = r.sampling
+        n_ctx = contextSize
+        n_predict = r.predictLimit
+        self.model = model
+        self.seed = seed ?? (p.seed < 0 ? UInt64(UInt32.max) : UInt64(p.seed)) // llama-server shows -1 as 4294967295
+        temperature = p.temperature
+        dynatemp_range = p.dynatempRange
+        dynatemp_exponent = p.dynatempExponent
+        top_k = p.topK
+        top_p = p.topP
+        min_p = p.minP
+        tfs_z = p.tfsZ
+        typical_p = p.typicalP
+        repeat_last_n = p.repeatLastN
+        repeat_penalty = p.repeatPenalty
+        presence_penalty = p.presencePenalty
+        frequency_penalty = p.frequencyPenalty
+        if case .tokens(let t) = p.penaltyPrompt { penalty_prompt_tokens = t } else { penalty_prompt_tokens = [] }
+        use_penalty_prompt_tokens = p.penaltyPrompt != nil
+        mirostat = p.mirostat
+        mirostat_tau = p.mirostatTau
+        mirostat_eta = p.mirostatEta
+        penalize_nl = p.penalizeNl
+        stop = r.stopStrings
+        n_keep = r.keepCount
+        ignore_eos = p.ignoreEos
+        stream = r.stream
+        logit_bias = p.logitBias.map { entry in
+            let target: LogitBiasJSON = switch entry.target {
+            case .token(let t): .int(t)
+            case .text(let s): .string(s)
+            }
+            let value: LogitBiasJSON = switch entry.value {
+            case .add(let b): .float(b)
+            case .ban: .bool(false)
+            }
+            return [target, value]
+        }
+        n_probs = p.nProbs
+        min_keep = p.minKeep
+        grammar = r.grammarSource
+        samplers = p.samplers
+    }
+}
+
+/// A scalar inside `logit_bias` pairs.
+enum LogitBiasJSON: Encodable {
+    case int(Int), float(Float), string(String), bool(Bool)
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .int(let v): try c.encode(v)
+        case .float(let v): try c.encode(v)
+        case .string(let v): try c.encode(v)
+        case .bool(let v): try c.encode(v)
+        }
+    }
+}
+
+/// `timings` of a /completion response.
+struct TimingsJSON: Encodable {
+    var prompt_n: Int
+    var prompt_ms: Double
+    var prompt_per_token_ms: Double
+    var prompt_per_second: Double
+    var predicted_n: Int
+    var predicted_ms: Double
+    var predicted_per_token_ms: Double
+    var predicted_per_second: Double
+
+    init(_ t: GenerationTimings) {
+        prompt_n = t.promptTokens
+        prompt_ms = t.promptMilliseconds
+        prompt_per_token_ms = t.promptPerTokenMilliseconds
+        prompt_per_second = t.promptPerSecond
+        predicted_n = t.predictedTokens
+        predicted_ms = t.predictedMilliseconds
+        predicted_per_token_ms = t.predictedPerTokenMilliseconds
+        predicted_per_second = t.predictedPerSecond
+    }
+}
+
+/// One entry of `completion_probabilities`: the chosen token and the top `n_probs` candidates.
+struct TokenProbabilitiesJSON: Encodable {
+    struct Candidate: Encodable {
+        var tok_str: String
+        var prob: Float
+    }
+    var content: String
+    var probs: [Candidate]
+
+    init(_ p: TokenProbabilities, text: (Int32) -> String) {
+        content = text(p.token)
+        probs = p.postSampling.map { Candidate(tok_str: text($0.token), prob: $0.probability) }
+    }
+}
+
+/// The final /completion response (also the last SSE event of a stream).
+struct CompletionResponse: Encodable {
+    var content: String
+    var id_slot: Int
+    var stop = true
+    var model: String
+    var tokens_predicted: Int
+    var tokens_evaluated: Int
+    var generation_settings: GenerationSettings
+    var prompt: String
+    var truncated: Bool
+    var stopped_eos: Bool
+    var stopped_word: Bool
+    var stopped_limit: Bool
+    var stopping_word: String
+    var tokens_cached: Int
+    var timings: TimingsJSON
+    var completion_probabilities: [TokenProbabilitiesJSON]?
+    var tokens: [Int32]?
+}
+
+/// One streamed /completion token.
+struct CompletionChunk: Encodable {
+    var content: String
+    var stop = false
+    var id_slot: Int
+    var multimodal = false
+    var completion_probabilities: [TokenProbabilitiesJSON]?
+    var tokens: [Int32]?
+}

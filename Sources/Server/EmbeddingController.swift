@@ -1,0 +1,84 @@
+import Grammar
+import Hummingbird
+import Serving
+
+/// POST /embedding (native) and POST /v1/embeddings (OpenAI, L2-normalized), with `--embedding`.
+struct EmbeddingController {
+    let host: ModelHost
+    let enabled: Bool
+
+    func addRoutes(to router: Router<AppContext>) {
+        router.post("/embedding") { request, context in try await native(request, context: context) }
+        router.post("/embeddings") { request, context in try await native(request, context: context) }
+        router.post("/v1/embeddings") { request, context in try await openAI(request, context: context) }
+    }
+
+    private func check() throws -> ServedModel {
+        guard enabled else { throw APIError.notSupported("This server does not support embeddings. Start it with `--embedding`") }
+        return try host.served()
+    }
+
+    struct Native: Encodable { var embedding: [Float] }
+    struct NativePerToken: Encodable { var embedding: [[Float]] }
+
+    func native(_ request: Request, context: AppContext) async throws -> Response {
+        let served = try check()
+        var request = request
+        let fields = try await request.jsonFields(context: context)
+        guard let content = fields["content"] ?? fields["input"] else { throw APIError.badRequest("Missing required field 'content'") }
+        let tokens = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: false).tokens(content, field: "content").tokens
+        let vectors = try await embed(served, tokens)
+        if served.engine.configuration.pooling == .none { return try JSONResponse.make(NativePerToken(embedding: vectors)) }
+        return try JSONResponse.make(Native(embedding: vectors[0]))
+    }
+
+    struct Item: Encodable { var object = "embedding"; var index: Int; var embedding: [Float] }
+    struct List: Encodable {
+        struct Usage: Encodable { var prompt_tokens: Int; var total_tokens: Int }
+        var object = "list"; var model: String; var data: [Item]; var usage: Usage
+    }
+
+    func openAI(_ request: Request, context: AppContext) async throws -> Response {
+        let served = try check()
+        guard served.engine.configuration.pooling != .none else {
+            throw APIError.badRequest("Pooling type 'none' is not OpenAI-compatible; use /embedding")
+        }
+        var request = request
+        let fields = try await request.jsonFields(context: context)
+        if let format = try fields.string("encoding_format"), format != "float" {
+            throw APIError.badRequest("Unsupported encoding_format '\(format)': only 'float' is supported")
+        }
+        guard let input = fields["input"] ?? fields["content"] else { throw APIError.badRequest("Missing required field 'input'") }
+        // A string, an array of token ids (one input), or an array of strings / token arrays (many).
+        var inputs: [JSONValue]
+        switch input {
+        case .string: inputs = [input]
+        case .array(let items) where items.allSatisfy({ if case .number = $0 { true } else { false } }) && !items.isEmpty:
+            inputs = [input]
+        case .array(let items): inputs = items
+        default: throw JSONFields.typeError("input", "a string or an array")
+        }
+        guard !inputs.isEmpty else { throw APIError.badRequest("'input' must not be empty") }
+        let tokenizer = PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: false)
+        var data: [Item] = []
+        var promptTokens = 0
+        for (i, item) in inputs.enumerated() {
+            let tokens = try tokenizer.tokens(item, field: "input").tokens
+            promptTokens += tokens.count
+            let vector = try await embed(served, tokens)[0]
+            data.append(Item(index: i, embedding: Self.normalized(vector)))
+        }
+        return try JSONResponse.make(List(model: served.alias, data: data,
+                                          usage: .init(prompt_tokens: promptTokens, total_tokens: promptTokens)))
+    }
+
+    private func embed(_ served: ServedModel, _ tokens: [Int32]) async throws -> [[Float]] {
+        do { return try await served.engine.embed(tokens) } catch { throw APIError.from(error) }
+    }
+
+    /// v / ‖v‖₂ (unchanged when the norm is 0).
+    static func normalized(_ v: [Float]) -> [Float] {
+        let norm = v.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+        return norm > 0 ? v.map { Float(Double($0) / norm) } : v
+    }
+}

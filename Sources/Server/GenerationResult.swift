@@ -1,0 +1,55 @@
+import Sampling
+import Serving
+
+/// Everything a finished generation produced, gathered from the engine's events.
+struct GenerationResult {
+    var content = ""
+    var tokens: [Int32] = []
+    var probabilities: [TokenProbabilities] = []
+    var summary: GenerationSummary?
+
+    /// Drains a handle's events. Throws the engine's error, or CancellationError if the
+    /// stream ended early (the client went away).
+    static func collect(_ handle: GenerationHandle) async throws -> GenerationResult {
+        var result = GenerationResult()
+        for await event in handle.events {
+            switch event {
+            case .token(let t): result.add(t)
+            case .finished(let s):
+                result.content += s.trailingText
+                result.summary = s
+            case .failed(let e): throw APIError.from(e)
+            }
+        }
+        guard result.summary != nil else { throw CancellationError() }
+        return result
+    }
+
+    mutating func add(_ token: GeneratedToken) {
+        content += token.text
+        tokens.append(token.token)
+        if let p = token.probabilities { probabilities.append(p) }
+    }
+}
+
+extension StopReason {
+    /// OpenAI `finish_reason`.
+    var finishReason: String {
+        switch self {
+        case .endOfGeneration, .word: "stop"
+        case .limit: "length"
+        }
+    }
+}
+
+extension APIError {
+    /// Engine errors are the client's to fix (400), except failures inside the engine.
+    static func from(_ error: EngineError) -> APIError {
+        switch error {
+        case .modelFailure, .stopped: APIError(.internalServerError, .server, error.description)
+        case .embeddingsDisabled: .notSupported(error.description)
+        case .slotFile: APIError(.badRequest, .invalidRequest, error.description)
+        default: .badRequest(error.description)
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Hummingbird
+import Serving
+
+/// GET /metrics in the Prometheus text format (with `--metrics`), llama-server's metric names.
+struct MetricsController {
+    let host: ModelHost
+    let enabled: Bool
+
+    func addRoutes(to router: Router<AppContext>) {
+        router.get("/metrics") { _, _ in try metrics() }
+    }
+
+    func metrics() throws -> Response {
+        guard enabled else { throw APIError.notSupported("This server does not support metrics endpoint.") }
+        let m = try host.served().engine.metrics()
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: Self.render(m))))
+    }
+
+    static func render(_ m: EngineMetrics) -> String {
+        let c = m.counters
+        let rows: [(String, String, String, Double)] = [
+            ("counter", "prompt_tokens_total", "Number of prompt tokens processed.", Double(c.promptTokens)),
+            ("counter", "tokens_predicted_total", "Number of generation tokens processed.", Double(c.predictedTokens)),
+            ("gauge", "prompt_tokens_seconds", "Average prompt throughput in tokens/s.",
+             c.promptSeconds > 0 ? Double(c.promptTokens) / c.promptSeconds : 0),
+            ("gauge", "predicted_tokens_seconds", "Average generation throughput in tokens/s.",
+             c.predictedSeconds > 0 ? Double(c.predictedTokens) / c.predictedSeconds : 0),
+            ("gauge", "kv_cache_usage_ratio", "KV-cache usage. 1 means 100 percent usage.", m.cacheUsage),
+            ("gauge", "kv_cache_tokens", "KV-cache tokens.", Double(m.cacheTokens)),
+            ("gauge", "requests_processing", "Number of request processing.", Double(m.processing)),
+            ("gauge", "requests_deferred", "Number of request deferred.", Double(m.deferred)),
+        ]
+        var out = ""
+        for (type, name, help, value) in rows {
+            out += "# HELP llamacpp:\(name) \(help)\n# TYPE llamacpp:\(name) \(type)\nllamacpp:\(name) \(value)\n"
+        }
+        return out
+    }
+}

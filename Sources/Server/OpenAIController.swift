@@ -1,0 +1,190 @@
+import Foundation
+import Grammar
+import Hummingbird
+import Sampling
+import Serving
+
+/// The OpenAI-compatible routes: /v1/chat/completions, /v1/completions, /v1/models,
+/// plus /apply-template (the chat template alone).
+struct OpenAIController {
+    let host: ModelHost
+
+    func addRoutes(to router: Router<AppContext>) {
+        for path in ["/v1/chat/completions", "/chat/completions"] {
+            router.post(RouterPath(path)) { request, context in try await chat(request, context: context) }
+        }
+        router.post("/v1/completions") { request, context in try await textCompletion(request, context: context) }
+        router.get("/v1/models") { _, _ in try models() }
+        router.get("/models") { _, _ in try models() }
+        router.post("/apply-template") { request, context in try await applyTemplate(request, context: context) }
+    }
+
+    // MARK: Chat
+
+    func chat(_ request: Request, context: AppContext) async throws -> Response {
+        let served = try host.served()
+        var request = request
+        let fields = try await request.jsonFields(context: context)
+        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize)
+        let text = try render(chat, served: served)
+        let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
+            .tokens(.string(text))
+        let generation = chat.options.request(prompt: prompt.tokens, promptText: text)
+        let handle: GenerationHandle
+        do { handle = try served.engine.submit(generation) } catch { throw APIError.from(error) }
+        let meta = ResponseMeta(id: "chatcmpl-" + ResponseMeta.randomID(), served: served)
+        let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: chat.topLogprobs)
+
+        if chat.options.stream {
+            let wantsLogprobs = chat.logprobs, usage = chat.includeUsage
+            return ServerSentEvents.response(for: request) { writer in
+                try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(role: "assistant", content: ""))))
+                for await event in handle.events {
+                    switch event {
+                    case .token(let t):
+                        let lp = wantsLogprobs ? t.probabilities.map { ChatLogprobsJSON(content: [logprobs.chat($0)]) } : nil
+                        guard !t.text.isEmpty || lp != nil else { continue }
+                        try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(content: t.text), logprobs: lp)))
+                    case .finished(let s):
+                        if !s.trailingText.isEmpty {
+                            try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(content: s.trailingText))))
+                        }
+                        try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(), finish: s.stopReason.finishReason)))
+                        if usage {
+                            var last = meta.chatChunk(ChatDeltaJSON())
+                            last.choices = []
+                            last.usage = UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount)
+                            try await writer.write(ServerSentEvents.event(last))
+                        }
+                    case .failed(let error):
+                        try await writer.write(ServerSentEvents.event(APIError.from(error).body))
+                    }
+                }
+                try await writer.write(ServerSentEvents.done)
+            }
+        }
+        let result = try await request.body.consumeWithCancellationOnInboundClose { _ in
+            try await GenerationResult.collect(handle)
+        }
+        let s = result.summary!
+        let choice = ChatChoiceJSON(message: ChatMessageJSON(content: result.content), finish_reason: s.stopReason.finishReason,
+                                    logprobs: chat.logprobs ? ChatLogprobsJSON(content: result.probabilities.map(logprobs.chat)) : nil)
+        return try JSONResponse.make(ChatCompletionJSON(
+            id: meta.id, created: meta.created, model: meta.model, system_fingerprint: meta.fingerprint,
+            choices: [choice], usage: UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount)))
+    }
+
+    private func render(_ chat: ChatRequest, served: ServedModel) throws(APIError) -> String {
+        do {
+            return try served.chatTemplate.render(messages: chat.messages, addGenerationPrompt: true, tools: chat.tools,
+                                                  bosToken: served.tokenText(served.tokenizer.vocabulary.bos),
+                                                  eosToken: served.tokenText(served.tokenizer.vocabulary.eos))
+        } catch {
+            throw .badRequest("Failed to apply the chat template: \(error)")
+        }
+    }
+
+    func applyTemplate(_ request: Request, context: AppContext) async throws -> Response {
+        let served = try host.served()
+        var request = request
+        let fields = try await request.jsonFields(context: context)
+        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize)
+        struct Rendered: Encodable { var prompt: String }
+        return try JSONResponse.make(Rendered(prompt: try render(chat, served: served)))
+    }
+
+    // MARK: Legacy completions
+
+    func textCompletion(_ request: Request, context: AppContext) async throws -> Response {
+        let served = try host.served()
+        var request = request
+        let fields = try await request.jsonFields(context: context)
+        var options = try CompletionOptions(fields, vocabularySize: served.vocabularySize)
+        if let n = try fields.int("max_tokens") {
+            guard n >= 0 else { throw APIError.badRequest("max_tokens must not be negative, got \(n)") }
+            options.predictLimit = n
+        }
+        if try fields.bool("echo") == true { throw APIError.badRequest("echo is not supported") }
+        if let n = try fields.int("n"), n != 1 { throw APIError.badRequest("Only one completion choice is allowed (n = 1)") }
+        let top = try fields.int("logprobs") ?? 0
+        guard (0...20).contains(top) else { throw APIError.badRequest("logprobs must be between 0 and 20, got \(top)") }
+        if fields.has("logprobs") { options.sampling.nProbs = max(1, top) }
+        let wantsLogprobs = fields.has("logprobs")
+        let includeUsage = try fields.object("stream_options")?.bool("include_usage") ?? false
+        guard let promptJSON = fields["prompt"] else { throw APIError.badRequest("Missing required field 'prompt'") }
+        let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
+            .tokens(promptJSON)
+        let generation = options.request(prompt: prompt.tokens, promptText: prompt.text)
+        let handle: GenerationHandle
+        do { handle = try served.engine.submit(generation) } catch { throw APIError.from(error) }
+        let meta = ResponseMeta(id: "cmpl-" + ResponseMeta.randomID(), served: served)
+        let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: top)
+
+        if options.stream {
+            return ServerSentEvents.response(for: request) { writer in
+                for await event in handle.events {
+                    switch event {
+                    case .token(let t):
+                        let lp = wantsLogprobs ? t.probabilities.map { logprobs.legacy([$0], startOffset: 0) } : nil
+                        guard !t.text.isEmpty || lp != nil else { continue }
+                        try await writer.write(ServerSentEvents.event(meta.textChunk(t.text, logprobs: lp)))
+                    case .finished(let s):
+                        var last = meta.textChunk(s.trailingText, finish: s.stopReason.finishReason)
+                        if includeUsage { last.usage = UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount) }
+                        try await writer.write(ServerSentEvents.event(last))
+                    case .failed(let error):
+                        try await writer.write(ServerSentEvents.event(APIError.from(error).body))
+                    }
+                }
+                try await writer.write(ServerSentEvents.done)
+            }
+        }
+        let result = try await request.body.consumeWithCancellationOnInboundClose { _ in
+            try await GenerationResult.collect(handle)
+        }
+        let s = result.summary!
+        var body = meta.textChunk(result.content, finish: s.stopReason.finishReason,
+                                  logprobs: wantsLogprobs ? logprobs.legacy(result.probabilities, startOffset: 0) : nil)
+        body.usage = UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount)
+        return try JSONResponse.make(body)
+    }
+
+    // MARK: Models
+
+    func models() throws -> Response {
+        let served = try host.served()
+        let c = served.engine.model.config
+        let size = (try? FileManager.default.attributesOfItem(atPath: served.modelPath)[.size] as? Int) ?? 0
+        let meta = ModelListJSON.Meta(vocab_type: 1, n_vocab: c.vocabularySize, n_ctx_train: c.contextLength,
+                                      n_embd: c.embeddingLength, size: size ?? 0)
+        return try JSONResponse.make(ModelListJSON(data: [.init(id: served.alias, created: served.createdAt, meta: meta)]))
+    }
+}
+
+/// id/created/model shared by every object of one response.
+struct ResponseMeta: Sendable {
+    let id: String
+    let created = Int(Date().timeIntervalSince1970)
+    let model: String
+    let fingerprint = "cria"
+
+    init(id: String, served: ServedModel) {
+        self.id = id
+        model = served.alias
+    }
+
+    static func randomID() -> String {
+        let chars = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        return String((0..<24).map { _ in chars.randomElement()! })
+    }
+
+    func chatChunk(_ delta: ChatDeltaJSON, finish: String? = nil, logprobs: ChatLogprobsJSON? = nil) -> ChatCompletionChunkJSON {
+        ChatCompletionChunkJSON(id: id, created: created, model: model, system_fingerprint: fingerprint,
+                                choices: [ChatChunkChoiceJSON(delta: delta, finish_reason: finish, logprobs: logprobs)])
+    }
+
+    func textChunk(_ text: String, finish: String? = nil, logprobs: CompletionLogprobsJSON? = nil) -> TextCompletionJSON {
+        TextCompletionJSON(id: id, created: created, model: model, system_fingerprint: fingerprint,
+                           choices: [TextChoiceJSON(text: text, logprobs: logprobs, finish_reason: finish)])
+    }
+}

@@ -1,0 +1,141 @@
+/// OpenAI `usage`.
+struct UsageJSON: Encodable {
+    var prompt_tokens: Int
+    var completion_tokens: Int
+    var total_tokens: Int
+
+    init(prompt: Int, completion: Int) {
+        prompt_tokens = prompt
+        completion_tokens = completion
+        total_tokens = prompt + completion
+    }
+}
+
+/// One candidate in OpenAI logprobs.
+struct TopLogprobJSON: Encodable {
+    var token: String
+    var logprob: Float
+    var bytes: [UInt8]
+}
+
+/// One token in chat `logprobs.content`.
+struct ChatTokenLogprobJSON: Encodable {
+    var token: String
+    var logprob: Float
+    var bytes: [UInt8]
+    var top_logprobs: [TopLogprobJSON]
+}
+
+struct ChatLogprobsJSON: Encodable {
+    var content: [ChatTokenLogprobJSON]
+}
+
+struct ChatMessageJSON: Encodable {
+    var role = "assistant"
+    var content: String
+}
+
+struct ChatChoiceJSON: Encodable {
+    var index = 0
+    var message: ChatMessageJSON
+    var finish_reason: String
+    var logprobs: ChatLogprobsJSON?
+}
+
+/// `chat.completion`.
+struct ChatCompletionJSON: Encodable {
+    var id: String
+    var object = "chat.completion"
+    var created: Int
+    var model: String
+    var system_fingerprint: String
+    var choices: [ChatChoiceJSON]
+    var usage: UsageJSON
+}
+
+struct ChatDeltaJSON: Encodable {
+    var role: String?
+    var content: String?
+}
+
+struct ChatChunkChoiceJSON: Encodable {
+    var index = 0
+    var delta: ChatDeltaJSON
+    var finish_reason: String?
+    var logprobs: ChatLogprobsJSON?
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(index, forKey: .index)
+        try c.encode(delta, forKey: .delta)
+        try c.encode(finish_reason, forKey: .finish_reason) // null until the last chunk
+        try c.encodeIfPresent(logprobs, forKey: .logprobs)
+    }
+    enum CodingKeys: CodingKey { case index, delta, finish_reason, logprobs }
+}
+
+/// `chat.completion.chunk`.
+struct ChatCompletionChunkJSON: Encodable {
+    var id: String
+    var object = "chat.completion.chunk"
+    var created: Int
+    var model: String
+    var system_fingerprint: String
+    var choices: [ChatChunkChoiceJSON]
+    var usage: UsageJSON?
+}
+
+/// `logprobs` of a legacy completion choice.
+struct CompletionLogprobsJSON: Encodable {
+    var tokens: [String]
+    var token_logprobs: [Float]
+    var top_logprobs: [[String: Float]]
+    var text_offset: [Int]
+}
+
+struct TextChoiceJSON: Encodable {
+    var text: String
+    var index = 0
+    var logprobs: CompletionLogprobsJSON?
+    var finish_reason: String?
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(text, forKey: .text)
+        try c.encode(index, forKey: .index)
+        try c.encode(logprobs, forKey: .logprobs)
+        try c.encode(finish_reason, forKey: .finish_reason)
+    }
+    enum CodingKeys: CodingKey { case text, index, logprobs, finish_reason }
+}
+
+/// `text_completion` (also its stream chunks).
+struct TextCompletionJSON: Encodable {
+    var id: String
+    var object = "text_completion"
+    var created: Int
+    var model: String
+    var system_fingerprint: String
+    var choices: [TextChoiceJSON]
+    var usage: UsageJSON?
+}
+
+/// GET /v1/models.
+struct ModelListJSON: Encodable {
+    struct Meta: Encodable {
+        var vocab_type: Int
+        var n_vocab: Int
+        var n_ctx_train: Int
+        var n_embd: Int
+        var size: Int
+    }
+    struct Model: Encodable {
+        var id: String
+        var object = "model"
+        var created: Int
+        var owned_by = "llamacpp"
+        var meta: Meta
+    }
+    var object = "list"
+    var data: [Model]
+}

@@ -1,0 +1,27 @@
+import Serving
+
+/// Everything `buildApplication` needs from the command line that is not the engine's business.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// `--path`: folder of static files, or nil.
+    public var staticPath: String?
+    /// `--api-key` and `--api-key-file` keys; empty means no authorization.
+    public var apiKeys: [String] = []
+    /// `--embedding`.
+    public var embeddingsEnabled = false
+    /// `--metrics`.
+    public var metricsEnabled = false
+    /// False with `--slots-endpoint-disable`.
+    public var slotsEndpointEnabled = true
+    /// `--slot-save-path`, or nil (slot save/restore disabled).
+    public var slotSavePath: String?
+    /// `-to`: read/write timeout in seconds.
+    public var timeoutSeconds = 600
+    /// `--threads-http`, or nil for the default.
+    public var httpThreads: Int?
+    /// Largest accepted request body.
+    public var maxBodyBytes = 8 << 20
+
+    public init() {}
+}

@@ -1,0 +1,39 @@
+import Hummingbird
+
+/// POST /tokenize (never adds BOS) and POST /detokenize.
+struct TokenizeController {
+    let host: ModelHost
+
+    func addRoutes(to router: Router<AppContext>) {
+        router.post("/tokenize") { request, context in try await tokenize(request, context: context) }
+        router.post("/detokenize") { request, context in try await detokenize(request, context: context) }
+    }
+
+    struct Tokens: Encodable { var tokens: [Int32] }
+    struct Content: Encodable { var content: String }
+
+    func tokenize(_ request: Request, context: AppContext) async throws -> Response {
+        let served = try host.served()
+        var request = request
+        let fields = try await request.jsonFields(context: context)
+        guard let content = try fields.string("content") else { throw APIError.badRequest("Missing required field 'content'") }
+        let special = try fields.bool("add_special") ?? false
+        return try JSONResponse.make(Tokens(tokens: served.tokenizer.tokenize(content, addSpecial: special, parseSpecial: true)))
+    }
+
+    func detokenize(_ request: Request, context: AppContext) async throws -> Response {
+        let served = try host.served()
+        var request = request
+        let fields = try await request.jsonFields(context: context)
+        let raw = try fields.array("tokens") ?? []
+        var ids: [Int32] = []
+        for item in raw {
+            guard let t = item.intValue else { throw JSONFields.typeError("tokens", "an array of token ids") }
+            guard t >= 0 && t < served.vocabularySize else {
+                throw APIError.badRequest("Invalid token id \(t) in 'tokens' (vocabulary size \(served.vocabularySize))")
+            }
+            ids.append(Int32(t))
+        }
+        return try JSONResponse.make(Content(content: served.tokenizer.detokenize(ids)))
+    }
+}

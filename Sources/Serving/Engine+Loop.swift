@@ -1,0 +1,364 @@
+import Foundation
+import Models
+import Sampling
+
+/// The inference loop. Each iteration is a short list of named steps:
+/// admit queued tasks → drop cancelled ones → make room in full contexts → build one batch from
+/// every active slot → run it → sample each slot that got logits → publish status.
+extension Engine {
+    func runLoop() {
+        while waitForWork() {
+            admitQueuedTasks()
+            dropCancelledTasks()
+            makeRoomInFullContexts()
+            let (batch, logitSlots) = buildBatch()
+            if batch.count > 0 { runBatch(batch, logitSlots: logitSlots) }
+            publishStatus()
+        }
+        failEverything()
+    }
+
+    /// Sleeps until there is something to do; false once the engine is stopped.
+    private func waitForWork() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while running && slots.allSatisfy(\.isIdle) && !hasAdmissibleTask() {
+            condition.wait()
+        }
+        return running
+    }
+
+    /// Whether some queued task could start now (called with the lock held).
+    private func hasAdmissibleTask() -> Bool {
+        queue.contains { task in
+            if let id = task.requiredSlot { return slots[id].isIdle }
+            return slots.contains(where: \.isIdle)
+        }
+    }
+
+    // MARK: Admission
+
+    /// Moves queued tasks onto idle slots, in arrival order; the rest stay deferred.
+    private func admitQueuedTasks() {
+        let (taken, systemTokens) = condition.withLock { () -> ([(EngineTask, Slot)], [Int32]) in
+            var taken: [(EngineTask, Slot)] = []
+            var reserved = Set<Int>()
+            var rest: [EngineTask] = []
+            for task in queue {
+                if let slot = chooseSlot(for: task, excluding: reserved) {
+                    reserved.insert(slot.id)
+                    taken.append((task, slot))
+                } else {
+                    rest.append(task)
+                }
+            }
+            queue = rest
+            return (taken, self.systemTokens)
+        }
+        for (task, slot) in taken {
+            switch task {
+            case .generate(let job): startGeneration(job, on: slot, systemTokens: systemTokens)
+            case .embed(let job): runEmbedding(job, on: slot)
+            case .slotAction(let job): runSlotAction(job, on: slot)
+            }
+        }
+        if !taken.isEmpty { publishStatus() }
+    }
+
+    /// The slot a task should run on: the one it names, else the idle slot whose cache shares
+    /// the longest prefix with its prompt (first idle slot on ties).
+    private func chooseSlot(for task: EngineTask, excluding reserved: Set<Int>) -> Slot? {
+        if let id = task.requiredSlot {
+            return slots[id].isIdle && !reserved.contains(id) ? slots[id] : nil
+        }
+        let idle = slots.filter { $0.isIdle && !reserved.contains($0.id) }
+        guard case .generate(let job) = task, job.request.cachePrompt else { return idle.first }
+        return idle.max { commonPrefix($0.cachedTokens, job.request.promptTokens) < commonPrefix($1.cachedTokens, job.request.promptTokens) }
+    }
+
+    /// Sets a slot up for a generation: reuses the cached prefix, builds the sampler.
+    private func startGeneration(_ job: GenerationJob, on slot: Slot, systemTokens: [Int32]) {
+        let request = job.request
+        if job.isCancelled { return }
+        let prompt = systemTokens + request.promptTokens
+        guard prompt.count < slotContextSize else {
+            fail(job, .promptTooLong(tokens: prompt.count, contextSize: slotContextSize))
+            return
+        }
+        let constraint = request.grammar.map { GrammarConstraint(grammar: $0, vocabulary: grammarVocabulary) }
+        let sampler: SamplerChain
+        do {
+            sampler = try SamplerChain(parameters: request.sampling, vocabulary: samplerVocabulary,
+                                       contextSize: slotContextSize, constraint: constraint,
+                                       tokenize: { [tokenizer] in tokenizer.tokenize($0, addSpecial: false) })
+        } catch {
+            fail(job, .invalidSampling(field: error.field, message: error.description))
+            return
+        }
+        sampler.acceptPrompt(prompt)
+
+        // Keep the longest cached prefix (at least one prompt token must run to get logits).
+        var reuse = request.cachePrompt ? commonPrefix(slot.cachedTokens, prompt) : 0
+        reuse = min(reuse, prompt.count - 1)
+        if reuse == 0 {
+            cache.clear(slot.id)
+        } else {
+            cache.remove(slot.id, positions: Int32(reuse)..<Int32.max)
+        }
+        slot.cachedTokens.removeSubrange(reuse...)
+
+        let keep = request.keepCount < 0 ? prompt.count : min(prompt.count, request.keepCount + (startsWithBOS(prompt) ? 1 : 0))
+        slot.task = ActiveGeneration(job: job, sampler: sampler, constraint: constraint, prompt: prompt,
+                                     cachedCount: reuse, detokenizer: tokenizer.makeStreamingDetokenizer(),
+                                     predictLimit: effectivePredictLimit(request.predictLimit), keepCount: keep)
+    }
+
+    private func startsWithBOS(_ tokens: [Int32]) -> Bool {
+        guard let bos = tokenizer.vocabulary.bos else { return false }
+        return tokens.first == bos
+    }
+
+    /// The request's `n_predict`, capped by the server's `-n`.
+    private func effectivePredictLimit(_ requested: Int) -> Int {
+        let server = configuration.defaultPredictLimit
+        if requested < 0 { return server }
+        return server < 0 ? requested : min(requested, server)
+    }
+
+    // MARK: Cancellation and context
+
+    /// Frees the slots of tasks whose clients went away.
+    private func dropCancelledTasks() {
+        for slot in slots {
+            guard let task = slot.task, task.job.isCancelled else { continue }
+            slot.task = nil
+            lastFinished[slot.id] = (task.job.request, task.predicted, .limit)
+            task.job.continuation.finish()
+        }
+    }
+
+    /// Context shift: when a generating slot's context is full, keep its first `keepCount`
+    /// tokens, discard half of the rest, and move the remainder down.
+    private func makeRoomInFullContexts() {
+        for slot in slots {
+            guard let task = slot.task, task.phase == .generating, slot.cachedTokens.count >= slotContextSize else { continue }
+            let keep = min(task.keepCount, slotContextSize - 1)
+            let discard = (slot.cachedTokens.count - keep) / 2
+            guard discard > 0 else {
+                finish(slot, reason: .limit)
+                continue
+            }
+            let start = Int32(keep), end = Int32(keep + discard), count = Int32(slot.cachedTokens.count)
+            cache.remove(slot.id, positions: start..<end)
+            model.shift(cache, sequence: slot.id, positions: end..<count, by: -Int32(discard))
+            slot.cachedTokens.removeSubrange(keep..<(keep + discard))
+            task.truncated = true
+        }
+    }
+
+    // MARK: One batch
+
+    /// One batch from every active slot: a token for each generating slot, then prompt chunks
+    /// for ingesting slots, up to `-b` rows. Returns the slot of each logits row, in order.
+    private func buildBatch() -> (Batch, [Slot]) {
+        var batch = Batch()
+        var logitSlots: [Slot] = []
+        var budget = configuration.batchSize
+        for slot in slots {
+            guard budget > 0, let task = slot.task, task.phase == .generating, let token = task.pendingToken else { continue }
+            batch.append(Batch.Row(token: token, position: Int32(slot.cachedTokens.count), sequence: slot.id, wantsLogits: true))
+            logitSlots.append(slot)
+            budget -= 1
+        }
+        for slot in slots {
+            guard budget > 0, let task = slot.task, task.phase == .ingestingPrompt else { continue }
+            let n = min(task.remainingPrompt, budget)
+            let base = slot.cachedTokens.count
+            for i in 0..<n {
+                let isLast = task.promptCursor + i == task.prompt.count - 1
+                batch.append(Batch.Row(token: task.prompt[task.promptCursor + i], position: Int32(base + i),
+                                       sequence: slot.id, wantsLogits: isLast))
+                if isLast { logitSlots.append(slot) }
+            }
+            budget -= n
+        }
+        // Rows were appended decode-first, then prompts; logits come back in row order, so the
+        // logit slot order above matches because each slot contributes at most one logits row
+        // and prompt slots come after all decode slots.
+        return (batch, logitSlots)
+    }
+
+    /// Runs the batch, records what entered the cache, then samples every slot that got logits.
+    private func runBatch(_ batch: Batch, logitSlots: [Slot]) {
+        let logits: [Float]
+        do {
+            logits = try model.forward(batch, cache: cache)
+        } catch {
+            failSlots(in: batch, error: .modelFailure("\(error)"))
+            return
+        }
+        commitRows(batch)
+        let vocab = model.config.vocabularySize
+        logits.withUnsafeBufferPointer { all in
+            for (j, slot) in logitSlots.enumerated() {
+                let row = UnsafeBufferPointer(rebasing: all[(j * vocab)..<((j + 1) * vocab)])
+                sampleNextToken(slot, logits: row)
+            }
+        }
+    }
+
+    /// Appends the batch's tokens to each slot's cached tokens and advances prompt cursors.
+    private func commitRows(_ batch: Batch) {
+        for row in batch.rows {
+            let slot = slots[row.sequence]
+            slot.cachedTokens.append(row.token)
+            guard let task = slot.task else { continue }
+            if task.phase == .ingestingPrompt {
+                task.promptCursor += 1
+                counters.promptTokens += 1
+            } else {
+                task.pendingToken = nil
+            }
+        }
+    }
+
+    // MARK: Sampling and stopping
+
+    /// Samples a slot's next token, releases its text, and stops on EOS, stop strings or limits.
+    private func sampleNextToken(_ slot: Slot, logits: UnsafeBufferPointer<Float>) {
+        guard let task = slot.task else { return }
+        if task.phase == .ingestingPrompt {
+            let now = Date()
+            task.firstTokenTime = now
+            task.phase = .generating
+            counters.promptSeconds += now.timeIntervalSince(task.startTime)
+            if task.predictLimit == 0 {
+                finish(slot, reason: .limit)
+                return
+            }
+        }
+        let sampled = task.sampler.sample(logits: logits)
+        task.sampler.accept(sampled.token)
+        task.predicted += 1
+        counters.predictedTokens += 1
+
+        if tokenizer.isEndOfGeneration(sampled.token) {
+            finish(slot, reason: .endOfGeneration)
+            return
+        }
+        let piece = task.detokenizer.append(sampled.token)
+        switch task.stopMatcher.append(piece) {
+        case .release(let text):
+            task.job.continuation.yield(.token(GeneratedToken(slotID: slot.id, token: sampled.token, text: text, probabilities: sampled.probabilities)))
+        case .stop(let word, let text):
+            task.job.continuation.yield(.token(GeneratedToken(slotID: slot.id, token: sampled.token, text: text, probabilities: sampled.probabilities)))
+            finish(slot, reason: .word(word), flushHeldText: false)
+            return
+        }
+        if task.predictLimit >= 0 && task.predicted >= task.predictLimit {
+            finish(slot, reason: .limit)
+            return
+        }
+        task.pendingToken = sampled.token
+    }
+
+    /// Ends a slot's task with a summary and frees the slot (its cache stays for reuse).
+    func finish(_ slot: Slot, reason: StopReason, flushHeldText: Bool = true) {
+        guard let task = slot.task else { return }
+        slot.task = nil
+        var trailing = ""
+        if flushHeldText {
+            let tail = task.detokenizer.finish()
+            switch task.stopMatcher.append(tail) {
+            case .release(let text): trailing = text + task.stopMatcher.flush()
+            case .stop(_, let text): trailing = text
+            }
+        }
+        let end = Date()
+        let promptEnd = task.firstTokenTime ?? end
+        if task.firstTokenTime != nil { counters.predictedSeconds += end.timeIntervalSince(promptEnd) }
+        let timings = GenerationTimings(
+            promptTokens: task.prompt.count - task.cachedCount,
+            promptMilliseconds: promptEnd.timeIntervalSince(task.startTime) * 1000,
+            predictedTokens: task.predicted,
+            predictedMilliseconds: end.timeIntervalSince(promptEnd) * 1000)
+        let summary = GenerationSummary(
+            taskID: task.job.id, slotID: slot.id, stopReason: reason, trailingText: trailing,
+            promptTokenCount: task.prompt.count, cachedTokenCount: task.cachedCount,
+            predictedTokenCount: task.predicted, truncated: task.truncated, timings: timings,
+            seed: task.sampler.seed)
+        lastFinished[slot.id] = (task.job.request, task.predicted, reason)
+        publishStatus() // before the client hears of it, so /health and /slots already agree
+        task.job.continuation.yield(.finished(summary))
+        task.job.continuation.finish()
+    }
+
+    private func fail(_ job: GenerationJob, _ error: EngineError) {
+        job.continuation.yield(.failed(error))
+        job.continuation.finish()
+    }
+
+    /// A forward pass failed: the batch's slots lose their tasks and their (now unknown) cache.
+    private func failSlots(in batch: Batch, error: EngineError) {
+        for id in Set(batch.rows.map(\.sequence)) {
+            let slot = slots[id]
+            if let task = slot.task { fail(task.job, error) }
+            slot.task = nil
+            cache.clear(id)
+            slot.cachedTokens = []
+        }
+    }
+
+    private func failEverything() {
+        for slot in slots {
+            if let task = slot.task { fail(task.job, .stopped) }
+            slot.task = nil
+        }
+        let pending = condition.withLock { () -> [EngineTask] in
+            defer { queue.removeAll() }
+            return queue
+        }
+        for task in pending {
+            switch task {
+            case .generate(let job): fail(job, .stopped)
+            case .embed(let job): job.reply(.failure(.stopped))
+            case .slotAction(let job): job.reply(.failure(.stopped))
+            }
+        }
+    }
+
+    // MARK: Status
+
+    /// Publishes slot states for /health, /slots and /metrics.
+    func publishStatus() {
+        let statuses = slots.map { slot -> SlotStatus in
+            var s = SlotStatus.idle(id: slot.id)
+            s.cachedTokens = slot.cachedTokens.count
+            if let task = slot.task {
+                s.isProcessing = true
+                s.taskID = task.job.id
+                s.request = task.job.request
+                s.decoded = task.predicted
+                s.remaining = task.predictLimit < 0 ? -1 : task.predictLimit - task.predicted
+            } else if let (request, predicted, reason) = lastFinished[slot.id] {
+                s.request = request
+                s.decoded = predicted
+                s.stoppedByEOS = reason == .endOfGeneration
+                s.stoppedByLimit = reason == .limit
+                if case .word(let w) = reason { s.stoppingWord = w }
+            }
+            return s
+        }
+        condition.withLock {
+            published = EngineStatus(slots: statuses, deferred: queue.count)
+            publishedCounters = counters
+        }
+    }
+}
+
+/// Length of the common prefix of two token lists.
+func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
+    var n = 0
+    while n < a.count && n < b.count && a[n] == b[n] { n += 1 }
+    return n
+}

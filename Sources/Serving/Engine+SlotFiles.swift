@@ -1,0 +1,67 @@
+import Foundation
+
+/// Slot save/restore/erase (`POST /slots/{id}?action=…`).
+///
+/// A slot file is the magic "CRIASLT1", a UInt32 token count, the tokens (Int32), then the
+/// slot's KV cells as `KVCache.encodedSequence` writes them.
+extension Engine {
+    static let slotFileMagic = Array("CRIASLT1".utf8)
+
+    func runSlotAction(_ job: SlotActionJob, on slot: Slot) {
+        let start = Date()
+        func elapsed() -> Double { Date().timeIntervalSince(start) * 1000 }
+        switch job.action {
+        case .erase:
+            let n = slot.cachedTokens.count
+            cache.clear(slot.id)
+            slot.cachedTokens = []
+            job.reply(.success(SlotActionResult(tokenCount: n, byteCount: 0, milliseconds: elapsed())))
+        case .save(let path):
+            var bytes = Self.slotFileMagic
+            withUnsafeBytes(of: UInt32(slot.cachedTokens.count).littleEndian) { bytes += $0 }
+            slot.cachedTokens.withUnsafeBytes { bytes += $0 }
+            bytes += cache.encodedSequence(slot.id)
+            do {
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+            } catch {
+                job.reply(.failure(.slotFile("could not write \(path): \(error.localizedDescription)")))
+                return
+            }
+            job.reply(.success(SlotActionResult(tokenCount: slot.cachedTokens.count, byteCount: bytes.count, milliseconds: elapsed())))
+        case .restore(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                job.reply(.failure(.slotFile("could not read slot file \(path)")))
+                return
+            }
+            let bytes = [UInt8](data)
+            let magic = Self.slotFileMagic
+            guard bytes.count >= magic.count + 4, Array(bytes[0..<magic.count]) == magic else {
+                job.reply(.failure(.slotFile("\(path) is not a slot file")))
+                return
+            }
+            let n = bytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: magic.count, as: UInt32.self))) }
+            let tokensEnd = magic.count + 4 + n * 4
+            guard bytes.count >= tokensEnd else {
+                job.reply(.failure(.slotFile("\(path) is truncated")))
+                return
+            }
+            let tokens = bytes[(magic.count + 4)..<tokensEnd].withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
+            do {
+                try cache.loadSequence(slot.id, from: Array(bytes[tokensEnd...]))
+            } catch {
+                cache.clear(slot.id)
+                slot.cachedTokens = []
+                job.reply(.failure(.slotFile("could not restore \(path): \(error)")))
+                return
+            }
+            guard cache.count(slot.id) == tokens.count else {
+                cache.clear(slot.id)
+                slot.cachedTokens = []
+                job.reply(.failure(.slotFile("\(path) is inconsistent: \(tokens.count) tokens but \(cache.count(slot.id)) cells")))
+                return
+            }
+            slot.cachedTokens = tokens
+            job.reply(.success(SlotActionResult(tokenCount: tokens.count, byteCount: bytes.count, milliseconds: elapsed())))
+        }
+    }
+}

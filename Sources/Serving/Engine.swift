@@ -1,0 +1,190 @@
+import Foundation
+import Grammar
+import Models
+import Sampling
+import Tokenization
+
+/// The inference engine: `-np` slots sharing one model and one KV cache, a task queue, and ONE
+/// inference thread whose loop batches every active slot into each forward pass.
+///
+/// HTTP handlers call `submit` (and the other async entry points) from any thread; everything
+/// else — slots, cache, samplers — belongs to the engine thread. Events flow back through the
+/// `AsyncStream` of each submission. See `Engine+Loop.swift` for the loop's steps.
+public final class Engine: @unchecked Sendable {
+    public let model: TransformerModel
+    public let tokenizer: Tokenizer
+    public let configuration: EngineConfiguration
+    let cache: KVCache
+    let slots: [Slot]
+    let grammarVocabulary: TokenVocabulary
+    let samplerVocabulary: VocabularyInfo
+
+    /// Guards `queue`, `systemPrompt`, `running`, `nextTaskID` and the published `status`.
+    let condition = NSCondition()
+    var queue: [EngineTask] = []
+    var systemPromptState = SystemPrompt()
+    var systemTokens: [Int32] = []
+    var running = false
+    var nextTaskID = 0
+    var published: EngineStatus
+    /// Counters for /metrics, owned by the engine thread; copied to `publishedCounters` each step.
+    var counters = EngineCounters()
+    var publishedCounters = EngineCounters()
+    /// The last finished request of each slot (shown by /slots), owned by the engine thread.
+    var lastFinished: [Int: (GenerationRequest, Int, StopReason)] = [:]
+    private var thread: Thread?
+
+    public init(model: TransformerModel, tokenizer: Tokenizer, configuration: EngineConfiguration) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.configuration = configuration
+        cache = model.makeCache(capacity: configuration.slotContextSize)
+        slots = (0..<configuration.slotCount).map(Slot.init)
+        let vocab = tokenizer.vocabulary
+        let eos = Array(vocab.endOfGeneration).sorted()
+        grammarVocabulary = TokenVocabulary(tokens: (0..<vocab.count).map { tokenizer.piece(Int32($0)) },
+                                            eosTokenIDs: Set(eos))
+        samplerVocabulary = VocabularyInfo(size: model.config.vocabularySize, eosTokens: eos, newlineToken: vocab.nl)
+        published = EngineStatus(slots: (0..<configuration.slotCount).map { SlotStatus.idle(id: $0) }, deferred: 0)
+    }
+
+    /// Tokens one slot can hold.
+    public var slotContextSize: Int { configuration.slotContextSize }
+
+    /// Starts the inference thread.
+    public func start() {
+        condition.withLock {
+            guard !running else { return }
+            running = true
+            let t = Thread { [self] in runLoop() }
+            t.name = "cria-inference"
+            t.stackSize = 16 << 20
+            thread = t
+            t.start()
+        }
+    }
+
+    /// Stops the loop after the current step; queued and running tasks fail with `.stopped`.
+    public func stop() {
+        condition.withLock {
+            running = false
+            condition.broadcast()
+        }
+    }
+
+    // MARK: - Submitting work
+
+    /// Queues a generation. Validation problems throw at once; everything later arrives as events.
+    /// Cancelling the consumer of `events` (or calling `cancel`) frees the slot at the next step.
+    public func submit(_ request: GenerationRequest) throws(EngineError) -> GenerationHandle {
+        if let id = request.slotID, !(0..<slots.count).contains(id) {
+            throw .invalidSlot(id, slotCount: slots.count)
+        }
+        do { try request.sampling.validate(vocabularySize: samplerVocabulary.size) } catch {
+            throw .invalidSampling(field: error.field, message: error.description)
+        }
+        let systemCount = condition.withLock { systemTokens.count }
+        let total = systemCount + request.promptTokens.count
+        if total == 0 { throw .emptyPrompt }
+        if total >= slotContextSize { throw .promptTooLong(tokens: total, contextSize: slotContextSize) }
+
+        let (stream, continuation) = AsyncStream<GenerationEvent>.makeStream(bufferingPolicy: .unbounded)
+        let job: GenerationJob = condition.withLock {
+            nextTaskID += 1
+            return GenerationJob(id: nextTaskID, request: request, continuation: continuation)
+        }
+        continuation.onTermination = { [weak self] _ in
+            job.cancel()
+            self?.wake()
+        }
+        enqueue(.generate(job))
+        return GenerationHandle(taskID: job.id, events: stream, job: job)
+    }
+
+    /// Pools the final hidden states of `tokens` (one vector, or one per token with `.none`).
+    public func embed(_ tokens: [Int32], pooling: Pooling? = nil) async throws(EngineError) -> [[Float]] {
+        if tokens.isEmpty { throw .emptyPrompt }
+        if tokens.count > slotContextSize { throw .promptTooLong(tokens: tokens.count, contextSize: slotContextSize) }
+        let pooling = pooling ?? configuration.pooling
+        let result: Result<[[Float]], EngineError> = await withCheckedContinuation { c in
+            enqueue(.embed(EmbeddingJob(tokens: tokens, pooling: pooling) { c.resume(returning: $0) }))
+        }
+        return try result.get()
+    }
+
+    /// Saves, restores or erases a slot's cache; waits until the slot is idle.
+    public func performSlotAction(slot: Int, _ action: SlotAction) async throws(EngineError) -> SlotActionResult {
+        guard (0..<slots.count).contains(slot) else { throw .invalidSlot(slot, slotCount: slots.count) }
+        let jobAction: SlotActionJob.Action = switch action {
+        case .save(let path): .save(path: path)
+        case .restore(let path): .restore(path: path)
+        case .erase: .erase
+        }
+        let result: Result<SlotActionResult, EngineError> = await withCheckedContinuation { c in
+            enqueue(.slotAction(SlotActionJob(slotID: slot, action: jobAction) { c.resume(returning: $0) }))
+        }
+        return try result.get()
+    }
+
+    /// Replaces the system prompt every slot's prompt starts with. New tasks see it at once.
+    public func setSystemPrompt(_ prompt: SystemPrompt) {
+        let tokens = prompt.prompt.isEmpty ? [] : tokenizer.tokenize(prompt.prompt, addSpecial: true, parseSpecial: true)
+        condition.withLock {
+            systemPromptState = prompt
+            systemTokens = tokens
+        }
+    }
+
+    /// The current system prompt.
+    public var systemPrompt: SystemPrompt { condition.withLock { systemPromptState } }
+
+    /// Whether requests get a BOS from their own tokenization (false while a system prompt is set).
+    public var hasSystemPrompt: Bool { condition.withLock { !systemTokens.isEmpty } }
+
+    /// Slot states and queue length as of the last step.
+    public func status() -> EngineStatus { condition.withLock { published } }
+
+    /// Totals for /metrics.
+    public func metrics() -> EngineMetrics {
+        condition.withLock {
+            let used = published.cachedTokenTotal
+            return EngineMetrics(counters: publishedCounters, cacheTokens: used,
+                                 cacheUsage: Double(used) / Double(max(1, slotContextSize * slots.count)),
+                                 processing: published.slots.filter(\.isProcessing).count,
+                                 deferred: published.deferred)
+        }
+    }
+
+    // MARK: - Queue
+
+    private func enqueue(_ task: EngineTask) {
+        condition.withLock {
+            queue.append(task)
+            condition.broadcast()
+        }
+    }
+
+    func wake() {
+        condition.withLock { condition.broadcast() }
+    }
+}
+
+/// What `performSlotAction` does.
+public enum SlotAction: Sendable, Equatable {
+    case save(path: String)
+    case restore(path: String)
+    case erase
+}
+
+/// A submitted generation: its events, and a way to cancel it.
+public struct GenerationHandle: Sendable {
+    public let taskID: Int
+    public let events: AsyncStream<GenerationEvent>
+    let job: GenerationJob
+
+    /// Stops the task; its slot is freed at the engine's next step.
+    public func cancel() {
+        job.cancel()
+        job.continuation.finish()
+    }
+}

@@ -1,0 +1,41 @@
+/// How the engine divides the model's context and batches work (`-c`, `-np`, `-b`, `-n`, …).
+public struct EngineConfiguration: Sendable, Equatable {
+    /// Total context (`-c`), split evenly between slots as llama-server does.
+    public var contextSize: Int
+    /// Number of slots (`-np`).
+    public var slotCount: Int
+    /// Most rows in one forward batch (`-b`).
+    public var batchSize: Int
+    /// Server-wide cap on generated tokens (`-n`); -1 means none.
+    public var defaultPredictLimit: Int
+    /// How `/embedding` pools token states.
+    public var pooling: Pooling
+
+    public init(contextSize: Int = 512, slotCount: Int = 1, batchSize: Int = 2048,
+                defaultPredictLimit: Int = -1, pooling: Pooling = .mean) {
+        self.contextSize = contextSize
+        self.slotCount = max(1, slotCount)
+        self.batchSize = max(1, batchSize)
+        self.defaultPredictLimit = defaultPredictLimit
+        self.pooling = pooling
+    }
+
+    /// Context of one slot: `-c / -np`.
+    public var slotContextSize: Int { contextSize / slotCount }
+}
+
+/// How token hidden states become one embedding (`--pooling`).
+public enum Pooling: String, Sendable, Equatable, CaseIterable {
+    case none, mean, cls, last
+
+    /// GGUF `<arch>.pooling_type`: 0 none, 1 mean, 2 cls, 3 last.
+    public init?(ggufValue: Int) {
+        switch ggufValue {
+        case 0: self = .none
+        case 1: self = .mean
+        case 2: self = .cls
+        case 3: self = .last
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Sampling
+
+/// What a running generation reports, in order: tokens, then exactly one `finished` or `failed`.
+public enum GenerationEvent: Sendable {
+    case token(GeneratedToken)
+    case finished(GenerationSummary)
+    case failed(EngineError)
+}
+
+/// One sampled token and the text it released (empty while a partial stop string is held back
+/// or a UTF-8 character is incomplete).
+public struct GeneratedToken: Sendable {
+    public var slotID: Int
+    public var token: Int32
+    public var text: String
+    /// Present when the request asked for `n_probs` > 0.
+    public var probabilities: TokenProbabilities?
+}
+
+/// Why generation ended.
+public enum StopReason: Sendable, Equatable {
+    /// The model produced an end-of-generation token.
+    case endOfGeneration
+    /// `n_predict` (or the server's `-n`) was reached, or the context could not make room.
+    case limit
+    /// A stop string matched; it is not part of the content.
+    case word(String)
+}
+
+/// Timings in llama-server's `timings` shape.
+public struct GenerationTimings: Sendable, Equatable {
+    public var promptTokens: Int
+    public var promptMilliseconds: Double
+    public var predictedTokens: Int
+    public var predictedMilliseconds: Double
+
+    public var promptPerTokenMilliseconds: Double { promptTokens > 0 ? promptMilliseconds / Double(promptTokens) : 0 }
+    public var promptPerSecond: Double { promptMilliseconds > 0 ? 1000 * Double(promptTokens) / promptMilliseconds : 0 }
+    public var predictedPerTokenMilliseconds: Double {
+        predictedTokens > 0 ? predictedMilliseconds / Double(predictedTokens) : 0
+    }
+    public var predictedPerSecond: Double {
+        predictedMilliseconds > 0 ? 1000 * Double(predictedTokens) / predictedMilliseconds : 0
+    }
+}
+
+/// The end of a generation: counts, reason, and any text that was held back until now.
+public struct GenerationSummary: Sendable {
+    public var taskID: Int
+    public var slotID: Int
+    public var stopReason: StopReason
+    /// Text released only at the end (a partial stop-string match that never completed).
+    public var trailingText: String
+    /// Prompt tokens of the request (system prompt included).
+    public var promptTokenCount: Int
+    /// Prompt tokens reused from the slot's cache (`tokens_cached`).
+    public var cachedTokenCount: Int
+    public var predictedTokenCount: Int
+    /// A context shift discarded tokens during generation.
+    public var truncated: Bool
+    public var timings: GenerationTimings
+    /// The seed the sampler actually used.
+    public var seed: UInt64
+}
+
+/// Problems the engine reports; each says what the caller should change.
+public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
+    case promptTooLong(tokens: Int, contextSize: Int)
+    case emptyPrompt
+    case invalidSlot(Int, slotCount: Int)
+    case invalidSampling(field: String, message: String)
+    case embeddingsDisabled
+    case modelFailure(String)
+    case slotBusy(Int)
+    case slotFile(String)
+    case stopped
+
+    public var description: String {
+        switch self {
+        case .promptTooLong(let n, let ctx):
+            "the request exceeds the available context size: the prompt has \(n) tokens and a slot's context is \(ctx) tokens (raise -c or shorten the prompt)"
+        case .emptyPrompt: "the prompt is empty"
+        case .invalidSlot(let id, let count): "invalid slot id \(id): this server has \(count) slot(s) (ids 0…\(count - 1))"
+        case .invalidSampling(let field, let message): "invalid value for \(field): \(message)"
+        case .embeddingsDisabled: "this server does not support embeddings: start it with --embedding"
+        case .modelFailure(let m): "inference failed: \(m)"
+        case .slotBusy(let id): "slot \(id) is busy"
+        case .slotFile(let m): m
+        case .stopped: "the server is shutting down"
+        }
+    }
+}

@@ -1,0 +1,254 @@
+import ArgumentParser
+import Foundation
+import GGUF
+import Models
+import Server
+import Serving
+import Templates
+import Tokenization
+
+/// `cria serve`: llama-server's command line. Parses flags, then hands the pieces to
+/// `ServerLauncher`; the HTTP server starts at once and answers 503 until the model is loaded.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a GGUF model over HTTP with llama-server's API (native and OpenAI-compatible)."
+    )
+
+    // Model
+    @Option(name: [.customShort("m"), .customLong("model")], help: "Path to the GGUF model file.")
+    var model: String
+    @Option(name: [.customLong("mu", withSingleDash: true), .customLong("model-url")], help: "Remote model URL (not supported: download it and use -m).")
+    var modelURL: String?
+    @Option(name: [.customLong("hfr", withSingleDash: true), .customLong("hf-repo")], help: "Hugging Face repository (not supported).")
+    var hfRepo: String?
+    @Option(name: [.customLong("hff", withSingleDash: true), .customLong("hf-file")], help: "Hugging Face file (not supported).")
+    var hfFile: String?
+    @Option(name: [.customShort("a"), .customLong("alias")], help: "Model name reported by the API.")
+    var alias: String?
+    @Flag(name: .customLong("no-mmap"), help: "Read the model into memory instead of mapping it.")
+    var noMmap = false
+    @Flag(name: .customLong("mlock"), help: "Lock the model in memory.")
+    var mlock = false
+    @Option(name: .customLong("numa"), help: "NUMA strategy: distribute, isolate or numactl (a bare --numa means distribute).")
+    var numa: String?
+    @Option(name: .customLong("lora"), help: "LoRA adapter (not supported).")
+    var lora: String?
+    @Option(name: .customLong("lora-base"), help: "LoRA base model (not supported).")
+    var loraBase: String?
+    @Option(name: .customLong("mmproj"), help: "Multimodal projector (not supported).")
+    var mmproj: String?
+
+    // Context and batching
+    @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "Total context, split between slots (0 = the model's).")
+    var contextSize = 512
+    @Option(name: [.customLong("np", withSingleDash: true), .customLong("parallel")], help: "Number of slots.")
+    var parallel = 1
+    @Flag(name: [.customLong("cb", withSingleDash: true), .customLong("cont-batching")], help: "Continuous batching (always on).")
+    var continuousBatching = false
+    @Option(name: [.customShort("b"), .customLong("batch-size")], help: "Most tokens in one batch.")
+    var batchSize = 2048
+    @Option(name: [.customLong("ub", withSingleDash: true), .customLong("ubatch-size")], help: "Physical batch size: most rows in one forward pass (the engine uses min(-b, -ub)).")
+    var ubatchSize = 512
+    @Option(name: [.customShort("n"), .customLong("n-predict")], help: "Most tokens to generate per request (-1 = no limit).")
+    var nPredict = -1
+    @Option(name: .customLong("grp-attn-n"), help: "Self-extend group factor (only 1 is supported).")
+    var groupAttentionN = 1
+    @Option(name: .customLong("grp-attn-w"), help: "Self-extend group width.")
+    var groupAttentionW = 512
+    @Option(name: .customLong("pooling"), help: "Embedding pooling: none, mean, cls or last (default: the model's, else mean).")
+    var pooling: String?
+
+    // Threads and hardware
+    @Option(name: [.customShort("t"), .customLong("threads")], help: "Threads for generation.")
+    var threads: Int?
+    @Option(name: [.customLong("tb", withSingleDash: true), .customLong("threads-batch")], help: "Threads for prompt processing.")
+    var threadsBatch: Int?
+    @Option(name: .customLong("threads-http"), help: "Threads of the HTTP server.")
+    var threadsHTTP: Int?
+    @Option(name: [.customLong("ngl", withSingleDash: true), .customLong("n-gpu-layers")], help: "GPU layers (no GPU in this build: ignored).")
+    var gpuLayers: Int?
+    @Option(name: [.customLong("mg", withSingleDash: true), .customLong("main-gpu")], help: "Main GPU (ignored).")
+    var mainGPU: Int?
+    @Option(name: [.customLong("ts", withSingleDash: true), .customLong("tensor-split")], help: "Tensor split (ignored).")
+    var tensorSplit: String?
+
+    // HTTP
+    @Option(name: .customLong("host"), help: "Address to listen on.")
+    var host = "127.0.0.1"
+    @Option(name: .customLong("port"), help: "Port to listen on.")
+    var port = 8080
+    @Option(name: .customLong("path"), help: "Folder of static files to serve.")
+    var path: String?
+    @Option(name: .customLong("api-key"), help: "API key required as a Bearer token (repeatable).")
+    var apiKeys: [String] = []
+    @Option(name: .customLong("api-key-file"), help: "File with one API key per line.")
+    var apiKeyFile: String?
+    @Option(name: [.customLong("to", withSingleDash: true), .customLong("timeout")], help: "Read/write timeout in seconds.")
+    var timeout = 600
+    @Flag(name: [.customLong("embedding"), .customLong("embeddings")], help: "Enable /embedding and /v1/embeddings.")
+    var embedding = false
+    @Option(name: [.customLong("spf", withSingleDash: true), .customLong("system-prompt-file")], help: "JSON file with the system prompt.")
+    var systemPromptFile: String?
+    @Option(name: .customLong("chat-template"), help: "Chat template: a built-in name or Jinja source.")
+    var chatTemplate: String?
+    @Flag(name: .customLong("slots-endpoint-disable"), help: "Disable GET /slots.")
+    var slotsEndpointDisable = false
+    @Flag(name: .customLong("metrics"), help: "Enable GET /metrics (Prometheus).")
+    var metrics = false
+    @Option(name: .customLong("slot-save-path"), help: "Folder for slot save/restore files.")
+    var slotSavePath: String?
+
+    // Logging
+    @Flag(name: .customLong("log-disable"), help: "Do not write a log file (cria never does; logs go to stderr).")
+    var logDisable = false
+    @Option(name: .customLong("log-format"), help: "Log format: json or text.")
+    var logFormat = "json"
+
+    func validate() throws {
+        for (value, flag) in [(modelURL, "--model-url"), (hfRepo, "--hf-repo"), (hfFile, "--hf-file")] where value != nil {
+            throw ValidationError("\(flag) is not supported by cria: download the model and pass it with -m")
+        }
+        if lora != nil || loraBase != nil { throw ValidationError("--lora is not supported by cria") }
+        if mmproj != nil { throw ValidationError("--mmproj is not supported: cria has no multimodal models") }
+        if groupAttentionN != 1 { throw ValidationError("--grp-attn-n other than 1 (self-extend) is not supported") }
+        if parallel < 1 { throw ValidationError("-np must be at least 1") }
+        if contextSize < 0 { throw ValidationError("-c must not be negative") }
+        if batchSize < 1 || ubatchSize < 1 { throw ValidationError("-b and -ub must be positive") }
+        if nPredict < -1 { throw ValidationError("-n must be -1 or non-negative") }
+        if !(1...65535).contains(port) && port != 0 { throw ValidationError("--port must be between 1 and 65535") }
+        if !["json", "text"].contains(logFormat) { throw ValidationError("--log-format must be json or text") }
+        if let numa, !["distribute", "isolate", "numactl"].contains(numa) {
+            throw ValidationError("--numa must be distribute, isolate or numactl")
+        }
+        if let pooling, Pooling(rawValue: pooling) == nil { throw ValidationError("--pooling must be none, mean, cls or last") }
+        for t in [threads, threadsBatch, threadsHTTP].compactMap({ $0 }) where t < 1 {
+            throw ValidationError("thread counts must be at least 1")
+        }
+    }
+
+    func run() async throws {
+        let log = ServerLog(json: logFormat == "json")
+        if gpuLayers != nil || mainGPU != nil || tensorSplit != nil {
+            log.warn("this build has no GPU support: -ngl, -mg and -ts are ignored")
+        }
+        if mlock { log.warn("--mlock is not implemented: the model is mapped but not locked") }
+        if numa != nil { log.warn("--numa is accepted but has no effect in this build") }
+
+        var server = ServerConfiguration()
+        server.host = host
+        server.port = port
+        server.staticPath = path
+        server.apiKeys = apiKeys + (try apiKeyFile.map(Self.readKeys) ?? [])
+        server.embeddingsEnabled = embedding
+        server.metricsEnabled = metrics
+        server.slotsEndpointEnabled = !slotsEndpointDisable
+        server.slotSavePath = slotSavePath
+        server.timeoutSeconds = timeout
+        server.httpThreads = threadsHTTP
+        let systemPrompt = try systemPromptFile.map(Self.readSystemPrompt)
+        let chatTemplate = try self.chatTemplate.map { source in
+            do { return try ChatTemplate.resolve(nameOrSource: source) } catch {
+                throw ValidationError("--chat-template could not be parsed: \(error)")
+            }
+        }
+
+        let hostState = ModelHost()
+        let app = buildApplication(host: hostState, configuration: server)
+        log.info("HTTP server listening", ["hostname": host, "port": "\(port)"])
+        let loader = ModelLoader(path: model, mode: noMmap ? .read : .mmap, contextSize: contextSize, slots: parallel,
+                                 batchSize: min(batchSize, ubatchSize), predictLimit: nPredict,
+                                 threads: threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount),
+                                 pooling: pooling.flatMap(Pooling.init(rawValue:)), alias: alias,
+                                 chatTemplate: chatTemplate, systemPrompt: systemPrompt)
+        Task.detached {
+            do {
+                let served = try loader.load()
+                hostState.set(.ready(served))
+                log.info("model loaded", ["model": model, "n_slots": "\(parallel)",
+                                          "n_ctx_slot": "\(served.engine.slotContextSize)"])
+            } catch {
+                hostState.set(.failed("\(error)"))
+                log.error("failed to load model \(model): \(error)")
+                Foundation.exit(1)
+            }
+        }
+        try await app.runService()
+    }
+
+    static func readKeys(_ path: String) throws -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("cannot read --api-key-file \(path)")
+        }
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// `-spf FILE`: `{"prompt": …, "anti_prompt": …, "assistant_name": …}`.
+    static func readSystemPrompt(_ path: String) throws -> SystemPrompt {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ValidationError("--system-prompt-file \(path) must be a JSON object with prompt, anti_prompt, assistant_name")
+        }
+        return SystemPrompt(prompt: object["prompt"] as? String ?? "", antiPrompt: object["anti_prompt"] as? String ?? "",
+                            assistantName: object["assistant_name"] as? String ?? "")
+    }
+}
+
+/// Loads the model, tokenizer and template and starts the engine.
+struct ModelLoader: Sendable {
+    let path: String
+    let mode: GGUFStorage.LoadMode
+    let contextSize: Int
+    let slots: Int
+    let batchSize: Int
+    let predictLimit: Int
+    let threads: Int
+    let pooling: Pooling?
+    let alias: String?
+    let chatTemplate: ChatTemplate?
+    let systemPrompt: SystemPrompt?
+
+    func load() throws -> ServedModel {
+        let model = try TransformerModel(path: path, mode: mode, threads: threads)
+        let tokenizer = try Tokenizer(file: model.file)
+        let metadata = model.file.metadata
+        let template = try chatTemplate ?? metadata.string("tokenizer.chat_template").map(ChatTemplate.init(source:))
+            ?? ChatTemplate.defaultFallback
+        let modelPooling = metadata.int("\(model.config.architecture).pooling_type").flatMap(Pooling.init(ggufValue:))
+        let context = contextSize == 0 ? model.config.contextLength : contextSize
+        let configuration = EngineConfiguration(contextSize: context, slotCount: slots, batchSize: batchSize,
+                                                defaultPredictLimit: predictLimit,
+                                                pooling: pooling ?? modelPooling ?? .mean)
+        guard configuration.slotContextSize >= 8 else {
+            throw ValidationError("-c \(context) split over \(slots) slots leaves \(configuration.slotContextSize) tokens per slot; raise -c")
+        }
+        let engine = Engine(model: model, tokenizer: tokenizer, configuration: configuration)
+        if let systemPrompt { engine.setSystemPrompt(systemPrompt) }
+        engine.start()
+        return ServedModel(engine: engine, tokenizer: tokenizer, chatTemplate: template, modelPath: path, alias: alias)
+    }
+}
+
+/// Startup and warning lines on stderr, as JSON or text (`--log-format`).
+struct ServerLog: Sendable {
+    let json: Bool
+
+    func info(_ message: String, _ fields: [String: String] = [:]) { write("INFO", message, fields) }
+    func warn(_ message: String) { write("WARN", message, [:]) }
+    func error(_ message: String) { write("ERROR", message, [:]) }
+
+    private func write(_ level: String, _ message: String, _ fields: [String: String]) {
+        let line: String
+        if json {
+            var object: [String: String] = fields
+            object["level"] = level
+            object["msg"] = message
+            object["timestamp"] = "\(Int(Date().timeIntervalSince1970))"
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            line = String(decoding: data, as: UTF8.self)
+        } else {
+            line = "\(level) \(message)" + fields.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+        }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

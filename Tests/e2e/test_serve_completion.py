@@ -1,0 +1,146 @@
+"""POST /completion over HTTP: result fields, streaming, stop strings, grammar, caching, slots."""
+import json
+
+import requests
+
+from conftest import REFERENCE, assert_openai_error, sse_events
+
+PROMPT = "The old lighthouse keeper climbed the spiral stairs every evening, and"
+GREEDY = {"temperature": 0, "n_predict": 8, "return_tokens": True}
+
+
+def reference_prompts():
+    return json.loads((REFERENCE / "completions.json").read_text())["completions"]
+
+
+def test_completion_result_fields(server):
+    r = server.post("/completion", {"prompt": PROMPT, **GREEDY})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    for key in ("content", "id_slot", "model", "tokens_predicted", "tokens_evaluated", "generation_settings",
+                "prompt", "truncated", "stopped_eos", "stopped_word", "stopped_limit", "stopping_word",
+                "tokens_cached", "timings"):
+        assert key in body, key
+    assert body["stop"] is True
+    assert body["stopped_limit"] and not body["stopped_eos"] and not body["stopped_word"]
+    assert body["tokens_predicted"] == 8
+    assert body["tokens_evaluated"] == 13  # BOS + 12 tokens, as llama-server recorded
+    assert body["prompt"] == PROMPT
+    assert len(body["tokens"]) == 8 and body["content"]
+    settings = body["generation_settings"]
+    assert settings["n_ctx"] == 1024 and settings["n_predict"] == 8 and settings["temperature"] == 0
+    timings = body["timings"]
+    assert timings["prompt_n"] == 13 and timings["predicted_n"] == 8 and timings["predicted_per_second"] > 0
+
+
+def test_tokenized_prompt_matches_reference(server):
+    for case in reference_prompts():
+        ids = [t["id"] for t in case["prompt_tokens_with_bos"]]
+        r = server.post("/tokenize", {"content": case["prompt"]})
+        assert r.json()["tokens"] == ids[1:], case["name"]  # /tokenize never adds BOS
+
+
+def test_greedy_is_deterministic_and_matches_stream(server):
+    a = server.post("/completion", {"prompt": PROMPT, **GREEDY}).json()
+    b = server.post("/completion", {"prompt": PROMPT, **GREEDY}).json()
+    assert a["tokens"] == b["tokens"] and a["content"] == b["content"]
+    r = server.post("/completion", {"prompt": PROMPT, **GREEDY, "stream": True}, stream=True)
+    assert r.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(r)
+    assert all(not e["stop"] for e in events[:-1]) and events[-1]["stop"] is True
+    streamed = "".join(e["content"] for e in events)
+    assert streamed == a["content"]
+    assert [t for e in events[:-1] for t in e["tokens"]] == a["tokens"]
+    assert events[-1]["tokens_predicted"] == 8
+
+
+def test_token_array_prompt_equals_text_prompt(server):
+    ids = server.post("/tokenize", {"content": PROMPT}).json()["tokens"]
+    text = server.post("/completion", {"prompt": PROMPT, **GREEDY}).json()
+    tokens = server.post("/completion", {"prompt": [2] + ids, **GREEDY}).json()
+    assert tokens["tokens"] == text["tokens"]
+
+
+def test_n_predict_zero_generates_nothing(server):
+    body = server.post("/completion", {"prompt": PROMPT, "n_predict": 0}).json()
+    assert body["content"] == "" and body["tokens_predicted"] == 0 and body["stopped_limit"]
+
+
+def test_stop_string_ends_generation_and_is_not_returned(server):
+    full = server.post("/completion", {"prompt": PROMPT, **GREEDY, "n_predict": 12}).json()["content"]
+    word = full.split()[2]  # a word from the middle of the greedy continuation
+    body = server.post("/completion", {"prompt": PROMPT, **GREEDY, "n_predict": 12, "stop": [word]}).json()
+    assert body["stopped_word"] and body["stopping_word"] == word
+    assert word not in body["content"]
+    assert full.startswith(body["content"])
+    events = sse_events(server.post("/completion", {"prompt": PROMPT, **GREEDY, "n_predict": 12, "stop": [word],
+                                                    "stream": True}, stream=True))
+    assert "".join(e["content"] for e in events) == body["content"]  # held-back partial matches never leak
+
+
+def test_n_probs_lists_candidates(server):
+    body = server.post("/completion", {"prompt": PROMPT, "temperature": 0, "n_predict": 3, "n_probs": 3}).json()
+    probs = body["completion_probabilities"]
+    assert len(probs) == 3
+    for entry in probs:
+        assert len(entry["probs"]) <= 3 and entry["probs"][0]["tok_str"] == entry["content"]
+        assert all(0 <= p["prob"] <= 1 for p in entry["probs"])
+
+
+def test_seeded_sampling_is_reproducible(server):
+    req = {"prompt": PROMPT, "n_predict": 8, "temperature": 1.0, "seed": 1234, "return_tokens": True}
+    a = server.post("/completion", req).json()
+    b = server.post("/completion", req).json()
+    assert a["tokens"] == b["tokens"] and a["generation_settings"]["seed"] == 1234
+
+
+def test_logit_bias_false_bans_token(server):
+    first = server.post("/completion", {"prompt": PROMPT, **GREEDY, "n_predict": 1}).json()["tokens"][0]
+    body = server.post("/completion", {"prompt": PROMPT, **GREEDY, "n_predict": 1, "logit_bias": [[first, False]]}).json()
+    assert body["tokens"][0] != first
+
+
+def test_grammar_constrains_output(server):
+    body = server.post("/completion", {"prompt": "Answer yes or no:", "temperature": 0, "n_predict": 8,
+                                       "grammar": 'root ::= ("yes" | "no") "."'}).json()
+    assert body["content"] in ("yes.", "no.")
+
+
+def test_json_schema_constrains_output(server):
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    body = server.post("/completion", {"prompt": "A JSON object:", "temperature": 0, "n_predict": 16,
+                                       "json_schema": schema}).json()
+    assert body["content"].startswith('{')
+    if body["stopped_eos"]:
+        assert isinstance(json.loads(body["content"])["n"], int)
+
+
+def test_bad_grammar_is_400(server):
+    r = server.post("/completion", {"prompt": "x", "grammar": "root ::= (", "n_predict": 1})
+    assert_openai_error(r, 400, contains="Failed to parse grammar")
+
+
+def test_cache_prompt_reuses_prefix(server):
+    req = {"prompt": PROMPT, **GREEDY, "cache_prompt": True, "id_slot": 2}
+    first = server.post("/completion", req).json()
+    second = server.post("/completion", req).json()
+    assert first["id_slot"] == 2 and second["id_slot"] == 2
+    assert second["tokens_cached"] == 12  # every prompt token but the last comes from the cache
+    assert second["timings"]["prompt_n"] == 1
+    assert second["tokens"] == first["tokens"]
+
+
+def test_system_prompt_is_prepended(start_server, tmp_path):
+    spf = tmp_path / "system.json"
+    spf.write_text(json.dumps({"prompt": "You are a lighthouse.", "anti_prompt": "User:", "assistant_name": "Keeper:"}))
+    s = start_server("-np", "1", "-c", "512", "-spf", spf)
+    props = s.get("/props").json()
+    assert props["system_prompt"] == "You are a lighthouse."
+    assert props["user_name"] == "User:" and props["assistant_name"] == "Keeper:"
+    system_tokens = len(s.post("/tokenize", {"content": "You are a lighthouse."}).json()["tokens"]) + 1
+    body = s.post("/completion", {"prompt": " Hello", "n_predict": 1}).json()
+    prompt_tokens = len(s.post("/tokenize", {"content": " Hello"}).json()["tokens"])
+    assert body["tokens_evaluated"] == system_tokens + prompt_tokens  # BOS only once, before the system prompt
+    s.post("/completion", {"prompt": "x", "n_predict": 0, "system_prompt": {"prompt": "Other.", "anti_prompt": "",
+                                                                           "assistant_name": ""}})
+    assert s.get("/props").json()["system_prompt"] == "Other."
