@@ -15,10 +15,14 @@ let package = Package(
     ],
     targets: [
         .target(name: "GGUF"),
+        // Hot CPU kernels in C: per-function target attributes with runtime dispatch, so no -march
+        // is needed; no FMA contraction, so every kernel's rounding is what its source says.
+        .target(name: "CNumerics", exclude: ["kernels_body.inc", "kernels_misc.inc"],
+                cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
         // Named CriaNumerics (sources stay in Sources/Numerics): Hummingbird's graph brings in
-        // apple/swift-numerics, whose umbrella target is also called "CriaNumerics", and SwiftPM
-        // requires target names to be unique across the whole package graph.
-        .target(name: "CriaNumerics", dependencies: ["GGUF"], path: "Sources/Numerics"),
+        // apple/swift-numerics, whose umbrella target is called "Numerics", and SwiftPM requires
+        // target names to be unique across the whole package graph.
+        .target(name: "CriaNumerics", dependencies: ["GGUF", "CNumerics"], path: "Sources/Numerics"),
         .target(name: "Models", dependencies: ["GGUF", "CriaNumerics"]),
         .target(name: "Tokenization", dependencies: ["GGUF"]),
         .target(name: "Sampling"),
@@ -38,13 +42,13 @@ let package = Package(
         .executableTarget(
             name: "cria",
             dependencies: [
-                "GGUF", "CriaNumerics", "Models", "Tokenization", "Sampling", "Serving", "Server",
+                "GGUF", "CriaNumerics", "Models", "Tokenization", "Sampling", "Templates", "Serving", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
-        .testTarget(name: "NumericsTests", dependencies: ["CriaNumerics", "GGUF"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "CriaNumerics", "GGUF"]),
+        .testTarget(name: "NumericsTests", dependencies: ["CriaNumerics", "GGUF", "CNumerics"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "CriaNumerics", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar"], exclude: ["schemas.json"]),

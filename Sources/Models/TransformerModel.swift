@@ -11,18 +11,40 @@ public final class TransformerModel: @unchecked Sendable {
     public let config: ModelConfiguration
     public let weights: ModelWeights
     public let pool: ComputePool
+    /// Which kernel implementation every step uses (one path per model keeps results batch-invariant).
+    public let kernelPath: KernelPath
+    /// Threads for single-row steps (decode) and for multi-row steps (prompts, several sequences).
+    public let threads: Int, batchThreads: Int
+    /// Activation buffers, kept across calls and grown when a batch has more rows.
+    private var scratch: ForwardScratch?
 
-    public init(file: GGUFFile, threads: Int) throws {
+    /// Called with named intermediate tensors (llama.cpp's names, e.g. "l_out-3") as the forward
+    /// pass computes them: rows × width floats. For numerical debugging against llama.cpp's
+    /// eval callback; nil in normal use.
+    public var tensorObserver: ((String, Int, UnsafeBufferPointer<Float>) -> Void)?
+
+    private func observe(_ name: String, _ rows: Int, _ p: UnsafePointer<Float>, width: Int) {
+        tensorObserver?(name, rows, UnsafeBufferPointer(start: p, count: rows * width))
+    }
+
+    /// `threads` run single-row (decode) steps, `batchThreads` (default: `threads`) multi-row ones.
+    public init(file: GGUFFile, threads: Int, batchThreads: Int? = nil,
+                kernelPath: KernelPath = KernelDispatch.current) throws {
         self.file = file
         let vocab = file.metadata.array("tokenizer.ggml.tokens")?.count
             ?? file.tensor(named: "token_embd.weight")?.shape.last ?? 0
         config = try ModelConfiguration(metadata: file.metadata, vocabularySize: vocab)
         weights = try ModelWeights(file: file, config: config)
-        pool = ComputePool(threads: threads)
+        self.threads = max(1, threads)
+        self.batchThreads = max(1, batchThreads ?? threads)
+        self.kernelPath = kernelPath
+        pool = ComputePool(threads: max(self.threads, self.batchThreads))
     }
 
-    public convenience init(path: String, mode: GGUFStorage.LoadMode = .mmap, threads: Int) throws {
-        try self.init(file: GGUFFile(path: path, mode: mode), threads: threads)
+    public convenience init(path: String, mode: GGUFStorage.LoadMode = .mmap, threads: Int, batchThreads: Int? = nil,
+                            kernelPath: KernelPath = KernelDispatch.current) throws {
+        try self.init(file: GGUFFile(path: path, mode: mode), threads: threads, batchThreads: batchThreads,
+                      kernelPath: kernelPath)
     }
 
     /// A cache whose sequences each hold up to `capacity` tokens.
@@ -33,38 +55,41 @@ public final class TransformerModel: @unchecked Sendable {
     /// Runs `batch`, appending its keys and values to `cache`, and returns the logits of the rows
     /// that asked for them, in row order: `logitRowCount × vocabularySize` floats.
     public func forward(_ batch: Batch, cache: KVCache) throws -> [Float] {
-        guard batch.count > 0 else { return [] }
-        return computeLogits(batch, hidden: try residualStream(batch, cache: cache))
+        guard let (x, s) = try residualStream(batch, cache: cache) else { return [] }
+        return computeLogits(batch, hidden: x, scratch: s)
     }
 
     /// Runs `batch` like `forward` but returns, for every row in row order, the final hidden
     /// state after the output norm (`count × embeddingLength` floats): what embeddings pool.
     public func forwardHidden(_ batch: Batch, cache: KVCache) throws -> [Float] {
+        guard let (x, _) = try residualStream(batch, cache: cache) else { return [] }
         let n = batch.count, d = config.embeddingLength
-        guard n > 0 else { return [] }
-        var x = try residualStream(batch, cache: cache)
-        x.withUnsafeMutableBufferPointer { xb in
+        var out = [Float](repeating: 0, count: n * d)
+        out.withUnsafeMutableBufferPointer { ob in
             for i in 0..<n {
-                VectorMath.rmsNorm(xb.baseAddress! + i * d, weight: weights.outputNorm, count: d, eps: config.rmsEpsilon,
-                                   into: xb.baseAddress! + i * d)
+                VectorMath.rmsNorm(x + i * d, weight: weights.outputNorm, count: d, eps: config.rmsEpsilon,
+                                   into: ob.baseAddress! + i * d)
             }
         }
-        return x
+        return out
     }
 
-    /// Embeds the batch and runs every layer over it: the residual stream, `count × embeddingLength`.
-    private func residualStream(_ batch: Batch, cache: KVCache) throws -> [Float] {
+    /// Embeds the batch and runs every layer over it; returns the residual stream
+    /// (`count × embeddingLength`, inside the reused scratch), or nil for an empty batch.
+    private func residualStream(_ batch: Batch, cache: KVCache) throws -> (UnsafeMutablePointer<Float>, ForwardScratch)? {
         let cells = try assignCells(batch, cache: cache)
         let n = batch.count, d = config.embeddingLength
-        var x = [Float](repeating: 0, count: n * d)
-        x.withUnsafeMutableBufferPointer { xb in
-            embed(batch, into: xb.baseAddress!)
-            var scratch = ForwardScratch(config: config, rows: n)
-            for layer in 0..<config.layerCount {
-                runLayer(layer, batch: batch, cells: cells, cache: cache, x: xb.baseAddress!, scratch: &scratch)
-            }
+        guard n > 0 else { return nil }
+        pool.activeThreads = n == 1 ? threads : batchThreads
+        if scratch == nil || scratch!.rows < n { scratch = ForwardScratch(config: config, rows: n) }
+        let s = scratch!
+        let x = s.x
+        embed(batch, into: x)
+        observe("inp_scaled", n, x, width: d)
+        for layer in 0..<config.layerCount {
+            runLayer(layer, batch: batch, cells: cells, cache: cache, x: x, scratch: s)
         }
-        return x
+        return (x, s)
     }
 
     /// Moves the cached tokens of `sequence` at positions in `range` by `delta` (context shift),
@@ -141,16 +166,16 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     private func runLayer(_ layer: Int, batch: Batch, cells: [(SequenceCells, Int)], cache: KVCache,
-                          x: UnsafeMutablePointer<Float>, scratch s: inout ForwardScratch) {
+                          x: UnsafeMutablePointer<Float>, scratch s: ForwardScratch) {
         let c = config, w = weights.layers[layer], n = batch.count, d = c.embeddingLength
         let eps = c.rmsEpsilon
 
-        s.withBuffers { h, q, k, v, attn, o, gate, up in
+        let path = kernelPath
+        let (h, q, k, v, attn, o, gate, up) = (s.h, s.q, s.k, s.v, s.attn, s.o, s.gate, s.up)
+        do {
             // Attention block
             for i in 0..<n { VectorMath.rmsNorm(x + i * d, weight: w.attentionNorm, count: d, eps: eps, into: h + i * d) }
-            Matmul.multiply(w.query, h, batch: n, into: q, pool: pool)
-            Matmul.multiply(w.key, h, batch: n, into: k, pool: pool)
-            Matmul.multiply(w.value, h, batch: n, into: v, pool: pool)
+            Matmul.multiply((w.query, q), (w.key, k), (w.value, v), input: h, batch: n, pool: pool, path: path)
             addBias(w.queryBias, q, rows: n)
             addBias(w.keyBias, k, rows: n)
             addBias(w.valueBias, v, rows: n)
@@ -158,13 +183,12 @@ public final class TransformerModel: @unchecked Sendable {
             for (i, (seq, cell)) in cells.enumerated() {
                 let kd = seq.key(layer: layer, cell: cell), vd = seq.value(layer: layer, cell: cell)
                 let ks = k + i * c.kvDimension, vs = v + i * c.kvDimension
-                for j in 0..<c.kvDimension {
-                    kd[j] = Float16(ks[j])
-                    vd[j] = Float16(vs[j])
-                }
+                VectorMath.toF16(ks, count: c.kvDimension, into: kd, path: path)
+                VectorMath.toF16(vs, count: c.kvDimension, into: vd, path: path)
             }
             attend(layer: layer, batch: batch, cells: cells, q: q, into: attn)
-            Matmul.multiply(w.output, attn, batch: n, into: o, pool: pool)
+            observe("kqv_out-\(layer)", n, attn, width: c.queryDimension)
+            Matmul.multiply(w.output, attn, batch: n, into: o, pool: pool, path: path)
             if let post = w.postAttentionNorm {
                 for i in 0..<n { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
             }
@@ -172,14 +196,16 @@ public final class TransformerModel: @unchecked Sendable {
 
             // Feed-forward block
             for i in 0..<n { VectorMath.rmsNorm(x + i * d, weight: w.ffnNorm, count: d, eps: eps, into: h + i * d) }
-            Matmul.multiply(w.gate, h, batch: n, into: gate, pool: pool)
-            Matmul.multiply(w.up, h, batch: n, into: up, pool: pool)
-            VectorMath.gatedActivation(gate: gate, up: up, count: n * c.feedForwardLength, activation: c.activation, into: gate)
-            Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool)
+            Matmul.multiply((w.gate, gate), (w.up, up), input: h, batch: n, pool: pool, path: path)
+            VectorMath.gatedActivation(gate: gate, up: up, count: n * c.feedForwardLength, activation: c.activation, into: gate,
+                                       path: path)
+            Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: path)
+            observe("ffn_out-\(layer)", n, o, width: d)
             if let post = w.postFFNNorm {
                 for i in 0..<n { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
             }
             for j in 0..<n * d { x[j] += o[j] }
+            observe("l_out-\(layer)", n, x, width: d)
         }
     }
 
@@ -232,70 +258,55 @@ public final class TransformerModel: @unchecked Sendable {
                         stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
                         queryPosition: rows[i].position, window: window, scale: c.attentionScale,
                         headDimension: hd, query16: halves.baseAddress!, accumulator: halves.baseAddress! + hd,
-                        into: out + i * c.queryDimension + h * hd)
+                        into: out + i * c.queryDimension + h * hd, path: kernelPath)
                 }
             }
         }
     }
 
-    private func computeLogits(_ batch: Batch, hidden x: [Float]) -> [Float] {
+    private func computeLogits(_ batch: Batch, hidden x: UnsafeMutablePointer<Float>, scratch s: ForwardScratch) -> [Float] {
         let d = config.embeddingLength, vocab = config.vocabularySize
         let wanted = batch.rows.indices.filter { batch.rows[$0].wantsLogits }
         guard !wanted.isEmpty else { return [] }
-        var normed = [Float](repeating: 0, count: wanted.count * d)
-        x.withUnsafeBufferPointer { xb in
-            normed.withUnsafeMutableBufferPointer { nb in
-                for (j, i) in wanted.enumerated() {
-                    VectorMath.rmsNorm(xb.baseAddress! + i * d, weight: weights.outputNorm, count: d, eps: config.rmsEpsilon,
-                                       into: nb.baseAddress! + j * d)
-                }
-            }
+        let normed = s.h
+        for (j, i) in wanted.enumerated() {
+            VectorMath.rmsNorm(x + i * d, weight: weights.outputNorm, count: d, eps: config.rmsEpsilon, into: normed + j * d)
         }
         var logits = [Float](repeating: 0, count: wanted.count * vocab)
-        normed.withUnsafeBufferPointer { nb in
-            logits.withUnsafeMutableBufferPointer { lb in
-                Matmul.multiply(weights.output, nb.baseAddress!, batch: wanted.count, into: lb.baseAddress!, pool: pool)
-            }
+        logits.withUnsafeMutableBufferPointer { lb in
+            Matmul.multiply(weights.output, normed, batch: wanted.count, into: lb.baseAddress!, pool: pool, path: kernelPath)
         }
         return logits
     }
 }
 
-/// Activation buffers for one forward call, sized for its row count.
-struct ForwardScratch {
-    var h, q, k, v, attn, o, gate, up: [Float]
+/// Activation buffers of a forward pass for up to `rows` rows, allocated once and reused.
+final class ForwardScratch {
+    typealias P = UnsafeMutablePointer<Float>
+    let rows: Int
+    // x: [rows][embedding] residual stream; h: [rows][embedding] normed input; q, attn: [rows][query];
+    // k, v: [rows][kv]; o: [rows][embedding] block output; gate, up: [rows][feed-forward]
+    let x, h, q, k, v, attn, o, gate, up: P
 
     init(config c: ModelConfiguration, rows n: Int) {
-        h = [Float](repeating: 0, count: n * c.embeddingLength)
-        q = [Float](repeating: 0, count: n * c.queryDimension)
-        k = [Float](repeating: 0, count: n * c.kvDimension)
-        v = [Float](repeating: 0, count: n * c.kvDimension)
-        attn = [Float](repeating: 0, count: n * c.queryDimension)
-        o = [Float](repeating: 0, count: n * c.embeddingLength)
-        gate = [Float](repeating: 0, count: n * c.feedForwardLength)
-        up = [Float](repeating: 0, count: n * c.feedForwardLength)
+        rows = n
+        func make(_ width: Int) -> P {
+            let p = P.allocate(capacity: n * width)
+            p.initialize(repeating: 0, count: n * width)
+            return p
+        }
+        x = make(c.embeddingLength)
+        h = make(c.embeddingLength)
+        q = make(c.queryDimension)
+        k = make(c.kvDimension)
+        v = make(c.kvDimension)
+        attn = make(c.queryDimension)
+        o = make(c.embeddingLength)
+        gate = make(c.feedForwardLength)
+        up = make(c.feedForwardLength)
     }
 
-    typealias P = UnsafeMutablePointer<Float>
-
-    mutating func withBuffers(_ body: (P, P, P, P, P, P, P, P) -> Void) {
-        h.withUnsafeMutableBufferPointer { h in
-            q.withUnsafeMutableBufferPointer { q in
-                k.withUnsafeMutableBufferPointer { k in
-                    v.withUnsafeMutableBufferPointer { v in
-                        attn.withUnsafeMutableBufferPointer { a in
-                            o.withUnsafeMutableBufferPointer { o in
-                                gate.withUnsafeMutableBufferPointer { g in
-                                    up.withUnsafeMutableBufferPointer { u in
-                                        body(h.baseAddress!, q.baseAddress!, k.baseAddress!, v.baseAddress!,
-                                             a.baseAddress!, o.baseAddress!, g.baseAddress!, u.baseAddress!)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+    deinit {
+        for p in [x, h, q, k, v, attn, o, gate, up] { p.deallocate() }
     }
 }

@@ -1,3 +1,4 @@
+import CNumerics
 import GGUF
 
 /// Quantization of f32 activation rows into the 8-bit block formats that quantized weights are
@@ -18,11 +19,21 @@ public enum ActivationQuantization {
 
     /// Bytes needed for `count` activations in `format`.
     public static func rowBytes(_ format: GGMLType, count: Int) -> Int {
-        count / format.blockSize * format.typeSize
+        // Q8_1 blocks here are [f16 d][f16 s][32 × i8] = 36 bytes (GGMLType's 40 is ggml's f32 layout).
+        count / format.blockSize * (format == .q8_1 ? 36 : format.typeSize)
     }
 
-    /// Quantizes `count` floats of `x` into `format` at `out`.
-    public static func quantize(_ x: UnsafePointer<Float>, count: Int, format: GGMLType, into out: UnsafeMutableRawPointer) {
+    /// Quantizes `count` floats of `x` into `format` at `out`. Every path gives the same bytes.
+    public static func quantize(_ x: UnsafePointer<Float>, count: Int, format: GGMLType, into out: UnsafeMutableRawPointer,
+                                path: KernelPath = .portable) {
+        if path != .portable {
+            switch format {
+            case .q8_0: return cn_quantize_q8_0(path.rawValue, x, Int32(count), out, 0)
+            case .q8_1: return cn_quantize_q8_0(path.rawValue, x, Int32(count), out, 1)
+            case .q8_K: return cn_quantize_q8_K(path.rawValue, x, Int32(count), out)
+            default: break
+            }
+        }
         switch format {
         case .q8_0: q8_0(x, count: count, into: out, withSum: false)
         case .q8_1: q8_0(x, count: count, into: out, withSum: true)

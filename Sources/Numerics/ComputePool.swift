@@ -1,37 +1,69 @@
-import Dispatch
+import CNumerics
 
-/// Runs data-parallel loops on the engine's compute threads (never the Swift cooperative pool).
+/// Runs data-parallel loops on the engine's persistent compute threads (a C pool: the caller is
+/// worker 0; workers spin briefly between regions, then sleep), never on the Swift cooperative pool.
 ///
 /// Work is split into contiguous ranges; each index is computed by exactly one task, and no
 /// kernel's result depends on how ranges are split, so outputs are identical for any thread
 /// count or batch shape.
 public final class ComputePool: @unchecked Sendable {
+    /// Threads the pool owns (including the caller).
     public let threadCount: Int
+    /// Threads the next regions use (≤ threadCount): the model sets it per step (-t vs -tb).
+    public var activeThreads: Int
+    private let pool: OpaquePointer
+    private var scratch: UnsafeMutableRawPointer?
+    private var scratchBytes = 0
 
     public init(threads: Int) {
-        self.threadCount = max(1, threads)
+        threadCount = max(1, threads)
+        activeThreads = threadCount
+        pool = cn_pool_create(Int32(threadCount))
+    }
+
+    deinit {
+        cn_pool_destroy(pool)
+        scratch?.deallocate()
+    }
+
+    /// A reusable 64-byte-aligned buffer of at least `bytes` (grown, never shrunk), for kernels
+    /// that run one at a time on this pool's caller (activation quantization).
+    func scratch(bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > scratchBytes || scratch == nil {
+            scratch?.deallocate()
+            scratchBytes = max(bytes, 4096)
+            scratch = .allocate(byteCount: scratchBytes, alignment: 64)
+        }
+        return scratch!
     }
 
     /// Calls `body(range)` for disjoint ranges covering 0..<count.
     public func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let tasks = min(threadCount * 4, max(1, count / max(1, minimumChunk)))
-        if tasks <= 1 || threadCount == 1 {
+        let threads = min(max(1, activeThreads), threadCount)
+        // Several tasks per thread so a thread slowed by another process does not hold up the region.
+        let tasks = min(threads * 8, max(1, count / max(1, minimumChunk)))
+        if tasks <= 1 || threads == 1 {
             body(0..<count)
             return
         }
         withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: tasks) { t in
-                let start = count * t / tasks, end = count * (t + 1) / tasks
-                if start < end { box.value(start..<end) }
+            var job = PoolJob(count: count, tasks: tasks, body: body)
+            withUnsafeMutablePointer(to: &job) { p in
+                cn_pool_run(pool, Int32(threads), { ctx, t in
+                    let job = ctx!.assumingMemoryBound(to: PoolJob.self)
+                    let n = job.pointee.count, tasks = job.pointee.tasks, t = Int(t)
+                    let start = n * t / tasks, end = n * (t + 1) / tasks
+                    if start < end { job.pointee.body(start..<end) }
+                }, p, Int64(tasks))
             }
         }
     }
 }
 
-/// Carries a non-Sendable value into a concurrent loop whose iterations touch disjoint data.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+/// One parallel region's work, read (never written) by every worker.
+private struct PoolJob {
+    let count: Int
+    let tasks: Int
+    let body: (Range<Int>) -> Void
 }

@@ -1,3 +1,4 @@
+import CNumerics
 import GGUF
 
 /// Matrix products of a weight matrix with a batch of f32 activation rows.
@@ -5,37 +6,83 @@ public enum Matmul {
     // y[n][m] = Σ_k W[m][k]·x[n][k]   for n < batch, m < W.rows
     //
     // Quantized weights: each activation row is quantized once to the weight's partner 8-bit
-    // format and every output is one `QuantizedDot` (integer sums per block). Float weights:
-    // each weight row is dequantized once into a scratch row and dotted in f32. Either way each
-    // y element is computed from the same operands in the same order whatever the batch size or
-    // thread split, which makes results batch-invariant.
+    // format, then every output is an integer-per-block dot (C tile kernels on the `path`, or
+    // `QuantizedDot` on the portable path). Float weights: each weight row is dequantized once
+    // into a scratch row and dotted in f32. Either way each y element is computed from the same
+    // operands by the same instruction sequence whatever the batch size, tile position or thread
+    // split, which makes results batch-invariant.
     public static func multiply(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int,
-                                into y: UnsafeMutablePointer<Float>, pool: ComputePool) {
+                                into y: UnsafeMutablePointer<Float>, pool: ComputePool,
+                                path: KernelPath = KernelDispatch.current) {
         if let format = ActivationQuantization.format(for: w.type) {
-            multiplyQuantized(w, x, batch: batch, activationFormat: format, into: y, pool: pool)
+            multiplyQuantized(w, x, batch: batch, activationFormat: format, into: y, pool: pool, path: path)
         } else {
             multiplyFloat(w, x, batch: batch, into: y, pool: pool)
         }
     }
 
     static func multiplyQuantized(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int, activationFormat: GGMLType,
-                                  into y: UnsafeMutablePointer<Float>, pool: ComputePool) {
-        let k = w.columns, m = w.rows
-        let rowBytes = ActivationQuantization.rowBytes(activationFormat, count: k)
-        let quantized = UnsafeMutableRawPointer.allocate(byteCount: max(1, rowBytes * batch), alignment: 64)
-        defer { quantized.deallocate() }
-        pool.parallelFor(batch) { rows in
-            for n in rows {
-                ActivationQuantization.quantize(x + n * k, count: k, format: activationFormat, into: quantized + n * rowBytes)
+                                  into y: UnsafeMutablePointer<Float>, pool: ComputePool, path: KernelPath) {
+        let a = quantizeActivations(x, columns: w.columns, batch: batch, format: activationFormat, pool: pool, path: path)
+        pool.parallelFor(w.rows, minimumChunk: 16) { rows in
+            multiplyRows(w, rows, a, batch: batch, activationFormat: activationFormat, into: y, path: path)
+        }
+    }
+
+    /// Several products of one input in one parallel region (e.g. Q, K, V or gate and up),
+    /// quantizing the activations once when the weights share an activation format. Each output
+    /// is computed exactly as `multiply` computes it.
+    public static func multiply(_ products: (WeightMatrix, UnsafeMutablePointer<Float>)...,
+                                input x: UnsafePointer<Float>, batch: Int, pool: ComputePool,
+                                path: KernelPath = KernelDispatch.current) {
+        let format = ActivationQuantization.format(for: products[0].0.type)
+        let shared = format != nil && products.allSatisfy {
+            ActivationQuantization.format(for: $0.0.type) == format && $0.0.columns == products[0].0.columns
+        }
+        guard shared, let format else {
+            for (w, y) in products { multiply(w, x, batch: batch, into: y, pool: pool, path: path) }
+            return
+        }
+        let a = quantizeActivations(x, columns: products[0].0.columns, batch: batch, format: format, pool: pool, path: path)
+        let total = products.reduce(0) { $0 + $1.0.rows }
+        pool.parallelFor(total, minimumChunk: 16) { range in
+            var start = 0
+            for (w, y) in products {
+                let lo = max(range.lowerBound, start), hi = min(range.upperBound, start + w.rows)
+                if lo < hi { multiplyRows(w, (lo - start)..<(hi - start), a, batch: batch, activationFormat: format, into: y, path: path) }
+                start += w.rows
             }
         }
-        let a = UnsafeRawPointer(quantized)
-        pool.parallelFor(m, minimumChunk: 16) { rows in
-            for r in rows {
-                let wr = w.row(r)
-                for n in 0..<batch {
-                    y[n * m + r] = QuantizedDot.dot(w.type, wr, a + n * rowBytes, count: k)
-                }
+    }
+
+    /// Quantizes `batch` rows of `columns` floats into the pool's scratch buffer.
+    static func quantizeActivations(_ x: UnsafePointer<Float>, columns k: Int, batch: Int, format: GGMLType,
+                                    pool: ComputePool, path: KernelPath) -> UnsafeRawPointer {
+        let rowBytes = ActivationQuantization.rowBytes(format, count: k)
+        let quantized = pool.scratch(bytes: rowBytes * batch)
+        pool.parallelFor(batch, minimumChunk: 8) { rows in
+            for n in rows {
+                ActivationQuantization.quantize(x + n * k, count: k, format: format, into: quantized + n * rowBytes, path: path)
+            }
+        }
+        return UnsafeRawPointer(quantized)
+    }
+
+    // y[n][r] for r in `rows` and every n, from quantized activations `a`
+    static func multiplyRows(_ w: WeightMatrix, _ rows: Range<Int>, _ a: UnsafeRawPointer, batch: Int,
+                             activationFormat: GGMLType, into y: UnsafeMutablePointer<Float>, path: KernelPath) {
+        let k = w.columns, m = w.rows
+        let rowBytes = ActivationQuantization.rowBytes(activationFormat, count: k)
+        let typeID = Int32(w.type.rawValue)
+        if KernelDispatch.hasMatmul(path, typeID) {
+            cn_matmul(path.rawValue, typeID, Int32(k / w.type.blockSize), w.row(rows.lowerBound), w.rowBytes,
+                      Int32(rows.count), a, rowBytes, Int32(batch), y + rows.lowerBound, m)
+            return
+        }
+        for r in rows {
+            let wr = w.row(r)
+            for n in 0..<batch {
+                y[n * m + r] = QuantizedDot.dot(w.type, wr, a + n * rowBytes, count: k)
             }
         }
     }

@@ -1,3 +1,4 @@
+import CNumerics
 import Foundation
 
 /// Small f32 vector kernels used by the forward pass: dot products, norms, softmax,
@@ -99,15 +100,35 @@ public enum VectorMath {
         return Float(Float16(gelu(Float(Float16(x)))))
     }
 
+    // y[i] = f16(x[i]) (round to nearest even), for KV-cache stores
+    public static func toF16(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float16>,
+                             path: KernelPath = .portable) {
+        if path != .portable {
+            UnsafeMutableRawPointer(y).withMemoryRebound(to: UInt16.self, capacity: n) { cn_f32_to_f16(path.rawValue, x, Int32(n), $0) }
+            return
+        }
+        for i in 0..<n { y[i] = Float16(x[i]) }
+    }
+
     // silu(x) = x·σ(x)
     @inline(__always)
     public static func silu(_ x: Float) -> Float {
         x / (1 + expf(-x))
     }
 
+    /// geluF16 of every f16 value (by bit pattern), as f16 bits: llama.cpp's table, built once.
+    static let geluF16Table: [UInt16] = (0..<65536).map { h in
+        Float16(gelu(Float(Float16(bitPattern: UInt16(h))))).bitPattern
+    }
+
     // out[i] = act(gate[i])·up[i]
     public static func gatedActivation(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count n: Int,
-                                       activation: Activation, into out: UnsafeMutablePointer<Float>) {
+                                       activation: Activation, into out: UnsafeMutablePointer<Float>,
+                                       path: KernelPath = .portable) {
+        if path != .portable, activation == .gelu {
+            geluF16Table.withUnsafeBufferPointer { cn_gelu_f16_mul(path.rawValue, gate, up, Int32(n), $0.baseAddress!, out) }
+            return
+        }
         switch activation {
         case .gelu: for i in 0..<n { out[i] = geluF16(gate[i]) * up[i] }
         case .silu: for i in 0..<n { out[i] = silu(gate[i]) * up[i] }

@@ -6,7 +6,8 @@ struct Cria: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cria",
         abstract: "An LLM inference server for GGUF models, written in Swift.",
-        subcommands: [InfoCommand.self, RunCommand.self, TokenizeCommand.self, PerplexityCommand.self, ServeCommand.self]
+        subcommands: [InfoCommand.self, RunCommand.self, TokenizeCommand.self, PerplexityCommand.self, TemplateCommand.self,
+                      BenchCommand.self, ServeCommand.self]
     )
 
     /// Parses the command line; a bare `--numa` (no strategy, as llama-server allows) means

@@ -24,17 +24,17 @@ struct PerplexityCommand: ParsableCommand {
 
     func run() throws {
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read text file '\(file)'")
+            throw CommandError("cannot read text file '\(file)'")
         }
         let text = String(decoding: data, as: UTF8.self)
         let gguf = try options.openFile()
         let tokenizer = try Tokenizer(file: gguf)
         let model = try options.loadModel(gguf)
         let tokens = tokenizer.tokenize(text, addSpecial: true)
-        guard let bos = tokenizer.vocabulary.bos else { throw ValidationError("the model has no BOS token") }
+        guard let bos = tokenizer.vocabulary.bos else { throw CommandError("the model has no BOS token") }
         let evaluator = PerplexityEvaluator(model: model, contextLength: contextSize, bos: bos)
         guard evaluator.chunkCount(tokens: tokens.count) > 0 else {
-            throw ValidationError("\(tokens.count) tokens is less than one chunk of \(contextSize)")
+            throw CommandError("\(tokens.count) tokens is less than one chunk of \(contextSize)")
         }
         print("\(tokens.count) tokens, \(evaluator.chunkCount(tokens: tokens.count)) chunks of \(contextSize)")
         let result = try evaluator.evaluate(tokens: tokens, maxChunks: chunks) { p in

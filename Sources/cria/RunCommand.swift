@@ -45,7 +45,7 @@ struct RunCommand: ParsableCommand {
         let model = try options.loadModel(file)
         let promptTokens = tokenizer.tokenize(prompt, addSpecial: true, parseSpecial: parseSpecial)
         guard promptTokens.count < contextSize else {
-            throw ValidationError("prompt has \(promptTokens.count) tokens, more than the context size \(contextSize)")
+            throw CommandError("prompt has \(promptTokens.count) tokens, more than the context size \(contextSize)")
         }
         var parameters = SamplingParameters()
         parameters.temperature = temperature

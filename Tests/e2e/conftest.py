@@ -11,10 +11,10 @@ REFERENCE = ROOT.parent / "shared" / "reference" / "gemma3-270m"
 
 
 def cria_binary() -> pathlib.Path:
-    """The binary under test: $CRIA_BIN, else the debug build."""
-    path = pathlib.Path(os.environ.get("CRIA_BIN", ROOT / ".build" / "debug" / "cria"))
+    """The binary under test: $CRIA_BIN, else the release build."""
+    path = pathlib.Path(os.environ.get("CRIA_BIN", ROOT / ".build" / "release" / "cria"))
     if not path.exists():
-        pytest.fail(f"cria binary not found at {path}; run `swift build` first (scripts/test does)")
+        pytest.fail(f"cria binary not found at {path}; run `swift build -c release` first (scripts/test does)")
     return path
 
 

@@ -1,0 +1,57 @@
+// CNumerics: hot CPU kernels for Cria (quantized matrix products, f16 attention, activation
+// quantization) with runtime CPU dispatch, plus a persistent compute thread pool.
+// Every kernel takes an explicit `path`; the same path must be used for every call whose
+// results are compared (batch invariance): see Numerics/KernelDispatch.swift.
+#ifndef CNUMERICS_H
+#define CNUMERICS_H
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set paths. CN_PATH_NONE means "use the portable Swift reference".
+enum { CN_PATH_NONE = 0, CN_PATH_AVX2 = 1, CN_PATH_AVX512 = 2 };
+
+/// The best path this CPU supports (AVX2+FMA+F16C, AVX-512 F/BW/VL/VNNI), or CN_PATH_NONE.
+int cn_best_path(void);
+
+/// Whether `path` has a kernel for GGML weight type `ggml_type` (activations in its 8-bit partner format).
+int cn_matmul_supported(int path, int ggml_type);
+
+/// y[t*y_stride + r] = Σ_b dot(w row r block b, a row t block b) for r < rows, t < tokens.
+/// Weight rows are `w_stride` bytes apart, activation rows `a_stride`. Each (r, t) is computed by
+/// the same instruction sequence whatever `rows`/`tokens`, so results are batch-invariant.
+void cn_matmul(int path, int ggml_type, int blocks, const void *w, size_t w_stride, int rows,
+               const void *a, size_t a_stride, int tokens, float *y, size_t y_stride);
+
+/// Activation quantizers (round to nearest even), identical to ActivationQuantization's Swift ones.
+void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum);
+void cn_quantize_q8_K(int path, const float *x, int count, void *out);
+
+/// One query head over an f16 cache with online softmax (llama.cpp numerics: q rounded to f16,
+/// f16 value accumulator). Cell c is used when positions[c] <= query_pos and, if window > 0,
+/// query_pos − positions[c] < window. `scratch` holds 2*hd halves.
+void cn_attend_head_f16(int path, const float *q, const uint16_t *keys, const uint16_t *values, size_t stride,
+                        const int32_t *positions, int cells, int32_t query_pos, int window, float scale, int hd,
+                        uint16_t *scratch, float *out);
+
+/// out[i] = gelu16(gate[i])·up[i] with gelu16 read from a 65536-entry f16 table (x ≤ −10 → 0, x ≥ 10 → x).
+void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out);
+
+/// f32 → f16 (round to nearest even) and back, for KV-cache stores.
+void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out);
+
+// Persistent thread pool: the caller is worker 0; workers spin briefly, then sleep on a condvar.
+typedef struct cn_pool cn_pool;
+typedef void (*cn_task_fn)(void *ctx, int64_t task);
+cn_pool *cn_pool_create(int threads);
+void cn_pool_destroy(cn_pool *pool);
+/// Runs fn(ctx, i) for i < tasks on `threads` workers (≤ the pool's size), tasks taken in order.
+void cn_pool_run(cn_pool *pool, int threads, cn_task_fn fn, void *ctx, int64_t tasks);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,126 @@
+// Persistent compute pool. The calling thread is worker 0. A region publishes (fn, ctx, tasks)
+// and bumps `generation`; workers spin on it briefly (cheap wake-up for back-to-back kernels),
+// then sleep on a condition variable so an idle engine costs no CPU. Tasks are handed out in
+// order by an atomic counter; which thread runs a task never changes its result.
+#include "cnumerics.h"
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CN_PAUSE() _mm_pause()
+#else
+#define CN_PAUSE() ((void)0)
+#endif
+
+enum { CN_SPIN = 2000 };  // tens of µs of pause instructions before sleeping (regions of one step follow within µs)
+
+struct cn_pool {
+    int size;
+    pthread_t *threads;
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+    _Atomic uint64_t generation;
+    _Atomic int sleepers;
+    _Atomic int64_t next;
+    _Atomic int pending;
+    cn_task_fn fn;
+    void *ctx;
+    int64_t tasks;
+    int active;
+    int stop;
+};
+
+typedef struct { cn_pool *pool; int id; } cn_worker_arg;
+
+static void cn_work(cn_pool *p) {
+    for (;;) {
+        int64_t t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (t >= p->tasks) break;
+        p->fn(p->ctx, t);
+    }
+}
+
+static void *cn_worker(void *arg) {
+    cn_worker_arg a = *(cn_worker_arg *)arg;
+    free(arg);
+    cn_pool *p = a.pool;
+    uint64_t seen = 0;  // the generation at creation: a region published before this thread started still runs
+    for (;;) {
+        int spins = 0;
+        while (atomic_load_explicit(&p->generation, memory_order_acquire) == seen && spins < CN_SPIN) {
+            CN_PAUSE();
+            spins++;
+        }
+        if (atomic_load_explicit(&p->generation, memory_order_acquire) == seen) {
+            pthread_mutex_lock(&p->mutex);
+            atomic_fetch_add(&p->sleepers, 1);
+            while (atomic_load(&p->generation) == seen) pthread_cond_wait(&p->wake, &p->mutex);
+            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_mutex_unlock(&p->mutex);
+        }
+        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
+        if (p->stop) return 0;
+        if (a.id < p->active) {
+            cn_work(p);
+            atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+        }
+    }
+}
+
+cn_pool *cn_pool_create(int threads) {
+    cn_pool *p = calloc(1, sizeof *p);
+    p->size = threads < 1 ? 1 : threads;
+    pthread_mutex_init(&p->mutex, 0);
+    pthread_cond_init(&p->wake, 0);
+    p->threads = calloc((size_t)p->size, sizeof(pthread_t));
+    for (int i = 1; i < p->size; i++) {
+        cn_worker_arg *arg = malloc(sizeof *arg);
+        arg->pool = p;
+        arg->id = i;
+        pthread_create(&p->threads[i], 0, cn_worker, arg);
+    }
+    return p;
+}
+
+static void cn_publish(cn_pool *p) {
+    pthread_mutex_lock(&p->mutex);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    if (atomic_load(&p->sleepers) > 0) pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mutex);
+}
+
+void cn_pool_destroy(cn_pool *p) {
+    if (!p) return;
+    p->stop = 1;
+    p->active = 0;
+    cn_publish(p);
+    for (int i = 1; i < p->size; i++) pthread_join(p->threads[i], 0);
+    pthread_mutex_destroy(&p->mutex);
+    pthread_cond_destroy(&p->wake);
+    free(p->threads);
+    free(p);
+}
+
+void cn_pool_run(cn_pool *p, int threads, cn_task_fn fn, void *ctx, int64_t tasks) {
+    if (threads > p->size) threads = p->size;
+    if (threads > tasks) threads = (int)tasks;
+    if (threads <= 1) {
+        for (int64_t t = 0; t < tasks; t++) fn(ctx, t);
+        return;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    p->tasks = tasks;
+    p->active = threads;
+    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->pending, threads - 1, memory_order_relaxed);
+    cn_publish(p);
+    cn_work(p);
+    int spins = 0;
+    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) {
+        if (++spins < CN_SPIN) CN_PAUSE();
+        else sched_yield();
+    }
+}

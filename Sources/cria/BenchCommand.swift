@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Models
+
+/// `cria bench -m MODEL -p 512 -n 128 -t 2 -r 3 [--batch 1,2,4,8]`: llama-bench-style throughput.
+///
+/// pp: one sequence's prompt of `p` tokens in one batch (logits for the last row only).
+/// tg: `n` single-token decode steps of one sequence from an empty cache.
+/// batch B: B sequences decoding `n` tokens each at once (one row per sequence per step);
+/// reports the aggregate tokens/s.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure prompt processing and generation speed (tokens/s, mean ± sd)."
+    )
+
+    @Option(name: .shortAndLong, help: "Path to a .gguf model.")
+    var model: String
+
+    @Option(name: .customShort("p"), help: "Prompt tokens for the pp test (0 to skip).")
+    var prompt = 512
+
+    @Option(name: .customShort("n"), help: "Generated tokens for the tg test (0 to skip).")
+    var generate = 128
+
+    @Option(name: .customShort("t"), help: "Threads for generation.")
+    var threads = 2
+
+    @Option(name: .customLong("tb"), help: "Threads for batches (default: -t).")
+    var batchThreads: Int?
+
+    @Option(name: .customShort("r"), help: "Repetitions of each test.")
+    var repetitions = 3
+
+    @Option(name: .customLong("batch"), help: "Comma-separated sequence counts for aggregate decode, e.g. 1,2,4,8.")
+    var batchSizes: String?
+
+    func run() throws {
+        let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads ?? threads)
+        let vocab = Int32(m.config.vocabularySize)
+        // Deterministic ordinary tokens (avoid the special ids at the start of the vocabulary).
+        func token(_ i: Int) -> Int32 { Int32(1000 + (i * 7919) % Int(min(vocab - 1000, 200_000))) }
+        print("model: \(model)  threads: \(threads)  batch threads: \(batchThreads ?? threads)  reps: \(repetitions)")
+        print("| test | t/s |")
+        print("| --- | --- |")
+        if prompt > 0 {
+            let cache = m.makeCache(capacity: prompt)
+            let tokens = (0..<prompt).map(token)
+            _ = try m.forward(Batch(tokens: Array(tokens.prefix(16)), startPosition: 0), cache: cache)  // warm-up
+            cache.clearAll()
+            let rates = try (0..<repetitions).map { _ in
+                let t0 = Date()
+                _ = try m.forward(Batch(tokens: tokens, startPosition: 0), cache: cache)
+                let dt = Date().timeIntervalSince(t0)
+                cache.clearAll()
+                return Double(prompt) / dt
+            }
+            print("| pp\(prompt) | \(Self.format(rates)) |")
+        }
+        if generate > 0 {
+            let rates = try (0..<repetitions).map { _ in try decodeRate(m, sequences: 1, token: token) }
+            print("| tg\(generate) | \(Self.format(rates)) |")
+            for b in parsedBatchSizes() {
+                let rates = try (0..<repetitions).map { _ in try decodeRate(m, sequences: b, token: token) }
+                print("| tg\(generate) x\(b) seqs (aggregate) | \(Self.format(rates)) |")
+            }
+        }
+    }
+
+    private func parsedBatchSizes() -> [Int] {
+        (batchSizes ?? "").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
+    }
+
+    /// Aggregate tokens/s of `sequences` sequences each decoding `generate` tokens, one row each per step.
+    private func decodeRate(_ m: TransformerModel, sequences: Int, token: (Int) -> Int32) throws -> Double {
+        let cache = m.makeCache(capacity: generate)
+        let t0 = Date()
+        for step in 0..<generate {
+            var batch = Batch()
+            for s in 0..<sequences {
+                batch.append(.init(token: token(step * 31 + s), position: Int32(step), sequence: s, wantsLogits: true))
+            }
+            _ = try m.forward(batch, cache: cache)
+        }
+        return Double(sequences * generate) / Date().timeIntervalSince(t0)
+    }
+
+    static func format(_ rates: [Double]) -> String {
+        let mean = rates.reduce(0, +) / Double(rates.count)
+        let variance = rates.count > 1 ? rates.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(rates.count - 1) : 0
+        return String(format: "%.2f ± %.2f", mean, variance.squareRoot())
+    }
+}

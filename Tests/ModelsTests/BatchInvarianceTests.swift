@@ -1,0 +1,52 @@
+import Testing
+import GGUF
+import CriaNumerics
+@testable import Models
+
+/// A sequence's logits are bit-identical whether it runs alone or batched with three other
+/// sequences (prompt step and decode steps), on the model's default kernel path.
+@Suite(.serialized) struct BatchInvarianceTests {
+    static let prompts: [[Int32]] = [
+        [2, 818, 5279, 529, 7001, 563],
+        [2, 1018, 1217],
+        [2, 3689, 563, 506, 1791, 529, 9405, 236881, 107],
+        [2, 236776],
+    ]
+
+    /// Runs the prompts of `sequences` (indices into `prompts`) in one batch, then `steps`
+    /// decode steps feeding fixed tokens; returns sequence 0's logits of every step.
+    static func logitsOfFirst(_ model: TransformerModel, sequences: [Int], steps: Int) throws -> [[Float]] {
+        let cache = model.makeCache(capacity: 32)
+        let vocab = model.config.vocabularySize
+        var batch = Batch()
+        for s in sequences {
+            let p = prompts[s]
+            for (i, t) in p.enumerated() {
+                batch.append(.init(token: t, position: Int32(i), sequence: s, wantsLogits: i == p.count - 1))
+            }
+        }
+        var out: [[Float]] = []
+        for step in 0...steps {
+            let logits = try model.forward(batch, cache: cache)
+            out.append(Array(logits[0..<vocab]))  // sequence 0 comes first in every batch here
+            var next = Batch()
+            for s in sequences {
+                next.append(.init(token: Int32(1000 + 17 * step + s), position: cache.nextPosition(s), sequence: s,
+                                  wantsLogits: true))
+            }
+            batch = next
+        }
+        return out
+    }
+
+    @Test func sequenceAloneEqualsSequenceInBatch() throws {
+        let model = try TransformerModel(path: ModelPaths.model, threads: 2)
+        let alone = try Self.logitsOfFirst(model, sequences: [0], steps: 3)
+        let batched = try Self.logitsOfFirst(model, sequences: [0, 1, 2, 3], steps: 3)
+        for step in alone.indices {
+            let differing = zip(alone[step], batched[step]).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "step \(step) on \(model.kernelPath): \(differing) logits differ")
+        }
+        #expect(alone[0].contains { $0 != 0 })
+    }
+}

@@ -1,0 +1,218 @@
+import CNumerics
+import Foundation
+import Testing
+import GGUF
+@testable import CriaNumerics
+
+/// The matrix kernels of every dispatch path against references, on random data.
+///
+/// References: (1) the dequantize-then-f32 product Σ deq(w)·deq(a) in Double, where a is the
+/// quantized activation row: tolerance 1e-3 of Σ|deq(w)|·|deq(a)| (per-block sums are exact,
+/// so only f32 rounding and the f16-rounded Q8_1 sum differ); (2) the portable `QuantizedDot`:
+/// bit-identical (the C kernels do the per-block float work in the reference's order).
+@Suite struct KernelTests {
+    static let formats: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl,
+                                      .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs]
+
+    /// Byte offsets of each format's f16 scale fields (random bytes there could be inf/NaN).
+    static func scaleOffsets(_ t: GGMLType) -> [Int] {
+        switch t {
+        case .q4_1, .q5_1, .q4_K, .q5_K: return [0, 2]
+        case .q2_K: return [80, 82]
+        case .q3_K: return [108]
+        case .q6_K: return [208]
+        default: return [0]
+        }
+    }
+
+    struct Case {
+        let type: GGMLType, rows: Int, k: Int, tokens: Int
+        var weights: [UInt8]
+        var x: [Float]
+    }
+
+    static func makeCase(_ type: GGMLType, rows: Int = 3, tokens: Int = 6, seed: UInt64) -> Case {
+        var rng = SplitMix(seed: seed)
+        let k = 512
+        let rowBytes = k / type.blockSize * type.typeSize
+        var w = (0..<rows * rowBytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        for b in 0..<(rows * k / type.blockSize) {
+            for o in scaleOffsets(type) {
+                let scale = Float16(Float(rng.next() % 1000 + 1) / 40000)  // small positive scales
+                let bits = scale.bitPattern
+                w[b * type.typeSize + o] = UInt8(bits & 0xFF)
+                w[b * type.typeSize + o + 1] = UInt8(bits >> 8)
+            }
+        }
+        let x = (0..<tokens * k).map { i -> Float in
+            let u = Float(rng.next() % 20001) / 10000 - 1
+            return i % 97 == 0 ? u * 8 : u  // a few outliers, as real activations have
+        }
+        return Case(type: type, rows: rows, k: k, tokens: tokens, weights: w, x: x)
+    }
+
+    /// Quantized activation row `t` of the case, dequantized to f32.
+    static func dequantizedActivation(_ a: UnsafeRawPointer, format: GGMLType, k: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: k)
+        if format == .q8_1 {  // Q8_1 = Q8_0 plus a sum; dequantize by hand: d·q
+            for b in 0..<k / 32 {
+                let d = Float(Float16(bitPattern: a.loadUnaligned(fromByteOffset: b * 36, as: UInt16.self)))
+                for j in 0..<32 { out[b * 32 + j] = d * Float(a.load(fromByteOffset: b * 36 + 4 + j, as: Int8.self)) }
+            }
+        } else {
+            out.withUnsafeMutableBufferPointer { Dequantize.rowUnchecked(format, a, count: k, into: $0.baseAddress!) }
+        }
+        return out
+    }
+
+    @Test(arguments: formats, KernelDispatch.available)
+    func matmulMatchesReferences(_ type: GGMLType, _ path: KernelPath) throws {
+        let c = Self.makeCase(type, seed: UInt64(type.rawValue) * 7 + 1)
+        let format = try #require(ActivationQuantization.format(for: type))
+        let aBytes = ActivationQuantization.rowBytes(format, count: c.k)
+        let pool = ComputePool(threads: 2)
+        var y = [Float](repeating: .nan, count: c.tokens * c.rows)
+        var quantized = [UInt8](repeating: 0, count: c.tokens * aBytes)
+        c.weights.withUnsafeBytes { wb in
+            let w = WeightMatrix(type: type, rows: c.rows, columns: c.k, data: wb.baseAddress!)
+            c.x.withUnsafeBufferPointer { xb in
+                y.withUnsafeMutableBufferPointer { yb in
+                    Matmul.multiply(w, xb.baseAddress!, batch: c.tokens, into: yb.baseAddress!, pool: pool, path: path)
+                }
+                quantized.withUnsafeMutableBytes { qb in
+                    for t in 0..<c.tokens {
+                        ActivationQuantization.quantize(xb.baseAddress! + t * c.k, count: c.k, format: format,
+                                                        into: qb.baseAddress! + t * aBytes)
+                    }
+                }
+            }
+        }
+        var row = [Float](repeating: 0, count: c.k)
+        for r in 0..<c.rows {
+            c.weights.withUnsafeBytes { wb in
+                row.withUnsafeMutableBufferPointer {
+                    Dequantize.rowUnchecked(type, wb.baseAddress! + r * (c.weights.count / c.rows), count: c.k, into: $0.baseAddress!)
+                }
+            }
+            for t in 0..<c.tokens {
+                quantized.withUnsafeBytes { qb in
+                    let a = qb.baseAddress! + t * aBytes
+                    let deqA = Self.dequantizedActivation(a, format: format, k: c.k)
+                    var exact = 0.0, magnitude = 0.0
+                    for i in 0..<c.k {
+                        exact += Double(row[i]) * Double(deqA[i])
+                        magnitude += abs(Double(row[i]) * Double(deqA[i]))
+                    }
+                    let got = Double(y[t * c.rows + r])
+                    let portable = c.weights.withUnsafeBytes { wb in
+                        Double(QuantizedDot.dot(type, wb.baseAddress! + r * (c.weights.count / c.rows), a, count: c.k))
+                    }
+                    #expect(magnitude > 0)
+                    #expect(abs(got - exact) <= 1e-3 * magnitude, "\(type.name) \(path) r\(r) t\(t): \(got) vs exact \(exact)")
+                    #expect(Float(got).bitPattern == Float(portable).bitPattern,
+                            "\(type.name) \(path) r\(r) t\(t): \(got) vs portable \(portable)")
+                }
+            }
+        }
+    }
+
+    /// A token's outputs are bit-identical whether it is multiplied alone or inside a batch,
+    /// at any position of a tile.
+    @Test(arguments: formats, KernelDispatch.available)
+    func matmulIsBatchInvariant(_ type: GGMLType, _ path: KernelPath) {
+        let c = Self.makeCase(type, rows: 37, tokens: 7, seed: UInt64(type.rawValue) * 13 + 5)
+        let pool = ComputePool(threads: 2)
+        var batched = [Float](repeating: .nan, count: c.tokens * c.rows)
+        var single = [Float](repeating: .nan, count: c.rows)
+        c.weights.withUnsafeBytes { wb in
+            let w = WeightMatrix(type: type, rows: c.rows, columns: c.k, data: wb.baseAddress!)
+            c.x.withUnsafeBufferPointer { xb in
+                batched.withUnsafeMutableBufferPointer {
+                    Matmul.multiply(w, xb.baseAddress!, batch: c.tokens, into: $0.baseAddress!, pool: pool, path: path)
+                }
+                for t in 0..<c.tokens {
+                    single.withUnsafeMutableBufferPointer {
+                        Matmul.multiply(w, xb.baseAddress! + t * c.k, batch: 1, into: $0.baseAddress!, pool: pool, path: path)
+                    }
+                    let same = (0..<c.rows).allSatisfy { single[$0].bitPattern == batched[t * c.rows + $0].bitPattern }
+                    #expect(same, "\(type.name) \(path): token \(t) differs alone vs in a batch of \(c.tokens)")
+                }
+            }
+        }
+    }
+
+    /// The C activation quantizers write exactly the bytes of the Swift reference.
+    @Test(arguments: [GGMLType.q8_0, .q8_1, .q8_K], KernelDispatch.available)
+    func activationQuantizersAgree(_ format: GGMLType, _ path: KernelPath) {
+        let c = Self.makeCase(.q4_K, tokens: 4, seed: 99)
+        let bytes = ActivationQuantization.rowBytes(format, count: c.k)
+        var reference = [UInt8](repeating: 0, count: bytes), got = [UInt8](repeating: 1, count: bytes)
+        for t in 0..<c.tokens {
+            c.x.withUnsafeBufferPointer { xb in
+                reference.withUnsafeMutableBytes {
+                    ActivationQuantization.quantize(xb.baseAddress! + t * c.k, count: c.k, format: format, into: $0.baseAddress!)
+                }
+                got.withUnsafeMutableBytes {
+                    ActivationQuantization.quantize(xb.baseAddress! + t * c.k, count: c.k, format: format, into: $0.baseAddress!, path: path)
+                }
+            }
+            #expect(got == reference, "\(format.name) \(path) row \(t)")
+        }
+    }
+
+    /// Streaming f16 attention: each path gives the portable recurrence's bits (same f16
+    /// rounding of q and the accumulator, same q·k lane order and FMAs).
+    @Test(arguments: KernelDispatch.available)
+    func attentionMatchesPortable(_ path: KernelPath) {
+        var rng = SplitMix(seed: 3)
+        let hd = 128, cells = 40, stride = 2 * hd
+        func r() -> Float { Float(rng.next() % 20001) / 10000 - 1 }
+        let q = (0..<hd).map { _ in r() * 2 }
+        let keys = (0..<cells * stride).map { _ in Float16(r()) }
+        let values = (0..<cells * stride).map { _ in Float16(r()) }
+        let positions = (0..<Int32(cells)).map { $0 * 2 }
+        for window in [nil, 9] as [Int?] {
+            var expected = [Float](repeating: 0, count: hd), got = [Float](repeating: 0, count: hd)
+            var scratch = [Float16](repeating: 0, count: 2 * hd)
+            for (p, out) in [(KernelPath.portable, 0), (path, 1)] {
+                var result = [Float](repeating: .nan, count: hd)
+                scratch.withUnsafeMutableBufferPointer { s in
+                    result.withUnsafeMutableBufferPointer { o in
+                        Attention.attendHead(query: q, keys: keys, values: values, stride: stride, positions: positions,
+                                             cellCount: cells, queryPosition: 61, window: window, scale: 0.125,
+                                             headDimension: hd, query16: s.baseAddress!, accumulator: s.baseAddress! + hd,
+                                             into: o.baseAddress!, path: p)
+                    }
+                }
+                if out == 0 { expected = result } else { got = result }
+            }
+            let differing = zip(expected, got).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(path) window \(String(describing: window)): \(differing) of \(hd) outputs differ")
+            #expect(expected.contains { $0 != 0 })
+        }
+    }
+
+    /// The table-driven GELU gives the bits of `VectorMath.geluF16` for every path.
+    @Test(arguments: KernelDispatch.available)
+    func geluTableMatchesGeluF16(_ path: KernelPath) {
+        let gate = (0..<4000).map { Float($0 - 2000) / 150 }  // −13.3 … 13.3, across both cut-offs
+        let up = (0..<4000).map { Float($0 % 7) - 3.5 }
+        var out = [Float](repeating: .nan, count: gate.count)
+        VectorMath.gatedActivation(gate: gate, up: up, count: gate.count, activation: .gelu, into: &out, path: path)
+        let mismatches = (0..<gate.count).filter { out[$0].bitPattern != (VectorMath.geluF16(gate[$0]) * up[$0]).bitPattern }
+        #expect(mismatches.isEmpty, "\(path): \(mismatches.count) differ, first at \(mismatches.first ?? -1)")
+    }
+}
+
+/// A small deterministic generator for test data.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

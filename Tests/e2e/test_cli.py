@@ -1,0 +1,79 @@
+"""`cria tokenize`, `cria template` and `cria run` against llama.cpp's recorded behaviour."""
+import json
+
+from conftest import REFERENCE
+
+
+def test_tokenize_matches_reference(cria, model_path):
+    cases = json.loads((REFERENCE / "tokenize.json").read_text())["tokenize"]
+    for case in cases[:6]:
+        out = cria("tokenize", "-m", model_path, "-p", case["text"], "--parse-special").stdout
+        ids = json.loads(out)
+        assert ids == case["tokens_add_special"], case["text"]
+
+
+def test_tokenize_show_pieces_and_no_bos(cria, model_path):
+    out = cria("tokenize", "-m", model_path, "-p", "Hello world", "--no-bos", "--show-pieces").stdout
+    assert out.splitlines() == ["9259 -> 'Hello'", "1902 -> ' world'"]
+
+
+def write_messages(tmp_path, messages):
+    path = tmp_path / "messages.json"
+    path.write_text(json.dumps(messages))
+    return path
+
+
+def test_template_chatml_fallback_matches_llama_server(cria, model_path, tmp_path):
+    ref = json.loads((REFERENCE / "chat_template_default-no-template-chatml-fallback.json").read_text())
+    msgs = write_messages(tmp_path, ref["messages"])
+    out = cria("template", "-m", model_path, "--messages", msgs, "--add-generation-prompt").stdout
+    assert out == ref["apply_template_prompt"]
+
+
+def test_template_builtin_gemma_matches_llama_server(cria, tmp_path):
+    ref = json.loads((REFERENCE / "chat_template_builtin-gemma-nojinja.json").read_text())
+    msgs = write_messages(tmp_path, ref["messages"])
+    out = cria("template", "--chat-template", "gemma", "--messages", msgs, "--add-generation-prompt").stdout
+    assert out == ref["apply_template_prompt"]
+
+
+def test_template_errors_are_reported(cria, tmp_path):
+    msgs = write_messages(tmp_path, [{"role": "user", "content": "hi"}])
+    result = cria("template", "--chat-template", "{{ raise_exception('no users allowed') }}", "--messages", msgs, check=False)
+    assert result.returncode == 1
+    assert "no users allowed" in result.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = cria("template", "--chat-template", "chatml", "--messages", bad, check=False)
+    assert result.returncode == 1
+    assert "not valid JSON" in result.stderr
+
+
+def test_run_greedy_is_deterministic(cria, model_path):
+    args = ("run", "-m", model_path, "-p", "The capital of France is", "-n", "6", "--temp", "0")
+    first = cria(*args).stdout
+    assert first.strip()
+    assert cria(*args).stdout == first
+
+
+def test_run_rejects_bad_arguments(cria, model_path):
+    result = cria("run", "-m", model_path, "-p", "x", "-n", "-5", check=False)
+    assert result.returncode != 0
+    assert "--n-predict" in result.stderr
+
+
+def test_perplexity_matches_llama_cpp(cria, model_path):
+    """llama-perplexity -c 512 on the GPL-3 text gives 13.9062 (../shared/reference/README.md); ±1%."""
+    text = REFERENCE.parent / "texts-gpl-3.txt"
+    out = cria("perplexity", "-m", model_path, "-f", text, "-c", "512", timeout=1800).stdout
+    final = [line for line in out.splitlines() if line.startswith("Final estimate")]
+    assert final, out
+    ppl = float(final[0].split("PPL = ")[1].split()[0])
+    assert "over 14 chunks" in final[0]
+    assert abs(ppl - 13.9062) / 13.9062 <= 0.01, ppl
+
+
+def test_perplexity_rejects_missing_file(cria, model_path, tmp_path):
+    result = cria("perplexity", "-m", model_path, "-f", tmp_path / "missing.txt", check=False)
+    assert result.returncode == 1
+    assert "cannot read text file" in result.stderr
