@@ -6,20 +6,18 @@ import Foundation
 /// μ starts at 2τ. The μ update computed in `apply` is committed by `accept` of the same token,
 /// so a grammar resample does not double-update it.
 public final class MirostatSampler: Sampler {
-    public let tau: Float
-    public let eta: Float
+    public var tau: Float { target.tau }
+    public var eta: Float { target.eta }
     public let m: Int
     public let vocabularySize: Int
-    public private(set) var mu: Float
-    private var pending: (token: Int32, mu: Float)?
+    public var mu: Float { target.mu }
+    private var target: MirostatTarget
     public var name: String { "mirostat" }
 
     public init(vocabularySize: Int, tau: Float, eta: Float, m: Int = 100) {
         self.vocabularySize = vocabularySize
-        self.tau = tau
-        self.eta = eta
         self.m = m
-        self.mu = 2 * tau
+        self.target = MirostatTarget(tau: tau, eta: eta)
     }
 
     public func apply(to c: TokenCandidates, rng: inout SamplingRandomGenerator) {
@@ -43,38 +41,26 @@ public final class MirostatSampler: Sampler {
         if kf.isFinite && kf >= 1 { k = min(c.count, Int(kf)) } else if kf.isFinite { k = 1 }
         c.ensureSortedPrefix(k)
         c.truncate(to: max(1, k))
-        c.softmax()
-        let x = DistributionSampler.draw(c, rng: &rng)
-        c.selectedIndex = x
-        let surprise = -log2f(c.storage[x].p)
-        pending = (c.storage[x].id, mu - eta * (surprise - tau))
+        target.drawAndMeasure(c, rng: &rng)
     }
 
-    public func accept(_ token: Int32) {
-        if let p = pending, p.token == token { mu = p.mu }
-        pending = nil
-    }
+    public func accept(_ token: Int32) { target.accept(token) }
 
-    public func reset() {
-        mu = 2 * tau
-        pending = nil
-    }
+    public func reset() { target.reset() }
 }
 
 /// Mirostat v2: truncate tokens more surprising than μ, sample, then adapt μ toward τ.
 ///
 /// Math: keep { i : −log₂ p_i ≤ μ } (at least the top token), renormalise, sample x; μ ← μ − η(−log₂ p_x − τ).
 public final class MirostatV2Sampler: Sampler {
-    public let tau: Float
-    public let eta: Float
-    public private(set) var mu: Float
-    private var pending: (token: Int32, mu: Float)?
+    public var tau: Float { target.tau }
+    public var eta: Float { target.eta }
+    public var mu: Float { target.mu }
+    private var target: MirostatTarget
     public var name: String { "mirostat_v2" }
 
     public init(tau: Float, eta: Float) {
-        self.tau = tau
-        self.eta = eta
-        self.mu = 2 * tau
+        self.target = MirostatTarget(tau: tau, eta: eta)
     }
 
     public func apply(to c: TokenCandidates, rng: inout SamplingRandomGenerator) {
@@ -89,6 +75,30 @@ public final class MirostatV2Sampler: Sampler {
             c.ensureSortedPrefix(kept)
             c.truncate(to: kept)
         }
+        target.drawAndMeasure(c, rng: &rng)
+    }
+
+    public func accept(_ token: Int32) { target.accept(token) }
+
+    public func reset() { target.reset() }
+}
+
+/// The feedback loop both Mirostat versions share: draw from the truncated candidates, measure
+/// the surprise −log₂ p_x, and prepare μ ← μ − η(surprise − τ). The update is committed by
+/// `accept` of the same token, so a grammar resample does not double-update μ.
+struct MirostatTarget {
+    let tau: Float
+    let eta: Float
+    private(set) var mu: Float
+    private var pending: (token: Int32, mu: Float)?
+
+    init(tau: Float, eta: Float) {
+        self.tau = tau
+        self.eta = eta
+        self.mu = 2 * tau
+    }
+
+    mutating func drawAndMeasure(_ c: TokenCandidates, rng: inout SamplingRandomGenerator) {
         c.softmax()
         let x = DistributionSampler.draw(c, rng: &rng)
         c.selectedIndex = x
@@ -96,12 +106,12 @@ public final class MirostatV2Sampler: Sampler {
         pending = (c.storage[x].id, mu - eta * (surprise - tau))
     }
 
-    public func accept(_ token: Int32) {
+    mutating func accept(_ token: Int32) {
         if let p = pending, p.token == token { mu = p.mu }
         pending = nil
     }
 
-    public func reset() {
+    mutating func reset() {
         mu = 2 * tau
         pending = nil
     }
