@@ -3,6 +3,7 @@
 // AVX-512 code and no -march flag is needed for the module.
 #include "cnumerics.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -37,49 +37,65 @@ public enum QuantizedDot {
         Float(bitPattern: a.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian)
     }
 
-    // Σ_b (Σ_i q_w·q_a)·d_w·d_a
-    static func q8_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
-        var sum: Float = 0
-        for b in 0..<blocks {
-            let wb = w + b * 34, ab = a + b * 34
-            var s: Int32 = 0
-            for j in 0..<32 { s += i8(wb, 2 + j) * i8(ab, 2 + j) }
-            sum += Float(s) * loadF16(wb, 0) * loadF16(ab, 0)
+    /// 32-element blocks of signed weights against Q8_0 activations, in llama.cpp's order
+    /// (ggml_vec_dot_q*_0_q8_0 on x86): lane j of block b is the exact Σ over elements 4j…4j+3,
+    /// fused-multiply-added with d_w·d_a into lane accumulator j, block after block; then lanes
+    /// are summed j + (j+4), then + (j+2), then + (j+1). `weights(b, q)` writes block b's 32
+    /// signed values into q and returns its scale d_w.
+    @inline(__always)
+    static func q0(_ a: UnsafeRawPointer, blocks: Int, _ weights: (Int, UnsafeMutablePointer<Int32>) -> Float) -> Float {
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 32) { qb in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 8) { accb in
+                let q = qb.baseAddress!, acc = accb.baseAddress!
+                acc.initialize(repeating: 0, count: 8)
+                for b in 0..<blocks {
+                    let ab = a + b * 34
+                    let scale = weights(b, q) * loadF16(ab, 0)
+                    for j in 0..<8 {
+                        var lane: Int32 = 0
+                        for i in 4 * j..<4 * j + 4 { lane += q[i] * i8(ab, 2 + i) }
+                        acc[j] = acc[j].addingProduct(Float(lane), scale)
+                    }
+                }
+                let h0 = acc[0] + acc[4], h1 = acc[1] + acc[5], h2 = acc[2] + acc[6], h3 = acc[3] + acc[7]
+                return (h0 + h2) + (h1 + h3)
+            }
         }
-        return sum
     }
 
-    // Σ_b (Σ_i (q_w − 8)·q_a)·d_w·d_a
+    static func q8_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        q0(a, blocks: blocks) { b, q in
+            let wb = w + b * 34
+            for j in 0..<32 { q[j] = i8(wb, 2 + j) }
+            return loadF16(wb, 0)
+        }
+    }
+
+    // q_w − 8 from nibbles: low nibbles are elements 0…15, high nibbles 16…31
     static func q4_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
-        var sum: Float = 0
-        for b in 0..<blocks {
-            let wb = w + b * 18, ab = a + b * 34
-            var s: Int32 = 0
+        q0(a, blocks: blocks) { b, q in
+            let wb = w + b * 18
             for j in 0..<16 {
                 let byte = u8(wb, 2 + j)
-                s += ((byte & 0xF) - 8) * i8(ab, 2 + j) + ((byte >> 4) - 8) * i8(ab, 18 + j)
+                q[j] = (byte & 0xF) - 8
+                q[j + 16] = (byte >> 4) - 8
             }
-            sum += Float(s) * loadF16(wb, 0) * loadF16(ab, 0)
+            return loadF16(wb, 0)
         }
-        return sum
     }
 
-    // Σ_b (Σ_i (q_w − 16)·q_a)·d_w·d_a, q_w with its fifth bit from qh
+    // q_w − 16, q_w with its fifth bit from qh
     static func q5_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
-        var sum: Float = 0
-        for b in 0..<blocks {
-            let wb = w + b * 22, ab = a + b * 34
+        q0(a, blocks: blocks) { b, q in
+            let wb = w + b * 22
             let qh = wb.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian
-            var s: Int32 = 0
             for j in 0..<16 {
                 let byte = u8(wb, 6 + j)
-                let lo = ((byte & 0xF) | Int32((qh >> UInt32(j)) & 1) << 4) - 16
-                let hi = ((byte >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4) - 16
-                s += lo * i8(ab, 2 + j) + hi * i8(ab, 18 + j)
+                q[j] = ((byte & 0xF) | Int32((qh >> UInt32(j)) & 1) << 4) - 16
+                q[j + 16] = ((byte >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4) - 16
             }
-            sum += Float(s) * loadF16(wb, 0) * loadF16(ab, 0)
+            return loadF16(wb, 0)
         }
-        return sum
     }
 
     // Σ_b d_w·d_a·Σ q_w·q_a + m_w·s_a   (s_a = d_a·Σ q_a, stored in the Q8_1 block)
@@ -114,20 +130,18 @@ public enum QuantizedDot {
         return sum
     }
 
-    // Σ_b d_w·d_a·Σ levels[q_w]·q_a
+    // levels[q_w]
     static func iq4_nl(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
         IQ4Formats.levels.withUnsafeBufferPointer { kv in
-            var sum: Float = 0
-            for b in 0..<blocks {
-                let wb = w + b * 18, ab = a + b * 34
-                var s: Int32 = 0
+            q0(a, blocks: blocks) { b, q in
+                let wb = w + b * 18
                 for j in 0..<16 {
                     let byte = Int(u8(wb, 2 + j))
-                    s += Int32(kv[byte & 0xF]) * i8(ab, 2 + j) + Int32(kv[byte >> 4]) * i8(ab, 18 + j)
+                    q[j] = Int32(kv[byte & 0xF])
+                    q[j + 16] = Int32(kv[byte >> 4])
                 }
-                sum += loadF16(wb, 0) * loadF16(ab, 0) * Float(s)
+                return loadF16(wb, 0)
             }
-            return sum
         }
     }
 
