@@ -64,12 +64,12 @@ void cn_quantize_q8_K(int path, const float *x, int count, void *out) {
     else quantize_q8_K_avx2(x, count, out);
 }
 
-void cn_attend_head_f16(int path, const float *q, const uint16_t *keys, const uint16_t *values, size_t stride,
-                        const int32_t *positions, int cells, int32_t query_pos, int window, float scale, int hd,
-                        uint16_t *scratch, float *out) {
+void cn_attend_heads_f16(int path, const float *q, size_t q_stride, int heads, const uint16_t *keys,
+                         const uint16_t *values, size_t stride, const int32_t *positions, int cells, int32_t query_pos,
+                         int window, float scale, int hd, void *scratch, float *out, size_t out_stride) {
     if (path == CN_PATH_AVX512)
-        attend_avx512(q, keys, values, stride, positions, cells, query_pos, window, scale, hd, scratch, out);
-    else attend_avx2(q, keys, values, stride, positions, cells, query_pos, window, scale, hd, scratch, out);
+        attend_avx512(q, q_stride, heads, keys, values, stride, positions, cells, query_pos, window, scale, hd, scratch, out, out_stride);
+    else attend_avx2(q, q_stride, heads, keys, values, stride, positions, cells, query_pos, window, scale, hd, scratch, out, out_stride);
 }
 
 void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out) {
@@ -88,9 +88,9 @@ void cn_matmul(int path, int type, int blocks, const void *w, size_t ws, int row
                int tokens, float *y, size_t ys) {}
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum) {}
 void cn_quantize_q8_K(int path, const float *x, int count, void *out) {}
-void cn_attend_head_f16(int path, const float *q, const uint16_t *keys, const uint16_t *values, size_t stride,
-                        const int32_t *positions, int cells, int32_t query_pos, int window, float scale, int hd,
-                        uint16_t *scratch, float *out) {}
+void cn_attend_heads_f16(int path, const float *q, size_t q_stride, int heads, const uint16_t *keys,
+                         const uint16_t *values, size_t stride, const int32_t *positions, int cells, int32_t query_pos,
+                         int window, float scale, int hd, void *scratch, float *out, size_t out_stride) {}
 void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out) {}
 void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out) {}
 #endif

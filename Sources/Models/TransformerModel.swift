@@ -245,20 +245,26 @@ public final class TransformerModel: @unchecked Sendable {
         let window = c.slidingLayers[layer] ? c.slidingWindow : nil
         let groups = c.headCount / c.headCountKV
         let rows = batch.rows
-        pool.parallelFor(rows.count * c.headCount) { range in
-            for task in range {
-                let i = task / c.headCount, h = task % c.headCount
-                let (seq, _) = cells[i]
-                let kvOffset = (h / groups) * hd
-                withUnsafeTemporaryAllocation(of: Float16.self, capacity: 2 * hd) { halves in
-                    Attention.attendHead(
-                        query: q + i * c.queryDimension + h * hd,
+        // A task takes all query heads of one KV head (each cached row read once for them), or
+        // one head when there are too few rows to keep the threads busy; each head's result is
+        // the same either way.
+        let headsPerTask = rows.count * c.headCountKV >= 2 * pool.threadCount ? groups : 1
+        let tasksPerRow = c.headCount / headsPerTask
+        let scratchBytes = Attention.scratchBytes(heads: headsPerTask, headDimension: hd)
+        pool.parallelFor(rows.count * tasksPerRow) { range in
+            withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 64) { scratch in
+                for task in range {
+                    let i = task / tasksPerRow, h = (task % tasksPerRow) * headsPerTask
+                    let (seq, _) = cells[i]
+                    let kvOffset = (h / groups) * hd
+                    Attention.attendHeads(
+                        queries: q + i * c.queryDimension + h * hd, queryStride: hd, heads: headsPerTask,
                         keys: seq.key(layer: layer, cell: 0) + kvOffset,
                         values: seq.value(layer: layer, cell: 0) + kvOffset,
                         stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
                         queryPosition: rows[i].position, window: window, scale: c.attentionScale,
-                        headDimension: hd, query16: halves.baseAddress!, accumulator: halves.baseAddress! + hd,
-                        into: out + i * c.queryDimension + h * hd, path: kernelPath)
+                        headDimension: hd, scratch: scratch.baseAddress!,
+                        into: out + i * c.queryDimension + h * hd, outputStride: hd, path: kernelPath)
                 }
             }
         }

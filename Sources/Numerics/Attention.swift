@@ -1,7 +1,7 @@
 import CNumerics
 import Foundation
 
-/// Scaled dot-product attention of one query head over cached keys and values stored in f16.
+/// Scaled dot-product attention of query heads over cached keys and values stored in f16.
 public enum Attention {
     /// Which cached cells a query at `position` may see: causal, optionally within a window.
     @inline(__always)
@@ -11,55 +11,85 @@ public enum Attention {
         return true
     }
 
-    // out = Σ_c softmax_c(scale·q·k_c)·v_c over visible cells c, in cell order, as one streaming
-    // pass (online softmax: a running max M, sum S, and accumulator rescaled when M grows).
+    /// Bytes of scratch `attendHeads` needs: f16-rounded queries as f32, f16 accumulators, and
+    /// each head's running max and sum.
+    public static func scratchBytes(heads: Int, headDimension hd: Int) -> Int { heads * hd * 6 + heads * 8 }
+
+    // out_h = Σ_c softmax_c(scale·q_h·k_c)·v_c over visible cells c, in cell order, as one
+    // streaming pass (online softmax: a running max M, sum S, and accumulator rescaled when M
+    // grows), for `heads` query heads (q + h·queryStride) that share one KV head, so each cached
+    // row is read once for all of them.
     //
-    // Numerics follow llama.cpp's CPU flash attention with an f16 cache, so that outputs agree
-    // with it: q is rounded to f16, q·k is summed in f32, and the value accumulator is kept in
-    // f16. The C path (`path` ≠ .portable) does exactly the same operations in the same order
-    // (eight cells' scores at once, one per vector lane), so both paths give the same bits.
-    // Cell c's key is at `keys + c·stride`, its value at `values + c·stride`; `query16` needs room for `headDimension` halves and `accumulator` must follow it directly (the C
-    // path uses both as one scratch of 2·headDimension halves).
-    public static func attendHead(query q: UnsafePointer<Float>, keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
-                                  stride: Int, positions: UnsafePointer<Int32>, cellCount: Int,
-                                  queryPosition p: Int32, window: Int?, scale: Float, headDimension hd: Int,
-                                  query16: UnsafeMutablePointer<Float16>, accumulator acc: UnsafeMutablePointer<Float16>,
-                                  into out: UnsafeMutablePointer<Float>, path: KernelPath = .portable) {
-        if path != .portable && hd % 8 == 0 {
-            // The same recurrence in C with F16C conversions.
-            UnsafeMutableRawPointer(query16).withMemoryRebound(to: UInt16.self, capacity: 2 * hd) { scratch in
-                cn_attend_head_f16(path.rawValue, q, UnsafeRawPointer(keys).assumingMemoryBound(to: UInt16.self),
-                                   UnsafeRawPointer(values).assumingMemoryBound(to: UInt16.self), stride, positions,
-                                   Int32(cellCount), p, Int32(window ?? 0), scale, Int32(hd), scratch, out)
-            }
+    // Numerics are llama.cpp's CPU flash attention with an f16 cache, so that outputs agree with
+    // it: q rounded to f16; q·k as ggml_vec_dot_f16 (four 16-lane FMA accumulators, see `dotF16`);
+    // an f16 value accumulator rescaled as f16(acc·ms) and updated as f16(fma(v, vs, acc));
+    // S = fma(S, ms, vs). The C paths do exactly these operations, so every path gives the same
+    // bits. Cell c's key is at `keys + c·stride`, its value at `values + c·stride`.
+    public static func attendHeads(queries q: UnsafePointer<Float>, queryStride: Int, heads: Int,
+                                   keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
+                                   stride: Int, positions: UnsafePointer<Int32>, cellCount: Int,
+                                   queryPosition p: Int32, window: Int?, scale: Float, headDimension hd: Int,
+                                   scratch: UnsafeMutableRawPointer, into out: UnsafeMutablePointer<Float>,
+                                   outputStride: Int, path: KernelPath = .portable) {
+        if path != .portable {
+            cn_attend_heads_f16(path.rawValue, q, queryStride, Int32(heads),
+                                UnsafeRawPointer(keys).assumingMemoryBound(to: UInt16.self),
+                                UnsafeRawPointer(values).assumingMemoryBound(to: UInt16.self), stride, positions,
+                                Int32(cellCount), p, Int32(window ?? 0), scale, Int32(hd), scratch, out, outputStride)
             return
         }
-        for i in 0..<hd { query16[i] = Float16(q[i]) }
-        acc.update(repeating: 0, count: hd)
-        var m = -Float.infinity, s: Float = 0
-        for c in 0..<cellCount where isVisible(cellPosition: positions[c], queryPosition: p, window: window) {
-            let score = dotF16(query16, keys + c * stride, count: hd) * scale
-            var ms: Float = 1, vs: Float = 1
-            if score > m {
-                ms = expf(m - score)
-                m = score
-                for i in 0..<hd { acc[i] = Float16(Float(acc[i]) * ms) }
-            } else {
-                vs = expf(score - m)
-            }
-            let v = values + c * stride
-            for i in 0..<hd { acc[i] = Float16(Float(acc[i]) + Float(v[i]) * vs) }
-            s = s * ms + vs
+        let qf = scratch.bindMemory(to: Float.self, capacity: heads * hd)
+        let acc = (scratch + heads * hd * 4).bindMemory(to: Float16.self, capacity: heads * hd)
+        for h in 0..<heads {
+            for i in 0..<hd { qf[h * hd + i] = Float(Float16(q[h * queryStride + i])) }
         }
-        let inv: Float = s == 0 ? 0 : 1 / s
-        for i in 0..<hd { out[i] = Float(acc[i]) * inv }
+        acc.update(repeating: 0, count: heads * hd)
+        let m = (scratch + heads * hd * 6).bindMemory(to: Float.self, capacity: 2 * heads), s = m + heads
+        m.initialize(repeating: -.infinity, count: heads)
+        s.initialize(repeating: 0, count: heads)
+        for c in 0..<cellCount where isVisible(cellPosition: positions[c], queryPosition: p, window: window) {
+            let k = keys + c * stride, v = values + c * stride
+            for h in 0..<heads {
+                let a = acc + h * hd
+                let score = dotF16(k, qf + h * hd, count: hd) * scale
+                var ms: Float = 1, vs: Float = 1
+                if score > m[h] {
+                    ms = expf(m[h] - score)
+                    m[h] = score
+                    for i in 0..<hd { a[i] = Float16(Float(a[i]) * ms) }
+                } else {
+                    vs = expf(score - m[h])
+                }
+                for i in 0..<hd { a[i] = Float16(Float(a[i]).addingProduct(Float(v[i]), vs)) }
+                s[h] = vs.addingProduct(s[h], ms)
+            }
+        }
+        for h in 0..<heads {
+            let inv: Float = s[h] == 0 ? 0 : 1 / s[h]
+            for i in 0..<hd { out[h * outputStride + i] = Float(acc[h * hd + i]) * inv }
+        }
     }
 
-    // Σ a[i]·b[i] over f16 inputs, accumulated in f32 in order
-    @inline(__always)
-    public static func dotF16(_ a: UnsafePointer<Float16>, _ b: UnsafePointer<Float16>, count n: Int) -> Float {
-        var sum: Float = 0
-        for i in 0..<n { sum += Float(a[i]) * Float(b[i]) }
-        return sum
+    /// k·q as ggml_vec_dot_f16 computes it with AVX-512: accumulators a_j (16 lanes, j < 4) take
+    /// fma(k, q, a_j) over elements i + 16j + lane for i = 0, 64, …; then (a0 + a2) + (a1 + a3)
+    /// lane-wise, lanes l + (l+8), then + (l+4), + (l+2), + (l+1); leftover elements (count not
+    /// a multiple of 64) are fused-multiply-added in order.
+    public static func dotF16(_ k: UnsafePointer<Float16>, _ q: UnsafePointer<Float>, count n: Int) -> Float {
+        let main = n / 64 * 64
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { lanesBuffer in
+            let a = lanesBuffer.baseAddress!
+            a.initialize(repeating: 0, count: 64)
+            var i = 0
+            while i < main {
+                for e in 0..<64 { a[e] = a[e].addingProduct(Float(k[i + e]), q[i + e]) }
+                i += 64
+            }
+            for l in 0..<16 { a[l] = (a[l] + a[32 + l]) + (a[16 + l] + a[48 + l]) }
+            for l in 0..<8 { a[l] = a[l] + a[l + 8] }
+            for l in 0..<4 { a[l] = a[l] + a[l + 4] }
+            var r = (a[0] + a[2]) + (a[1] + a[3])
+            for e in main..<n { r = r.addingProduct(Float(k[e]), q[e]) }
+            return r
+        }
     }
 }

@@ -162,34 +162,64 @@ import GGUF
     }
 
     /// Streaming f16 attention: each path gives the portable recurrence's bits (same f16
-    /// rounding of q and the accumulator, same q·k lane order and FMAs).
+    /// rounding of q and the accumulator, same q·k lane order and FMAs), for head dimensions with
+    /// and without a 64-element remainder, and any number of heads per call.
     @Test(arguments: KernelDispatch.available)
     func attentionMatchesPortable(_ path: KernelPath) {
         var rng = SplitMix(seed: 3)
-        let hd = 128, cells = 40, stride = 2 * hd
         func r() -> Float { Float(rng.next() % 20001) / 10000 - 1 }
-        let q = (0..<hd).map { _ in r() * 2 }
-        let keys = (0..<cells * stride).map { _ in Float16(r()) }
-        let values = (0..<cells * stride).map { _ in Float16(r()) }
-        let positions = (0..<Int32(cells)).map { $0 * 2 }
-        for window in [nil, 9] as [Int?] {
-            var expected = [Float](repeating: 0, count: hd), got = [Float](repeating: 0, count: hd)
-            var scratch = [Float16](repeating: 0, count: 2 * hd)
-            for (p, out) in [(KernelPath.portable, 0), (path, 1)] {
-                var result = [Float](repeating: .nan, count: hd)
-                scratch.withUnsafeMutableBufferPointer { s in
-                    result.withUnsafeMutableBufferPointer { o in
-                        Attention.attendHead(query: q, keys: keys, values: values, stride: stride, positions: positions,
-                                             cellCount: cells, queryPosition: 61, window: window, scale: 0.125,
-                                             headDimension: hd, query16: s.baseAddress!, accumulator: s.baseAddress! + hd,
-                                             into: o.baseAddress!, path: p)
+        for (hd, heads) in [(128, 1), (256, 4), (72, 5)] {
+            let cells = 40, stride = 2 * hd
+            let q = (0..<heads * hd).map { _ in r() * 2 }
+            let keys = (0..<cells * stride).map { _ in Float16(r()) }
+            let values = (0..<cells * stride).map { _ in Float16(r()) }
+            let positions = (0..<Int32(cells)).map { $0 * 2 }
+            for window in [nil, 9] as [Int?] {
+                var expected = [Float](repeating: 0, count: heads * hd), got = expected
+                var scratch = [UInt8](repeating: 0, count: Attention.scratchBytes(heads: heads, headDimension: hd))
+                for (p, out) in [(KernelPath.portable, 0), (path, 1)] {
+                    var result = [Float](repeating: .nan, count: heads * hd)
+                    scratch.withUnsafeMutableBytes { s in
+                        result.withUnsafeMutableBufferPointer { o in
+                            Attention.attendHeads(queries: q, queryStride: hd, heads: heads, keys: keys, values: values,
+                                                  stride: stride, positions: positions, cellCount: cells, queryPosition: 61,
+                                                  window: window, scale: 0.125, headDimension: hd, scratch: s.baseAddress!,
+                                                  into: o.baseAddress!, outputStride: hd, path: p)
+                        }
                     }
+                    if out == 0 { expected = result } else { got = result }
                 }
-                if out == 0 { expected = result } else { got = result }
+                let differing = zip(expected, got).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(path) hd \(hd) heads \(heads) window \(String(describing: window)): \(differing) of \(heads * hd) outputs differ")
+                #expect(expected.contains { $0 != 0 })
+                // Heads are independent: head 1 alone gives the bits it gets among others.
+                if heads > 1 {
+                    var alone = [Float](repeating: .nan, count: hd)
+                    scratch.withUnsafeMutableBytes { s in
+                        alone.withUnsafeMutableBufferPointer { o in
+                            q.withUnsafeBufferPointer { qb in
+                                Attention.attendHeads(queries: qb.baseAddress! + hd, queryStride: hd, heads: 1, keys: keys,
+                                                      values: values, stride: stride, positions: positions, cellCount: cells,
+                                                      queryPosition: 61, window: window, scale: 0.125, headDimension: hd,
+                                                      scratch: s.baseAddress!, into: o.baseAddress!, outputStride: hd, path: path)
+                            }
+                        }
+                    }
+                    #expect(alone.map(\.bitPattern) == Array(got[hd..<2 * hd]).map(\.bitPattern))
+                }
             }
-            let differing = zip(expected, got).filter { $0.bitPattern != $1.bitPattern }.count
-            #expect(differing == 0, "\(path) window \(String(describing: window)): \(differing) of \(hd) outputs differ")
-            #expect(expected.contains { $0 != 0 })
+        }
+    }
+
+    /// `dotF16` against a float64 dot of the same operands (its order only moves rounding).
+    @Test func dotF16IsAccurate() {
+        var rng = SplitMix(seed: 9)
+        for n in [64, 256, 100] {
+            let k = (0..<n).map { _ in Float16(Float(rng.next() % 2001) / 1000 - 1) }
+            let q = (0..<n).map { _ in Float(rng.next() % 2001) / 1000 - 1 }
+            let exact = zip(k, q).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let got = k.withUnsafeBufferPointer { kb in q.withUnsafeBufferPointer { Attention.dotF16(kb.baseAddress!, $0.baseAddress!, count: n) } }
+            #expect(abs(Double(got) - exact) <= 1e-5 * Double(n))
         }
     }
 

@@ -30,12 +30,13 @@ void cn_matmul(int path, int ggml_type, int blocks, const void *w, size_t w_stri
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum);
 void cn_quantize_q8_K(int path, const float *x, int count, void *out);
 
-/// One query head over an f16 cache with online softmax (llama.cpp numerics: q rounded to f16,
-/// f16 value accumulator). Cell c is used when positions[c] <= query_pos and, if window > 0,
-/// query_pos − positions[c] < window. `scratch` holds 2*hd halves.
-void cn_attend_head_f16(int path, const float *q, const uint16_t *keys, const uint16_t *values, size_t stride,
-                        const int32_t *positions, int cells, int32_t query_pos, int window, float scale, int hd,
-                        uint16_t *scratch, float *out);
+/// Query heads q + h·q_stride (h < heads, all sharing one KV head) over an f16 cache with online
+/// softmax, in llama.cpp's CPU flash-attention numerics (see kernels_misc.inc). Cell c is used when
+/// positions[c] <= query_pos and, if window > 0, query_pos − positions[c] < window. Head h's
+/// output goes to out + h·out_stride. `scratch` holds heads·hd floats and heads·hd halves.
+void cn_attend_heads_f16(int path, const float *q, size_t q_stride, int heads, const uint16_t *keys,
+                         const uint16_t *values, size_t stride, const int32_t *positions, int cells, int32_t query_pos,
+                         int window, float scale, int hd, void *scratch, float *out, size_t out_stride);
 
 /// out[i] = gelu16(gate[i])·up[i] with gelu16 read from a 65536-entry f16 table (x ≤ −10 → 0, x ≥ 10 → x).
 void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out);
