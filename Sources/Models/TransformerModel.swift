@@ -174,13 +174,14 @@ public final class TransformerModel: @unchecked Sendable {
         let (h, q, k, v, attn, o, gate, up) = (s.h, s.q, s.k, s.v, s.attn, s.o, s.gate, s.up)
         do {
             // Attention block
-            for i in 0..<n { VectorMath.rmsNorm(x + i * d, weight: w.attentionNorm, count: d, eps: eps, into: h + i * d) }
+            eachRow(n) { i in VectorMath.rmsNorm(x + i * d, weight: w.attentionNorm, count: d, eps: eps, into: h + i * d) }
             Matmul.multiply((w.query, q), (w.key, k), (w.value, v), input: h, batch: n, pool: pool, path: path)
             addBias(w.queryBias, q, rows: n)
             addBias(w.keyBias, k, rows: n)
             addBias(w.valueBias, v, rows: n)
             prepareQueriesAndKeys(layer: layer, weights: w, batch: batch, q: q, k: k)
-            for (i, (seq, cell)) in cells.enumerated() {
+            eachRow(n) { i in
+                let (seq, cell) = cells[i]
                 let kd = seq.key(layer: layer, cell: cell), vd = seq.value(layer: layer, cell: cell)
                 let ks = k + i * c.kvDimension, vs = v + i * c.kvDimension
                 VectorMath.toF16(ks, count: c.kvDimension, into: kd, path: path)
@@ -189,24 +190,33 @@ public final class TransformerModel: @unchecked Sendable {
             attend(layer: layer, batch: batch, cells: cells, q: q, into: attn)
             observe("kqv_out-\(layer)", n, attn, width: c.queryDimension)
             Matmul.multiply(w.output, attn, batch: n, into: o, pool: pool, path: path)
-            if let post = w.postAttentionNorm {
-                for i in 0..<n { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
+            eachRow(n) { i in
+                if let post = w.postAttentionNorm { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
+                for j in i * d..<(i + 1) * d { x[j] += o[j] }
+                VectorMath.rmsNorm(x + i * d, weight: w.ffnNorm, count: d, eps: eps, into: h + i * d)
             }
-            for j in 0..<n * d { x[j] += o[j] }
 
             // Feed-forward block
-            for i in 0..<n { VectorMath.rmsNorm(x + i * d, weight: w.ffnNorm, count: d, eps: eps, into: h + i * d) }
             Matmul.multiply((w.gate, gate), (w.up, up), input: h, batch: n, pool: pool, path: path)
-            VectorMath.gatedActivation(gate: gate, up: up, count: n * c.feedForwardLength, activation: c.activation, into: gate,
-                                       path: path)
+            let ff = c.feedForwardLength
+            eachRow(n) { i in
+                VectorMath.gatedActivation(gate: gate + i * ff, up: up + i * ff, count: ff, activation: c.activation,
+                                           into: gate + i * ff, path: path)
+            }
             Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: path)
             observe("ffn_out-\(layer)", n, o, width: d)
-            if let post = w.postFFNNorm {
-                for i in 0..<n { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
+            eachRow(n) { i in
+                if let post = w.postFFNNorm { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
+                for j in i * d..<(i + 1) * d { x[j] += o[j] }
             }
-            for j in 0..<n * d { x[j] += o[j] }
             observe("l_out-\(layer)", n, x, width: d)
         }
+    }
+
+    /// Runs `body` for each of `n` rows, on the pool when there are enough rows to share; each
+    /// row's work is the same either way.
+    private func eachRow(_ n: Int, _ body: (Int) -> Void) {
+        pool.parallelFor(n, minimumChunk: 8) { range in for i in range { body(i) } }
     }
 
     private func addBias(_ bias: [Float]?, _ y: UnsafeMutablePointer<Float>, rows: Int) {
@@ -220,10 +230,11 @@ public final class TransformerModel: @unchecked Sendable {
                                        q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>) {
         let c = config, hd = c.headDimension
         let (base, scale) = ropeParameters(layer)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions) { anglesBuffer in
-            let angles = anglesBuffer.baseAddress!
-            for (i, row) in batch.rows.enumerated() {
-                RoPE.angles(position: Float(row.position), dims: c.ropeDimensions, base: base, scale: scale, into: angles)
+        let rows = batch.rows
+        eachRow(rows.count) { i in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions) { anglesBuffer in
+                let angles = anglesBuffer.baseAddress!
+                RoPE.angles(position: Float(rows[i].position), dims: c.ropeDimensions, base: base, scale: scale, into: angles)
                 for h in 0..<c.headCount {
                     let qh = q + i * c.queryDimension + h * hd
                     if let norm = w.queryNorm { VectorMath.rmsNorm(qh, weight: norm, count: hd, eps: c.rmsEpsilon, into: qh) }
