@@ -72,6 +72,15 @@ void cn_attend_heads_f16(int path, const float *q, size_t q_stride, int heads, c
     else attend_avx2(q, q_stride, heads, keys, values, stride, positions, cells, query_pos, window, scale, hd, scratch, out, out_stride);
 }
 
+void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_t *rows, const int32_t *query_pos,
+                         int count, const uint16_t *keys, const uint16_t *values, size_t stride,
+                         const int32_t *positions, int cells, int window, float scale, int hd, float *out,
+                         size_t out_stride) {
+    if (path == CN_PATH_AVX512)
+        attend_tiled_avx512(q, q_stride, rows, query_pos, count, keys, values, stride, positions, cells, window, scale, hd, out, out_stride);
+    else attend_tiled_avx2(q, q_stride, rows, query_pos, count, keys, values, stride, positions, cells, window, scale, hd, out, out_stride);
+}
+
 void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out) {
     if (path == CN_PATH_AVX512) gelu_mul_avx512(gate, up, n, table, out);
     else gelu_mul_avx2(gate, up, n, table, out);
@@ -91,6 +100,10 @@ void cn_quantize_q8_K(int path, const float *x, int count, void *out) {}
 void cn_attend_heads_f16(int path, const float *q, size_t q_stride, int heads, const uint16_t *keys,
                          const uint16_t *values, size_t stride, const int32_t *positions, int cells, int32_t query_pos,
                          int window, float scale, int hd, void *scratch, float *out, size_t out_stride) {}
+void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_t *rows, const int32_t *query_pos,
+                         int count, const uint16_t *keys, const uint16_t *values, size_t stride,
+                         const int32_t *positions, int cells, int window, float scale, int hd, float *out,
+                         size_t out_stride) {}
 void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out) {}
 void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out) {}
 #endif

@@ -256,16 +256,54 @@ public final class TransformerModel: @unchecked Sendable {
         let window = c.slidingLayers[layer] ? c.slidingWindow : nil
         let groups = c.headCount / c.headCountKV
         let rows = batch.rows
-        // A task takes all query heads of one KV head (each cached row read once for them), or
-        // one head when there are too few rows to keep the threads busy; each head's result is
-        // the same either way.
-        let headsPerTask = rows.count * c.headCountKV >= 2 * pool.threadCount ? groups : 1
+        // A sequence with at least Attention.tileRows rows in this batch (a prompt chunk) takes the
+        // tiled path, as llama.cpp does for such batches; its rows form tiles, one task per tile
+        // and head. The choice depends only on the sequence's own rows, so a sequence's results
+        // do not depend on what else is in the batch.
+        var rowsOf: [Int: [Int32]] = [:]
+        for (i, row) in rows.enumerated() { rowsOf[row.sequence, default: []].append(Int32(i)) }
+        var tiles: [[Int32]] = [], single: [Int] = []
+        for sequence in rowsOf.keys.sorted() {
+            let indices = rowsOf[sequence]!
+            if indices.count >= Attention.tileRows {
+                for start in stride(from: 0, to: indices.count, by: Attention.tileRows) {
+                    tiles.append(Array(indices[start..<min(start + Attention.tileRows, indices.count)]))
+                }
+            } else {
+                single += indices.map(Int.init)
+            }
+        }
+        let tilePositions = tiles.map { $0.map { rows[Int($0)].position } }
+        // Other rows: a task takes all query heads of one KV head (each cached row read once for
+        // them), or one head when there are too few rows to keep the threads busy; each head's
+        // result is the same either way.
+        let headsPerTask = single.count * c.headCountKV >= 2 * pool.threadCount ? groups : 1
         let tasksPerRow = c.headCount / headsPerTask
+        let tiledTasks = tiles.count * c.headCount
         let scratchBytes = Attention.scratchBytes(heads: headsPerTask, headDimension: hd)
-        pool.parallelFor(rows.count * tasksPerRow) { range in
+        pool.parallelFor(tiledTasks + single.count * tasksPerRow) { range in
             withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 64) { scratch in
                 for task in range {
-                    let i = task / tasksPerRow, h = (task % tasksPerRow) * headsPerTask
+                    if task < tiledTasks {
+                        let t = task / c.headCount, h = task % c.headCount
+                        let (seq, _) = cells[Int(tiles[t][0])]
+                        let kvOffset = (h / groups) * hd
+                        tiles[t].withUnsafeBufferPointer { tileRows in
+                            tilePositions[t].withUnsafeBufferPointer { positions in
+                                Attention.attendTiled(
+                                    queries: q + h * hd, queryStride: c.queryDimension, rows: tileRows.baseAddress!,
+                                    queryPositions: positions.baseAddress!, count: tileRows.count,
+                                    keys: seq.key(layer: layer, cell: 0) + kvOffset,
+                                    values: seq.value(layer: layer, cell: 0) + kvOffset,
+                                    stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
+                                    window: window, scale: c.attentionScale, headDimension: hd,
+                                    into: out + h * hd, outputStride: c.queryDimension, path: kernelPath)
+                            }
+                        }
+                        continue
+                    }
+                    let rest = task - tiledTasks
+                    let i = single[rest / tasksPerRow], h = (rest % tasksPerRow) * headsPerTask
                     let (seq, _) = cells[i]
                     let kvOffset = (h / groups) * hd
                     Attention.attendHeads(

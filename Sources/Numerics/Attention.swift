@@ -92,4 +92,100 @@ public enum Attention {
             return r
         }
     }
+    /// Query rows per tile (and cells per KV tile) of `attendTiled`; llama.cpp uses the tiled
+    /// path for a batch with at least this many query rows.
+    public static let tileRows = 64
+
+    // One query head for up to `tileRows` rows of one sequence (row rows[i] at q + rows[i]·queryStride,
+    // at position queryPositions[i]; output at out + rows[i]·outputStride), in the numerics of
+    // llama.cpp's tiled CPU flash attention, which it uses for batches of 64 or more rows:
+    // per row, cells in tiles of 64 by cell index; score = (k·q as an in-order FMA chain, q in
+    // f32)·scale + 0; a tile the row cannot see is skipped; M' = max(M, tile max) and, if it grew,
+    // acc and S are scaled by expf(M − M'); p = `exp` (ggml's AVX-512 polynomial) of score − M',
+    // 0 for hidden cells; S = f32(f64(S) + Σ over 16-cell groups of f64(tree sum of the group));
+    // acc = fma(v, p, acc) over the tile's cells in order; out = acc·(1/S). The C paths do exactly
+    // this.
+    public static func attendTiled(queries q: UnsafePointer<Float>, queryStride: Int, rows: UnsafePointer<Int32>,
+                                   queryPositions: UnsafePointer<Int32>, count: Int,
+                                   keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>, stride: Int,
+                                   positions: UnsafePointer<Int32>, cellCount: Int, window: Int?, scale: Float,
+                                   headDimension hd: Int, into out: UnsafeMutablePointer<Float>, outputStride: Int,
+                                   path: KernelPath = .portable) {
+        if path != .portable {
+            cn_attend_tiled_f16(path.rawValue, q, queryStride, rows, queryPositions, Int32(count),
+                                UnsafeRawPointer(keys).assumingMemoryBound(to: UInt16.self),
+                                UnsafeRawPointer(values).assumingMemoryBound(to: UInt16.self), stride, positions,
+                                Int32(cellCount), Int32(window ?? 0), scale, Int32(hd), out, outputStride)
+            return
+        }
+        let tile = tileRows
+        for i in 0..<count {
+            let qi = q + Int(rows[i]) * queryStride, p = queryPositions[i]
+            var acc = [Float](repeating: 0, count: hd), weights = [Float](repeating: 0, count: tile)
+            var m = -Float.infinity, s: Float = 0
+            var c0 = 0
+            while c0 < cellCount {
+                let nk = min(tile, cellCount - c0)
+                var tileMax = -Float.infinity
+                for c in 0..<tile {
+                    var score = -Float.infinity
+                    if c < nk, isVisible(cellPosition: positions[c0 + c], queryPosition: p, window: window) {
+                        let k = keys + (c0 + c) * stride
+                        var dot: Float = 0
+                        for e in 0..<hd { dot = dot.addingProduct(Float(k[e]), qi[e]) }
+                        score = dot * scale + 0
+                    }
+                    weights[c] = score
+                    tileMax = max(tileMax, score)
+                }
+                if tileMax != -.infinity {
+                    let mNew = max(m, tileMax)
+                    if mNew > m {
+                        let ms = expf(m - mNew)
+                        for e in 0..<hd { acc[e] *= ms }
+                        s *= ms
+                    }
+                    m = mNew
+                    var sum = 0.0
+                    for g in Swift.stride(from: 0, to: tile, by: 16) {
+                        for c in g..<g + 16 { weights[c] = exp(weights[c] - mNew) }
+                        sum += Double(treeSum16(weights, from: g))
+                    }
+                    s = Float(Double(s) + sum)
+                    for c in 0..<nk {
+                        let v = values + (c0 + c) * stride
+                        for e in 0..<hd { acc[e] = acc[e].addingProduct(Float(v[e]), weights[c]) }
+                    }
+                }
+                c0 += tile
+            }
+            let inv: Float = s == 0 ? 0 : 1 / s
+            let o = out + Int(rows[i]) * outputStride
+            for e in 0..<hd { o[e] = acc[e] * inv }
+        }
+    }
+
+    /// Lanes l + (l+8), then + (l+4), + (l+2), + (l+1) of 16 values (GCC's _mm512_reduce_add_ps).
+    static func treeSum16(_ v: [Float], from g: Int) -> Float {
+        var a = (0..<8).map { v[g + $0] + v[g + $0 + 8] }
+        for l in 0..<4 { a[l] = a[l] + a[l + 4] }
+        return (a[0] + a[2]) + (a[1] + a[3])
+    }
+
+    /// e^x as ggml_v_expf computes it with AVX-512: n = round(x·log2 e) (by adding 1.5·2^23),
+    /// b = x − n·ln2 (two FMAs with ln2 split in two), a degree-5 polynomial in b by FMAs, then
+    /// 2^n applied with one rounding (scalef); |n| > 192 gives 0 for n ≤ 0, else ∞.
+    public static func exp(_ x: Float) -> Float {
+        let r: Float = 0x1.8p23
+        let z = r.addingProduct(x, 0x1.715476p+0)
+        let n = z - r
+        let b = x.addingProduct(-n, 0x1.62e4p-1).addingProduct(-n, 0x1.7f7d1cp-20)
+        if abs(n) > 192 { return n <= 0 ? 0 : .infinity }
+        let u = b * b
+        let p5 = Float(0x1.573e2ep-5).addingProduct(0x1.0e4020p-7, b)
+        let p3 = Float(0x1.fffdb6p-2).addingProduct(0x1.555e66p-3, b)
+        let p1 = Float(1).addingProduct(0x1.ffffecp-1, b)
+        let j = p1.addingProduct(p3.addingProduct(p5, u), u)
+        return scalbnf(j, Int32(n))
+    }
 }

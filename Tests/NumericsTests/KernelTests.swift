@@ -211,6 +211,69 @@ import GGUF
         }
     }
 
+    /// Tiled attention (many rows of one sequence): each path gives the portable loop's bits,
+    /// for full and partial query tiles and cell tiles, scattered rows, gaps in positions, with and
+    /// without a window; and the result is close to a float64 softmax of the same inputs.
+    @Test(arguments: KernelDispatch.available)
+    func tiledAttentionMatchesPortable(_ path: KernelPath) {
+        var rng = SplitMix(seed: 11)
+        func r() -> Float { Float(rng.next() % 20001) / 10000 - 1 }
+        for (hd, count, cells) in [(256, 64, 150), (72, 37, 64), (64, 5, 200)] {
+            let stride = hd + 8, rowStride = hd + 3, totalRows = 2 * count + 2
+            let q = (0..<totalRows * rowStride).map { _ in r() * 3 }
+            let keys = (0..<cells * stride).map { _ in Float16(r()) }
+            let values = (0..<cells * stride).map { _ in Float16(r()) }
+            let positions = (0..<Int32(cells)).map { $0 + ($0 > 40 ? 3 : 0) }  // a gap after cell 40
+            let rows = (0..<Int32(count)).map { 2 * $0 + ($0 % 3 == 0 ? 1 : 0) }  // scattered, increasing
+            let queryPositions = (0..<Int32(count)).map { positions[min(cells - 1, Int($0) * cells / count + 1)] }
+            for window in [nil, 20] as [Int?] {
+                var results: [[Float]] = []
+                for p in [KernelPath.portable, path] {
+                    var out = [Float](repeating: .nan, count: totalRows * rowStride)
+                    out.withUnsafeMutableBufferPointer { o in
+                        Attention.attendTiled(queries: q, queryStride: rowStride, rows: rows, queryPositions: queryPositions,
+                                              count: count, keys: keys, values: values, stride: stride, positions: positions,
+                                              cellCount: cells, window: window, scale: 0.0625, headDimension: hd,
+                                              into: o.baseAddress!, outputStride: rowStride, path: p)
+                    }
+                    results.append(rows.flatMap { i in out[Int(i) * rowStride..<Int(i) * rowStride + hd] })
+                }
+                let differing = zip(results[0], results[1]).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(path) hd \(hd) rows \(count) cells \(cells) window \(String(describing: window)): \(differing) differ")
+                // float64 reference for a few rows
+                for i in [0, count / 2, count - 1] {
+                    let p = queryPositions[i]
+                    var scores: [(Int, Double)] = []
+                    for c in 0..<cells where Attention.isVisible(cellPosition: positions[c], queryPosition: p, window: window) {
+                        var dot = 0.0
+                        for e in 0..<hd { dot += Double(keys[c * stride + e]) * Double(q[Int(rows[i]) * rowStride + e]) }
+                        scores.append((c, dot * 0.0625))
+                    }
+                    let m = scores.map(\.1).max()!
+                    let z = scores.reduce(0.0) { $0 + Foundation.exp($1.1 - m) }
+                    for e in [0, hd / 2, hd - 1] {
+                        let expected = scores.reduce(0.0) { $0 + Foundation.exp($1.1 - m) / z * Double(values[$1.0 * stride + e]) }
+                        #expect(abs(Double(results[1][i * hd + e]) - expected) <= 1e-4, "row \(i) e \(e)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// ggml's exp polynomial: within 2 ulp-ish (relative 3e-7) of expf over the softmax range,
+    /// 0 far below it.
+    @Test func expPolynomialIsAccurate() {
+        var x: Float = -100
+        while x <= 0 {
+            let e = Attention.exp(x), ref = Foundation.expf(x)
+            if ref > 1e-37 { #expect(abs(e - ref) <= 3e-7 * ref, "x \(x): \(e) vs \(ref)") }
+            x += 0.0137
+        }
+        #expect(Attention.exp(-.infinity) == 0)
+        #expect(Attention.exp(-200) == 0)
+        #expect(Attention.exp(0) == 1)
+    }
+
     /// `dotF16` against a float64 dot of the same operands (its order only moves rounding).
     @Test func dotF16IsAccurate() {
         var rng = SplitMix(seed: 9)

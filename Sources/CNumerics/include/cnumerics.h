@@ -38,6 +38,15 @@ void cn_attend_heads_f16(int path, const float *q, size_t q_stride, int heads, c
                          const uint16_t *values, size_t stride, const int32_t *positions, int cells, int32_t query_pos,
                          int window, float scale, int hd, void *scratch, float *out, size_t out_stride);
 
+/// One query head for `count` ≤ 64 query rows of one sequence (row rows[i] at q + rows[i]·q_stride,
+/// position query_pos[i]; output at out + rows[i]·out_stride) in llama.cpp's tiled CPU
+/// flash-attention numerics (f32 q·k and accumulator, cells in tiles of 64, its exp polynomial);
+/// see kernels_misc.inc. Visibility as for cn_attend_heads_f16.
+void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_t *rows, const int32_t *query_pos,
+                         int count, const uint16_t *keys, const uint16_t *values, size_t stride,
+                         const int32_t *positions, int cells, int window, float scale, int hd, float *out,
+                         size_t out_stride);
+
 /// out[i] = gelu16(gate[i])·up[i] with gelu16 read from a 65536-entry f16 table (x ≤ −10 → 0, x ≥ 10 → x).
 void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out);
 
