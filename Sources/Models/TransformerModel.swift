@@ -174,7 +174,10 @@ public final class TransformerModel: @unchecked Sendable {
         let (h, q, k, v, attn, o, gate, up) = (s.h, s.q, s.k, s.v, s.attn, s.o, s.gate, s.up)
         do {
             // Attention block
-            eachRow(n) { i in VectorMath.rmsNorm(x + i * d, weight: w.attentionNorm, count: d, eps: eps, into: h + i * d) }
+            eachRows(n) { r in
+                VectorMath.rmsNorm(rows: r.count, x + r.lowerBound * d, stride: d, weight: w.attentionNorm, count: d, eps: eps,
+                                   into: h + r.lowerBound * d, outputStride: d)
+            }
             Matmul.multiply((w.query, q), (w.key, k), (w.value, v), input: h, batch: n, pool: pool, path: path)
             addBias(w.queryBias, q, rows: n)
             addBias(w.keyBias, k, rows: n)
@@ -190,10 +193,13 @@ public final class TransformerModel: @unchecked Sendable {
             attend(layer: layer, batch: batch, cells: cells, q: q, into: attn)
             observe("kqv_out-\(layer)", n, attn, width: c.queryDimension)
             Matmul.multiply(w.output, attn, batch: n, into: o, pool: pool, path: path)
-            eachRow(n) { i in
-                if let post = w.postAttentionNorm { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
-                for j in i * d..<(i + 1) * d { x[j] += o[j] }
-                VectorMath.rmsNorm(x + i * d, weight: w.ffnNorm, count: d, eps: eps, into: h + i * d)
+            eachRows(n) { r in
+                let lo = r.lowerBound
+                if let post = w.postAttentionNorm {
+                    VectorMath.rmsNorm(rows: r.count, o + lo * d, stride: d, weight: post, count: d, eps: eps, into: o + lo * d, outputStride: d)
+                }
+                for j in lo * d..<r.upperBound * d { x[j] += o[j] }
+                VectorMath.rmsNorm(rows: r.count, x + lo * d, stride: d, weight: w.ffnNorm, count: d, eps: eps, into: h + lo * d, outputStride: d)
             }
 
             // Feed-forward block
@@ -205,9 +211,12 @@ public final class TransformerModel: @unchecked Sendable {
             }
             Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: path)
             observe("ffn_out-\(layer)", n, o, width: d)
-            eachRow(n) { i in
-                if let post = w.postFFNNorm { VectorMath.rmsNorm(o + i * d, weight: post, count: d, eps: eps, into: o + i * d) }
-                for j in i * d..<(i + 1) * d { x[j] += o[j] }
+            eachRows(n) { r in
+                let lo = r.lowerBound
+                if let post = w.postFFNNorm {
+                    VectorMath.rmsNorm(rows: r.count, o + lo * d, stride: d, weight: post, count: d, eps: eps, into: o + lo * d, outputStride: d)
+                }
+                for j in lo * d..<r.upperBound * d { x[j] += o[j] }
             }
             observe("l_out-\(layer)", n, x, width: d)
         }
@@ -217,6 +226,11 @@ public final class TransformerModel: @unchecked Sendable {
     /// row's work is the same either way.
     private func eachRow(_ n: Int, _ body: (Int) -> Void) {
         pool.parallelFor(n, minimumChunk: 8) { range in for i in range { body(i) } }
+    }
+
+    /// As `eachRow`, handing each task its range of rows.
+    private func eachRows(_ n: Int, _ body: (Range<Int>) -> Void) {
+        pool.parallelFor(n, minimumChunk: 8, body)
     }
 
     private func addBias(_ bias: [Float]?, _ y: UnsafeMutablePointer<Float>, rows: Int) {
@@ -235,16 +249,15 @@ public final class TransformerModel: @unchecked Sendable {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions) { anglesBuffer in
                 let angles = anglesBuffer.baseAddress!
                 RoPE.angles(position: Float(rows[i].position), dims: c.ropeDimensions, base: base, scale: scale, into: angles)
-                for h in 0..<c.headCount {
-                    let qh = q + i * c.queryDimension + h * hd
-                    if let norm = w.queryNorm { VectorMath.rmsNorm(qh, weight: norm, count: hd, eps: c.rmsEpsilon, into: qh) }
-                    RoPE.apply(qh, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles)
+                let qi = q + i * c.queryDimension, ki = k + i * c.kvDimension
+                if let norm = w.queryNorm {
+                    VectorMath.rmsNorm(rows: c.headCount, qi, stride: hd, weight: norm, count: hd, eps: c.rmsEpsilon, into: qi, outputStride: hd)
                 }
-                for h in 0..<c.headCountKV {
-                    let kh = k + i * c.kvDimension + h * hd
-                    if let norm = w.keyNorm { VectorMath.rmsNorm(kh, weight: norm, count: hd, eps: c.rmsEpsilon, into: kh) }
-                    RoPE.apply(kh, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles)
+                if let norm = w.keyNorm {
+                    VectorMath.rmsNorm(rows: c.headCountKV, ki, stride: hd, weight: norm, count: hd, eps: c.rmsEpsilon, into: ki, outputStride: hd)
                 }
+                for h in 0..<c.headCount { RoPE.apply(qi + h * hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles) }
+                for h in 0..<c.headCountKV { RoPE.apply(ki + h * hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles) }
             }
         }
     }

@@ -50,11 +50,49 @@ public enum VectorMath {
     }
 
     // y[i] = x[i] / sqrt(mean(x²) + eps) · w[i]   (in place allowed: y may equal x)
+    //
+    // llama.cpp's arithmetic (ggml_compute_forward_rms_norm_f32 then the weight multiply): each
+    // square rounded to f32 and summed in f64 in order, mean rounded to f32, scale = 1/sqrtf(mean
+    // + eps) in f32, y = (x·scale)·w.
     public static func rmsNorm(_ x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, count n: Int, eps: Float,
                                into y: UnsafeMutablePointer<Float>) {
-        var sum: Double = 0
-        for i in 0..<n { sum += Double(x[i]) * Double(x[i]) }
-        let scale = Float(1.0 / (sum / Double(n) + Double(eps)).squareRoot())
+        rmsNorm(rows: 1, x, stride: n, weight: w, count: n, eps: eps, into: y, outputStride: n)
+    }
+
+    /// `rmsNorm` of `rows` vectors (x + r·stride into y + r·outputStride), four at a time so that
+    /// their in-order f64 sums run as independent chains; each row's result is the same as alone.
+    public static func rmsNorm(rows: Int, _ x: UnsafePointer<Float>, stride: Int, weight w: UnsafePointer<Float>,
+                               count n: Int, eps: Float, into y: UnsafeMutablePointer<Float>, outputStride: Int) {
+        var r = 0
+        while r + 4 <= rows {
+            let x0 = x + r * stride, x1 = x0 + stride, x2 = x1 + stride, x3 = x2 + stride
+            var s0: Double = 0, s1: Double = 0, s2: Double = 0, s3: Double = 0
+            for i in 0..<n {
+                s0 += Double(x0[i] * x0[i])
+                s1 += Double(x1[i] * x1[i])
+                s2 += Double(x2[i] * x2[i])
+                s3 += Double(x3[i] * x3[i])
+            }
+            scaleRow(x0, sum: s0, weight: w, count: n, eps: eps, into: y + r * outputStride)
+            scaleRow(x1, sum: s1, weight: w, count: n, eps: eps, into: y + (r + 1) * outputStride)
+            scaleRow(x2, sum: s2, weight: w, count: n, eps: eps, into: y + (r + 2) * outputStride)
+            scaleRow(x3, sum: s3, weight: w, count: n, eps: eps, into: y + (r + 3) * outputStride)
+            r += 4
+        }
+        while r < rows {
+            let xr = x + r * stride
+            var sum: Double = 0
+            for i in 0..<n { sum += Double(xr[i] * xr[i]) }
+            scaleRow(xr, sum: sum, weight: w, count: n, eps: eps, into: y + r * outputStride)
+            r += 1
+        }
+    }
+
+    @inline(__always)
+    private static func scaleRow(_ x: UnsafePointer<Float>, sum: Double, weight w: UnsafePointer<Float>, count n: Int,
+                                 eps: Float, into y: UnsafeMutablePointer<Float>) {
+        let mean = Float(sum / Double(n))
+        let scale = 1 / (mean + eps).squareRoot()
         for i in 0..<n { y[i] = x[i] * scale * w[i] }
     }
 
