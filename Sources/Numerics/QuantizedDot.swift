@@ -192,8 +192,10 @@ public enum QuantizedDot {
     }
 
     // Σ_b d·d_a·Σ_j sc_j·Σ q·q_a − dmin·d_a·Σ_j m_j·(bsum_2j + bsum_2j+1)
+    // llama.cpp's order for Q4_K (its repacked 8×8 kernels on x86, and Q5_K here alike): two
+    // chains over super-blocks, fma(isum, d·d_a) and fma(msum, dmin·d_a), subtracted at the end.
     static func q4_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
-        var sum: Float = 0
+        var scaled: Float = 0, mins: Float = 0
         for b in 0..<blocks {
             let wb = w + b * 144, ab = a + b * 292
             var isum: Int32 = 0, msum: Int32 = 0
@@ -208,13 +210,14 @@ public enum QuantizedDot {
                 isum += Int32(sc) * s
             }
             let da = q8kScale(ab)
-            sum += da * loadF16(wb, 0) * Float(isum) - da * loadF16(wb, 2) * Float(msum)
+            scaled = scaled.addingProduct(Float(isum), loadF16(wb, 0) * da)
+            mins = mins.addingProduct(Float(msum), loadF16(wb, 2) * da)
         }
-        return sum
+        return scaled - mins
     }
 
     static func q5_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
-        var sum: Float = 0
+        var scaled: Float = 0, mins: Float = 0
         for b in 0..<blocks {
             let wb = w + b * 176, ab = a + b * 292
             var isum: Int32 = 0, msum: Int32 = 0
@@ -232,30 +235,42 @@ public enum QuantizedDot {
                 isum += Int32(sc) * s
             }
             let da = q8kScale(ab)
-            sum += da * loadF16(wb, 0) * Float(isum) - da * loadF16(wb, 2) * Float(msum)
+            scaled = scaled.addingProduct(Float(isum), loadF16(wb, 0) * da)
+            mins = mins.addingProduct(Float(msum), loadF16(wb, 2) * da)
         }
-        return sum
+        return scaled - mins
     }
 
-    // Σ_b d·d_a·Σ_j s_j·Σ (q − 32)·q_a, sub-blocks of 16
+    // llama.cpp's order for Q6_K (ggml_vec_dot_q6_K_q8_K on x86): per super-block eight integer
+    // lanes, lane m = Σ over elements e with e mod 32 in 4m…4m+3 of s_j·u·q_a (u = q + 32 ∈ 0…63)
+    // minus 32·(s_2m·bsum_2m + s_2m+1·bsum_2m+1); fused-multiply-added with d_a·d into eight lane
+    // accumulators; lanes summed l + (l+4), then + (l+2), + (l+1).
     static func q6_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
-        var sum: Float = 0
-        for b in 0..<blocks {
-            let wb = w + b * 210, ab = a + b * 292
-            var isum: Int32 = 0
-            for j in 0..<16 {
-                var s: Int32 = 0
-                for e in j * 16..<j * 16 + 16 {
-                    let group = e / 128, r = e % 128
-                    let low = (u8(wb, group * 64 + r % 64) >> Int32(4 * (r / 64))) & 0xF
-                    let high = (u8(wb, 128 + group * 32 + r % 32) >> Int32(2 * (r / 32))) & 3
-                    s += ((low | high << 4) - 32) * i8(ab, 4 + e)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 8) { accBuffer in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 8) { laneBuffer in
+                let acc = accBuffer.baseAddress!, lanes = laneBuffer.baseAddress!
+                acc.initialize(repeating: 0, count: 8)
+                for b in 0..<blocks {
+                    let wb = w + b * 210, ab = a + b * 292
+                    lanes.initialize(repeating: 0, count: 8)
+                    for e in 0..<256 {
+                        let group = e / 128, r = e % 128
+                        let low = (u8(wb, group * 64 + r % 64) >> Int32(4 * (r / 64))) & 0xF
+                        let high = (u8(wb, 128 + group * 32 + r % 32) >> Int32(2 * (r / 32))) & 3
+                        lanes[(e % 32) / 4] += i8(wb, 192 + e / 16) * (low | high << 4) * i8(ab, 4 + e)
+                    }
+                    for m in 0..<8 {
+                        let bs0 = Int32(ab.loadUnaligned(fromByteOffset: 260 + 4 * m, as: Int16.self))
+                        let bs1 = Int32(ab.loadUnaligned(fromByteOffset: 262 + 4 * m, as: Int16.self))
+                        lanes[m] -= 32 * (bs0 * i8(wb, 192 + 2 * m) + bs1 * i8(wb, 193 + 2 * m))
+                    }
+                    let d = q8kScale(ab) * loadF16(wb, 208)
+                    for m in 0..<8 { acc[m] = acc[m].addingProduct(Float(lanes[m]), d) }
                 }
-                isum += i8(wb, 192 + j) * s
+                let h0 = acc[0] + acc[4], h1 = acc[1] + acc[5], h2 = acc[2] + acc[6], h3 = acc[3] + acc[7]
+                return (h0 + h2) + (h1 + h3)
             }
-            sum += q8kScale(ab) * loadF16(wb, 208) * Float(isum)
         }
-        return sum
     }
 
     // Σ_b d·d_a·Σ_j (s_j − 32)·Σ levels[q]·q_a, sub-blocks of 32
