@@ -34,6 +34,9 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// Multiplier applied to token embeddings (√n_embd for Gemma).
     public var embeddingScale: Float
     public var attentionScale: Float
+    /// Gemma multiplies the (rotated) queries by `attentionScale` before attention instead of
+    /// scaling the scores, as llama.cpp's graph does; the f16 rounding of q differs slightly.
+    public var scalesQueries = false
     public var hasQKNorm: Bool
     /// Gemma's extra norms after attention and after the feed-forward block.
     public var hasPostNorms: Bool
@@ -86,6 +89,7 @@ public struct ModelConfiguration: Sendable, Equatable {
             activation = .gelu
             embeddingScale = Float(embeddingLength).squareRoot()
             attentionScale = 1 / Float(headDimension).squareRoot()
+            scalesQueries = true
             hasQKNorm = true
             hasPostNorms = true
             // Gemma 3: five sliding-window layers then one global layer; local RoPE base 10 000.

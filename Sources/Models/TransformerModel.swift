@@ -23,8 +23,9 @@ public final class TransformerModel: @unchecked Sendable {
     /// eval callback; nil in normal use.
     public var tensorObserver: ((String, Int, UnsafeBufferPointer<Float>) -> Void)?
 
-    private func observe(_ name: String, _ rows: Int, _ p: UnsafePointer<Float>, width: Int) {
-        tensorObserver?(name, rows, UnsafeBufferPointer(start: p, count: rows * width))
+    private func observe(_ name: @autoclosure () -> String, _ rows: Int, _ p: UnsafePointer<Float>, width: Int) {
+        guard let tensorObserver else { return }
+        tensorObserver(name(), rows, UnsafeBufferPointer(start: p, count: rows * width))
     }
 
     /// `threads` run single-row (decode) steps, `batchThreads` (default: `threads`) multi-row ones.
@@ -183,6 +184,9 @@ public final class TransformerModel: @unchecked Sendable {
             addBias(w.keyBias, k, rows: n)
             addBias(w.valueBias, v, rows: n)
             prepareQueriesAndKeys(layer: layer, weights: w, batch: batch, q: q, k: k)
+            observe("Qcur-\(layer)", n, q, width: c.queryDimension)
+            observe("Kcur-\(layer)", n, k, width: c.kvDimension)
+            observe("Vcur-\(layer)", n, v, width: c.kvDimension)
             eachRow(n) { i in
                 let (seq, cell) = cells[i]
                 let kd = seq.key(layer: layer, cell: cell), vd = seq.value(layer: layer, cell: cell)
@@ -209,6 +213,7 @@ public final class TransformerModel: @unchecked Sendable {
                 VectorMath.gatedActivation(gate: gate + i * ff, up: up + i * ff, count: ff, activation: c.activation,
                                            into: gate + i * ff, path: path)
             }
+            observe("ffn_geglu-\(layer)", n, gate, width: c.feedForwardLength)
             Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: path)
             observe("ffn_out-\(layer)", n, o, width: d)
             eachRows(n) { r in
@@ -257,6 +262,7 @@ public final class TransformerModel: @unchecked Sendable {
                     VectorMath.rmsNorm(rows: c.headCountKV, ki, stride: hd, weight: norm, count: hd, eps: c.rmsEpsilon, into: ki, outputStride: hd)
                 }
                 for h in 0..<c.headCount { RoPE.apply(qi + h * hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles) }
+                if c.scalesQueries { for j in 0..<c.queryDimension { qi[j] *= c.attentionScale } }
                 for h in 0..<c.headCountKV { RoPE.apply(ki + h * hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles) }
             }
         }
@@ -269,6 +275,7 @@ public final class TransformerModel: @unchecked Sendable {
         let window = c.slidingLayers[layer] ? c.slidingWindow : nil
         let groups = c.headCount / c.headCountKV
         let rows = batch.rows
+        let scoreScale: Float = c.scalesQueries ? 1 : c.attentionScale
         // A sequence with at least Attention.tileRows rows in this batch (a prompt chunk) takes the
         // tiled path, as llama.cpp does for such batches; its rows form tiles, one task per tile
         // and head. The choice depends only on the sequence's own rows, so a sequence's results
@@ -309,7 +316,7 @@ public final class TransformerModel: @unchecked Sendable {
                                     keys: seq.key(layer: layer, cell: 0) + kvOffset,
                                     values: seq.value(layer: layer, cell: 0) + kvOffset,
                                     stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
-                                    window: window, scale: c.attentionScale, headDimension: hd,
+                                    window: window, scale: scoreScale, headDimension: hd,
                                     into: out + h * hd, outputStride: c.queryDimension, path: kernelPath)
                             }
                         }
@@ -324,7 +331,7 @@ public final class TransformerModel: @unchecked Sendable {
                         keys: seq.key(layer: layer, cell: 0) + kvOffset,
                         values: seq.value(layer: layer, cell: 0) + kvOffset,
                         stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
-                        queryPosition: rows[i].position, window: window, scale: c.attentionScale,
+                        queryPosition: rows[i].position, window: window, scale: scoreScale,
                         headDimension: hd, scratch: scratch.baseAddress!,
                         into: out + i * c.queryDimension + h * hd, outputStride: hd, path: kernelPath)
                 }

@@ -9,27 +9,30 @@ public enum RoPE {
     public enum Layout: Sendable { case normal, neox }
 
     /// cos/sin tables for one position: `cs[2i] = cos θ_i`, `cs[2i+1] = sin θ_i` for i < dims/2.
-    /// θ is advanced by repeated multiplication in f32, as GGML does, so angles match llama.cpp.
+    /// As GGML computes them, so angles match llama.cpp bit for bit: θ starts at the position and
+    /// is advanced by repeated multiplication in f32; the angle used is (1/scale)·θ.
     public static func angles(position: Float, dims: Int, base: Float, scale: Float = 1,
                               into cs: UnsafeMutablePointer<Float>) {
         let thetaScale = powf(base, -2.0 / Float(dims))
-        var theta = position / scale
+        let frequencyScale = 1 / scale
+        var theta = position
         for i in 0..<dims / 2 {
-            cs[2 * i] = cosf(theta)
-            cs[2 * i + 1] = sinf(theta)
+            cs[2 * i] = cosf(frequencyScale * theta)
+            cs[2 * i + 1] = sinf(frequencyScale * theta)
             theta *= thetaScale
         }
     }
 
-    /// Rotates the first `dims` elements of `x` by the precomputed angles.
+    /// Rotates the first `dims` elements of `x` by the precomputed angles, with the first product
+    /// of each output fused as GCC compiles GGML's rotation (x0·c − x1·s → fma(x0, c, −x1·s)).
     public static func apply(_ x: UnsafeMutablePointer<Float>, dims: Int, layout: Layout, angles cs: UnsafePointer<Float>) {
         let half = dims / 2
         for i in 0..<half {
             let c = cs[2 * i], s = cs[2 * i + 1]
             let (a, b) = layout == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
             let x0 = x[a], x1 = x[b]
-            x[a] = x0 * c - x1 * s
-            x[b] = x0 * s + x1 * c
+            x[a] = (-(x1 * s)).addingProduct(x0, c)
+            x[b] = (x1 * c).addingProduct(x0, s)
         }
     }
 }

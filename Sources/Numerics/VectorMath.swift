@@ -125,7 +125,8 @@ public enum VectorMath {
     @inline(__always)
     public static func gelu(_ x: Float) -> Float {
         let c: Float = 0.797_884_560_802_865_4
-        return 0.5 * x * (1 + tanhf(c * x * (1 + 0.044715 * x * x)))
+        // 1 + (0.044715·x)·x fused, as GCC contracts GGML's expression
+        return 0.5 * x * (1 + tanhf(c * x * Float(1).addingProduct(0.044715 * x, x)))
     }
 
     // gelu evaluated the way llama.cpp's CPU backend does: input and output rounded to f16
@@ -168,7 +169,7 @@ public enum VectorMath {
             return
         }
         switch activation {
-        case .gelu: for i in 0..<n { out[i] = geluF16(gate[i]) * up[i] }
+        case .gelu: for i in 0..<n { out[i] = gate[i] <= -10 ? 0 : geluF16(gate[i]) * up[i] }
         case .silu: for i in 0..<n { out[i] = silu(gate[i]) * up[i] }
         }
     }
