@@ -120,29 +120,20 @@ extension GrammarMatcher {
                     if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, t, 0, 0, mask) }
                 }
             } else {
-                var npv = pv, npr = pr
-                var valid = true
-                if pr > 0 {
-                    if b & 0xC0 == 0x80 { npv = (pv << 6) | UInt32(b & 0x3F); npr = pr - 1 } else { valid = false }
-                } else {
-                    switch b {
-                    case 0xC2..<0xE0: npv = UInt32(b & 0x1F); npr = 1
-                    case 0xE0..<0xF0: npv = UInt32(b & 0x0F); npr = 2
-                    case 0xF0..<0xF5: npv = UInt32(b & 0x07); npr = 3
-                    default: valid = false
+                switch pr == 0 ? UTF8Partial.start(b) : UTF8Partial.next(pv, pr, b) {
+                case .complete(let cp):
+                    let t = transition(set, cp)
+                    if t >= 0 {
+                        markTokens(trie, c, mask)
+                        if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, t, 0, 0, mask) }
                     }
-                }
-                if valid {
-                    if npr == 0 {
-                        let t = npv <= 0x10FFFF ? transition(set, npv) : StackSetCache.rejected
-                        if t >= 0 {
-                            markTokens(trie, c, mask)
-                            if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, t, 0, 0, mask) }
-                        }
-                    } else if partialOK(set, npv, npr) {
+                case .pending(let npv, let npr):
+                    if partialOK(set, npv, npr) {
                         markTokens(trie, c, mask)
                         if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, set, npv, npr, mask) }
                     }
+                case .invalid:
+                    break
                 }
             }
             c = trie.nextSibling[Int(c)]
