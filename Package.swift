@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "cria",
             dependencies: [
-                "GGUF", "CriaNumerics", "Models", "Tokenization", "Sampling", "Templates", "Serving", "Server",
+                "GGUF", "CriaNumerics", "Models", "Tokenization", "Sampling", "Grammar", "Templates", "Serving", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

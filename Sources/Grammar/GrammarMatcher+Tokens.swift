@@ -91,6 +91,30 @@ extension GrammarMatcher {
         return r
     }
 
+    /// The successor of `set` shared by all non-ASCII code points, `rejected`
+    /// when none is accepted, or `mixed` when it depends on the code point.
+    @inline(__always)
+    private func nonASCIITransition(_ set: Int32) -> Int32 {
+        let cached = setCache.nonASCII[Int(set)]
+        return cached != StackSetCache.unknown ? cached : computeNonASCIITransition(set)
+    }
+
+    // Out of line so the optimizer cannot hoist its accesses (and their
+    // exclusivity checks) into the walk's per-node loop.
+    @inline(never)
+    private func computeNonASCIITransition(_ set: Int32) -> Int32 {
+        var uniform = true
+        for s in setCache.sets[Int(set)] where s >= 0 {
+            let cls = grammar.classes[Int(grammar.code[Int(nodePos[Int(s)])])]
+            if !cls.covers(0x80, 0x10FFFF) && cls.intersects(0x80, 0x10FFFF) { uniform = false; break }
+        }
+        // Uniform: each stack takes all non-ASCII code points or none, so U+0080 speaks for all.
+        let r = uniform ? computeTransition(set, 0x80) : StackSetCache.mixed
+        setCache.nonASCII[Int(set)] = r
+        return r
+    }
+
+    @inline(never)
     private func computeTransition(_ set: Int32, _ cp: UInt32) -> Int32 {
         var out: [Int32] = []
         advance(setCache.sets[Int(set)], cp, into: &out)
@@ -120,29 +144,23 @@ extension GrammarMatcher {
                     if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, t, 0, 0, mask) }
                 }
             } else {
-                var npv = pv, npr = pr
-                var valid = true
-                if pr > 0 {
-                    if b & 0xC0 == 0x80 { npv = (pv << 6) | UInt32(b & 0x3F); npr = pr - 1 } else { valid = false }
-                } else {
-                    switch b {
-                    case 0xC2..<0xE0: npv = UInt32(b & 0x1F); npr = 1
-                    case 0xE0..<0xF0: npv = UInt32(b & 0x0F); npr = 2
-                    case 0xF0..<0xF5: npv = UInt32(b & 0x07); npr = 3
-                    default: valid = false
+                // Every multi-byte character is non-ASCII: when the set treats those alike,
+                // one cached answer replaces the per-code-point lookups.
+                let uniform = nonASCIITransition(set)
+                switch pr == 0 ? UTF8Partial.start(b) : UTF8Partial.next(pv, pr, b) {
+                case .complete(let cp):
+                    let t = uniform != StackSetCache.mixed ? uniform : transition(set, cp)
+                    if t >= 0 {
+                        markTokens(trie, c, mask)
+                        if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, t, 0, 0, mask) }
                     }
-                }
-                if valid {
-                    if npr == 0 {
-                        let t = npv <= 0x10FFFF ? transition(set, npv) : StackSetCache.rejected
-                        if t >= 0 {
-                            markTokens(trie, c, mask)
-                            if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, t, 0, 0, mask) }
-                        }
-                    } else if partialOK(set, npv, npr) {
+                case .pending(let npv, let npr):
+                    if uniform != StackSetCache.mixed ? uniform >= 0 : partialOK(set, npv, npr) {
                         markTokens(trie, c, mask)
                         if trie.firstChild[Int(c)] >= 0 { walk(v, trie, c, set, npv, npr, mask) }
                     }
+                case .invalid:
+                    break
                 }
             }
             c = trie.nextSibling[Int(c)]

@@ -37,8 +37,8 @@ public final class GrammarMatcher {
 
     /// Current stack set: sorted, unique stack ids.
     var stacks: [Int32] = []
-    /// Partial UTF-8 character carried over from the last accepted token:
-    /// accumulated bits and number of continuation bytes still expected.
+    /// Partial UTF-8 character carried over from the last accepted token, as a
+    /// `UTF8Partial` pending state: accumulated bits and continuation bytes still expected.
     var partialValue: UInt32 = 0
     var partialRemaining: Int = 0
 
@@ -116,28 +116,19 @@ public final class GrammarMatcher {
         var pr = partialRemaining
         var next: [Int32] = []
         for b in bytes {
-            var complete: UInt32? = nil
-            if pr > 0 {
-                guard b & 0xC0 == 0x80 else { return nil }
-                pv = (pv << 6) | UInt32(b & 0x3F)
-                pr -= 1
-                if pr == 0 { complete = pv }
-            } else {
-                switch b {
-                case 0x00..<0x80: complete = UInt32(b)
-                case 0xC2..<0xE0: pv = UInt32(b & 0x1F); pr = 1
-                case 0xE0..<0xF0: pv = UInt32(b & 0x0F); pr = 2
-                case 0xF0..<0xF5: pv = UInt32(b & 0x07); pr = 3
-                default: return nil // invalid UTF-8 lead byte
-                }
-            }
-            if let cp = complete {
-                if cp > 0x10FFFF { return nil }
+            switch pr == 0 ? UTF8Partial.start(b) : UTF8Partial.next(pv, pr, b) {
+            case .complete(let cp):
+                pv = 0
+                pr = 0
                 next.removeAll(keepingCapacity: true)
                 advance(cur, cp, into: &next)
                 if next.isEmpty || next.count > maxStacks { return nil }
                 swap(&cur, &next)
-            } else if !partialCompatible(cur, pv, pr) {
+            case .pending(let value, let remaining):
+                pv = value
+                pr = remaining
+                if !partialCompatible(cur, pv, pr) { return nil }
+            case .invalid:
                 return nil
             }
         }
@@ -160,15 +151,13 @@ public final class GrammarMatcher {
         if matched > 1 { GrammarMatcher.sortUniqueTail(&out, from: start) }
     }
 
-    /// Whether some stack could accept a code point beginning with the partial
-    /// UTF-8 sequence (accumulated `value`, `remaining` bytes missing).
+    /// Whether some stack could accept a code point that completes the pending
+    /// UTF-8 sequence (`UTF8Partial` state `value`, `remaining`).
     func partialCompatible(_ set: [Int32], _ value: UInt32, _ remaining: Int) -> Bool {
-        let shift = UInt32(6 * remaining)
-        let lo = value << shift
-        let hi = lo | ((1 << shift) - 1)
+        guard let range = UTF8Partial.codePoints(value, remaining) else { return false }
         for s in set where s >= 0 {
             let cls = grammar.code[Int(nodePos[Int(s)])]
-            if grammar.classes[Int(cls)].intersects(lo, min(hi, 0x10FFFF)) { return true }
+            if grammar.classes[Int(cls)].intersects(range.lowerBound, range.upperBound) { return true }
         }
         return false
     }

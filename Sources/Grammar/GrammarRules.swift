@@ -53,6 +53,16 @@ public struct CharClass: Sendable, Hashable {
         return inside != negated
     }
 
+    /// Whether every code point in `lo...hi` belongs to the class.
+    public func covers(_ lo: UInt32, _ hi: UInt32) -> Bool {
+        if negated {
+            for r in ranges where r.lowerBound <= hi && lo <= r.upperBound { return false }
+            return true
+        }
+        for r in ranges where r.lowerBound <= lo && hi <= r.upperBound { return true }
+        return false
+    }
+
     /// Whether some code point in `lo...hi` belongs to the class. Used to decide
     /// whether an incomplete UTF-8 sequence could still turn into an accepted
     /// character.

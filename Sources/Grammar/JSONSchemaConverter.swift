@@ -103,7 +103,12 @@ final class SchemaConverter {
         "object": (#""{" space ( string ":" space value ("," space string ":" space value)* )? "}" space"#, ["string", "value", "space"]),
         "array": (#""[" space ( value ("," space value)* )? "]" space"#, ["value", "space"]),
         "uuid": (#""\"" [0-9a-fA-F]{8} "-" [0-9a-fA-F]{4} "-" [0-9a-fA-F]{4} "-" [0-9a-fA-F]{4} "-" [0-9a-fA-F]{12} "\"" space"#, ["space"]),
-        "date": (#"[0-9]{4} "-" ("0" [1-9] | "1" [0-2]) "-" ("0" [1-9] | [1-2] [0-9] | "3" [0-1])"#, []),
+        // Calendar-valid dates only (validators parse them, so "2023-02-30" would fail): day
+        // ranges per month, February 29 only in leap years, no year 0000.
+        "date": (#"date-year "-" date-month-day | date-leap-year "-02-29""#, ["date-year", "date-month-day", "date-leap-year"]),
+        "date-year": (#"[0-9]{3} [1-9] | [0-9]{2} [1-9] "0" | [0-9] [1-9] "00" | [1-9] "000""#, []),
+        "date-month-day": (#"("0" [13578] | "1" [02]) "-" ("0" [1-9] | [12] [0-9] | "3" [01]) | ("0" [469] | "11") "-" ("0" [1-9] | [12] [0-9] | "30") | "02-" ("0" [1-9] | "1" [0-9] | "2" [0-8])"#, []),
+        "date-leap-year": (#"[0-9]{2} ([02468] [48] | [2468] "0" | [13579] [26]) | ("0" [48] | [2468] [048] | [13579] [26]) "00""#, []),
         "time": (#"([01] [0-9] | "2" [0-3]) ":" [0-5] [0-9] ":" [0-5] [0-9] ("." [0-9]{1,9})? ("Z" | [+\-] ([01] [0-9] | "2" [0-3]) ":" [0-5] [0-9])"#, []),
         "date-time": (#"date "T" time"#, ["date", "time"]),
         "date-string": (#""\"" date "\"" space"#, ["date", "space"]),

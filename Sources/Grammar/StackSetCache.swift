@@ -9,19 +9,31 @@
 /// trie node the walk then does one table read instead of re-running the
 /// pushdown step.
 ///
+/// Large vocabularies are mostly non-ASCII tokens, and a dictionary probe per
+/// such trie node dominated filtering inside JSON strings. But there every
+/// stack's class either takes all of U+0080…U+10FFFF or none of it, so every
+/// non-ASCII code point leads to the same set: `nonASCII` records that one
+/// successor per set (or that the set does not treat them uniformly).
+///
 /// Ids are only valid until the matcher's arena is compacted; the matcher
 /// clears this cache whenever it compacts.
 final class StackSetCache {
     static let unknown: Int32 = -2
     static let rejected: Int32 = -1
+    /// `nonASCII` entry of a set whose stacks split the non-ASCII range.
+    static let mixed: Int32 = -3
 
-    private(set) var sets: [[Int32]] = []
+    // The walk touches these on every trie node and never holds an access
+    // across a write; dynamic exclusivity checks (which the compiler hoists to
+    // the walk's per-node loop) cost as much as the walk itself.
+    @exclusivity(unchecked) private(set) var sets: [[Int32]] = []
     private var ids: [[Int32]: Int32] = [:]
-    // Read on every trie node; the walk never holds an access across a write.
     @exclusivity(unchecked) private(set) var ascii: UnsafeMutablePointer<Int32>
     private var capacity: Int
-    private var other: [UInt64: Int32] = [:]
-    private var partial: [UInt64: Bool] = [:]
+    @exclusivity(unchecked) private var other: [UInt64: Int32] = [:]
+    @exclusivity(unchecked) private var partial: [UInt64: Bool] = [:]
+    /// Per set: the successor for every non-ASCII code point, `rejected`, `mixed` or `unknown`.
+    @exclusivity(unchecked) var nonASCII: [Int32] = []
 
     init() {
         capacity = 64
@@ -37,6 +49,7 @@ final class StackSetCache {
         ids.removeAll()
         other.removeAll()
         partial.removeAll()
+        nonASCII.removeAll()
     }
 
     /// Id of a sorted, unique stack list.
@@ -52,6 +65,7 @@ final class StackSetCache {
         }
         (ascii + Int(id) * 128).initialize(repeating: StackSetCache.unknown, count: 128)
         sets.append(set)
+        nonASCII.append(StackSetCache.unknown)
         ids[set] = id
         return id
     }

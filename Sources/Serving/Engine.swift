@@ -42,8 +42,7 @@ public final class Engine: @unchecked Sendable {
         slots = (0..<configuration.slotCount).map(Slot.init)
         let vocab = tokenizer.vocabulary
         let eos = Array(vocab.endOfGeneration).sorted()
-        grammarVocabulary = TokenVocabulary(tokens: (0..<vocab.count).map { tokenizer.piece(Int32($0)) },
-                                            eosTokenIDs: Set(eos))
+        grammarVocabulary = GrammarConstraint.vocabulary(for: tokenizer)
         samplerVocabulary = VocabularyInfo(size: model.config.vocabularySize, eosTokens: eos, newlineToken: vocab.nl)
         published = EngineStatus(slots: (0..<configuration.slotCount).map { SlotStatus.idle(id: $0) }, deferred: 0)
     }

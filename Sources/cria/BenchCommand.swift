@@ -8,6 +8,8 @@ import Models
 /// tg: `n` single-token decode steps of one sequence from an empty cache.
 /// batch B: B sequences decoding `n` tokens each at once (one row per sequence per step);
 /// reports the aggregate tokens/s.
+/// `--json-schema FILE`: `n` sampled decode steps without and with the schema's grammar
+/// constraint (see `ConstrainedDecodeBench`), and the ratio of the two rates.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -35,8 +37,13 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("batch"), help: "Comma-separated sequence counts for aggregate decode, e.g. 1,2,4,8.")
     var batchSizes: String?
 
+    @Option(name: .customLong("json-schema"), help: "A JSON schema file: also time sampled decoding without and with it.")
+    var jsonSchema: String?
+
     func run() throws {
         let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads ?? threads)
+        // Read and convert the schema first, so a bad one fails before any measuring.
+        let schemaBench = try jsonSchema.map { try loadSchemaBench(m, path: $0) }
         let vocab = Int32(m.config.vocabularySize)
         // Deterministic ordinary tokens (avoid the special ids at the start of the vocabulary).
         func token(_ i: Int) -> Int32 { Int32(1000 + (i * 7919) % Int(min(vocab - 1000, 200_000))) }
@@ -65,6 +72,39 @@ struct BenchCommand: ParsableCommand {
                 print("| tg\(generate) x\(b) seqs (aggregate) | \(Self.format(rates)) |")
             }
         }
+        if let schemaBench, generate > 0 { try benchSchema(schemaBench) }
+    }
+
+    private func loadSchemaBench(_ m: TransformerModel, path: String) throws -> ConstrainedDecodeBench {
+        let schema: String
+        do { schema = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw CommandError("cannot read --json-schema \(path): \(error.localizedDescription)")
+        }
+        return try ConstrainedDecodeBench(model: m, schemaJSON: schema, tokens: generate)
+    }
+
+    /// Sampled decode rates without and with the schema, runs interleaved so load drift hits both.
+    private func benchSchema(_ bench: ConstrainedDecodeBench) throws {
+        _ = try bench.run(constrained: false, count: min(generate, 16))  // warm-up: maps the weights in
+        var free: [ConstrainedDecodeBench.Run] = [], constrained: [ConstrainedDecodeBench.Run] = []
+        for rep in 0..<repetitions {
+            free.append(try bench.run(constrained: false, seed: Int64(rep + 1)))
+            constrained.append(try bench.run(constrained: true, seed: Int64(rep + 1)))
+        }
+        print("| tg\(generate) sampled | \(Self.format(free.map(\.rate))) |")
+        print("| tg\(generate) sampled, json schema | \(Self.format(constrained.map(\.rate))) |")
+        let mean = { (runs: [ConstrainedDecodeBench.Run]) in runs.map(\.rate).reduce(0, +) / Double(runs.count) }
+        let resamples = constrained.map(\.resamples).reduce(0, +), documents = constrained.map(\.documents).reduce(0, +)
+        let perToken = { (runs: [ConstrainedDecodeBench.Run], time: KeyPath<ConstrainedDecodeBench.Run, Double>) in
+            1000 * runs.map { $0[keyPath: time] }.reduce(0, +) / Double(runs.count)
+        }
+        let best = { (runs: [ConstrainedDecodeBench.Run]) in runs.map(\.rate).max()! }
+        print(String(format: "json schema rate / unconstrained rate: %.1f%% of the mean, %.1f%% of the best run",
+                     100 * mean(constrained) / mean(free), 100 * best(constrained) / best(free)))
+        print(String(format: "per token: sampling %.2f ms unconstrained, %.2f ms with the schema (%.2f ms inside the grammar); "
+                     + "%d of %d tokens resampled under the grammar, %d documents completed",
+                     perToken(free, \.sampling), perToken(constrained, \.sampling), perToken(constrained, \.grammar),
+                     resamples, generate * repetitions, documents))
     }
 
     private func parsedBatchSizes() -> [Int] {

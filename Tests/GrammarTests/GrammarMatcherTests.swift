@@ -75,6 +75,81 @@ final class GrammarMatcherTests: XCTestCase {
         XCTAssertFalse(m.accepts(tokenBytes: []))
     }
 
+    func testMalformedUTF8FormsRejectedAtTheDecidingByte() throws {
+        // A grammar accepting every code point, so only the encoding can be at fault.
+        let m = try matcher(#"root ::= [\u0000-\U0010FFFF]*"#)
+        XCTAssertTrue(m.accepts(tokenBytes: [0xF0, 0x9F, 0x98, 0x80]))  // 😀
+        XCTAssertTrue(m.accepts(tokenBytes: [0xED, 0x9F, 0xBF]))        // U+D7FF, just below the surrogates
+        XCTAssertTrue(m.accepts(tokenBytes: [0xF4, 0x8F, 0xBF, 0xBF]))  // U+10FFFF
+        XCTAssertTrue(m.accepts(tokenBytes: [0xED]))                    // may still become U+D000..U+D7FF
+        XCTAssertFalse(m.accepts(tokenBytes: [0xC0, 0x80]))             // overlong NUL
+        XCTAssertFalse(m.accepts(tokenBytes: [0xE0, 0x81, 0xB4]))       // overlong "t"
+        XCTAssertFalse(m.accepts(tokenBytes: [0xF0, 0x80, 0x81, 0xB4])) // overlong "t"
+        XCTAssertFalse(m.accepts(tokenBytes: [0xF0, 0x80]))             // already overlong after two bytes
+        XCTAssertFalse(m.accepts(tokenBytes: [0xE0, 0x9F]))
+        XCTAssertFalse(m.accepts(tokenBytes: [0xED, 0xA0]))             // a surrogate whatever follows
+        XCTAssertFalse(m.accepts(tokenBytes: [0xED, 0xBF, 0xBF]))       // U+DFFF
+        XCTAssertFalse(m.accepts(tokenBytes: [0xF4, 0x90]))             // beyond U+10FFFF
+        XCTAssertFalse(m.accepts(tokenBytes: [0xF5]))
+        // The same judgement when the bytes arrive one token at a time.
+        XCTAssertTrue(m.accept(tokenBytes: [0xF0]))
+        XCTAssertFalse(m.accepts(tokenBytes: [0x80]))
+        XCTAssertTrue(m.accept(tokenBytes: [0x90]))
+        XCTAssertTrue(m.accept(tokenBytes: [0x80, 0x80]))               // U+10000, the smallest 4-byte form
+        XCTAssertTrue(m.canEnd)
+    }
+
+    func testOverlongByteTokensAreNotAllowedInPlaceOfASCII() throws {
+        // Byte-fallback vocabularies can spell "t" as F0 80 81 B4; the grammar must not take that for "true".
+        let m = try matcher(#"root ::= "true""#)
+        let tokens: [[UInt8]] = [[0xF0], [0x80], [0x81], [0xB4], Array("t".utf8), Array("true".utf8), [0xE0], [0xC1]]
+        let vocab = TokenVocabulary(tokens: tokens)
+        XCTAssertEqual(m.allowedTokens(vocabulary: vocab), [4, 5])
+        XCTAssertFalse(m.accept(token: 0, vocabulary: vocab))
+        XCTAssertFalse(m.accept(tokenBytes: [0xF0, 0x80, 0x81, 0xB4]))
+        XCTAssertTrue(m.accept(token: 4, vocabulary: vocab))
+        XCTAssertFalse(m.accepts(tokenBytes: [0xE0, 0x81, 0xB2]))     // overlong "r"
+    }
+
+    func testNonASCIIShortcutAgreesWithPerTokenChecks() throws {
+        // The vocabulary walk answers non-ASCII characters once per stack set when every stack
+        // takes all of them or none; sets that split them must still be checked per code point.
+        let tokens: [[UInt8]] = [
+            Array("é".utf8), Array("日本".utf8), Array("a".utf8), Array("\"".utf8), Array("aé\"".utf8), [0xE6], [0xE6, 0x97],
+            [0xC3], Array("😀".utf8), [0xF0, 0x9F], Array("ü".utf8), Array("xé".utf8), [0xED, 0xA0, 0x80], Array("\n".utf8),
+        ]
+        let vocab = TokenVocabulary(tokens: tokens)
+        let grammars = [
+            #"root ::= "\"" [^"\\\x00-\x1F]* "\"""#,       // all non-ASCII, one set looping on itself
+            #"root ::= [a-z]*"#,                                 // no non-ASCII at all
+            #"root ::= [a-zé]* "\"""#,                          // splits the non-ASCII range
+            #"root ::= [^"]{0,3} "\"" | [a-x] "é""#,            // uniform, but the set moves with each character
+            #"root ::= [\u0080-\uD7FF]* | [\uE000-\U0010FFFF]+"#, // excludes only surrogates: treated as split
+        ]
+        for g in grammars {
+            let m = try matcher(g)
+            for prefix in ["", "\"", "a", "\"é"] {
+                m.reset()
+                if !prefix.isEmpty && !m.accept(prefix) { continue }
+                let mask = m.allowedTokenMask(vocabulary: vocab)
+                for id in 0..<Int32(tokens.count) {
+                    XCTAssertEqual(mask[Int(id)], m.accepts(token: id, vocabulary: vocab), "\(g) after \(prefix.debugDescription): token \(id)")
+                }
+            }
+        }
+    }
+
+    func testCharClassCovers() {
+        let notQuote = CharClass(ranges: [0x22...0x22, 0x5C...0x5C], negated: true)
+        XCTAssertTrue(notQuote.covers(0x80, 0x10FFFF))
+        XCTAssertFalse(notQuote.covers(0x20, 0x7F))
+        let letters = CharClass(ranges: [0x61...0x7A, 0xE9...0xE9])
+        XCTAssertTrue(letters.covers(0x62, 0x70))
+        XCTAssertFalse(letters.covers(0x80, 0x10FFFF))
+        XCTAssertTrue(letters.intersects(0x80, 0x10FFFF))
+        XCTAssertTrue(CharClass.any.covers(0, 0x10FFFF))
+    }
+
     func testCanEndWithOptionalTail() throws {
         let m = try matcher(#"root ::= [a-z]+ ("." [a-z]+)?"#)
         XCTAssertTrue(m.accept("abc"))

@@ -1,5 +1,6 @@
 """`cria tokenize`, `cria template` and `cria run` against llama.cpp's recorded behaviour."""
 import json
+import re
 
 from conftest import REFERENCE
 
@@ -77,3 +78,23 @@ def test_perplexity_rejects_missing_file(cria, model_path, tmp_path):
     result = cria("perplexity", "-m", model_path, "-f", tmp_path / "missing.txt", check=False)
     assert result.returncode == 1
     assert "cannot read text file" in result.stderr
+
+
+def test_bench_json_schema_runs_the_constrained_sampling_path(cria, model_path, tmp_path):
+    # Each "yes"/"no" document is a few tokens, so 48 steps must complete (and restart) several;
+    # only the shape of the report is checked, never the speed.
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"enum": ["yes", "no"]}))
+    out = cria("bench", "-m", model_path, "-p", "0", "-n", "48", "-r", "1", "--json-schema", schema).stdout
+    assert re.search(r"^\| tg48 sampled \| [0-9.]+ ± [0-9.]+ \|$", out, re.M), out
+    assert re.search(r"^\| tg48 sampled, json schema \| [0-9.]+ ± [0-9.]+ \|$", out, re.M), out
+    assert re.search(r"^json schema rate / unconstrained rate: [0-9.]+% of the mean", out, re.M), out
+    documents = int(re.search(r"(\d+) documents completed", out)[1])
+    assert documents >= 1, out
+
+
+def test_bench_json_schema_rejects_a_bad_schema(cria, model_path, tmp_path):
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"type": "array", "uniqueItems": True}))
+    result = cria("bench", "-m", model_path, "-p", "0", "-n", "4", "-r", "1", "--json-schema", schema, check=False)
+    assert result.returncode != 0 and "uniqueItems" in result.stderr, result.stderr
