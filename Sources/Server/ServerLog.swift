@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Logging
 
 /// The server's log lines on stdout (llama-server logs to stdout), one per line: a JSON object
@@ -26,8 +27,16 @@ public struct ServerLog: Sendable {
     }
 
     private func write(_ level: String, _ message: String, _ fields: [String: String]) {
-        // One write per line, so lines from concurrent requests never interleave.
-        FileHandle.standardOutput.write(Data((line(level, message, fields) + "\n").utf8))
+        // One write(2) per line, so lines from concurrent requests never interleave. Errors are
+        // ignored: a closed stdout must not take the server down (FileHandle.write would trap).
+        let bytes = Array((line(level, message, fields) + "\n").utf8)
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+            }
+        }
     }
 }
 

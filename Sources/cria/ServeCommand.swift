@@ -138,6 +138,8 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // A reader of our stdout going away must cost log lines, not the server (write gets EPIPE).
+        signal(SIGPIPE, SIG_IGN)
         let log = ServerLog(json: logFormat == "json")
         if gpuLayers != nil || mainGPU != nil || tensorSplit != nil {
             log.warn("this build has no GPU support: -ngl, -mg and -ts are ignored")

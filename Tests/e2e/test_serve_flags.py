@@ -5,8 +5,9 @@ import subprocess
 import time
 
 import pytest
+import requests
 
-from conftest import MODEL, assert_openai_error, cria_binary
+from conftest import MODEL, cria_binary, free_port
 
 GREEDY = {"temperature": 0, "return_tokens": True}
 
@@ -63,6 +64,28 @@ def test_text_log_format(start_server):
     lines = s.output().splitlines()
     assert any(line.startswith("INFO request ") and "path=/tokenize" in line and "status=200" in line for line in lines)
     assert not any(line.startswith("{") for line in lines)
+
+
+def test_closed_stdout_does_not_stop_the_server(model_path):
+    port = free_port()
+    p = subprocess.Popen([str(cria_binary()), "serve", "-m", str(model_path), "--port", str(port), "-c", "256"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        p.stdout.close()  # whoever would read the log went away: every log line meets a closed pipe
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if requests.get(url + "/health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        for _ in range(3):  # each request writes a log line into the closed pipe
+            assert requests.post(url + "/tokenize", json={"content": "hi"}, timeout=30).status_code == 200
+        assert p.poll() is None
+    finally:
+        p.kill()
+        p.wait()
 
 
 def test_server_n_predict_caps_requests(start_server):

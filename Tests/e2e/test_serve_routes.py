@@ -94,11 +94,13 @@ def test_slot_save_restore_erase(server):
     first = server.post("/completion", req).json()
     saved = server.post("/slots/1?action=save", {"filename": "one.bin"}).json()
     assert saved["id_slot"] == 1 and saved["n_saved"] > 0 and saved["n_written"] > 0
+    assert saved["filename"] == "one.bin" and saved["timings"]["save_ms"] >= 0
     assert (server.slot_dir / "one.bin").stat().st_size == saved["n_written"]
     erased = server.post("/slots/1?action=erase").json()
     assert erased == {"id_slot": 1, "n_erased": saved["n_saved"]}
     restored = server.post("/slots/1?action=restore", {"filename": "one.bin"}).json()
-    assert restored["n_restored"] == saved["n_saved"]
+    assert restored["n_restored"] == saved["n_saved"] and restored["n_read"] == saved["n_written"]
+    assert restored["id_slot"] == 1 and restored["filename"] == "one.bin" and restored["timings"]["restore_ms"] >= 0
     again = server.post("/completion", req).json()
     assert again["tokens_cached"] > 0 and again["tokens"] == first["tokens"]
     assert_openai_error(server.post("/slots/1?action=restore", {"filename": "../etc"}), 400)
