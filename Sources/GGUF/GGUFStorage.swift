@@ -10,7 +10,17 @@ import Darwin
 public final class GGUFStorage: @unchecked Sendable {
     public enum LoadMode: Sendable { case mmap, read }
 
+    /// What a requested `mlock` did. Locking is best effort, as in llama.cpp: a failure (usually
+    /// RLIMIT_MEMLOCK) still leaves usable bytes, so callers report it rather than fail.
+    public enum LockOutcome: Sendable, Equatable {
+        case notRequested
+        case locked
+        case failed(reason: String)
+    }
+
     public let bytes: UnsafeRawBufferPointer
+    /// Set once by the path initializer; never changes afterwards.
+    public private(set) var lockOutcome: LockOutcome = .notRequested
     private let release: @Sendable (UnsafeRawBufferPointer) -> Void
 
     /// Wraps bytes that stay valid until `release` is called with them.
@@ -50,10 +60,11 @@ public final class GGUFStorage: @unchecked Sendable {
             guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
                 throw GGUFError.cannotOpen(path: path, reason: "mmap failed: " + Self.errnoText())
             }
-            if lockPages { _ = Glibc.mlock(base, size) }
+            let outcome = lockPages ? Self.lock(base, size) : .notRequested
             self.init(bytes: UnsafeRawBufferPointer(start: base, count: size)) { b in
                 _ = munmap(UnsafeMutableRawPointer(mutating: b.baseAddress), b.count)
             }
+            lockOutcome = outcome
         case .read:
             let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
             var done = 0
@@ -65,14 +76,21 @@ public final class GGUFStorage: @unchecked Sendable {
                 }
                 done += n
             }
-            if lockPages { _ = Glibc.mlock(raw, size) }
+            let outcome = lockPages ? Self.lock(raw, size) : .notRequested
             self.init(bytes: UnsafeRawBufferPointer(start: raw, count: size)) { b in
                 UnsafeMutableRawPointer(mutating: b.baseAddress)?.deallocate()
             }
+            lockOutcome = outcome
         }
     }
 
     deinit { release(bytes) }
+
+    /// Pins `count` bytes at `base` in RAM (faulting them in now). Unlocking is implicit: munmap
+    /// and free release the lock with the pages.
+    private static func lock(_ base: UnsafeMutableRawPointer, _ count: Int) -> LockOutcome {
+        mlock(base, count) == 0 ? .locked : .failed(reason: errnoText())
+    }
 
     private static func errnoText() -> String {
         String(cString: strerror(errno))

@@ -1,13 +1,17 @@
 import Hummingbird
+import NIOCore
 
-/// The per-request context: Hummingbird's core storage plus our body size limit.
-public struct AppContext: RequestContext {
+/// The per-request context: Hummingbird's core storage, the client's address and our body size limit.
+public struct AppContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The client, for request log lines.
+    public let remoteAddress: SocketAddress?
     /// Set by `buildApplication` from `ServerConfiguration.maxBodyBytes`.
     nonisolated(unsafe) static var bodyLimit = 8 << 20
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 
     public var maxUploadSize: Int { Self.bodyLimit }

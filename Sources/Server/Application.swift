@@ -8,9 +8,12 @@ import NIOPosix
 public func buildApplication(host: ModelHost, configuration: ServerConfiguration,
                              logger: Logger = Logger(label: "cria.server")) -> some ApplicationProtocol {
     AppContext.bodyLimit = configuration.maxBodyBytes
+    let logger = configuration.log.map { log in Logger(label: logger.label) { _ in ServerLogHandler(log) } } ?? logger
     let router = Router(context: AppContext.self)
+    if let log = configuration.log { router.add(middleware: RequestLogMiddleware(log: log)) }
     router.add(middleware: OpenAIErrorMiddleware())
     if !configuration.apiKeys.isEmpty { router.add(middleware: APIKeyMiddleware(keys: Set(configuration.apiKeys))) }
+    router.add(middleware: WebFrontEndMiddleware())
     if let path = configuration.staticPath {
         router.add(middleware: FileMiddleware(path, searchForIndexHtml: true, logger: logger))
     }

@@ -99,7 +99,7 @@ struct CompletionRenderer: Sendable {
             content: content, id_slot: s.slotID, model: served.alias, tokens_predicted: s.predictedTokenCount,
             tokens_evaluated: s.promptTokenCount,
             generation_settings: GenerationSettings(request: request, contextSize: served.engine.slotContextSize,
-                                                    model: served.alias, seed: s.seed),
+                                                    model: served.alias, seed: s.seed, tokenize: served.penaltyTokens),
             prompt: request.promptText, truncated: s.truncated,
             stopped_eos: s.stopReason == .endOfGeneration, stopped_word: !word.isEmpty,
             stopped_limit: s.stopReason == .limit, stopping_word: word, tokens_cached: s.cachedTokenCount,

@@ -35,7 +35,10 @@ struct GenerationSettings: Encodable {
     var grammar: String
     var samplers: [String]
 
-    init(request r: GenerationRequest, contextSize: Int, model: String, seed: UInt64? = nil) {
+    /// `tokenize` turns a text `penalty_prompt` into the tokens the sampler will use, which
+    /// llama-server lists (it tokenizes the text when the request arrives).
+    init(request r: GenerationRequest, contextSize: Int, model: String, seed: UInt64? = nil,
+         tokenize: (String) -> [Int32] = { _ in [] }) {
         let p = r.sampling
         n_ctx = contextSize
         n_predict = r.predictLimit
@@ -53,7 +56,11 @@ struct GenerationSettings: Encodable {
         repeat_penalty = p.repeatPenalty
         presence_penalty = p.presencePenalty
         frequency_penalty = p.frequencyPenalty
-        if case .tokens(let t) = p.penaltyPrompt { penalty_prompt_tokens = t } else { penalty_prompt_tokens = [] }
+        switch p.penaltyPrompt {
+        case .tokens(let t)?: penalty_prompt_tokens = t
+        case .text(let s)?: penalty_prompt_tokens = tokenize(s).map(Int.init)
+        case nil: penalty_prompt_tokens = []
+        }
         use_penalty_prompt_tokens = p.penaltyPrompt != nil
         mirostat = p.mirostat
         mirostat_tau = p.mirostatTau
@@ -127,9 +134,16 @@ struct TokenProbabilitiesJSON: Encodable {
     var content: String
     var probs: [Candidate]
 
+    /// `probs` always has `n_probs` entries, as the spec says: when fewer candidates survived the
+    /// samplers, the most likely raw tokens not listed fill it with probability 0 (llama-server
+    /// likewise showed filtered-out tokens at 0).
     init(_ p: TokenProbabilities, text: (Int32) -> String) {
         content = text(p.token)
         probs = p.postSampling.map { Candidate(tok_str: text($0.token), prob: $0.probability) }
+        let listed = Set(p.postSampling.map(\.token))
+        for filler in p.preSampling where probs.count < p.preSampling.count && !listed.contains(filler.token) {
+            probs.append(Candidate(tok_str: text(filler.token), prob: 0))
+        }
     }
 }
 

@@ -1,8 +1,14 @@
+import Foundation
 import Grammar
 import Hummingbird
 import Serving
 
-/// POST /embedding (native) and POST /v1/embeddings (OpenAI, L2-normalized), with `--embedding`.
+/// POST /embedding (native) and POST /v1/embeddings (OpenAI), with `--embedding`.
+///
+/// Both return L2-normalized pooled vectors, as llama-server did at the spec's commit (its
+/// `send_embedding` normalized every result, like the embedding example the spec points to).
+/// With `--pooling none` (a later llama-server option) /embedding returns every token's raw
+/// hidden state instead, and /v1/embeddings refuses, since one vector per input is its contract.
 struct EmbeddingController {
     let host: ModelHost
     let enabled: Bool
@@ -26,13 +32,39 @@ struct EmbeddingController {
         var request = request
         let fields = try await request.jsonFields(context: context)
         guard let content = fields["content"] ?? fields["input"] else { throw APIError.badRequest("Missing required field 'content'") }
+        if let images = try fields.array("image_data"), !images.isEmpty {
+            throw APIError.badRequest("image_data is not supported: this server has no multimodal projector")
+        }
         let tokens = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: false).tokens(content, field: "content").tokens
         let vectors = try await embed(served, tokens)
         if served.engine.configuration.pooling == .none { return try JSONResponse.make(NativePerToken(embedding: vectors)) }
-        return try JSONResponse.make(Native(embedding: vectors[0]))
+        return try JSONResponse.make(Native(embedding: Self.normalized(vectors[0])))
     }
 
-    struct Item: Encodable { var object = "embedding"; var index: Int; var embedding: [Float] }
+    /// An OpenAI embedding: floats, or (`encoding_format: "base64"`, the openai clients' default)
+    /// the little-endian float32 bytes in base64.
+    enum Vector: Encodable {
+        case floats([Float])
+        case base64(String)
+
+        init(_ v: [Float], base64: Bool) {
+            guard base64 else { self = .floats(v); return }
+            var bytes = [UInt8]()
+            bytes.reserveCapacity(v.count * 4)
+            for x in v { withUnsafeBytes(of: x.bitPattern.littleEndian) { bytes += $0 } }
+            self = .base64(Data(bytes).base64EncodedString())
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .floats(let v): try c.encode(v)
+            case .base64(let s): try c.encode(s)
+            }
+        }
+    }
+
+    struct Item: Encodable { var object = "embedding"; var index: Int; var embedding: Vector }
     struct List: Encodable {
         struct Usage: Encodable { var prompt_tokens: Int; var total_tokens: Int }
         var object = "list"; var model: String; var data: [Item]; var usage: Usage
@@ -45,8 +77,9 @@ struct EmbeddingController {
         }
         var request = request
         let fields = try await request.jsonFields(context: context)
-        if let format = try fields.string("encoding_format"), format != "float" {
-            throw APIError.badRequest("Unsupported encoding_format '\(format)': only 'float' is supported")
+        let format = try fields.string("encoding_format") ?? "float"
+        guard format == "float" || format == "base64" else {
+            throw APIError.badRequest("Unsupported encoding_format '\(format)': expected 'float' or 'base64'")
         }
         guard let input = fields["input"] ?? fields["content"] else { throw APIError.badRequest("Missing required field 'input'") }
         // A string, an array of token ids (one input), or an array of strings / token arrays (many).
@@ -66,7 +99,7 @@ struct EmbeddingController {
             let tokens = try tokenizer.tokens(item, field: "input").tokens
             promptTokens += tokens.count
             let vector = try await embed(served, tokens)[0]
-            data.append(Item(index: i, embedding: Self.normalized(vector)))
+            data.append(Item(index: i, embedding: Vector(Self.normalized(vector), base64: format == "base64")))
         }
         return try JSONResponse.make(List(model: served.alias, data: data,
                                           usage: .init(prompt_tokens: promptTokens, total_tokens: promptTokens)))

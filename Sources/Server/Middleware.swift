@@ -7,14 +7,19 @@ struct APIKeyMiddleware: RouterMiddleware {
     let keys: Set<String>
     /// Paths that stay open.
     let publicPaths: Set<String> = ["/health"]
-    /// Prefixes of API routes; anything else is a static file and stays open.
-    static let apiPrefixes = ["/completion", "/tokenize", "/detokenize", "/embedding", "/infill", "/props", "/slots",
-                              "/metrics", "/v1/", "/apply-template", "/health"]
+    /// API routes (and, for the last ones, everything under them); any other path is a static
+    /// file and stays open, so the web front end (`/`, `/completion.js`) loads without a key.
+    static let apiRoutes: Set<String> = ["/completion", "/completions", "/tokenize", "/detokenize", "/embedding",
+                                         "/embeddings", "/infill", "/props", "/apply-template", "/chat/completions",
+                                         "/models", "/metrics", "/slots", "/v1"]
+
+    static func isAPI(_ path: String) -> Bool {
+        apiRoutes.contains(path) || apiRoutes.contains { path.hasPrefix($0 + "/") }
+    }
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        let isAPI = Self.apiPrefixes.contains { path.hasPrefix($0) }
-        if keys.isEmpty || publicPaths.contains(path) || !isAPI || request.method == .options {
+        if keys.isEmpty || publicPaths.contains(path) || !Self.isAPI(path) || request.method == .options {
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
@@ -42,5 +47,36 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
             let kind: APIError.Kind = error.status == .notFound ? .notFound : .invalidRequest
             throw APIError(error.status, kind, error.body ?? error.status.reasonPhrase)
         }
+    }
+}
+
+/// Logs one line per request once its response is known (llama-server's "request" lines):
+/// client address, status, method, path and query parameters.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = AppContext
+    let log: ServerLog
+
+    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            write(request, context: context, status: response.status.code)
+            return response
+        } catch let error as HTTPResponseError {
+            write(request, context: context, status: error.status.code)
+            throw error
+        } catch {
+            write(request, context: context, status: 500)
+            throw error
+        }
+    }
+
+    private func write(_ request: Request, context: AppContext, status: Int) {
+        var fields = ["status": "\(status)", "method": request.method.rawValue, "path": request.uri.path,
+                      "params": request.uri.query ?? ""]
+        if let address = context.remoteAddress {
+            fields["remote_addr"] = address.ipAddress ?? ""
+            fields["remote_port"] = address.port.map(String.init) ?? ""
+        }
+        log.info("request", fields)
     }
 }

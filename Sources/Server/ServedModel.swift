@@ -33,6 +33,9 @@ public final class ServedModel: Sendable {
         return tokenizer.pieceString(id, special: true)
     }
 
+    /// A text `penalty_prompt` as the sampler tokenizes it (no BOS), for `generation_settings`.
+    func penaltyTokens(_ text: String) -> [Int32] { tokenizer.tokenize(text, addSpecial: false) }
+
     /// Whether the model has the three FIM tokens /infill needs.
     var supportsInfill: Bool {
         let v = tokenizer.vocabulary

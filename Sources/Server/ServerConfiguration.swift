@@ -22,6 +22,9 @@ public struct ServerConfiguration: Sendable {
     public var httpThreads: Int?
     /// Largest accepted request body.
     public var maxBodyBytes = 8 << 20
+    /// Where request lines and Hummingbird's own messages go (`--log-format`); nil logs no
+    /// requests and leaves Hummingbird's messages to the `logger` given to `buildApplication`.
+    public var log: ServerLog?
 
     public init() {}
 }

@@ -28,9 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
     var alias: String?
     @Flag(name: .customLong("no-mmap"), help: "Read the model into memory instead of mapping it.")
     var noMmap = false
-    @Flag(name: .customLong("mlock"), help: "Lock the model in memory.")
+    @Flag(name: .customLong("mlock"), help: "Lock the model in memory so it cannot be swapped out.")
     var mlock = false
-    @Option(name: .customLong("numa"), help: "NUMA strategy: distribute, isolate or numactl (a bare --numa means distribute).")
+    @Option(name: .customLong("numa"), help: "NUMA strategy: distribute, isolate or numactl (a bare --numa means distribute); accepted, no effect.")
     var numa: String?
     @Option(name: .customLong("lora"), help: "LoRA adapter (not supported).")
     var lora: String?
@@ -38,6 +38,10 @@ struct ServeCommand: AsyncParsableCommand {
     var loraBase: String?
     @Option(name: .customLong("mmproj"), help: "Multimodal projector (not supported).")
     var mmproj: String?
+    @Option(name: .customLong("ssl-key-file"), help: "PEM private key for HTTPS (not supported: this build has no TLS).")
+    var sslKeyFile: String?
+    @Option(name: .customLong("ssl-cert-file"), help: "PEM certificate for HTTPS (not supported: this build has no TLS).")
+    var sslCertFile: String?
 
     // Context and batching
     @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "Total context, split between slots (0 = the model's).")
@@ -60,9 +64,9 @@ struct ServeCommand: AsyncParsableCommand {
     var pooling: String?
 
     // Threads and hardware
-    @Option(name: [.customShort("t"), .customLong("threads")], help: "Threads for generation.")
+    @Option(name: [.customShort("t"), .customLong("threads")], help: "Threads for generation (forward passes of one token).")
     var threads: Int?
-    @Option(name: [.customLong("tb", withSingleDash: true), .customLong("threads-batch")], help: "Threads for prompt processing.")
+    @Option(name: [.customLong("tb", withSingleDash: true), .customLong("threads-batch")], help: "Threads for batches of several tokens: prompts, several slots (default: -t).")
     var threadsBatch: Int?
     @Option(name: .customLong("threads-http"), help: "Threads of the HTTP server.")
     var threadsHTTP: Int?
@@ -111,6 +115,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if lora != nil || loraBase != nil { throw ValidationError("--lora is not supported by cria") }
         if mmproj != nil { throw ValidationError("--mmproj is not supported: cria has no multimodal models") }
+        // llama-server has these only when built with LLAMA_SERVER_SSL; cria is built without TLS,
+        // so refuse rather than silently serve plain HTTP to a client that expects HTTPS.
+        if sslKeyFile != nil || sslCertFile != nil {
+            throw ValidationError("--ssl-key-file/--ssl-cert-file: this build of cria has no TLS support; "
+                                  + "put a TLS-terminating proxy in front of it")
+        }
         if groupAttentionN != 1 { throw ValidationError("--grp-attn-n other than 1 (self-extend) is not supported") }
         if parallel < 1 { throw ValidationError("-np must be at least 1") }
         if contextSize < 0 { throw ValidationError("-c must not be negative") }
@@ -128,12 +138,16 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // A reader of our stdout going away must cost log lines, not the server (write gets EPIPE).
+        signal(SIGPIPE, SIG_IGN)
         let log = ServerLog(json: logFormat == "json")
         if gpuLayers != nil || mainGPU != nil || tensorSplit != nil {
             log.warn("this build has no GPU support: -ngl, -mg and -ts are ignored")
         }
-        if mlock { log.warn("--mlock is not implemented: the model is mapped but not locked") }
-        if numa != nil { log.warn("--numa is accepted but has no effect in this build") }
+        if let numa {
+            log.warn("--numa \(numa) has no effect: cria does not place threads or memory on NUMA nodes "
+                     + "(this machine has \(Self.numaNodeCount()) node(s))")
+        }
 
         var server = ServerConfiguration()
         server.host = host
@@ -146,6 +160,7 @@ struct ServeCommand: AsyncParsableCommand {
         server.slotSavePath = slotSavePath
         server.timeoutSeconds = timeout
         server.httpThreads = threadsHTTP
+        server.log = log
         let systemPrompt = try systemPromptFile.map(Self.readSystemPrompt)
         let chatTemplate = try self.chatTemplate.map { source in
             do { return try ChatTemplate.resolve(nameOrSource: source) } catch {
@@ -156,14 +171,27 @@ struct ServeCommand: AsyncParsableCommand {
         let hostState = ModelHost()
         let app = buildApplication(host: hostState, configuration: server)
         log.info("HTTP server listening", ["hostname": host, "port": "\(port)"])
-        let loader = ModelLoader(path: model, mode: noMmap ? .read : .mmap, contextSize: contextSize, slots: parallel,
-                                 batchSize: min(batchSize, ubatchSize), predictLimit: nPredict,
-                                 threads: threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount),
+        let generationThreads = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
+        // As llama-server: -tb defaults to -t.
+        let batchThreads = threadsBatch ?? generationThreads
+        log.info("system info", ["n_threads": "\(generationThreads)", "n_threads_batch": "\(batchThreads)",
+                                 "total_threads": "\(ProcessInfo.processInfo.activeProcessorCount)"])
+        let loader = ModelLoader(path: model, mode: noMmap ? .read : .mmap, lockMemory: mlock, contextSize: contextSize,
+                                 slots: parallel, batchSize: min(batchSize, ubatchSize), predictLimit: nPredict,
+                                 threads: generationThreads, batchThreads: batchThreads,
                                  pooling: pooling.flatMap(Pooling.init(rawValue:)), alias: alias,
                                  chatTemplate: chatTemplate, systemPrompt: systemPrompt)
         Task.detached {
             do {
-                let served = try loader.load()
+                let served = try loader.load { outcome in
+                    switch outcome {
+                    case .notRequested: break
+                    case .locked: log.info("model locked in memory (--mlock)", ["model": model])
+                    case .failed(let reason):
+                        log.warn("--mlock: failed to lock the model in memory (\(reason)); it stays mapped but may be "
+                                 + "swapped out. Try increasing RLIMIT_MEMLOCK ('ulimit -l' as root)")
+                    }
+                }
                 hostState.set(.ready(served))
                 log.info("model loaded", ["model": model, "n_slots": "\(parallel)",
                                           "n_ctx_slot": "\(served.engine.slotContextSize)"])
@@ -174,6 +202,12 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         try await app.runService()
+    }
+
+    /// NUMA nodes the kernel reports (1 where /sys does not say).
+    static func numaNodeCount() -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/devices/system/node")) ?? []
+        return max(1, names.filter { $0.hasPrefix("node") && Int($0.dropFirst(4)) != nil }.count)
     }
 
     static func readKeys(_ path: String) throws -> [String] {
@@ -198,18 +232,26 @@ struct ServeCommand: AsyncParsableCommand {
 struct ModelLoader: Sendable {
     let path: String
     let mode: GGUFStorage.LoadMode
+    /// `--mlock`: pin the model's bytes in RAM.
+    let lockMemory: Bool
     let contextSize: Int
     let slots: Int
     let batchSize: Int
     let predictLimit: Int
+    /// `-t`: threads for single-row (decode) forward passes.
     let threads: Int
+    /// `-tb`: threads for multi-row forward passes (prompt batches, several slots at once).
+    let batchThreads: Int
     let pooling: Pooling?
     let alias: String?
     let chatTemplate: ChatTemplate?
     let systemPrompt: SystemPrompt?
 
-    func load() throws -> ServedModel {
-        let model = try TransformerModel(path: path, mode: mode, threads: threads)
+    /// Loads everything; `reportLock` hears what `--mlock` did before the engine starts.
+    func load(reportLock: (GGUFStorage.LockOutcome) -> Void = { _ in }) throws -> ServedModel {
+        let file = try GGUFFile(path: path, mode: mode, mlock: lockMemory)
+        reportLock(file.storage.lockOutcome)
+        let model = try TransformerModel(file: file, threads: threads, batchThreads: batchThreads)
         let tokenizer = try Tokenizer(file: model.file)
         let metadata = model.file.metadata
         let template = try chatTemplate ?? metadata.string("tokenizer.chat_template").map(ChatTemplate.init(source:))
@@ -226,29 +268,5 @@ struct ModelLoader: Sendable {
         if let systemPrompt { engine.setSystemPrompt(systemPrompt) }
         engine.start()
         return ServedModel(engine: engine, tokenizer: tokenizer, chatTemplate: template, modelPath: path, alias: alias)
-    }
-}
-
-/// Startup and warning lines on stderr, as JSON or text (`--log-format`).
-struct ServerLog: Sendable {
-    let json: Bool
-
-    func info(_ message: String, _ fields: [String: String] = [:]) { write("INFO", message, fields) }
-    func warn(_ message: String) { write("WARN", message, [:]) }
-    func error(_ message: String) { write("ERROR", message, [:]) }
-
-    private func write(_ level: String, _ message: String, _ fields: [String: String]) {
-        let line: String
-        if json {
-            var object: [String: String] = fields
-            object["level"] = level
-            object["msg"] = message
-            object["timestamp"] = "\(Int(Date().timeIntervalSince1970))"
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-            line = String(decoding: data, as: UTF8.self)
-        } else {
-            line = "\(level) \(message)" + fields.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-        }
-        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

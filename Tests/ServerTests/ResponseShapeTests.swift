@@ -1,4 +1,5 @@
 import Foundation
+@testable import Sampling
 import Serving
 import Testing
 @testable import Server
@@ -46,6 +47,30 @@ struct ResponseShapeTests {
     @Test func slotFileNamesCannotEscapeTheFolder() {
         #expect(SlotsController.isValidFilename("slot.bin"))
         for bad in ["", "../x", "a/b", "..", ".", "a\\b"] { #expect(!SlotsController.isValidFilename(bad)) }
+    }
+
+    @Test func base64EmbeddingsAreLittleEndianFloat32() throws {
+        let vector = EmbeddingController.Vector([1.5, -2, 0.25], base64: true)
+        guard case .base64(let text) = vector else { Issue.record("not base64"); return }
+        let bytes = try #require(Data(base64Encoded: text))
+        let floats = bytes.withUnsafeBytes { raw in
+            (0..<raw.count / 4).map { i -> Float in
+                let bits = raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)
+                return Float(bitPattern: UInt32(littleEndian: bits))
+            }
+        }
+        #expect(floats == [1.5, -2, 0.25])
+    }
+
+    @Test func probabilityListsAreFilledToNProbs() throws {
+        func p(_ t: Int32, _ v: Float) -> TokenProbability { TokenProbability(token: t, probability: v, logprob: logf(v)) }
+        // Two candidates survived the samplers; n_probs was 3, so the raw list has 3 entries.
+        let report = TokenProbabilities(token: 5, selectedPreSampling: p(5, 0.5), selectedPostSampling: p(5, 0.8),
+                                        preSampling: [p(5, 0.5), p(9, 0.3), p(7, 0.1)],
+                                        postSampling: [p(5, 0.8), p(7, 0.2)])
+        let entry = TokenProbabilitiesJSON(report) { "t\($0)" }
+        #expect(entry.content == "t5")
+        #expect(entry.probs.map { $0.tok_str } == ["t5", "t7", "t9"] && entry.probs.map { $0.prob } == [0.8, 0.2, 0])
     }
 
     @Test func embeddingsAreL2Normalized() {

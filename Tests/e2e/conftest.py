@@ -57,10 +57,10 @@ def free_port() -> int:
 class CriaServer:
     """A running `cria serve`; `url(path)` builds request URLs, `stop()` ends it."""
 
-    def __init__(self, args, ready_timeout=300, wait_ready=True):
+    def __init__(self, args, ready_timeout=300, wait_ready=True, model=MODEL):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.args = [str(cria_binary()), "serve", "-m", str(MODEL), "--port", str(self.port), *map(str, args)]
+        self.args = [str(cria_binary()), "serve", "-m", str(model), "--port", str(self.port), *map(str, args)]
         import tempfile
         self.log = tempfile.NamedTemporaryFile(prefix="cria-serve-", suffix=".log", delete=False)
         self.process = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)

@@ -14,10 +14,19 @@ def still_serves(server):
     assert r.status_code == 200 and r.json()["tokens_predicted"] == 1
 
 
-@pytest.mark.parametrize("path", ["/completion", "/v1/chat/completions", "/v1/completions", "/tokenize"])
+JSON_ROUTES = ["/completion", "/completions", "/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize",
+               "/embedding", "/v1/embeddings", "/infill", "/apply-template", "/props", "/slots/0?action=save"]
+
+
+@pytest.mark.parametrize("path", JSON_ROUTES)
 def test_malformed_json(server, path):
     r = requests.post(server.url(path), data=b'{"prompt": "x",', headers={"Content-Type": "application/json"})
     assert_openai_error(r, 400, contains="Invalid JSON")
+
+
+@pytest.mark.parametrize("path", JSON_ROUTES)
+def test_body_must_be_an_object(server, path):
+    assert_openai_error(server.post(path, [1, 2]), 400, contains="JSON object")
 
 
 @pytest.mark.parametrize("body,field", [
@@ -32,6 +41,28 @@ def test_wrong_types(server, body, field):
     assert_openai_error(server.post("/completion", body), 400, contains=field)
 
 
+MESSAGES = [{"role": "user", "content": "Hi"}]
+
+
+@pytest.mark.parametrize("path,body,field", [
+    ("/v1/chat/completions", {"messages": "hi"}, "messages"),
+    ("/v1/chat/completions", {"messages": MESSAGES, "max_tokens": "5"}, "max_tokens"),
+    ("/v1/chat/completions", {"messages": MESSAGES, "logprobs": "yes"}, "logprobs"),
+    ("/v1/chat/completions", {"messages": MESSAGES, "response_format": "json"}, "response_format"),
+    ("/v1/completions", {"prompt": "x", "logprobs": "yes"}, "logprobs"),
+    ("/v1/completions", {"prompt": {"text": "x"}}, "prompt"),
+    ("/tokenize", {"content": 5}, "content"),
+    ("/detokenize", {"tokens": "abc"}, "tokens"),
+    ("/embedding", {"content": 5}, "content"),
+    ("/v1/embeddings", {"input": {"a": 1}}, "input"),
+    ("/slots/0?action=save", {"filename": 5}, "filename"),
+    ("/props", {"system_prompt": "be nice"}, "system_prompt"),
+    ("/completion", {"prompt": "x", "system_prompt": {"prompt": 3}}, "prompt"),
+])
+def test_wrong_types_on_other_routes(server, path, body, field):
+    assert_openai_error(server.post(path, body), 400, contains=field)
+
+
 @pytest.mark.parametrize("body,contains", [
     ({"prompt": "x", "n_predict": -2}, "n_predict"),
     ({"prompt": "x", "n_probs": 100000}, "n_probs"),
@@ -40,10 +71,46 @@ def test_wrong_types(server, body, field):
     ({"prompt": "x", "mirostat": 3}, "mirostat"),
     ({"prompt": "x", "samplers": ["top_k", "bogus"]}, "bogus"),
     ({"prompt": [2, 99999999]}, "token id"),
+    ({"prompt": [2, -1]}, "token id"),
     ({}, "prompt"),
+    ({"prompt": "x", "n_probs": -1}, "n_probs"),
+    ({"prompt": "x", "n_keep": -2}, "n_keep"),
+    ({"prompt": "x", "repeat_last_n": -2}, "repeat_last_n"),
+    ({"prompt": "x", "seed": -5}, "seed"),
+    ({"prompt": "x", "min_keep": -1}, "min_keep"),
+    ({"prompt": "x", "mirostat_tau": -1}, "mirostat_tau"),
+    ({"prompt": "x", "repeat_penalty": 0}, "repeat_penalty"),
+    ({"prompt": "x", "logit_bias": [[99999999, 1]]}, "logit_bias"),
+    ({"prompt": "x", "penalty_prompt": [99999999]}, "penalty_prompt"),
+    ({"prompt": "x", "id_slot": -3}, "slot"),
+    ({"prompt": "x", "n_predict": 1.5}, "n_predict"),
 ])
 def test_out_of_range_values(server, body, contains):
     assert_openai_error(server.post("/completion", body), 400, contains=contains)
+
+
+@pytest.mark.parametrize("path,body,contains", [
+    ("/v1/chat/completions", {"messages": MESSAGES, "top_logprobs": 30, "logprobs": True}, "top_logprobs"),
+    ("/v1/chat/completions", {"messages": MESSAGES, "id_slot": 99}, "slot"),
+    ("/v1/chat/completions", {"messages": MESSAGES, "n": 2}, "n = 1"),
+    ("/v1/completions", {"prompt": "x", "logprobs": 30}, "logprobs"),
+    ("/v1/completions", {"prompt": "x", "max_tokens": -1}, "max_tokens"),
+    ("/detokenize", {"tokens": [99999999]}, "token id"),
+    ("/slots/abc?action=erase", None, "slot id"),
+    ("/slots/-1?action=erase", None, "slot"),
+])
+def test_out_of_range_values_on_other_routes(server, path, body, contains):
+    assert_openai_error(server.post(path, body), 400, contains=contains)
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "word " * 1500}]}),
+    ("/v1/completions", {"prompt": "word " * 1500}),
+    ("/embedding", {"content": "word " * 1500}),
+    ("/v1/embeddings", {"input": ["short", "word " * 1500]}),
+])
+def test_prompt_longer_than_context_on_other_routes(server, path, body):
+    assert_openai_error(server.post(path, body), 400, contains="context")
 
 
 def test_prompt_longer_than_context(server):
@@ -59,21 +126,38 @@ def test_oversize_body_is_413(server):
     still_serves(server)
 
 
+# One of each kind of bad request, as (path, JSON body or raw bytes, expected status).
+BAD_REQUESTS = [
+    ("/completion", b'{"prompt": ', 400),                                    # malformed JSON
+    ("/completion", {"prompt": "x", "temperature": "hot"}, 400),             # wrong type
+    ("/completion", {"prompt": "x", "n_predict": -5}, 400),                  # out of range
+    ("/completion", {"prompt": "x", "n_probs": 100000}, 400),                # n_probs too large
+    ("/completion", {"prompt": "x", "id_slot": 17}, 400),                    # unknown slot
+    ("/completion", {"prompt": "word " * 1500}, 400),                        # longer than the context
+    ("/completion", b'{"prompt": "' + b"a" * (9 << 20) + b'"}', 413),        # oversize body
+    ("/v1/chat/completions", {"messages": []}, 400),
+    ("/slots/9?action=erase", None, 400),
+]
+
+
 def test_errors_do_not_disturb_a_running_request(server):
+    req = {"prompt": PROMPT, "n_predict": 24, "temperature": 0, "return_tokens": True}
     result = {}
 
     def run():
-        result["body"] = server.post("/completion", {"prompt": PROMPT, "n_predict": 8, "temperature": 0,
-                                                     "return_tokens": True}).json()
+        result["body"] = server.post("/completion", req).json()
 
     t = threading.Thread(target=run)
     t.start()
-    for _ in range(5):
-        assert server.post("/completion", {"prompt": "x", "n_predict": -5}).status_code == 400
-        assert requests.post(server.url("/completion"), data=b"{", timeout=30).status_code == 400
+    for path, body, status in BAD_REQUESTS:
+        if isinstance(body, bytes):
+            r = requests.post(server.url(path), data=body, headers={"Content-Type": "application/json"}, timeout=60)
+        else:
+            r = server.post(path, body)
+        assert_openai_error(r, status)
     t.join()
-    alone = server.post("/completion", {"prompt": PROMPT, "n_predict": 8, "temperature": 0, "return_tokens": True}).json()
-    assert result["body"]["tokens"] == alone["tokens"]
+    alone = server.post("/completion", req).json()
+    assert result["body"]["tokens"] == alone["tokens"] and result["body"]["tokens_predicted"] == 24
 
 
 def test_unknown_route_is_404(server):

@@ -31,12 +31,17 @@ def test_eight_concurrent_requests_match_sequential(server):
     assert len({c["id_slot"] for c in concurrent}) > 1  # work really was spread over slots
 
 
+def metrics(server):
+    lines = server.get("/metrics").text.splitlines()
+    return {line.split()[0]: float(line.split()[1]) for line in lines if not line.startswith("#")}
+
+
 def test_busy_slots_defer_and_report_no_slot(start_server):
     s = start_server("-np", "1", "-c", "512", "--metrics")
     first = {}
 
     def long_request():
-        first["body"] = complete(s, "Count: 1, 2, 3,", n=24)
+        first["body"] = complete(s, "Count: 1, 2, 3,", n=64)
 
     t = threading.Thread(target=long_request)
     t.start()
@@ -46,9 +51,23 @@ def test_busy_slots_defer_and_report_no_slot(start_server):
     health = s.get("/health")
     assert health.status_code == 200 and health.json()["status"] == "no slot available"
     assert s.get("/health?fail_on_no_slot").status_code == 503
-    queued = complete(s, "Hello", n=2)  # waits for the slot, then runs
+    second = {}
+    waiting = threading.Thread(target=lambda: second.update(body=complete(s, "Hello", n=2)))  # waits for the slot
+    waiting.start()
+    # While the first runs, the metrics count it as processing and the second as deferred.
+    busy = lambda m: m.get("llamacpp:requests_deferred") == 1 and m.get("llamacpp:requests_processing") == 1
+    seen = {}
+    while time.time() < deadline and first.get("body") is None and not busy(seen):
+        seen = metrics(s)
+    assert busy(seen), seen
+    assert 0 < seen["llamacpp:kv_cache_usage_ratio"] <= 1 and seen["llamacpp:kv_cache_tokens"] > 0
+    waiting.join()
     t.join()
-    assert queued["tokens_predicted"] == 2 and first["body"]["tokens_predicted"] == 24
+    queued = second["body"]
+    assert queued["tokens_predicted"] == 2 and first["body"]["tokens_predicted"] == 64
+    after = metrics(s)
+    assert after["llamacpp:requests_deferred"] == 0 and after["llamacpp:requests_processing"] == 0
+    assert after["llamacpp:tokens_predicted_total"] == 66 and after["llamacpp:prompt_tokens_seconds"] > 0
     assert s.get("/health").json() == {"status": "ok", "slots_idle": 1, "slots_processing": 0}
 
 

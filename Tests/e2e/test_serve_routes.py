@@ -51,9 +51,34 @@ def test_tokenize_detokenize_round_trip(server):
 def test_props(server):
     props = server.get("/props").json()
     assert props["total_slots"] == 4
-    assert props["default_generation_settings"]["n_ctx"] == 1024
-    assert props["default_generation_settings"]["temperature"] == pytest.approx(0.8)
+    defaults = props["default_generation_settings"]
+    assert defaults["n_ctx"] == 1024
     assert props["assistant_name"] == "" and props["user_name"] == ""
+    # The spec's defaults, and the same fields as a completion's generation_settings.
+    for key, value in {"temperature": 0.8, "dynatemp_range": 0.0, "dynatemp_exponent": 1.0, "top_k": 40, "top_p": 0.95,
+                       "min_p": 0.05, "n_predict": -1, "n_keep": 0, "stream": False, "stop": [], "tfs_z": 1.0,
+                       "typical_p": 1.0, "repeat_penalty": 1.1, "repeat_last_n": 64, "penalize_nl": True,
+                       "presence_penalty": 0.0, "frequency_penalty": 0.0, "penalty_prompt_tokens": [],
+                       "use_penalty_prompt_tokens": False, "mirostat": 0, "mirostat_tau": 5.0, "mirostat_eta": 0.1,
+                       "grammar": "", "ignore_eos": False, "logit_bias": [], "n_probs": 0, "min_keep": 0,
+                       "samplers": ["top_k", "tfs_z", "typical_p", "top_p", "min_p", "temperature"]}.items():
+        assert defaults[key] == pytest.approx(value), key
+    settings = server.post("/completion", {"prompt": "x", "n_predict": 1}).json()["generation_settings"]
+    assert set(defaults) == set(settings)
+
+
+SLOT_FIELDS = {"dynatemp_exponent", "dynatemp_range", "frequency_penalty", "grammar", "id", "ignore_eos", "logit_bias",
+               "min_p", "mirostat", "mirostat_eta", "mirostat_tau", "model", "n_ctx", "n_keep", "n_predict", "n_probs",
+               "next_token", "penalize_nl", "penalty_prompt_tokens", "presence_penalty", "prompt", "repeat_last_n",
+               "repeat_penalty", "samplers", "seed", "state", "stop", "stream", "task_id", "temperature", "tfs_z",
+               "top_k", "top_p", "typical_p", "use_penalty_prompt_tokens"}
+
+
+def test_slots_have_every_spec_field(server):
+    for slot in server.get("/slots").json():
+        assert SLOT_FIELDS <= set(slot), SLOT_FIELDS - set(slot)
+        assert set(slot["next_token"]) == {"has_next_token", "n_remain", "n_decoded", "stopped_eos", "stopped_limit",
+                                           "stopped_word", "stopping_word"}
 
 
 def test_slots_show_last_request(server):
@@ -69,11 +94,13 @@ def test_slot_save_restore_erase(server):
     first = server.post("/completion", req).json()
     saved = server.post("/slots/1?action=save", {"filename": "one.bin"}).json()
     assert saved["id_slot"] == 1 and saved["n_saved"] > 0 and saved["n_written"] > 0
+    assert saved["filename"] == "one.bin" and saved["timings"]["save_ms"] >= 0
     assert (server.slot_dir / "one.bin").stat().st_size == saved["n_written"]
     erased = server.post("/slots/1?action=erase").json()
     assert erased == {"id_slot": 1, "n_erased": saved["n_saved"]}
     restored = server.post("/slots/1?action=restore", {"filename": "one.bin"}).json()
-    assert restored["n_restored"] == saved["n_saved"]
+    assert restored["n_restored"] == saved["n_saved"] and restored["n_read"] == saved["n_written"]
+    assert restored["id_slot"] == 1 and restored["filename"] == "one.bin" and restored["timings"]["restore_ms"] >= 0
     again = server.post("/completion", req).json()
     assert again["tokens_cached"] > 0 and again["tokens"] == first["tokens"]
     assert_openai_error(server.post("/slots/1?action=restore", {"filename": "../etc"}), 400)
@@ -83,15 +110,36 @@ def test_slot_save_restore_erase(server):
 
 
 def test_embedding_native_and_openai(server):
+    # Both routes L2-normalize, as llama-server's send_embedding did at the spec's commit.
     native = server.post("/embedding", {"content": "Hello world"}).json()["embedding"]
     assert len(native) == 640 and all(math.isfinite(x) for x in native)
-    data = server.post("/v1/embeddings", {"input": ["Hello world", "Goodbye"], "model": "x"}).json()
+    assert sum(x * x for x in native) == pytest.approx(1.0, rel=1e-4)
+    data = server.post("/v1/embeddings", {"input": ["Hello world", "Goodbye"], "model": "x",
+                                          "encoding_format": "float"}).json()
     assert data["object"] == "list" and [d["index"] for d in data["data"]] == [0, 1]
     v = data["data"][0]["embedding"]
-    assert sum(x * x for x in v) == pytest.approx(1.0, rel=1e-4)
-    norm = math.sqrt(sum(x * x for x in native))
-    assert v == pytest.approx([x / norm for x in native], rel=1e-4, abs=1e-6)
+    assert v == pytest.approx(native, rel=1e-4, abs=1e-6)
     assert data["data"][1]["embedding"] != v
+    assert data["usage"]["prompt_tokens"] == len(server.post("/tokenize", {"content": "Hello world"}).json()["tokens"]) \
+        + len(server.post("/tokenize", {"content": "Goodbye"}).json()["tokens"]) + 2  # each with BOS
+    single = server.post("/v1/embeddings", {"input": "Hello world"}).json()["data"]
+    assert len(single) == 1 and single[0]["embedding"] == pytest.approx(v, rel=1e-4, abs=1e-6)
+
+
+def test_embedding_refuses_image_data(server):
+    r = server.post("/embedding", {"content": "[img-1]", "image_data": [{"data": "AAAA", "id": 1}]})
+    assert_openai_error(r, 400, contains="image_data")
+
+
+def test_embeddings_through_openai_client(server):
+    # The openai client asks for base64 by default and decodes it; its floats must match ours.
+    import openai
+    client = openai.OpenAI(base_url=server.url("/v1"), api_key="sk-no-key-required")
+    got = client.embeddings.create(model="m", input=["Hello world", "Goodbye"])
+    floats = server.post("/v1/embeddings", {"input": ["Hello world", "Goodbye"]}).json()["data"]
+    assert [d.embedding for d in got.data] == [pytest.approx(d["embedding"], abs=1e-7) for d in floats]
+    assert_openai_error(server.post("/v1/embeddings", {"input": "x", "encoding_format": "int8"}), 400,
+                        contains="encoding_format")
 
 
 def test_embedding_pooling_none_and_disabled(start_server):
