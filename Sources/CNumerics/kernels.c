@@ -49,9 +49,9 @@ int cn_matmul_supported(int path, int type) {
 }
 
 void cn_matmul(int path, int type, int blocks, const void *w, size_t ws, int rows, const void *a, size_t as,
-               int tokens, float *y, size_t ys) {
-    if (path == CN_PATH_AVX512) matmul_chunked_avx512(type, blocks, w, ws, rows, a, as, tokens, y, ys);
-    else matmul_chunked_avx2(type, blocks, w, ws, rows, a, as, tokens, y, ys);
+               int tokens, float *y, size_t ys, const uint8_t *modes) {
+    if (path == CN_PATH_AVX512) matmul_chunked_avx512(type, blocks, w, ws, rows, a, as, tokens, y, ys, modes);
+    else matmul_chunked_avx2(type, blocks, w, ws, rows, a, as, tokens, y, ys, modes);
 }
 
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum) {
@@ -94,7 +94,7 @@ void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out) {
 int cn_best_path(void) { return CN_PATH_NONE; }
 int cn_matmul_supported(int path, int type) { (void)path; (void)type; return 0; }
 void cn_matmul(int path, int type, int blocks, const void *w, size_t ws, int rows, const void *a, size_t as,
-               int tokens, float *y, size_t ys) {}
+               int tokens, float *y, size_t ys, const uint8_t *modes) {}
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum) {}
 void cn_quantize_q8_K(int path, const float *x, int count, void *out) {}
 void cn_attend_heads_f16(int path, const float *q, size_t q_stride, int heads, const uint16_t *keys,

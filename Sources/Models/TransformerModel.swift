@@ -28,6 +28,12 @@ public final class TransformerModel: @unchecked Sendable {
         tensorObserver(name(), rows, UnsafeBufferPointer(start: p, count: rows * width))
     }
 
+    /// Rows of one sequence are taken in groups of this many (llama.cpp's micro-batch, `-ub`): a
+    /// group's size picks llama.cpp's numerics for its rows (repacked Q4_K gemm from 4 rows, tiled
+    /// K-quant products from 8, tiled attention from 64), so that results follow llama.cpp's and
+    /// do not depend on what else the batch holds.
+    public var microBatchSize = 512
+
     /// `threads` run single-row (decode) steps, `batchThreads` (default: `threads`) multi-row ones.
     public init(file: GGUFFile, threads: Int, batchThreads: Int? = nil,
                 kernelPath: KernelPath = KernelDispatch.current) throws {
@@ -87,8 +93,20 @@ public final class TransformerModel: @unchecked Sendable {
         let x = s.x
         embed(batch, into: x)
         observe("inp_scaled", n, x, width: d)
-        for layer in 0..<config.layerCount {
-            runLayer(layer, batch: batch, cells: cells, cache: cache, x: x, scratch: s)
+        let groups = rowGroups(batch)
+        // llama.cpp's batch-dependent orders (Matmul's modes): its tiled K-quant matmul for groups of
+        // 8 or more rows, its repacked Q4_K gemm for the first multiple of 4 rows of a group of 4+
+        var modes = [UInt8](repeating: 0, count: n)
+        for group in groups {
+            let gemmRows = group.count >= 4 ? group.count - group.count % 4 : 0
+            for (j, i) in group.enumerated() {
+                modes[Int(i)] = (group.count >= 8 ? 1 : 0) | (j < gemmRows ? 2 : 0)
+            }
+        }
+        try modes.withUnsafeBufferPointer { mb in
+            for layer in 0..<config.layerCount {
+                runLayer(layer, batch: batch, cells: cells, cache: cache, x: x, scratch: s, groups: groups, modes: mb.baseAddress!)
+            }
         }
         return (x, s)
     }
@@ -166,8 +184,24 @@ public final class TransformerModel: @unchecked Sendable {
         config.slidingLayers[layer] ? (config.ropeBaseSliding, 1) : (config.ropeBase, config.ropeScale)
     }
 
+    /// Each sequence's rows (indices into the batch, in order), cut into micro-batch groups.
+    private func rowGroups(_ batch: Batch) -> [[Int32]] {
+        var rowsOf: [Int: [Int32]] = [:]
+        for (i, row) in batch.rows.enumerated() { rowsOf[row.sequence, default: []].append(Int32(i)) }
+        var groups: [[Int32]] = []
+        let size = max(1, microBatchSize)
+        for sequence in rowsOf.keys.sorted() {
+            let indices = rowsOf[sequence]!
+            for start in stride(from: 0, to: indices.count, by: size) {
+                groups.append(Array(indices[start..<min(start + size, indices.count)]))
+            }
+        }
+        return groups
+    }
+
     private func runLayer(_ layer: Int, batch: Batch, cells: [(SequenceCells, Int)], cache: KVCache,
-                          x: UnsafeMutablePointer<Float>, scratch s: ForwardScratch) {
+                          x: UnsafeMutablePointer<Float>, scratch s: ForwardScratch, groups: [[Int32]],
+                          modes: UnsafePointer<UInt8>) {
         let c = config, w = weights.layers[layer], n = batch.count, d = c.embeddingLength
         let eps = c.rmsEpsilon
 
@@ -179,7 +213,7 @@ public final class TransformerModel: @unchecked Sendable {
                 VectorMath.rmsNorm(rows: r.count, x + r.lowerBound * d, stride: d, weight: w.attentionNorm, count: d, eps: eps,
                                    into: h + r.lowerBound * d, outputStride: d)
             }
-            Matmul.multiply((w.query, q), (w.key, k), (w.value, v), input: h, batch: n, pool: pool, path: path)
+            Matmul.multiply((w.query, q), (w.key, k), (w.value, v), input: h, batch: n, pool: pool, path: path, modes: modes)
             addBias(w.queryBias, q, rows: n)
             addBias(w.keyBias, k, rows: n)
             addBias(w.valueBias, v, rows: n)
@@ -194,9 +228,9 @@ public final class TransformerModel: @unchecked Sendable {
                 VectorMath.toF16(ks, count: c.kvDimension, into: kd, path: path)
                 VectorMath.toF16(vs, count: c.kvDimension, into: vd, path: path)
             }
-            attend(layer: layer, batch: batch, cells: cells, q: q, into: attn)
+            attend(layer: layer, batch: batch, cells: cells, groups: groups, q: q, into: attn)
             observe("kqv_out-\(layer)", n, attn, width: c.queryDimension)
-            Matmul.multiply(w.output, attn, batch: n, into: o, pool: pool, path: path)
+            Matmul.multiply(w.output, attn, batch: n, into: o, pool: pool, path: path, modes: modes)
             eachRows(n) { r in
                 let lo = r.lowerBound
                 if let post = w.postAttentionNorm {
@@ -207,14 +241,14 @@ public final class TransformerModel: @unchecked Sendable {
             }
 
             // Feed-forward block
-            Matmul.multiply((w.gate, gate), (w.up, up), input: h, batch: n, pool: pool, path: path)
+            Matmul.multiply((w.gate, gate), (w.up, up), input: h, batch: n, pool: pool, path: path, modes: modes)
             let ff = c.feedForwardLength
             eachRow(n) { i in
                 VectorMath.gatedActivation(gate: gate + i * ff, up: up + i * ff, count: ff, activation: c.activation,
                                            into: gate + i * ff, path: path)
             }
             observe("ffn_geglu-\(layer)", n, gate, width: c.feedForwardLength)
-            Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: path)
+            Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: path, modes: modes)
             observe("ffn_out-\(layer)", n, o, width: d)
             eachRows(n) { r in
                 let lo = r.lowerBound
@@ -269,28 +303,25 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     // out = Σ_c softmax_c(scale·q·k_c)·v_c over the cells the row may see (causal, sliding window)
-    private func attend(layer: Int, batch: Batch, cells: [(SequenceCells, Int)],
+    private func attend(layer: Int, batch: Batch, cells: [(SequenceCells, Int)], groups rowGroups: [[Int32]],
                         q: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         let c = config, hd = c.headDimension
         let window = c.slidingLayers[layer] ? c.slidingWindow : nil
         let groups = c.headCount / c.headCountKV
         let rows = batch.rows
         let scoreScale: Float = c.scalesQueries ? 1 : c.attentionScale
-        // A sequence with at least Attention.tileRows rows in this batch (a prompt chunk) takes the
-        // tiled path, as llama.cpp does for such batches; its rows form tiles, one task per tile
-        // and head. The choice depends only on the sequence's own rows, so a sequence's results
-        // do not depend on what else is in the batch.
-        var rowsOf: [Int: [Int32]] = [:]
-        for (i, row) in rows.enumerated() { rowsOf[row.sequence, default: []].append(Int32(i)) }
+        // A micro-batch group of at least Attention.tileRows rows (a prompt chunk) takes the tiled
+        // path, as llama.cpp does for such micro-batches; its rows form tiles, one task per tile and
+        // head. The choice depends only on the sequence's own rows, so a sequence's results do not
+        // depend on what else is in the batch.
         var tiles: [[Int32]] = [], single: [Int] = []
-        for sequence in rowsOf.keys.sorted() {
-            let indices = rowsOf[sequence]!
-            if indices.count >= Attention.tileRows {
-                for start in stride(from: 0, to: indices.count, by: Attention.tileRows) {
-                    tiles.append(Array(indices[start..<min(start + Attention.tileRows, indices.count)]))
+        for group in rowGroups {
+            if group.count >= Attention.tileRows {
+                for start in stride(from: 0, to: group.count, by: Attention.tileRows) {
+                    tiles.append(Array(group[start..<min(start + Attention.tileRows, group.count)]))
                 }
             } else {
-                single += indices.map(Int.init)
+                single += group.map(Int.init)
             }
         }
         let tilePositions = tiles.map { $0.map { rows[Int($0)].position } }

@@ -7,7 +7,14 @@ import GGUF
 public enum QuantizedDot {
     /// Σ over the row; `w` in `weightType`, `a` in `ActivationQuantization.format(for: weightType)`,
     /// `count` elements.
-    public static func dot(_ weightType: GGMLType, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+    /// `batched`: llama.cpp's float order for a K-quant row inside a batch of 8 or more rows (its
+    /// tiled matmul, Q5_K and Q6_K); `gemm`: its order for a Q4_K row in the first multiple of 4
+    /// rows of a batch (its repacked gemm). Other formats have one order and ignore them.
+    public static func dot(_ weightType: GGMLType, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int,
+                           batched: Bool = false, gemm: Bool = false) -> Float {
+        if batched, weightType == .q5_K { return q5_K(w, a, blocks: count / 256, batched: true) }
+        if batched, weightType == .q6_K { return q6_K(w, a, blocks: count / 256, batched: true) }
+        if gemm, weightType == .q4_K { return q4_K(w, a, blocks: count / 256, gemm: true) }
         switch weightType {
         case .q8_0: return q8_0(w, a, blocks: count / 32)
         case .q4_0: return q4_0(w, a, blocks: count / 32)
@@ -194,10 +201,11 @@ public enum QuantizedDot {
     // Σ_b d·d_a·Σ_j sc_j·Σ q·q_a − dmin·d_a·Σ_j m_j·(bsum_2j + bsum_2j+1)
     // llama.cpp's order for Q4_K (its repacked 8×8 kernels on x86, and Q5_K here alike): two
     // chains over super-blocks, fma(isum, d·d_a) and fma(msum, dmin·d_a), subtracted at the end.
-    static func q4_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+    static func q4_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int, gemm: Bool = false) -> Float {
         var scaled: Float = 0, mins: Float = 0
         for b in 0..<blocks {
             let wb = w + b * 144, ab = a + b * 292
+            let da = q8kScale(ab), d = loadF16(wb, 0), dmin = loadF16(wb, 2)
             var isum: Int32 = 0, msum: Int32 = 0
             for sub in 0..<8 {
                 let (sc, m) = KQuantFormats.scaleAndMin(wb + 4, sub)
@@ -208,16 +216,23 @@ public enum QuantizedDot {
                 var s: Int32 = 0
                 for j in 0..<32 { s += ((u8(wb, 16 + group * 32 + j) >> shift) & 0xF) * i8(ab, 4 + sub * 32 + j) }
                 isum += Int32(sc) * s
+                if gemm, sub % 2 == 1 {  // llama.cpp's repacked gemm: one FMA pair per 64 elements
+                    scaled = scaled.addingProduct(Float(isum), d * da)
+                    mins = mins.addingProduct(Float(msum), dmin * da)
+                    isum = 0
+                    msum = 0
+                }
             }
-            let da = q8kScale(ab)
-            scaled = scaled.addingProduct(Float(isum), loadF16(wb, 0) * da)
-            mins = mins.addingProduct(Float(msum), loadF16(wb, 2) * da)
+            if !gemm {
+                scaled = scaled.addingProduct(Float(isum), d * da)
+                mins = mins.addingProduct(Float(msum), dmin * da)
+            }
         }
         return scaled - mins
     }
 
-    static func q5_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
-        var scaled: Float = 0, mins: Float = 0
+    static func q5_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int, batched: Bool = false) -> Float {
+        var scaled: Float = 0, mins: Float = 0, tiled: Float = 0
         for b in 0..<blocks {
             let wb = w + b * 176, ab = a + b * 292
             var isum: Int32 = 0, msum: Int32 = 0
@@ -235,21 +250,28 @@ public enum QuantizedDot {
                 isum += Int32(sc) * s
             }
             let da = q8kScale(ab)
-            scaled = scaled.addingProduct(Float(isum), loadF16(wb, 0) * da)
-            mins = mins.addingProduct(Float(msum), loadF16(wb, 2) * da)
+            if batched {  // llama.cpp's tiled matmul: fma(fma(−dmin, msum, isum·d), d_a, sum) per super-block
+                tiled = tiled.addingProduct((Float(isum) * loadF16(wb, 0)).addingProduct(-loadF16(wb, 2), Float(msum)), da)
+            } else {
+                scaled = scaled.addingProduct(Float(isum), loadF16(wb, 0) * da)
+                mins = mins.addingProduct(Float(msum), loadF16(wb, 2) * da)
+            }
         }
-        return scaled - mins
+        return batched ? tiled : scaled - mins
     }
 
     // llama.cpp's order for Q6_K (ggml_vec_dot_q6_K_q8_K on x86): per super-block eight integer
     // lanes, lane m = Σ over elements e with e mod 32 in 4m…4m+3 of s_j·u·q_a (u = q + 32 ∈ 0…63)
     // minus 32·(s_2m·bsum_2m + s_2m+1·bsum_2m+1); fused-multiply-added with d_a·d into eight lane
     // accumulators; lanes summed l + (l+4), then + (l+2), + (l+1).
-    static func q6_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+    // In batched mode (llama.cpp's tiled matmul) the lanes are summed and each super-block does
+    // sum = fma(Σ lanes · d, d_a, sum).
+    static func q6_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int, batched: Bool = false) -> Float {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 8) { accBuffer in
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: 8) { laneBuffer in
                 let acc = accBuffer.baseAddress!, lanes = laneBuffer.baseAddress!
                 acc.initialize(repeating: 0, count: 8)
+                var tiled: Float = 0
                 for b in 0..<blocks {
                     let wb = w + b * 210, ab = a + b * 292
                     lanes.initialize(repeating: 0, count: 8)
@@ -264,9 +286,16 @@ public enum QuantizedDot {
                         let bs1 = Int32(ab.loadUnaligned(fromByteOffset: 262 + 4 * m, as: Int16.self))
                         lanes[m] -= 32 * (bs0 * i8(wb, 192 + 2 * m) + bs1 * i8(wb, 193 + 2 * m))
                     }
+                    if batched {
+                        var total: Int32 = 0
+                        for m in 0..<8 { total += lanes[m] }
+                        tiled = tiled.addingProduct(Float(total) * loadF16(wb, 208), q8kScale(ab))
+                        continue
+                    }
                     let d = q8kScale(ab) * loadF16(wb, 208)
                     for m in 0..<8 { acc[m] = acc[m].addingProduct(Float(lanes[m]), d) }
                 }
+                if batched { return tiled }
                 let h0 = acc[0] + acc[4], h1 = acc[1] + acc[5], h2 = acc[2] + acc[6], h3 = acc[3] + acc[7]
                 return (h0 + h2) + (h1 + h3)
             }

@@ -80,13 +80,21 @@ import CriaNumerics
         let cache = model.makeCache(capacity: 128)
         let vocab = model.config.vocabularySize
         var generated = Array(repeating: [Int32](), count: completions.count)
+        // llama-server (which recorded these) feeds a sliding-window model's prompt in two steps,
+        // all but the last 4 tokens, then the last 4 (PromptChunking); the row counts pick
+        // llama.cpp's numerics, so the test feeds them the same way.
+        var head = Batch()
         var batch = Batch()
         for (s, c) in completions.enumerated() {
             let prompt = c.prompt_tokens_with_bos.map(\.id)
+            let cut = PromptChunking.firstChunkEnd(promptCount: prompt.count, slidingWindow: true, batchSize: 2048,
+                                                   microBatchSize: 512)
             for (i, t) in prompt.enumerated() {
-                batch.append(.init(token: t, position: Int32(i), sequence: s, wantsLogits: i == prompt.count - 1))
+                let row = Batch.Row(token: t, position: Int32(i), sequence: s, wantsLogits: i == prompt.count - 1)
+                if i < cut { head.append(row) } else { batch.append(row) }
             }
         }
+        _ = try model.forward(head, cache: cache)
         for _ in 0..<48 {
             let logits = try model.forward(batch, cache: cache)
             var next = Batch()
@@ -100,10 +108,15 @@ import CriaNumerics
             }
             batch = next
         }
+        // The engine issue's bar: the first 32 tokens identical for every prompt, all 48 for at
+        // least 5 of the 6 (llama.cpp's numerics are reproduced bit for bit, so all 48 match).
+        var complete = 0
         for (s, c) in completions.enumerated() {
             let matching = zip(generated[s], c.tokens).prefix { $0 == $1 }.count
             print("\(c.name): first \(matching) of 48 greedy tokens identical to llama.cpp")
-            #expect(generated[s].first == c.tokens.first, "\(c.name)")
+            #expect(matching >= 32, "\(c.name): only \(matching) greedy tokens match llama.cpp")
+            if matching == c.tokens.count { complete += 1 }
         }
+        #expect(complete >= 5, "all 48 tokens match for only \(complete) of 6 prompts")
     }
 }

@@ -23,8 +23,11 @@ int cn_matmul_supported(int path, int ggml_type);
 /// y[t*y_stride + r] = Σ_b dot(w row r block b, a row t block b) for r < rows, t < tokens.
 /// Weight rows are `w_stride` bytes apart, activation rows `a_stride`. Each (r, t) is computed by
 /// the same instruction sequence whatever `rows`/`tokens`, so results are batch-invariant.
+/// `modes` (NULL: all 0) gives each token's float order where llama.cpp's depends on the batch:
+/// bit 1 = its tiled K-quant matmul (8 rows or more; Q5_K, Q6_K), bit 2 = its repacked Q4_K gemm
+/// (the first multiple of 4 rows); 0 = its vec_dot / gemv order. Other formats have one order.
 void cn_matmul(int path, int ggml_type, int blocks, const void *w, size_t w_stride, int rows,
-               const void *a, size_t a_stride, int tokens, float *y, size_t y_stride);
+               const void *a, size_t a_stride, int tokens, float *y, size_t y_stride, const uint8_t *modes);
 
 /// Activation quantizers (round to nearest even), identical to ActivationQuantization's Swift ones.
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum);
