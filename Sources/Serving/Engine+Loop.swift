@@ -170,9 +170,18 @@ extension Engine {
             logitSlots.append(slot)
             budget -= 1
         }
+        // Prompt chunks are cut where llama-server cuts them (PromptChunking), independently of the
+        // other slots: a slot whose chunk does not fit in what is left of `-b` waits for the next
+        // step instead of taking a smaller one, so a sequence's numerics (which depend on its rows
+        // per step) are the same alone or beside others. Decode rows come on top of `-b`.
+        budget = configuration.batchSize
         for slot in slots {
             guard budget > 0, let task = slot.task, task.phase == .ingestingPrompt else { continue }
-            let n = min(task.remainingPrompt, budget)
+            let n = PromptChunking.nextChunk(remaining: task.remainingPrompt, budget: configuration.batchSize,
+                                             slidingWindow: model.config.slidingWindow != nil,
+                                             batchSize: configuration.logicalBatchSize,
+                                             microBatchSize: configuration.batchSize)
+            if n > budget { continue }
             let base = slot.cachedTokens.count
             for i in 0..<n {
                 let isLast = task.promptCursor + i == task.prompt.count - 1

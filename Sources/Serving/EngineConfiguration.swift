@@ -4,18 +4,21 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var contextSize: Int
     /// Number of slots (`-np`).
     public var slotCount: Int
-    /// Most rows in one forward batch (`-b`).
+    /// Most prompt rows in one forward batch: min(`-b`, `-ub`).
     public var batchSize: Int
+    /// llama-server's logical batch (`-b`), which places its prompt cuts (PromptChunking).
+    public var logicalBatchSize: Int
     /// Server-wide cap on generated tokens (`-n`); -1 means none.
     public var defaultPredictLimit: Int
     /// How `/embedding` pools token states.
     public var pooling: Pooling
 
     public init(contextSize: Int = 512, slotCount: Int = 1, batchSize: Int = 2048,
-                defaultPredictLimit: Int = -1, pooling: Pooling = .mean) {
+                defaultPredictLimit: Int = -1, pooling: Pooling = .mean, logicalBatchSize: Int? = nil) {
         self.contextSize = contextSize
         self.slotCount = max(1, slotCount)
         self.batchSize = max(1, batchSize)
+        self.logicalBatchSize = max(1, logicalBatchSize ?? batchSize)
         self.defaultPredictLimit = defaultPredictLimit
         self.pooling = pooling
     }

@@ -177,7 +177,8 @@ struct ServeCommand: AsyncParsableCommand {
         log.info("system info", ["n_threads": "\(generationThreads)", "n_threads_batch": "\(batchThreads)",
                                  "total_threads": "\(ProcessInfo.processInfo.activeProcessorCount)"])
         let loader = ModelLoader(path: model, mode: noMmap ? .read : .mmap, lockMemory: mlock, contextSize: contextSize,
-                                 slots: parallel, batchSize: min(batchSize, ubatchSize), predictLimit: nPredict,
+                                 slots: parallel, batchSize: min(batchSize, ubatchSize), logicalBatchSize: batchSize,
+                                 predictLimit: nPredict,
                                  threads: generationThreads, batchThreads: batchThreads,
                                  pooling: pooling.flatMap(Pooling.init(rawValue:)), alias: alias,
                                  chatTemplate: chatTemplate, systemPrompt: systemPrompt)
@@ -236,7 +237,10 @@ struct ModelLoader: Sendable {
     let lockMemory: Bool
     let contextSize: Int
     let slots: Int
+    /// min(-b, -ub): most prompt rows per forward pass.
     let batchSize: Int
+    /// -b: where llama-server places its prompt cuts.
+    let logicalBatchSize: Int
     let predictLimit: Int
     /// `-t`: threads for single-row (decode) forward passes.
     let threads: Int
@@ -252,6 +256,7 @@ struct ModelLoader: Sendable {
         let file = try GGUFFile(path: path, mode: mode, mlock: lockMemory)
         reportLock(file.storage.lockOutcome)
         let model = try TransformerModel(file: file, threads: threads, batchThreads: batchThreads)
+        model.microBatchSize = batchSize
         let tokenizer = try Tokenizer(file: model.file)
         let metadata = model.file.metadata
         let template = try chatTemplate ?? metadata.string("tokenizer.chat_template").map(ChatTemplate.init(source:))
@@ -260,7 +265,7 @@ struct ModelLoader: Sendable {
         let context = contextSize == 0 ? model.config.contextLength : contextSize
         let configuration = EngineConfiguration(contextSize: context, slotCount: slots, batchSize: batchSize,
                                                 defaultPredictLimit: predictLimit,
-                                                pooling: pooling ?? modelPooling ?? .mean)
+                                                pooling: pooling ?? modelPooling ?? .mean, logicalBatchSize: logicalBatchSize)
         guard configuration.slotContextSize >= 8 else {
             throw ValidationError("-c \(context) split over \(slots) slots leaves \(configuration.slotContextSize) tokens per slot; raise -c")
         }
