@@ -64,7 +64,9 @@ def test_run_rejects_bad_arguments(cria, model_path):
 
 
 def test_perplexity_matches_llama_cpp(cria, model_path):
-    """llama-perplexity -c 512 on the GPL-3 text gives 13.9062 (../shared/reference/README.md); ±1%."""
+    """llama-perplexity -c 512 on the GPL-3 text gives 13.9062 (../shared/reference/README.md). The
+    issue's bar is ±1%; Cria reproduces llama.cpp's arithmetic, so it also matches to the printed
+    four decimals (a drift there means a numerics change worth looking at)."""
     text = REFERENCE.parent / "texts-gpl-3.txt"
     out = cria("perplexity", "-m", model_path, "-f", text, "-c", "512", timeout=1800).stdout
     final = [line for line in out.splitlines() if line.startswith("Final estimate")]
@@ -72,6 +74,7 @@ def test_perplexity_matches_llama_cpp(cria, model_path):
     ppl = float(final[0].split("PPL = ")[1].split()[0])
     assert "over 14 chunks" in final[0]
     assert abs(ppl - 13.9062) / 13.9062 <= 0.01, ppl
+    assert f"{ppl:.4f}" == "13.9062", ppl
 
 
 def test_perplexity_rejects_missing_file(cria, model_path, tmp_path):
