@@ -323,3 +323,53 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+/// Float weight matrices (F32, F16, BF16): each row dequantized once and dotted in f32, checked
+/// against a float64 product of the same stored values (tolerance 1e-5 of Σ|w·x|), and a token's
+/// outputs are the same alone and in a batch.
+@Suite struct FloatMatmulTests {
+    static func stored(_ type: GGMLType, _ values: [Float]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for v in values {
+            switch type {
+            case .f32: withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 }
+            case .f16: withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { bytes += $0 }
+            default: withUnsafeBytes(of: UInt16(v.bitPattern >> 16).littleEndian) { bytes += $0 }  // bf16 (truncated)
+            }
+        }
+        return bytes
+    }
+
+    @Test(arguments: [GGMLType.f32, .f16, .bf16])
+    func floatMatmulMatchesFloat64(_ type: GGMLType) {
+        var rng = SplitMix(seed: UInt64(type.rawValue) + 77)
+        let rows = 19, k = 96, tokens = 5
+        let values = (0..<rows * k).map { _ in Float(rng.next() % 20001) / 10000 - 1 }
+        let x = (0..<tokens * k).map { _ in Float(rng.next() % 20001) / 10000 - 1 }
+        let bytes = Self.stored(type, values)
+        let pool = ComputePool(threads: 2)
+        var y = [Float](repeating: .nan, count: tokens * rows), single = [Float](repeating: .nan, count: rows)
+        bytes.withUnsafeBytes { wb in
+            let w = WeightMatrix(type: type, rows: rows, columns: k, data: wb.baseAddress!)
+            var row = [Float](repeating: 0, count: k)
+            x.withUnsafeBufferPointer { xb in
+                y.withUnsafeMutableBufferPointer { Matmul.multiply(w, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool) }
+                for r in 0..<rows {
+                    row.withUnsafeMutableBufferPointer { w.dequantizeRow(r, into: $0.baseAddress!) }
+                    for t in 0..<tokens {
+                        var exact = 0.0, magnitude = 0.0
+                        for i in 0..<k {
+                            exact += Double(row[i]) * Double(x[t * k + i])
+                            magnitude += abs(Double(row[i]) * Double(x[t * k + i]))
+                        }
+                        #expect(abs(Double(y[t * rows + r]) - exact) <= 1e-5 * magnitude, "\(type.name) r\(r) t\(t)")
+                    }
+                }
+                single.withUnsafeMutableBufferPointer {
+                    Matmul.multiply(w, xb.baseAddress! + 3 * k, batch: 1, into: $0.baseAddress!, pool: pool)
+                }
+            }
+        }
+        #expect((0..<rows).allSatisfy { single[$0].bitPattern == y[3 * rows + $0].bitPattern })
+    }
+}
