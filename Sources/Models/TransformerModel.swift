@@ -103,7 +103,7 @@ public final class TransformerModel: @unchecked Sendable {
                 modes[Int(i)] = (group.count >= 8 ? 1 : 0) | (j < gemmRows ? 2 : 0)
             }
         }
-        try modes.withUnsafeBufferPointer { mb in
+        modes.withUnsafeBufferPointer { mb in
             for layer in 0..<config.layerCount {
                 runLayer(layer, batch: batch, cells: cells, cache: cache, x: x, scratch: s, groups: groups, modes: mb.baseAddress!)
             }
