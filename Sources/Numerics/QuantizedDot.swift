@@ -198,13 +198,20 @@ public enum QuantizedDot {
         return sum
     }
 
-    // Σ_b d·d_a·Σ_j sc_j·Σ q·q_a − dmin·d_a·Σ_j m_j·(bsum_2j + bsum_2j+1)
-    // llama.cpp's order for Q4_K (its repacked 8×8 kernels on x86, and Q5_K here alike): two
-    // chains over super-blocks, fma(isum, d·d_a) and fma(msum, dmin·d_a), subtracted at the end.
-    static func q4_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int, gemm: Bool = false) -> Float {
-        var scaled: Float = 0, mins: Float = 0
+    /// Float orders for Q4_K and Q5_K super-blocks (isum = Σ_j sc_j·Σ q·q_a, msum = Σ_j m_j·bsum32_j):
+    /// `chains`: llama.cpp's repacked Q4_K gemv, fma(isum, d·d_a) and fma(msum, dmin·d_a) summed in
+    /// two chains that are subtracted at the end (Q5_K uses it too); `gemm`: its repacked Q4_K
+    /// gemm, the same two chains fed once per 64 elements; `tiled`: its tiled K-quant matmul,
+    /// sum = fma(fma(−dmin, msum, isum·d), d_a, sum) per super-block.
+    enum ScaleMinOrder { case chains, gemm, tiled }
+
+    // Σ_b d·d_a·Σ_j sc_j·Σ q·q_a − dmin·d_a·Σ_j m_j·(bsum_2j + bsum_2j+1), q from `quant(wb, sub, j)`
+    @inline(__always)
+    static func scaleMinDot(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int, blockBytes: Int,
+                            order: ScaleMinOrder, quant: (UnsafeRawPointer, Int, Int) -> Int32) -> Float {
+        var scaled: Float = 0, mins: Float = 0, tiled: Float = 0
         for b in 0..<blocks {
-            let wb = w + b * 144, ab = a + b * 292
+            let wb = w + b * blockBytes, ab = a + b * 292
             let da = q8kScale(ab), d = loadF16(wb, 0), dmin = loadF16(wb, 2)
             var isum: Int32 = 0, msum: Int32 = 0
             for sub in 0..<8 {
@@ -212,52 +219,41 @@ public enum QuantizedDot {
                 let bs = Int32(ab.loadUnaligned(fromByteOffset: 260 + 4 * sub, as: Int16.self))
                     + Int32(ab.loadUnaligned(fromByteOffset: 262 + 4 * sub, as: Int16.self))
                 msum += Int32(m) * bs
-                let group = sub / 2, shift = Int32(4 * (sub % 2))
                 var s: Int32 = 0
-                for j in 0..<32 { s += ((u8(wb, 16 + group * 32 + j) >> shift) & 0xF) * i8(ab, 4 + sub * 32 + j) }
+                for j in 0..<32 { s += quant(wb, sub, j) * i8(ab, 4 + sub * 32 + j) }
                 isum += Int32(sc) * s
-                if gemm, sub % 2 == 1 {  // llama.cpp's repacked gemm: one FMA pair per 64 elements
+                if order == .gemm, sub % 2 == 1 {
                     scaled = scaled.addingProduct(Float(isum), d * da)
                     mins = mins.addingProduct(Float(msum), dmin * da)
                     isum = 0
                     msum = 0
                 }
             }
-            if !gemm {
+            switch order {
+            case .chains:
                 scaled = scaled.addingProduct(Float(isum), d * da)
                 mins = mins.addingProduct(Float(msum), dmin * da)
+            case .tiled:
+                tiled = tiled.addingProduct((Float(isum) * d).addingProduct(-dmin, Float(msum)), da)
+            case .gemm:
+                break
             }
         }
-        return scaled - mins
+        return order == .tiled ? tiled : scaled - mins
     }
 
-    static func q5_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int, batched: Bool = false) -> Float {
-        var scaled: Float = 0, mins: Float = 0, tiled: Float = 0
-        for b in 0..<blocks {
-            let wb = w + b * 176, ab = a + b * 292
-            var isum: Int32 = 0, msum: Int32 = 0
-            for sub in 0..<8 {
-                let (sc, m) = KQuantFormats.scaleAndMin(wb + 4, sub)
-                let bs = Int32(ab.loadUnaligned(fromByteOffset: 260 + 4 * sub, as: Int16.self))
-                    + Int32(ab.loadUnaligned(fromByteOffset: 262 + 4 * sub, as: Int16.self))
-                msum += Int32(m) * bs
-                let group = sub / 2, shift = Int32(4 * (sub % 2))
-                var s: Int32 = 0
-                for j in 0..<32 {
-                    let q = ((u8(wb, 48 + group * 32 + j) >> shift) & 0xF) | ((u8(wb, 16 + j) >> Int32(sub)) & 1) << 4
-                    s += q * i8(ab, 4 + sub * 32 + j)
-                }
-                isum += Int32(sc) * s
-            }
-            let da = q8kScale(ab)
-            if batched {  // llama.cpp's tiled matmul: fma(fma(−dmin, msum, isum·d), d_a, sum) per super-block
-                tiled = tiled.addingProduct((Float(isum) * loadF16(wb, 0)).addingProduct(-loadF16(wb, 2), Float(msum)), da)
-            } else {
-                scaled = scaled.addingProduct(Float(isum), loadF16(wb, 0) * da)
-                mins = mins.addingProduct(Float(msum), loadF16(wb, 2) * da)
-            }
+    // Q4_K has no tiled order here: llama.cpp repacks Q4_K, so it never takes its tiled matmul
+    static func q4_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int, gemm: Bool = false) -> Float {
+        scaleMinDot(w, a, blocks: blocks, blockBytes: 144, order: gemm ? .gemm : .chains) { wb, sub, j in
+            (u8(wb, 16 + sub / 2 * 32 + j) >> Int32(4 * (sub % 2))) & 0xF
         }
-        return batched ? tiled : scaled - mins
+    }
+
+    // q with its fifth bit from qh (bit `sub` of byte j); Q5_K is not repacked, so no gemm order
+    static func q5_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int, batched: Bool = false) -> Float {
+        scaleMinDot(w, a, blocks: blocks, blockBytes: 176, order: batched ? .tiled : .chains) { wb, sub, j in
+            ((u8(wb, 48 + sub / 2 * 32 + j) >> Int32(4 * (sub % 2))) & 0xF) | ((u8(wb, 16 + j) >> Int32(sub)) & 1) << 4
+        }
     }
 
     // llama.cpp's order for Q6_K (ggml_vec_dot_q6_K_q8_K on x86): per super-block eight integer

@@ -139,6 +139,13 @@ public enum VectorMath {
         return Float(Float16(gelu(Float(Float16(x)))))
     }
 
+    /// One GEGLU output as llama.cpp's ggml_vec_geglu_f32 gives it: geluF16(gate)·up, and +0
+    /// (whatever up's sign) where the gate is at or below −10.
+    @inline(__always)
+    public static func gegluF16(_ gate: Float, _ up: Float) -> Float {
+        gate <= -10 ? 0 : geluF16(gate) * up
+    }
+
     // y[i] = f16(x[i]) (round to nearest even), for KV-cache stores
     public static func toF16(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float16>,
                              path: KernelPath = .portable) {
@@ -169,7 +176,7 @@ public enum VectorMath {
             return
         }
         switch activation {
-        case .gelu: for i in 0..<n { out[i] = gate[i] <= -10 ? 0 : geluF16(gate[i]) * up[i] }
+        case .gelu: for i in 0..<n { out[i] = gegluF16(gate[i], up[i]) }
         case .silu: for i in 0..<n { out[i] = silu(gate[i]) * up[i] }
         }
     }

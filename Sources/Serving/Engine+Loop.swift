@@ -158,23 +158,23 @@ extension Engine {
 
     // MARK: One batch
 
-    /// One batch from every active slot: a token for each generating slot, then prompt chunks
-    /// for ingesting slots, up to `-b` rows. Returns the slot of each logits row, in order.
+    /// One batch from every active slot: a token for each generating slot (up to `-b` of them),
+    /// then prompt chunks for ingesting slots, up to `-b` prompt rows. Returns the slot of each
+    /// logits row, in order.
     private func buildBatch() -> (Batch, [Slot]) {
         var batch = Batch()
         var logitSlots: [Slot] = []
-        var budget = configuration.batchSize
         for slot in slots {
-            guard budget > 0, let task = slot.task, task.phase == .generating, let token = task.pendingToken else { continue }
+            guard batch.count < configuration.batchSize, let task = slot.task, task.phase == .generating,
+                  let token = task.pendingToken else { continue }
             batch.append(Batch.Row(token: token, position: Int32(slot.cachedTokens.count), sequence: slot.id, wantsLogits: true))
             logitSlots.append(slot)
-            budget -= 1
         }
         // Prompt chunks are cut where llama-server cuts them (PromptChunking), independently of the
         // other slots: a slot whose chunk does not fit in what is left of `-b` waits for the next
         // step instead of taking a smaller one, so a sequence's numerics (which depend on its rows
         // per step) are the same alone or beside others. Decode rows come on top of `-b`.
-        budget = configuration.batchSize
+        var budget = configuration.batchSize
         for slot in slots {
             guard budget > 0, let task = slot.task, task.phase == .ingestingPrompt else { continue }
             let n = PromptChunking.nextChunk(remaining: task.remainingPrompt, budget: configuration.batchSize,
