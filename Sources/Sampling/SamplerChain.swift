@@ -65,7 +65,9 @@ public final class SamplerChain: @unchecked Sendable {
         }
         if !bias.isEmpty { prefix.append(LogitBiasSampler(biases: bias)) }
 
-        let window = parameters.repeatLastN == -1 ? max(contextSize, 1) : parameters.repeatLastN
+        // A window longer than the context never holds more tokens, so it is clamped (as
+        // llama-server does) rather than allocated at the requested size.
+        let window = parameters.repeatLastN == -1 ? max(contextSize, 1) : min(parameters.repeatLastN, max(contextSize, 1))
         if window > 0 {
             let p = PenaltiesSampler(vocabularySize: vocab, window: window,
                                      repeatPenalty: parameters.repeatPenalty,
@@ -77,7 +79,7 @@ public final class SamplerChain: @unchecked Sendable {
         }
 
         var stages: [any Sampler] = []
-        let minKeep = max(1, parameters.minKeep)
+        let minKeep = min(max(1, parameters.minKeep), vocab)
         if parameters.temperature <= 0 {
             stages.append(GreedySampler())
         } else if parameters.mirostat == 1 {
@@ -89,7 +91,7 @@ public final class SamplerChain: @unchecked Sendable {
         } else {
             for kind in kinds {
                 switch kind {
-                case .topK: stages.append(TopKSampler(k: parameters.topK, minKeep: minKeep))
+                case .topK: stages.append(TopKSampler(k: min(parameters.topK, vocab), minKeep: minKeep))
                 case .tailFree: stages.append(TailFreeSampler(z: parameters.tfsZ, minKeep: minKeep))
                 case .typicalP: stages.append(TypicalSampler(p: parameters.typicalP, minKeep: minKeep))
                 case .topP: stages.append(TopPSampler(p: parameters.topP, minKeep: minKeep))

@@ -6,12 +6,15 @@ public struct AppContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The client, for request log lines.
     public let remoteAddress: SocketAddress?
+    /// The client's connection, where `ConnectionWatch` reports a disconnect.
+    let channel: any Channel
     /// Set by `buildApplication` from `ServerConfiguration.maxBodyBytes`.
     nonisolated(unsafe) static var bodyLimit = 8 << 20
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
     }
 
     public var maxUploadSize: Int { Self.bodyLimit }

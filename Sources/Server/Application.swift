@@ -31,7 +31,8 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
     let group: EventLoopGroupProvider = configuration.httpThreads.map {
         .shared(MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)))
     } ?? .singleton
-    return Application(router: router, server: .http1(configuration: .init(idleTimeout: timeout)),
+    return Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionWatch()],
+                                                                                   idleTimeout: timeout)),
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                             serverName: "cria"),
                        eventLoopGroupProvider: group, logger: logger)

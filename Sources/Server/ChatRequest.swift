@@ -17,8 +17,8 @@ struct ChatRequest {
         messages = try raw.map { m throws(APIError) in try Self.message(m) }
         if let t = try f.array("tools"), !t.isEmpty { tools = try t.map { v throws(APIError) in try Self.templateValue(v) } }
         options = try CompletionOptions(f, vocabularySize: vocabularySize)
-        var maxTokens = try f.int("max_completion_tokens")
-        if maxTokens == nil { maxTokens = try f.int("max_tokens") }
+        var maxTokens = try f.int("max_completion_tokens", in: 0...Int(Int32.max))
+        if maxTokens == nil { maxTokens = try f.int("max_tokens", in: 0...Int(Int32.max)) }
         if let n = maxTokens {
             guard n >= 0 else { throw .badRequest("max_tokens must not be negative, got \(n)") }
             options.predictLimit = n

@@ -23,7 +23,7 @@ struct CompletionController {
         let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
             .tokens(promptJSON)
         return try await run(options.request(prompt: prompt.tokens, promptText: prompt.text), options: options,
-                             served: served, request: request)
+                             served: served, context: context)
     }
 
     /// /infill: `<FIM_PRE>prefix<FIM_SUF>suffix<FIM_MID>`, then generation as /completion.
@@ -46,16 +46,16 @@ struct CompletionController {
         tokens += served.tokenizer.tokenize(suffix, addSpecial: false)
         tokens.append(mid)
         return try await run(options.request(prompt: tokens, promptText: prefix + suffix), options: options,
-                             served: served, request: request)
+                             served: served, context: context)
     }
 
     private func run(_ generation: GenerationRequest, options: CompletionOptions, served: ServedModel,
-                     request: Request) async throws -> Response {
+                     context: AppContext) async throws -> Response {
         let handle: GenerationHandle
         do { handle = try served.engine.submit(generation) } catch { throw APIError.from(error) }
         let renderer = CompletionRenderer(served: served, request: generation, returnTokens: options.returnTokens)
         if options.stream {
-            return ServerSentEvents.response(for: request) { writer in
+            return ServerSentEvents.response(context: context, handle: handle) { writer in
                 for await event in handle.events {
                     switch event {
                     case .token(let t):
@@ -69,9 +69,7 @@ struct CompletionController {
                 }
             }
         }
-        let result = try await request.body.consumeWithCancellationOnInboundClose { _ in
-            try await GenerationResult.collect(handle)
-        }
+        let result = try await context.cancellingOnDisconnect(handle) { try await GenerationResult.collect(handle) }
         return try JSONResponse.make(renderer.final(summary: result.summary!, content: result.content,
                                                     tokens: result.tokens, probabilities: result.probabilities))
     }

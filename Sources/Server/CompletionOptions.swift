@@ -23,14 +23,14 @@ struct CompletionOptions {
     /// Reads every /completion option present in `fields`.
     init(_ f: JSONFields, vocabularySize: Int) throws(APIError) {
         try readSampling(f)
-        if let n = try f.int("n_predict") { predictLimit = n }
-        if let n = try f.int("n_keep") { keepCount = n }
+        if let n = try f.int("n_predict", in: -1...Int(Int32.max)) { predictLimit = n }
+        if let n = try f.int("n_keep", in: -1...Int(Int32.max)) { keepCount = n }
         if let s = try f.stringList("stop") { stopStrings = s }
         if let s = try f.bool("stream") { stream = s }
         if let c = try f.bool("cache_prompt") { cachePrompt = c }
         if let r = try f.bool("return_tokens") { returnTokens = r }
-        var slot = try f.int("id_slot")
-        if slot == nil { slot = try f.int("slot_id") }
+        var slot = try f.int("id_slot", in: -1...Int(Int32.max))
+        if slot == nil { slot = try f.int("slot_id", in: -1...Int(Int32.max)) }
         if let id = slot, id != -1 { slotID = id }
         if let images = try f.array("image_data"), !images.isEmpty {
             throw .badRequest("image_data is not supported: this server has no multimodal projector")
@@ -49,23 +49,23 @@ struct CompletionOptions {
         if let v = try f.float("temperature") { p.temperature = v }
         if let v = try f.float("dynatemp_range") { p.dynatempRange = v }
         if let v = try f.float("dynatemp_exponent") { p.dynatempExponent = v }
-        if let v = try f.int("top_k") { p.topK = v }
+        if let v = try f.int("top_k", in: JSONFields.int32Range) { p.topK = v }
         if let v = try f.float("top_p") { p.topP = v }
         if let v = try f.float("min_p") { p.minP = v }
         if let v = try f.float("tfs_z") { p.tfsZ = v }
         if let v = try f.float("typical_p") { p.typicalP = v }
         if let v = try f.float("repeat_penalty") { p.repeatPenalty = v }
-        if let v = try f.int("repeat_last_n") { p.repeatLastN = v }
+        if let v = try f.int("repeat_last_n", in: -1...Int(Int32.max)) { p.repeatLastN = v }
         if let v = try f.bool("penalize_nl") { p.penalizeNl = v }
         if let v = try f.float("presence_penalty") { p.presencePenalty = v }
         if let v = try f.float("frequency_penalty") { p.frequencyPenalty = v }
-        if let v = try f.int("mirostat") { p.mirostat = v }
+        if let v = try f.int("mirostat", in: 0...2) { p.mirostat = v }
         if let v = try f.float("mirostat_tau") { p.mirostatTau = v }
         if let v = try f.float("mirostat_eta") { p.mirostatEta = v }
-        if let v = try f.int("seed") { p.seed = Int64(v) }
+        if let v = try f.int("seed", in: -1...(1 << 53)) { p.seed = Int64(v) }
         if let v = try f.bool("ignore_eos") { p.ignoreEos = v }
-        if let v = try f.int("n_probs") { p.nProbs = v }
-        if let v = try f.int("min_keep") { p.minKeep = v }
+        if let v = try f.int("n_probs", in: 0...Int(Int32.max)) { p.nProbs = v }
+        if let v = try f.int("min_keep", in: 0...Int(Int32.max)) { p.minKeep = v }
         if let v = try f.stringList("samplers") { p.samplers = v }
         if let v = f["penalty_prompt"] {
             switch v {
@@ -105,7 +105,14 @@ struct CompletionOptions {
             }
         case .object(let members):
             for (key, bias) in members {
-                let target: LogitBiasTarget = Int(key).map { .token($0) } ?? .text(key)
+                let target: LogitBiasTarget
+                if let token = Int(key) {
+                    target = .token(token)
+                } else if !key.isEmpty && key.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                    throw .badRequest("Invalid token id '\(key)' in 'logit_bias': out of range")
+                } else {
+                    target = .text(key)
+                }
                 out.append(LogitBiasEntry(target, try value(bias)))
             }
         default: throw JSONFields.typeError("logit_bias", shape)

@@ -7,7 +7,10 @@ struct JSONFields {
 
     /// Parses a request body; anything but a JSON object is a 400.
     init(body: [UInt8]) throws(APIError) {
-        let text = String(decoding: body, as: UTF8.self)
+        // Decoding with replacement would silently change the prompt; ill-formed UTF-8 is the client's error.
+        guard let text = String(validating: body, as: UTF8.self) else {
+            throw .badRequest("The request body is not valid UTF-8")
+        }
         let parsed: JSONValue
         do { parsed = try JSONValue.parse(text) } catch {
             throw .badRequest("Invalid JSON in request body: \(error.description)")
@@ -57,6 +60,19 @@ struct JSONFields {
         guard let v = self[key] else { return nil }
         guard let d = v.doubleValue, d.rounded() == d, abs(d) < 9.0e15 else { throw Self.typeError(key, "an integer") }
         return Int(d)
+    }
+
+    /// Most any count or size in a request may be: llama-server keeps them in 32-bit integers.
+    static let int32Range = Int(Int32.min)...Int(Int32.max)
+
+    /// An integer that must lie in `range`; anything outside is a 400 naming the field and the
+    /// range, before any conversion or allocation uses it.
+    func int(_ key: String, in range: ClosedRange<Int>) throws(APIError) -> Int? {
+        guard let n = try int(key) else { return nil }
+        guard range.contains(n) else {
+            throw .badRequest("Invalid value for '\(key)': must be between \(range.lowerBound) and \(range.upperBound), got \(n)")
+        }
+        return n
     }
 
     func object(_ key: String) throws(APIError) -> JSONFields? {

@@ -37,7 +37,7 @@ struct OpenAIController {
 
         if chat.options.stream {
             let wantsLogprobs = chat.logprobs, usage = chat.includeUsage
-            return ServerSentEvents.response(for: request) { writer in
+            return ServerSentEvents.response(context: context, handle: handle) { writer in
                 try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(role: "assistant", content: ""))))
                 for await event in handle.events {
                     switch event {
@@ -63,9 +63,7 @@ struct OpenAIController {
                 try await writer.write(ServerSentEvents.done)
             }
         }
-        let result = try await request.body.consumeWithCancellationOnInboundClose { _ in
-            try await GenerationResult.collect(handle)
-        }
+        let result = try await context.cancellingOnDisconnect(handle) { try await GenerationResult.collect(handle) }
         let s = result.summary!
         let choice = ChatChoiceJSON(message: ChatMessageJSON(content: result.content), finish_reason: s.stopReason.finishReason,
                                     logprobs: chat.logprobs ? ChatLogprobsJSON(content: result.probabilities.map(logprobs.chat)) : nil)
@@ -100,7 +98,7 @@ struct OpenAIController {
         var request = request
         let fields = try await request.jsonFields(context: context)
         var options = try CompletionOptions(fields, vocabularySize: served.vocabularySize)
-        if let n = try fields.int("max_tokens") {
+        if let n = try fields.int("max_tokens", in: 0...Int(Int32.max)) {
             guard n >= 0 else { throw APIError.badRequest("max_tokens must not be negative, got \(n)") }
             options.predictLimit = n
         }
@@ -121,7 +119,7 @@ struct OpenAIController {
         let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: top)
 
         if options.stream {
-            return ServerSentEvents.response(for: request) { writer in
+            return ServerSentEvents.response(context: context, handle: handle) { writer in
                 for await event in handle.events {
                     switch event {
                     case .token(let t):
@@ -139,9 +137,7 @@ struct OpenAIController {
                 try await writer.write(ServerSentEvents.done)
             }
         }
-        let result = try await request.body.consumeWithCancellationOnInboundClose { _ in
-            try await GenerationResult.collect(handle)
-        }
+        let result = try await context.cancellingOnDisconnect(handle) { try await GenerationResult.collect(handle) }
         let s = result.summary!
         var body = meta.textChunk(result.content, finish: s.stopReason.finishReason,
                                   logprobs: wantsLogprobs ? logprobs.legacy(result.probabilities, startOffset: 0) : nil)

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Serving
 
 /// `text/event-stream` responses whose producer is cancelled when the client disconnects.
 enum ServerSentEvents {
@@ -21,17 +22,17 @@ enum ServerSentEvents {
 
     static let done = ByteBuffer(string: "data: [DONE]\n\n")
 
-    /// A streaming response; `produce` writes events and is cancelled on client disconnect.
-    /// `request` must have had its body collected with the mutating `collectBody`.
-    static func response(for request: Request,
+    /// A streaming response; `produce` writes `handle`'s events. A client that disconnects
+    /// cancels `handle` (its event stream then ends), and the connection stays open otherwise.
+    static func response(context: AppContext, handle: GenerationHandle,
                          _ produce: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
         Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var writer: any ResponseBodyWriter = writer
             do {
-                try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    try await produce(&writer)
-                }
-            } catch is CancellationError {
+                try await context.cancellingOnDisconnect(handle) { try await produce(&writer) }
+            } catch {
+                // The client went away mid-stream: nothing more can be written to it.
+                handle.cancel()
                 return
             }
             try await writer.finish(nil)

@@ -80,9 +80,11 @@ extension Engine {
     private func startGeneration(_ job: GenerationJob, on slot: Slot, systemTokens: [Int32]) {
         let request = job.request
         if job.isCancelled { return }
-        let prompt = systemTokens + request.promptTokens
-        guard prompt.count < slotContextSize else {
-            fail(job, .promptTooLong(tokens: prompt.count, contextSize: slotContextSize))
+        let fullPrompt = systemTokens + request.promptTokens
+        let keep = request.keepCount < 0 ? fullPrompt.count
+            : min(fullPrompt.count, request.keepCount + (startsWithBOS(fullPrompt) ? 1 : 0))
+        guard let prompt = PromptTruncation.fit(fullPrompt, keep: keep, contextSize: slotContextSize) else {
+            fail(job, .promptTooLong(tokens: fullPrompt.count, contextSize: slotContextSize))
             return
         }
         let constraint = request.grammar.map { GrammarConstraint(grammar: $0, vocabulary: grammarVocabulary) }
@@ -107,10 +109,11 @@ extension Engine {
         }
         slot.cachedTokens.removeSubrange(reuse...)
 
-        let keep = request.keepCount < 0 ? prompt.count : min(prompt.count, request.keepCount + (startsWithBOS(prompt) ? 1 : 0))
         slot.task = ActiveGeneration(job: job, sampler: sampler, constraint: constraint, prompt: prompt,
                                      cachedCount: reuse, detokenizer: tokenizer.makeStreamingDetokenizer(),
-                                     predictLimit: effectivePredictLimit(request.predictLimit), keepCount: keep)
+                                     predictLimit: effectivePredictLimit(request.predictLimit),
+                                     keepCount: min(keep, prompt.count))
+        slot.task?.truncated = prompt.count < fullPrompt.count
     }
 
     private func startsWithBOS(_ tokens: [Int32]) -> Bool {

@@ -85,7 +85,11 @@ public final class Engine: @unchecked Sendable {
         let systemCount = condition.withLock { systemTokens.count }
         let total = systemCount + request.promptTokens.count
         if total == 0 { throw .emptyPrompt }
-        if total >= slotContextSize { throw .promptTooLong(tokens: total, contextSize: slotContextSize) }
+        // A longer prompt is truncated when it starts (keeping n_keep); only a context too
+        // small for any prompt is refused.
+        if total >= slotContextSize && slotContextSize < 2 {
+            throw .promptTooLong(tokens: total, contextSize: slotContextSize)
+        }
 
         let (stream, continuation) = AsyncStream<GenerationEvent>.makeStream(bufferingPolicy: .unbounded)
         let job: GenerationJob = condition.withLock {

@@ -218,12 +218,14 @@ struct ServeCommand: AsyncParsableCommand {
         return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    /// `-spf FILE`: `{"prompt": …, "anti_prompt": …, "assistant_name": …}`.
+    /// `-spf FILE`: the spec's `{"system_prompt": {"prompt": …, "anti_prompt": …, "assistant_name": …}}`
+    /// (the body POST /props takes), or the inner object alone.
     static func readSystemPrompt(_ path: String) throws -> SystemPrompt {
         guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+              let outer = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ValidationError("--system-prompt-file \(path) must be a JSON object with prompt, anti_prompt, assistant_name")
         }
+        let object = outer["system_prompt"] as? [String: Any] ?? outer
         return SystemPrompt(prompt: object["prompt"] as? String ?? "", antiPrompt: object["anti_prompt"] as? String ?? "",
                             assistantName: object["assistant_name"] as? String ?? "")
     }

@@ -119,13 +119,38 @@ struct EngineTests {
     @Test func rejectsBadRequestsUpFront() throws {
         let engine = makeEngine(slots: 2, context: 64)
         defer { engine.stop() }
-        #expect(throws: EngineError.promptTooLong(tokens: 40, contextSize: 32)) {
-            try engine.submit(GenerationRequest(promptTokens: [Int32](repeating: 100, count: 40)))
-        }
         #expect(throws: EngineError.invalidSlot(5, slotCount: 2)) {
             try engine.submit(GenerationRequest(promptTokens: [2], slotID: 5))
         }
         #expect(throws: EngineError.emptyPrompt) { try engine.submit(GenerationRequest(promptTokens: [])) }
+    }
+
+    @Test func longPromptIsTruncatedKeepingItsHead() async throws {
+        let engine = makeEngine(slots: 2, context: 64)   // 32 cells a slot
+        defer { engine.stop() }
+        let request = GenerationRequest(promptTokens: [2] + [Int32](repeating: 100, count: 39), sampling: Self.greedy,
+                                        predictLimit: 2, keepCount: 3)
+        let (tokens, _, summary) = try await run(engine, request)
+        #expect(tokens.count == 2 && summary.truncated)
+        #expect(summary.promptTokenCount < 32)
+    }
+
+    @Test func truncationKeepsTheHeadAndTheEnd() {
+        let prompt = (0..<100).map(Int32.init)
+        #expect(PromptTruncation.fit(Array(prompt[..<31]), keep: 4, contextSize: 32) == Array(prompt[..<31]))
+        // keep 4, block (32 - 4) / 2 = 14, erased (100 - 4 - 14) / 14 = 5 blocks: tokens 4..<74 go.
+        let cut = PromptTruncation.fit(prompt, keep: 4, contextSize: 32)
+        #expect(cut == Array(prompt[..<4]) + Array(prompt[74...]))
+        // n_keep larger than the context leaves 4 cells: keep 28, block 2, all but the last 2..3 go.
+        let most = PromptTruncation.fit(prompt, keep: 1000, contextSize: 32)!
+        #expect(most.count < 32 && Array(most[..<28]) == Array(prompt[..<28]) && most.last == 99)
+        #expect(PromptTruncation.fit(prompt, keep: 0, contextSize: 1) == nil)
+        for context in 2...40 {
+            for keep in [0, 1, 5, 100] {
+                let fitted = PromptTruncation.fit(prompt, keep: keep, contextSize: context)!
+                #expect(fitted.count < context && fitted.last == 99)
+            }
+        }
     }
 
     @Test func cancellingFreesTheSlot() async throws {

@@ -1,0 +1,76 @@
+import NIOCore
+import NIOHTTPTypes
+import Serving
+import Synchronization
+
+/// Watches one client connection for the client going away, so that a generation running for
+/// a request on it can be cancelled at once.
+///
+/// Hummingbird's own `consumeWithCancellationOnInboundClose` detects a disconnect by reading the
+/// connection's request stream, and that read ends the stream: the server then closes every
+/// connection after the response, breaking HTTP keep-alive for pooled clients. This handler sits
+/// in the channel pipeline instead and only observes the end of input (the client closed its
+/// side) or the channel going inactive, so the connection stays usable for the next request.
+final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = HTTPRequestPart
+
+    private enum State {
+        case open(next: Int, actions: [Int: @Sendable () -> Void])
+        case closed
+    }
+
+    private let state = Mutex(State.open(next: 0, actions: [:]))
+
+    /// Runs `action` once the client goes away (at once if it already has). Returns a key for
+    /// `remove`, or nil when the action already ran.
+    @discardableResult
+    func onClose(_ action: @escaping @Sendable () -> Void) -> Int? {
+        let key: Int? = state.withLock { state in
+            guard case .open(let next, var actions) = state else { return nil }
+            actions[next] = action
+            state = .open(next: next + 1, actions: actions)
+            return next
+        }
+        if key == nil { action() }
+        return key
+    }
+
+    /// Forgets an action registered with `onClose` (its request has finished).
+    func remove(_ key: Int) {
+        state.withLock { state in
+            guard case .open(let next, var actions) = state else { return }
+            actions[key] = nil
+            state = .open(next: next, actions: actions)
+        }
+    }
+
+    private func markClosed() {
+        let actions = state.withLock { state -> [@Sendable () -> Void] in
+            guard case .open(_, let actions) = state else { return [] }
+            state = .closed
+            return Array(actions.values)
+        }
+        for action in actions { action() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed { markClosed() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        markClosed()
+        context.fireChannelInactive()
+    }
+}
+
+extension AppContext {
+    /// Runs `body` with `handle` cancelled as soon as this request's client disconnects, which
+    /// frees its slot at the engine's next step (even while the prompt is still being processed).
+    func cancellingOnDisconnect<T>(_ handle: GenerationHandle, _ body: () async throws -> T) async rethrows -> T {
+        let watch = try? await channel.pipeline.handler(type: ConnectionWatch.self).get()
+        let key = watch?.onClose { handle.cancel() }
+        defer { if let key { watch?.remove(key) } }
+        return try await body()
+    }
+}
