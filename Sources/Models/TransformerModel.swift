@@ -34,6 +34,9 @@ public final class TransformerModel: @unchecked Sendable {
     /// do not depend on what else the batch holds.
     public var microBatchSize = 512
 
+    /// Whether rows follow llama.cpp's batch-dependent orders or one fixed order (the default).
+    public var numerics = NumericsMode.invariant
+
     /// `threads` run single-row (decode) steps, `batchThreads` (default: `threads`) multi-row ones.
     public init(file: GGUFFile, threads: Int, batchThreads: Int? = nil,
                 kernelPath: KernelPath = KernelDispatch.current) throws {
@@ -97,7 +100,7 @@ public final class TransformerModel: @unchecked Sendable {
         // llama.cpp's batch-dependent orders (Matmul's modes): its tiled K-quant matmul for groups of
         // 8 or more rows, its repacked Q4_K gemm for the first multiple of 4 rows of a group of 4+
         var modes = [UInt8](repeating: 0, count: n)
-        for group in groups {
+        for group in groups where numerics == .llamaCpp {
             let gemmRows = group.count >= 4 ? group.count - group.count % 4 : 0
             for (j, i) in group.enumerated() {
                 modes[Int(i)] = (group.count >= 8 ? 1 : 0) | (j < gemmRows ? 2 : 0)
@@ -310,13 +313,13 @@ public final class TransformerModel: @unchecked Sendable {
         let groups = c.headCount / c.headCountKV
         let rows = batch.rows
         let scoreScale: Float = c.scalesQueries ? 1 : c.attentionScale
-        // A micro-batch group of at least Attention.tileRows rows (a prompt chunk) takes the tiled
-        // path, as llama.cpp does for such micro-batches; its rows form tiles, one task per tile and
-        // head. The choice depends only on the sequence's own rows, so a sequence's results do not
-        // depend on what else is in the batch.
+        // In llama.cpp numerics, a micro-batch group of at least Attention.tileRows rows (a prompt
+        // chunk) takes the tiled path, as llama.cpp does for such micro-batches; its rows form tiles,
+        // one task per tile and head. Invariant numerics take the one-row path for every row, so a
+        // token's keys and values are the same whether it came in a prompt chunk or was generated.
         var tiles: [[Int32]] = [], single: [Int] = []
         for group in rowGroups {
-            if group.count >= Attention.tileRows {
+            if numerics == .llamaCpp && group.count >= Attention.tileRows {
                 for start in stride(from: 0, to: group.count, by: Attention.tileRows) {
                     tiles.append(Array(group[start..<min(start + Attention.tileRows, group.count)]))
                 }

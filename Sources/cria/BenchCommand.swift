@@ -40,14 +40,18 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("json-schema"), help: "A JSON schema file: also time sampled decoding without and with it.")
     var jsonSchema: String?
 
+    @Option(name: .customLong("numerics"), help: NumericsMode.help)
+    var numerics = NumericsMode.invariant
+
     func run() throws {
         let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads ?? threads)
+        m.numerics = numerics
         // Read and convert the schema first, so a bad one fails before any measuring.
         let schemaBench = try jsonSchema.map { try loadSchemaBench(m, path: $0) }
         let vocab = Int32(m.config.vocabularySize)
         // Deterministic ordinary tokens (avoid the special ids at the start of the vocabulary).
         func token(_ i: Int) -> Int32 { Int32(1000 + (i * 7919) % Int(min(vocab - 1000, 200_000))) }
-        print("model: \(model)  threads: \(threads)  batch threads: \(batchThreads ?? threads)  reps: \(repetitions)")
+        print("model: \(model)  numerics: \(numerics.rawValue)  threads: \(threads)  batch threads: \(batchThreads ?? threads)  reps: \(repetitions)")
         print("| test | t/s |")
         print("| --- | --- |")
         if prompt > 0 {

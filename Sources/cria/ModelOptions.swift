@@ -14,11 +14,16 @@ struct ModelOptions: ParsableArguments {
     @Flag(name: .customLong("no-mmap"), help: "Read the model into memory instead of mapping it.")
     var noMmap = false
 
+    @Option(name: .customLong("numerics"), help: NumericsMode.help)
+    var numerics = NumericsMode.invariant
+
     func openFile() throws -> GGUFFile {
         try GGUFFile(path: model, mode: noMmap ? .read : .mmap)
     }
 
     func loadModel(_ file: GGUFFile) throws -> TransformerModel {
-        try TransformerModel(file: file, threads: threads)
+        let model = try TransformerModel(file: file, threads: threads)
+        model.numerics = numerics
+        return model
     }
 }

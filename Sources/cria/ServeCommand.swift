@@ -28,6 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     var alias: String?
     @Flag(name: .customLong("no-mmap"), help: "Read the model into memory instead of mapping it.")
     var noMmap = false
+    @Option(name: .customLong("numerics"), help: NumericsMode.help)
+    var numerics = NumericsMode.invariant
     @Flag(name: .customLong("mlock"), help: "Lock the model in memory so it cannot be swapped out.")
     var mlock = false
     @Option(name: .customLong("numa"), help: "NUMA strategy: distribute, isolate or numactl (a bare --numa means distribute); accepted, no effect.")
@@ -181,7 +183,7 @@ struct ServeCommand: AsyncParsableCommand {
                                  predictLimit: nPredict,
                                  threads: generationThreads, batchThreads: batchThreads,
                                  pooling: pooling.flatMap(Pooling.init(rawValue:)), alias: alias,
-                                 chatTemplate: chatTemplate, systemPrompt: systemPrompt)
+                                 chatTemplate: chatTemplate, systemPrompt: systemPrompt, numerics: numerics)
         Task.detached {
             do {
                 let served = try loader.load { outcome in
@@ -252,6 +254,7 @@ struct ModelLoader: Sendable {
     let alias: String?
     let chatTemplate: ChatTemplate?
     let systemPrompt: SystemPrompt?
+    let numerics: NumericsMode
 
     /// Loads everything; `reportLock` hears what `--mlock` did before the engine starts.
     func load(reportLock: (GGUFStorage.LockOutcome) -> Void = { _ in }) throws -> ServedModel {
@@ -259,6 +262,7 @@ struct ModelLoader: Sendable {
         reportLock(file.storage.lockOutcome)
         let model = try TransformerModel(file: file, threads: threads, batchThreads: batchThreads)
         model.microBatchSize = batchSize
+        model.numerics = numerics
         let tokenizer = try Tokenizer(file: model.file)
         let metadata = model.file.metadata
         let template = try chatTemplate ?? metadata.string("tokenizer.chat_template").map(ChatTemplate.init(source:))

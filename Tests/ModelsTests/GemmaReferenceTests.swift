@@ -34,6 +34,7 @@ import CriaNumerics
     @Test func teacherForcedLogProbsMatchLlamaCpp() throws {
         let completions = try Self.load()
         let model = try TransformerModel(path: ModelPaths.model, threads: 2)
+        model.numerics = .llamaCpp
         let vocab = model.config.vocabularySize
         let cache = model.makeCache(capacity: 128)
         var batch = Batch()
@@ -77,6 +78,7 @@ import CriaNumerics
     @Test func greedyContinuations() throws {
         let completions = try Self.load()
         let model = try TransformerModel(path: ModelPaths.model, threads: 2)
+        model.numerics = .llamaCpp
         let cache = model.makeCache(capacity: 128)
         let vocab = model.config.vocabularySize
         var generated = Array(repeating: [Int32](), count: completions.count)

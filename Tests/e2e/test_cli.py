@@ -67,14 +67,24 @@ def test_perplexity_matches_llama_cpp(cria, model_path):
     """llama-perplexity -c 512 on the GPL-3 text gives 13.9062 (../shared/reference/README.md). The
     issue's bar is ±1%; Cria reproduces llama.cpp's arithmetic, so it also matches to the printed
     four decimals (a drift there means a numerics change worth looking at)."""
-    text = REFERENCE.parent / "texts-gpl-3.txt"
-    out = cria("perplexity", "-m", model_path, "-f", text, "-c", "512", timeout=1800).stdout
-    final = [line for line in out.splitlines() if line.startswith("Final estimate")]
-    assert final, out
-    ppl = float(final[0].split("PPL = ")[1].split()[0])
-    assert "over 14 chunks" in final[0]
+    ppl = perplexity(cria, model_path, "--numerics", "llama.cpp")
     assert abs(ppl - 13.9062) / 13.9062 <= 0.01, ppl
     assert f"{ppl:.4f}" == "13.9062", ppl
+
+
+def test_perplexity_in_invariant_numerics_is_within_a_thousandth(cria, model_path):
+    """The default (batch-invariant) float order changes the perplexity by less than 0.1%."""
+    ppl = perplexity(cria, model_path)
+    assert abs(ppl - 13.9062) / 13.9062 <= 0.001, ppl
+
+
+def perplexity(cria, model_path, *extra):
+    text = REFERENCE.parent / "texts-gpl-3.txt"
+    out = cria("perplexity", "-m", model_path, "-f", text, "-c", "512", *extra, timeout=1800).stdout
+    final = [line for line in out.splitlines() if line.startswith("Final estimate")]
+    assert final, out
+    assert "over 14 chunks" in final[0]
+    return float(final[0].split("PPL = ")[1].split()[0])
 
 
 def test_perplexity_rejects_missing_file(cria, model_path, tmp_path):

@@ -1,6 +1,7 @@
 """POST /completion over HTTP: result fields, streaming, stop strings, grammar, caching, slots."""
 import json
 
+import pytest
 import requests
 
 from conftest import REFERENCE, assert_openai_error, sse_events
@@ -40,11 +41,18 @@ def test_tokenized_prompt_matches_reference(server):
         assert r.json()["tokens"] == ids[1:], case["name"]  # /tokenize never adds BOS
 
 
-def test_greedy_matches_llama_server_recording(server):
+@pytest.fixture(scope="module")
+def llama_numerics_server(start_server):
+    """The shared server's shape, with llama.cpp's batch-dependent numerics."""
+    return start_server("-np", "4", "-c", "4096", "-t", "2", "--numerics", "llama.cpp")
+
+
+def test_greedy_matches_llama_server_recording(llama_numerics_server):
     """All 48 greedy tokens of each recorded llama-server continuation, with the recording's own
     request (llama.cpp's numerics reproduced bit for bit, prompt cut where llama-server cuts it),
     sent one at a time and then all at once: concurrency changes nothing."""
     import concurrent.futures
+    server = llama_numerics_server
     data = json.loads((REFERENCE / "completions.json").read_text())
     template = data["request_template"]
 
