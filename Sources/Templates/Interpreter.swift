@@ -30,6 +30,8 @@ final class Interpreter {
     private var iterations = 0
     /// Statements and expressions evaluated so far, against `options.maxSteps`.
     private var steps = 0
+    /// Every macro made during this render, for `finish`.
+    private var macros: [FunctionBox] = []
     /// Statements and expressions being evaluated inside one another right now (each is a
     /// few stack frames; macros and recursive loops nest their bodies' evaluation).
     private var nesting = 0
@@ -167,6 +169,8 @@ final class Interpreter {
             return
         }
         let loop = LoopBox(items: items, depth0: depth0)
+        // The closure captures the enclosing scope, which the body may store `loop` into.
+        defer { loop.recurse = nil }
         if f.recursive {
             loop.recurse = { [unowned self] value in
                 let sub = try value.iterate()
@@ -216,8 +220,21 @@ final class Interpreter {
 
     // MARK: macros and calls
 
+    /// Breaks the reference cycles a render creates (see `FunctionBox.dispose`); call once the
+    /// output has been taken.
+    func finish() {
+        for m in macros { m.dispose() }
+        macros = []
+    }
+
     func makeMacro(_ def: MacroDef, scope: Scope, caller: Value?) -> Value {
-        .function(FunctionBox(name: def.name) { [unowned self] args in
+        let box = makeMacroBox(def, scope: scope)
+        macros.append(box)
+        return .function(box)
+    }
+
+    private func makeMacroBox(_ def: MacroDef, scope: Scope) -> FunctionBox {
+        FunctionBox(name: def.name) { [unowned self] args in
             self.callDepth += 1
             defer { self.callDepth -= 1 }
             if self.callDepth > Interpreter.maxCallDepth {
@@ -245,7 +262,7 @@ final class Interpreter {
             s.vars["kwargs"] = .dict(DictBox(extraKw))
             let text = try self.capture { _ = try self.exec(def.body, s) }
             return .string(text)
-        })
+        }
     }
 
     func invoke(_ callee: Value, _ args: Arguments, pos: Position) throws -> Value {

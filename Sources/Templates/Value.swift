@@ -133,8 +133,16 @@ struct Arguments {
 /// A callable: a global function, a bound method, a macro or `caller`.
 final class FunctionBox {
     let name: String
-    let call: (Arguments) throws -> Value
+    private(set) var call: (Arguments) throws -> Value
     init(name: String, _ call: @escaping (Arguments) throws -> Value) { self.name = name; self.call = call }
+
+    /// Drops what the function captured. A macro captures the scope it is defined in, and that
+    /// scope holds the macro: a reference cycle that would leak every render's scopes and AST
+    /// unless the interpreter breaks it when the render ends.
+    func dispose() {
+        let name = self.name
+        call = { _ in throw TemplateError(.type, "'\(name)' was called after its template finished rendering") }
+    }
 }
 
 /// State of the innermost `{% for %}`, exposed to templates as `loop`.
