@@ -2,7 +2,9 @@ import Grammar
 
 /// Fuzzes the JSON-schema converter (patterns included): schemas come from requests. Input is
 /// the schema text, optionally followed by a NUL and a document to match. Whatever converts
-/// must give a grammar that parses: the converter's output is never the user's fault.
+/// must give a grammar that parses, except that a schema whose `$ref`s reach themselves without
+/// consuming anything is left-recursive, and many long `maxLength`/`maxItems` bounds can exceed the
+/// grammar's expansion budget; the grammar reports both (a 400, like llama.cpp's left recursion).
 enum JSONSchemaFuzzEntry {
     static func run(_ bytes: [UInt8]) {
         let (schemaBytes, document) = splitAtNUL(bytes)
@@ -11,6 +13,10 @@ enum JSONSchemaFuzzEntry {
         guard let result = try? JSONSchemaConverter.convert(schemaJSON: text, options: .init(strict: strict)) else { return }
         let grammar: Grammar
         do { grammar = try Grammar.parse(result.gbnf) } catch {
+            switch error.kind {
+            case .leftRecursion, .repetitionTooLarge: return
+            default: break
+            }
             check(false, "converted grammar does not parse (\(error)):\n\(result.gbnf)")
             return
         }

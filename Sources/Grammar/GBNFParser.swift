@@ -19,7 +19,7 @@ public enum GBNFParser {
     /// Upper bound on the symbols that repetitions of one grammar expand into
     /// (`x{0,10000}` alone is 10,000 helper rules); keeps a short grammar text
     /// from allocating an unbounded number of rules.
-    public static let maxExpandedSymbols = 1_000_000
+    public static let maxExpandedSymbols = 300_000
 
     /// Parses GBNF text into a validated `Grammar`.
     /// - Throws: `GrammarError` with line/column for syntax errors and

@@ -30,6 +30,17 @@ enum RegexToGrammar {
         case endAnchor
     }
 
+    /// Whether `n` can match the empty string. Recurses at most `maxNestingDepth` levels.
+    static func matchesEmpty(_ n: Node) -> Bool {
+        switch n {
+        case .empty, .startAnchor, .endAnchor: return true
+        case .char, .cls, .any: return false
+        case .seq(let items): return items.allSatisfy(matchesEmpty)
+        case .alt(let branches): return branches.contains(where: matchesEmpty)
+        case .rep(let inner, let lo, _): return lo == 0 || matchesEmpty(inner)
+        }
+    }
+
     /// - Parameter charRule: name of the GBNF rule for one JSON string character
     ///   (used for `.` and for unanchored padding).
     static func translate(_ pattern: String, charRule: String) throws(SchemaConversionError) -> String {
@@ -222,6 +233,17 @@ private struct RegexParser {
                 if case .endAnchor = atom { throw fail("quantifier after an anchor") }
                 if peek() == 0x3F { pos += 1 }   // lazy: same language
                 if peek() == 0x2B { throw fail("possessive quantifiers are not supported") }
+                if case .empty = atom { continue }
+                if hi == nil && RegexToGrammar.matchesEmpty(atom) {
+                    // `(x?)*` would become a GBNF repetition of something that can match
+                    // nothing, which the grammar rejects as left recursion. Its language is
+                    // `x*` when the inner part is a repetition of a non-empty `x`.
+                    guard case .rep(let x, _, _) = atom, !RegexToGrammar.matchesEmpty(x) else {
+                        throw fail("an unbounded repetition of a group that can match the empty string is not supported")
+                    }
+                    atom = .rep(x, 0, nil)
+                    continue
+                }
                 (atom, atomHeight) = try checked((.rep(atom, lo, hi), atomHeight + 1))
             }
             items.append(atom)

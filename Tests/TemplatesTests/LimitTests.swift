@@ -2,11 +2,13 @@ import Foundation
 import Testing
 @testable import Templates
 
+/// Carries a result from the small-stack thread; the semaphore orders the write before the read.
+final class SmallStackResult<T>: @unchecked Sendable { var value: T? }
+
 /// Runs `body` on a thread with a `stackBytes` stack and waits for it: request handlers may
 /// render templates on pool threads with stacks this small.
 func onSmallStack<T: Sendable>(_ stackBytes: Int = 512 << 10, _ body: @escaping @Sendable () -> T) -> T {
-    final class Box: @unchecked Sendable { var value: T? }
-    let box = Box()
+    let box = SmallStackResult<T>()
     let done = DispatchSemaphore(value: 0)
     let thread = Thread {
         box.value = body()
@@ -20,7 +22,7 @@ func onSmallStack<T: Sendable>(_ stackBytes: Int = 512 << 10, _ body: @escaping 
 
 /// The outcome of rendering on a small stack: the output, or the error.
 func renderOnSmallStack(_ template: String, options: RenderOptions = Corpus.options) -> Result<String, TemplateError> {
-    onSmallStack {
+    onSmallStack { () -> Result<String, TemplateError> in
         do {
             return .success(try ChatTemplate(source: template).render(variables: [:], options: options))
         } catch let e as TemplateError {
