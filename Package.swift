@@ -55,5 +55,27 @@ let package = Package(
         .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Tokenization", "Sampling"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Serving", "Sampling"]),
+        // Entry points of the fuzz targets; FuzzRegressionTests replays Fuzz/corpus and
+        // Fuzz/regressions through them in every test run.
+        .target(name: "FuzzEntries", dependencies: ["GGUF", "Grammar", "Templates", "Tokenization"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzEntries"]),
     ]
 )
+
+// `CRIA_FUZZ=1` turns the package into the libFuzzer build (scripts/fuzz): only the parsing
+// modules and one executable per fuzz target, no HTTP dependencies, so a sanitizer build of
+// them takes a minute and the normal build never sees the fuzz targets.
+if Context.environment["CRIA_FUZZ"] == "1" {
+    let kept: Set<String> = ["GGUF", "Grammar", "Templates", "Tokenization", "FuzzEntries"]
+    package.dependencies = []
+    package.targets = package.targets.filter { kept.contains($0.name) }
+    package.products = []
+    package.targets.append(.target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"))
+    for name in ["gguf", "gbnf", "jsonschema", "jinja", "tokenizer", "request"] {
+        package.targets.append(.executableTarget(
+            name: "fuzz-\(name)", dependencies: ["FuzzEntries", "CFuzzDriver"], path: "Fuzz/Targets/\(name)",
+            // gold crashes on the sanitizer runtime's debug info; lld links it.
+            linkerSettings: [.unsafeFlags(["-use-ld=lld"])]))
+        package.products.append(.executable(name: "fuzz-\(name)", targets: ["fuzz-\(name)"]))
+    }
+}

@@ -12,6 +12,14 @@
 public enum GBNFParser {
     /// Upper bound on `{m,n}` counts; larger bounds expand into too many rules.
     public static let maxRepetition = 10_000
+    /// Upper bound on `( … )` nesting. Groups are parsed by recursion, and a
+    /// request handler's thread may have as little as 512 KiB of stack; real
+    /// grammars (including the schema converter's output) nest a few levels.
+    public static let maxNestingDepth = 256
+    /// Upper bound on the symbols that repetitions of one grammar expand into
+    /// (`x{0,10000}` alone is 10,000 helper rules); keeps a short grammar text
+    /// from allocating an unbounded number of rules.
+    public static let maxExpandedSymbols = 300_000
 
     /// Parses GBNF text into a validated `Grammar`.
     /// - Throws: `GrammarError` with line/column for syntax errors and
@@ -42,6 +50,10 @@ private struct Parser {
     var defined: [Bool] = []
     var firstUse: [Int: Int] = [:]
     var helperCounter: [String: Int] = [:]
+    /// Open `(` groups around the current position.
+    var nesting = 0
+    /// Symbols produced by repetition expansion so far.
+    var expandedSymbols = 0
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -194,8 +206,13 @@ private struct Parser {
                 seq.append(.chars(.any))
             case 0x28: // '('
                 let open = pos
+                if nesting >= GBNFParser.maxNestingDepth {
+                    throw fail("groups are nested too deeply (more than \(GBNFParser.maxNestingDepth) levels)", kind: .nestingTooDeep)
+                }
                 pos += 1
+                nesting += 1
                 let alts = try parseAlternates(rule: rule, nested: true)
+                nesting -= 1
                 guard peek() == 0x29 else {
                     if atEnd { throw fail("expected ')' to close the group opened at \(lineColumnText(open)), found end of input") }
                     throw fail("expected ')' or '|', found \(describeCurrent())")
@@ -210,9 +227,15 @@ private struct Parser {
                 guard let start = lastSymbolStart else {
                     throw fail("expected an element before \(describeCurrent())")
                 }
+                let repetitionAt = pos
                 let (minCount, maxCount) = try parseRepetition()
                 let item = Array(seq[start...])
                 seq.removeSubrange(start...)
+                expandedSymbols += (item.count > 1 ? 1 : item.count) * Swift.max(minCount, maxCount ?? 1) + 2
+                if expandedSymbols > GBNFParser.maxExpandedSymbols {
+                    throw fail("repetitions expand into more than \(GBNFParser.maxExpandedSymbols) symbols",
+                               at: repetitionAt, kind: .repetitionTooLarge)
+                }
                 seq.append(contentsOf: expandRepetition(rule: rule, item: item, min: minCount, max: maxCount))
                 lastSymbolStart = nil
             default:

@@ -17,8 +17,11 @@ public struct GrammarError: Error, Sendable, Equatable, CustomStringConvertible 
         /// A rule can reach itself without consuming input, which would make the
         /// matcher loop forever.
         case leftRecursion(String)
-        /// A repetition count exceeds the supported bound.
+        /// A repetition count exceeds the supported bound, or the repetitions of
+        /// the whole grammar expand into more symbols than the supported total.
         case repetitionTooLarge
+        /// Groups are nested deeper than `GBNFParser.maxNestingDepth`.
+        case nestingTooDeep
     }
 
     public let kind: Kind

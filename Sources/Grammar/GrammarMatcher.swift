@@ -43,6 +43,7 @@ public final class GrammarMatcher {
     var partialRemaining: Int = 0
 
     private var expandVisited = Set<UInt64>()
+    private var expandWork: [(Int32, Int32)] = []
     /// Stack-set ids and memoized transitions for vocabulary walks.
     let setCache = StackSetCache()
     private static let compactThreshold = 1 << 20
@@ -183,39 +184,44 @@ public final class GrammarMatcher {
     /// character class on top (or is empty: id -1). Left recursion is excluded
     /// by `Grammar`, so this terminates; `expandVisited` stops exponential
     /// re-exploration through chains of nullable rules.
+    ///
+    /// A chain of rules that each start with the next one (`a ::= b "x"`,
+    /// `b ::= c "y"`, …) is as long as the grammar text allows, so the frames
+    /// still to expand live in an explicit worklist rather than on the call stack.
     func expand(_ pos: Int32, _ parent: Int32, into out: inout [Int32]) {
         expandVisited.removeAll(keepingCapacity: true)
-        expandRec(pos, parent, into: &out)
-    }
-
-    private func expandRec(_ pos0: Int32, _ parent0: Int32, into out: inout [Int32]) {
-        var pos = pos0
-        var parent = parent0
+        expandWork.removeAll(keepingCapacity: true)
+        expandWork.append((pos, parent))
         let code = grammar.code
-        while true {
-            let op = code[Int(pos)]
-            if op >= 0 {
-                out.append(intern(pos, parent))
-                return
-            }
-            if op == Grammar.opEnd {
-                if parent < 0 { out.append(-1); return }
-                pos = nodePos[Int(parent)]
-                parent = nodeParent[Int(parent)]
-                continue
-            }
-            let rule = Int(-op - 2)
-            // Tail position: the caller's frame has nothing left, so return
-            // straight to its parent. Keeps right-recursive repetition flat.
-            let ret: Int32 = code[Int(pos) + 1] == Grammar.opEnd ? parent : intern(pos + 1, parent)
-            for a in grammar.ruleAltRange[rule] {
-                let start = grammar.altStarts[a]
-                let key = UInt64(UInt32(bitPattern: start)) << 32 | UInt64(UInt32(bitPattern: ret))
-                if expandVisited.insert(key).inserted {
-                    expandRec(start, ret, into: &out)
+        while let frame = expandWork.popLast() {
+            var pos = frame.0
+            var parent = frame.1
+            while true {
+                let op = code[Int(pos)]
+                if op >= 0 {
+                    out.append(intern(pos, parent))
+                    break
                 }
+                if op == Grammar.opEnd {
+                    if parent < 0 { out.append(-1); break }
+                    pos = nodePos[Int(parent)]
+                    parent = nodeParent[Int(parent)]
+                    continue
+                }
+                let rule = Int(-op - 2)
+                // Tail position: the caller's frame has nothing left, so return
+                // straight to its parent. Keeps right-recursive repetition flat.
+                let ret: Int32 = code[Int(pos) + 1] == Grammar.opEnd ? parent : intern(pos + 1, parent)
+                // Pushed in reverse so alternatives are expanded in grammar order.
+                for a in grammar.ruleAltRange[rule].reversed() {
+                    let start = grammar.altStarts[a]
+                    let key = UInt64(UInt32(bitPattern: start)) << 32 | UInt64(UInt32(bitPattern: ret))
+                    if expandVisited.insert(key).inserted {
+                        expandWork.append((start, ret))
+                    }
+                }
+                break
             }
-            return
         }
     }
 
@@ -244,14 +250,22 @@ public final class GrammarMatcher {
     func compact() {
         let oldPos = nodePos, oldParent = nodeParent
         clearArena()
+        // Stacks can be as deep as the text generated so far (`a ::= "(" a ")"`),
+        // so each one is copied bottom-up from an explicit path, not by recursion.
         var map: [Int32: Int32] = [:]
-        func copy(_ old: Int32) -> Int32 {
-            if old < 0 { return old }
-            if let n = map[old] { return n }
-            let p = copy(oldParent[Int(old)])
-            let n = intern(oldPos[Int(old)], p)
-            map[old] = n
-            return n
+        var path: [Int32] = []
+        func copy(_ top: Int32) -> Int32 {
+            var old = top
+            while old >= 0 && map[old] == nil {
+                path.append(old)
+                old = oldParent[Int(old)]
+            }
+            var parent = old < 0 ? old : map[old]!
+            while let o = path.popLast() {
+                parent = intern(oldPos[Int(o)], parent)
+                map[o] = parent
+            }
+            return parent
         }
         stacks = GrammarMatcher.sortedUnique(stacks.map(copy))
     }

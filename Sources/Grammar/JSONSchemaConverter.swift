@@ -20,6 +20,19 @@
 /// `format`s, bounds on non-integer numbers) are always reported in
 /// `Result.warnings`. Annotations (`title`, `description`, `examples`, …) are ignored.
 public enum JSONSchemaConverter {
+    /// Upper bound on schemas being converted inside one another (nested
+    /// `properties`/`items`, `$ref` chains, `allOf` merges). Conversion recurses
+    /// per level on a request handler's thread, which may have as little as
+    /// 512 KiB of stack.
+    public static let maxNestingDepth = 128
+    /// Upper bound on the schemas visited or merged in one conversion. `allOf`
+    /// inlines what it references, so a small document can otherwise ask for
+    /// exponentially many visits.
+    public static let maxSteps = 100_000
+    /// Rule names longer than this are shortened (with a hash of the full name),
+    /// since names accumulate the property names of every enclosing level.
+    static let maxRuleNameLength = 96
+
     public struct Options: Sendable {
         /// Throw on unsupported validation keywords instead of warning.
         public var strict: Bool
@@ -79,6 +92,8 @@ final class SchemaConverter {
     var refNames: [String: String] = ["#": "root"]
     var warnings: [String] = []
     private var pendingCounter = 0
+    private var depth = 0
+    private var steps = 0
 
     init(root: JSONValue, options: JSONSchemaConverter.Options) {
         self.root = root
@@ -134,6 +149,12 @@ final class SchemaConverter {
             (u.isASCII && (u.properties.isAlphabetic || ("0"..."9").contains(Character(u)))) || u == "-" ? Character(u) : "-"
         })
         if s.isEmpty { s = "rule" }
+        if s.utf8.count > JSONSchemaConverter.maxRuleNameLength {
+            // FNV-1a: deterministic across runs, unlike Hasher.
+            var h: UInt32 = 0x811C_9DC5
+            for b in s.utf8 { h = (h ^ UInt32(b)) &* 0x0100_0193 }
+            s = String(s.prefix(JSONSchemaConverter.maxRuleNameLength - 10)) + "-" + String(h, radix: 16) + "x"
+        }
         if SchemaConverter.primitiveBodies[s] != nil && s != "root" { s += "-def" }
         if let dash = s.lastIndex(of: "-"), s.index(after: dash) < s.endIndex,
            s[s.index(after: dash)...].allSatisfy(\.isNumber) {
@@ -192,10 +213,29 @@ final class SchemaConverter {
         }
     }
 
+    // MARK: limits
+
+    /// Counts one more level of nesting (the caller undoes it with `leave()`)
+    /// and one more step.
+    func enter(_ path: String) throws(SchemaConversionError) {
+        depth += 1
+        steps += 1
+        if depth > JSONSchemaConverter.maxNestingDepth {
+            throw .invalidSchema("schemas are nested too deeply (more than \(JSONSchemaConverter.maxNestingDepth) levels, counting $ref and allOf)", path: path)
+        }
+        if steps > JSONSchemaConverter.maxSteps {
+            throw .invalidSchema("schema is too complex (more than \(JSONSchemaConverter.maxSteps) sub-schemas to visit)", path: path)
+        }
+    }
+
+    func leave() { depth -= 1 }
+
     // MARK: visiting
 
     /// Returns the name of a rule matching `schema` (followed by `space`).
     func visit(_ schema: JSONValue, name: String, path: String) throws(SchemaConversionError) -> String {
+        try enter(path)
+        defer { leave() }
         switch schema {
         case .bool(true): return primitive("value")
         case .bool(false): throw .invalidSchema("the schema 'false' matches nothing", path: path)
@@ -331,6 +371,8 @@ final class SchemaConverter {
     // MARK: allOf
 
     func resolveIfRef(_ s: JSONValue, path: String) throws(SchemaConversionError) -> JSONValue {
+        try enter(path)
+        defer { leave() }
         var cur = s
         var hops = 0
         while let r = cur["$ref"]?.stringValue {
@@ -354,6 +396,8 @@ final class SchemaConverter {
     /// Merges `allOf` parts into one schema. Object properties/required are
     /// combined, bounds are intersected; other keywords must agree.
     func merge(_ parts: [JSONValue], path: String) throws(SchemaConversionError) -> JSONValue {
+        try enter(path)
+        defer { leave() }
         var out: [(key: String, value: JSONValue)] = []
         func index(_ k: String) -> Int? { out.firstIndex { $0.key == k } }
         for (pi, p0) in parts.enumerated() {

@@ -13,6 +13,10 @@ public indirect enum JSONValue: Sendable, CustomStringConvertible {
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
 
+    /// Upper bound on nested arrays and objects. Parsing, printing and freeing a value
+    /// recurse per level, on request handler threads with small stacks.
+    public static let maxNestingDepth = 512
+
     /// Parses one JSON document (surrounding whitespace allowed).
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         var p = JSONTextParser(bytes: Array(text.utf8))
@@ -142,7 +146,7 @@ private struct JSONTextParser {
     }
 
     mutating func value(depth: Int) throws(JSONParseError) -> JSONValue {
-        guard depth < 512 else { throw error("nesting too deep") }
+        guard depth < JSONValue.maxNestingDepth else { throw error("nesting too deep (more than \(JSONValue.maxNestingDepth) levels)") }
         guard pos < bytes.count else { throw error("unexpected end of input") }
         switch bytes[pos] {
         case 0x6E: return try expectWord("null", .null)

@@ -12,6 +12,12 @@
 /// Characters JSON must escape (`"`, `\`, control characters) are emitted in
 /// their escaped form so the generated string stays valid JSON.
 enum RegexToGrammar {
+    /// Upper bound on the height of the parsed pattern: each alternation,
+    /// sequence and quantifier (`a**` counts twice) is a level. Parsing and
+    /// emitting recurse per level, and every level becomes at most one GBNF
+    /// group, so this keeps the output within `GBNFParser.maxNestingDepth`.
+    static let maxNestingDepth = 128
+
     indirect enum Node {
         case empty
         case char(UInt32)
@@ -24,11 +30,22 @@ enum RegexToGrammar {
         case endAnchor
     }
 
+    /// Whether `n` can match the empty string. Recurses at most `maxNestingDepth` levels.
+    static func matchesEmpty(_ n: Node) -> Bool {
+        switch n {
+        case .empty, .startAnchor, .endAnchor: return true
+        case .char, .cls, .any: return false
+        case .seq(let items): return items.allSatisfy(matchesEmpty)
+        case .alt(let branches): return branches.contains(where: matchesEmpty)
+        case .rep(let inner, let lo, _): return lo == 0 || matchesEmpty(inner)
+        }
+    }
+
     /// - Parameter charRule: name of the GBNF rule for one JSON string character
     ///   (used for `.` and for unanchored padding).
     static func translate(_ pattern: String, charRule: String) throws(SchemaConversionError) -> String {
         var p = RegexParser(pattern: pattern)
-        let tree = try p.parseAlternation()
+        let tree = try p.parseAlternation().node
         if p.pos < p.scalars.count {
             throw .invalidPattern(pattern, "unbalanced ')' at offset \(p.pos)")
         }
@@ -172,18 +189,40 @@ private struct RegexParser {
     }
 
     func fail(_ m: String) -> SchemaConversionError { .invalidPattern(pattern, m) }
+    func tooDeep() -> SchemaConversionError {
+        fail("groups and quantifiers are nested too deeply (more than \(RegexToGrammar.maxNestingDepth) levels)")
+    }
+    /// Groups open around the current position (each is a level of recursion).
+    var groupDepth = 0
     func peek(_ k: Int = 0) -> UInt32? { pos + k < scalars.count ? scalars[pos + k] : nil }
 
-    mutating func parseAlternation() throws(SchemaConversionError) -> RegexToGrammar.Node {
-        var branches = [try parseSequence()]
-        while peek() == 0x7C { pos += 1; branches.append(try parseSequence()) }
-        return branches.count == 1 ? branches[0] : .alt(branches)
+    /// A parsed piece and its height (levels of alternation, sequence and
+    /// repetition), checked against `RegexToGrammar.maxNestingDepth`.
+    typealias Parsed = (node: RegexToGrammar.Node, height: Int)
+
+    func checked(_ p: Parsed) throws(SchemaConversionError) -> Parsed {
+        if p.height > RegexToGrammar.maxNestingDepth { throw tooDeep() }
+        return p
     }
 
-    mutating func parseSequence() throws(SchemaConversionError) -> RegexToGrammar.Node {
+    mutating func parseAlternation() throws(SchemaConversionError) -> Parsed {
+        let first = try parseSequence()
+        var branches = [first.node]
+        var height = first.height
+        while peek() == 0x7C {
+            pos += 1
+            let next = try parseSequence()
+            branches.append(next.node)
+            height = max(height, next.height)
+        }
+        return branches.count == 1 ? first : try checked((.alt(branches), height + 1))
+    }
+
+    mutating func parseSequence() throws(SchemaConversionError) -> Parsed {
         var items: [RegexToGrammar.Node] = []
+        var height = 0
         while let c = peek(), c != 0x7C, c != 0x29 {
-            var atom = try parseAtom()
+            var (atom, atomHeight) = try parseAtom()
             // Quantifiers
             while let q = peek() {
                 var lo = 0, hi: Int? = nil
@@ -194,11 +233,24 @@ private struct RegexParser {
                 if case .endAnchor = atom { throw fail("quantifier after an anchor") }
                 if peek() == 0x3F { pos += 1 }   // lazy: same language
                 if peek() == 0x2B { throw fail("possessive quantifiers are not supported") }
-                atom = .rep(atom, lo, hi)
+                if case .empty = atom { continue }
+                if hi == nil && RegexToGrammar.matchesEmpty(atom) {
+                    // `(x?)*` would become a GBNF repetition of something that can match
+                    // nothing, which the grammar rejects as left recursion. Its language is
+                    // `x*` when the inner part is a repetition of a non-empty `x`.
+                    guard case .rep(let x, _, _) = atom, !RegexToGrammar.matchesEmpty(x) else {
+                        throw fail("an unbounded repetition of a group that can match the empty string is not supported")
+                    }
+                    atom = .rep(x, 0, nil)
+                    continue
+                }
+                (atom, atomHeight) = try checked((.rep(atom, lo, hi), atomHeight + 1))
             }
             items.append(atom)
+            height = max(height, atomHeight)
         }
-        return items.count == 1 ? items[0] : (items.isEmpty ? .empty : .seq(items))
+        if items.count == 1 { return (items[0], height) }
+        return items.isEmpty ? (.empty, 0) : try checked((.seq(items), height + 1))
     }
 
     /// `{m}`, `{m,}`, `{m,n}` at pos; nil when the brace is a literal.
@@ -220,7 +272,7 @@ private struct RegexParser {
         return (m, x, i + 1 - pos)
     }
 
-    mutating func parseAtom() throws(SchemaConversionError) -> RegexToGrammar.Node {
+    mutating func parseAtom() throws(SchemaConversionError) -> Parsed {
         let c = scalars[pos]
         pos += 1
         switch c {
@@ -240,17 +292,22 @@ private struct RegexParser {
                     throw fail("lookaround and inline flags are not supported")
                 }
             }
+            // A group adds no level of its own (its contents do), so the
+            // recursion of `((((a))))` is bounded separately.
+            groupDepth += 1
+            if groupDepth > RegexToGrammar.maxNestingDepth { throw tooDeep() }
             let inner = try parseAlternation()
+            groupDepth -= 1
             guard peek() == 0x29 else { throw fail("missing ')'") }
             pos += 1
             return inner
-        case 0x5B: return try parseClass()
-        case 0x2E: return .any
-        case 0x5E: return .startAnchor
-        case 0x24: return .endAnchor
+        case 0x5B: return (try parseClass(), 0)
+        case 0x2E: return (.any, 0)
+        case 0x5E: return (.startAnchor, 0)
+        case 0x24: return (.endAnchor, 0)
         case 0x2A, 0x2B, 0x3F: throw fail("nothing to repeat at offset \(pos - 1)")
-        case 0x5C: return try parseEscape(inClass: false).node
-        default: return .char(c)
+        case 0x5C: return (try parseEscape(inClass: false).node, 0)
+        default: return (.char(c), 0)
         }
     }
 

@@ -48,6 +48,36 @@ struct Expr: Sendable {
     }
     let kind: Kind
     let pos: Position
+    /// Levels of expressions from this node down to its deepest leaf (a leaf is 1).
+    let height: Int
+
+    init(kind: Kind, pos: Position) {
+        self.kind = kind
+        self.pos = pos
+        height = 1 + Expr.tallestChild(kind)
+    }
+
+    private static func tallestChild(_ kind: Kind) -> Int {
+        func tallest(_ args: ArgList) -> Int {
+            max(args.positional.map(\.height).max() ?? 0, args.keyword.map(\.1.height).max() ?? 0)
+        }
+        switch kind {
+        case .literal, .name: return 0
+        case .list(let items), .tuple(let items): return items.map(\.height).max() ?? 0
+        case .dict(let pairs): return pairs.map { max($0.0.height, $0.1.height) }.max() ?? 0
+        case .getAttr(let e, _): return e.height
+        case .getItem(let a, let b): return max(a.height, b.height)
+        case .slice(let e, let start, let stop, let step):
+            return max(e.height, start?.height ?? 0, stop?.height ?? 0, step?.height ?? 0)
+        case .call(let e, let args): return max(e.height, tallest(args))
+        case .filter(let e, _, let args): return max(e.height, tallest(args))
+        case .test(let e, _, let args, _): return max(e.height, tallest(args))
+        case .unary(_, let e): return e.height
+        case .binary(_, let a, let b), .logical(_, let a, let b): return max(a.height, b.height)
+        case .compare(let first, let rest): return max(first.height, rest.map(\.1.height).max() ?? 0)
+        case .conditional(let c, let t, let o): return max(c.height, t.height, o?.height ?? 0)
+        }
+    }
 }
 
 /// A filter application used by `{% filter %}` and filtered block `{% set %}`.

@@ -98,6 +98,7 @@ public struct ChatTemplate: Sendable {
             return try b.format(messages: msgs, addAssistant: addGen, bosToken: bos, eosToken: eos)
         case .jinja(let nodes):
             let interp = Interpreter(options: options)
+            defer { interp.finish() }
             let globals = Scope(parent: nil, vars: Globals.make(options))
             var top: [String: Value] = [:]
             for (k, v) in variables { top[k] = Value(v) }

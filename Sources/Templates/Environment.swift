@@ -5,9 +5,18 @@ public struct RenderOptions: Sendable {
     /// Implements the `strftime_now(format)` global that transformers provides.
     /// Defaults to formatting the current local time with C `strftime`.
     public var strftimeNow: @Sendable (String) -> String
+    /// How many statements and expressions one render may evaluate before it fails with a
+    /// `.limit` error. A template can come from a request or a model file, and loops, macro
+    /// recursion and `loop(...)` recursion can each multiply work; the default is far above
+    /// what a real chat template needs for thousands of messages.
+    public var maxSteps: Int
 
-    public init(strftimeNow: @escaping @Sendable (String) -> String = RenderOptions.systemStrftime) {
+    public static let defaultMaxSteps = 20_000_000
+
+    public init(strftimeNow: @escaping @Sendable (String) -> String = RenderOptions.systemStrftime,
+                maxSteps: Int = RenderOptions.defaultMaxSteps) {
         self.strftimeNow = strftimeNow
+        self.maxSteps = maxSteps
     }
 
     /// `strftime(format)` of the current local time.

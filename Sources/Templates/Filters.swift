@@ -55,13 +55,17 @@ enum Filters {
             var indentStr: String? = nil
             if let ind = a.get(0, "indent") {
                 switch ind {
-                case .int(let n): indentStr = String(repeating: " ", count: max(0, n))
+                case .int(let n):
+                    // Written once per nesting level per line: keep it to what json.dumps users write.
+                    guard n <= 64 else { throw TemplateError(.limit, "tojson indent \(n) is too large (at most 64)") }
+                    indentStr = String(repeating: " ", count: max(0, n))
                 case .string(let s): indentStr = s
                 default: break
                 }
             }
             let sortKeys = a.get(4, "sort_keys")?.truthy ?? false
             var out = ""
+            try ValueLimits.check(v)
             try checkJSONSerializable(v)
             JSONWriter.write(v, into: &out, indent: indentStr, sortKeys: sortKeys, level: 0)
             return .string(out)
@@ -69,7 +73,10 @@ enum Filters {
             let sep = a.get(0, "d")?.pythonStr ?? ""
             var items = try v.iterate()
             if let attr = a.get(1, "attribute") { items = try items.map { try attribute($0, attr) } }
-            return .string(items.map { $0.pythonStr }.joined(separator: sep))
+            let parts = items.map { $0.pythonStr }
+            let (seps, overflow) = max(0, parts.count - 1).multipliedReportingOverflow(by: sep.utf8.count)
+            try Interpreter.checkStringSize(overflow ? -1 : parts.reduce(seps) { $0 + $1.utf8.count })
+            return .string(parts.joined(separator: sep))
         case "first":
             return try v.iterate().first ?? .undefined("No first item, sequence was empty.")
         case "last":
@@ -96,7 +103,7 @@ enum Filters {
         case "replace":
             guard let old = a.get(0, "old"), let new = a.get(1, "new") else { throw TemplateError(.type, "replace() missing arguments") }
             let count = a.get(2, "count")?.intLike
-            return .string(Methods.replace(v.pythonStr, old.pythonStr, new.pythonStr, count: count))
+            return .string(try Methods.replace(v.pythonStr, old.pythonStr, new.pythonStr, count: count))
         case "int":
             let def = a.get(0, "default") ?? .int(0)
             return toInt(v, base: a.get(1, "base")?.intLike ?? 10) ?? def
@@ -197,6 +204,7 @@ enum Filters {
             return try Interpreter.getAttr(v, n.pythonStr)
         case "batch":
             guard let size = a.get(0, "linecount")?.intLike, size > 0 else { throw TemplateError(.type, "batch size must be positive") }
+            if size > Interpreter.maxListItems { throw TemplateError(.limit, "batch size \(size) is too large") }
             let fill = a.get(1, "fill_with")
             var out: [Value] = []
             var cur: [Value] = []
@@ -211,6 +219,7 @@ enum Filters {
             return .list(out)
         case "slice":
             guard let n = a.get(0, "slices")?.intLike, n > 0 else { throw TemplateError(.type, "slices must be positive") }
+            if n > Interpreter.maxListItems { throw TemplateError(.limit, "slice count \(n) is too large") }
             let fill = a.get(1, "fill_with")
             let items = try v.iterate()
             let per = items.count / n
@@ -229,13 +238,21 @@ enum Filters {
         case "indent":
             var width = "    "
             if let w = a.get(0, "width") {
-                if case .string(let s) = w { width = s } else if let n = w.intLike { width = String(repeating: " ", count: max(0, n)) }
+                if case .string(let s) = w { width = s } else if let n = w.intLike {
+                    try Interpreter.checkStringSize(n)
+                    width = String(repeating: " ", count: max(0, n))
+                }
             }
-            return .string(indent(v.pythonStr, width, first: a.get(1, "first")?.truthy ?? false, blank: a.get(2, "blank")?.truthy ?? false))
+            let text = v.pythonStr
+            let lines = Methods.splitLines(text + "\n").count
+            let (padding, overflow) = lines.multipliedReportingOverflow(by: width.utf8.count)
+            try Interpreter.checkStringSize(overflow ? -1 : text.utf8.count + padding)
+            return .string(indent(text, width, first: a.get(1, "first")?.truthy ?? false, blank: a.get(2, "blank")?.truthy ?? false))
         case "wordcount":
             return .int(v.pythonStr.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }).count)
         case "center":
             let width = a.get(0, "width")?.intLike ?? 80
+            try Interpreter.checkStringSize(width)
             return .string(Methods.center(v.pythonStr, width))
         case "truncate":
             return .string(truncate(v.pythonStr, length: a.get(0, "length")?.intLike ?? 255, killwords: a.get(1, "killwords")?.truthy ?? false,

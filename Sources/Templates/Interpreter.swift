@@ -28,11 +28,44 @@ final class Interpreter {
     var out = ""
     private var callDepth = 0
     private var iterations = 0
+    /// Statements and expressions evaluated so far, against `options.maxSteps`.
+    private var steps = 0
+    /// Every macro made during this render, for `finish`.
+    private var macros: [FunctionBox] = []
+    /// Statements and expressions being evaluated inside one another right now (each is a
+    /// few stack frames; macros and recursive loops nest their bodies' evaluation).
+    private var nesting = 0
     let options: RenderOptions
 
     static let maxCallDepth = 100
     static let maxIterations = 1_000_000
     static let maxOutputBytes = 64 << 20
+    /// Upper bound on `nesting`: what keeps rendering within a small thread stack, since
+    /// `maxCallDepth` macro calls each nest up to `Parser.maxDepth` levels.
+    static let maxNesting = 400
+    /// Upper bound on the elements of one list built by `+` or `*`.
+    static let maxListItems = 1 << 22
+
+    /// Throws unless a string of `bytes` bytes is small enough to build.
+    static func checkStringSize(_ bytes: Int) throws {
+        if bytes < 0 || bytes > maxOutputBytes {
+            throw TemplateError(.limit, "string would exceed \(maxOutputBytes) bytes")
+        }
+    }
+
+    /// Counts one step and one level of nesting; callers pair it with `nesting -= 1`.
+    private func enterStep(_ pos: Position?) throws {
+        steps += 1
+        if steps > options.maxSteps {
+            throw TemplateError(.limit, "template evaluation exceeded \(options.maxSteps) steps",
+                                line: pos?.line ?? 0, column: pos?.column ?? 0)
+        }
+        if nesting >= Interpreter.maxNesting {
+            throw TemplateError(.limit, "template evaluation nested more than \(Interpreter.maxNesting) levels deep",
+                                line: pos?.line ?? 0, column: pos?.column ?? 0)
+        }
+        nesting += 1
+    }
 
     init(options: RenderOptions) { self.options = options }
 
@@ -48,11 +81,17 @@ final class Interpreter {
     }
 
     private func exec(_ node: Node, _ scope: Scope) throws -> Flow {
+        try enterStep(nil)
+        defer { nesting -= 1 }
         switch node {
         case .text(let s):
             out += s
+            if out.utf8.count > Interpreter.maxOutputBytes {
+                throw TemplateError(.limit, "output exceeds \(Interpreter.maxOutputBytes) bytes")
+            }
         case .output(let e):
             let v = try eval(e, scope)
+            do { try ValueLimits.check(v) } catch let err as TemplateError { throw err.at(e.pos.line, e.pos.column) }
             write(v)
             if out.utf8.count > Interpreter.maxOutputBytes {
                 throw TemplateError(.limit, "output exceeds \(Interpreter.maxOutputBytes) bytes", line: e.pos.line, column: e.pos.column)
@@ -130,6 +169,8 @@ final class Interpreter {
             return
         }
         let loop = LoopBox(items: items, depth0: depth0)
+        // The closure captures the enclosing scope, which the body may store `loop` into.
+        defer { loop.recurse = nil }
         if f.recursive {
             loop.recurse = { [unowned self] value in
                 let sub = try value.iterate()
@@ -179,8 +220,21 @@ final class Interpreter {
 
     // MARK: macros and calls
 
+    /// Breaks the reference cycles a render creates (see `FunctionBox.dispose`); call once the
+    /// output has been taken.
+    func finish() {
+        for m in macros { m.dispose() }
+        macros = []
+    }
+
     func makeMacro(_ def: MacroDef, scope: Scope, caller: Value?) -> Value {
-        .function(FunctionBox(name: def.name) { [unowned self] args in
+        let box = makeMacroBox(def, scope: scope)
+        macros.append(box)
+        return .function(box)
+    }
+
+    private func makeMacroBox(_ def: MacroDef, scope: Scope) -> FunctionBox {
+        FunctionBox(name: def.name) { [unowned self] args in
             self.callDepth += 1
             defer { self.callDepth -= 1 }
             if self.callDepth > Interpreter.maxCallDepth {
@@ -208,7 +262,7 @@ final class Interpreter {
             s.vars["kwargs"] = .dict(DictBox(extraKw))
             let text = try self.capture { _ = try self.exec(def.body, s) }
             return .string(text)
-        })
+        }
     }
 
     func invoke(_ callee: Value, _ args: Arguments, pos: Position) throws -> Value {
@@ -245,6 +299,8 @@ final class Interpreter {
 
     func eval(_ e: Expr, _ scope: Scope) throws -> Value {
         do {
+            try enterStep(e.pos)
+            defer { nesting -= 1 }
             return try evalInner(e, scope)
         } catch let err as TemplateError {
             throw err.at(e.pos.line, e.pos.column)
@@ -320,7 +376,14 @@ final class Interpreter {
         case .binary(let op, let l, let r):
             let a = try eval(l, scope)
             let b = try eval(r, scope)
-            return try Operators.binary(op, a, b)
+            let v = try Operators.binary(op, a, b)
+            switch v {
+            case .string(let s), .markup(let s): try Interpreter.checkStringSize(s.utf8.count)
+            case .list(let l) where l.items.count > Interpreter.maxListItems:
+                throw TemplateError(.limit, "list would exceed \(Interpreter.maxListItems) items")
+            default: break
+            }
+            return v
         case .logical(let isAnd, let l, let r):
             // Python semantics: returns the deciding operand, not a bool.
             let a = try eval(l, scope)

@@ -73,21 +73,34 @@ enum Methods {
         return out
     }
 
-    static func replace(_ s: String, _ old: String, _ new: String, count: Int?) -> String {
+    /// Python `str.replace`; throws a limit error rather than build a string over
+    /// `Interpreter.maxOutputBytes` (a short template can ask for `n` copies of a long `new`).
+    static func replace(_ s: String, _ old: String, _ new: String, count: Int?) throws -> String {
         let limit = count ?? -1
-        if limit < 0 { 
-            if old.isEmpty {
-                // Python inserts `new` between every character and at both ends.
-                return new + s.unicodeScalars.map { String($0) }.joined(separator: new) + (s.isEmpty ? "" : new)
+        if old.isEmpty {
+            // Python inserts `new` between every character and at both ends.
+            let scalars = s.unicodeScalars.map { String($0) }
+            let slots = limit < 0 ? scalars.count + 1 : min(limit, scalars.count + 1)
+            let (extra, overflow) = slots.multipliedReportingOverflow(by: new.utf8.count)
+            try Interpreter.checkStringSize(overflow ? -1 : s.utf8.count + extra)
+            if limit < 0 {
+                return new + scalars.joined(separator: new) + (s.isEmpty ? "" : new)
             }
-            return s.replacingOccurrences(of: old, with: new) 
+            var out = ""
+            for (i, c) in scalars.enumerated() {
+                if i < slots { out += new }
+                out += c
+            }
+            if slots > scalars.count { out += new }
+            return out
         }
         var out = ""
         var rest = Substring(s)
         var n = 0
-        while n < limit, !old.isEmpty, let r = rest.range(of: old) {
+        while limit < 0 || n < limit, let r = rest.range(of: old) {
             out += rest[..<r.lowerBound]
             out += new
+            try Interpreter.checkStringSize(out.utf8.count)
             rest = rest[r.upperBound...]
             n += 1
         }
@@ -223,7 +236,7 @@ enum Methods {
         case "swapcase": return .string(String(s.map { $0.isUppercase ? Character($0.lowercased()) : Character($0.uppercased()) }))
         case "replace":
             guard a.positional.count >= 2 else { throw TemplateError(.type, "replace expected at least 2 arguments") }
-            return .string(replace(s, a.positional[0].pythonStr, a.positional[1].pythonStr, count: a.get(2, "count")?.intLike))
+            return .string(try replace(s, a.positional[0].pythonStr, a.positional[1].pythonStr, count: a.get(2, "count")?.intLike))
         case "find", "rfind", "index", "rindex":
             guard let sub = try stringArg(a.positional.first, name) else { throw TemplateError(.type, "\(name) requires a string") }
             let r = name.hasPrefix("r") ? s.range(of: sub, options: .backwards) : s.range(of: sub)
@@ -254,6 +267,7 @@ enum Methods {
             let w = a.get(0, "width")?.intLike ?? 0
             let n = s.unicodeScalars.count
             guard w > n else { return .string(s) }
+            try Interpreter.checkStringSize(w)
             if let f = s.first, f == "-" || f == "+" { return .string(String(f) + String(repeating: "0", count: w - n) + s.dropFirst()) }
             return .string(String(repeating: "0", count: w - n) + s)
         case "center", "ljust", "rjust":
@@ -261,6 +275,8 @@ enum Methods {
             let fill = a.get(1, "fillchar")?.pythonStr ?? " "
             let n = s.unicodeScalars.count
             guard w > n else { return .string(s) }
+            let (bytes, overflow) = w.multipliedReportingOverflow(by: max(1, fill.utf8.count))
+            try Interpreter.checkStringSize(overflow ? -1 : bytes)
             if name == "center" { return .string(center(s, w, fill: fill)) }
             let pad = String(repeating: fill, count: w - n)
             return .string(name == "ljust" ? s + pad : pad + s)

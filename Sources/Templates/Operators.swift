@@ -43,10 +43,18 @@ enum Operators {
         case "*":
             switch (a, b) {
             case let (.string(s), .int(n)), let (.int(n), .string(s)):
-                return .string(n > 0 ? String(repeating: s, count: min(n, 1 << 20)) : "")
+                guard n > 0 else { return .string("") }
+                let (bytes, overflow) = s.utf8.count.multipliedReportingOverflow(by: n)
+                try Interpreter.checkStringSize(overflow ? -1 : bytes)
+                return .string(String(repeating: s, count: n))
             case let (.list(l), .int(n)), let (.int(n), .list(l)):
                 var r: [Value] = []
-                if n > 0 { for _ in 0..<min(n, 1 << 16) { r += l.items } }
+                guard n > 0 else { return .list(ListBox(r, isTuple: l.isTuple)) }
+                let (items, overflow) = l.items.count.multipliedReportingOverflow(by: n)
+                if overflow || items > Interpreter.maxListItems {
+                    throw TemplateError(.limit, "list would exceed \(Interpreter.maxListItems) items")
+                }
+                for _ in 0..<n { r += l.items }
                 return .list(ListBox(r, isTuple: l.isTuple))
             default:
                 if let x = a.intLike, let y = b.intLike {
@@ -159,20 +167,24 @@ enum Operators {
             var spec = ""
             while i < chars.count, "0123456789.-+ #".contains(chars[i]) { spec.append(chars[i]); i += 1 }
             guard i < chars.count else { throw TemplateError(.type, "incomplete format") }
+            // Width and precision go to String(format:), which would allocate whatever they say.
+            for number in spec.split(whereSeparator: { !$0.isNumber }) where number.count > 4 {
+                throw TemplateError(.limit, "format width or precision '\(number)' is too large")
+            }
             let conv = chars[i]
             i += 1
             switch conv {
             case "%": out += "%"
-            case "s": out += pad(try nextArg().pythonStr, spec)
-            case "r": out += pad(try nextArg().pythonRepr, spec)
+            case "s": out += try pad(nextArg().pythonStr, spec)
+            case "r": out += try pad(nextArg().pythonRepr, spec)
             case "d", "i":
                 let v = try nextArg()
                 guard let n = v.numeric else { throw TemplateError(.type, "%d format: a real number is required, not \(v.typeName)") }
-                out += String(format: "%\(spec)ld", Int(n))
+                out += String(format: "%\(spec)ld", try integer(n))
             case "f", "e", "g", "x", "X", "o":
                 let v = try nextArg()
                 guard let n = v.numeric else { throw TemplateError(.type, "must be real number, not \(v.typeName)") }
-                if "xXo".contains(conv) { out += String(format: "%\(spec)l\(conv)", Int(n)) } else { out += String(format: "%\(spec)\(conv)", n) }
+                if "xXo".contains(conv) { out += String(format: "%\(spec)l\(conv)", try integer(n)) } else { out += String(format: "%\(spec)\(conv)", n) }
             default:
                 throw TemplateError(.type, "unsupported format character '\(conv)'")
             }
@@ -184,9 +196,16 @@ enum Operators {
         return out
     }
 
-    private static func pad(_ s: String, _ spec: String) -> String {
+    /// Python's `int(n)` for a format argument: infinities and NaN have no integer value.
+    private static func integer(_ n: Double) throws -> Int {
+        guard n.isFinite, abs(n) < 9.2e18 else { throw TemplateError(.type, "cannot convert float \(n) to integer") }
+        return Int(n)
+    }
+
+    private static func pad(_ s: String, _ spec: String) throws -> String {
         let left = spec.hasPrefix("-")
         guard let w = Int(spec.trimmingCharacters(in: CharacterSet(charactersIn: "-"))), s.count < w else { return s }
+        try Interpreter.checkStringSize(w)
         let fill = String(repeating: " ", count: w - s.count)
         return left ? s + fill : fill + s
     }

@@ -5,7 +5,9 @@ struct Parser {
     private var index = 0
     /// Nesting depth guard so hostile input cannot overflow the stack.
     private var depth = 0
-    private static let maxDepth = 150
+    static let maxDepth = 150
+    /// Upper bound on the height of one expression tree; see `makeExpr`.
+    static let maxExpressionHeight = 200
 
     init(tokens: [Token]) { self.tokens = tokens }
 
@@ -45,6 +47,17 @@ struct Parser {
     private mutating func expectBlockEnd() throws {
         guard case .blockEnd = current.kind else { throw syntaxError("expected end of statement block, got \(current.describe)", current) }
         _ = advance()
+    }
+
+    /// Builds an expression node, rejecting one taller than `maxExpressionHeight`. Operator
+    /// chains (`a + a + …`, `x.a.b…`, `x|f|g…`) are built by loops, not recursion, so the
+    /// parser's depth alone does not bound how deep evaluating or freeing the tree recurses.
+    private func makeExpr(kind: Expr.Kind, pos: Position) throws -> Expr {
+        let e = Expr(kind: kind, pos: pos)
+        if e.height > Parser.maxExpressionHeight {
+            throw syntaxError("expression nested too deeply (more than \(Parser.maxExpressionHeight) levels)", current)
+        }
+        return e
     }
 
     private mutating func enter() throws {
@@ -282,7 +295,7 @@ struct Parser {
             if case .blockEnd = current.kind { break }
             items.append(allowConditional ? try parseExpression() : try parseOr())
         }
-        return Expr(kind: .tuple(items), pos: first.pos)
+        return try makeExpr(kind: .tuple(items), pos: first.pos)
     }
 
     mutating func parseExpression() throws -> Expr {
@@ -298,7 +311,7 @@ struct Parser {
                 _ = advance()
                 otherwise = try parseExpression()
             }
-            expr = Expr(kind: .conditional(cond: cond, then: expr, otherwise: otherwise), pos: pos)
+            expr = try makeExpr(kind: .conditional(cond: cond, then: expr, otherwise: otherwise), pos: pos)
         }
         return expr
     }
@@ -308,7 +321,7 @@ struct Parser {
         while current.isName("or") {
             let pos = Position(advance())
             let right = try parseAnd()
-            left = Expr(kind: .logical(isAnd: false, left, right), pos: pos)
+            left = try makeExpr(kind: .logical(isAnd: false, left, right), pos: pos)
         }
         return left
     }
@@ -318,7 +331,7 @@ struct Parser {
         while current.isName("and") {
             let pos = Position(advance())
             let right = try parseNot()
-            left = Expr(kind: .logical(isAnd: true, left, right), pos: pos)
+            left = try makeExpr(kind: .logical(isAnd: true, left, right), pos: pos)
         }
         return left
     }
@@ -328,7 +341,7 @@ struct Parser {
             let pos = Position(advance())
             try enter()
             defer { depth -= 1 }
-            return Expr(kind: .unary("not", try parseNot()), pos: pos)
+            return try makeExpr(kind: .unary("not", try parseNot()), pos: pos)
         }
         return try parseCompare()
     }
@@ -350,7 +363,7 @@ struct Parser {
                 break
             }
         }
-        return ops.isEmpty ? left : Expr(kind: .compare(left, ops), pos: left.pos)
+        return try ops.isEmpty ? left : makeExpr(kind: .compare(left, ops), pos: left.pos)
     }
 
     private mutating func parseMath1() throws -> Expr {
@@ -358,7 +371,7 @@ struct Parser {
         while current.isOp("+") || current.isOp("-") {
             guard case .op(let o) = advance().kind else { break }
             let right = try parseConcat()
-            left = Expr(kind: .binary(o, left, right), pos: left.pos)
+            left = try makeExpr(kind: .binary(o, left, right), pos: left.pos)
         }
         return left
     }
@@ -368,7 +381,7 @@ struct Parser {
         while current.isOp("~") {
             _ = advance()
             let right = try parseMath2()
-            left = Expr(kind: .binary("~", left, right), pos: left.pos)
+            left = try makeExpr(kind: .binary("~", left, right), pos: left.pos)
         }
         return left
     }
@@ -379,7 +392,7 @@ struct Parser {
             guard case .op(let o) = current.kind, ["*", "/", "//", "%"].contains(o) else { break }
             _ = advance()
             let right = try parsePow()
-            left = Expr(kind: .binary(o, left, right), pos: left.pos)
+            left = try makeExpr(kind: .binary(o, left, right), pos: left.pos)
         }
         return left
     }
@@ -389,7 +402,7 @@ struct Parser {
         while current.isOp("**") {
             _ = advance()
             let right = try parseUnary(withFilter: true)
-            left = Expr(kind: .binary("**", left, right), pos: left.pos)
+            left = try makeExpr(kind: .binary("**", left, right), pos: left.pos)
         }
         return left
     }
@@ -401,10 +414,10 @@ struct Parser {
         var node: Expr
         if current.isOp("-") {
             _ = advance()
-            node = Expr(kind: .unary("-", try parseUnary(withFilter: false)), pos: pos)
+            node = try makeExpr(kind: .unary("-", try parseUnary(withFilter: false)), pos: pos)
         } else if current.isOp("+") {
             _ = advance()
-            node = Expr(kind: .unary("+", try parseUnary(withFilter: false)), pos: pos)
+            node = try makeExpr(kind: .unary("+", try parseUnary(withFilter: false)), pos: pos)
         } else {
             node = try parsePrimary()
         }
@@ -420,25 +433,25 @@ struct Parser {
         case .name(let n):
             _ = advance()
             switch n {
-            case "true", "True": return Expr(kind: .literal(.bool(true)), pos: pos)
-            case "false", "False": return Expr(kind: .literal(.bool(false)), pos: pos)
-            case "none", "None": return Expr(kind: .literal(.none), pos: pos)
-            default: return Expr(kind: .name(n), pos: pos)
+            case "true", "True": return try makeExpr(kind: .literal(.bool(true)), pos: pos)
+            case "false", "False": return try makeExpr(kind: .literal(.bool(false)), pos: pos)
+            case "none", "None": return try makeExpr(kind: .literal(.none), pos: pos)
+            default: return try makeExpr(kind: .name(n), pos: pos)
             }
         case .string(var s):
             _ = advance()
             // Adjacent string literals concatenate, as in Python.
             while case .string(let more) = current.kind { s += more; _ = advance() }
-            return Expr(kind: .literal(.string(s)), pos: pos)
+            return try makeExpr(kind: .literal(.string(s)), pos: pos)
         case .integer(let i):
             _ = advance()
-            return Expr(kind: .literal(.int(i)), pos: pos)
+            return try makeExpr(kind: .literal(.int(i)), pos: pos)
         case .float(let d):
             _ = advance()
-            return Expr(kind: .literal(.double(d)), pos: pos)
+            return try makeExpr(kind: .literal(.double(d)), pos: pos)
         case .op("("):
             _ = advance()
-            if current.isOp(")") { _ = advance(); return Expr(kind: .tuple([]), pos: pos) }
+            if current.isOp(")") { _ = advance(); return try makeExpr(kind: .tuple([]), pos: pos) }
             let first = try parseExpression()
             if current.isOp(")") { _ = advance(); return first }
             var items = [first]
@@ -448,7 +461,7 @@ struct Parser {
                 items.append(try parseExpression())
             }
             try expectOp(")")
-            return Expr(kind: .tuple(items), pos: pos)
+            return try makeExpr(kind: .tuple(items), pos: pos)
         case .op("["):
             _ = advance()
             var items: [Expr] = []
@@ -457,7 +470,7 @@ struct Parser {
                 if current.isOp(",") { _ = advance() } else { break }
             }
             try expectOp("]")
-            return Expr(kind: .list(items), pos: pos)
+            return try makeExpr(kind: .list(items), pos: pos)
         case .op("{"):
             _ = advance()
             var pairs: [(Expr, Expr)] = []
@@ -469,7 +482,7 @@ struct Parser {
                 if current.isOp(",") { _ = advance() } else { break }
             }
             try expectOp("}")
-            return Expr(kind: .dict(pairs), pos: pos)
+            return try makeExpr(kind: .dict(pairs), pos: pos)
         default:
             throw syntaxError("unexpected \(tok.describe)", tok)
         }
@@ -483,10 +496,10 @@ struct Parser {
                 _ = advance()
                 if let n = current.nameValue {
                     _ = advance()
-                    node = Expr(kind: .getAttr(node, n), pos: Position(tok))
+                    node = try makeExpr(kind: .getAttr(node, n), pos: Position(tok))
                 } else if case .integer(let i) = current.kind {
                     _ = advance()
-                    node = Expr(kind: .getItem(node, Expr(kind: .literal(.int(i)), pos: Position(tok))), pos: Position(tok))
+                    node = try makeExpr(kind: .getItem(node, makeExpr(kind: .literal(.int(i)), pos: Position(tok))), pos: Position(tok))
                 } else {
                     throw syntaxError("expected name or number after '.'", current)
                 }
@@ -494,7 +507,7 @@ struct Parser {
                 _ = advance()
                 node = try parseSubscript(node, Position(tok))
             } else if tok.isOp("(") {
-                node = Expr(kind: .call(node, try parseCallArgs()), pos: Position(tok))
+                node = try makeExpr(kind: .call(node, try parseCallArgs()), pos: Position(tok))
             } else {
                 return node
             }
@@ -522,11 +535,11 @@ struct Parser {
         try expectOp("]")
         if !isSlice {
             guard let idx = cur else { throw syntaxError("expected subscript expression", current) }
-            return Expr(kind: .getItem(target, idx), pos: pos)
+            return try makeExpr(kind: .getItem(target, idx), pos: pos)
         }
         parts.append(cur)
         guard parts.count <= 3 else { throw syntaxError("invalid slice", current) }
-        return Expr(kind: .slice(target, start: parts[0], stop: parts.count > 1 ? parts[1] : nil, step: parts.count > 2 ? parts[2] : nil), pos: pos)
+        return try makeExpr(kind: .slice(target, start: parts[0], stop: parts.count > 1 ? parts[1] : nil, step: parts.count > 2 ? parts[2] : nil), pos: pos)
     }
 
     private mutating func parseCallArgs() throws -> ArgList {
@@ -561,7 +574,7 @@ struct Parser {
             if current.isOp("|") {
                 _ = advance()
                 let f = try parseFilterCall()
-                node = Expr(kind: .filter(node, name: f.name, f.args), pos: f.pos)
+                node = try makeExpr(kind: .filter(node, name: f.name, f.args), pos: f.pos)
             } else if current.isName("is") {
                 let tok = advance()
                 var negated = false
@@ -574,7 +587,7 @@ struct Parser {
                     let arg = try parsePostfix(try parsePrimary())
                     args.positional = [arg]
                 }
-                node = Expr(kind: .test(node, name: name, args, negated: negated), pos: Position(tok))
+                node = try makeExpr(kind: .test(node, name: name, args, negated: negated), pos: Position(tok))
             } else {
                 return node
             }

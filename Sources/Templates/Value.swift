@@ -7,6 +7,8 @@ final class ListBox {
     /// Tuples render as `(a, b)` instead of `[a, b]`.
     let isTuple: Bool
     init(_ items: [Value], isTuple: Bool = false) { self.items = items; self.isTuple = isTuple }
+
+    deinit { ValueRelease.drain(&items) }
 }
 
 /// Hashable identity of a dict key with Python's equality rules (`1 == 1.0 == True`).
@@ -66,6 +68,54 @@ final class DictBox {
     var pairs: [(String, Value)] { keyValues.map { ($0.pythonStr, storage[DictKey($0)] ?? .none) } }
     var entries: [(Value, Value)] { keyValues.map { ($0, storage[DictKey($0)] ?? .none) } }
     func copy() -> DictBox { DictBox(entries: entries) }
+
+    deinit {
+        var values = keyValues + storage.values
+        keyValues = []
+        storage = [:]
+        ValueRelease.drain(&values)
+    }
+
+    /// Hands over every key and value, leaving the dict empty (for `ValueRelease`).
+    fileprivate func takeAll() -> [Value] {
+        let all = keyValues + storage.values
+        keyValues = []
+        storage = [:]
+        return all
+    }
+}
+
+/// Frees nested containers without recursion. Releasing a list normally releases its items
+/// from inside its own deinit, so a list nested a million levels deep (easy to build with
+/// `append` in a loop) would free itself a million frames deep. Instead, containers that are
+/// about to die have their contents moved into one worklist first.
+enum ValueRelease {
+    static func drain(_ values: inout [Value]) {
+        var pending = values
+        values = []
+        while var v = pending.popLast() {
+            var list: ListBox?
+            var dict: DictBox?
+            switch v {
+            case .list(let b): list = b
+            case .dict(let b), .namespace(let b): dict = b
+            default: continue
+            }
+            // Drop every other reference this loop holds, so the box is unique exactly when
+            // nothing outside holds it (then it dies at the end of this iteration, empty).
+            v = .none
+            if var b = list {
+                list = nil
+                if isKnownUniquelyReferenced(&b) {
+                    pending.append(contentsOf: b.items)
+                    b.items = []
+                }
+            } else if var b = dict {
+                dict = nil
+                if isKnownUniquelyReferenced(&b) { pending.append(contentsOf: b.takeAll()) }
+            }
+        }
+    }
 }
 
 /// Positional and keyword arguments of a runtime call.
@@ -83,8 +133,16 @@ struct Arguments {
 /// A callable: a global function, a bound method, a macro or `caller`.
 final class FunctionBox {
     let name: String
-    let call: (Arguments) throws -> Value
+    private(set) var call: (Arguments) throws -> Value
     init(name: String, _ call: @escaping (Arguments) throws -> Value) { self.name = name; self.call = call }
+
+    /// Drops what the function captured. A macro captures the scope it is defined in, and that
+    /// scope holds the macro: a reference cycle that would leak every render's scopes and AST
+    /// unless the interpreter breaks it when the render ends.
+    func dispose() {
+        let name = self.name
+        call = { _ in throw TemplateError(.type, "'\(name)' was called after its template finished rendering") }
+    }
 }
 
 /// State of the innermost `{% for %}`, exposed to templates as `loop`.
@@ -182,8 +240,16 @@ enum Value {
         }
     }
 
-    /// Python `repr(value)`, used when containers are printed.
+    /// Python `repr(value)`, used when containers are printed. Containers deeper than
+    /// `ValueLimits.maxDepth` (a list that contains itself is infinitely deep) print as
+    /// `[...]`, like Python's recursive repr, and after `ValueLimits.maxNodes` elements the
+    /// rest prints as `...`.
     var pythonRepr: String {
+        var budget = ValueLimits.maxNodes
+        return repr(depth: 0, budget: &budget)
+    }
+
+    private func repr(depth: Int, budget: inout Int) -> String {
         switch self {
         case .undefined: return ""
         case .none: return "None"
@@ -193,13 +259,29 @@ enum Value {
         case .string(let s): return Value.reprString(s)
         case .markup(let s): return "Markup(\(Value.reprString(s)))"
         case .list(let l):
-            let inner = l.items.map { $0.pythonRepr }.joined(separator: ", ")
+            if depth >= ValueLimits.maxDepth { return l.isTuple ? "(...)" : "[...]" }
+            var parts: [String] = []
+            for item in l.items {
+                if budget <= 0 { parts.append("..."); break }
+                budget -= 1
+                parts.append(item.repr(depth: depth + 1, budget: &budget))
+            }
+            let inner = parts.joined(separator: ", ")
             if l.isTuple { return l.items.count == 1 ? "(\(inner),)" : "(\(inner))" }
             return "[\(inner)]"
-        case .dict(let d):
-            return "{" + d.entries.map { "\($0.0.pythonRepr): \($0.1.pythonRepr)" }.joined(separator: ", ") + "}"
-        case .namespace(let d):
-            return "<Namespace {" + d.pairs.map { "\(Value.reprString($0.0)): \($0.1.pythonRepr)" }.joined(separator: ", ") + "}>"
+        case .dict(let d), .namespace(let d):
+            let isDict: Bool
+            if case .dict = self { isDict = true } else { isDict = false }
+            if depth >= ValueLimits.maxDepth { return isDict ? "{...}" : "<Namespace {...}>" }
+            var parts: [String] = []
+            for (k, v) in d.entries {
+                if budget <= 0 { parts.append("..."); break }
+                budget -= 1
+                let key = isDict ? k.repr(depth: depth + 1, budget: &budget) : Value.reprString(k.pythonStr)
+                parts.append("\(key): \(v.repr(depth: depth + 1, budget: &budget))")
+            }
+            let inner = parts.joined(separator: ", ")
+            return isDict ? "{" + inner + "}" : "<Namespace {" + inner + "}>"
         case .function(let f): return "<function \(f.name)>"
         case .loop: return "<LoopContext>"
         }
@@ -293,20 +375,34 @@ enum Value {
         }
     }
 
-    /// Python `==`.
+    /// Python `==`. Containers compare element by element; past `ValueLimits.maxDepth`
+    /// levels or `ValueLimits.maxNodes` elements (only reachable with self-containing or
+    /// hugely shared values) the answer is "not equal" unless they are the same object.
     func pyEquals(_ other: Value) -> Bool {
+        var budget = ValueLimits.maxNodes
+        return equals(other, depth: 0, budget: &budget)
+    }
+
+    private func equals(_ other: Value, depth: Int, budget: inout Int) -> Bool {
         switch (self.demoted, other.demoted) {
         case (.undefined, .undefined): return true
         case (.undefined, _), (_, .undefined): return false
         case (.none, .none): return true
         case let (.string(a), .string(b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
         case let (.list(a), .list(b)):
-            return a.items.count == b.items.count && zip(a.items, b.items).allSatisfy { $0.pyEquals($1) }
+            if a === b { return true }
+            guard a.items.count == b.items.count, depth < ValueLimits.maxDepth else { return false }
+            for (x, y) in zip(a.items, b.items) {
+                budget -= 1
+                guard budget >= 0, x.equals(y, depth: depth + 1, budget: &budget) else { return false }
+            }
+            return true
         case let (.dict(a), .dict(b)), let (.namespace(a), .namespace(b)):
             if a === b { return true }
-            guard a.count == b.count else { return false }
+            guard a.count == b.count, depth < ValueLimits.maxDepth else { return false }
             for (k, v) in a.entries {
-                guard let w = b[value: k], v.pyEquals(w) else { return false }
+                budget -= 1
+                guard budget >= 0, let w = b[value: k], v.equals(w, depth: depth + 1, budget: &budget) else { return false }
             }
             return true
         case let (.function(a), .function(b)): return a === b
@@ -318,13 +414,21 @@ enum Value {
         }
     }
 
-    /// Python ordering (`<`), throwing TypeError for unorderable types.
+    /// Python ordering (`<`), throwing TypeError for unorderable types and a limit error for
+    /// lists nested deeper than `ValueLimits.maxDepth`.
     func pyLess(_ other: Value) throws -> Bool {
+        try less(other, depth: 0)
+    }
+
+    private func less(_ other: Value, depth: Int) throws -> Bool {
         switch (self.demoted, other.demoted) {
         case let (.string(a), .string(b)):
             return a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars)
         case let (.list(a), .list(b)):
-            for (x, y) in zip(a.items, b.items) where !x.pyEquals(y) { return try x.pyLess(y) }
+            if depth >= ValueLimits.maxDepth {
+                throw TemplateError(.limit, "lists nested more than \(ValueLimits.maxDepth) levels deep cannot be ordered")
+            }
+            for (x, y) in zip(a.items, b.items) where !x.pyEquals(y) { return try x.less(y, depth: depth + 1) }
             return a.items.count < b.items.count
         default:
             if let x = intLike, let y = other.intLike { return x < y }
