@@ -122,7 +122,9 @@ NESTED = [
     ("/completion", b'{"prompt": ' + nested(100000, "[", "]", "").encode() + b'}'),
     ("/completion", b'{"prompt": "x", "x": ' + nested(100000, '{"a":', "}", "1").encode() + b'}'),
     ("/completion", json.dumps({"prompt": "x", "grammar": "root ::= " + nested(100000, "(", ")", '"a"')}).encode()),
-    ("/completion", json.dumps({"prompt": "x", "grammar": "root ::= " + nested(100000, "[", "]", 'a')}).encode()),
+    # Within the JSON parser's depth, beyond the schema converter's.
+    ("/completion", b'{"prompt": "x", "json_schema": ' + nested(300, '{"type": "array", "items": ', "}", "{}").encode()
+     + b'}'),
     ("/completion", b'{"prompt": "x", "json_schema": ' + nested(5000, '{"type": "array", "items": ', "}", "{}").encode()
      + b'}'),
     ("/completion", json.dumps({"prompt": "x", "json_schema": {"type": "string",
