@@ -46,6 +46,11 @@ extension Engine {
                 return
             }
             let tokens = bytes[(magic.count + 4)..<tokensEnd].withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
+            let vocabularySize = model.config.vocabularySize
+            guard tokens.allSatisfy({ $0 >= 0 && Int($0) < vocabularySize }) else {
+                job.reply(.failure(.slotFile("\(path) holds token ids outside this model's vocabulary")))
+                return
+            }
             do {
                 try cache.loadSequence(slot.id, from: Array(bytes[tokensEnd...]))
             } catch {

@@ -260,3 +260,29 @@ def test_system_prompt_file_in_the_spec_format(start_server, tmp_path):
     props = s.get("/props").json()
     assert props["system_prompt"] == "Transcript of a dialog.\nUser:"
     assert props["assistant_name"] == "Assistant:" and props["user_name"] == "User:"
+
+
+
+def test_hostile_slot_files_are_400(server, baseline):
+    """A slot file is read back only if it is whole and names tokens of this model."""
+    assert server.post("/completion", {"prompt": "Hello there", "n_predict": 1, "id_slot": 0}).status_code == 200
+    r = server.post("/slots/0?action=save", {"filename": "good.bin"})
+    assert r.status_code == 200, r.text
+    good = (server.slot_dir / "good.bin").read_bytes()
+    magic = b"CRIASLT1"  # then the token count (u32), the token ids (i32 each), the cache cells
+    assert good.startswith(magic)
+    count_at, tokens_at = len(magic), len(magic) + 4
+    cases = {
+        "huge-count.bin": good[:count_at] + (2**32 - 1).to_bytes(4, "little") + good[tokens_at:],
+        "bad-token.bin": good[:tokens_at] + (2**31 - 1).to_bytes(4, "little") + good[tokens_at + 4:],
+        "cut-cells.bin": good[:-7],
+        "short.bin": good[:10],
+        "garbage.bin": b"\xff" * 64,
+    }
+    for name, data in cases.items():
+        (server.slot_dir / name).write_bytes(data)
+        r = server.post("/slots/1?action=restore", {"filename": name})
+        assert_openai_error(r, 400)
+    r = server.post("/slots/1?action=restore", {"filename": "good.bin"})
+    assert r.status_code == 200, r.text
+    still_same(server, baseline)
