@@ -2,6 +2,13 @@
 // and bumps `generation`; workers spin on it briefly (cheap wake-up for back-to-back kernels),
 // then sleep on a condition variable so an idle engine costs no CPU. Tasks are handed out in
 // order by an atomic counter; which thread runs a task never changes its result.
+//
+// The generation word also carries the region's thread count (low 16 bits; CN_STOP ends the
+// workers). A worker that sits a region out is not waited for, so it may look at the pool
+// only after the caller has published the next region; reading the count from the very value
+// it woke on (instead of a separate field the caller may already have overwritten) keeps it
+// from joining, or acknowledging, a region that is not the one it saw (ThreadSanitizer found
+// the race on the separate field).
 #include "cnumerics.h"
 #include <pthread.h>
 #include <sched.h>
@@ -15,6 +22,7 @@
 #endif
 
 enum { CN_SPIN = 2000 };  // tens of µs of pause instructions before sleeping (regions of one step follow within µs)
+enum { CN_COUNT_BITS = 16, CN_STOP = 0xFFFF };
 
 struct cn_pool {
     int size;
@@ -28,8 +36,6 @@ struct cn_pool {
     cn_task_fn fn;
     void *ctx;
     int64_t tasks;
-    int active;
-    int stop;
 };
 
 typedef struct { cn_pool *pool; int id; } cn_worker_arg;
@@ -61,8 +67,9 @@ static void *cn_worker(void *arg) {
             pthread_mutex_unlock(&p->mutex);
         }
         seen = atomic_load_explicit(&p->generation, memory_order_acquire);
-        if (p->stop) return 0;
-        if (a.id < p->active) {
+        int active = (int)(seen & CN_STOP);
+        if (active == CN_STOP) return 0;
+        if (a.id < active) {
             cn_work(p);
             atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
         }
@@ -84,18 +91,19 @@ cn_pool *cn_pool_create(int threads) {
     return p;
 }
 
-static void cn_publish(cn_pool *p) {
+// Only the pool's caller publishes, so load-then-store is not a lost update.
+static void cn_publish(cn_pool *p, int active) {
     pthread_mutex_lock(&p->mutex);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    uint64_t g = atomic_load_explicit(&p->generation, memory_order_relaxed);
+    uint64_t next = ((g >> CN_COUNT_BITS) + 1) << CN_COUNT_BITS | (uint64_t)active;
+    atomic_store_explicit(&p->generation, next, memory_order_release);
     if (atomic_load(&p->sleepers) > 0) pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mutex);
 }
 
 void cn_pool_destroy(cn_pool *p) {
     if (!p) return;
-    p->stop = 1;
-    p->active = 0;
-    cn_publish(p);
+    cn_publish(p, CN_STOP);
     for (int i = 1; i < p->size; i++) pthread_join(p->threads[i], 0);
     pthread_mutex_destroy(&p->mutex);
     pthread_cond_destroy(&p->wake);
@@ -105,6 +113,7 @@ void cn_pool_destroy(cn_pool *p) {
 
 void cn_pool_run(cn_pool *p, int threads, cn_task_fn fn, void *ctx, int64_t tasks) {
     if (threads > p->size) threads = p->size;
+    if (threads >= CN_STOP) threads = CN_STOP - 1;
     if (threads > tasks) threads = (int)tasks;
     if (threads <= 1) {
         for (int64_t t = 0; t < tasks; t++) fn(ctx, t);
@@ -113,10 +122,9 @@ void cn_pool_run(cn_pool *p, int threads, cn_task_fn fn, void *ctx, int64_t task
     p->fn = fn;
     p->ctx = ctx;
     p->tasks = tasks;
-    p->active = threads;
     atomic_store_explicit(&p->next, 0, memory_order_relaxed);
     atomic_store_explicit(&p->pending, threads - 1, memory_order_relaxed);
-    cn_publish(p);
+    cn_publish(p, threads);
     cn_work(p);
     int spins = 0;
     while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) {

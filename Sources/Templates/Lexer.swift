@@ -34,26 +34,29 @@ struct Lexer {
 
     // MARK: positions
 
-    // Incremental cursor for line tracking: tokens are emitted in increasing offset
-    // order, so advancing from the last position keeps position lookup linear overall.
+    // Incremental cursor for line and column tracking: tokens are emitted in increasing
+    // offset order, so advancing from the last position keeps position lookup linear overall
+    // (also on one very long line, which a template from a request can be).
     private var locOffset = 0
     private var locLine = 1
-    private var locLineStart = 0
+    private var locColumn = 1
 
     /// Line/column (1-based; column counts characters, not bytes) for a byte offset.
     private mutating func location(_ offset: Int) -> (Int, Int) {
         let end = min(offset, src.count)
-        if end < locOffset { locOffset = 0; locLine = 1; locLineStart = 0 }
+        if end < locOffset { locOffset = 0; locLine = 1; locColumn = 1 }
         var i = locOffset
         while i < end {
-            if src[i] == 10 { locLine += 1; locLineStart = i + 1 }
+            if src[i] == 10 {
+                locLine += 1
+                locColumn = 1
+            } else if src[i] & 0xC0 != 0x80 {
+                locColumn += 1
+            }
             i += 1
         }
         locOffset = end
-        var col = 1
-        var k = locLineStart
-        while k < end { if src[k] & 0xC0 != 0x80 { col += 1 }; k += 1 }
-        return (locLine, col)
+        return (locLine, locColumn)
     }
 
     private mutating func error(_ message: String, at offset: Int) -> TemplateError {
