@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Cria: an LLM inference server. Module map and dependency direction: ARCHITECTURE.md
+// Cria: an LLM inference server. Module map and dependency direction: docs/architecture.md
 // (cria → Server → Serving → {Models, Sampling, Grammar, Templates, Tokenization} → Numerics → GGUF).
 let package = Package(
     name: "Cria",
@@ -45,6 +45,13 @@ let package = Package(
                 "GGUF", "CriaNumerics", "Models", "Tokenization", "Sampling", "Grammar", "Templates", "Serving", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // Speed of the per-token parts (sampler chain, grammar masks, chat templates) without a
+        // model: `scripts/bench-components`. Model throughput is `cria bench`. Not a test.
+        .executableTarget(
+            name: "ComponentBench",
+            dependencies: ["Sampling", "Grammar", "Templates", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/ComponentBench"
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "NumericsTests", dependencies: ["CriaNumerics", "GGUF", "CNumerics"], exclude: ["Fixtures"]),

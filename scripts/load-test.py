@@ -6,7 +6,7 @@ Starts `cria serve -np 4 -t 2` (or uses --url), then:
   1. one streaming request with a ~200-token prompt: time to first token, prompt and generation speed;
   2. N concurrent streaming requests: aggregate generated tokens / wall time.
 
-    .venv/bin/python scripts/load-test.py --bin .build-server-rel/release/cria
+    .venv/bin/python scripts/load-test.py            # after `swift build -c release`
 """
 import argparse
 import json

@@ -4,6 +4,15 @@ import Glibc
 import Darwin
 #endif
 
+/// read(2) of the C library this platform has.
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.read(fd, buffer, count)
+    #else
+    Darwin.read(fd, buffer, count)
+    #endif
+}
+
 /// The bytes of a GGUF file: memory-mapped read-only (the default, so weights are paged in on
 /// demand and shared between processes) or read fully into memory (`--no-mmap`), or borrowed
 /// from a caller's buffer (tests). It owns the mapping or allocation and releases it on deinit.
@@ -69,7 +78,7 @@ public final class GGUFStorage: @unchecked Sendable {
             let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
             var done = 0
             while done < size {
-                let n = Glibc.read(fd, raw + done, size - done)
+                let n = systemRead(fd, raw + done, size - done)
                 if n <= 0 {
                     raw.deallocate()
                     throw GGUFError.cannotOpen(path: path, reason: n == 0 ? "unexpected end of file" : Self.errnoText())

@@ -1,6 +1,19 @@
 import Foundation
-import Glibc
 import Logging
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// write(2) of the C library this platform has (named apart from `ServerLog.write`).
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(fd, buffer, count)
+    #else
+    Darwin.write(fd, buffer, count)
+    #endif
+}
 
 /// The server's log lines on stdout (llama-server logs to stdout), one per line: a JSON object
 /// with `--log-format json` (the default), else `LEVEL message key=value …`.
@@ -33,7 +46,7 @@ public struct ServerLog: Sendable {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = Glibc.write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
+                let n = systemWrite(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
                 if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
             }
         }

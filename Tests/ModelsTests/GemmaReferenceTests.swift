@@ -5,7 +5,7 @@ import CriaNumerics
 @testable import Models
 
 /// The Gemma 3 forward pass against llama.cpp's recorded greedy continuations
-/// (../shared/reference/gemma3-270m/completions.json: 6 prompts × 48 tokens with the top-1
+/// (Tests/Fixtures/reference/gemma3-270m/completions.json: 6 prompts × 48 tokens with the top-1
 /// log-probability llama.cpp computed for each).
 ///
 /// Teacher forcing: every prompt followed by llama.cpp's 48 tokens runs as one sequence of a

@@ -202,9 +202,11 @@ enum Synthetic {
     /// the full context, keys rotated at their new positions), so the tolerance is the forward
     /// pass's. Re-rotating f16 keys adds one more f16 rounding of each key.
     ///
-    /// This is not compared with recomputing the shortened sequence from scratch: from layer 1
-    /// on, the kept tokens' K/V were computed while attending to the removed ones, so the two
-    /// differ by far more than rounding (the test prints by how much).
+    /// Recomputing the shortened sequence from scratch is a different result, and the test
+    /// checks that it is: from layer 1 on, the kept tokens' K/V were computed while attending to
+    /// the removed ones, so the two differ by far more than rounding (measured 3.0–4.8 in max
+    /// |Δlogit|, on logits with std ≈ 3; the loosest rounding tolerance above is 0.5). A shift that
+    /// recomputed the kept tokens instead of keeping their cached K/V would come out near 0.
     @Test(arguments: Synthetic.models)
     func contextShiftMatchesReference(_ name: String) throws {
         let e = try Synthetic.Expected(name)
@@ -224,7 +226,8 @@ enum Synthetic {
         let kept = Array(e.tokensA[0..<3]) + Array(e.tokensA[6..<12])
         let recomputed = try Synthetic.run(model, model.makeCache(capacity: 64), kept + e.cont, start: 0)
         let drift = Synthetic.maxAbsDiff(shifted, Synthetic.rows(recomputed, 9..<13, vocab: vocab))
-        print("\(name): context shift vs recomputing the shortened sequence: max |Δlogit| = \(drift) (expected: not small)")
+        print("\(name): context shift vs recomputing the shortened sequence: max |Δlogit| = \(drift)")
+        #expect(drift > 1, "\(name): context shift is as good as a recompute (max |Δ| \(drift)): were the cached K/V kept?")
     }
 
     /// Shifting a whole sequence without removing anything changes no relative position, so

@@ -2,12 +2,22 @@ import Foundation
 import Testing
 @testable import Templates
 
-/// Locates `../shared/chat-templates` relative to the package root (found from this file's path).
+/// Test data of the template tests. The corpus of real models' chat templates is third-party
+/// text and stays outside the repository, in `../shared/chat-templates` beside it (CI has it);
+/// llama.cpp's recorded renders for the test model are in the repository.
 enum Corpus {
     static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let dir = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/chat-templates")
-    static let referenceDir = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference/gemma3-270m")
+    /// llama.cpp's and jinja2's recorded renders (Tests/Fixtures/reference/README.md).
+    static let referenceDir = packageRoot.appendingPathComponent("Tests/Fixtures/reference/gemma3-270m")
+    /// The full recording beside the repository, which also holds Google's Gemma 3 template source.
+    static let gemma3Recording = packageRoot.deletingLastPathComponent()
+        .appendingPathComponent("shared/reference/gemma3-270m/chat_template_python_jinja2.json")
+
+    /// Whether the third-party templates are there; the tests that need them are skipped otherwise.
+    static let isPresent = FileManager.default.fileExists(atPath: dir.appendingPathComponent("expected.json").path)
+        && FileManager.default.fileExists(atPath: gemma3Recording.path)
 
     static func load(_ name: String) throws -> TemplateValue {
         try TemplateValue(jsonData: Data(contentsOf: dir.appendingPathComponent(name)))
@@ -15,6 +25,14 @@ enum Corpus {
 
     static func template(_ file: String) throws -> String {
         try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+    }
+
+    /// The corpus's template files, from its index.
+    static func templateFiles() throws -> Set<String> {
+        guard case .array(let index) = try load("index.json") else { return [] }
+        var files = Set<String>()
+        for entry in index { if case .string(let f)? = entry["file"] { files.insert(f) } }
+        return files
     }
 
     /// The harness fixes `strftime_now` to this value (see the corpus README).
@@ -34,17 +52,51 @@ enum Corpus {
         return try template.render(messages: messages, addGenerationPrompt: addGen, tools: tools,
                                    bosToken: bos, eosToken: eos, options: options)
     }
+
+    /// The render's text or its template error (other errors are rethrown: they fail the test).
+    static func attempt(_ render: () throws -> String) throws -> Result<String, TemplateError> {
+        do { return .success(try render()) } catch let e as TemplateError { return .failure(e) }
+    }
+
+    /// Whether a render (or its error) is what jinja2 gave: `raise_exception` messages must match;
+    /// Python's TypeError/UndefinedError only need a non-raised error (their wording is Python's).
+    static func matches(_ result: Result<String, TemplateError>, _ expected: TemplateValue) -> (ok: Bool, detail: String) {
+        switch result {
+        case .success(let out):
+            guard case .string(let want)? = expected["output"] else {
+                return (false, "rendered, but jinja2 raised \(expected["error"]?.description ?? "")")
+            }
+            return (out == want, out == want ? "" : "got:\n\(out.debugDescription)\nwant:\n\(want.debugDescription)")
+        case .failure(let e):
+            guard case .string(let type)? = expected["error_type"], case .string(let message)? = expected["error"] else {
+                return (false, "threw \(e)")
+            }
+            let ok = type == "TemplateError" ? (e.kind == .raised && e.message == message) : e.kind != .raised
+            return (ok, ok ? "" : "threw \(e), jinja2 raised \(type): \(message)")
+        }
+    }
 }
 
-@Suite struct CorpusTests {
+/// Real models' chat templates against Python jinja2's renders of them.
+@Suite(.enabled(if: Corpus.isPresent, """
+    not found: ../shared/chat-templates and ../shared/reference beside the repository (third-party \
+    chat templates, kept outside it); the template corpus tests did not run
+    """))
+struct CorpusTests {
     /// Pairs we cannot match, with the reason. Keep empty if at all possible.
     static let knownFailures: [String: String] = [:]
 
+    /// Every template of the corpus on every case of `cases.json` (expected.json, jinja2 3.1.6).
     @Test func everyExpectedPairMatchesJinja2() throws {
         guard case .array(let cases) = try Corpus.load("cases.json"),
               case .object(let expected) = try Corpus.load("expected.json") else {
             Issue.record("corpus files malformed"); return
         }
+        // The whole corpus is there: one expected result per (template, case).
+        let files = try Corpus.templateFiles()
+        #expect(!files.isEmpty && cases.count == 8)
+        #expect(expected.count == files.count * cases.count)
+        #expect(Set(expected.map { String($0.0.split(separator: "|")[0]) }) == files)
         var byName: [String: TemplateValue] = [:]
         for c in cases { if case .string(let n)? = c["name"] { byName[n] = c } }
         var sources: [String: String] = [:]
@@ -54,26 +106,8 @@ enum Corpus {
             let parts = key.split(separator: "|").map(String.init)
             guard parts.count == 2, let c = byName[parts[1]] else { Issue.record("bad key \(key)"); continue }
             if sources[parts[0]] == nil { sources[parts[0]] = try Corpus.template(parts[0]) }
-            let source = sources[parts[0]] ?? ""
-            var ok = false
-            var detail = ""
-            do {
-                let out = try Corpus.render(source, c)
-                if case .string(let want)? = exp["output"] {
-                    ok = out == want
-                    if !ok { detail = "got:\n\(out.debugDescription)\nwant:\n\(want.debugDescription)" }
-                } else {
-                    detail = "rendered but jinja2 raised \(exp["error"]?.description ?? "")"
-                }
-            } catch let e as TemplateError {
-                if case .string(let errType)? = exp["error_type"], case .string(let msg)? = exp["error"] {
-                    // raise_exception messages must match; Python TypeError/UndefinedError only need to throw.
-                    ok = errType == "TemplateError" ? (e.kind == .raised && e.message == msg) : e.kind != .raised
-                    if !ok { detail = "threw \(e) but expected \(errType): \(msg)" }
-                } else {
-                    detail = "threw \(e)"
-                }
-            }
+            let result = try Corpus.attempt { try Corpus.render(sources[parts[0]] ?? "", c) }
+            let (ok, detail) = Corpus.matches(result, exp)
             if ok {
                 passed += 1
                 if Self.knownFailures[key] != nil { Issue.record("\(key) is listed as a known failure but passes") }
@@ -86,5 +120,54 @@ enum Corpus {
             Issue.record(Comment(rawValue: f))
         }
         #expect(failures.isEmpty)
+        #expect(passed == expected.count - Self.knownFailures.count)
+    }
+
+    /// Corpus templates on extra conversations (content parts, reasoning, parallel tool calls),
+    /// expected outputs from Python jinja2 via scripts/gen-template-extra-cases.py
+    /// (Fixtures/extra-cases.json: rendered outputs only, the templates stay in the corpus).
+    @Test func extraConversationsMatchJinja2() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/extra-cases.json")
+        guard case .object(let all) = try TemplateValue(jsonData: Data(contentsOf: url)) else {
+            Issue.record("fixture malformed"); return
+        }
+        // Every corpus template has its extra cases.
+        let files = try Corpus.templateFiles()
+        #expect(!files.isEmpty && Set(all.map { String($0.0.split(separator: "|")[0]) }) == files)
+        var passed = 0
+        for (key, exp) in all {
+            let source = try Corpus.template(String(key.split(separator: "|")[0]))
+            guard case .array(let msgs)? = exp["messages"] else { Issue.record("\(key): no messages"); continue }
+            var tools: [TemplateValue]? = nil
+            if case .array(let t)? = exp["tools"] { tools = t }
+            let result = try Corpus.attempt {
+                try ChatTemplate(source: source).render(
+                    messages: msgs, addGenerationPrompt: true, tools: tools, bosToken: "<s>", eosToken: "</s>",
+                    extra: ["enable_thinking": false], options: Corpus.options)
+            }
+            let (ok, detail) = Corpus.matches(result, exp)
+            #expect(ok, "\(key): \(detail)")
+            if ok { passed += 1 }
+        }
+        print("extra corpus: \(passed)/\(all.count) match jinja2")
+        #expect(!all.isEmpty && passed == all.count)
+    }
+
+    /// Google's Gemma 3 template (source in the full recording beside the repository) gives what
+    /// Python jinja2 and llama-server rendered (their outputs: Tests/Fixtures/reference).
+    @Test func gemma3JinjaMatchesPythonAndServer() throws {
+        guard case .string(let source)? = try TemplateValue(jsonData: Data(contentsOf: Corpus.gemma3Recording))["template_source"] else {
+            Issue.record("no template_source in \(Corpus.gemma3Recording.path)"); return
+        }
+        let py = try reference("python_jinja2")
+        let t = try ChatTemplate(source: source)
+        for (msgKey, outKey) in [("messages", "rendered"), ("messages_4turn", "rendered_4turn")] {
+            let out = try t.render(messages: try messages(py, msgKey), addGenerationPrompt: true, bosToken: "<bos>")
+            #expect(TemplateValue.string(out) == py[outKey])
+        }
+        // llama-server's /apply-template shows the same text without the leading BOS.
+        let server = try reference("gemma3-jinja")
+        let out = try t.render(messages: try messages(server), addGenerationPrompt: true, bosToken: "<bos>")
+        #expect(TemplateValue.string(String(out.dropFirst("<bos>".count))) == server["apply_template_prompt"])
     }
 }

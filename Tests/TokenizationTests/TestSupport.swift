@@ -12,9 +12,9 @@ enum TestPaths {
     /// The real test model; `scripts/fetch-model` puts it there.
     static let model = packageRoot + "/models/gemma-3-270m-q4_k_m.gguf"
 
-    /// llama.cpp's recorded outputs for that model (shared/ sits beside the clone).
+    /// llama.cpp's recorded outputs for that model (provenance: Tests/Fixtures/reference/README.md).
     static func reference(_ name: String) -> String {
-        packageRoot + "/../shared/reference/gemma3-270m/" + name
+        packageRoot + "/Tests/Fixtures/reference/gemma3-270m/" + name
     }
 
     static func fixture(_ name: String) -> String {

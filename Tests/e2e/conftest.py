@@ -7,7 +7,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "gemma-3-270m-q4_k_m.gguf"
-REFERENCE = ROOT.parent / "shared" / "reference" / "gemma3-270m"
+# llama.cpp's recorded outputs for the test model; where each came from: its README.md.
+REFERENCE = ROOT / "Tests" / "Fixtures" / "reference" / "gemma3-270m"
 
 
 def cria_binary() -> pathlib.Path:

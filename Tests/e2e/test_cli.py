@@ -64,7 +64,7 @@ def test_run_rejects_bad_arguments(cria, model_path):
 
 
 def test_perplexity_matches_llama_cpp(cria, model_path):
-    """llama-perplexity -c 512 on the GPL-3 text gives 13.9062 (../shared/reference/README.md). The
+    """llama-perplexity -c 512 on the GPL-3 text gives 13.9062 (Tests/Fixtures/reference/README.md). The
     issue's bar is ±1%; Cria reproduces llama.cpp's arithmetic, so it also matches to the printed
     four decimals (a drift there means a numerics change worth looking at)."""
     text = REFERENCE.parent / "texts-gpl-3.txt"
