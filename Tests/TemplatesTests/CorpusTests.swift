@@ -79,8 +79,8 @@ enum Corpus {
 
 /// Real models' chat templates against Python jinja2's renders of them.
 @Suite(.enabled(if: Corpus.isPresent, """
-    template corpus tests skipped: ../shared/chat-templates and ../shared/reference (third-party \
-    chat templates, kept outside the repository) not found beside it
+    not found: ../shared/chat-templates and ../shared/reference beside the repository (third-party \
+    chat templates, kept outside it); the template corpus tests did not run
     """))
 struct CorpusTests {
     /// Pairs we cannot match, with the reason. Keep empty if at all possible.
