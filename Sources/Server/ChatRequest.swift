@@ -1,5 +1,6 @@
 import Foundation
 import Grammar
+import Sampling
 import Templates
 
 /// A decoded POST /v1/chat/completions body: the messages for the template plus the options.
@@ -11,12 +12,12 @@ struct ChatRequest {
     var topLogprobs = 0
     var includeUsage = false
 
-    init(_ f: JSONFields, vocabularySize: Int) throws(APIError) {
+    init(_ f: JSONFields, vocabularySize: Int, defaults: SamplingParameters = SamplingParameters()) throws(APIError) {
         guard let raw = try f.array("messages") else { throw .badRequest("Missing required field 'messages'") }
         guard !raw.isEmpty else { throw .badRequest("'messages' must not be empty") }
         messages = try raw.map { m throws(APIError) in try Self.message(m) }
         if let t = try f.array("tools"), !t.isEmpty { tools = try t.map { v throws(APIError) in try Self.templateValue(v) } }
-        options = try CompletionOptions(f, vocabularySize: vocabularySize)
+        options = try CompletionOptions(f, vocabularySize: vocabularySize, defaults: defaults)
         var maxTokens = try f.int("max_completion_tokens")
         if maxTokens == nil { maxTokens = try f.int("max_tokens") }
         if let n = maxTokens {

@@ -17,7 +17,7 @@ struct CompletionController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize)
+        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
         guard let promptJSON = fields["prompt"] else { throw APIError.badRequest("Missing required field 'prompt'") }
         if let system = options.systemPrompt { served.engine.setSystemPrompt(system) }
         let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
@@ -35,7 +35,7 @@ struct CompletionController {
         guard let pre = v.fimPrefix, let suf = v.fimSuffix, let mid = v.fimMiddle else {
             throw APIError.notSupported("This model does not support infill: it has no FIM prefix/suffix/middle tokens")
         }
-        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize)
+        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
         let prefix = try fields.string("input_prefix") ?? ""
         let suffix = try fields.string("input_suffix") ?? ""
         var tokens: [Int32] = []

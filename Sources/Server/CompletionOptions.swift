@@ -20,9 +20,10 @@ struct CompletionOptions {
     /// Most `n_probs` a request may ask for (each token then carries this many alternatives).
     static let maxProbabilities = 1024
 
-    /// Reads every /completion option present in `fields`.
-    init(_ f: JSONFields, vocabularySize: Int) throws(APIError) {
-        try readSampling(f)
+    /// Reads every /completion option present in `fields`; sampling options left out take the
+    /// server-wide `defaults` (`--temp`, `--seed`, …).
+    init(_ f: JSONFields, vocabularySize: Int, defaults: SamplingParameters = SamplingParameters()) throws(APIError) {
+        try readSampling(f, defaults: defaults)
         if let n = try f.int("n_predict") { predictLimit = n }
         if let n = try f.int("n_keep") { keepCount = n }
         if let s = try f.stringList("stop") { stopStrings = s }
@@ -44,8 +45,8 @@ struct CompletionOptions {
         try validate(vocabularySize: vocabularySize)
     }
 
-    private mutating func readSampling(_ f: JSONFields) throws(APIError) {
-        var p = SamplingParameters()
+    private mutating func readSampling(_ f: JSONFields, defaults: SamplingParameters) throws(APIError) {
+        var p = defaults
         if let v = try f.float("temperature") { p.temperature = v }
         if let v = try f.float("dynatemp_range") { p.dynatempRange = v }
         if let v = try f.float("dynatemp_exponent") { p.dynatempExponent = v }

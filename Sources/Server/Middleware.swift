@@ -22,10 +22,10 @@ struct APIKeyMiddleware: RouterMiddleware {
         if keys.isEmpty || publicPaths.contains(path) || !Self.isAPI(path) || request.method == .options {
             return try await next(request, context)
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              keys.contains(String(header.dropFirst("Bearer ".count))) else {
-            throw APIError.invalidAPIKey
-        }
+        // As llama-server: `Authorization: Bearer KEY`, else Anthropic's `X-Api-Key: KEY`.
+        var key = request.headers[.authorization] ?? request.headers.first(where: { $0.name.canonicalName == "x-api-key" })?.value ?? ""
+        if key.hasPrefix("Bearer ") { key = String(key.dropFirst("Bearer ".count)) }
+        guard keys.contains(key) else { throw APIError.invalidAPIKey }
         return try await next(request, context)
     }
 }

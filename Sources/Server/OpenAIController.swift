@@ -8,6 +8,7 @@ import Serving
 /// plus /apply-template (the chat template alone).
 struct OpenAIController {
     let host: ModelHost
+    var configuration = ServerConfiguration()
 
     func addRoutes(to router: Router<AppContext>) {
         for path in ["/v1/chat/completions", "/chat/completions"] {
@@ -25,7 +26,7 @@ struct OpenAIController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize)
+        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
         let text = try render(chat, served: served)
         let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
             .tokens(.string(text))
@@ -69,16 +70,25 @@ struct OpenAIController {
         let s = result.summary!
         let choice = ChatChoiceJSON(message: ChatMessageJSON(content: result.content), finish_reason: s.stopReason.finishReason,
                                     logprobs: chat.logprobs ? ChatLogprobsJSON(content: result.probabilities.map(logprobs.chat)) : nil)
-        return try JSONResponse.make(ChatCompletionJSON(
+        var body = ChatCompletionJSON(
             id: meta.id, created: meta.created, model: meta.model, system_fingerprint: meta.fingerprint,
-            choices: [choice], usage: UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount)))
+            choices: [choice], usage: UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount))
+        if try fields.bool("verbose") ?? configuration.verbose {
+            body.__verbose = CompletionRenderer(served: served, request: generation, returnTokens: false)
+                .final(summary: s, content: result.content, tokens: result.tokens, probabilities: result.probabilities)
+        }
+        return try JSONResponse.make(body)
     }
 
     private func render(_ chat: ChatRequest, served: ServedModel) throws(APIError) -> String {
+        // llama-server's legacy (non-Jinja) chat formatting has no notion of tools.
+        if chat.tools != nil && !configuration.jinjaEnabled { throw .badRequest("tools param requires --jinja flag") }
         do {
-            return try served.chatTemplate.render(messages: chat.messages, addGenerationPrompt: true, tools: chat.tools,
-                                                  bosToken: served.tokenText(served.tokenizer.vocabulary.bos),
-                                                  eosToken: served.tokenText(served.tokenizer.vocabulary.eos))
+            let text = try served.chatTemplate.render(messages: chat.messages, addGenerationPrompt: true, tools: chat.tools,
+                                                      bosToken: served.tokenText(served.tokenizer.vocabulary.bos),
+                                                      eosToken: served.tokenText(served.tokenizer.vocabulary.eos),
+                                                      extra: served.reasoning.templateVariables)
+            return served.reasoning.adjust(prompt: text, templateSource: served.chatTemplate.source)
         } catch {
             throw .badRequest("Failed to apply the chat template: \(error)")
         }
@@ -88,7 +98,7 @@ struct OpenAIController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize)
+        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
         struct Rendered: Encodable { var prompt: String }
         return try JSONResponse.make(Rendered(prompt: try render(chat, served: served)))
     }
@@ -99,7 +109,7 @@ struct OpenAIController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        var options = try CompletionOptions(fields, vocabularySize: served.vocabularySize)
+        var options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
         if let n = try fields.int("max_tokens") {
             guard n >= 0 else { throw APIError.badRequest("max_tokens must not be negative, got \(n)") }
             options.predictLimit = n
@@ -152,12 +162,15 @@ struct OpenAIController {
     // MARK: Models
 
     func models() throws -> Response {
+        if case .noModel = host.state { return try JSONResponse.make(ModelListJSON(data: [])) }
         let served = try host.served()
         let c = served.engine.model.config
         let size = (try? FileManager.default.attributesOfItem(atPath: served.modelPath)[.size] as? Int) ?? 0
         let meta = ModelListJSON.Meta(vocab_type: 1, n_vocab: c.vocabularySize, n_ctx_train: c.contextLength,
-                                      n_embd: c.embeddingLength, size: size ?? 0)
-        return try JSONResponse.make(ModelListJSON(data: [.init(id: served.alias, created: served.createdAt, meta: meta)]))
+                                      n_embd: c.embeddingLength, size: size ?? 0, n_ctx: served.engine.slotContextSize,
+                                      n_params: served.engine.model.file.tensors.reduce(0) { $0 + $1.elementCount })
+        return try JSONResponse.make(ModelListJSON(data: [.init(id: served.alias, aliases: served.aliases, tags: served.tags,
+                                                                created: served.createdAt, meta: meta)]))
     }
 }
 

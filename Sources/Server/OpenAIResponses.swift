@@ -51,6 +51,9 @@ struct ChatCompletionJSON: Encodable {
     var system_fingerprint: String
     var choices: [ChatChoiceJSON]
     var usage: UsageJSON
+    /// Today's llama-server: with `"verbose": true` (or `--verbose`), the native /completion
+    /// result, whose `prompt` is the text the chat template produced.
+    var __verbose: CompletionResponse?
 }
 
 struct ChatDeltaJSON: Encodable {
@@ -128,9 +131,15 @@ struct ModelListJSON: Encodable {
         var n_ctx_train: Int
         var n_embd: Int
         var size: Int
+        /// Today's llama-server additions: a slot's context and the weight count.
+        var n_ctx: Int
+        var n_params: Int
     }
     struct Model: Encodable {
         var id: String
+        /// Today's llama-server: every `-a` name and the `--tags`.
+        var aliases: [String]
+        var tags: [String]
         var object = "model"
         var created: Int
         var owned_by = "llamacpp"

@@ -142,6 +142,12 @@ extension Engine {
     private func makeRoomInFullContexts() {
         for slot in slots {
             guard let task = slot.task, task.phase == .generating, slot.cachedTokens.count >= slotContextSize else { continue }
+            guard configuration.contextShift else {
+                // As llama-server without context shift: the reply ends here, marked truncated.
+                task.truncated = true
+                finish(slot, reason: .limit)
+                continue
+            }
             let keep = min(task.keepCount, slotContextSize - 1)
             let discard = (slot.cachedTokens.count - keep) / 2
             guard discard > 0 else {
