@@ -53,7 +53,8 @@ struct CompletionController {
                      request: Request) async throws -> Response {
         let handle: GenerationHandle
         do { handle = try served.engine.submit(generation) } catch { throw APIError.from(error) }
-        let renderer = CompletionRenderer(served: served, request: generation, returnTokens: options.returnTokens)
+        let renderer = CompletionRenderer(served: served, request: generation, returnTokens: options.returnTokens,
+                                          postSamplingProbs: options.postSamplingProbs)
         if options.stream {
             return ServerSentEvents.response(for: request) { writer in
                 for await event in handle.events {
@@ -82,12 +83,23 @@ struct CompletionRenderer: Sendable {
     let served: ServedModel
     let request: GenerationRequest
     let returnTokens: Bool
+    /// `post_sampling_probs`: today's fields report probabilities after sampling.
+    var postSamplingProbs = false
+
+    init(served: ServedModel, request: GenerationRequest, returnTokens: Bool, postSamplingProbs: Bool = false) {
+        self.served = served
+        self.request = request
+        self.returnTokens = returnTokens
+        self.postSamplingProbs = postSamplingProbs
+    }
 
     func text(_ id: Int32) -> String { served.tokenizer.pieceString(id, special: false) }
 
     func chunk(_ t: GeneratedToken) -> CompletionChunk {
         CompletionChunk(content: t.text, id_slot: t.slotID,
-                        completion_probabilities: t.probabilities.map { [TokenProbabilitiesJSON($0, text: text)] },
+                        completion_probabilities: t.probabilities.map {
+                            [TokenProbabilitiesJSON($0, text: text, postSampling: postSamplingProbs)]
+                        },
                         tokens: returnTokens ? [t.token] : nil)
     }
 
@@ -104,7 +116,7 @@ struct CompletionRenderer: Sendable {
             stopped_eos: s.stopReason == .endOfGeneration, stopped_word: !word.isEmpty,
             stopped_limit: s.stopReason == .limit, stopping_word: word, tokens_cached: s.cachedTokenCount,
             timings: TimingsJSON(s.timings),
-            completion_probabilities: request.sampling.nProbs > 0 ? probabilities.map { TokenProbabilitiesJSON($0, text: text) } : nil,
+            completion_probabilities: request.sampling.nProbs > 0 ? probabilities.map { TokenProbabilitiesJSON($0, text: text, postSampling: postSamplingProbs) } : nil,
             tokens: returnTokens ? tokens : nil)
     }
 }

@@ -15,6 +15,8 @@ struct CompletionOptions {
     var grammar: Grammar?
     var grammarSource = ""
     var returnTokens = false
+    /// `post_sampling_probs` (today's llama-server).
+    var postSamplingProbs = false
     var systemPrompt: SystemPrompt?
 
     /// Most `n_probs` a request may ask for (each token then carries this many alternatives).
@@ -30,6 +32,7 @@ struct CompletionOptions {
         if let s = try f.bool("stream") { stream = s }
         if let c = try f.bool("cache_prompt") { cachePrompt = c }
         if let r = try f.bool("return_tokens") { returnTokens = r }
+        if let p = try f.bool("post_sampling_probs") { postSamplingProbs = p }
         var slot = try f.int("id_slot")
         if slot == nil { slot = try f.int("slot_id") }
         if let id = slot, id != -1 { slotID = id }

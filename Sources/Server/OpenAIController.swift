@@ -14,6 +14,9 @@ struct OpenAIController {
         for path in ["/v1/chat/completions", "/chat/completions"] {
             router.post(RouterPath(path)) { request, context in try await chat(request, context: context) }
         }
+        for path in ["/v1/chat/completions/input_tokens", "/chat/completions/input_tokens"] {
+            router.post(RouterPath(path)) { request, context in try await countInputTokens(request, context: context) }
+        }
         router.post("/v1/completions") { request, context in try await textCompletion(request, context: context) }
         router.get("/v1/models") { _, _ in try models() }
         router.get("/models") { _, _ in try models() }
@@ -31,8 +34,13 @@ struct OpenAIController {
         let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
             .tokens(.string(text))
         let generation = chat.options.request(prompt: prompt.tokens, promptText: text)
+        if chat.options.stream && chat.choiceCount > 1 { throw APIError.badRequest("n > 1 is not supported with stream") }
         let handle: GenerationHandle
-        do { handle = try served.engine.submit(generation) } catch { throw APIError.from(error) }
+        var others: [GenerationHandle] = []
+        do {
+            handle = try served.engine.submit(generation)
+            for _ in 1..<chat.choiceCount { others.append(try served.engine.submit(generation)) }
+        } catch { throw APIError.from(error) }
         let meta = ResponseMeta(id: "chatcmpl-" + ResponseMeta.randomID(), served: served)
         let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: chat.topLogprobs)
 
@@ -55,6 +63,7 @@ struct OpenAIController {
                             var last = meta.chatChunk(ChatDeltaJSON())
                             last.choices = []
                             last.usage = UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount)
+                            last.timings = TimingsJSON(s.timings)
                             try await writer.write(ServerSentEvents.event(last))
                         }
                     case .failed(let error):
@@ -67,12 +76,21 @@ struct OpenAIController {
         let result = try await request.body.consumeWithCancellationOnInboundClose { _ in
             try await GenerationResult.collect(handle)
         }
+        var results = [result]
+        for other in others {
+            results.append(try await request.body.consumeWithCancellationOnInboundClose { _ in
+                try await GenerationResult.collect(other)
+            })
+        }
         let s = result.summary!
-        let choice = ChatChoiceJSON(message: ChatMessageJSON(content: result.content), finish_reason: s.stopReason.finishReason,
-                                    logprobs: chat.logprobs ? ChatLogprobsJSON(content: result.probabilities.map(logprobs.chat)) : nil)
+        let choices = results.enumerated().map { index, r in
+            ChatChoiceJSON(index: index, message: ChatMessageJSON(content: r.content), finish_reason: r.summary!.stopReason.finishReason,
+                           logprobs: chat.logprobs ? ChatLogprobsJSON(content: r.probabilities.map(logprobs.chat)) : nil)
+        }
+        let completionTokens = results.reduce(0) { $0 + $1.summary!.predictedTokenCount }
         var body = ChatCompletionJSON(
             id: meta.id, created: meta.created, model: meta.model, system_fingerprint: meta.fingerprint,
-            choices: [choice], usage: UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount))
+            choices: choices, usage: UsageJSON(prompt: s.promptTokenCount, completion: completionTokens))
         if try fields.bool("verbose") ?? configuration.verbose {
             body.__verbose = CompletionRenderer(served: served, request: generation, returnTokens: false)
                 .final(summary: s, content: result.content, tokens: result.tokens, probabilities: result.probabilities)
@@ -84,14 +102,30 @@ struct OpenAIController {
         // llama-server's legacy (non-Jinja) chat formatting has no notion of tools.
         if chat.tools != nil && !configuration.jinjaEnabled { throw .badRequest("tools param requires --jinja flag") }
         do {
-            let text = try served.chatTemplate.render(messages: chat.messages, addGenerationPrompt: true, tools: chat.tools,
+            let text = try served.chatTemplate.render(messages: chat.messages,
+                                                      addGenerationPrompt: chat.continuation.addGenerationPrompt,
+                                                      tools: chat.tools,
                                                       bosToken: served.tokenText(served.tokenizer.vocabulary.bos),
                                                       eosToken: served.tokenText(served.tokenizer.vocabulary.eos),
                                                       extra: served.reasoning.templateVariables)
+            if let prefill = chat.continuation.prefill { return text + prefill }
+            guard chat.continuation.addGenerationPrompt else { return text }
             return served.reasoning.adjust(prompt: text, templateSource: served.chatTemplate.source)
         } catch {
             throw .badRequest("Failed to apply the chat template: \(error)")
         }
+    }
+
+    /// Today's llama-server: how many prompt tokens a chat request would use, without running it.
+    func countInputTokens(_ request: Request, context: AppContext) async throws -> Response {
+        let served = try host.served()
+        var request = request
+        let fields = try await request.jsonFields(context: context)
+        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
+        let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
+            .tokens(.string(try render(chat, served: served)))
+        struct Count: Encodable { var input_tokens: Int }
+        return try JSONResponse.make(Count(input_tokens: prompt.tokens.count))
     }
 
     func applyTemplate(_ request: Request, context: AppContext) async throws -> Response {

@@ -86,6 +86,8 @@ struct ChatCompletionChunkJSON: Encodable {
     var system_fingerprint: String
     var choices: [ChatChunkChoiceJSON]
     var usage: UsageJSON?
+    /// Today's llama-server: the final usage chunk also carries the request's timings.
+    var timings: TimingsJSON?
 }
 
 /// `logprobs` of a legacy completion choice.

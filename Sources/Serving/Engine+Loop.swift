@@ -213,6 +213,11 @@ extension Engine {
             return
         }
         commitRows(batch)
+        counters.decodeCalls += 1
+        for slot in slots {
+            if slot.task != nil { counters.busySlotsAtDecode += 1 }
+            counters.longestSequence = max(counters.longestSequence, slot.cachedTokens.count)
+        }
         let vocab = model.config.vocabularySize
         logits.withUnsafeBufferPointer { all in
             for (j, slot) in logitSlots.enumerated() {
@@ -292,6 +297,7 @@ extension Engine {
         let end = Date()
         let promptEnd = task.firstTokenTime ?? end
         if task.firstTokenTime != nil { counters.predictedSeconds += end.timeIntervalSince(promptEnd) }
+        counters.cachedPromptTokens += task.cachedCount
         let timings = GenerationTimings(
             promptTokens: task.prompt.count - task.cachedCount,
             promptMilliseconds: promptEnd.timeIntervalSince(task.startTime) * 1000,
