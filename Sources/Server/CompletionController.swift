@@ -115,7 +115,7 @@ struct CompletionRenderer: Sendable {
             prompt: request.promptText, truncated: s.truncated,
             stopped_eos: s.stopReason == .endOfGeneration, stopped_word: !word.isEmpty,
             stopped_limit: s.stopReason == .limit, stopping_word: word, tokens_cached: s.cachedTokenCount,
-            timings: TimingsJSON(s.timings),
+            timings: TimingsJSON(s.timings, cached: s.cachedTokenCount),
             completion_probabilities: request.sampling.nProbs > 0 ? probabilities.map { TokenProbabilitiesJSON($0, text: text, postSampling: postSamplingProbs) } : nil,
             tokens: returnTokens ? tokens : nil)
     }

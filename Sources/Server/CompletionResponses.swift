@@ -112,8 +112,11 @@ struct TimingsJSON: Encodable {
     var predicted_ms: Double
     var predicted_per_token_ms: Double
     var predicted_per_second: Double
+    /// Today's llama-server: prompt tokens reused from the slot's cache.
+    var cache_n: Int?
 
-    init(_ t: GenerationTimings) {
+    init(_ t: GenerationTimings, cached: Int? = nil) {
+        cache_n = cached
         prompt_n = t.promptTokens
         prompt_ms = t.promptMilliseconds
         prompt_per_token_ms = t.promptPerTokenMilliseconds

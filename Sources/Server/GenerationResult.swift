@@ -49,6 +49,11 @@ extension APIError {
         case .modelFailure, .stopped: APIError(.internalServerError, .server, error.description)
         case .embeddingsDisabled: .notSupported(error.description)
         case .slotFile: APIError(.badRequest, .invalidRequest, error.description)
+        case .promptTooLong(let tokens, let contextSize):
+            { var e = APIError(.badRequest, .exceedContextSize, error.description)
+              e.promptTokens = tokens
+              e.contextSize = contextSize
+              return e }()
         default: .badRequest(error.description)
         }
     }

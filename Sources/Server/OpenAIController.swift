@@ -47,7 +47,7 @@ struct OpenAIController {
         if chat.options.stream {
             let wantsLogprobs = chat.logprobs, usage = chat.includeUsage
             return ServerSentEvents.response(for: request) { writer in
-                try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(role: "assistant", content: ""))))
+                try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(role: "assistant"))))
                 for await event in handle.events {
                     switch event {
                     case .token(let t):
@@ -63,7 +63,7 @@ struct OpenAIController {
                             var last = meta.chatChunk(ChatDeltaJSON())
                             last.choices = []
                             last.usage = UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount)
-                            last.timings = TimingsJSON(s.timings)
+                            last.timings = TimingsJSON(s.timings, cached: s.cachedTokenCount)
                             try await writer.write(ServerSentEvents.event(last))
                         }
                     case .failed(let error):
@@ -107,7 +107,8 @@ struct OpenAIController {
                                                       tools: chat.tools,
                                                       bosToken: served.tokenText(served.tokenizer.vocabulary.bos),
                                                       eosToken: served.tokenText(served.tokenizer.vocabulary.eos),
-                                                      extra: served.reasoning.templateVariables)
+                                                      extra: TemplateContext.dateVariables()
+                                                        .merging(served.reasoning.templateVariables) { $1 })
             if let prefill = chat.continuation.prefill { return text + prefill }
             guard chat.continuation.addGenerationPrompt else { return text }
             return served.reasoning.adjust(prompt: text, templateSource: served.chatTemplate.source)

@@ -59,6 +59,14 @@ struct ChatCompletionJSON: Encodable {
 struct ChatDeltaJSON: Encodable {
     var role: String?
     var content: String?
+
+    // The opening delta names the role with `"content": null`, as today's llama-server sends it.
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encodeIfPresent(role, forKey: .role)
+        if role != nil { try c.encode(content, forKey: .content) } else { try c.encodeIfPresent(content, forKey: .content) }
+    }
+    enum Keys: CodingKey { case role, content }
 }
 
 struct ChatChunkChoiceJSON: Encodable {

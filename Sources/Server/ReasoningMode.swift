@@ -10,13 +10,10 @@ extension ReasoningMode {
     /// The thinking-block markers cria knows, as (open, close) pairs.
     static let thinkingMarkers = [("<think>", "</think>"), ("<|START_THINKING|>", "<|END_THINKING|>")]
 
-    /// Template variables for this mode: `enable_thinking` only when the user chose.
+    /// Template variables for this mode. Like llama-server, `enable_thinking` is always defined
+    /// (true unless reasoning is off), so templates that test `not enable_thinking` keep thinking.
     var templateVariables: [String: TemplateValue] {
-        switch self {
-        case .auto: [:]
-        case .on: ["enable_thinking": .bool(true)]
-        case .off: ["enable_thinking": .bool(false)]
-        }
+        ["enable_thinking": .bool(self != .off)]
     }
 
     /// With reasoning off, a generation prompt must not leave the model inside a thinking block.

@@ -118,11 +118,10 @@ extension Engine {
         return tokens.first == bos
     }
 
-    /// The request's `n_predict`, capped by the server's `-n`.
+    /// The request's `n_predict`, or the server's `-n` when the request leaves it at -1 (as
+    /// today's llama-server; see docs/compatibility.md).
     private func effectivePredictLimit(_ requested: Int) -> Int {
-        let server = configuration.defaultPredictLimit
-        if requested < 0 { return server }
-        return server < 0 ? requested : min(requested, server)
+        requested < 0 ? configuration.defaultPredictLimit : requested
     }
 
     // MARK: Cancellation and context

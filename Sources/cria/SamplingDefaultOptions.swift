@@ -8,9 +8,9 @@ import Sampling
 /// at their disabling values, so a script that spells out llama-server's defaults still starts,
 /// while one that asks for the sampler is told it is missing instead of silently not getting it.
 struct SamplingDefaultOptions: ParsableArguments {
-    @Option(name: [.customLong("temp"), .customLong("temperature")], help: "Default temperature (≤ 0: greedy).")
+    @Option(name: [.customLong("temp"), .customLong("temperature")], parsing: .unconditional, help: "Default temperature (≤ 0: greedy).")
     var temperature: Float?
-    @Option(name: .customLong("top-k"), help: "Default top-k (0 disables).")
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Default top-k (0 disables).")
     var topK: Int?
     @Option(name: .customLong("top-p"), help: "Default top-p (1 disables).")
     var topP: Float?
@@ -20,15 +20,15 @@ struct SamplingDefaultOptions: ParsableArguments {
     var typicalP: Float?
     @Option(name: .customLong("tfs"), help: "Default tail-free z (1 disables).")
     var tfsZ: Float?
-    @Option(name: [.customShort("s"), .customLong("seed")], help: "Default RNG seed (-1 or 4294967295: random).")
+    @Option(name: [.customShort("s"), .customLong("seed")], parsing: .unconditional, help: "Default RNG seed (-1 or 4294967295: random).")
     var seed: Int64?
     @Option(name: .customLong("repeat-penalty"), help: "Default repeat penalty (1 disables).")
     var repeatPenalty: Float?
-    @Option(name: .customLong("repeat-last-n"), help: "Default tokens considered by the penalties (0 disables, -1 whole context).")
+    @Option(name: .customLong("repeat-last-n"), parsing: .unconditional, help: "Default tokens considered by the penalties (0 disables, -1 whole context).")
     var repeatLastN: Int?
-    @Option(name: .customLong("presence-penalty"), help: "Default presence penalty (0 disables).")
+    @Option(name: .customLong("presence-penalty"), parsing: .unconditional, help: "Default presence penalty (0 disables).")
     var presencePenalty: Float?
-    @Option(name: .customLong("frequency-penalty"), help: "Default frequency penalty (0 disables).")
+    @Option(name: .customLong("frequency-penalty"), parsing: .unconditional, help: "Default frequency penalty (0 disables).")
     var frequencyPenalty: Float?
     @Option(name: .customLong("dynatemp-range"), help: "Default dynamic temperature range (0 disables).")
     var dynatempRange: Float?
@@ -52,7 +52,7 @@ struct SamplingDefaultOptions: ParsableArguments {
     var logitBias: [String] = []
 
     // Samplers cria lacks: only their disabling values are accepted.
-    @Option(name: [.customLong("top-nsigma"), .customLong("top-n-sigma")], help: "Top-n-sigma (not supported: only -1, disabled).")
+    @Option(name: [.customLong("top-nsigma"), .customLong("top-n-sigma")], parsing: .unconditional, help: "Top-n-sigma (not supported: only -1, disabled).")
     var topNSigma: Float?
     @Option(name: .customLong("xtc-probability"), help: "XTC probability (not supported: only 0, disabled).")
     var xtcProbability: Float?
@@ -68,7 +68,7 @@ struct SamplingDefaultOptions: ParsableArguments {
     var dryPenaltyLastN: Int?
     @Option(name: .customLong("dry-sequence-breaker"), help: "DRY sequence breaker (no effect while DRY is off).")
     var drySequenceBreakers: [String] = []
-    @Option(name: .customLong("adaptive-target"), help: "Adaptive-p target (not supported: only a negative value, disabled).")
+    @Option(name: .customLong("adaptive-target"), parsing: .unconditional, help: "Adaptive-p target (not supported: only a negative value, disabled).")
     var adaptiveTarget: Float?
     @Option(name: .customLong("adaptive-decay"), help: "Adaptive-p decay (no effect while adaptive-p is off).")
     var adaptiveDecay: Float?

@@ -60,7 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
     var batchSize = 2048
     @Option(name: [.customLong("ub", withSingleDash: true), .customLong("ubatch-size")], help: "Physical batch size: most rows in one forward pass (the engine uses min(-b, -ub)).")
     var ubatchSize = 512
-    @Option(name: [.customShort("n"), .customLong("n-predict")], help: "Most tokens to generate per request (-1 = no limit).")
+    @Option(name: [.customShort("n"), .customLong("n-predict"), .customLong("predict")], parsing: .unconditional, help: "Most tokens to generate per request (-1 = no limit).")
     var nPredict = -1
     @Option(name: .customLong("grp-attn-n"), help: "Self-extend group factor (only 1 is supported).")
     var groupAttentionN = 1
@@ -85,6 +85,12 @@ struct ServeCommand: AsyncParsableCommand {
     var flashAttention = "auto"
     @Flag(name: .customLong("swa-full"), help: "Full-size cache for sliding-window layers (cria always keeps one).")
     var swaFull = false
+    @Option(name: [.customLong("cram", withSingleDash: true), .customLong("cache-ram")], parsing: .unconditional,
+            help: "Host-memory prompt cache in MiB (cria has none: only 0 is accepted).")
+    var cacheRAM: Int?
+    @Flag(name: .customLong("cache-idle-slots"), inversion: .prefixedNo,
+          help: "Move idle slots to the host-memory prompt cache (no effect: it needs --cache-ram, which cria lacks).")
+    var cacheIdleSlots = true
 
     // Threads and hardware
     @Option(name: [.customShort("t"), .customLong("threads")], help: "Threads for generation (forward passes of one token).")
@@ -203,6 +209,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--chat-template and --chat-template-file both set the template: pass only one")
         }
         if Self.commaList(host).isEmpty { throw ValidationError("--host must name at least one address") }
+        if let cacheRAM, cacheRAM != 0 {
+            throw ValidationError("--cache-ram \(cacheRAM): cria has no host-memory prompt cache (it reuses prompts only "
+                                  + "from each slot's own KV cache); leave the flag out or pass 0")
+        }
         if kvUnified && noKVUnified { throw ValidationError("-kvu and -no-kvu contradict each other: pass only one") }
         if let corsOrigins, corsOrigins.isEmpty { throw ValidationError("--cors-origins must not be empty (use * for any origin)") }
         if reranking && embedding { throw ValidationError("--reranking and --embedding need different models: pass only one") }

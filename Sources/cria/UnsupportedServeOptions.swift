@@ -52,7 +52,7 @@ struct UnsupportedServeOptions: ParsableArguments {
     var mmprojURL: String?
     @Option(name: .customLong("media-path"), help: .hidden)
     var mediaPath: String?
-    @Option(name: .customLong("sleep-idle-seconds"), help: .hidden)
+    @Option(name: .customLong("sleep-idle-seconds"), parsing: .unconditional, help: .hidden)
     var sleepIdleSeconds: Int?
     @Option(name: .customLong("api-prefix"), help: .hidden)
     var apiPrefix: String?
