@@ -140,13 +140,17 @@ extension Engine {
     /// tokens, discard half of the rest, and move the remainder down.
     private func makeRoomInFullContexts() {
         for slot in slots {
-            guard let task = slot.task, task.phase == .generating, slot.cachedTokens.count >= slotContextSize else { continue }
+            guard let task = slot.task, task.phase == .generating else { continue }
             guard configuration.contextShift else {
-                // As llama-server without context shift: the reply ends here, marked truncated.
-                task.truncated = true
-                finish(slot, reason: .limit)
+                // As llama-server without context shift: the reply ends once prompt + generated
+                // tokens fill the context (the pending token takes the last cell), marked truncated.
+                if slot.cachedTokens.count + 1 >= slotContextSize {
+                    task.truncated = true
+                    finish(slot, reason: .limit)
+                }
                 continue
             }
+            guard slot.cachedTokens.count >= slotContextSize else { continue }
             let keep = min(task.keepCount, slotContextSize - 1)
             let discard = (slot.cachedTokens.count - keep) / 2
             guard discard > 0 else {
