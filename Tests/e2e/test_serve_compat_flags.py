@@ -120,3 +120,82 @@ def test_cors(start_server):
     # X-Api-Key is accepted in place of Authorization, as llama-server does.
     assert local.post("/completion", {"prompt": "a", "n_predict": 1}, headers={"X-Api-Key": "k"}).status_code == 200
     assert local.post("/completion", {"prompt": "a", "n_predict": 1}, headers={"X-Api-Key": "bad"}).status_code == 401
+
+
+THINKING_TEMPLATE = ("{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}"
+                     "{% if add_generation_prompt %}<|assistant|><think>\n"
+                     "{% if not enable_thinking %}</think>{% endif %}{% endif %}")
+OPEN_THINK_TEMPLATE = ("{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}"
+                       "{% if add_generation_prompt %}<|assistant|><think>\n{% endif %}")
+
+
+def rendered(server, **extra):
+    r = server.post("/apply-template", {"messages": [{"role": "user", "content": "Hi"}], **extra})
+    assert r.status_code == 200, r.text
+    return r.json()["prompt"]
+
+
+def test_chat_template_file_and_reasoning(start_server, tmp_path):
+    thinking = tmp_path / "thinking.jinja"
+    thinking.write_text(THINKING_TEMPLATE)
+    # auto: enable_thinking is defined and true, as llama-server defines it.
+    auto = start_server("-np", "1", "-c", "256", "-t", "2", "--jinja", "--chat-template-file", thinking)
+    assert rendered(auto).endswith("<|assistant|><think>\n")
+    off = start_server("-np", "1", "-c", "256", "-t", "2", "--chat-template-file", thinking, "--reasoning", "off")
+    assert rendered(off).endswith("<think>\n</think>")
+    # A template that always opens a thinking block gets it closed when reasoning is off.
+    opens = tmp_path / "opens.jinja"
+    opens.write_text(OPEN_THINK_TEMPLATE)
+    closed = start_server("-np", "1", "-c", "256", "-t", "2", "--chat-template-file", opens, "-rea", "off")
+    assert rendered(closed).endswith("<think>\n</think>")
+    assert "--chat-template-file" in refused("--chat-template-file", tmp_path / "missing.jinja")
+    assert "--reasoning" in refused("--reasoning", "maybe")
+
+
+def test_no_jinja_refuses_tools_and_verbose_shows_the_prompt(start_server):
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}
+    chat = {"messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 2, "temperature": 0}
+    s = start_server("-np", "1", "-c", "512", "-t", "2", "--no-jinja", "--verbose")
+    r = s.post("/v1/chat/completions", {**chat, "tools": [tool]})
+    assert r.status_code == 400 and "--jinja" in r.json()["error"]["message"]
+    body = s.post("/v1/chat/completions", chat).json()
+    assert "Say hi" in body["__verbose"]["prompt"] and body["__verbose"]["tokens_predicted"] == 2
+    assert "__verbose" not in s.post("/v1/chat/completions", {**chat, "verbose": False}).json()
+    plain = start_server("-np", "1", "-c", "512", "-t", "2")
+    assert "__verbose" not in plain.post("/v1/chat/completions", chat).json()
+    assert "__verbose" in plain.post("/v1/chat/completions", {**chat, "verbose": True}).json()
+    assert plain.post("/v1/chat/completions", {**chat, "tools": [tool]}).status_code == 200
+
+
+def test_without_a_model_only_the_info_routes_answer():
+    import subprocess as sp
+    import time
+    from conftest import free_port
+    import socket
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        hosts = "127.0.0.1,::1"
+    except OSError:
+        hosts = "127.0.0.1"  # no IPv6 loopback here: one address still exercises the list
+    port = free_port()
+    proc = sp.Popen([str(cria_binary()), "serve", "--port", str(port), "--host", hosts,
+                     "--cors-origins", "localhost"], stdout=sp.PIPE, stderr=sp.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if requests.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        assert requests.get(base + "/v1/models").json()["data"] == []
+        r = requests.post(base + "/completion", json={"prompt": "a"})
+        assert r.status_code == 400 and "-m" in r.json()["error"]["message"]
+        pre = requests.options(base + "/completion", headers={"Origin": "http://127.0.0.1:3000"})
+        assert pre.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:3000"
+        if "::1" in hosts:  # both addresses of the --host list listen
+            assert requests.get(f"http://[::1]:{port}/health").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
