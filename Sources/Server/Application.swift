@@ -27,6 +27,7 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
         .addRoutes(to: router)
     EmbeddingController(host: host, enabled: configuration.embeddingsEnabled).addRoutes(to: router)
     MetricsController(host: host, enabled: configuration.metricsEnabled).addRoutes(to: router)
+    RerankController(host: host, enabled: configuration.rerankingEnabled).addRoutes(to: router)
 
     let timeout = TimeAmount.seconds(Int64(max(1, configuration.timeoutSeconds)))
     let group: EventLoopGroupProvider = configuration.httpThreads.map {

@@ -11,7 +11,7 @@ struct APIKeyMiddleware: RouterMiddleware {
     /// file and stays open, so the web front end (`/`, `/completion.js`) loads without a key.
     static let apiRoutes: Set<String> = ["/completion", "/completions", "/tokenize", "/detokenize", "/embedding",
                                          "/embeddings", "/infill", "/props", "/apply-template", "/chat/completions",
-                                         "/models", "/metrics", "/slots", "/v1"]
+                                         "/models", "/metrics", "/slots", "/rerank", "/reranking", "/v1"]
 
     static func isAPI(_ path: String) -> Bool {
         apiRoutes.contains(path) || apiRoutes.contains { path.hasPrefix($0 + "/") }

@@ -24,10 +24,12 @@ public final class ServedModel: Sendable {
     public let samplingDefaults: SamplingParameters
     /// `--reasoning`: whether chat templates are told to think.
     public let reasoning: ReasoningMode
+    /// `--reranking`: the model's classification head.
+    public let rankingHead: RankingHead?
 
     public init(engine: Engine, tokenizer: Tokenizer, chatTemplate: ChatTemplate, modelPath: String, alias: String?,
                 aliases: [String] = [], tags: [String] = [], samplingDefaults: SamplingParameters = SamplingParameters(),
-                reasoning: ReasoningMode = .auto) {
+                reasoning: ReasoningMode = .auto, rankingHead: RankingHead? = nil) {
         self.engine = engine
         self.tokenizer = tokenizer
         self.chatTemplate = chatTemplate
@@ -37,6 +39,7 @@ public final class ServedModel: Sendable {
         self.tags = tags
         self.samplingDefaults = samplingDefaults
         self.reasoning = reasoning
+        self.rankingHead = rankingHead
         createdAt = Int(Date().timeIntervalSince1970)
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CriaNumerics
 import GGUF
 import Models
 import Sampling
@@ -390,6 +391,7 @@ struct ModelLoader: Sendable {
         let template = try chatTemplate ?? metadata.string("tokenizer.chat_template").map(ChatTemplate.init(source:))
             ?? ChatTemplate.defaultFallback
         let modelPooling = metadata.int("\(model.config.architecture).pooling_type").flatMap(Pooling.init(ggufValue:))
+        let rankingHead = reranking ? try Self.rankingHead(model.file, path: path, width: model.config.embeddingLength) : nil
         let context = contextSize == 0 ? model.config.contextLength : contextSize
         var configuration = EngineConfiguration(contextSize: context, slotCount: slots, batchSize: batchSize,
                                                 defaultPredictLimit: predictLimit,
@@ -405,6 +407,23 @@ struct ModelLoader: Sendable {
         let aliases = alias.map(ServeCommand.commaList) ?? []
         return ServedModel(engine: engine, tokenizer: tokenizer, chatTemplate: template, modelPath: path,
                            alias: aliases.min(), aliases: aliases, tags: tags, samplingDefaults: samplingDefaults,
-                           reasoning: reasoning)
+                           reasoning: reasoning, rankingHead: rankingHead)
+    }
+
+    /// `--reranking`: the classification head llama.cpp's rank pooling applies (`cls.*` tensors).
+    static func rankingHead(_ file: GGUFFile, path: String, width: Int) throws -> RankingHead {
+        func layer(_ name: String, inputs: Int) throws -> RankingHead.Layer? {
+            guard let info = file.tensor(named: "\(name).weight") else { return nil }
+            guard info.shape.count == 2, info.shape[0] == inputs else {
+                throw ValidationError("--reranking: \(name).weight has shape \(info.shape), expected [\(inputs), N]")
+            }
+            let bias = try file.tensor(named: "\(name).bias").map { try Dequantize.tensor($0, in: file) }
+            return RankingHead.Layer(weights: try Dequantize.tensor(info, in: file), bias: bias, rows: info.shape[1], width: inputs)
+        }
+        let dense = try layer("cls", inputs: width)
+        guard let output = try layer("cls.output", inputs: dense?.rows ?? width) else {
+            throw ValidationError("--reranking needs a reranking model: \(path) has no classification head (cls.output.weight)")
+        }
+        return RankingHead(dense: dense, output: output, promptTemplate: file.metadata.string("tokenizer.chat_template.rerank"))
     }
 }
