@@ -73,15 +73,13 @@ struct OpenAIController {
                 try await writer.write(ServerSentEvents.done)
             }
         }
-        let result = try await request.body.consumeWithCancellationOnInboundClose { _ in
-            try await GenerationResult.collect(handle)
+        // One watch on the connection covers every choice (the body can be consumed only once).
+        let results = try await request.body.consumeWithCancellationOnInboundClose { _ in
+            var results: [GenerationResult] = []
+            for h in [handle] + others { results.append(try await GenerationResult.collect(h)) }
+            return results
         }
-        var results = [result]
-        for other in others {
-            results.append(try await request.body.consumeWithCancellationOnInboundClose { _ in
-                try await GenerationResult.collect(other)
-            })
-        }
+        let result = results[0]
         let s = result.summary!
         let choices = results.enumerated().map { index, r in
             ChatChoiceJSON(index: index, message: ChatMessageJSON(content: r.content), finish_reason: r.summary!.stopReason.finishReason,

@@ -36,11 +36,15 @@ public struct GenerationTimings: Sendable, Equatable {
 
     public var promptPerTokenMilliseconds: Double { promptTokens > 0 ? promptMilliseconds / Double(promptTokens) : 0 }
     public var promptPerSecond: Double { promptMilliseconds > 0 ? 1000 * Double(promptTokens) / promptMilliseconds : 0 }
+    /// The first generated token comes from the last prompt batch's logits, so
+    /// `predictedMilliseconds` covers `predictedTokens - 1` decode steps; the rates are per step,
+    /// as today's llama-server reports them (0 when there was no decode step).
+    private var decodeSteps: Int { max(0, predictedTokens - 1) }
     public var predictedPerTokenMilliseconds: Double {
-        predictedTokens > 0 ? predictedMilliseconds / Double(predictedTokens) : 0
+        decodeSteps > 0 ? predictedMilliseconds / Double(decodeSteps) : 0
     }
     public var predictedPerSecond: Double {
-        predictedMilliseconds > 0 ? 1000 * Double(predictedTokens) / predictedMilliseconds : 0
+        decodeSteps > 0 && predictedMilliseconds > 0 ? 1e3 / predictedMilliseconds * Double(decodeSteps) : 0
     }
 }
 

@@ -2,6 +2,17 @@ import Foundation
 
 /// Python semantics of the binary and comparison operators.
 enum Operators {
+    /// `str + undefined` / `str + none` (either order) is the string alone. Python's Jinja raises
+    /// here, but llama.cpp's template engine concatenates, and chat templates written against it
+    /// rely on that (Firefunction v2 adds an optional `functions` to its system prompt).
+    static func concatenatingMissing(_ a: Value, _ b: Value) -> Value? {
+        switch (a, b) {
+        case (.string(let s), .undefined), (.string(let s), .none), (.undefined, .string(let s)), (.none, .string(let s)):
+            return .string(s)
+        default: return nil
+        }
+    }
+
     static func binary(_ op: String, _ a: Value, _ b: Value) throws -> Value {
         if op == "~" { return .string(a.pythonStr + b.pythonStr) }
         if op == "+" {
@@ -14,6 +25,7 @@ enum Operators {
             }
         }
         let a = a.demoted, b = b.demoted
+        if op == "+", let joined = concatenatingMissing(a, b) { return joined }
         if case .undefined(let h) = a { throw Value.undefinedError(h) }
         if case .undefined(let h) = b { throw Value.undefinedError(h) }
         switch op {
