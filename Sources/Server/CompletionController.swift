@@ -20,10 +20,52 @@ struct CompletionController {
         let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
         guard let promptJSON = fields["prompt"] else { throw APIError.badRequest("Missing required field 'prompt'") }
         if let system = options.systemPrompt { served.engine.setSystemPrompt(system) }
-        let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
-            .tokens(promptJSON)
+        let tokenizer = PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
+        if let prompts = Self.separatePrompts(promptJSON) {
+            return try await runBatch(try prompts.map { p throws(APIError) in try tokenizer.tokens(p) }, options: options,
+                                      served: served, request: request)
+        }
+        let prompt = try tokenizer.tokens(promptJSON)
         return try await run(options.request(prompt: prompt.tokens, promptText: prompt.text), options: options,
                              served: served, request: request)
+    }
+
+    /// Today's llama-server takes several prompts at once: an array holding token arrays or
+    /// `{"prompt_string": …}` objects is a list of prompts. A flat array of strings and token ids
+    /// stays one mixed prompt, as in the spec.
+    static func separatePrompts(_ prompt: JSONValue) -> [JSONValue]? {
+        guard case .array(let items) = prompt else { return nil }
+        let nested = items.contains { item in
+            switch item {
+            case .array, .object: true
+            default: false
+            }
+        }
+        return nested ? items : nil
+    }
+
+    /// Several prompts: one generation each (they share the slots), answered as an array.
+    private func runBatch(_ prompts: [(tokens: [Int32], text: String)], options: CompletionOptions, served: ServedModel,
+                          request: Request) async throws -> Response {
+        if options.stream { throw APIError.badRequest("Streaming is not supported with several prompts") }
+        var handles: [(GenerationHandle, CompletionRenderer)] = []
+        for prompt in prompts {
+            let generation = options.request(prompt: prompt.tokens, promptText: prompt.text)
+            do { handles.append((try served.engine.submit(generation),
+                                 CompletionRenderer(served: served, request: generation, returnTokens: options.returnTokens,
+                                                    postSamplingProbs: options.postSamplingProbs))) }
+            catch { throw APIError.from(error) }
+        }
+        let bodies = try await request.body.consumeWithCancellationOnInboundClose { _ in
+            var bodies: [CompletionResponse] = []
+            for (handle, renderer) in handles {
+                let result = try await GenerationResult.collect(handle)
+                bodies.append(renderer.final(summary: result.summary!, content: result.content, tokens: result.tokens,
+                                             probabilities: result.probabilities))
+            }
+            return bodies
+        }
+        return try JSONResponse.make(bodies)
     }
 
     /// /infill: `<FIM_PRE>prefix<FIM_SUF>suffix<FIM_MID>`, then generation as /completion.
