@@ -108,6 +108,8 @@ struct CompletionController {
                                                                                      tokens: [], probabilities: [])))
                     case .failed(let error):
                         try await writer.write(ServerSentEvents.event(APIError.from(error).body))
+                    case .progress(let p):
+                        try await writer.write(ServerSentEvents.event(ProgressChunk(p, slotID: nil)))
                     }
                 }
             }

@@ -17,6 +17,8 @@ struct CompletionOptions {
     var returnTokens = false
     /// `post_sampling_probs` (today's llama-server).
     var postSamplingProbs = false
+    /// `return_progress` (today's llama-server): stream prompt progress.
+    var returnProgress = false
     var systemPrompt: SystemPrompt?
 
     /// Most `n_probs` a request may ask for (each token then carries this many alternatives).
@@ -33,6 +35,7 @@ struct CompletionOptions {
         if let c = try f.bool("cache_prompt") { cachePrompt = c }
         if let r = try f.bool("return_tokens") { returnTokens = r }
         if let p = try f.bool("post_sampling_probs") { postSamplingProbs = p }
+        if let p = try f.bool("return_progress") { returnProgress = p }
         var slot = try f.int("id_slot")
         if slot == nil { slot = try f.int("slot_id") }
         if let id = slot, id != -1 { slotID = id }
@@ -162,8 +165,11 @@ struct CompletionOptions {
 
     /// The engine request for already tokenized prompt tokens.
     func request(prompt: [Int32], promptText: String) -> GenerationRequest {
-        GenerationRequest(promptTokens: prompt, sampling: sampling, predictLimit: predictLimit, keepCount: keepCount,
-                          stopStrings: stopStrings, slotID: slotID, cachePrompt: cachePrompt, grammar: grammar,
-                          grammarSource: grammarSource, promptText: promptText, stream: stream)
+        var request = GenerationRequest(promptTokens: prompt, sampling: sampling, predictLimit: predictLimit,
+                                        keepCount: keepCount, stopStrings: stopStrings, slotID: slotID,
+                                        cachePrompt: cachePrompt, grammar: grammar, grammarSource: grammarSource,
+                                        promptText: promptText, stream: stream)
+        request.reportsProgress = returnProgress && stream
+        return request
     }
 }

@@ -220,3 +220,29 @@ struct CompletionChunk: Encodable {
     var completion_probabilities: [TokenProbabilitiesJSON]?
     var tokens: [Int32]?
 }
+
+/// A streamed /completion event while the prompt is processed (`return_progress`, today's
+/// llama-server): no text yet, the prompt's progress, and its timings so far.
+struct ProgressChunk: Encodable {
+    struct Progress: Encodable {
+        var total: Int
+        var cache: Int
+        var processed: Int
+        var time_ms: Int
+    }
+    var content = ""
+    var stop = false
+    var id_slot: Int?
+    var tokens_predicted = 0
+    var tokens_evaluated: Int
+    var timings: TimingsJSON
+    var prompt_progress: Progress
+
+    init(_ p: PromptProgress, slotID: Int?) {
+        id_slot = slotID
+        tokens_evaluated = p.total
+        timings = TimingsJSON(GenerationTimings(promptTokens: p.processed - p.cached, promptMilliseconds: p.milliseconds,
+                                                predictedTokens: 0, predictedMilliseconds: 0), cached: p.cached)
+        prompt_progress = Progress(total: p.total, cache: p.cached, processed: p.processed, time_ms: Int(p.milliseconds))
+    }
+}

@@ -19,6 +19,7 @@ struct GenerationResult {
                 result.content += s.trailingText
                 result.summary = s
             case .failed(let e): throw APIError.from(e)
+            case .progress: continue
             }
         }
         guard result.summary != nil else { throw CancellationError() }

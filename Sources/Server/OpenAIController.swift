@@ -68,6 +68,7 @@ struct OpenAIController {
                         }
                     case .failed(let error):
                         try await writer.write(ServerSentEvents.event(APIError.from(error).body))
+                    case .progress: continue
                     }
                 }
                 try await writer.write(ServerSentEvents.done)
@@ -177,6 +178,7 @@ struct OpenAIController {
                         try await writer.write(ServerSentEvents.event(last))
                     case .failed(let error):
                         try await writer.write(ServerSentEvents.event(APIError.from(error).body))
+                    case .progress: continue
                     }
                 }
                 try await writer.write(ServerSentEvents.done)

@@ -111,6 +111,7 @@ extension Engine {
         slot.task = ActiveGeneration(job: job, sampler: sampler, constraint: constraint, prompt: prompt,
                                      cachedCount: reuse, detokenizer: tokenizer.makeStreamingDetokenizer(),
                                      predictLimit: effectivePredictLimit(request.predictLimit), keepCount: keep)
+        if request.reportsProgress, let task = slot.task { reportProgress(task, starting: true) }
     }
 
     private func startsWithBOS(_ tokens: [Int32]) -> Bool {
@@ -230,8 +231,25 @@ extension Engine {
         }
     }
 
+    /// Sends a task's prompt progress to its client (the first report, before any prompt
+    /// token ran, has taken no time).
+    private func reportProgress(_ task: ActiveGeneration, starting: Bool = false) {
+        task.job.continuation.yield(.progress(PromptProgress(
+            total: task.prompt.count, cached: task.cachedCount, processed: task.promptCursor,
+            milliseconds: starting ? 0 : Date().timeIntervalSince(task.startTime) * 1000)))
+    }
+
     /// Appends the batch's tokens to each slot's cached tokens and advances prompt cursors.
     private func commitRows(_ batch: Batch) {
+        defer {
+            var reported = Set<Int>()
+            for row in batch.rows where !reported.contains(row.sequence) {
+                guard let task = slots[row.sequence].task, task.phase == .ingestingPrompt,
+                      task.job.request.reportsProgress else { continue }
+                reported.insert(row.sequence)
+                reportProgress(task)
+            }
+        }
         for row in batch.rows {
             let slot = slots[row.sequence]
             slot.cachedTokens.append(row.token)

@@ -5,6 +5,20 @@ public enum GenerationEvent: Sendable {
     case token(GeneratedToken)
     case finished(GenerationSummary)
     case failed(EngineError)
+    /// Prompt processing advanced (only when the request asked with `reportsProgress`).
+    case progress(PromptProgress)
+}
+
+/// How far a request's prompt has been processed (today's llama-server `prompt_progress`).
+public struct PromptProgress: Sendable, Equatable {
+    /// Prompt tokens in all.
+    public var total: Int
+    /// Tokens reused from the slot's cache.
+    public var cached: Int
+    /// Tokens in the cache so far (cached ones included).
+    public var processed: Int
+    /// Time since prompt processing started.
+    public var milliseconds: Double
 }
 
 /// One sampled token and the text it released (empty while a partial stop string is held back
@@ -33,6 +47,13 @@ public struct GenerationTimings: Sendable, Equatable {
     public var promptMilliseconds: Double
     public var predictedTokens: Int
     public var predictedMilliseconds: Double
+
+    public init(promptTokens: Int, promptMilliseconds: Double, predictedTokens: Int, predictedMilliseconds: Double) {
+        self.promptTokens = promptTokens
+        self.promptMilliseconds = promptMilliseconds
+        self.predictedTokens = predictedTokens
+        self.predictedMilliseconds = predictedMilliseconds
+    }
 
     public var promptPerTokenMilliseconds: Double { promptTokens > 0 ? promptMilliseconds / Double(promptTokens) : 0 }
     public var promptPerSecond: Double { promptMilliseconds > 0 ? 1000 * Double(promptTokens) / promptMilliseconds : 0 }
