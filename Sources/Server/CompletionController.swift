@@ -151,7 +151,7 @@ struct CompletionRenderer: Sendable {
                probabilities: [Sampling.TokenProbabilities]) -> CompletionResponse {
         var word = ""
         if case .word(let w) = s.stopReason { word = w }
-        return CompletionResponse(
+        var response = CompletionResponse(
             content: content, id_slot: s.slotID, model: served.alias, tokens_predicted: s.predictedTokenCount,
             tokens_evaluated: s.promptTokenCount,
             generation_settings: GenerationSettings(request: request, contextSize: served.engine.slotContextSize,
@@ -162,5 +162,12 @@ struct CompletionRenderer: Sendable {
             timings: TimingsJSON(s.timings, cached: s.cachedTokenCount),
             completion_probabilities: request.sampling.nProbs > 0 ? probabilities.map { TokenProbabilitiesJSON($0, text: text, postSampling: postSamplingProbs) } : nil,
             tokens: returnTokens ? tokens : nil)
+        response.has_new_line = content.contains("\n")
+        response.stop_type = switch s.stopReason {
+        case .endOfGeneration: "eos"
+        case .limit: "limit"
+        case .word: "word"
+        }
+        return response
     }
 }

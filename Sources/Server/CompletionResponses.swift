@@ -209,6 +209,10 @@ struct CompletionResponse: Encodable {
     var timings: TimingsJSON
     var completion_probabilities: [TokenProbabilitiesJSON]?
     var tokens: [Int32]?
+    /// Today's llama-server additions: whether the text has a line break, and why it stopped
+    /// (`eos`, `limit` or `word`, the spec's three `stopped_*` flags in one).
+    var has_new_line = false
+    var stop_type = "none"
 }
 
 /// One streamed /completion token.
