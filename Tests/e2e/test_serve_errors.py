@@ -92,7 +92,8 @@ def test_out_of_range_values(server, body, contains):
 @pytest.mark.parametrize("path,body,contains", [
     ("/v1/chat/completions", {"messages": MESSAGES, "top_logprobs": 30, "logprobs": True}, "top_logprobs"),
     ("/v1/chat/completions", {"messages": MESSAGES, "id_slot": 99}, "slot"),
-    ("/v1/chat/completions", {"messages": MESSAGES, "n": 2}, "n = 1"),
+    ("/v1/chat/completions", {"messages": MESSAGES, "n": 0}, "n must be between"),
+    ("/v1/chat/completions", {"messages": MESSAGES, "n": 2, "stream": True}, "n > 1"),
     ("/v1/completions", {"prompt": "x", "logprobs": 30}, "logprobs"),
     ("/v1/completions", {"prompt": "x", "max_tokens": -1}, "max_tokens"),
     ("/detokenize", {"tokens": [99999999]}, "token id"),
@@ -110,12 +111,12 @@ def test_out_of_range_values_on_other_routes(server, path, body, contains):
     ("/v1/embeddings", {"input": ["short", "word " * 1500]}),
 ])
 def test_prompt_longer_than_context_on_other_routes(server, path, body):
-    assert_openai_error(server.post(path, body), 400, contains="context")
+    assert_openai_error(server.post(path, body), 400, kind="exceed_context_size_error", contains="context")
 
 
 def test_prompt_longer_than_context(server):
     r = server.post("/completion", {"prompt": "word " * 1500, "n_predict": 1})
-    assert_openai_error(r, 400, contains="context")
+    assert_openai_error(r, 400, kind="exceed_context_size_error", contains="context")
     still_serves(server)
 
 
@@ -133,7 +134,7 @@ BAD_REQUESTS = [
     ("/completion", {"prompt": "x", "n_predict": -5}, 400),                  # out of range
     ("/completion", {"prompt": "x", "n_probs": 100000}, 400),                # n_probs too large
     ("/completion", {"prompt": "x", "id_slot": 17}, 400),                    # unknown slot
-    ("/completion", {"prompt": "word " * 1500}, 400),                        # longer than the context
+    ("/completion", {"prompt": "word " * 1500}, 400, "exceed_context_size_error"),  # longer than the context
     ("/completion", b'{"prompt": "' + b"a" * (9 << 20) + b'"}', 413),        # oversize body
     ("/v1/chat/completions", {"messages": []}, 400),
     ("/slots/9?action=erase", None, 400),
@@ -149,12 +150,12 @@ def test_errors_do_not_disturb_a_running_request(server):
 
     t = threading.Thread(target=run)
     t.start()
-    for path, body, status in BAD_REQUESTS:
+    for path, body, status, *kind in BAD_REQUESTS:
         if isinstance(body, bytes):
             r = requests.post(server.url(path), data=body, headers={"Content-Type": "application/json"}, timeout=60)
         else:
             r = server.post(path, body)
-        assert_openai_error(r, status)
+        assert_openai_error(r, status, *kind)
     t.join()
     alone = server.post("/completion", req).json()
     assert result["body"]["tokens"] == alone["tokens"] and result["body"]["tokens_predicted"] == 24
