@@ -18,7 +18,7 @@ public struct ServerConfiguration: Sendable {
     public var webUIEnabled = true
     /// `--cors-origins` and friends.
     public var cors = CORSPolicy()
-    /// `--verbose`: requests may ask for `"verbose": true` debug fields, and bodies are logged.
+    /// `--verbose`: chat completions include `__verbose` unless a request says `"verbose": false`.
     public var verbose = false
     /// `--reranking`: /rerank and /v1/rerank.
     public var rerankingEnabled = false

@@ -162,7 +162,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logDisable = false
     @Option(name: .customLong("log-format"), help: "Log format: json or text.")
     var logFormat = "json"
-    @Flag(name: [.customShort("v"), .customLong("verbose"), .customLong("log-verbose")], help: "Log every request's body and each result.")
+    @Flag(name: [.customShort("v"), .customLong("verbose"), .customLong("log-verbose")], help: "Chat completions carry __verbose (the native result with the rendered prompt) unless a request says \"verbose\": false.")
     var verbose = false
 
     @OptionGroup(title: "Sampling defaults (a request's own value wins)")
@@ -387,6 +387,9 @@ struct ModelLoader: Sendable {
         let model = try TransformerModel(file: file, threads: threads, batchThreads: batchThreads)
         model.microBatchSize = batchSize
         let tokenizer = try Tokenizer(file: model.file)
+        do { try samplingDefaults.validate(vocabularySize: model.config.vocabularySize) } catch {
+            throw ValidationError("sampling default out of range for this model: \(error.description)")
+        }
         let metadata = model.file.metadata
         let template = try chatTemplate ?? metadata.string("tokenizer.chat_template").map(ChatTemplate.init(source:))
             ?? ChatTemplate.defaultFallback
