@@ -97,6 +97,7 @@ extension Engine {
         }
         sampler.acceptPrompt(prompt)
 
+        if request.cachePrompt { swapWithPromptCache(slot, prompt: prompt) }
         // Keep the longest cached prefix (at least one prompt token must run to get logits).
         var reuse = request.cachePrompt ? commonPrefix(slot.cachedTokens, prompt) : 0
         reuse = min(reuse, prompt.count - 1)
@@ -112,6 +113,27 @@ extension Engine {
                                      cachedCount: reuse, detokenizer: tokenizer.makeStreamingDetokenizer(),
                                      predictLimit: effectivePredictLimit(request.predictLimit), keepCount: keep)
         if request.reportsProgress, let task = slot.task { reportProgress(task, starting: true) }
+    }
+
+    /// `--cache-ram`: before a slot gives up cached tokens for a new prompt, keep them in host
+    /// memory; and when host memory holds a longer match for the prompt than the slot does, load
+    /// it into the slot instead.
+    private func swapWithPromptCache(_ slot: Slot, prompt: [Int32]) {
+        guard let ram = promptCache else { return }
+        let current = commonPrefix(slot.cachedTokens, prompt)
+        let entry = ram.take(for: prompt, longerThan: current)
+        if slot.cachedTokens.count > current || entry != nil {
+            ram.store(tokens: slot.cachedTokens, state: cache.encodedSequence(slot.id))
+        }
+        guard let entry else { return }
+        do {
+            try cache.loadSequence(slot.id, from: entry.state)
+            slot.cachedTokens = entry.tokens
+        } catch {
+            // A state that does not load is dropped; the slot starts empty rather than wrong.
+            cache.clear(slot.id)
+            slot.cachedTokens = []
+        }
     }
 
     private func startsWithBOS(_ tokens: [Int32]) -> Bool {

@@ -17,6 +17,8 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// `--context-shift` (default) or `--no-context-shift`: whether a slot whose context fills
     /// during generation discards old tokens and goes on, or stops there.
     public var contextShift = true
+    /// `--cache-ram` in MiB: 0 keeps no prompts in host memory, -1 keeps them without limit.
+    public var promptCacheMiB = 0
 
     public init(contextSize: Int = 512, slotCount: Int = 1, batchSize: Int = 2048,
                 defaultPredictLimit: Int = -1, pooling: Pooling = .mean, logicalBatchSize: Int? = nil) {

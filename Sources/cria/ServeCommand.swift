@@ -87,10 +87,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("swa-full"), help: "Full-size cache for sliding-window layers (cria always keeps one).")
     var swaFull = false
     @Option(name: [.customLong("cram", withSingleDash: true), .customLong("cache-ram")], parsing: .unconditional,
-            help: "Host-memory prompt cache in MiB (cria has none: only 0 is accepted).")
+            help: "Keep prompts that slots give up in host memory, up to this many MiB (-1: no limit; default 0: off).")
     var cacheRAM: Int?
     @Flag(name: .customLong("cache-idle-slots"), inversion: .prefixedNo,
-          help: "Move idle slots to the host-memory prompt cache (no effect: it needs --cache-ram, which cria lacks).")
+          help: "Accepted; no effect: cria's slots do not share KV cells, so idle slots need not be moved out.")
     var cacheIdleSlots = true
 
     // Threads and hardware
@@ -210,10 +210,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--chat-template and --chat-template-file both set the template: pass only one")
         }
         if Self.commaList(host).isEmpty { throw ValidationError("--host must name at least one address") }
-        if let cacheRAM, cacheRAM != 0 {
-            throw ValidationError("--cache-ram \(cacheRAM): cria has no host-memory prompt cache (it reuses prompts only "
-                                  + "from each slot's own KV cache); leave the flag out or pass 0")
-        }
+        if let cacheRAM, cacheRAM < -1 { throw ValidationError("--cache-ram must be -1 (no limit), 0 (off) or a size in MiB") }
         if kvUnified && noKVUnified { throw ValidationError("-kvu and -no-kvu contradict each other: pass only one") }
         if let corsOrigins, corsOrigins.isEmpty { throw ValidationError("--cors-origins must not be empty (use * for any origin)") }
         if reranking && embedding { throw ValidationError("--reranking and --embedding need different models: pass only one") }
@@ -283,7 +280,8 @@ struct ServeCommand: AsyncParsableCommand {
                                  chatTemplate: chatTemplate, systemPrompt: systemPrompt,
                                  samplingDefaults: samplingDefaults, unifiedContext: kvUnified && !noKVUnified,
                                  contextShift: contextShift, tags: tags.map(Self.commaList) ?? [],
-                                 reasoning: ReasoningMode(rawValue: reasoning) ?? .auto, reranking: reranking)
+                                 reasoning: ReasoningMode(rawValue: reasoning) ?? .auto, reranking: reranking,
+                                 promptCacheMiB: cacheRAM ?? 0)
         Task.detached {
             do {
                 let served = try loader.load { outcome in
@@ -379,6 +377,8 @@ struct ModelLoader: Sendable {
     var reasoning = ReasoningMode.auto
     /// `--reranking`: the model must have a ranking head.
     var reranking = false
+    /// `--cache-ram`.
+    var promptCacheMiB = 0
 
     /// Loads everything; `reportLock` hears what `--mlock` did before the engine starts.
     func load(reportLock: (GGUFStorage.LockOutcome) -> Void = { _ in }) throws -> ServedModel {
@@ -401,6 +401,7 @@ struct ModelLoader: Sendable {
                                                 pooling: pooling ?? modelPooling ?? .mean, logicalBatchSize: logicalBatchSize)
         configuration.unifiedContext = unifiedContext
         configuration.contextShift = contextShift
+        configuration.promptCacheMiB = promptCacheMiB
         guard configuration.slotContextSize >= 8 else {
             throw ValidationError("-c \(context) split over \(slots) slots leaves \(configuration.slotContextSize) tokens per slot; raise -c")
         }

@@ -62,6 +62,22 @@ def test_no_slots_and_no_webui(start_server):
     assert "<!doctype html>" in on.get("/").text.lower()
 
 
+def test_cache_ram_keeps_prompts_a_slot_gave_up(start_server):
+    long = "Once upon a time in a land far away, there lived a brave knight who travelled across mountains. "
+    other = {"prompt": "The quick brown fox", "n_predict": 2, "cache_prompt": True}
+    for flags, reused in ((["--cache-ram", "100"], True), ([], False)):
+        s = start_server("-np", "1", "-c", "512", "-t", "2", *flags)
+        first = completion(s, prompt=long, n_predict=2, cache_prompt=True)
+        s.post("/completion", other)  # the only slot now holds another prompt
+        again = completion(s, prompt=long, n_predict=2, cache_prompt=True)
+        if reused:  # the first prompt came back from host memory
+            assert again["timings"]["cache_n"] == first["timings"]["prompt_n"] - 1
+            assert again["timings"]["prompt_n"] == 1
+        else:
+            assert again["timings"]["cache_n"] <= 1
+    assert "--cache-ram" in refused("--cache-ram", "-5")
+
+
 def test_cache_types_and_unsupported_features():
     assert "f16" in refused("-ctk", "q8_0")
     assert "f16" in refused("-ctv", "q4_0")
