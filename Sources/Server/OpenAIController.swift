@@ -107,7 +107,8 @@ struct OpenAIController {
                                                       bosToken: served.tokenText(served.tokenizer.vocabulary.bos),
                                                       eosToken: served.tokenText(served.tokenizer.vocabulary.eos),
                                                       extra: TemplateContext.dateVariables()
-                                                        .merging(served.reasoning.templateVariables) { $1 })
+                                                        .merging(served.reasoning.templateVariables) { $1 },
+                                                      options: TemplateContext.renderOptions)
             if let prefill = chat.continuation.prefill { return text + prefill }
             guard chat.continuation.addGenerationPrompt else { return text }
             return served.reasoning.adjust(prompt: text, templateSource: served.chatTemplate.source)

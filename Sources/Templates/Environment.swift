@@ -5,6 +5,9 @@ public struct RenderOptions: Sendable {
     /// Implements the `strftime_now(format)` global that transformers provides.
     /// Defaults to formatting the current local time with C `strftime`.
     public var strftimeNow: @Sendable (String) -> String
+    /// llama.cpp's engine, not Python's: `str + undefined` and `str + none` give the string
+    /// instead of raising (see `Operators.concatenatingMissing`). Off by default.
+    public var concatenatesMissingStrings = false
 
     public init(strftimeNow: @escaping @Sendable (String) -> String = RenderOptions.systemStrftime) {
         self.strftimeNow = strftimeNow

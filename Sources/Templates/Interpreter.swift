@@ -320,6 +320,8 @@ final class Interpreter {
         case .binary(let op, let l, let r):
             let a = try eval(l, scope)
             let b = try eval(r, scope)
+            if op == "+" && options.concatenatesMissingStrings,
+               let joined = Operators.concatenatingMissing(a.demoted, b.demoted) { return joined }
             return try Operators.binary(op, a, b)
         case .logical(let isAnd, let l, let r):
             // Python semantics: returns the deciding operand, not a bool.

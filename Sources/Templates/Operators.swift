@@ -2,9 +2,10 @@ import Foundation
 
 /// Python semantics of the binary and comparison operators.
 enum Operators {
-    /// `str + undefined` / `str + none` (either order) is the string alone. Python's Jinja raises
-    /// here, but llama.cpp's template engine concatenates, and chat templates written against it
-    /// rely on that (Firefunction v2 adds an optional `functions` to its system prompt).
+    /// `str + undefined` / `str + none` (either order) as llama.cpp's template engine evaluates it:
+    /// the string alone. Python's Jinja raises, so this applies only with
+    /// `RenderOptions.concatenatesMissingStrings` (chat templates written against llama-server rely
+    /// on it: Firefunction v2 adds an optional `functions` to its system prompt).
     static func concatenatingMissing(_ a: Value, _ b: Value) -> Value? {
         switch (a, b) {
         case (.string(let s), .undefined), (.string(let s), .none), (.undefined, .string(let s)), (.none, .string(let s)):
@@ -25,7 +26,6 @@ enum Operators {
             }
         }
         let a = a.demoted, b = b.demoted
-        if op == "+", let joined = concatenatingMissing(a, b) { return joined }
         if case .undefined(let h) = a { throw Value.undefinedError(h) }
         if case .undefined(let h) = b { throw Value.undefinedError(h) }
         switch op {
