@@ -12,11 +12,16 @@ public struct APIError: Error, HTTPResponseError, Equatable, CustomStringConvert
         case permission = "permission_error"
         case unavailable = "unavailable_error"
         case notSupported = "not_supported_error"
+        case exceedContextSize = "exceed_context_size_error"
     }
 
     public let status: HTTPResponse.Status
     public let kind: Kind
     public let message: String
+    /// For `exceed_context_size_error`: the prompt's tokens and a slot's context, which today's
+    /// llama-server adds to the error object.
+    public var promptTokens: Int?
+    public var contextSize: Int?
 
     public init(_ status: HTTPResponse.Status, _ kind: Kind, _ message: String) {
         self.status = status
@@ -32,7 +37,10 @@ public struct APIError: Error, HTTPResponseError, Equatable, CustomStringConvert
     public static let loading = APIError(.serviceUnavailable, .unavailable, "Loading model")
 
     /// The JSON body.
-    public var body: ErrorBody { ErrorBody(error: .init(code: Int(status.code), message: message, type: kind.rawValue)) }
+    public var body: ErrorBody {
+        ErrorBody(error: .init(code: Int(status.code), message: message, type: kind.rawValue,
+                               n_prompt_tokens: promptTokens, n_ctx: contextSize))
+    }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         try JSONResponse.make(body, status: status)
@@ -44,6 +52,8 @@ public struct APIError: Error, HTTPResponseError, Equatable, CustomStringConvert
             public var code: Int
             public var message: String
             public var type: String
+            public var n_prompt_tokens: Int?
+            public var n_ctx: Int?
         }
         public var error: Detail
     }

@@ -11,21 +11,23 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
     let logger = configuration.log.map { log in Logger(label: logger.label) { _ in ServerLogHandler(log) } } ?? logger
     let router = Router(context: AppContext.self)
     if let log = configuration.log { router.add(middleware: RequestLogMiddleware(log: log)) }
+    router.add(middleware: CORSMiddleware(policy: configuration.cors))
     router.add(middleware: OpenAIErrorMiddleware())
     if !configuration.apiKeys.isEmpty { router.add(middleware: APIKeyMiddleware(keys: Set(configuration.apiKeys))) }
-    router.add(middleware: WebFrontEndMiddleware())
+    if configuration.webUIEnabled { router.add(middleware: WebFrontEndMiddleware()) }
     if let path = configuration.staticPath {
         router.add(middleware: FileMiddleware(path, searchForIndexHtml: true, logger: logger))
     }
     HealthController(host: host, slotsEnabled: configuration.slotsEndpointEnabled).addRoutes(to: router)
     CompletionController(host: host).addRoutes(to: router)
-    OpenAIController(host: host).addRoutes(to: router)
+    OpenAIController(host: host, configuration: configuration).addRoutes(to: router)
     TokenizeController(host: host).addRoutes(to: router)
-    PropsController(host: host).addRoutes(to: router)
+    PropsController(host: host, configuration: configuration).addRoutes(to: router)
     SlotsController(host: host, enabled: configuration.slotsEndpointEnabled, savePath: configuration.slotSavePath)
         .addRoutes(to: router)
     EmbeddingController(host: host, enabled: configuration.embeddingsEnabled).addRoutes(to: router)
     MetricsController(host: host, enabled: configuration.metricsEnabled).addRoutes(to: router)
+    RerankController(host: host, enabled: configuration.rerankingEnabled).addRoutes(to: router)
 
     let timeout = TimeAmount.seconds(Int64(max(1, configuration.timeoutSeconds)))
     let group: EventLoopGroupProvider = configuration.httpThreads.map {

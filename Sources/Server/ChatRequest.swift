@@ -1,29 +1,40 @@
 import Foundation
 import Grammar
+import Sampling
 import Templates
 
 /// A decoded POST /v1/chat/completions body: the messages for the template plus the options.
 struct ChatRequest {
     var messages: [TemplateValue]
+    /// Generation prompt or assistant prefill; a prefilled message is not in `messages`.
+    var continuation: ChatContinuation
     var tools: [TemplateValue]?
     var options: CompletionOptions
     var logprobs = false
     var topLogprobs = 0
     var includeUsage = false
+    /// `n`: independent completions of the same prompt.
+    var choiceCount = 1
+    static let maxChoices = 16
 
-    init(_ f: JSONFields, vocabularySize: Int) throws(APIError) {
+    init(_ f: JSONFields, vocabularySize: Int, defaults: SamplingParameters = SamplingParameters()) throws(APIError) {
         guard let raw = try f.array("messages") else { throw .badRequest("Missing required field 'messages'") }
         guard !raw.isEmpty else { throw .badRequest("'messages' must not be empty") }
+        continuation = try ChatContinuation(f, messages: raw)
         messages = try raw.map { m throws(APIError) in try Self.message(m) }
+        if continuation.prefill != nil { messages.removeLast() }
         if let t = try f.array("tools"), !t.isEmpty { tools = try t.map { v throws(APIError) in try Self.templateValue(v) } }
-        options = try CompletionOptions(f, vocabularySize: vocabularySize)
+        options = try CompletionOptions(f, vocabularySize: vocabularySize, defaults: defaults)
         var maxTokens = try f.int("max_completion_tokens", in: 0...Int(Int32.max))
         if maxTokens == nil { maxTokens = try f.int("max_tokens", in: 0...Int(Int32.max)) }
         if let n = maxTokens {
             guard n >= 0 else { throw .badRequest("max_tokens must not be negative, got \(n)") }
             options.predictLimit = n
         }
-        if let n = try f.int("n"), n != 1 { throw .badRequest("Only one completion choice is allowed (n = 1)") }
+        if let n = try f.int("n") {
+            guard (1...Self.maxChoices).contains(n) else { throw .badRequest("n must be between 1 and \(Self.maxChoices), got \(n)") }
+            choiceCount = n
+        }
         logprobs = try f.bool("logprobs") ?? false
         topLogprobs = try f.int("top_logprobs") ?? 0
         guard (0...20).contains(topLogprobs) else { throw .badRequest("top_logprobs must be between 0 and 20, got \(topLogprobs)") }
@@ -53,6 +64,10 @@ struct ChatRequest {
     static func message(_ m: JSONValue) throws(APIError) -> TemplateValue {
         guard case .object(var members) = m else { throw JSONFields.typeError("messages", "an array of objects") }
         guard case .string? = m["role"] else { throw .badRequest("Each message needs a string 'role'") }
+        switch m["content"] {
+        case nil, .null?, .string?, .array?: break
+        default: throw .badRequest("Expected 'content' to be a string or an array")
+        }
         if let i = members.firstIndex(where: { $0.key == "content" }), case .array(let parts) = members[i].value {
             var text = ""
             for part in parts {

@@ -17,13 +17,55 @@ struct CompletionController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize)
+        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
         guard let promptJSON = fields["prompt"] else { throw APIError.badRequest("Missing required field 'prompt'") }
         if let system = options.systemPrompt { served.engine.setSystemPrompt(system) }
-        let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
-            .tokens(promptJSON)
+        let tokenizer = PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
+        if let prompts = Self.separatePrompts(promptJSON) {
+            return try await runBatch(try prompts.map { p throws(APIError) in try tokenizer.tokens(p) }, options: options,
+                                      served: served, context: context)
+        }
+        let prompt = try tokenizer.tokens(promptJSON)
         return try await run(options.request(prompt: prompt.tokens, promptText: prompt.text), options: options,
                              served: served, context: context)
+    }
+
+    /// Today's llama-server takes several prompts at once: an array holding token arrays or
+    /// `{"prompt_string": …}` objects is a list of prompts. A flat array of strings and token ids
+    /// stays one mixed prompt, as in the spec.
+    static func separatePrompts(_ prompt: JSONValue) -> [JSONValue]? {
+        guard case .array(let items) = prompt else { return nil }
+        let nested = items.contains { item in
+            switch item {
+            case .array, .object: true
+            default: false
+            }
+        }
+        return nested ? items : nil
+    }
+
+    /// Several prompts: one generation each (they share the slots), answered as an array.
+    private func runBatch(_ prompts: [(tokens: [Int32], text: String)], options: CompletionOptions, served: ServedModel,
+                          context: AppContext) async throws -> Response {
+        if options.stream { throw APIError.badRequest("Streaming is not supported with several prompts") }
+        var handles: [(GenerationHandle, CompletionRenderer)] = []
+        for prompt in prompts {
+            let generation = options.request(prompt: prompt.tokens, promptText: prompt.text)
+            do { handles.append((try served.engine.submit(generation),
+                                 CompletionRenderer(served: served, request: generation, returnTokens: options.returnTokens,
+                                                    postSamplingProbs: options.postSamplingProbs))) }
+            catch { throw APIError.from(error) }
+        }
+        let bodies = try await context.cancellingOnDisconnect(handles.map(\.0)) {
+            var bodies: [CompletionResponse] = []
+            for (handle, renderer) in handles {
+                let result = try await GenerationResult.collect(handle)
+                bodies.append(renderer.final(summary: result.summary!, content: result.content, tokens: result.tokens,
+                                             probabilities: result.probabilities))
+            }
+            return bodies
+        }
+        return try JSONResponse.make(bodies)
     }
 
     /// /infill: `<FIM_PRE>prefix<FIM_SUF>suffix<FIM_MID>`, then generation as /completion.
@@ -35,7 +77,7 @@ struct CompletionController {
         guard let pre = v.fimPrefix, let suf = v.fimSuffix, let mid = v.fimMiddle else {
             throw APIError.notSupported("This model does not support infill: it has no FIM prefix/suffix/middle tokens")
         }
-        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize)
+        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
         let prefix = try fields.string("input_prefix") ?? ""
         let suffix = try fields.string("input_suffix") ?? ""
         var tokens: [Int32] = []
@@ -53,7 +95,8 @@ struct CompletionController {
                      context: AppContext) async throws -> Response {
         let handle: GenerationHandle
         do { handle = try served.engine.submit(generation) } catch { throw APIError.from(error) }
-        let renderer = CompletionRenderer(served: served, request: generation, returnTokens: options.returnTokens)
+        let renderer = CompletionRenderer(served: served, request: generation, returnTokens: options.returnTokens,
+                                          postSamplingProbs: options.postSamplingProbs)
         if options.stream {
             return ServerSentEvents.response(context: context, handle: handle) { writer in
                 for await event in handle.events {
@@ -65,6 +108,8 @@ struct CompletionController {
                                                                                      tokens: [], probabilities: [])))
                     case .failed(let error):
                         try await writer.write(ServerSentEvents.event(APIError.from(error).body))
+                    case .progress(let p):
+                        try await writer.write(ServerSentEvents.event(ProgressChunk(p, slotID: nil)))
                     }
                 }
             }
@@ -80,12 +125,23 @@ struct CompletionRenderer: Sendable {
     let served: ServedModel
     let request: GenerationRequest
     let returnTokens: Bool
+    /// `post_sampling_probs`: today's fields report probabilities after sampling.
+    var postSamplingProbs = false
+
+    init(served: ServedModel, request: GenerationRequest, returnTokens: Bool, postSamplingProbs: Bool = false) {
+        self.served = served
+        self.request = request
+        self.returnTokens = returnTokens
+        self.postSamplingProbs = postSamplingProbs
+    }
 
     func text(_ id: Int32) -> String { served.tokenizer.pieceString(id, special: false) }
 
     func chunk(_ t: GeneratedToken) -> CompletionChunk {
         CompletionChunk(content: t.text, id_slot: t.slotID,
-                        completion_probabilities: t.probabilities.map { [TokenProbabilitiesJSON($0, text: text)] },
+                        completion_probabilities: t.probabilities.map {
+                            [TokenProbabilitiesJSON($0, text: text, postSampling: postSamplingProbs)]
+                        },
                         tokens: returnTokens ? [t.token] : nil)
     }
 
@@ -93,7 +149,7 @@ struct CompletionRenderer: Sendable {
                probabilities: [Sampling.TokenProbabilities]) -> CompletionResponse {
         var word = ""
         if case .word(let w) = s.stopReason { word = w }
-        return CompletionResponse(
+        var response = CompletionResponse(
             content: content, id_slot: s.slotID, model: served.alias, tokens_predicted: s.predictedTokenCount,
             tokens_evaluated: s.promptTokenCount,
             generation_settings: GenerationSettings(request: request, contextSize: served.engine.slotContextSize,
@@ -101,8 +157,15 @@ struct CompletionRenderer: Sendable {
             prompt: request.promptText, truncated: s.truncated,
             stopped_eos: s.stopReason == .endOfGeneration, stopped_word: !word.isEmpty,
             stopped_limit: s.stopReason == .limit, stopping_word: word, tokens_cached: s.cachedTokenCount,
-            timings: TimingsJSON(s.timings),
-            completion_probabilities: request.sampling.nProbs > 0 ? probabilities.map { TokenProbabilitiesJSON($0, text: text) } : nil,
+            timings: TimingsJSON(s.timings, cached: s.cachedTokenCount),
+            completion_probabilities: request.sampling.nProbs > 0 ? probabilities.map { TokenProbabilitiesJSON($0, text: text, postSampling: postSamplingProbs) } : nil,
             tokens: returnTokens ? tokens : nil)
+        response.has_new_line = content.contains("\n")
+        response.stop_type = switch s.stopReason {
+        case .endOfGeneration: "eos"
+        case .limit: "limit"
+        case .word: "word"
+        }
+        return response
     }
 }

@@ -15,20 +15,27 @@ struct CompletionOptions {
     var grammar: Grammar?
     var grammarSource = ""
     var returnTokens = false
+    /// `post_sampling_probs` (today's llama-server).
+    var postSamplingProbs = false
+    /// `return_progress` (today's llama-server): stream prompt progress.
+    var returnProgress = false
     var systemPrompt: SystemPrompt?
 
     /// Most `n_probs` a request may ask for (each token then carries this many alternatives).
     static let maxProbabilities = 1024
 
-    /// Reads every /completion option present in `fields`.
-    init(_ f: JSONFields, vocabularySize: Int) throws(APIError) {
-        try readSampling(f)
+    /// Reads every /completion option present in `fields`; sampling options left out take the
+    /// server-wide `defaults` (`--temp`, `--seed`, …).
+    init(_ f: JSONFields, vocabularySize: Int, defaults: SamplingParameters = SamplingParameters()) throws(APIError) {
+        try readSampling(f, defaults: defaults)
         if let n = try f.int("n_predict", in: -1...Int(Int32.max)) { predictLimit = n }
         if let n = try f.int("n_keep", in: -1...Int(Int32.max)) { keepCount = n }
         if let s = try f.stringList("stop") { stopStrings = s }
         if let s = try f.bool("stream") { stream = s }
         if let c = try f.bool("cache_prompt") { cachePrompt = c }
         if let r = try f.bool("return_tokens") { returnTokens = r }
+        if let p = try f.bool("post_sampling_probs") { postSamplingProbs = p }
+        if let p = try f.bool("return_progress") { returnProgress = p }
         var slot = try f.int("id_slot", in: -1...Int(Int32.max))
         if slot == nil { slot = try f.int("slot_id", in: -1...Int(Int32.max)) }
         if let id = slot, id != -1 { slotID = id }
@@ -44,8 +51,8 @@ struct CompletionOptions {
         try validate(vocabularySize: vocabularySize)
     }
 
-    private mutating func readSampling(_ f: JSONFields) throws(APIError) {
-        var p = SamplingParameters()
+    private mutating func readSampling(_ f: JSONFields, defaults: SamplingParameters) throws(APIError) {
+        var p = defaults
         if let v = try f.float("temperature") { p.temperature = v }
         if let v = try f.float("dynatemp_range") { p.dynatempRange = v }
         if let v = try f.float("dynatemp_exponent") { p.dynatempExponent = v }
@@ -165,8 +172,11 @@ struct CompletionOptions {
 
     /// The engine request for already tokenized prompt tokens.
     func request(prompt: [Int32], promptText: String) -> GenerationRequest {
-        GenerationRequest(promptTokens: prompt, sampling: sampling, predictLimit: predictLimit, keepCount: keepCount,
-                          stopStrings: stopStrings, slotID: slotID, cachePrompt: cachePrompt, grammar: grammar,
-                          grammarSource: grammarSource, promptText: promptText, stream: stream)
+        var request = GenerationRequest(promptTokens: prompt, sampling: sampling, predictLimit: predictLimit,
+                                        keepCount: keepCount, stopStrings: stopStrings, slotID: slotID,
+                                        cachePrompt: cachePrompt, grammar: grammar, grammarSource: grammarSource,
+                                        promptText: promptText, stream: stream)
+        request.reportsProgress = returnProgress && stream
+        return request
     }
 }

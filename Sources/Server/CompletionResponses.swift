@@ -112,8 +112,11 @@ struct TimingsJSON: Encodable {
     var predicted_ms: Double
     var predicted_per_token_ms: Double
     var predicted_per_second: Double
+    /// Today's llama-server: prompt tokens reused from the slot's cache.
+    var cache_n: Int?
 
-    init(_ t: GenerationTimings) {
+    init(_ t: GenerationTimings, cached: Int? = nil) {
+        cache_n = cached
         prompt_n = t.promptTokens
         prompt_ms = t.promptMilliseconds
         prompt_per_token_ms = t.promptPerTokenMilliseconds
@@ -131,20 +134,60 @@ struct TokenProbabilitiesJSON: Encodable {
         var tok_str: String
         var prob: Float
     }
+    /// Today's llama-server describes a token by id, text and UTF-8 bytes, with a log-probability
+    /// (or, with `post_sampling_probs`, a probability).
+    struct Token: Encodable {
+        var id: Int32
+        var token: String
+        var bytes: [UInt8]
+        var logprob: Float?
+        var prob: Float?
+    }
     var content: String
     var probs: [Candidate]
+    /// Today's fields, beside the spec's `content`/`probs`: the chosen token, then its
+    /// alternatives as `top_logprobs` (raw distribution) or `top_probs` (after sampling).
+    var today: Token
+    var top_logprobs: [Token]?
+    var top_probs: [Token]?
 
     /// `probs` always has `n_probs` entries, as the spec says: when fewer candidates survived the
     /// samplers, the most likely raw tokens not listed fill it with probability 0 (llama-server
     /// likewise showed filtered-out tokens at 0).
-    init(_ p: TokenProbabilities, text: (Int32) -> String) {
+    init(_ p: TokenProbabilities, text: (Int32) -> String, postSampling: Bool = false) {
         content = text(p.token)
         probs = p.postSampling.map { Candidate(tok_str: text($0.token), prob: $0.probability) }
         let listed = Set(p.postSampling.map(\.token))
         for filler in p.preSampling where probs.count < p.preSampling.count && !listed.contains(filler.token) {
             probs.append(Candidate(tok_str: text(filler.token), prob: 0))
         }
+        func token(_ t: TokenProbability) -> Token {
+            let piece = text(t.token)
+            return postSampling ? Token(id: t.token, token: piece, bytes: Array(piece.utf8), prob: t.probability)
+                                : Token(id: t.token, token: piece, bytes: Array(piece.utf8), logprob: t.logprob)
+        }
+        if postSampling {
+            today = token(p.selectedPostSampling)
+            top_probs = p.postSampling.filter { $0.probability > 0 }.map(token)
+        } else {
+            today = token(p.selectedPreSampling)
+            top_logprobs = p.preSampling.map(token)
+        }
     }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(content, forKey: .content)
+        try c.encode(probs, forKey: .probs)
+        try c.encode(today.id, forKey: .id)
+        try c.encode(today.token, forKey: .token)
+        try c.encode(today.bytes, forKey: .bytes)
+        try c.encodeIfPresent(today.logprob, forKey: .logprob)
+        try c.encodeIfPresent(today.prob, forKey: .prob)
+        try c.encodeIfPresent(top_logprobs, forKey: .top_logprobs)
+        try c.encodeIfPresent(top_probs, forKey: .top_probs)
+    }
+    enum Keys: CodingKey { case content, probs, id, token, bytes, logprob, prob, top_logprobs, top_probs }
 }
 
 /// The final /completion response (also the last SSE event of a stream).
@@ -166,6 +209,10 @@ struct CompletionResponse: Encodable {
     var timings: TimingsJSON
     var completion_probabilities: [TokenProbabilitiesJSON]?
     var tokens: [Int32]?
+    /// Today's llama-server additions: whether the text has a line break, and why it stopped
+    /// (`eos`, `limit` or `word`, the spec's three `stopped_*` flags in one).
+    var has_new_line = false
+    var stop_type = "none"
 }
 
 /// One streamed /completion token.
@@ -176,4 +223,30 @@ struct CompletionChunk: Encodable {
     var multimodal = false
     var completion_probabilities: [TokenProbabilitiesJSON]?
     var tokens: [Int32]?
+}
+
+/// A streamed /completion event while the prompt is processed (`return_progress`, today's
+/// llama-server): no text yet, the prompt's progress, and its timings so far.
+struct ProgressChunk: Encodable {
+    struct Progress: Encodable {
+        var total: Int
+        var cache: Int
+        var processed: Int
+        var time_ms: Int
+    }
+    var content = ""
+    var stop = false
+    var id_slot: Int?
+    var tokens_predicted = 0
+    var tokens_evaluated: Int
+    var timings: TimingsJSON
+    var prompt_progress: Progress
+
+    init(_ p: PromptProgress, slotID: Int?) {
+        id_slot = slotID
+        tokens_evaluated = p.total
+        timings = TimingsJSON(GenerationTimings(promptTokens: p.processed - p.cached, promptMilliseconds: p.milliseconds,
+                                                predictedTokens: 0, predictedMilliseconds: 0), cached: p.cached)
+        prompt_progress = Progress(total: p.total, cache: p.cached, processed: p.processed, time_ms: Int(p.milliseconds))
+    }
 }

@@ -68,8 +68,13 @@ extension AppContext {
     /// Runs `body` with `handle` cancelled as soon as this request's client disconnects, which
     /// frees its slot at the engine's next step (even while the prompt is still being processed).
     func cancellingOnDisconnect<T>(_ handle: GenerationHandle, _ body: () async throws -> T) async rethrows -> T {
+        try await cancellingOnDisconnect([handle], body)
+    }
+
+    /// As above, for a request that runs several generations (`n` choices).
+    func cancellingOnDisconnect<T>(_ handles: [GenerationHandle], _ body: () async throws -> T) async rethrows -> T {
         let watch = try? await channel.pipeline.handler(type: ConnectionWatch.self).get()
-        let key = watch?.onClose { handle.cancel() }
+        let key = watch?.onClose { for handle in handles { handle.cancel() } }
         defer { if let key { watch?.remove(key) } }
         return try await body()
     }

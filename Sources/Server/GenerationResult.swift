@@ -19,6 +19,7 @@ struct GenerationResult {
                 result.content += s.trailingText
                 result.summary = s
             case .failed(let e): throw APIError.from(e)
+            case .progress: continue
             }
         }
         guard result.summary != nil else { throw CancellationError() }
@@ -49,6 +50,11 @@ extension APIError {
         case .modelFailure, .stopped: APIError(.internalServerError, .server, error.description)
         case .embeddingsDisabled: .notSupported(error.description)
         case .slotFile: APIError(.badRequest, .invalidRequest, error.description)
+        case .promptTooLong(let tokens, let contextSize):
+            { var e = APIError(.badRequest, .exceedContextSize, error.description)
+              e.promptTokens = tokens
+              e.contextSize = contextSize
+              return e }()
         default: .badRequest(error.description)
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Serving
 
@@ -15,14 +16,28 @@ struct MetricsController {
         let m = try host.served().engine.metrics()
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4"
+        headers[HTTPFields.Element.Name("Process-Start-Time-Unix")!] = "\(Self.processStart)"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: Self.render(m))))
     }
+
+    /// When this process started (Unix seconds), which today's llama-server sends as a header.
+    static let processStart = Int(Date().timeIntervalSince1970)
 
     static func render(_ m: EngineMetrics) -> String {
         let c = m.counters
         let rows: [(String, String, String, Double)] = [
             ("counter", "prompt_tokens_total", "Number of prompt tokens processed.", Double(c.promptTokens)),
             ("counter", "tokens_predicted_total", "Number of generation tokens processed.", Double(c.predictedTokens)),
+            // Today's llama-server additions. Cria has no speculative decoding, so its counters stay 0.
+            ("counter", "prompt_tokens_cached_total", "Number of prompt tokens reused from the cache.",
+             Double(c.cachedPromptTokens)),
+            ("counter", "prompt_seconds_total", "Total time spent processing prompts.", c.promptSeconds),
+            ("counter", "tokens_predicted_seconds_total", "Total time spent generating tokens.", c.predictedSeconds),
+            ("counter", "n_decode_total", "Total number of forward passes.", Double(c.decodeCalls)),
+            ("counter", "n_tokens_max", "Largest observed sequence length (prompt + generation).", Double(c.longestSequence)),
+            ("counter", "spec_decode_num_draft_tokens_total", "Speculative: Total draft tokens generated.", 0),
+            ("counter", "spec_decode_num_accepted_tokens_total", "Speculative: Total draft tokens accepted.", 0),
+            ("counter", "spec_decode_num_drafts_total", "Speculative: Total speculative decoding verification steps.", 0),
             ("gauge", "prompt_tokens_seconds", "Average prompt throughput in tokens/s.",
              c.promptSeconds > 0 ? Double(c.promptTokens) / c.promptSeconds : 0),
             ("gauge", "predicted_tokens_seconds", "Average generation throughput in tokens/s.",
@@ -31,6 +46,8 @@ struct MetricsController {
             ("gauge", "kv_cache_tokens", "KV-cache tokens.", Double(m.cacheTokens)),
             ("gauge", "requests_processing", "Number of request processing.", Double(m.processing)),
             ("gauge", "requests_deferred", "Number of request deferred.", Double(m.deferred)),
+            ("gauge", "n_busy_slots_per_decode", "Average number of busy slots per forward pass.",
+             Double(c.busySlotsAtDecode) / Double(max(c.decodeCalls, 1))),
         ]
         var out = ""
         for (type, name, help, value) in rows {

@@ -11,7 +11,7 @@ struct APIKeyMiddleware: RouterMiddleware {
     /// file and stays open, so the web front end (`/`, `/completion.js`) loads without a key.
     static let apiRoutes: Set<String> = ["/completion", "/completions", "/tokenize", "/detokenize", "/embedding",
                                          "/embeddings", "/infill", "/props", "/apply-template", "/chat/completions",
-                                         "/models", "/metrics", "/slots", "/v1"]
+                                         "/models", "/metrics", "/slots", "/rerank", "/reranking", "/v1"]
 
     static func isAPI(_ path: String) -> Bool {
         apiRoutes.contains(path) || apiRoutes.contains { path.hasPrefix($0 + "/") }
@@ -22,10 +22,10 @@ struct APIKeyMiddleware: RouterMiddleware {
         if keys.isEmpty || publicPaths.contains(path) || !Self.isAPI(path) || request.method == .options {
             return try await next(request, context)
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              keys.contains(String(header.dropFirst("Bearer ".count))) else {
-            throw APIError.invalidAPIKey
-        }
+        // As llama-server: `Authorization: Bearer KEY`, else Anthropic's `X-Api-Key: KEY`.
+        var key = request.headers[.authorization] ?? request.headers.first(where: { $0.name.canonicalName == "x-api-key" })?.value ?? ""
+        if key.hasPrefix("Bearer ") { key = String(key.dropFirst("Bearer ".count)) }
+        guard keys.contains(key) else { throw APIError.invalidAPIKey }
         return try await next(request, context)
     }
 }

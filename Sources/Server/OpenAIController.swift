@@ -8,10 +8,14 @@ import Serving
 /// plus /apply-template (the chat template alone).
 struct OpenAIController {
     let host: ModelHost
+    var configuration = ServerConfiguration()
 
     func addRoutes(to router: Router<AppContext>) {
         for path in ["/v1/chat/completions", "/chat/completions"] {
             router.post(RouterPath(path)) { request, context in try await chat(request, context: context) }
+        }
+        for path in ["/v1/chat/completions/input_tokens", "/chat/completions/input_tokens"] {
+            router.post(RouterPath(path)) { request, context in try await countInputTokens(request, context: context) }
         }
         router.post("/v1/completions") { request, context in try await textCompletion(request, context: context) }
         router.get("/v1/models") { _, _ in try models() }
@@ -25,20 +29,25 @@ struct OpenAIController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize)
+        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
         let text = try render(chat, served: served)
         let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
             .tokens(.string(text))
         let generation = chat.options.request(prompt: prompt.tokens, promptText: text)
+        if chat.options.stream && chat.choiceCount > 1 { throw APIError.badRequest("n > 1 is not supported with stream") }
         let handle: GenerationHandle
-        do { handle = try served.engine.submit(generation) } catch { throw APIError.from(error) }
+        var others: [GenerationHandle] = []
+        do {
+            handle = try served.engine.submit(generation)
+            for _ in 1..<chat.choiceCount { others.append(try served.engine.submit(generation)) }
+        } catch { throw APIError.from(error) }
         let meta = ResponseMeta(id: "chatcmpl-" + ResponseMeta.randomID(), served: served)
         let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: chat.topLogprobs)
 
         if chat.options.stream {
             let wantsLogprobs = chat.logprobs, usage = chat.includeUsage
             return ServerSentEvents.response(context: context, handle: handle) { writer in
-                try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(role: "assistant", content: ""))))
+                try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(role: "assistant"))))
                 for await event in handle.events {
                     switch event {
                     case .token(let t):
@@ -54,39 +63,77 @@ struct OpenAIController {
                             var last = meta.chatChunk(ChatDeltaJSON())
                             last.choices = []
                             last.usage = UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount)
+                            last.timings = TimingsJSON(s.timings, cached: s.cachedTokenCount)
                             try await writer.write(ServerSentEvents.event(last))
                         }
                     case .failed(let error):
                         try await writer.write(ServerSentEvents.event(APIError.from(error).body))
+                    case .progress: continue
                     }
                 }
                 try await writer.write(ServerSentEvents.done)
             }
         }
-        let result = try await context.cancellingOnDisconnect(handle) { try await GenerationResult.collect(handle) }
+        // One watch on the connection cancels every choice when the client goes away.
+        let results = try await context.cancellingOnDisconnect([handle] + others) {
+            var results: [GenerationResult] = []
+            for h in [handle] + others { results.append(try await GenerationResult.collect(h)) }
+            return results
+        }
+        let result = results[0]
         let s = result.summary!
-        let choice = ChatChoiceJSON(message: ChatMessageJSON(content: result.content), finish_reason: s.stopReason.finishReason,
-                                    logprobs: chat.logprobs ? ChatLogprobsJSON(content: result.probabilities.map(logprobs.chat)) : nil)
-        return try JSONResponse.make(ChatCompletionJSON(
+        let choices = results.enumerated().map { index, r in
+            ChatChoiceJSON(index: index, message: ChatMessageJSON(content: r.content), finish_reason: r.summary!.stopReason.finishReason,
+                           logprobs: chat.logprobs ? ChatLogprobsJSON(content: r.probabilities.map(logprobs.chat)) : nil)
+        }
+        let completionTokens = results.reduce(0) { $0 + $1.summary!.predictedTokenCount }
+        var body = ChatCompletionJSON(
             id: meta.id, created: meta.created, model: meta.model, system_fingerprint: meta.fingerprint,
-            choices: [choice], usage: UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount)))
+            choices: choices, usage: UsageJSON(prompt: s.promptTokenCount, completion: completionTokens))
+        if try fields.bool("verbose") ?? configuration.verbose {
+            body.__verbose = CompletionRenderer(served: served, request: generation, returnTokens: false)
+                .final(summary: s, content: result.content, tokens: result.tokens, probabilities: result.probabilities)
+        }
+        return try JSONResponse.make(body)
     }
 
     private func render(_ chat: ChatRequest, served: ServedModel) throws(APIError) -> String {
+        // llama-server's legacy (non-Jinja) chat formatting has no notion of tools.
+        if chat.tools != nil && !configuration.jinjaEnabled { throw .badRequest("tools param requires --jinja flag") }
         do {
-            return try served.chatTemplate.render(messages: chat.messages, addGenerationPrompt: true, tools: chat.tools,
-                                                  bosToken: served.tokenText(served.tokenizer.vocabulary.bos),
-                                                  eosToken: served.tokenText(served.tokenizer.vocabulary.eos))
+            let text = try served.chatTemplate.render(messages: chat.messages,
+                                                      addGenerationPrompt: chat.continuation.addGenerationPrompt,
+                                                      tools: chat.tools,
+                                                      bosToken: served.tokenText(served.tokenizer.vocabulary.bos),
+                                                      eosToken: served.tokenText(served.tokenizer.vocabulary.eos),
+                                                      extra: TemplateContext.dateVariables()
+                                                        .merging(served.reasoning.templateVariables) { $1 },
+                                                      options: TemplateContext.renderOptions)
+            if let prefill = chat.continuation.prefill { return text + prefill }
+            guard chat.continuation.addGenerationPrompt else { return text }
+            return served.reasoning.adjust(prompt: text, templateSource: served.chatTemplate.source)
         } catch {
             throw .badRequest("Failed to apply the chat template: \(error)")
         }
+    }
+
+    /// Today's llama-server: how many prompt tokens a chat request would use, without running it.
+    func countInputTokens(_ request: Request, context: AppContext) async throws -> Response {
+        let served = try host.served()
+        var request = request
+        let fields = try await request.jsonFields(context: context)
+        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
+        let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
+            .tokens(.string(try render(chat, served: served)))
+        struct Count: Encodable { var input_tokens: Int }
+        return try JSONResponse.make(Count(input_tokens: prompt.tokens.count))
     }
 
     func applyTemplate(_ request: Request, context: AppContext) async throws -> Response {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize)
+        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
         struct Rendered: Encodable { var prompt: String }
         return try JSONResponse.make(Rendered(prompt: try render(chat, served: served)))
     }
@@ -97,7 +144,7 @@ struct OpenAIController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        var options = try CompletionOptions(fields, vocabularySize: served.vocabularySize)
+        var options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
         if let n = try fields.int("max_tokens", in: 0...Int(Int32.max)) {
             guard n >= 0 else { throw APIError.badRequest("max_tokens must not be negative, got \(n)") }
             options.predictLimit = n
@@ -132,6 +179,7 @@ struct OpenAIController {
                         try await writer.write(ServerSentEvents.event(last))
                     case .failed(let error):
                         try await writer.write(ServerSentEvents.event(APIError.from(error).body))
+                    case .progress: continue
                     }
                 }
                 try await writer.write(ServerSentEvents.done)
@@ -148,12 +196,15 @@ struct OpenAIController {
     // MARK: Models
 
     func models() throws -> Response {
+        if case .noModel = host.state { return try JSONResponse.make(ModelListJSON(data: [])) }
         let served = try host.served()
         let c = served.engine.model.config
         let size = (try? FileManager.default.attributesOfItem(atPath: served.modelPath)[.size] as? Int) ?? 0
         let meta = ModelListJSON.Meta(vocab_type: 1, n_vocab: c.vocabularySize, n_ctx_train: c.contextLength,
-                                      n_embd: c.embeddingLength, size: size ?? 0)
-        return try JSONResponse.make(ModelListJSON(data: [.init(id: served.alias, created: served.createdAt, meta: meta)]))
+                                      n_embd: c.embeddingLength, size: size ?? 0, n_ctx: served.engine.slotContextSize,
+                                      n_params: served.engine.model.file.tensors.reduce(0) { $0 + $1.elementCount })
+        return try JSONResponse.make(ModelListJSON(data: [.init(id: served.alias, aliases: served.aliases, tags: served.tags,
+                                                                created: served.createdAt, meta: meta)]))
     }
 }
 

@@ -51,11 +51,22 @@ struct ChatCompletionJSON: Encodable {
     var system_fingerprint: String
     var choices: [ChatChoiceJSON]
     var usage: UsageJSON
+    /// Today's llama-server: with `"verbose": true` (or `--verbose`), the native /completion
+    /// result, whose `prompt` is the text the chat template produced.
+    var __verbose: CompletionResponse?
 }
 
 struct ChatDeltaJSON: Encodable {
     var role: String?
     var content: String?
+
+    // The opening delta names the role with `"content": null`, as today's llama-server sends it.
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encodeIfPresent(role, forKey: .role)
+        if role != nil { try c.encode(content, forKey: .content) } else { try c.encodeIfPresent(content, forKey: .content) }
+    }
+    enum Keys: CodingKey { case role, content }
 }
 
 struct ChatChunkChoiceJSON: Encodable {
@@ -83,6 +94,8 @@ struct ChatCompletionChunkJSON: Encodable {
     var system_fingerprint: String
     var choices: [ChatChunkChoiceJSON]
     var usage: UsageJSON?
+    /// Today's llama-server: the final usage chunk also carries the request's timings.
+    var timings: TimingsJSON?
 }
 
 /// `logprobs` of a legacy completion choice.
@@ -128,9 +141,15 @@ struct ModelListJSON: Encodable {
         var n_ctx_train: Int
         var n_embd: Int
         var size: Int
+        /// Today's llama-server additions: a slot's context and the weight count.
+        var n_ctx: Int
+        var n_params: Int
     }
     struct Model: Encodable {
         var id: String
+        /// Today's llama-server: every `-a` name and the `--tags`.
+        var aliases: [String]
+        var tags: [String]
         var object = "model"
         var created: Int
         var owned_by = "llamacpp"

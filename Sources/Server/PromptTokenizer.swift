@@ -31,6 +31,18 @@ struct PromptTokenizer {
                 }
             }
             return (out, text)
+        case .object:
+            // Today's llama-server: {"prompt_string": …, "multimodal_data": [base64, …]}.
+            switch prompt["multimodal_data"] {
+            case nil, .null?: break
+            case .array(let items)? where items.isEmpty: break
+            default:
+                throw .badRequest("multimodal_data is not supported: this server has no multimodal projector")
+            }
+            guard case .string(let s)? = prompt["prompt_string"] else {
+                throw JSONFields.typeError(field, "a string, an array of strings and token ids, or {\"prompt_string\": …}")
+            }
+            return try tokens(.string(s), field: field)
         default:
             throw JSONFields.typeError(field, "a string or an array of strings and token ids")
         }

@@ -5,31 +5,64 @@ import Serving
 /// POST /props sets the system prompt (`{"system_prompt": {...}}`).
 struct PropsController {
     let host: ModelHost
+    let configuration: ServerConfiguration
 
     func addRoutes(to router: Router<AppContext>) {
         router.get("/props") { _, _ in try props() }
         router.post("/props") { request, context in try await update(request, context: context) }
     }
 
+    /// The spec's fields, then today's llama-server additions (which extend, never replace them).
     struct Props: Encodable {
         var system_prompt: String
         var assistant_name: String
         var user_name: String
-        var default_generation_settings: GenerationSettings
+        var default_generation_settings: DefaultSettings
         var total_slots: Int
         var chat_template: String
         var model_path: String
+        var model_alias: String
+        var modalities: [String: Bool]
+        var endpoint_slots: Bool
+        var endpoint_props: Bool
+        var endpoint_metrics: Bool
+        var ui: Bool
+        var bos_token: String
+        var eos_token: String
+        var build_info: String
+        var is_sleeping: Bool
+    }
+
+    /// The spec lists the settings flat; today's llama-server nests them under `params` next to
+    /// `n_ctx`. Both are given, so clients of either read what they expect.
+    struct DefaultSettings: Encodable {
+        var settings: GenerationSettings
+
+        func encode(to encoder: Encoder) throws {
+            try settings.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(settings, forKey: .params)
+        }
+        enum Keys: CodingKey { case params }
     }
 
     func props() throws -> Response {
         let served = try host.served()
         let system = served.engine.systemPrompt
+        let defaults = GenerationRequest(promptTokens: [], sampling: served.samplingDefaults,
+                                         predictLimit: served.engine.configuration.defaultPredictLimit)
+        let vocabulary = served.tokenizer.vocabulary
         return try JSONResponse.make(Props(
             system_prompt: system.prompt, assistant_name: system.assistantName, user_name: system.antiPrompt,
-            default_generation_settings: GenerationSettings(request: GenerationRequest(promptTokens: []),
-                                                            contextSize: served.engine.slotContextSize, model: served.alias),
+            default_generation_settings: DefaultSettings(settings: GenerationSettings(
+                request: defaults, contextSize: served.engine.slotContextSize, model: served.alias)),
             total_slots: served.engine.configuration.slotCount, chat_template: served.chatTemplate.source,
-            model_path: served.modelPath))
+            model_path: served.modelPath, model_alias: served.alias,
+            modalities: ["vision": false, "video": false, "audio": false],
+            endpoint_slots: configuration.slotsEndpointEnabled, endpoint_props: true,
+            endpoint_metrics: configuration.metricsEnabled, ui: configuration.webUIEnabled,
+            bos_token: served.tokenText(vocabulary.bos), eos_token: served.tokenText(vocabulary.eos),
+            build_info: "cria", is_sleeping: false))
     }
 
     func update(_ request: Request, context: AppContext) async throws -> Response {

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import Sampling
 import Serving
 import Templates
 import Tokenization
@@ -15,13 +16,30 @@ public final class ServedModel: Sendable {
     /// `-a`, or the model's path.
     public let alias: String
     public let createdAt: Int
+    /// Every `-a` name (comma-separated); `alias` is the first in sorted order, as llama-server.
+    public let aliases: [String]
+    /// `--tags`.
+    public let tags: [String]
+    /// Server-wide sampling defaults (`--temp`, `--seed`, …) under each request's own options.
+    public let samplingDefaults: SamplingParameters
+    /// `--reasoning`: whether chat templates are told to think.
+    public let reasoning: ReasoningMode
+    /// `--reranking`: the model's classification head.
+    public let rankingHead: RankingHead?
 
-    public init(engine: Engine, tokenizer: Tokenizer, chatTemplate: ChatTemplate, modelPath: String, alias: String?) {
+    public init(engine: Engine, tokenizer: Tokenizer, chatTemplate: ChatTemplate, modelPath: String, alias: String?,
+                aliases: [String] = [], tags: [String] = [], samplingDefaults: SamplingParameters = SamplingParameters(),
+                reasoning: ReasoningMode = .auto, rankingHead: RankingHead? = nil) {
         self.engine = engine
         self.tokenizer = tokenizer
         self.chatTemplate = chatTemplate
         self.modelPath = modelPath
         self.alias = alias ?? modelPath
+        self.aliases = aliases
+        self.tags = tags
+        self.samplingDefaults = samplingDefaults
+        self.reasoning = reasoning
+        self.rankingHead = rankingHead
         createdAt = Int(Date().timeIntervalSince1970)
     }
 
@@ -49,6 +67,8 @@ public final class ModelHost: Sendable {
         case loading
         case ready(ServedModel)
         case failed(String)
+        /// Started without `-m`: like llama-server's router with no model to offer.
+        case noModel
     }
 
     private let lock = NSLock()
@@ -68,6 +88,9 @@ public final class ModelHost: Sendable {
         case .ready(let m): return m
         case .loading: throw APIError.loading
         case .failed(let message): throw APIError(.internalServerError, .server, "Model failed to load: \(message)")
+        case .noModel:
+            throw APIError.badRequest("No model is loaded: this server was started without -m, and cria has no model "
+                                      + "router to load one by name; restart cria serve with -m PATH")
         }
     }
 }

@@ -12,8 +12,18 @@ public struct ServerConfiguration: Sendable {
     public var embeddingsEnabled = false
     /// `--metrics`.
     public var metricsEnabled = false
-    /// False with `--slots-endpoint-disable`.
+    /// False with `--no-slots` (or the spec's `--slots-endpoint-disable`).
     public var slotsEndpointEnabled = true
+    /// False with `--no-ui` / `--no-webui`: no built-in page at `/`.
+    public var webUIEnabled = true
+    /// `--cors-origins` and friends.
+    public var cors = CORSPolicy()
+    /// `--verbose`: chat completions include `__verbose` unless a request says `"verbose": false`.
+    public var verbose = false
+    /// `--reranking`: /rerank and /v1/rerank.
+    public var rerankingEnabled = false
+    /// False with `--no-jinja`: requests with `tools` are refused, as llama-server does.
+    public var jinjaEnabled = true
     /// `--slot-save-path`, or nil (slot save/restore disabled).
     public var slotSavePath: String?
     /// `-to`: read/write timeout in seconds.

@@ -48,6 +48,10 @@ struct SlotJSON: Encodable {
         try c.encode(n_cached, forKey: .n_cached)
         try c.encode(prompt, forKey: .prompt)
         try c.encode(next_token, forKey: .next_token)
+        // Today's llama-server names, beside the spec's.
+        try c.encode(state == 1, forKey: .is_processing)
+        try c.encode(task_id, forKey: .id_task)
+        try c.encode(false, forKey: .speculative)
     }
-    enum Keys: CodingKey { case id, task_id, state, n_cached, prompt, next_token }
+    enum Keys: CodingKey { case id, task_id, state, n_cached, prompt, next_token, is_processing, id_task, speculative }
 }

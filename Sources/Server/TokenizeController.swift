@@ -11,6 +11,19 @@ struct TokenizeController {
 
     struct Tokens: Encodable { var tokens: [Int32] }
     struct Content: Encodable { var content: String }
+    enum PieceText: Encodable {
+        case text(String)
+        case bytes([UInt8])
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .text(let s): try c.encode(s)
+            case .bytes(let b): try c.encode(b)
+            }
+        }
+    }
+    struct Piece: Encodable { var id: Int32; var piece: PieceText }
+    struct PieceList: Encodable { var tokens: [Piece] }
 
     func tokenize(_ request: Request, context: AppContext) async throws -> Response {
         let served = try host.served()
@@ -18,7 +31,14 @@ struct TokenizeController {
         let fields = try await request.jsonFields(context: context)
         guard let content = try fields.string("content") else { throw APIError.badRequest("Missing required field 'content'") }
         let special = try fields.bool("add_special") ?? false
-        return try JSONResponse.make(Tokens(tokens: served.tokenizer.tokenize(content, addSpecial: special, parseSpecial: true)))
+        let tokens = served.tokenizer.tokenize(content, addSpecial: special, parseSpecial: true)
+        guard try fields.bool("with_pieces") == true else { return try JSONResponse.make(Tokens(tokens: tokens)) }
+        // Today's llama-server: each token with its text, or its bytes where they are not UTF-8 on their own.
+        let pieces = tokens.map { id in
+            let bytes = served.tokenizer.piece(id, special: true)
+            return Piece(id: id, piece: String(validating: bytes, as: UTF8.self).map(PieceText.text) ?? .bytes(bytes))
+        }
+        return try JSONResponse.make(PieceList(tokens: pieces))
     }
 
     func detokenize(_ request: Request, context: AppContext) async throws -> Response {

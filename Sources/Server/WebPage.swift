@@ -2,7 +2,7 @@
 /// /completion.js. `--path` files replace it (an index.html there wins).
 enum WebPage {
     static let html = #"""
-<!DOCTYPE html>
+<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">

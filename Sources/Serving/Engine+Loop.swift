@@ -99,6 +99,7 @@ extension Engine {
         }
         sampler.acceptPrompt(prompt)
 
+        if request.cachePrompt { swapWithPromptCache(slot, prompt: prompt) }
         // Keep the longest cached prefix (at least one prompt token must run to get logits).
         var reuse = request.cachePrompt ? commonPrefix(slot.cachedTokens, prompt) : 0
         reuse = min(reuse, prompt.count - 1)
@@ -114,6 +115,28 @@ extension Engine {
                                      predictLimit: effectivePredictLimit(request.predictLimit),
                                      keepCount: min(keep, prompt.count))
         slot.task?.truncated = prompt.count < fullPrompt.count
+        if request.reportsProgress, let task = slot.task { reportProgress(task, starting: true) }
+    }
+
+    /// `--cache-ram`: before a slot gives up cached tokens for a new prompt, keep them in host
+    /// memory; and when host memory holds a longer match for the prompt than the slot does, load
+    /// it into the slot instead.
+    private func swapWithPromptCache(_ slot: Slot, prompt: [Int32]) {
+        guard let ram = promptCache else { return }
+        let current = commonPrefix(slot.cachedTokens, prompt)
+        let entry = ram.take(for: prompt, longerThan: current)
+        if slot.cachedTokens.count > current || entry != nil {
+            ram.store(tokens: slot.cachedTokens, state: cache.encodedSequence(slot.id))
+        }
+        guard let entry else { return }
+        do {
+            try cache.loadSequence(slot.id, from: entry.state)
+            slot.cachedTokens = entry.tokens
+        } catch {
+            // A state that does not load is dropped; the slot starts empty rather than wrong.
+            cache.clear(slot.id)
+            slot.cachedTokens = []
+        }
     }
 
     private func startsWithBOS(_ tokens: [Int32]) -> Bool {
@@ -121,11 +144,10 @@ extension Engine {
         return tokens.first == bos
     }
 
-    /// The request's `n_predict`, capped by the server's `-n`.
+    /// The request's `n_predict`, or the server's `-n` when the request leaves it at -1 (as
+    /// today's llama-server; see docs/compatibility.md).
     private func effectivePredictLimit(_ requested: Int) -> Int {
-        let server = configuration.defaultPredictLimit
-        if requested < 0 { return server }
-        return server < 0 ? requested : min(requested, server)
+        requested < 0 ? configuration.defaultPredictLimit : requested
     }
 
     // MARK: Cancellation and context
@@ -144,7 +166,17 @@ extension Engine {
     /// tokens, discard half of the rest, and move the remainder down.
     private func makeRoomInFullContexts() {
         for slot in slots {
-            guard let task = slot.task, task.phase == .generating, slot.cachedTokens.count >= slotContextSize else { continue }
+            guard let task = slot.task, task.phase == .generating else { continue }
+            guard configuration.contextShift else {
+                // As llama-server without context shift: the reply ends once prompt + generated
+                // tokens fill the context (the pending token takes the last cell), marked truncated.
+                if slot.cachedTokens.count + 1 >= slotContextSize {
+                    task.truncated = true
+                    finish(slot, reason: .limit)
+                }
+                continue
+            }
+            guard slot.cachedTokens.count >= slotContextSize else { continue }
             let keep = min(task.keepCount, slotContextSize - 1)
             let discard = (slot.cachedTokens.count - keep) / 2
             guard discard > 0 else {
@@ -210,6 +242,11 @@ extension Engine {
             return
         }
         commitRows(batch)
+        counters.decodeCalls += 1
+        for slot in slots {
+            if slot.task != nil { counters.busySlotsAtDecode += 1 }
+            counters.longestSequence = max(counters.longestSequence, slot.cachedTokens.count)
+        }
         let vocab = model.config.vocabularySize
         logits.withUnsafeBufferPointer { all in
             for (j, slot) in logitSlots.enumerated() {
@@ -219,8 +256,25 @@ extension Engine {
         }
     }
 
+    /// Sends a task's prompt progress to its client (the first report, before any prompt
+    /// token ran, has taken no time).
+    private func reportProgress(_ task: ActiveGeneration, starting: Bool = false) {
+        task.job.continuation.yield(.progress(PromptProgress(
+            total: task.prompt.count, cached: task.cachedCount, processed: task.promptCursor,
+            milliseconds: starting ? 0 : Date().timeIntervalSince(task.startTime) * 1000)))
+    }
+
     /// Appends the batch's tokens to each slot's cached tokens and advances prompt cursors.
     private func commitRows(_ batch: Batch) {
+        defer {
+            var reported = Set<Int>()
+            for row in batch.rows where !reported.contains(row.sequence) {
+                guard let task = slots[row.sequence].task, task.phase == .ingestingPrompt,
+                      task.job.request.reportsProgress else { continue }
+                reported.insert(row.sequence)
+                reportProgress(task)
+            }
+        }
         for row in batch.rows {
             let slot = slots[row.sequence]
             slot.cachedTokens.append(row.token)
@@ -289,6 +343,7 @@ extension Engine {
         let end = Date()
         let promptEnd = task.firstTokenTime ?? end
         if task.firstTokenTime != nil { counters.predictedSeconds += end.timeIntervalSince(promptEnd) }
+        counters.cachedPromptTokens += task.cachedCount
         let timings = GenerationTimings(
             promptTokens: task.prompt.count - task.cachedCount,
             promptMilliseconds: promptEnd.timeIntervalSince(task.startTime) * 1000,

@@ -32,6 +32,8 @@ public final class Engine: @unchecked Sendable {
     var publishedCounters = EngineCounters()
     /// The last finished request of each slot (shown by /slots), owned by the engine thread.
     var lastFinished: [Int: (GenerationRequest, Int, StopReason)] = [:]
+    /// `--cache-ram`, owned by the engine thread; nil when disabled.
+    let promptCache: PromptRAMCache?
     private var thread: Thread?
 
     public init(model: TransformerModel, tokenizer: Tokenizer, configuration: EngineConfiguration) {
@@ -40,6 +42,7 @@ public final class Engine: @unchecked Sendable {
         self.configuration = configuration
         cache = model.makeCache(capacity: configuration.slotContextSize)
         slots = (0..<configuration.slotCount).map(Slot.init)
+        promptCache = configuration.promptCacheMiB != 0 ? PromptRAMCache(limitMiB: configuration.promptCacheMiB) : nil
         let vocab = tokenizer.vocabulary
         let eos = Array(vocab.endOfGeneration).sorted()
         grammarVocabulary = GrammarConstraint.vocabulary(for: tokenizer)
@@ -85,9 +88,9 @@ public final class Engine: @unchecked Sendable {
         let systemCount = condition.withLock { systemTokens.count }
         let total = systemCount + request.promptTokens.count
         if total == 0 { throw .emptyPrompt }
-        // A longer prompt is truncated when it starts (keeping n_keep); only a context too
-        // small for any prompt is refused.
-        if total >= slotContextSize && slotContextSize < 2 {
+        // A longer prompt is truncated when it starts (keeping n_keep), as the spec's server does;
+        // without context shift it is refused, as today's llama-server does.
+        if total >= slotContextSize && (slotContextSize < 2 || !configuration.contextShift) {
             throw .promptTooLong(tokens: total, contextSize: slotContextSize)
         }
 

@@ -12,6 +12,13 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var defaultPredictLimit: Int
     /// How `/embedding` pools token states.
     public var pooling: Pooling
+    /// `-kvu`: each slot may use the whole context instead of `-c / -np`.
+    public var unifiedContext = false
+    /// `--context-shift` (default) or `--no-context-shift`: whether a slot whose context fills
+    /// during generation discards old tokens and goes on, or stops there.
+    public var contextShift = true
+    /// `--cache-ram` in MiB: 0 keeps no prompts in host memory, -1 keeps them without limit.
+    public var promptCacheMiB = 0
 
     public init(contextSize: Int = 512, slotCount: Int = 1, batchSize: Int = 2048,
                 defaultPredictLimit: Int = -1, pooling: Pooling = .mean, logicalBatchSize: Int? = nil) {
@@ -23,8 +30,8 @@ public struct EngineConfiguration: Sendable, Equatable {
         self.pooling = pooling
     }
 
-    /// Context of one slot: `-c / -np`.
-    public var slotContextSize: Int { contextSize / slotCount }
+    /// Context of one slot: `-c / -np`, or all of `-c` with `-kvu`.
+    public var slotContextSize: Int { unifiedContext ? contextSize : contextSize / slotCount }
 }
 
 /// How token hidden states become one embedding (`--pooling`).

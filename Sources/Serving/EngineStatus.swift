@@ -36,6 +36,14 @@ public struct EngineCounters: Sendable, Equatable {
     public var promptSeconds = 0.0
     public var predictedTokens = 0
     public var predictedSeconds = 0.0
+    /// Prompt tokens reused from a slot's cache instead of being processed.
+    public var cachedPromptTokens = 0
+    /// Forward passes (llama-server's llama_decode calls).
+    public var decodeCalls = 0
+    /// Sum over forward passes of the slots busy at that pass.
+    public var busySlotsAtDecode = 0
+    /// Longest sequence (prompt + generation) any slot has held.
+    public var longestSequence = 0
 
     public init() {}
 }

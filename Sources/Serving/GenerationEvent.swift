@@ -5,6 +5,20 @@ public enum GenerationEvent: Sendable {
     case token(GeneratedToken)
     case finished(GenerationSummary)
     case failed(EngineError)
+    /// Prompt processing advanced (only when the request asked with `reportsProgress`).
+    case progress(PromptProgress)
+}
+
+/// How far a request's prompt has been processed (today's llama-server `prompt_progress`).
+public struct PromptProgress: Sendable, Equatable {
+    /// Prompt tokens in all.
+    public var total: Int
+    /// Tokens reused from the slot's cache.
+    public var cached: Int
+    /// Tokens in the cache so far (cached ones included).
+    public var processed: Int
+    /// Time since prompt processing started.
+    public var milliseconds: Double
 }
 
 /// One sampled token and the text it released (empty while a partial stop string is held back
@@ -34,13 +48,24 @@ public struct GenerationTimings: Sendable, Equatable {
     public var predictedTokens: Int
     public var predictedMilliseconds: Double
 
+    public init(promptTokens: Int, promptMilliseconds: Double, predictedTokens: Int, predictedMilliseconds: Double) {
+        self.promptTokens = promptTokens
+        self.promptMilliseconds = promptMilliseconds
+        self.predictedTokens = predictedTokens
+        self.predictedMilliseconds = predictedMilliseconds
+    }
+
     public var promptPerTokenMilliseconds: Double { promptTokens > 0 ? promptMilliseconds / Double(promptTokens) : 0 }
     public var promptPerSecond: Double { promptMilliseconds > 0 ? 1000 * Double(promptTokens) / promptMilliseconds : 0 }
+    /// The first generated token comes from the last prompt batch's logits, so
+    /// `predictedMilliseconds` covers `predictedTokens - 1` decode steps; the rates are per step,
+    /// as today's llama-server reports them (0 when there was no decode step).
+    private var decodeSteps: Int { max(0, predictedTokens - 1) }
     public var predictedPerTokenMilliseconds: Double {
-        predictedTokens > 0 ? predictedMilliseconds / Double(predictedTokens) : 0
+        decodeSteps > 0 ? predictedMilliseconds / Double(decodeSteps) : 0
     }
     public var predictedPerSecond: Double {
-        predictedMilliseconds > 0 ? 1000 * Double(predictedTokens) / predictedMilliseconds : 0
+        decodeSteps > 0 && predictedMilliseconds > 0 ? 1e3 / predictedMilliseconds * Double(decodeSteps) : 0
     }
 }
 

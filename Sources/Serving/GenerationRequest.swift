@@ -23,6 +23,8 @@ public struct GenerationRequest: Sendable {
     public var promptText: String
     /// Whether the client streams (shown by /slots).
     public var stream: Bool
+    /// `return_progress`: send `.progress` events while the prompt is processed.
+    public var reportsProgress = false
 
     public init(promptTokens: [Int32], sampling: SamplingParameters = SamplingParameters(),
                 predictLimit: Int = -1, keepCount: Int = 0, stopStrings: [String] = [], slotID: Int? = nil,

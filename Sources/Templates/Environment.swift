@@ -11,6 +11,10 @@ public struct RenderOptions: Sendable {
     /// what a real chat template needs for thousands of messages.
     public var maxSteps: Int
 
+    /// llama.cpp's engine, not Python's: `str + undefined` and `str + none` give the string
+    /// instead of raising (see `Operators.concatenatingMissing`). Off by default.
+    public var concatenatesMissingStrings = false
+
     public static let defaultMaxSteps = 20_000_000
 
     public init(strftimeNow: @escaping @Sendable (String) -> String = RenderOptions.systemStrftime,

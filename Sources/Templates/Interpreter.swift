@@ -376,6 +376,11 @@ final class Interpreter {
         case .binary(let op, let l, let r):
             let a = try eval(l, scope)
             let b = try eval(r, scope)
+            if op == "+" && options.concatenatesMissingStrings,
+               let joined = Operators.concatenatingMissing(a.demoted, b.demoted) {
+                if case .string(let s) = joined { try Interpreter.checkStringSize(s.utf8.count) }
+                return joined
+            }
             let v = try Operators.binary(op, a, b)
             switch v {
             case .string(let s), .markup(let s): try Interpreter.checkStringSize(s.utf8.count)

@@ -2,6 +2,18 @@ import Foundation
 
 /// Python semantics of the binary and comparison operators.
 enum Operators {
+    /// `str + undefined` / `str + none` (either order) as llama.cpp's template engine evaluates it:
+    /// the string alone. Python's Jinja raises, so this applies only with
+    /// `RenderOptions.concatenatesMissingStrings` (chat templates written against llama-server rely
+    /// on it: Firefunction v2 adds an optional `functions` to its system prompt).
+    static func concatenatingMissing(_ a: Value, _ b: Value) -> Value? {
+        switch (a, b) {
+        case (.string(let s), .undefined), (.string(let s), .none), (.undefined, .string(let s)), (.none, .string(let s)):
+            return .string(s)
+        default: return nil
+        }
+    }
+
     static func binary(_ op: String, _ a: Value, _ b: Value) throws -> Value {
         if op == "~" { return .string(a.pythonStr + b.pythonStr) }
         if op == "+" {

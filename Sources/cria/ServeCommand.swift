@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import CriaNumerics
 import GGUF
 import Models
+import Sampling
 import Server
 import Serving
 import Templates
@@ -16,8 +18,13 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     // Model
-    @Option(name: [.customShort("m"), .customLong("model")], help: "Path to the GGUF model file.")
-    var model: String
+    @Option(name: [.customShort("m"), .customLong("model")],
+            help: "Path to the GGUF model file (without it the server starts with no model, answering /health and /v1/models only).")
+    var model: String?
+    @Option(name: .customLong("tags"), help: "Comma-separated model tags, listed by /v1/models (informational).")
+    var tags: String?
+    @Flag(name: .customLong("offline"), help: "Never touch the network (cria never downloads, so this changes nothing).")
+    var offline = false
     @Option(name: [.customLong("mu", withSingleDash: true), .customLong("model-url")], help: "Remote model URL (not supported: download it and use -m).")
     var modelURL: String?
     @Option(name: [.customLong("hfr", withSingleDash: true), .customLong("hf-repo")], help: "Hugging Face repository (not supported).")
@@ -56,7 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
     var batchSize = 2048
     @Option(name: [.customLong("ub", withSingleDash: true), .customLong("ubatch-size")], help: "Physical batch size: most rows in one forward pass (the engine uses min(-b, -ub)).")
     var ubatchSize = 512
-    @Option(name: [.customShort("n"), .customLong("n-predict")], help: "Most tokens to generate per request (-1 = no limit).")
+    @Option(name: [.customShort("n"), .customLong("n-predict"), .customLong("predict")], parsing: .unconditional, help: "Most tokens to generate per request (-1 = no limit).")
     var nPredict = -1
     @Option(name: .customLong("grp-attn-n"), help: "Self-extend group factor (only 1 is supported).")
     var groupAttentionN = 1
@@ -64,6 +71,29 @@ struct ServeCommand: AsyncParsableCommand {
     var groupAttentionW = 512
     @Option(name: .customLong("pooling"), help: "Embedding pooling: none, mean, cls or last (default: the model's, else mean).")
     var pooling: String?
+    @Flag(name: .customLong("context-shift"), inversion: .prefixedNo,
+          help: "When a slot's context fills during generation, discard half of it and go on (default: on, as the spec).")
+    var contextShift = true
+    @Flag(name: [.customLong("kvu", withSingleDash: true), .customLong("kv-unified")],
+          help: "Every slot may use the whole -c context instead of -c / -np.")
+    var kvUnified = false
+    @Flag(name: [.customLong("no-kvu", withSingleDash: true), .customLong("no-kv-unified")], help: "Slots split -c evenly (the default).")
+    var noKVUnified = false
+    @Option(name: [.customLong("ctk", withSingleDash: true), .customLong("cache-type-k")], help: "KV cache type for K (cria stores f16).")
+    var cacheTypeK = "f16"
+    @Option(name: [.customLong("ctv", withSingleDash: true), .customLong("cache-type-v")], help: "KV cache type for V (cria stores f16).")
+    var cacheTypeV = "f16"
+    @Option(name: [.customLong("fa", withSingleDash: true), .customLong("flash-attn")],
+            help: "Flash attention: on, off or auto (cria has one CPU attention kernel: accepted, no effect).")
+    var flashAttention = "auto"
+    @Flag(name: .customLong("swa-full"), help: "Full-size cache for sliding-window layers (cria always keeps one).")
+    var swaFull = false
+    @Option(name: [.customLong("cram", withSingleDash: true), .customLong("cache-ram")], parsing: .unconditional,
+            help: "Keep prompts that slots give up in host memory, up to this many MiB (-1: no limit; default 0: off).")
+    var cacheRAM: Int?
+    @Flag(name: .customLong("cache-idle-slots"), inversion: .prefixedNo,
+          help: "Accepted; no effect: cria's slots do not share KV cells, so idle slots need not be moved out.")
+    var cacheIdleSlots = true
 
     // Threads and hardware
     @Option(name: [.customShort("t"), .customLong("threads")], help: "Threads for generation (forward passes of one token).")
@@ -98,8 +128,32 @@ struct ServeCommand: AsyncParsableCommand {
     var systemPromptFile: String?
     @Option(name: .customLong("chat-template"), help: "Chat template: a built-in name or Jinja source.")
     var chatTemplate: String?
-    @Flag(name: .customLong("slots-endpoint-disable"), help: "Disable GET /slots.")
+    @Flag(name: .customLong("slots-endpoint-disable"), help: "Disable GET /slots (the spec's spelling of --no-slots).")
     var slotsEndpointDisable = false
+    @Flag(name: .customLong("slots"), inversion: .prefixedNo, help: "Expose GET /slots (default: on).")
+    var slotsEndpoint = true
+    @Flag(name: [.customLong("ui"), .customLong("webui")], inversion: .prefixedNo, help: "Serve the built-in web page at / (default: on).")
+    var webUI = true
+    @Option(name: .customLong("cors-origins"), help: "Allowed CORS origins: *, localhost (reflect local origins only) or one origin (default: *).")
+    var corsOrigins: String?
+    @Option(name: .customLong("cors-methods"), help: "Access-Control-Allow-Methods for preflights.")
+    var corsMethods = "GET, POST, DELETE, OPTIONS"
+    @Option(name: .customLong("cors-headers"), help: "Access-Control-Allow-Headers for preflights.")
+    var corsHeaders = "*"
+    @Flag(name: .customLong("cors-credentials"), inversion: .prefixedNo, help: "Allow credentials on CORS requests (default: on).")
+    var corsCredentials = true
+    @Flag(name: [.customLong("rerank"), .customLong("reranking")], help: "Enable /rerank and /v1/rerank (needs a reranker model).")
+    var reranking = false
+    @Flag(name: .customLong("props"), help: "Allow POST /props (always allowed in cria, as the spec).")
+    var propsEndpoint = false
+    @Flag(name: .customLong("jinja"), inversion: .prefixedNo, help: "Chat templates run in cria's Jinja interpreter (default: on; --no-jinja rejects tools).")
+    var jinja = true
+    @Option(name: .customLong("chat-template-file"), help: "File with a Jinja chat template.")
+    var chatTemplateFile: String?
+    @Option(name: .customLong("reasoning-format"), help: "How thoughts are returned: none, deepseek, deepseek-legacy or auto.")
+    var reasoningFormat = "auto"
+    @Option(name: [.customLong("rea", withSingleDash: true), .customLong("reasoning")], help: "Reasoning in chats: on, off or auto (the template decides).")
+    var reasoning = "auto"
     @Flag(name: .customLong("metrics"), help: "Enable GET /metrics (Prometheus).")
     var metrics = false
     @Option(name: .customLong("slot-save-path"), help: "Folder for slot save/restore files.")
@@ -110,6 +164,13 @@ struct ServeCommand: AsyncParsableCommand {
     var logDisable = false
     @Option(name: .customLong("log-format"), help: "Log format: json or text.")
     var logFormat = "json"
+    @Flag(name: [.customShort("v"), .customLong("verbose"), .customLong("log-verbose")], help: "Chat completions carry __verbose (the native result with the rendered prompt) unless a request says \"verbose\": false.")
+    var verbose = false
+
+    @OptionGroup(title: "Sampling defaults (a request's own value wins)")
+    var samplingDefaults: SamplingDefaultOptions
+    @OptionGroup(title: "llama-server features cria does not have (the server stops if one is used)")
+    var unsupported: UnsupportedServeOptions
 
     func validate() throws {
         for (value, flag) in [(modelURL, "--model-url"), (hfRepo, "--hf-repo"), (hfFile, "--hf-file")] where value != nil {
@@ -137,6 +198,24 @@ struct ServeCommand: AsyncParsableCommand {
         for t in [threads, threadsBatch, threadsHTTP].compactMap({ $0 }) where t < 1 {
             throw ValidationError("thread counts must be at least 1")
         }
+        for (value, flag) in [(cacheTypeK, "-ctk"), (cacheTypeV, "-ctv")] where value.lowercased() != "f16" {
+            throw ValidationError("\(flag) \(value): cria's KV cache stores f16 keys and values only; leave \(flag) out or pass f16")
+        }
+        if !["on", "off", "auto", "true", "false", "1", "0", "enabled", "disabled"].contains(flashAttention.lowercased()) {
+            throw ValidationError("-fa must be on, off or auto, got '\(flashAttention)'")
+        }
+        if !["none", "deepseek", "deepseek-legacy", "auto"].contains(reasoningFormat) {
+            throw ValidationError("--reasoning-format must be none, deepseek, deepseek-legacy or auto, got '\(reasoningFormat)'")
+        }
+        if ReasoningMode(rawValue: reasoning) == nil { throw ValidationError("--reasoning must be on, off or auto, got '\(reasoning)'") }
+        if chatTemplate != nil && chatTemplateFile != nil {
+            throw ValidationError("--chat-template and --chat-template-file both set the template: pass only one")
+        }
+        if Self.commaList(host).isEmpty { throw ValidationError("--host must name at least one address") }
+        if let cacheRAM, cacheRAM < -1 { throw ValidationError("--cache-ram must be -1 (no limit), 0 (off) or a size in MiB") }
+        if kvUnified && noKVUnified { throw ValidationError("-kvu and -no-kvu contradict each other: pass only one") }
+        if let corsOrigins, corsOrigins.isEmpty { throw ValidationError("--cors-origins must not be empty (use * for any origin)") }
+        if reranking && embedding { throw ValidationError("--reranking and --embedding need different models: pass only one") }
     }
 
     func run() async throws {
@@ -158,7 +237,13 @@ struct ServeCommand: AsyncParsableCommand {
         server.apiKeys = apiKeys + (try apiKeyFile.map(Self.readKeys) ?? [])
         server.embeddingsEnabled = embedding
         server.metricsEnabled = metrics
-        server.slotsEndpointEnabled = !slotsEndpointDisable
+        server.slotsEndpointEnabled = slotsEndpoint && !slotsEndpointDisable
+        server.webUIEnabled = webUI
+        server.cors = CORSPolicy(origins: corsOrigins ?? "*", methods: corsMethods, headers: corsHeaders,
+                                 credentials: corsCredentials)
+        server.verbose = verbose
+        server.rerankingEnabled = reranking
+        server.jinjaEnabled = jinja
         server.slotSavePath = slotSavePath
         server.timeoutSeconds = timeout
         server.httpThreads = threadsHTTP
@@ -168,11 +253,22 @@ struct ServeCommand: AsyncParsableCommand {
             do { return try ChatTemplate.resolve(nameOrSource: source) } catch {
                 throw ValidationError("--chat-template could not be parsed: \(error)")
             }
+        } ?? chatTemplateFile.map(Self.readChatTemplate)
+        let samplingDefaults = try self.samplingDefaults.parameters()
+        if flashAttention.lowercased() != "auto" {
+            log.info("-fa \(flashAttention): cria has a single CPU attention kernel, so this changes nothing")
         }
 
         let hostState = ModelHost()
-        let app = buildApplication(host: hostState, configuration: server)
-        log.info("HTTP server listening", ["hostname": host, "port": "\(port)"])
+        // llama-server's --host takes a comma-separated list; each address gets its own listener.
+        let addresses = Self.commaList(host)
+        for address in addresses { log.info("HTTP server listening", ["hostname": address, "port": "\(port)"]) }
+        guard let model else {
+            log.warn("no -m given: serving without a model (only /health, /v1/models and CORS preflights answer)")
+            hostState.set(.noModel)
+            try await runListeners(host: hostState, configuration: server, addresses: addresses)
+            return
+        }
         let generationThreads = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
         // As llama-server: -tb defaults to -t.
         let batchThreads = threadsBatch ?? generationThreads
@@ -183,7 +279,11 @@ struct ServeCommand: AsyncParsableCommand {
                                  predictLimit: nPredict,
                                  threads: generationThreads, batchThreads: batchThreads,
                                  pooling: pooling.flatMap(Pooling.init(rawValue:)), alias: alias,
-                                 chatTemplate: chatTemplate, systemPrompt: systemPrompt, numerics: numerics)
+                                 chatTemplate: chatTemplate, systemPrompt: systemPrompt,
+                                 samplingDefaults: samplingDefaults, unifiedContext: kvUnified && !noKVUnified,
+                                 contextShift: contextShift, tags: tags.map(Self.commaList) ?? [],
+                                 reasoning: ReasoningMode(rawValue: reasoning) ?? .auto, reranking: reranking,
+                                 promptCacheMiB: cacheRAM ?? 0, numerics: numerics)
         Task.detached {
             do {
                 let served = try loader.load { outcome in
@@ -204,13 +304,28 @@ struct ServeCommand: AsyncParsableCommand {
                 Foundation.exit(1)
             }
         }
-        try await app.runService()
+        try await runListeners(host: hostState, configuration: server, addresses: addresses)
     }
 
     /// NUMA nodes the kernel reports (1 where /sys does not say).
     static func numaNodeCount() -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/devices/system/node")) ?? []
         return max(1, names.filter { $0.hasPrefix("node") && Int($0.dropFirst(4)) != nil }.count)
+    }
+
+    /// `--chat-template-file`: Jinja source, parsed now so a broken file stops the server.
+    static func readChatTemplate(_ path: String) throws -> ChatTemplate {
+        guard let source = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("cannot read --chat-template-file \(path)")
+        }
+        do { return try ChatTemplate(source: source) } catch {
+            throw ValidationError("--chat-template-file \(path) could not be parsed: \(error)")
+        }
+    }
+
+    /// `a, b,,c` → `["a", "b", "c"]` (llama-server's --alias and --tags lists).
+    static func commaList(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     static func readKeys(_ path: String) throws -> [String] {
@@ -254,7 +369,22 @@ struct ModelLoader: Sendable {
     let alias: String?
     let chatTemplate: ChatTemplate?
     let systemPrompt: SystemPrompt?
-    let numerics: NumericsMode
+    /// `--temp`, `--top-k`, …: what a request's missing sampling options default to.
+    var samplingDefaults = SamplingParameters()
+    /// `-kvu`: every slot may fill the whole `-c` context.
+    var unifiedContext = false
+    /// `--context-shift` / `--no-context-shift`.
+    var contextShift = true
+    /// `--tags`.
+    var tags: [String] = []
+    /// `--reasoning`.
+    var reasoning = ReasoningMode.auto
+    /// `--reranking`: the model must have a ranking head.
+    var reranking = false
+    /// `--cache-ram`.
+    var promptCacheMiB = 0
+    /// `--numerics`.
+    var numerics = NumericsMode.invariant
 
     /// Loads everything; `reportLock` hears what `--mlock` did before the engine starts.
     func load(reportLock: (GGUFStorage.LockOutcome) -> Void = { _ in }) throws -> ServedModel {
@@ -264,20 +394,47 @@ struct ModelLoader: Sendable {
         model.microBatchSize = batchSize
         model.numerics = numerics
         let tokenizer = try Tokenizer(file: model.file)
+        do { try samplingDefaults.validate(vocabularySize: model.config.vocabularySize) } catch {
+            throw ValidationError("sampling default out of range for this model: \(error.description)")
+        }
         let metadata = model.file.metadata
         let template = try chatTemplate ?? metadata.string("tokenizer.chat_template").map(ChatTemplate.init(source:))
             ?? ChatTemplate.defaultFallback
         let modelPooling = metadata.int("\(model.config.architecture).pooling_type").flatMap(Pooling.init(ggufValue:))
+        let rankingHead = reranking ? try Self.rankingHead(model.file, path: path, width: model.config.embeddingLength) : nil
         let context = contextSize == 0 ? model.config.contextLength : contextSize
-        let configuration = EngineConfiguration(contextSize: context, slotCount: slots, batchSize: batchSize,
+        var configuration = EngineConfiguration(contextSize: context, slotCount: slots, batchSize: batchSize,
                                                 defaultPredictLimit: predictLimit,
                                                 pooling: pooling ?? modelPooling ?? .mean, logicalBatchSize: logicalBatchSize)
+        configuration.unifiedContext = unifiedContext
+        configuration.contextShift = contextShift
+        configuration.promptCacheMiB = promptCacheMiB
         guard configuration.slotContextSize >= 8 else {
             throw ValidationError("-c \(context) split over \(slots) slots leaves \(configuration.slotContextSize) tokens per slot; raise -c")
         }
         let engine = Engine(model: model, tokenizer: tokenizer, configuration: configuration)
         if let systemPrompt { engine.setSystemPrompt(systemPrompt) }
         engine.start()
-        return ServedModel(engine: engine, tokenizer: tokenizer, chatTemplate: template, modelPath: path, alias: alias)
+        let aliases = alias.map(ServeCommand.commaList) ?? []
+        return ServedModel(engine: engine, tokenizer: tokenizer, chatTemplate: template, modelPath: path,
+                           alias: aliases.min(), aliases: aliases, tags: tags, samplingDefaults: samplingDefaults,
+                           reasoning: reasoning, rankingHead: rankingHead)
+    }
+
+    /// `--reranking`: the classification head llama.cpp's rank pooling applies (`cls.*` tensors).
+    static func rankingHead(_ file: GGUFFile, path: String, width: Int) throws -> RankingHead {
+        func layer(_ name: String, inputs: Int) throws -> RankingHead.Layer? {
+            guard let info = file.tensor(named: "\(name).weight") else { return nil }
+            guard info.shape.count == 2, info.shape[0] == inputs else {
+                throw ValidationError("--reranking: \(name).weight has shape \(info.shape), expected [\(inputs), N]")
+            }
+            let bias = try file.tensor(named: "\(name).bias").map { try Dequantize.tensor($0, in: file) }
+            return RankingHead.Layer(weights: try Dequantize.tensor(info, in: file), bias: bias, rows: info.shape[1], width: inputs)
+        }
+        let dense = try layer("cls", inputs: width)
+        guard let output = try layer("cls.output", inputs: dense?.rows ?? width) else {
+            throw ValidationError("--reranking needs a reranking model: \(path) has no classification head (cls.output.weight)")
+        }
+        return RankingHead(dense: dense, output: output, promptTemplate: file.metadata.string("tokenizer.chat_template.rerank"))
     }
 }

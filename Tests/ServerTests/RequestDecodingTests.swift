@@ -102,7 +102,8 @@ struct RequestDecodingTests {
 
     @Test func chatRequestRejectsBadInput() throws {
         for body in [#"{}"#, #"{"messages": []}"#, #"{"messages": [{"content": "x"}]}"#,
-                     #"{"messages": [{"role": "user", "content": "x"}], "n": 2}"#,
+                     #"{"messages": [{"role": "user", "content": "x"}], "n": 0}"#,
+                     #"{"messages": [{"role": "user", "content": "x"}], "n": 17}"#,
                      #"{"messages": [{"role": "user", "content": "x"}], "max_tokens": -1}"#,
                      #"{"messages": [{"role": "user", "content": "x"}], "top_logprobs": 3}"#,
                      #"{"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "xml"}}"#] {

@@ -58,6 +58,7 @@ struct EngineTests {
                 text += t.text
             case .finished(let s): return (tokens, text + s.trailingText, s)
             case .failed(let e): throw e
+            case .progress: continue
             }
         }
         throw CancellationError()

@@ -92,7 +92,8 @@ def test_out_of_range_values(server, body, contains):
 @pytest.mark.parametrize("path,body,contains", [
     ("/v1/chat/completions", {"messages": MESSAGES, "top_logprobs": 30, "logprobs": True}, "top_logprobs"),
     ("/v1/chat/completions", {"messages": MESSAGES, "id_slot": 99}, "slot"),
-    ("/v1/chat/completions", {"messages": MESSAGES, "n": 2}, "n = 1"),
+    ("/v1/chat/completions", {"messages": MESSAGES, "n": 0}, "n must be between"),
+    ("/v1/chat/completions", {"messages": MESSAGES, "n": 2, "stream": True}, "n > 1"),
     ("/v1/completions", {"prompt": "x", "logprobs": 30}, "logprobs"),
     ("/v1/completions", {"prompt": "x", "max_tokens": -1}, "max_tokens"),
     ("/detokenize", {"tokens": [99999999]}, "token id"),
@@ -110,6 +111,15 @@ def test_out_of_range_values_on_other_routes(server, path, body, contains):
 def test_embedding_input_longer_than_context(server, path, body):
     # An embedding cannot drop part of its input, so it is refused (generation truncates instead).
     assert_openai_error(server.post(path, body), 400, contains="context")
+
+
+def test_prompt_longer_than_context_without_context_shift(start_server):
+    # With context shift (the default) a long prompt is truncated, as the spec's server does;
+    # --no-context-shift refuses it, as today's llama-server does.
+    s = start_server("-np", "1", "-c", "256", "--no-context-shift")
+    r = s.post("/completion", {"prompt": "word " * 600, "n_predict": 1})
+    assert_openai_error(r, 400, kind="exceed_context_size_error", contains="context")
+    still_serves(s)
 
 
 def test_oversize_body_is_413(server):
@@ -142,12 +152,12 @@ def test_errors_do_not_disturb_a_running_request(server):
 
     t = threading.Thread(target=run)
     t.start()
-    for path, body, status in BAD_REQUESTS:
+    for path, body, status, *kind in BAD_REQUESTS:
         if isinstance(body, bytes):
             r = requests.post(server.url(path), data=body, headers={"Content-Type": "application/json"}, timeout=60)
         else:
             r = server.post(path, body)
-        assert_openai_error(r, status)
+        assert_openai_error(r, status, *kind)
     t.join()
     alone = server.post("/completion", req).json()
     assert result["body"]["tokens"] == alone["tokens"] and result["body"]["tokens_predicted"] == 24
