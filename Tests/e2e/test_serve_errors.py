@@ -110,7 +110,7 @@ def test_out_of_range_values_on_other_routes(server, path, body, contains):
 ])
 def test_embedding_input_longer_than_context(server, path, body):
     # An embedding cannot drop part of its input, so it is refused (generation truncates instead).
-    assert_openai_error(server.post(path, body), 400, contains="context")
+    assert_openai_error(server.post(path, body), 400, kind="exceed_context_size_error", contains="context")
 
 
 def test_prompt_longer_than_context_without_context_shift(start_server):
