@@ -27,10 +27,7 @@ struct ChatRequest {
         options = try CompletionOptions(f, vocabularySize: vocabularySize, defaults: defaults)
         var maxTokens = try f.int("max_completion_tokens", in: 0...Int(Int32.max))
         if maxTokens == nil { maxTokens = try f.int("max_tokens", in: 0...Int(Int32.max)) }
-        if let n = maxTokens {
-            guard n >= 0 else { throw .badRequest("max_tokens must not be negative, got \(n)") }
-            options.predictLimit = n
-        }
+        if let n = maxTokens { options.predictLimit = n }
         if let n = try f.int("n") {
             guard (1...Self.maxChoices).contains(n) else { throw .badRequest("n must be between 1 and \(Self.maxChoices), got \(n)") }
             choiceCount = n

@@ -145,10 +145,7 @@ struct OpenAIController {
         var request = request
         let fields = try await request.jsonFields(context: context)
         var options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
-        if let n = try fields.int("max_tokens", in: 0...Int(Int32.max)) {
-            guard n >= 0 else { throw APIError.badRequest("max_tokens must not be negative, got \(n)") }
-            options.predictLimit = n
-        }
+        if let n = try fields.int("max_tokens", in: 0...Int(Int32.max)) { options.predictLimit = n }
         if try fields.bool("echo") == true { throw APIError.badRequest("echo is not supported") }
         if let n = try fields.int("n"), n != 1 { throw APIError.badRequest("Only one completion choice is allowed (n = 1)") }
         let top = try fields.int("logprobs") ?? 0
