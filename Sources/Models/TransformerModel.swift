@@ -28,10 +28,8 @@ public final class TransformerModel: @unchecked Sendable {
         tensorObserver(name(), rows, UnsafeBufferPointer(start: p, count: rows * width))
     }
 
-    /// Rows of one sequence are taken in groups of this many (llama.cpp's micro-batch, `-ub`): a
-    /// group's size picks llama.cpp's numerics for its rows (repacked Q4_K gemm from 4 rows, tiled
-    /// K-quant products from 8, tiled attention from 64), so that results follow llama.cpp's and
-    /// do not depend on what else the batch holds.
+    /// llama.cpp numerics only: rows of one sequence are taken in groups of this many (llama.cpp's
+    /// micro-batch, `-ub`), and a group's size picks their float orders (see ForwardSchedule).
     public var microBatchSize = 512
 
     /// Whether rows follow llama.cpp's batch-dependent orders or one fixed order (the default).
@@ -88,30 +86,22 @@ public final class TransformerModel: @unchecked Sendable {
     /// (`count × embeddingLength`, inside the reused scratch), or nil for an empty batch.
     private func residualStream(_ batch: Batch, cache: KVCache) throws -> (UnsafeMutablePointer<Float>, ForwardScratch)? {
         let cells = try assignCells(batch, cache: cache)
-        let n = batch.count, d = config.embeddingLength
+        let n = batch.count
         guard n > 0 else { return nil }
         pool.activeThreads = n == 1 ? threads : batchThreads
         if scratch == nil || scratch!.rows < n { scratch = ForwardScratch(config: config, rows: n) }
         let s = scratch!
-        let x = s.x
-        embed(batch, into: x)
-        observe("inp_scaled", n, x, width: d)
-        let groups = rowGroups(batch)
-        // llama.cpp's batch-dependent orders (Matmul's modes): its tiled K-quant matmul for groups of
-        // 8 or more rows, its repacked Q4_K gemm for the first multiple of 4 rows of a group of 4+
-        var modes = [UInt8](repeating: 0, count: n)
-        for group in groups where numerics == .llamaCpp {
-            let gemmRows = group.count >= 4 ? group.count - group.count % 4 : 0
-            for (j, i) in group.enumerated() {
-                modes[Int(i)] = (group.count >= 8 ? 1 : 0) | (j < gemmRows ? 2 : 0)
-            }
-        }
-        modes.withUnsafeBufferPointer { mb in
+        embed(batch, into: s.x)
+        observe("inp_scaled", n, s.x, width: config.embeddingLength)
+        let schedule = ForwardSchedule(batch, numerics: numerics, microBatchSize: microBatchSize)
+        schedule.rowOrders.withUnsafeBufferPointer { orders in
+            let pass = ForwardPass(batch: batch, cells: cells, scratch: s, schedule: schedule, orders: orders.baseAddress!)
             for layer in 0..<config.layerCount {
-                runLayer(layer, batch: batch, cells: cells, cache: cache, x: x, scratch: s, groups: groups, modes: mb.baseAddress!)
+                attentionBlock(layer, pass)
+                feedForwardBlock(layer, pass)
             }
         }
-        return (x, s)
+        return (s.x, s)
     }
 
     /// Moves the cached tokens of `sequence` at positions in `range` by `delta` (context shift),
@@ -187,80 +177,72 @@ public final class TransformerModel: @unchecked Sendable {
         config.slidingLayers[layer] ? (config.ropeBaseSliding, 1) : (config.ropeBase, config.ropeScale)
     }
 
-    /// Each sequence's rows (indices into the batch, in order), cut into micro-batch groups.
-    private func rowGroups(_ batch: Batch) -> [[Int32]] {
-        var rowsOf: [Int: [Int32]] = [:]
-        for (i, row) in batch.rows.enumerated() { rowsOf[row.sequence, default: []].append(Int32(i)) }
-        var groups: [[Int32]] = []
-        let size = max(1, microBatchSize)
-        for sequence in rowsOf.keys.sorted() {
-            let indices = rowsOf[sequence]!
-            for start in stride(from: 0, to: indices.count, by: size) {
-                groups.append(Array(indices[start..<min(start + size, indices.count)]))
-            }
+    /// x += attention(norm(x)), and the rows' keys and values into the cache.
+    private func attentionBlock(_ layer: Int, _ pass: ForwardPass) {
+        let c = config, w = weights.layers[layer], s = pass.scratch, n = pass.batch.count, d = c.embeddingLength
+        let (x, h, q, k, v, o) = (s.x, s.h, s.q, s.k, s.v, s.o)
+        eachRows(n) { r in
+            VectorMath.rmsNorm(rows: r.count, x + r.lowerBound * d, stride: d, weight: w.attentionNorm, count: d,
+                               eps: c.rmsEpsilon, into: h + r.lowerBound * d, outputStride: d)
         }
-        return groups
+        Matmul.multiply((w.query, q), (w.key, k), (w.value, v), input: h, batch: n, pool: pool, path: kernelPath,
+                        orders: pass.orders)
+        addBias(w.queryBias, q, rows: n)
+        addBias(w.keyBias, k, rows: n)
+        addBias(w.valueBias, v, rows: n)
+        prepareQueriesAndKeys(layer: layer, weights: w, batch: pass.batch, q: q, k: k)
+        observe("Qcur-\(layer)", n, q, width: c.queryDimension)
+        observe("Kcur-\(layer)", n, k, width: c.kvDimension)
+        observe("Vcur-\(layer)", n, v, width: c.kvDimension)
+        storeKeysAndValues(layer, pass)
+        attend(layer, pass, into: s.attn)
+        observe("kqv_out-\(layer)", n, s.attn, width: c.queryDimension)
+        Matmul.multiply(w.output, s.attn, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
+        addResidual(o, to: x, rows: n, postNorm: w.postAttentionNorm)
     }
 
-    private func runLayer(_ layer: Int, batch: Batch, cells: [(SequenceCells, Int)], cache: KVCache,
-                          x: UnsafeMutablePointer<Float>, scratch s: ForwardScratch, groups: [[Int32]],
-                          modes: UnsafePointer<UInt8>) {
-        let c = config, w = weights.layers[layer], n = batch.count, d = c.embeddingLength
-        let eps = c.rmsEpsilon
+    /// x += mlp(norm(x)).
+    private func feedForwardBlock(_ layer: Int, _ pass: ForwardPass) {
+        let c = config, w = weights.layers[layer], s = pass.scratch, n = pass.batch.count, d = c.embeddingLength
+        let (x, h, gate, up, o) = (s.x, s.h, s.gate, s.up, s.o)
+        let ff = c.feedForwardLength
+        eachRows(n) { r in
+            VectorMath.rmsNorm(rows: r.count, x + r.lowerBound * d, stride: d, weight: w.ffnNorm, count: d,
+                               eps: c.rmsEpsilon, into: h + r.lowerBound * d, outputStride: d)
+        }
+        Matmul.multiply((w.gate, gate), (w.up, up), input: h, batch: n, pool: pool, path: kernelPath, orders: pass.orders)
+        eachRow(n) { i in
+            VectorMath.gatedActivation(gate: gate + i * ff, up: up + i * ff, count: ff, activation: c.activation,
+                                       into: gate + i * ff, path: kernelPath)
+        }
+        observe("ffn_geglu-\(layer)", n, gate, width: ff)
+        Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
+        observe("ffn_out-\(layer)", n, o, width: d)
+        addResidual(o, to: x, rows: n, postNorm: w.postFFNNorm)
+        observe("l_out-\(layer)", n, x, width: d)
+    }
 
-        let path = kernelPath
-        let (h, q, k, v, attn, o, gate, up) = (s.h, s.q, s.k, s.v, s.attn, s.o, s.gate, s.up)
-        do {
-            // Attention block
-            eachRows(n) { r in
-                VectorMath.rmsNorm(rows: r.count, x + r.lowerBound * d, stride: d, weight: w.attentionNorm, count: d, eps: eps,
-                                   into: h + r.lowerBound * d, outputStride: d)
+    /// x += postNorm(o) (Gemma normalizes a block's output before adding it; others add it as is).
+    private func addResidual(_ o: UnsafeMutablePointer<Float>, to x: UnsafeMutablePointer<Float>, rows n: Int,
+                             postNorm: [Float]?) {
+        let d = config.embeddingLength, eps = config.rmsEpsilon
+        eachRows(n) { r in
+            let lo = r.lowerBound
+            if let postNorm {
+                VectorMath.rmsNorm(rows: r.count, o + lo * d, stride: d, weight: postNorm, count: d, eps: eps,
+                                   into: o + lo * d, outputStride: d)
             }
-            Matmul.multiply((w.query, q), (w.key, k), (w.value, v), input: h, batch: n, pool: pool, path: path, modes: modes)
-            addBias(w.queryBias, q, rows: n)
-            addBias(w.keyBias, k, rows: n)
-            addBias(w.valueBias, v, rows: n)
-            prepareQueriesAndKeys(layer: layer, weights: w, batch: batch, q: q, k: k)
-            observe("Qcur-\(layer)", n, q, width: c.queryDimension)
-            observe("Kcur-\(layer)", n, k, width: c.kvDimension)
-            observe("Vcur-\(layer)", n, v, width: c.kvDimension)
-            eachRow(n) { i in
-                let (seq, cell) = cells[i]
-                let kd = seq.key(layer: layer, cell: cell), vd = seq.value(layer: layer, cell: cell)
-                let ks = k + i * c.kvDimension, vs = v + i * c.kvDimension
-                VectorMath.toF16(ks, count: c.kvDimension, into: kd, path: path)
-                VectorMath.toF16(vs, count: c.kvDimension, into: vd, path: path)
-            }
-            attend(layer: layer, batch: batch, cells: cells, groups: groups, q: q, into: attn)
-            observe("kqv_out-\(layer)", n, attn, width: c.queryDimension)
-            Matmul.multiply(w.output, attn, batch: n, into: o, pool: pool, path: path, modes: modes)
-            eachRows(n) { r in
-                let lo = r.lowerBound
-                if let post = w.postAttentionNorm {
-                    VectorMath.rmsNorm(rows: r.count, o + lo * d, stride: d, weight: post, count: d, eps: eps, into: o + lo * d, outputStride: d)
-                }
-                for j in lo * d..<r.upperBound * d { x[j] += o[j] }
-                VectorMath.rmsNorm(rows: r.count, x + lo * d, stride: d, weight: w.ffnNorm, count: d, eps: eps, into: h + lo * d, outputStride: d)
-            }
+            for j in lo * d..<r.upperBound * d { x[j] += o[j] }
+        }
+    }
 
-            // Feed-forward block
-            Matmul.multiply((w.gate, gate), (w.up, up), input: h, batch: n, pool: pool, path: path, modes: modes)
-            let ff = c.feedForwardLength
-            eachRow(n) { i in
-                VectorMath.gatedActivation(gate: gate + i * ff, up: up + i * ff, count: ff, activation: c.activation,
-                                           into: gate + i * ff, path: path)
-            }
-            observe("ffn_geglu-\(layer)", n, gate, width: c.feedForwardLength)
-            Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: path, modes: modes)
-            observe("ffn_out-\(layer)", n, o, width: d)
-            eachRows(n) { r in
-                let lo = r.lowerBound
-                if let post = w.postFFNNorm {
-                    VectorMath.rmsNorm(rows: r.count, o + lo * d, stride: d, weight: post, count: d, eps: eps, into: o + lo * d, outputStride: d)
-                }
-                for j in lo * d..<r.upperBound * d { x[j] += o[j] }
-            }
-            observe("l_out-\(layer)", n, x, width: d)
+    /// The rows' keys and values, rounded to f16, into their cache cells.
+    private func storeKeysAndValues(_ layer: Int, _ pass: ForwardPass) {
+        let width = config.kvDimension, s = pass.scratch
+        eachRow(pass.batch.count) { i in
+            let (seq, cell) = pass.cells[i]
+            VectorMath.toF16(s.k + i * width, count: width, into: seq.key(layer: layer, cell: cell), path: kernelPath)
+            VectorMath.toF16(s.v + i * width, count: width, into: seq.value(layer: layer, cell: cell), path: kernelPath)
         }
     }
 
@@ -306,72 +288,70 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     // out = Σ_c softmax_c(scale·q·k_c)·v_c over the cells the row may see (causal, sliding window)
-    private func attend(layer: Int, batch: Batch, cells: [(SequenceCells, Int)], groups rowGroups: [[Int32]],
-                        q: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        let c = config, hd = c.headDimension
-        let window = c.slidingLayers[layer] ? c.slidingWindow : nil
-        let groups = c.headCount / c.headCountKV
-        let rows = batch.rows
-        let scoreScale: Float = c.scalesQueries ? 1 : c.attentionScale
-        // In llama.cpp numerics, a micro-batch group of at least Attention.tileRows rows (a prompt
-        // chunk) takes the tiled path, as llama.cpp does for such micro-batches; its rows form tiles,
-        // one task per tile and head. Invariant numerics take the one-row path for every row, so a
-        // token's keys and values are the same whether it came in a prompt chunk or was generated.
-        var tiles: [[Int32]] = [], single: [Int] = []
-        for group in rowGroups {
-            if numerics == .llamaCpp && group.count >= Attention.tileRows {
-                for start in stride(from: 0, to: group.count, by: Attention.tileRows) {
-                    tiles.append(Array(group[start..<min(start + Attention.tileRows, group.count)]))
-                }
-            } else {
-                single += group.map(Int.init)
-            }
-        }
-        let tilePositions = tiles.map { $0.map { rows[Int($0)].position } }
-        // Other rows: a task takes all query heads of one KV head (each cached row read once for
+    private func attend(_ layer: Int, _ pass: ForwardPass, into out: UnsafeMutablePointer<Float>) {
+        let c = config, tiles = pass.schedule.attentionTiles, single = pass.schedule.singleRows
+        // Single rows: a task takes all query heads of one KV head (each cached row read once for
         // them), or one head when there are too few rows to keep the threads busy; each head's
-        // result is the same either way.
-        let headsPerTask = single.count * c.headCountKV >= 2 * pool.threadCount ? groups : 1
+        // result is the same either way. Tiles: one task per tile and head.
+        let headsPerTask = single.count * c.headCountKV >= 2 * pool.threadCount ? c.headCount / c.headCountKV : 1
         let tasksPerRow = c.headCount / headsPerTask
         let tiledTasks = tiles.count * c.headCount
-        let scratchBytes = Attention.scratchBytes(heads: headsPerTask, headDimension: hd)
+        let scratchBytes = Attention.scratchBytes(heads: headsPerTask, headDimension: c.headDimension)
         pool.parallelFor(tiledTasks + single.count * tasksPerRow) { range in
             withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 64) { scratch in
                 for task in range {
                     if task < tiledTasks {
-                        let t = task / c.headCount, h = task % c.headCount
-                        let (seq, _) = cells[Int(tiles[t][0])]
-                        let kvOffset = (h / groups) * hd
-                        tiles[t].withUnsafeBufferPointer { tileRows in
-                            tilePositions[t].withUnsafeBufferPointer { positions in
-                                Attention.attendTiled(
-                                    queries: q + h * hd, queryStride: c.queryDimension, rows: tileRows.baseAddress!,
-                                    queryPositions: positions.baseAddress!, count: tileRows.count,
-                                    keys: seq.key(layer: layer, cell: 0) + kvOffset,
-                                    values: seq.value(layer: layer, cell: 0) + kvOffset,
-                                    stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
-                                    window: window, scale: scoreScale, headDimension: hd,
-                                    into: out + h * hd, outputStride: c.queryDimension, path: kernelPath)
-                            }
-                        }
-                        continue
+                        attendTile(tiles[task / c.headCount], head: task % c.headCount, layer: layer, pass, into: out)
+                    } else {
+                        let rest = task - tiledTasks
+                        attendRow(single[rest / tasksPerRow], heads: (rest % tasksPerRow) * headsPerTask,
+                                  count: headsPerTask, layer: layer, pass, scratch: scratch.baseAddress!, into: out)
                     }
-                    let rest = task - tiledTasks
-                    let i = single[rest / tasksPerRow], h = (rest % tasksPerRow) * headsPerTask
-                    let (seq, _) = cells[i]
-                    let kvOffset = (h / groups) * hd
-                    Attention.attendHeads(
-                        queries: q + i * c.queryDimension + h * hd, queryStride: hd, heads: headsPerTask,
-                        keys: seq.key(layer: layer, cell: 0) + kvOffset,
-                        values: seq.value(layer: layer, cell: 0) + kvOffset,
-                        stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
-                        queryPosition: rows[i].position, window: window, scale: scoreScale,
-                        headDimension: hd, scratch: scratch.baseAddress!,
-                        into: out + i * c.queryDimension + h * hd, outputStride: hd, path: kernelPath)
                 }
             }
         }
     }
+
+    /// Query heads `first ..< first + count` (sharing one KV head) of batch row `i`.
+    private func attendRow(_ i: Int, heads first: Int, count: Int, layer: Int, _ pass: ForwardPass,
+                           scratch: UnsafeMutableRawPointer, into out: UnsafeMutablePointer<Float>) {
+        let c = config, hd = c.headDimension
+        let (seq, _) = pass.cells[i]
+        let kvOffset = (first / (c.headCount / c.headCountKV)) * hd
+        Attention.attendHeads(
+            queries: pass.scratch.q + i * c.queryDimension + first * hd, queryStride: hd, heads: count,
+            keys: seq.key(layer: layer, cell: 0) + kvOffset, values: seq.value(layer: layer, cell: 0) + kvOffset,
+            stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
+            queryPosition: pass.batch.rows[i].position, window: window(layer), scale: scoreScale,
+            headDimension: hd, scratch: scratch, into: out + i * c.queryDimension + first * hd, outputStride: hd,
+            path: kernelPath)
+    }
+
+    /// One query head of a tile of rows of one sequence, in llama.cpp's tiled attention order.
+    private func attendTile(_ tile: [Int32], head h: Int, layer: Int, _ pass: ForwardPass,
+                            into out: UnsafeMutablePointer<Float>) {
+        let c = config, hd = c.headDimension
+        let (seq, _) = pass.cells[Int(tile[0])]
+        let kvOffset = (h / (c.headCount / c.headCountKV)) * hd
+        let positions = tile.map { pass.batch.rows[Int($0)].position }
+        tile.withUnsafeBufferPointer { rows in
+            positions.withUnsafeBufferPointer { queryPositions in
+                Attention.attendTiled(
+                    queries: pass.scratch.q + h * hd, queryStride: c.queryDimension, rows: rows.baseAddress!,
+                    queryPositions: queryPositions.baseAddress!, count: rows.count,
+                    keys: seq.key(layer: layer, cell: 0) + kvOffset, values: seq.value(layer: layer, cell: 0) + kvOffset,
+                    stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
+                    window: window(layer), scale: scoreScale, headDimension: hd,
+                    into: out + h * hd, outputStride: c.queryDimension, path: kernelPath)
+            }
+        }
+    }
+
+    /// The sliding window of `layer`, nil for global-attention layers.
+    private func window(_ layer: Int) -> Int? { config.slidingLayers[layer] ? config.slidingWindow : nil }
+
+    /// The factor on q·k: 1 when the queries were already scaled (Gemma).
+    private var scoreScale: Float { config.scalesQueries ? 1 : config.attentionScale }
 
     private func computeLogits(_ batch: Batch, hidden x: UnsafeMutablePointer<Float>, scratch s: ForwardScratch) -> [Float] {
         let d = config.embeddingLength, vocab = config.vocabularySize
@@ -387,6 +367,16 @@ public final class TransformerModel: @unchecked Sendable {
         }
         return logits
     }
+}
+
+/// What every step of one forward pass reads: the batch, its rows' cache cells, the buffers and
+/// the schedule.
+private struct ForwardPass {
+    let batch: Batch
+    let cells: [(SequenceCells, Int)]
+    let scratch: ForwardScratch
+    let schedule: ForwardSchedule
+    let orders: UnsafePointer<RowOrder>
 }
 
 /// Activation buffers of a forward pass for up to `rows` rows, allocated once and reused.

@@ -12,14 +12,13 @@ public enum Matmul {
     // operands by the same instruction sequence whatever the batch size, tile position or thread
     // split, which makes results batch-invariant.
     //
-    // `modes` (one per activation row, nil: all 0) picks llama.cpp's float orders that depend on
-    // the batch: bit 1 for K-quant rows in batches of 8 or more rows (its tiled matmul), bit 2 for
-    // Q4_K rows in the first multiple of 4 rows of a batch (its repacked gemm); see QuantizedDot.dot.
+    // `orders` (one per activation row, nil: all empty) picks llama.cpp's batch-dependent float
+    // orders for rows that follow them (see RowOrder and QuantizedDot.dot).
     public static func multiply(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int,
                                 into y: UnsafeMutablePointer<Float>, pool: ComputePool,
-                                path: KernelPath = KernelDispatch.current, modes: UnsafePointer<UInt8>? = nil) {
+                                path: KernelPath = KernelDispatch.current, orders: UnsafePointer<RowOrder>? = nil) {
         if let format = ActivationQuantization.format(for: w.type) {
-            multiplyQuantized(w, x, batch: batch, activationFormat: format, into: y, pool: pool, path: path, modes: modes)
+            multiplyQuantized(w, x, batch: batch, activationFormat: format, into: y, pool: pool, path: path, orders: orders)
         } else {
             multiplyFloat(w, x, batch: batch, into: y, pool: pool)
         }
@@ -27,10 +26,10 @@ public enum Matmul {
 
     static func multiplyQuantized(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int, activationFormat: GGMLType,
                                   into y: UnsafeMutablePointer<Float>, pool: ComputePool, path: KernelPath,
-                                  modes: UnsafePointer<UInt8>? = nil) {
+                                  orders: UnsafePointer<RowOrder>? = nil) {
         let a = quantizeActivations(x, columns: w.columns, batch: batch, format: activationFormat, pool: pool, path: path)
         pool.parallelFor(w.rows, minimumChunk: 16) { rows in
-            multiplyRows(w, rows, a, batch: batch, activationFormat: activationFormat, into: y, path: path, modes: modes)
+            multiplyRows(w, rows, a, batch: batch, activationFormat: activationFormat, into: y, path: path, orders: orders)
         }
     }
 
@@ -39,13 +38,13 @@ public enum Matmul {
     /// is computed exactly as `multiply` computes it.
     public static func multiply(_ products: (WeightMatrix, UnsafeMutablePointer<Float>)...,
                                 input x: UnsafePointer<Float>, batch: Int, pool: ComputePool,
-                                path: KernelPath = KernelDispatch.current, modes: UnsafePointer<UInt8>? = nil) {
+                                path: KernelPath = KernelDispatch.current, orders: UnsafePointer<RowOrder>? = nil) {
         let format = ActivationQuantization.format(for: products[0].0.type)
         let shared = format != nil && products.allSatisfy {
             ActivationQuantization.format(for: $0.0.type) == format && $0.0.columns == products[0].0.columns
         }
         guard shared, let format else {
-            for (w, y) in products { multiply(w, x, batch: batch, into: y, pool: pool, path: path, modes: modes) }
+            for (w, y) in products { multiply(w, x, batch: batch, into: y, pool: pool, path: path, orders: orders) }
             return
         }
         let a = quantizeActivations(x, columns: products[0].0.columns, batch: batch, format: format, pool: pool, path: path)
@@ -56,7 +55,7 @@ public enum Matmul {
                 let lo = max(range.lowerBound, start), hi = min(range.upperBound, start + w.rows)
                 if lo < hi {
                     multiplyRows(w, (lo - start)..<(hi - start), a, batch: batch, activationFormat: format, into: y, path: path,
-                                 modes: modes)
+                                 orders: orders)
                 }
                 start += w.rows
             }
@@ -79,20 +78,20 @@ public enum Matmul {
     // y[n][r] for r in `rows` and every n, from quantized activations `a`
     static func multiplyRows(_ w: WeightMatrix, _ rows: Range<Int>, _ a: UnsafeRawPointer, batch: Int,
                              activationFormat: GGMLType, into y: UnsafeMutablePointer<Float>, path: KernelPath,
-                             modes: UnsafePointer<UInt8>? = nil) {
+                             orders: UnsafePointer<RowOrder>? = nil) {
         let k = w.columns, m = w.rows
         let rowBytes = ActivationQuantization.rowBytes(activationFormat, count: k)
         let typeID = Int32(w.type.rawValue)
         if KernelDispatch.hasMatmul(path, typeID) {
             cn_matmul(path.rawValue, typeID, Int32(k / w.type.blockSize), w.row(rows.lowerBound), w.rowBytes,
-                      Int32(rows.count), a, rowBytes, Int32(batch), y + rows.lowerBound, m, modes)
+                      Int32(rows.count), a, rowBytes, Int32(batch), y + rows.lowerBound, m,
+                      orders.map { UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self) })
             return
         }
         for r in rows {
             let wr = w.row(r)
             for n in 0..<batch {
-                let mode = modes?[n] ?? 0
-                y[n * m + r] = QuantizedDot.dot(w.type, wr, a + n * rowBytes, count: k, batched: mode & 1 != 0, gemm: mode & 2 != 0)
+                y[n * m + r] = QuantizedDot.dot(w.type, wr, a + n * rowBytes, count: k, order: orders?[n] ?? [])
             }
         }
     }

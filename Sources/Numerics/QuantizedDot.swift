@@ -7,14 +7,14 @@ import GGUF
 public enum QuantizedDot {
     /// Σ over the row; `w` in `weightType`, `a` in `ActivationQuantization.format(for: weightType)`,
     /// `count` elements.
-    /// `batched`: llama.cpp's float order for a K-quant row inside a batch of 8 or more rows (its
-    /// tiled matmul, Q5_K and Q6_K); `gemm`: its order for a Q4_K row in the first multiple of 4
-    /// rows of a batch (its repacked gemm). Other formats have one order and ignore them.
+    /// `order`: llama.cpp's batch-dependent order for the row, where it has one (its tiled
+    /// matmul for Q5_K and Q6_K, its repacked gemm for Q4_K); other formats have one order.
     public static func dot(_ weightType: GGMLType, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int,
-                           batched: Bool = false, gemm: Bool = false) -> Float {
-        if batched, weightType == .q5_K { return q5_K(w, a, blocks: count / 256, batched: true) }
-        if batched, weightType == .q6_K { return q6_K(w, a, blocks: count / 256, batched: true) }
-        if gemm, weightType == .q4_K { return q4_K(w, a, blocks: count / 256, gemm: true) }
+                           order: RowOrder = []) -> Float {
+        let tiled = order.contains(.tiledKQuant)
+        if tiled, weightType == .q5_K { return q5_K(w, a, blocks: count / 256, batched: true) }
+        if tiled, weightType == .q6_K { return q6_K(w, a, blocks: count / 256, batched: true) }
+        if order.contains(.repackedQ4K), weightType == .q4_K { return q4_K(w, a, blocks: count / 256, gemm: true) }
         switch weightType {
         case .q8_0: return q8_0(w, a, blocks: count / 32)
         case .q4_0: return q4_0(w, a, blocks: count / 32)

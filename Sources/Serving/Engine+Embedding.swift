@@ -13,7 +13,7 @@ extension Engine {
         var start = 0
         do {
             while start < job.tokens.count {
-                let end = min(job.tokens.count, start + configuration.batchSize)
+                let end = min(job.tokens.count, start + configuration.microBatchSize)
                 let batch = Batch(tokens: Array(job.tokens[start..<end]), startPosition: start, sequence: slot.id)
                 states += try model.forwardHidden(batch, cache: cache)
                 start = end

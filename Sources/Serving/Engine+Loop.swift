@@ -193,30 +193,22 @@ extension Engine {
 
     // MARK: One batch
 
-    /// One batch from every active slot: a token for each generating slot (up to `-b` of them),
-    /// then prompt chunks for ingesting slots, up to `-b` prompt rows. Returns the slot of each
-    /// logits row, in order.
+    /// One batch from every active slot: a token for each generating slot (up to the micro-batch
+    /// size), then prompt chunks for ingesting slots, up to a micro-batch of prompt rows. Returns
+    /// the slot of each logits row, in order.
     private func buildBatch() -> (Batch, [Slot]) {
         var batch = Batch()
         var logitSlots: [Slot] = []
         for slot in slots {
-            guard batch.count < configuration.batchSize, let task = slot.task, task.phase == .generating,
+            guard batch.count < configuration.microBatchSize, let task = slot.task, task.phase == .generating,
                   let token = task.pendingToken else { continue }
             batch.append(Batch.Row(token: token, position: Int32(slot.cachedTokens.count), sequence: slot.id, wantsLogits: true))
             logitSlots.append(slot)
         }
-        // Prompt chunks are cut where llama-server cuts them (PromptChunking), independently of the
-        // other slots: a slot whose chunk does not fit in what is left of `-b` waits for the next
-        // step instead of taking a smaller one, so a sequence's numerics (which depend on its rows
-        // per step) are the same alone or beside others. Decode rows come on top of `-b`.
-        var budget = configuration.batchSize
+        var budget = configuration.microBatchSize
         for slot in slots {
-            guard budget > 0, let task = slot.task, task.phase == .ingestingPrompt else { continue }
-            let n = PromptChunking.nextChunk(remaining: task.remainingPrompt, budget: configuration.batchSize,
-                                             slidingWindow: model.config.slidingWindow != nil,
-                                             batchSize: configuration.logicalBatchSize,
-                                             microBatchSize: configuration.batchSize)
-            if n > budget { continue }
+            guard budget > 0, let task = slot.task, task.phase == .ingestingPrompt,
+                  let n = promptChunk(task, budget: budget) else { continue }
             let base = slot.cachedTokens.count
             for i in 0..<n {
                 let isLast = task.promptCursor + i == task.prompt.count - 1
@@ -230,6 +222,23 @@ extension Engine {
         // logit slot order above matches because each slot contributes at most one logits row
         // and prompt slots come after all decode slots.
         return (batch, logitSlots)
+    }
+
+    /// How many of a task's remaining prompt tokens go into this step, with `budget` prompt rows
+    /// left in it; nil when the slot waits for the next step.
+    ///
+    /// Invariant numerics give a row the same result in any batch, so a prompt simply takes what
+    /// fits. llama.cpp numerics depend on the rows per step, so a chunk is cut where llama-server
+    /// cuts it (PromptChunking), independently of the other slots: a chunk that does not fit in
+    /// what is left waits for the next step instead of being cut smaller, and a sequence's numbers
+    /// are then the same alone or beside others.
+    private func promptChunk(_ task: ActiveGeneration, budget: Int) -> Int? {
+        guard model.numerics == .llamaCpp else { return min(task.remainingPrompt, budget) }
+        let n = PromptChunking.nextChunk(remaining: task.remainingPrompt, budget: configuration.microBatchSize,
+                                         slidingWindow: model.config.slidingWindow != nil,
+                                         logicalBatchSize: configuration.logicalBatchSize,
+                                         microBatchSize: configuration.microBatchSize)
+        return n <= budget ? n : nil
     }
 
     /// Runs the batch, records what entered the cache, then samples every slot that got logits.

@@ -4,9 +4,11 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var contextSize: Int
     /// Number of slots (`-np`).
     public var slotCount: Int
-    /// Most prompt rows in one forward batch: min(`-b`, `-ub`).
-    public var batchSize: Int
-    /// llama-server's logical batch (`-b`), which places its prompt cuts (PromptChunking).
+    /// The micro-batch, min(`-b`, `-ub`): most prompt rows in one forward pass (and most decode
+    /// rows; a step may hold both).
+    public var microBatchSize: Int
+    /// The logical batch (`-b`). Only llama.cpp numerics use it: llama-server places its prompt
+    /// cuts by it (PromptChunking), and those cuts decide llama.cpp's float orders.
     public var logicalBatchSize: Int
     /// Server-wide cap on generated tokens (`-n`); -1 means none.
     public var defaultPredictLimit: Int
@@ -20,12 +22,12 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// `--cache-ram` in MiB: 0 keeps no prompts in host memory, -1 keeps them without limit.
     public var promptCacheMiB = 0
 
-    public init(contextSize: Int = 512, slotCount: Int = 1, batchSize: Int = 2048,
+    public init(contextSize: Int = 512, slotCount: Int = 1, microBatchSize: Int = 512,
                 defaultPredictLimit: Int = -1, pooling: Pooling = .mean, logicalBatchSize: Int? = nil) {
         self.contextSize = contextSize
         self.slotCount = max(1, slotCount)
-        self.batchSize = max(1, batchSize)
-        self.logicalBatchSize = max(1, logicalBatchSize ?? batchSize)
+        self.microBatchSize = max(1, microBatchSize)
+        self.logicalBatchSize = max(1, logicalBatchSize ?? microBatchSize)
         self.defaultPredictLimit = defaultPredictLimit
         self.pooling = pooling
     }

@@ -59,10 +59,10 @@ struct ServeCommand: AsyncParsableCommand {
     var parallel = 1
     @Flag(name: [.customLong("cb", withSingleDash: true), .customLong("cont-batching")], help: "Continuous batching (always on).")
     var continuousBatching = false
-    @Option(name: [.customShort("b"), .customLong("batch-size")], help: "Most tokens in one batch.")
-    var batchSize = 2048
+    @Option(name: [.customShort("b"), .customLong("batch-size")], help: "Logical batch size: most prompt tokens taken in one step.")
+    var logicalBatchSize = 2048
     @Option(name: [.customLong("ub", withSingleDash: true), .customLong("ubatch-size")], help: "Physical batch size: most rows in one forward pass (the engine uses min(-b, -ub)).")
-    var ubatchSize = 512
+    var microBatchSize = 512
     @Option(name: [.customShort("n"), .customLong("n-predict"), .customLong("predict")], parsing: .unconditional, help: "Most tokens to generate per request (-1 = no limit).")
     var nPredict = -1
     @Option(name: .customLong("grp-attn-n"), help: "Self-extend group factor (only 1 is supported).")
@@ -187,7 +187,7 @@ struct ServeCommand: AsyncParsableCommand {
         if groupAttentionN != 1 { throw ValidationError("--grp-attn-n other than 1 (self-extend) is not supported") }
         if parallel < 1 { throw ValidationError("-np must be at least 1") }
         if contextSize < 0 { throw ValidationError("-c must not be negative") }
-        if batchSize < 1 || ubatchSize < 1 { throw ValidationError("-b and -ub must be positive") }
+        if logicalBatchSize < 1 || microBatchSize < 1 { throw ValidationError("-b and -ub must be positive") }
         if nPredict < -1 { throw ValidationError("-n must be -1 or non-negative") }
         if !(1...65535).contains(port) && port != 0 { throw ValidationError("--port must be between 1 and 65535") }
         if !["json", "text"].contains(logFormat) { throw ValidationError("--log-format must be json or text") }
@@ -275,7 +275,7 @@ struct ServeCommand: AsyncParsableCommand {
         log.info("system info", ["n_threads": "\(generationThreads)", "n_threads_batch": "\(batchThreads)",
                                  "total_threads": "\(ProcessInfo.processInfo.activeProcessorCount)"])
         let loader = ModelLoader(path: model, mode: noMmap ? .read : .mmap, lockMemory: mlock, contextSize: contextSize,
-                                 slots: parallel, batchSize: min(batchSize, ubatchSize), logicalBatchSize: batchSize,
+                                 slots: parallel, microBatchSize: min(logicalBatchSize, microBatchSize), logicalBatchSize: logicalBatchSize,
                                  predictLimit: nPredict,
                                  threads: generationThreads, batchThreads: batchThreads,
                                  pooling: pooling.flatMap(Pooling.init(rawValue:)), alias: alias,
@@ -357,8 +357,8 @@ struct ModelLoader: Sendable {
     let contextSize: Int
     let slots: Int
     /// min(-b, -ub): most prompt rows per forward pass.
-    let batchSize: Int
-    /// -b: where llama-server places its prompt cuts.
+    let microBatchSize: Int
+    /// -b: where llama-server places its prompt cuts (llama.cpp numerics).
     let logicalBatchSize: Int
     let predictLimit: Int
     /// `-t`: threads for single-row (decode) forward passes.
@@ -391,7 +391,7 @@ struct ModelLoader: Sendable {
         let file = try GGUFFile(path: path, mode: mode, mlock: lockMemory)
         reportLock(file.storage.lockOutcome)
         let model = try TransformerModel(file: file, threads: threads, batchThreads: batchThreads)
-        model.microBatchSize = batchSize
+        model.microBatchSize = microBatchSize
         model.numerics = numerics
         let tokenizer = try Tokenizer(file: model.file)
         do { try samplingDefaults.validate(vocabularySize: model.config.vocabularySize) } catch {
@@ -403,7 +403,7 @@ struct ModelLoader: Sendable {
         let modelPooling = metadata.int("\(model.config.architecture).pooling_type").flatMap(Pooling.init(ggufValue:))
         let rankingHead = reranking ? try Self.rankingHead(model.file, path: path, width: model.config.embeddingLength) : nil
         let context = contextSize == 0 ? model.config.contextLength : contextSize
-        var configuration = EngineConfiguration(contextSize: context, slotCount: slots, batchSize: batchSize,
+        var configuration = EngineConfiguration(contextSize: context, slotCount: slots, microBatchSize: microBatchSize,
                                                 defaultPredictLimit: predictLimit,
                                                 pooling: pooling ?? modelPooling ?? .mean, logicalBatchSize: logicalBatchSize)
         configuration.unifiedContext = unifiedContext

@@ -89,7 +89,7 @@ import CriaNumerics
         var batch = Batch()
         for (s, c) in completions.enumerated() {
             let prompt = c.prompt_tokens_with_bos.map(\.id)
-            let cut = PromptChunking.firstChunkEnd(promptCount: prompt.count, slidingWindow: true, batchSize: 2048,
+            let cut = PromptChunking.firstChunkEnd(promptCount: prompt.count, slidingWindow: true, logicalBatchSize: 2048,
                                                    microBatchSize: 512)
             for (i, t) in prompt.enumerated() {
                 let row = Batch.Row(token: t, position: Int32(i), sequence: s, wantsLogits: i == prompt.count - 1)

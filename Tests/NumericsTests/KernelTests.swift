@@ -69,8 +69,8 @@ import GGUF
     func matmulMatchesReferences(_ type: GGMLType, _ path: KernelPath) throws {
         // 10 tokens: tiles of 4 plus a remainder, and the many-token (blocked) kernels where a path has them
         let c = Self.makeCase(type, tokens: 10, seed: UInt64(type.rawValue) * 7 + 1)
-        // tokens mix llama.cpp's batch-dependent orders: none, tiled (1), gemm (2), both (3)
-        let modes: [UInt8] = (0..<c.tokens).map { UInt8($0 % 4) }
+        // tokens mix llama.cpp's batch-dependent orders: none, tiled, gemm, both
+        let modes: [RowOrder] = (0..<c.tokens).map { RowOrder(rawValue: UInt8($0 % 4)) }
         let format = try #require(ActivationQuantization.format(for: type))
         let aBytes = ActivationQuantization.rowBytes(format, count: c.k)
         let pool = ComputePool(threads: 2)
@@ -82,7 +82,7 @@ import GGUF
                 y.withUnsafeMutableBufferPointer { yb in
                     modes.withUnsafeBufferPointer { mb in
                         Matmul.multiply(w, xb.baseAddress!, batch: c.tokens, into: yb.baseAddress!, pool: pool, path: path,
-                                        modes: mb.baseAddress!)
+                                        orders: mb.baseAddress!)
                     }
                 }
                 quantized.withUnsafeMutableBytes { qb in
@@ -112,7 +112,7 @@ import GGUF
                     let got = Double(y[t * c.rows + r])
                     let portable = c.weights.withUnsafeBytes { wb in
                         Double(QuantizedDot.dot(type, wb.baseAddress! + r * (c.weights.count / c.rows), a, count: c.k,
-                                                batched: modes[t] & 1 != 0, gemm: modes[t] & 2 != 0))
+                                                order: modes[t]))
                     }
                     #expect(magnitude > 0)
                     #expect(abs(got - exact) <= 1e-3 * magnitude, "\(type.name) \(path) r\(r) t\(t): \(got) vs exact \(exact)")
@@ -128,7 +128,7 @@ import GGUF
     @Test(arguments: formats, KernelDispatch.available)
     func matmulIsBatchInvariant(_ type: GGMLType, _ path: KernelPath) {
         let c = Self.makeCase(type, rows: 37, tokens: 21, seed: UInt64(type.rawValue) * 13 + 5)
-        let modes: [UInt8] = (0..<c.tokens).map { UInt8(($0 * 7) % 4) }
+        let modes: [RowOrder] = (0..<c.tokens).map { RowOrder(rawValue: UInt8(($0 * 7) % 4)) }
         let pool = ComputePool(threads: 2)
         var batched = [Float](repeating: .nan, count: c.tokens * c.rows)
         var single = [Float](repeating: .nan, count: c.rows)
@@ -138,14 +138,14 @@ import GGUF
                 batched.withUnsafeMutableBufferPointer { yb in
                     modes.withUnsafeBufferPointer {
                         Matmul.multiply(w, xb.baseAddress!, batch: c.tokens, into: yb.baseAddress!, pool: pool, path: path,
-                                        modes: $0.baseAddress!)
+                                        orders: $0.baseAddress!)
                     }
                 }
                 for t in 0..<c.tokens {
                     single.withUnsafeMutableBufferPointer { yb in
                         modes.withUnsafeBufferPointer {
                             Matmul.multiply(w, xb.baseAddress! + t * c.k, batch: 1, into: yb.baseAddress!, pool: pool, path: path,
-                                            modes: $0.baseAddress! + t)
+                                            orders: $0.baseAddress! + t)
                         }
                     }
                     let same = (0..<c.rows).allSatisfy { single[$0].bitPattern == batched[t * c.rows + $0].bitPattern }

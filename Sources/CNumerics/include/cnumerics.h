@@ -14,6 +14,25 @@ extern "C" {
 /// Instruction-set paths. CN_PATH_NONE means "use the portable Swift reference".
 enum { CN_PATH_NONE = 0, CN_PATH_AVX2 = 1, CN_PATH_AVX512 = 2 };
 
+/// GGUF tensor type ids of the weight formats the kernels read (Sources/GGUF/GGMLType.swift names them all).
+enum {
+    CN_TYPE_Q4_0 = 2, CN_TYPE_Q4_1 = 3, CN_TYPE_Q5_0 = 6, CN_TYPE_Q5_1 = 7, CN_TYPE_Q8_0 = 8,
+    CN_TYPE_Q2_K = 10, CN_TYPE_Q3_K = 11, CN_TYPE_Q4_K = 12, CN_TYPE_Q5_K = 13, CN_TYPE_Q6_K = 14,
+    CN_TYPE_IQ4_NL = 20, CN_TYPE_IQ4_XS = 23
+};
+
+/// Bytes of one block: 32 elements for the *_0/*_1 formats and the Q8_0/Q8_1 activations, 256 for
+/// the K-quants, IQ4_XS and the Q8_K activations (f32 scale, 256 int8, 16 int16 group sums).
+enum {
+    CN_BYTES_Q4_0 = 18, CN_BYTES_Q4_1 = 20, CN_BYTES_Q5_0 = 22, CN_BYTES_Q5_1 = 24, CN_BYTES_Q8_0 = 34,
+    CN_BYTES_Q8_1 = 36, CN_BYTES_Q4_K = 144, CN_BYTES_Q5_K = 176, CN_BYTES_Q6_K = 210, CN_BYTES_IQ4_XS = 136,
+    CN_BYTES_Q8_K = 292
+};
+
+/// A token's float order in cn_matmul (bits of `modes`; 0 = llama.cpp's vec_dot/gemv order, the one
+/// invariant numerics use): llama.cpp's tiled K-quant matmul, and its repacked Q4_K gemm.
+enum { CN_ORDER_TILED_KQUANT = 1, CN_ORDER_REPACKED_Q4K = 2 };
+
 /// The best path this CPU supports (AVX2+FMA+F16C, AVX-512 F/BW/VL/VNNI), or CN_PATH_NONE.
 int cn_best_path(void);
 
@@ -23,9 +42,9 @@ int cn_matmul_supported(int path, int ggml_type);
 /// y[t*y_stride + r] = Σ_b dot(w row r block b, a row t block b) for r < rows, t < tokens.
 /// Weight rows are `w_stride` bytes apart, activation rows `a_stride`. Each (r, t) is computed by
 /// the same instruction sequence whatever `rows`/`tokens`, so results are batch-invariant.
-/// `modes` (NULL: all 0) gives each token's float order where llama.cpp's depends on the batch:
-/// bit 1 = its tiled K-quant matmul (8 rows or more; Q5_K, Q6_K), bit 2 = its repacked Q4_K gemm
-/// (the first multiple of 4 rows); 0 = its vec_dot / gemv order. Other formats have one order.
+/// `modes` (NULL: all 0) gives each token's float order where llama.cpp's depends on the batch
+/// (CN_ORDER_*: its tiled K-quant matmul for 8 rows or more, Q5_K and Q6_K; its repacked Q4_K gemm
+/// for the first multiple of 4 rows). Other formats have one order.
 void cn_matmul(int path, int ggml_type, int blocks, const void *w, size_t w_stride, int rows,
                const void *a, size_t a_stride, int tokens, float *y, size_t y_stride, const uint8_t *modes);
 

@@ -1,0 +1,58 @@
+import CriaNumerics
+
+/// How one batch is computed, decided once before the first layer: the float order of every
+/// row's matrix products and which rows attend together in tiles.
+///
+/// In invariant numerics every row gets the same plan whatever the batch (gemv order, one-row
+/// attention), so a row's numbers depend only on its own sequence. In llama.cpp numerics the plan
+/// follows llama.cpp's: each sequence's rows are cut into micro-batch groups, and a group's size
+/// picks the orders (repacked Q4_K gemm from 4 rows, tiled K-quant products from 8, tiled
+/// attention from 64).
+struct ForwardSchedule {
+    /// Matrix-product order of each row, in row order.
+    var rowOrders: [RowOrder]
+    /// Rows (batch indices) of one sequence attended together, at most `Attention.tileRows` each.
+    var attentionTiles: [[Int32]] = []
+    /// Rows attended one at a time.
+    var singleRows: [Int] = []
+
+    init(_ batch: Batch, numerics: NumericsMode, microBatchSize: Int) {
+        rowOrders = Array(repeating: [], count: batch.count)
+        guard numerics == .llamaCpp else {
+            singleRows = Array(batch.rows.indices)
+            return
+        }
+        for group in Self.microBatchGroups(batch, size: microBatchSize) {
+            let gemmRows = group.count >= 4 ? group.count - group.count % 4 : 0
+            for (j, i) in group.enumerated() {
+                var order: RowOrder = []
+                if group.count >= 8 { order.insert(.tiledKQuant) }
+                if j < gemmRows { order.insert(.repackedQ4K) }
+                rowOrders[Int(i)] = order
+            }
+            if group.count >= Attention.tileRows {
+                for start in stride(from: 0, to: group.count, by: Attention.tileRows) {
+                    attentionTiles.append(Array(group[start..<min(start + Attention.tileRows, group.count)]))
+                }
+            } else {
+                singleRows += group.map(Int.init)
+            }
+        }
+    }
+
+    /// Each sequence's rows (batch indices, in order), cut into groups of `size` as llama.cpp cuts
+    /// its micro-batches; sequences in increasing id order.
+    static func microBatchGroups(_ batch: Batch, size: Int) -> [[Int32]] {
+        var rowsOf: [Int: [Int32]] = [:]
+        for (i, row) in batch.rows.enumerated() { rowsOf[row.sequence, default: []].append(Int32(i)) }
+        var groups: [[Int32]] = []
+        let size = max(1, size)
+        for sequence in rowsOf.keys.sorted() {
+            let indices = rowsOf[sequence]!
+            for start in stride(from: 0, to: indices.count, by: size) {
+                groups.append(Array(indices[start..<min(start + size, indices.count)]))
+            }
+        }
+        return groups
+    }
+}
