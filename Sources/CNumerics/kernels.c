@@ -90,7 +90,36 @@ void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out) {
     if (path == CN_PATH_AVX512) to_f16_avx512(x, n, out);
     else to_f16_avx2(x, n, out);
 }
+
+__attribute__((target("avx2"))) static uint64_t read_checksum_avx2(const uint8_t *p, size_t n) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    for (; i + 128 <= n; i += 128) {
+        a0 = _mm256_xor_si256(a0, _mm256_loadu_si256((const __m256i *)(p + i)));
+        a1 = _mm256_xor_si256(a1, _mm256_loadu_si256((const __m256i *)(p + i + 32)));
+        a2 = _mm256_xor_si256(a2, _mm256_loadu_si256((const __m256i *)(p + i + 64)));
+        a3 = _mm256_xor_si256(a3, _mm256_loadu_si256((const __m256i *)(p + i + 96)));
+    }
+    const __m256i a = _mm256_xor_si256(_mm256_xor_si256(a0, a1), _mm256_xor_si256(a2, a3));
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, a);
+    uint64_t sum = lanes[0] ^ lanes[1] ^ lanes[2] ^ lanes[3];
+    for (; i < n; i++) sum ^= p[i];
+    return sum;
+}
+
+uint64_t cn_read_checksum(const void *p, size_t n) {
+    if (cn_best_path() != CN_PATH_NONE) return read_checksum_avx2((const uint8_t *)p, n);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) sum ^= ((const uint8_t *)p)[i];
+    return sum;
+}
 #else
+uint64_t cn_read_checksum(const void *p, size_t n) {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) sum ^= ((const uint8_t *)p)[i];
+    return sum;
+}
 int cn_best_path(void) { return CN_PATH_NONE; }
 int cn_matmul_supported(int path, int type) { (void)path; (void)type; return 0; }
 void cn_matmul(int path, int type, int blocks, const void *w, size_t ws, int rows, const void *a, size_t as,

@@ -10,6 +10,7 @@ import Models
 /// reports the aggregate tokens/s.
 /// `--json-schema FILE`: `n` sampled decode steps without and with the schema's grammar
 /// constraint (see `ConstrainedDecodeBench`), and the ratio of the two rates.
+/// `--profile`: the read-bandwidth bound of a decode step and where its time goes (`DecodeProfile`).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -42,6 +43,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(name: .customLong("numerics"), help: NumericsMode.help)
     var numerics = NumericsMode.invariant
+
+    @Flag(name: .customLong("profile"), help: "Also measure read bandwidth and split a decode step into its parts.")
+    var profile = false
 
     func run() throws {
         let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads ?? threads)
@@ -77,6 +81,7 @@ struct BenchCommand: ParsableCommand {
             }
         }
         if let schemaBench, generate > 0 { try benchSchema(schemaBench) }
+        if profile { try DecodeProfile(model: m, steps: max(16, generate), repetitions: repetitions).run(token: token) }
     }
 
     private func loadSchemaBench(_ m: TransformerModel, path: String) throws -> ConstrainedDecodeBench {

@@ -111,3 +111,16 @@ def test_bench_json_schema_rejects_a_bad_schema(cria, model_path, tmp_path):
     schema.write_text(json.dumps({"type": "array", "uniqueItems": True}))
     result = cria("bench", "-m", model_path, "-p", "0", "-n", "4", "-r", "1", "--json-schema", schema, check=False)
     assert result.returncode != 0 and "uniqueItems" in result.stderr, result.stderr
+
+
+def test_bench_profile_reports_bandwidth_bound_and_decode_parts(cria, model_path):
+    # Only the report's shape and internal consistency are checked, never the speed.
+    out = cria("bench", "-m", model_path, "-p", "0", "-n", "16", "-r", "1", "--profile").stdout
+    mb = float(re.search(r"weights read per decode step: ([0-9.]+) MB", out)[1])
+    assert 200 < mb < 260, out  # the test model's matrices: 18 layers + the 262,144-row LM head
+    assert re.search(r"bandwidth bound: [0-9.]+ ms/token = [0-9.]+ tokens/s", out), out
+    parts = dict(re.findall(r"^\| ([^|…]+?) \| ([0-9.-]+) \| [0-9.+-]+% \|$", out, re.M))
+    total = float(parts["forward step, total"])
+    head = float(next(v for k, v in parts.items() if k.startswith("LM head product (Q8_0, 262144 rows)")))
+    assert 0 < head < total, out
+    assert re.search(r"^decode: [0-9.]+ tokens/s = [0-9]+% of the bandwidth bound", out, re.M), out

@@ -75,6 +75,10 @@ void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const 
 /// f32 → f16 (round to nearest even) and back, for KV-cache stores.
 void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out);
 
+/// Reads `bytes` bytes at `p` with wide loads and returns a checksum of them: the speed of this
+/// loop is the memory read bandwidth that bounds a decode step (`cria bench --profile`).
+uint64_t cn_read_checksum(const void *p, size_t bytes);
+
 // Persistent thread pool: the caller is worker 0; workers spin briefly, then sleep on a condvar.
 typedef struct cn_pool cn_pool;
 typedef void (*cn_task_fn)(void *ctx, int64_t task);

@@ -1,0 +1,104 @@
+import CriaNumerics
+import Foundation
+import Models
+import Sampling
+
+/// `cria bench --profile`: where a decode step's time goes, and how close it is to the memory
+/// bandwidth bound.
+///
+/// A decode step reads every weight matrix once, so the time to stream those bytes through the
+/// same threads is the least a step can take. The step is then split by timing its parts alone
+/// with one row: the LM head product, the layers' products, and the rest (norms, RoPE, attention,
+/// cache stores, activation quantization and thread hand-offs) as the difference; sampling with
+/// the server's default chain comes on top of the step.
+struct DecodeProfile {
+    let model: TransformerModel
+    let steps: Int
+    let repetitions: Int
+
+    func run(token: (Int) -> Int32) throws {
+        let m = model
+        m.pool.activeThreads = m.threads
+        let layerMatrices = m.weights.layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.gate, $0.up, $0.down] }
+        let bytes = (layerMatrices + [m.weights.output]).reduce(0) { $0 + $1.rows * $1.rowBytes }
+        let regions = (layerMatrices + [m.weights.output]).map { UnsafeRawBufferPointer(start: $0.data, count: $0.rows * $0.rowBytes) }
+        _ = MemoryBandwidth.read(regions, pool: m.pool)  // maps the pages in
+        let readSeconds = best { _ = MemoryBandwidth.read(regions, pool: m.pool) }
+        let gbps = Double(bytes) / readSeconds / 1e9
+        print(String(format: "weights read per decode step: %.1f MB; read bandwidth with %d threads: %.1f GB/s (best of %d)",
+                     Double(bytes) / 1e6, m.threads, gbps, repetitions))
+        print(String(format: "bandwidth bound: %.2f ms/token = %.1f tokens/s", readSeconds * 1000, 1 / readSeconds))
+
+        let cache = m.makeCache(capacity: steps + 1)
+        var logits: [Float] = []
+        let stepSeconds = try best {
+            cache.clearAll()
+            for step in 0..<steps {
+                logits = try m.forward(Batch(tokens: [token(step)], startPosition: step), cache: cache)
+            }
+        } / Double(steps)
+
+        let d = m.config.embeddingLength
+        var input = [Float](repeating: 0, count: max(d, m.config.queryDimension, m.config.feedForwardLength))
+        for i in input.indices { input[i] = Float(sin(Double(i) * 0.37)) }
+        var out = [Float](repeating: 0, count: max(m.config.vocabularySize, m.config.feedForwardLength))
+        let head = m.weights.output
+        let headSeconds = best {
+            for _ in 0..<steps { product(head, input, &out) }
+        } / Double(steps)
+        let layerSeconds = best {
+            for _ in 0..<steps { for w in layerMatrices { product(w, input, &out) } }
+        } / Double(steps)
+
+        let vocabulary = VocabularyInfo(size: m.config.vocabularySize)
+        let sampler = try SamplerChain(parameters: SamplingParameters(), vocabulary: vocabulary, contextSize: steps + 1)
+        let samplingSeconds = best {
+            for _ in 0..<steps { _ = sampler.sample(logits: logits) }
+        } / Double(steps)
+
+        var byType: [(String, Int, Double)] = []
+        for type in Set(layerMatrices.map(\.type.name)).sorted() {
+            let ms = layerMatrices.filter { $0.type.name == type }
+            let seconds = best { for _ in 0..<steps { for w in ms { product(w, input, &out) } } } / Double(steps)
+            byType.append((type, ms.reduce(0) { $0 + $1.rows * $1.rowBytes }, seconds))
+        }
+
+        let rest = stepSeconds - headSeconds - layerSeconds
+        print("| part of a decode step (1 row) | ms/token | share |")
+        print("| --- | --- | --- |")
+        for (name, seconds) in [("LM head product (\(head.type.name), \(head.rows) rows)", headSeconds),
+                                ("layer products (\(m.config.layerCount) layers × 7 matrices)", layerSeconds),
+                                ("everything else (norms, RoPE, attention, KV stores, quantizing, hand-offs)", rest),
+                                ("forward step, total", stepSeconds)] {
+            print(String(format: "| %@ | %.3f | %.1f%% |", name, seconds * 1000, 100 * seconds / stepSeconds))
+        }
+        for (type, typeBytes, seconds) in byType {
+            print(String(format: "| … layer products in %@ (%.1f MB, %.1f GB/s) | %.3f | %.1f%% |", type, Double(typeBytes) / 1e6,
+                         Double(typeBytes) / seconds / 1e9, seconds * 1000, 100 * seconds / stepSeconds))
+        }
+        print(String(format: "| sampling, default chain (after the step) | %.3f | +%.1f%% |",
+                     samplingSeconds * 1000, 100 * samplingSeconds / stepSeconds))
+        print(String(format: "decode: %.1f tokens/s = %.0f%% of the bandwidth bound; the products alone run at %.1f GB/s",
+                     1 / stepSeconds, 100 * readSeconds / stepSeconds, Double(bytes) / (headSeconds + layerSeconds) / 1e9))
+    }
+
+    /// y = W·x for one row, as the forward pass computes it.
+    private func product(_ w: WeightMatrix, _ x: [Float], _ y: inout [Float]) {
+        x.withUnsafeBufferPointer { xb in
+            y.withUnsafeMutableBufferPointer { yb in
+                Matmul.multiply(w, xb.baseAddress!, batch: 1, into: yb.baseAddress!, pool: model.pool, path: model.kernelPath)
+            }
+        }
+    }
+
+    /// The shortest of `repetitions` timings of `body`, in seconds.
+    private func best(_ body: () throws -> Void) rethrows -> Double {
+        var shortest = Double.infinity
+        for _ in 0..<max(1, repetitions) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            shortest = min(shortest, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return shortest
+    }
+}
