@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "JSON"], exclude: ["schemas.json"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "JSON"], exclude: ["Fixtures"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Tokenization", "Sampling"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Serving", "Sampling", "JSON"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Serving", "Sampling"]),
         // Entry points of the fuzz targets; FuzzRegressionTests replays Fuzz/corpus and
         // Fuzz/regressions through them in every test run.
         .target(name: "FuzzEntries", dependencies: ["GGUF", "JSON", "Grammar", "Templates", "Tokenization"]),
