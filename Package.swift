@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Cria: an LLM inference server. Module map and dependency direction: docs/architecture.md
-// (cria → Server → Serving → {Models, Sampling, Grammar, Templates, Tokenization} → Numerics → GGUF).
+// (cria → Server → Serving → {Models, Sampling, Grammar, Templates, Tokenization} → Numerics → GGUF;
+// Grammar, Templates and Server share the JSON value type from JSON, which depends on nothing).
 let package = Package(
     name: "Cria",
     platforms: [.macOS(.v14)],
@@ -26,8 +27,10 @@ let package = Package(
         .target(name: "Models", dependencies: ["GGUF", "CriaNumerics"]),
         .target(name: "Tokenization", dependencies: ["GGUF"]),
         .target(name: "Sampling"),
-        .target(name: "Grammar"),
-        .target(name: "Templates"),
+        // One JSON value type, parser, serializer and string escaper for Server, Grammar and Templates.
+        .target(name: "JSON"),
+        .target(name: "Grammar", dependencies: ["JSON"]),
+        .target(name: "Templates", dependencies: ["JSON"]),
         .target(
             name: "Serving",
             dependencies: ["Models", "Sampling", "Grammar", "Templates", "Tokenization"]
@@ -35,14 +38,14 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Serving", "Models", "Sampling", "Grammar", "Templates", "Tokenization",
+                "Serving", "Models", "Sampling", "Grammar", "Templates", "Tokenization", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .executableTarget(
             name: "cria",
             dependencies: [
-                "GGUF", "CriaNumerics", "Models", "Tokenization", "Sampling", "Grammar", "Templates", "Serving", "Server",
+                "GGUF", "CriaNumerics", "Models", "Tokenization", "Sampling", "Grammar", "Templates", "JSON", "Serving", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,7 +53,7 @@ let package = Package(
         // model: `scripts/bench-components`. Model throughput is `cria bench`. Not a test.
         .executableTarget(
             name: "ComponentBench",
-            dependencies: ["Sampling", "Grammar", "Templates", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Sampling", "Grammar", "Templates", "JSON", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/ComponentBench"
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
@@ -58,13 +61,14 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CriaNumerics", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
-        .testTarget(name: "GrammarTests", dependencies: ["Grammar"], exclude: ["schemas.json"]),
-        .testTarget(name: "TemplatesTests", dependencies: ["Templates"], exclude: ["Fixtures"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "JSON"], exclude: ["schemas.json"]),
+        .testTarget(name: "TemplatesTests", dependencies: ["Templates", "JSON"], exclude: ["Fixtures"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Tokenization", "Sampling"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Serving", "Sampling"]),
         // Entry points of the fuzz targets; FuzzRegressionTests replays Fuzz/corpus and
         // Fuzz/regressions through them in every test run.
-        .target(name: "FuzzEntries", dependencies: ["GGUF", "Grammar", "Templates", "Tokenization"]),
+        .target(name: "FuzzEntries", dependencies: ["GGUF", "JSON", "Grammar", "Templates", "Tokenization"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzEntries"]),
     ]
 )
@@ -73,7 +77,7 @@ let package = Package(
 // modules and one executable per fuzz target, no HTTP dependencies, so a sanitizer build of
 // them takes a minute and the normal build never sees the fuzz targets.
 if Context.environment["CRIA_FUZZ"] == "1" {
-    let kept: Set<String> = ["GGUF", "Grammar", "Templates", "Tokenization", "FuzzEntries"]
+    let kept: Set<String> = ["GGUF", "JSON", "Grammar", "Templates", "Tokenization", "FuzzEntries"]
     package.dependencies = []
     package.targets = package.targets.filter { kept.contains($0.name) }
     package.products = []

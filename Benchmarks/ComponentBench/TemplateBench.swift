@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Templates
 
 /// Chat-template parse and render time for a four-message chat.
@@ -34,13 +35,13 @@ struct TemplateBench {
 
     func run() throws {
         let source = try templateFile.map { try String(contentsOfFile: $0, encoding: .utf8) } ?? Self.sample
-        let messages: [TemplateValue] = [
+        let messages: [JSONValue] = [
             ["role": "system", "content": "You are a helpful assistant."],
             ["role": "user", "content": "What is the capital of France?"],
             ["role": "assistant", "content": "The capital of France is Paris."],
             ["role": "user", "content": "And of Germany?"],
         ]
-        let tools: [TemplateValue] = [
+        let tools: [JSONValue] = [
             ["type": "function", "function": ["name": "lookup", "description": "Look a city up",
                                               "parameters": ["type": "object", "properties": ["city": ["type": "string"]]]]],
         ]

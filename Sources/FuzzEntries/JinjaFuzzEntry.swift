@@ -1,3 +1,4 @@
+import JSON
 import Templates
 
 /// Fuzzes the Jinja lexer, parser and interpreter: chat templates come from model files,
@@ -7,7 +8,7 @@ import Templates
 enum JinjaFuzzEntry {
     static let options = RenderOptions(strftimeNow: { _ in "26 Nov 2026" }, maxSteps: 20_000)
 
-    static let messages: [TemplateValue] = [
+    static let messages: [JSONValue] = [
         .object([("role", "system"), ("content", "You are helpful.")]),
         .object([("role", "user"), ("content", "Hi <b>there</b> {{ x }}")]),
         .object([("role", "assistant"), ("content", "Hello!"), ("tool_calls", .array([
@@ -19,11 +20,11 @@ enum JinjaFuzzEntry {
     static func run(_ bytes: [UInt8]) {
         let (sourceBytes, varsBytes) = splitAtNUL(bytes)
         guard let template = try? ChatTemplate(source: String(decoding: sourceBytes, as: UTF8.self)) else { return }
-        var variables: [String: TemplateValue] = [
+        var variables: [String: JSONValue] = [
             "messages": .array(messages), "add_generation_prompt": true, "bos_token": "<s>", "eos_token": "</s>",
             "tools": .array([.object([("type", "function"), ("function", .object([("name", "f"), ("parameters", .object([("type", "object")]))]))])]),
         ]
-        if !varsBytes.isEmpty, case .object(let pairs)? = try? TemplateValue(json: String(decoding: varsBytes, as: UTF8.self)) {
+        if !varsBytes.isEmpty, case .object(let pairs)? = try? JSONValue.parse(String(decoding: varsBytes, as: UTF8.self)) {
             for (k, v) in pairs { variables[k] = v }
         }
         _ = try? template.render(variables: variables, options: options)

@@ -1,14 +1,13 @@
-import Foundation
 import Grammar
+import JSON
 import Templates
 
 /// Fuzzes the parsing layer under the /completion and /v1/chat/completions decoders. Those
 /// decoders live in Server (which needs Hummingbird, not built for fuzzing); everything they
 /// do with untrusted text goes through the calls made here, in the same order: the body is
-/// parsed by `JSONValue.parse`, each message (and tool) is re-serialized and read into a
-/// `TemplateValue`, `json_schema` / `response_format` schemas go to the converter and then to
-/// the GBNF parser, and `grammar` goes to the GBNF parser. The messages are then rendered with
-/// a real chat template, as the chat route does.
+/// parsed by `JSONValue.parse`, the messages and tools go to a real chat template as they are
+/// (as the chat route passes them), `json_schema` / `response_format` schemas go to the
+/// converter and then to the GBNF parser, and `grammar` goes to the GBNF parser.
 enum RequestFuzzEntry {
     static let template = try! ChatTemplate(source: """
         {{ bos_token }}{% for m in messages %}<|{{ m.role }}|>{% if m.content is string %}{{ m.content }}\
@@ -25,17 +24,11 @@ enum RequestFuzzEntry {
             return
         }
         check(again.serialized() == printed, "JSON serialization is not stable")
-        _ = body.serialized(indent: 2)
+        _ = body.serialized(.python(indent: "  "))
         guard case .object = body else { return }
 
-        var messages: [TemplateValue] = []
-        for m in body["messages"]?.arrayValue ?? [] {
-            if let v = try? TemplateValue(jsonData: Data(m.serialized().utf8)) { messages.append(v) }
-        }
-        var tools: [TemplateValue] = []
-        for t in body["tools"]?.arrayValue ?? [] {
-            if let v = try? TemplateValue(jsonData: Data(t.serialized().utf8)) { tools.append(v) }
-        }
+        let messages = body["messages"]?.arrayValue ?? []
+        let tools = body["tools"]?.arrayValue ?? []
         if !messages.isEmpty {
             _ = try? template.render(messages: messages, addGenerationPrompt: true, tools: tools.isEmpty ? nil : tools,
                                      bosToken: "<s>", eosToken: "</s>",

@@ -1,3 +1,5 @@
+import JSON
+
 /// Converts a JSON Schema into GBNF, following the rule layout of llama.cpp's
 /// converter (primitive rules `value`, `object`, `string`, `number`, …, a
 /// bounded `space` rule between tokens, properties in schema order).

@@ -1,5 +1,4 @@
-import Grammar
-import Templates
+import JSON
 
 /// How a chat prompt ends (today's llama-server): with the assistant-turn opener
 /// (`add_generation_prompt`, default true), or by continuing a final assistant message that the

@@ -1,14 +1,12 @@
-import Foundation
-import Grammar
+import JSON
 import Sampling
-import Templates
 
 /// A decoded POST /v1/chat/completions body: the messages for the template plus the options.
 struct ChatRequest {
-    var messages: [TemplateValue]
+    var messages: [JSONValue]
     /// Generation prompt or assistant prefill; a prefilled message is not in `messages`.
     var continuation: ChatContinuation
-    var tools: [TemplateValue]?
+    var tools: [JSONValue]?
     var options: CompletionOptions
     var logprobs = false
     var topLogprobs = 0
@@ -23,7 +21,7 @@ struct ChatRequest {
         continuation = try ChatContinuation(f, messages: raw)
         messages = try raw.map { m throws(APIError) in try Self.message(m) }
         if continuation.prefill != nil { messages.removeLast() }
-        if let t = try f.array("tools"), !t.isEmpty { tools = try t.map { v throws(APIError) in try Self.templateValue(v) } }
+        if let t = try f.array("tools"), !t.isEmpty { tools = t }
         options = try CompletionOptions(f, vocabularySize: vocabularySize, defaults: defaults)
         var maxTokens = try f.int("max_completion_tokens", in: 0...Int(Int32.max))
         if maxTokens == nil { maxTokens = try f.int("max_tokens", in: 0...Int(Int32.max)) }
@@ -58,7 +56,7 @@ struct ChatRequest {
     }
 
     /// A message with `role` and string content (text parts of a content array are joined).
-    static func message(_ m: JSONValue) throws(APIError) -> TemplateValue {
+    static func message(_ m: JSONValue) throws(APIError) -> JSONValue {
         guard case .object(var members) = m else { throw JSONFields.typeError("messages", "an array of objects") }
         guard case .string? = m["role"] else { throw .badRequest("Each message needs a string 'role'") }
         switch m["content"] {
@@ -75,12 +73,6 @@ struct ChatRequest {
             }
             members[i].value = .string(text)
         }
-        return try templateValue(.object(members))
-    }
-
-    static func templateValue(_ v: JSONValue) throws(APIError) -> TemplateValue {
-        do { return try TemplateValue(jsonData: Data(v.serialized().utf8)) } catch {
-            throw .badRequest("Invalid message: \(error)")
-        }
+        return .object(members)
     }
 }

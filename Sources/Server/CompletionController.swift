@@ -1,4 +1,4 @@
-import Grammar
+import JSON
 import Sampling
 import Hummingbird
 import Serving

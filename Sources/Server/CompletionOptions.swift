@@ -1,4 +1,5 @@
 import Grammar
+import JSON
 import Sampling
 import Serving
 

@@ -1,4 +1,4 @@
-import Grammar
+import JSON
 
 /// Typed, field-named access to a JSON request object. Every wrong type becomes a 400 that
 /// names the field, so raw JSON never reaches the engine.

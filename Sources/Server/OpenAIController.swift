@@ -1,5 +1,4 @@
 import Foundation
-import Grammar
 import Hummingbird
 import Sampling
 import Serving

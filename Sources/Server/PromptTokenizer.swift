@@ -1,4 +1,4 @@
-import Grammar
+import JSON
 import Tokenization
 
 /// Turns a `prompt` (string, or array of strings and token ids) into tokens the way

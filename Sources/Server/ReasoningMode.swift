@@ -1,4 +1,4 @@
-import Templates
+import JSON
 
 /// `--reasoning on|off|auto`: whether chat templates are asked to think (`enable_thinking`),
 /// or left to their own default.
@@ -12,7 +12,7 @@ extension ReasoningMode {
 
     /// Template variables for this mode. Like llama-server, `enable_thinking` is always defined
     /// (true unless reasoning is off), so templates that test `not enable_thinking` keep thinking.
-    var templateVariables: [String: TemplateValue] {
+    var templateVariables: [String: JSONValue] {
         ["enable_thinking": .bool(self != .off)]
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Templates
 
 /// Variables llama-server gives every chat template besides the conversation: today's date as
@@ -11,7 +12,7 @@ enum TemplateContext {
         return options
     }
 
-    static func dateVariables(now: Date = Date()) -> [String: TemplateValue] {
+    static func dateVariables(now: Date = Date()) -> [String: JSONValue] {
         func format(_ pattern: String) -> String {
             let f = DateFormatter()
             f.locale = Locale(identifier: "en_US_POSIX")

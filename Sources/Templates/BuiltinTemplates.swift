@@ -1,3 +1,5 @@
+import JSON
+
 /// llama.cpp's built-in named chat formats, selected with `--chat-template NAME`
 /// (without `--jinja`). Each is plain string formatting over (role, content) pairs,
 /// reproducing llama.cpp's `llm_chat_apply_template` output; tools and other message
@@ -48,16 +50,16 @@ public enum BuiltinTemplate: String, CaseIterable, Sendable {
 
     /// Extracts (role, content) like llama-server does for non-Jinja templates:
     /// string content as is, a list of parts contributes its `text` parts.
-    static func flatten(_ messages: [TemplateValue]) -> [(role: String, content: String)] {
+    static func flatten(_ messages: [JSONValue]) -> [(role: String, content: String)] {
         messages.map { m in
             var role = ""
-            if case .string(let r)? = m["role"] { role = r }
+            if case .string(let r)? = member(m, "role") { role = r }
             var content = ""
-            switch m["content"] {
+            switch member(m, "content") {
             case .string(let s)?: content = s
             case .array(let parts)?:
                 content = parts.compactMap { p -> String? in
-                    if case .string(let t)? = p["text"] { return t }
+                    if case .string(let t)? = member(p, "text") { return t }
                     return nil
                 }.joined(separator: "\n")
             default: break
@@ -66,7 +68,12 @@ public enum BuiltinTemplate: String, CaseIterable, Sendable {
         }
     }
 
-    func format(messages: [TemplateValue], addAssistant: Bool, bosToken: String, eosToken: String) throws -> String {
+    /// An object's member as a Jinja template sees it: the last one of a repeated key.
+    private static func member(_ object: JSONValue, _ key: String) -> JSONValue? {
+        object.objectMembers?.last { $0.key == key }?.value
+    }
+
+    func format(messages: [JSONValue], addAssistant: Bool, bosToken: String, eosToken: String) throws -> String {
         let chat = BuiltinTemplate.flatten(messages)
         let trim = BuiltinTemplate.trim
         var ss = ""

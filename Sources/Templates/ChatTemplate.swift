@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A compiled chat template: either Jinja source (as shipped in a model's
 /// `tokenizer.chat_template`) rendered with jinja2 semantics, or one of llama.cpp's
@@ -58,19 +59,19 @@ public struct ChatTemplate: Sendable {
     ///   - extra: further variables (e.g. `enable_thinking`, `reasoning_effort`, `documents`);
     ///     they override the defaults above.
     public func render(
-        messages: [TemplateValue],
+        messages: [JSONValue],
         addGenerationPrompt: Bool = true,
-        tools: [TemplateValue]? = nil,
+        tools: [JSONValue]? = nil,
         bosToken: String = "",
         eosToken: String = "",
-        extra: [String: TemplateValue] = [:],
+        extra: [String: JSONValue] = [:],
         options: RenderOptions = RenderOptions()
     ) throws -> String {
         switch storage {
         case .builtin(let b):
             return try b.format(messages: messages, addAssistant: addGenerationPrompt, bosToken: bosToken, eosToken: eosToken)
         case .jinja:
-            var vars: [String: TemplateValue] = [
+            var vars: [String: JSONValue] = [
                 "messages": .array(messages),
                 "add_generation_prompt": .bool(addGenerationPrompt),
                 "bos_token": .string(bosToken),
@@ -85,10 +86,10 @@ public struct ChatTemplate: Sendable {
 
     /// Renders with an explicit set of template variables (no chat defaults added).
     /// For a built-in template the chat variables are read from `variables`.
-    public func render(variables: [String: TemplateValue], options: RenderOptions = RenderOptions()) throws -> String {
+    public func render(variables: [String: JSONValue], options: RenderOptions = RenderOptions()) throws -> String {
         switch storage {
         case .builtin(let b):
-            var msgs: [TemplateValue] = []
+            var msgs: [JSONValue] = []
             if case .array(let a)? = variables["messages"] { msgs = a }
             var addGen = false
             if case .bool(let g)? = variables["add_generation_prompt"] { addGen = g }

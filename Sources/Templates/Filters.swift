@@ -64,11 +64,9 @@ enum Filters {
                 }
             }
             let sortKeys = a.get(4, "sort_keys")?.truthy ?? false
-            var out = ""
             try ValueLimits.check(v)
             try checkJSONSerializable(v)
-            JSONWriter.write(v, into: &out, indent: indentStr, sortKeys: sortKeys, level: 0)
-            return .string(out)
+            return .string(v.jsonValue.serialized(.python(indent: indentStr, sortKeys: sortKeys)))
         case "join":
             let sep = a.get(0, "d")?.pythonStr ?? ""
             var items = try v.iterate()

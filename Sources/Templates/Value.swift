@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Mutable list storage: Python lists are reference objects (`list.append` inside a
 /// loop must be visible through every name bound to the list).
@@ -173,19 +174,19 @@ enum Value {
     case function(FunctionBox)
     case loop(LoopBox)
 
-    init(_ t: TemplateValue) {
-        switch t {
+    /// A JSON value as the Python object `json.loads` makes of it: a number written as an
+    /// integer that fits in `Int` becomes an int and any other number a float; an object becomes
+    /// a dict, so a repeated key keeps its first position and its last value.
+    init(_ json: JSONValue) {
+        switch json {
         case .null: self = .none
         case .bool(let b): self = .bool(b)
-        case .int(let i): self = .int(i)
-        case .double(let d): self = .double(d)
+        case .number(let n): self = n.integer.map(Value.int) ?? .double(n.double)
         case .string(let s): self = .string(s)
-        case .array(let a): self = .list(ListBox(a.map(Value.init)))
-        case .object(let pairs): self = .dict(DictBox(pairs.map { ($0.0, Value($0.1)) }))
+        case .array(let items): self = .list(ListBox(items.map(Value.init)))
+        case .object(let members): self = .dict(DictBox(members.map { ($0.key, Value($0.value)) }))
         }
     }
-
-    static func from(_ t: TemplateValue) -> Value { Value(t) }
 
     static func list(_ items: [Value]) -> Value { .list(ListBox(items)) }
     static func tuple(_ items: [Value]) -> Value { .list(ListBox(items, isTuple: true)) }
@@ -467,86 +468,19 @@ enum Value {
         }
     }
 
-    /// Converts back to the public JSON-like type (functions/undefined become null).
-    var templateValue: TemplateValue {
+    /// The value as `json.dumps` sees it (for `tojson`): floats as Python's `repr` writes them
+    /// and non-finite ones as `NaN`/`Infinity`, tuples as arrays, dict keys as their `str`.
+    /// Undefined, functions and loops have no JSON form and become null; `tojson` refuses them
+    /// before converting.
+    var jsonValue: JSONValue {
         switch self {
         case .undefined, .none, .function, .loop: return .null
         case .bool(let b): return .bool(b)
         case .int(let i): return .int(i)
-        case .double(let d): return .double(d)
+        case .double(let d): return .number(d.isFinite ? JSONNumber(Value.formatFloat(d)) ?? JSONNumber(d) : JSONNumber(d))
         case .string(let s), .markup(let s): return .string(s)
-        case .list(let l): return .array(l.items.map { $0.templateValue })
-        case .dict(let d), .namespace(let d): return .object(d.pairs.map { ($0.0, $0.1.templateValue) })
+        case .list(let l): return .array(l.items.map { $0.jsonValue })
+        case .dict(let d), .namespace(let d): return .object(d.pairs.map { (key: $0.0, value: $0.1.jsonValue) })
         }
     }
 }
-
-/// `json.dumps` with jinja2/transformers' `tojson` settings: `ensure_ascii=False`,
-/// default separators (`", "`, `": "`; `","` between items when indenting).
-enum JSONWriter {
-    static func write(_ v: Value, into out: inout String, indent: String?, sortKeys: Bool, level: Int) {
-        switch v {
-        case .none, .undefined, .function, .loop: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d):
-            if d.isNaN { out += "NaN" } else if d.isInfinite { out += d < 0 ? "-Infinity" : "Infinity" } else { out += Value.formatFloat(d) }
-        case .string(let s), .markup(let s): writeString(s, into: &out)
-        case .list(let l):
-            if l.items.isEmpty { out += "[]"; return }
-            out += "["
-            for (i, item) in l.items.enumerated() {
-                if i > 0 { out += indent == nil ? ", " : "," }
-                newline(&out, indent, level + 1)
-                write(item, into: &out, indent: indent, sortKeys: sortKeys, level: level + 1)
-            }
-            newline(&out, indent, level)
-            out += "]"
-        case .dict(let d), .namespace(let d):
-            if d.count == 0 { out += "{}"; return }
-            out += "{"
-            var pairs = d.pairs
-            if sortKeys { pairs.sort { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) } }
-            for (i, (k, item)) in pairs.enumerated() {
-                if i > 0 { out += indent == nil ? ", " : "," }
-                newline(&out, indent, level + 1)
-                writeString(k, into: &out)
-                out += ": "
-                write(item, into: &out, indent: indent, sortKeys: sortKeys, level: level + 1)
-            }
-            newline(&out, indent, level)
-            out += "}"
-        }
-    }
-
-    private static func newline(_ out: inout String, _ indent: String?, _ level: Int) {
-        guard let indent else { return }
-        out += "\n"
-        for _ in 0..<level { out += indent }
-    }
-
-    static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if u.value < 0x20 {
-                    out += String(format: "\\u%04x", u.value)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
-    }
-}
-
-/// Alias used where `Value` would resolve to `ExpressibleByDictionaryLiteral.Value`.
-typealias RuntimeValue = Value

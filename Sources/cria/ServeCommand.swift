@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import CriaNumerics
 import GGUF
+import JSON
 import Models
 import Sampling
 import Server
@@ -339,12 +340,13 @@ struct ServeCommand: AsyncParsableCommand {
     /// (the body POST /props takes), or the inner object alone.
     static func readSystemPrompt(_ path: String) throws -> SystemPrompt {
         guard let data = FileManager.default.contents(atPath: path),
-              let outer = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+              let outer = try? JSONValue.parse(utf8: Array(data)), case .object = outer else {
             throw ValidationError("--system-prompt-file \(path) must be a JSON object with prompt, anti_prompt, assistant_name")
         }
-        let object = outer["system_prompt"] as? [String: Any] ?? outer
-        return SystemPrompt(prompt: object["prompt"] as? String ?? "", antiPrompt: object["anti_prompt"] as? String ?? "",
-                            assistantName: object["assistant_name"] as? String ?? "")
+        var object = outer
+        if let inner = outer["system_prompt"], case .object = inner { object = inner }
+        return SystemPrompt(prompt: object["prompt"]?.stringValue ?? "", antiPrompt: object["anti_prompt"]?.stringValue ?? "",
+                            assistantName: object["assistant_name"]?.stringValue ?? "")
     }
 }
 

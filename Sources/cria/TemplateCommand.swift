@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GGUF
+import JSON
 import Templates
 
 /// `cria template`: renders a chat with a model's template (or a named/explicit one), for users
@@ -73,12 +74,12 @@ struct TemplateCommand: ParsableCommand {
         }
     }
 
-    private func readArray(_ path: String, what: String) throws -> [TemplateValue] {
+    private func readArray(_ path: String, what: String) throws -> [JSONValue] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CommandError("cannot read \(what) file '\(path)'")
         }
-        let value: TemplateValue
-        do { value = try TemplateValue(jsonData: data) } catch {
+        let value: JSONValue
+        do { value = try JSONValue.parse(utf8: Array(data)) } catch {
             throw CommandError("\(what) file '\(path)' is not valid JSON: \(error)")
         }
         guard case .array(let items) = value else { throw CommandError("\(what) file '\(path)' must hold a JSON array") }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Grammar
+import JSON
 
 /// Runs the corpus in schemas.json (labels verified by scripts/check-schema-corpus.py
 /// with Python's jsonschema): every schema converts to GBNF that our parser
@@ -36,7 +37,7 @@ final class JSONSchemaCorpusTests: XCTestCase {
             }
             let m = GrammarMatcher(grammar: grammar)
             for v in entry["valid"]?.arrayValue ?? [] {
-                for text in [v.serialized(), v.serialized(indent: 2), v.serialized(indent: 1)] {
+                for text in [v.serialized(), v.serialized(.python(indent: "  ")), v.serialized(.python(indent: " "))] {
                     m.reset()
                     if !m.matchesCompletely(text) { failures.append("\(name): valid instance rejected: \(text)") }
                     // Token-like chunks of 1...4 bytes, which split multi-byte characters.
@@ -54,7 +55,7 @@ final class JSONSchemaCorpusTests: XCTestCase {
                 }
             }
             for v in entry["invalid"]?.arrayValue ?? [] {
-                for text in [v.serialized(), v.serialized(indent: 2)] {
+                for text in [v.serialized(), v.serialized(.python(indent: "  "))] {
                     m.reset()
                     if m.matchesCompletely(text) { failures.append("\(name): invalid instance accepted: \(text)") }
                     checkedInvalid += 1

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Grammar
+import JSON
 
 /// Carries a result from the small-stack thread; the semaphore orders the write before the read.
 final class SmallStackResult<T>: @unchecked Sendable { var value: T? }

@@ -1,42 +1,43 @@
 import Foundation
 import Testing
+import JSON
 @testable import Templates
 
 /// Loads one of the recorded llama-server/jinja2 reference files for gemma3-270m
 /// (Tests/Fixtures/reference/README.md).
-func reference(_ tag: String) throws -> TemplateValue {
-    try TemplateValue(jsonData: Data(contentsOf: Corpus.referenceDir.appendingPathComponent("chat_template_\(tag).json")))
+func reference(_ tag: String) throws -> JSONValue {
+    try JSONValue.parse(utf8: Array(Data(contentsOf: Corpus.referenceDir.appendingPathComponent("chat_template_\(tag).json"))))
 }
 
-func messages(_ ref: TemplateValue, _ key: String = "messages") throws -> [TemplateValue] {
+func messages(_ ref: JSONValue, _ key: String = "messages") throws -> [JSONValue] {
     guard case .array(let m)? = ref[key] else { throw TemplateError(.type, "no \(key)") }
     return m
 }
 
 @Suite struct ChatTemplateTests {
-    let system: TemplateValue = ["role": "system", "content": "S"]
-    let user: TemplateValue = ["role": "user", "content": " U "]
-    let assistant: TemplateValue = ["role": "assistant", "content": "A"]
+    let system: JSONValue = ["role": "system", "content": "S"]
+    let user: JSONValue = ["role": "user", "content": " U "]
+    let assistant: JSONValue = ["role": "assistant", "content": "A"]
 
     @Test func builtinGemmaMatchesLlamaServer() throws {
         let ref = try reference("builtin-gemma-nojinja")
         let t = try ChatTemplate.resolve(nameOrSource: "gemma")
         #expect(t.builtin == .gemma)
         let out = try t.render(messages: try messages(ref), addGenerationPrompt: true, bosToken: "<bos>", eosToken: "<eos>")
-        #expect(TemplateValue.string(out) == ref["apply_template_prompt"])
+        #expect(JSONValue.string(out) == ref["apply_template_prompt"])
     }
 
     @Test func chatmlFallbackMatchesLlamaServer() throws {
         let ref = try reference("default-no-template-chatml-fallback")
         let out = try ChatTemplate.defaultFallback.render(messages: try messages(ref), addGenerationPrompt: true)
-        #expect(TemplateValue.string(out) == ref["apply_template_prompt"])
+        #expect(JSONValue.string(out) == ref["apply_template_prompt"])
     }
 
     @Test func nameUsedAsJinjaSourceRendersLiterally() throws {
         // llama-server with --jinja takes `--chat-template gemma` as source: output is "gemma".
         let ref = try reference("quirk-name-as-jinja-source")
         let out = try ChatTemplate(source: "gemma").render(messages: try messages(ref), addGenerationPrompt: true)
-        #expect(TemplateValue.string(out) == ref["apply_template_prompt"])
+        #expect(JSONValue.string(out) == ref["apply_template_prompt"])
     }
 
     @Test func resolveFallsBackToJinjaSource() throws {
@@ -53,7 +54,7 @@ func messages(_ ref: TemplateValue, _ key: String = "messages") throws -> [Templ
     }
 
     @Test func builtinFormats() throws {
-        func r(_ b: BuiltinTemplate, _ msgs: [TemplateValue], gen: Bool = true) throws -> String {
+        func r(_ b: BuiltinTemplate, _ msgs: [JSONValue], gen: Bool = true) throws -> String {
             try ChatTemplate(builtin: b).render(messages: msgs, addGenerationPrompt: gen)
         }
         let conv = [system, user, assistant, user]
@@ -90,7 +91,7 @@ func messages(_ ref: TemplateValue, _ key: String = "messages") throws -> [Templ
         let t = try ChatTemplate(source: """
         {% for m in messages %}{% if m.content is string %}{{ m.content }}{% else %}{% for p in m.content %}[{{ p.type }}:{{ p.text }}]{% endfor %}{% endif %}{{ m.tool_calls[0].function.arguments | tojson if m.tool_calls }}{% endfor %}{{ enable_thinking }}|{{ tools | length }}
         """)
-        let msgs = try TemplateValue(json: """
+        let msgs = try JSONValue.parse("""
         [{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image"}]},
          {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "f", "arguments": {"b": 1, "a": [true, null]}}}]}]
         """)
@@ -99,18 +100,22 @@ func messages(_ ref: TemplateValue, _ key: String = "messages") throws -> [Templ
         #expect(out == #"[text:hi][image:]{"b": 1, "a": [true, null]}False|1"#)
     }
 
-    @Test func templateValueFromFoundationJSON() throws {
-        let data = Data(#"{"role": "user", "n": 2, "f": 1.5, "ok": true, "none": null, "list": [1, "x"]}"#.utf8)
-        let any = try JSONSerialization.jsonObject(with: data)
-        let v = TemplateValue(any: any)
-        #expect(v["role"] == "user")
-        #expect(v["n"] == .int(2))
-        #expect(v["f"] == .double(1.5))
-        #expect(v["ok"] == .bool(true))
-        #expect(v["none"] == .null)
-        #expect(v["list"] == [1, "x"])
-        // The order-preserving parser keeps key order, and jsonString re-serializes like json.dumps.
-        let ordered = try TemplateValue(jsonData: data)
-        #expect(ordered.jsonString == #"{"role": "user", "n": 2, "f": 1.5, "ok": true, "none": null, "list": [1, "x"]}"#)
+    @Test func jsonNumbersReachTemplatesAsPythonIntsAndFloats() throws {
+        // As after json.loads: integers stay int, a fraction or an exponent makes a float, and
+        // tojson writes the members in their order with json.dumps' separators.
+        let t = try ChatTemplate(source: "{% for m in messages %}{{ m.n }} {{ m.f }} {{ m.e }}|{{ m | tojson }}{% endfor %}")
+        let msgs = try JSONValue.parse(#"[{"role": "user", "n": 2, "f": 1.50, "e": 1E2, "ok": true, "none": null, "list": [1, "x"]}]"#)
+        let out = try t.render(messages: msgs.arrayValue ?? [])
+        #expect(out == #"2 1.5 100.0|{"role": "user", "n": 2, "f": 1.5, "e": 100.0, "ok": true, "none": null, "list": [1, "x"]}"#)
+    }
+
+    @Test func repeatedKeysReadAsAPythonDict() throws {
+        // json.loads keeps a repeated key's first position and its last value; Jinja and
+        // built-in templates both see that.
+        let msgs = try JSONValue.parse(#"[{"role": "user", "content": "a", "role": "assistant"}]"#).arrayValue ?? []
+        let jinja = try ChatTemplate(source: "{% for m in messages %}{{ m.role }} {{ m | tojson }}{% endfor %}")
+        #expect(try jinja.render(messages: msgs) == #"assistant {"role": "assistant", "content": "a"}"#)
+        let chatml = ChatTemplate(builtin: .chatml)
+        #expect(try chatml.render(messages: msgs, addGenerationPrompt: false) == "<|im_start|>assistant\na<|im_end|>\n")
     }
 }

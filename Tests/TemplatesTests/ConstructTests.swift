@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import JSON
 @testable import Templates
 
 /// Renders `template` with JSON variables and the corpus' strftime stub.
 func renderJinja(_ template: String, _ varsJSON: String = "{}") throws -> String {
-    guard case .object(let pairs) = try TemplateValue(json: varsJSON) else { throw TemplateError(.type, "vars must be an object") }
-    var vars: [String: TemplateValue] = [:]
+    guard case .object(let pairs) = try JSONValue.parse(varsJSON) else { throw TemplateError(.type, "vars must be an object") }
+    var vars: [String: JSONValue] = [:]
     for (k, v) in pairs { vars[k] = v }
     return try ChatTemplate(source: template).render(variables: vars, options: Corpus.options)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import JSON
 @testable import Templates
 
 /// Test data of the template tests. The corpus of real models' chat templates is third-party
@@ -19,8 +20,8 @@ enum Corpus {
     static let isPresent = FileManager.default.fileExists(atPath: dir.appendingPathComponent("expected.json").path)
         && FileManager.default.fileExists(atPath: gemma3Recording.path)
 
-    static func load(_ name: String) throws -> TemplateValue {
-        try TemplateValue(jsonData: Data(contentsOf: dir.appendingPathComponent(name)))
+    static func load(_ name: String) throws -> JSONValue {
+        try JSONValue.parse(utf8: Array(Data(contentsOf: dir.appendingPathComponent(name))))
     }
 
     static func template(_ file: String) throws -> String {
@@ -39,10 +40,10 @@ enum Corpus {
     static let options = RenderOptions(strftimeNow: { _ in "26 Nov 2026" })
 
     /// Renders one corpus case exactly as the README describes the reference run.
-    static func render(_ source: String, _ c: TemplateValue) throws -> String {
+    static func render(_ source: String, _ c: JSONValue) throws -> String {
         let template = try ChatTemplate(source: source)
         guard case .array(let messages)? = c["messages"] else { throw TemplateError(.type, "bad case") }
-        var tools: [TemplateValue]? = nil
+        var tools: [JSONValue]? = nil
         if case .array(let t)? = c["tools"] { tools = t }
         var bos = "", eos = ""
         if case .string(let s)? = c["bos_token"] { bos = s }
@@ -60,7 +61,7 @@ enum Corpus {
 
     /// Whether a render (or its error) is what jinja2 gave: `raise_exception` messages must match;
     /// Python's TypeError/UndefinedError only need a non-raised error (their wording is Python's).
-    static func matches(_ result: Result<String, TemplateError>, _ expected: TemplateValue) -> (ok: Bool, detail: String) {
+    static func matches(_ result: Result<String, TemplateError>, _ expected: JSONValue) -> (ok: Bool, detail: String) {
         switch result {
         case .success(let out):
             guard case .string(let want)? = expected["output"] else {
@@ -97,7 +98,7 @@ struct CorpusTests {
         #expect(!files.isEmpty && cases.count == 8)
         #expect(expected.count == files.count * cases.count)
         #expect(Set(expected.map { String($0.0.split(separator: "|")[0]) }) == files)
-        var byName: [String: TemplateValue] = [:]
+        var byName: [String: JSONValue] = [:]
         for c in cases { if case .string(let n)? = c["name"] { byName[n] = c } }
         var sources: [String: String] = [:]
         var passed = 0
@@ -128,7 +129,7 @@ struct CorpusTests {
     /// (Fixtures/extra-cases.json: rendered outputs only, the templates stay in the corpus).
     @Test func extraConversationsMatchJinja2() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/extra-cases.json")
-        guard case .object(let all) = try TemplateValue(jsonData: Data(contentsOf: url)) else {
+        guard case .object(let all) = try JSONValue.parse(utf8: Array(Data(contentsOf: url))) else {
             Issue.record("fixture malformed"); return
         }
         // Every corpus template has its extra cases.
@@ -138,7 +139,7 @@ struct CorpusTests {
         for (key, exp) in all {
             let source = try Corpus.template(String(key.split(separator: "|")[0]))
             guard case .array(let msgs)? = exp["messages"] else { Issue.record("\(key): no messages"); continue }
-            var tools: [TemplateValue]? = nil
+            var tools: [JSONValue]? = nil
             if case .array(let t)? = exp["tools"] { tools = t }
             let result = try Corpus.attempt {
                 try ChatTemplate(source: source).render(
@@ -156,18 +157,18 @@ struct CorpusTests {
     /// Google's Gemma 3 template (source in the full recording beside the repository) gives what
     /// Python jinja2 and llama-server rendered (their outputs: Tests/Fixtures/reference).
     @Test func gemma3JinjaMatchesPythonAndServer() throws {
-        guard case .string(let source)? = try TemplateValue(jsonData: Data(contentsOf: Corpus.gemma3Recording))["template_source"] else {
+        guard case .string(let source)? = try JSONValue.parse(utf8: Array(Data(contentsOf: Corpus.gemma3Recording)))["template_source"] else {
             Issue.record("no template_source in \(Corpus.gemma3Recording.path)"); return
         }
         let py = try reference("python_jinja2")
         let t = try ChatTemplate(source: source)
         for (msgKey, outKey) in [("messages", "rendered"), ("messages_4turn", "rendered_4turn")] {
             let out = try t.render(messages: try messages(py, msgKey), addGenerationPrompt: true, bosToken: "<bos>")
-            #expect(TemplateValue.string(out) == py[outKey])
+            #expect(JSONValue.string(out) == py[outKey])
         }
         // llama-server's /apply-template shows the same text without the leading BOS.
         let server = try reference("gemma3-jinja")
         let out = try t.render(messages: try messages(server), addGenerationPrompt: true, bosToken: "<bos>")
-        #expect(TemplateValue.string(String(out.dropFirst("<bos>".count))) == server["apply_template_prompt"])
+        #expect(JSONValue.string(String(out.dropFirst("<bos>".count))) == server["apply_template_prompt"])
     }
 }
