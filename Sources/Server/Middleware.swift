@@ -1,27 +1,41 @@
+import Foundation
 import Hummingbird
 
-/// Requires `Authorization: Bearer <key>` with one of the configured keys, except for
-/// /health and static files (as llama-server).
+/// Requires an API key (`Authorization: Bearer KEY`, or `X-Api-Key: KEY`) on every request
+/// except those llama-server leaves open: CORS preflights, `/health` and `/v1/health`, and the
+/// web front end's own files. Cria also leaves `--path` static files open (llama-server opens
+/// only `/` there), so a browser can load a custom front end, which cannot send a key with a
+/// plain page load.
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = AppContext
     let keys: Set<String>
-    /// Paths that stay open.
-    let publicPaths: Set<String> = ["/health"]
-    /// API routes (and, for the last ones, everything under them); any other path is a static
-    /// file and stays open, so the web front end (`/`, `/completion.js`) loads without a key.
-    static let apiRoutes: Set<String> = ["/completion", "/completions", "/tokenize", "/detokenize", "/embedding",
-                                         "/embeddings", "/infill", "/props", "/apply-template", "/chat/completions",
-                                         "/models", "/metrics", "/slots", "/rerank", "/reranking", "/v1"]
+    /// `--path`: files under this folder stay open.
+    var staticRoot: String?
 
-    static func isAPI(_ path: String) -> Bool {
-        apiRoutes.contains(path) || apiRoutes.contains { path.hasPrefix($0 + "/") }
+    /// Paths that never need a key (llama-server's public endpoints).
+    static let publicPaths: Set<String> = ["/health", "/v1/health"]
+
+    /// Whether a request may pass without a key.
+    func isOpen(method: HTTPRequest.Method, path: String) -> Bool {
+        if method == .options || Self.publicPaths.contains(path) { return true }
+        guard method == .get || method == .head else { return false }
+        if WebFrontEndMiddleware.assets[path] != nil { return true }
+        return staticRoot.map { Self.isFile(path, under: $0) } ?? false
+    }
+
+    /// Whether `path` names a file (or a folder with an index.html) under `root`; paths that
+    /// climb out with `..` never do.
+    static func isFile(_ path: String, under root: String) -> Bool {
+        let parts = path.split(separator: "/")
+        guard !parts.contains(where: { $0 == ".." || $0 == "." }) else { return false }
+        let full = ([root] + parts.map(String.init)).joined(separator: "/")
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: full, isDirectory: &isFolder) else { return false }
+        return !isFolder.boolValue || FileManager.default.fileExists(atPath: full + "/index.html")
     }
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        if keys.isEmpty || publicPaths.contains(path) || !Self.isAPI(path) || request.method == .options {
-            return try await next(request, context)
-        }
+        if isOpen(method: request.method, path: request.uri.path) { return try await next(request, context) }
         // As llama-server: `Authorization: Bearer KEY`, else Anthropic's `X-Api-Key: KEY`.
         var key = request.headers[.authorization] ?? request.headers.first(where: { $0.name.canonicalName == "x-api-key" })?.value ?? ""
         if key.hasPrefix("Bearer ") { key = String(key.dropFirst("Bearer ".count)) }
