@@ -247,10 +247,13 @@ struct ServeCommand: AsyncParsableCommand {
         server.slotSavePath = slotSavePath
         server.timeoutSeconds = timeout
         server.httpThreads = threadsHTTP
+        server.shutdownGrace = .milliseconds(Int64(shutdownTimeout * 1000))
         server.log = log
         let systemPrompt = try systemPromptFile.map(Self.readSystemPrompt)
         let chatTemplate = try self.chatTemplate.map { source in
-            do { return try ChatTemplate.resolve(nameOrSource: source) } catch {
+            do { return try ChatTemplate.resolve(nameOrSource: source) } catch let error as UnknownTemplateName {
+                throw ValidationError("--chat-template: \(error)")
+            } catch {
                 throw ValidationError("--chat-template could not be parsed: \(error)")
             }
         } ?? chatTemplateFile.map(Self.readChatTemplate)

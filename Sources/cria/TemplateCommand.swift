@@ -54,6 +54,8 @@ struct TemplateCommand: ParsableCommand {
             FileHandle.standardOutput.write(Data(text.utf8))
         } catch let error as TemplateError {
             throw CommandError("template error: \(error)")
+        } catch let error as UnknownTemplateName {
+            throw CommandError("--chat-template: \(error)")
         }
     }
 
@@ -70,6 +72,8 @@ struct TemplateCommand: ParsableCommand {
             return ChatTemplate.defaultFallback
         } catch let error as TemplateError {
             throw CommandError("template error: \(error)")
+        } catch let error as UnknownTemplateName {
+            throw CommandError("--chat-template: \(error)")
         }
     }
 
