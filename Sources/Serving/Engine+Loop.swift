@@ -3,11 +3,12 @@ import Models
 import Sampling
 
 /// The inference loop. Each iteration is a short list of named steps:
-/// admit queued tasks → drop cancelled ones → make room in full contexts → build one batch from
+/// end everything when shutting down → admit queued tasks → drop cancelled ones → make room in full contexts → build one batch from
 /// every active slot → run it → sample each slot that got logits → publish status.
 extension Engine {
     func runLoop() {
         while waitForWork() {
+            endGenerationsWhenEnding()
             admitQueuedTasks()
             dropCancelledTasks()
             makeRoomInFullContexts()
