@@ -64,29 +64,39 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
     }
 }
 
-/// Logs one line per request once its response is known (llama-server's "request" lines):
-/// client address, status, method, path and query parameters.
+/// Logs one line per request once its response has been written (llama-server's "request"
+/// lines): client address, status, method, path, query parameters, and `duration_ms` from the
+/// request's arrival to the last byte of its response (a stream's whole length).
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = AppContext
     let log: ServerLog
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
         do {
-            let response = try await next(request, context)
-            write(request, context: context, status: response.status.code)
+            var response = try await next(request, context)
+            let body = response.body
+            let status = response.status.code
+            response.body = ResponseBody(contentLength: body.contentLength) { [log] writer in
+                defer { Self.write(log, request, context: context, status: status, since: start) }
+                try await body.write(writer)
+            }
             return response
         } catch let error as HTTPResponseError {
-            write(request, context: context, status: error.status.code)
+            Self.write(log, request, context: context, status: error.status.code, since: start)
             throw error
         } catch {
-            write(request, context: context, status: 500)
+            Self.write(log, request, context: context, status: 500, since: start)
             throw error
         }
     }
 
-    private func write(_ request: Request, context: AppContext, status: Int) {
+    private static func write(_ log: ServerLog, _ request: Request, context: AppContext, status: Int,
+                              since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15
         var fields = ["status": "\(status)", "method": request.method.rawValue, "path": request.uri.path,
-                      "params": request.uri.query ?? ""]
+                      "params": request.uri.query ?? "", "duration_ms": String(format: "%.1f", milliseconds)]
         if let address = context.remoteAddress {
             fields["remote_addr"] = address.ipAddress ?? ""
             fields["remote_port"] = address.port.map(String.init) ?? ""
