@@ -24,6 +24,15 @@ public func runListeners(host: ModelHost, configuration: ServerConfiguration, ad
     } catch where shutdown.isShuttingDown {
         // Connections still open when the bound ran out were cut: the shutdown is still a clean one.
         configuration.log?.warn("shutdown: connections still open were closed (\(error))")
+    } catch {
+        // Most often the port is taken: say which address could not be served.
+        let targets = addresses.map { "\($0):\(configuration.port)" }.joined(separator: ", ")
+        throw ListenError(description: "cannot serve on \(targets): \(error)")
     }
     configuration.log?.info("server stopped")
+}
+
+/// A listener could not start (the port is taken, the address is not this machine's, …).
+public struct ListenError: Error, CustomStringConvertible {
+    public let description: String
 }
