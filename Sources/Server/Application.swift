@@ -13,7 +13,9 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
     if let log = configuration.log { router.add(middleware: RequestLogMiddleware(log: log)) }
     router.add(middleware: CORSMiddleware(policy: configuration.cors))
     router.add(middleware: OpenAIErrorMiddleware())
-    if !configuration.apiKeys.isEmpty { router.add(middleware: APIKeyMiddleware(keys: Set(configuration.apiKeys))) }
+    if !configuration.apiKeys.isEmpty {
+        router.add(middleware: APIKeyMiddleware(keys: Set(configuration.apiKeys), staticRoot: configuration.staticPath))
+    }
     if configuration.webUIEnabled { router.add(middleware: WebFrontEndMiddleware()) }
     if let path = configuration.staticPath {
         router.add(middleware: FileMiddleware(path, searchForIndexHtml: true, logger: logger))

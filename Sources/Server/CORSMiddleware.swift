@@ -26,10 +26,21 @@ public struct CORSPolicy: Sendable {
         case "localhost":
             guard let origin, Self.isLocal(origin) else { return nil }
             return origin
+        case let list where list.contains(","):
+            // The flag's help calls it a list, but a browser accepts one origin per response
+            // (llama-server sends the list as is, which no browser accepts): echo the request's
+            // origin when it is listed.
+            let listed = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let origin, listed.contains(origin) else { return nil }
+            return origin
         default:
             return origins
         }
     }
+
+    /// Whether the allowed origin depends on the request's `Origin` (caches must then keep one
+    /// response per origin: `Vary: Origin`).
+    var reflectsOrigin: Bool { (origins == "*" && credentials) || origins == "localhost" || origins.contains(",") }
 
     /// Whether an origin URL names this machine (localhost, 127.0.0.1 or [::1], any port).
     static func isLocal(_ origin: String) -> Bool {
@@ -48,7 +59,7 @@ struct CORSMiddleware: RouterMiddleware {
         let allowed = policy.allowedOrigin(for: request.headers[.origin])
         if request.method == .options {
             var headers = HTTPFields()
-            if let allowed { headers[.accessControlAllowOrigin] = allowed }
+            addOriginHeaders(to: &headers, allowed: allowed)
             headers[.accessControlAllowCredentials] = policy.credentials ? "true" : "false"
             headers[.accessControlAllowMethods] = policy.methods
             headers[.accessControlAllowHeaders] = policy.headers
@@ -57,12 +68,17 @@ struct CORSMiddleware: RouterMiddleware {
         }
         do {
             var response = try await next(request, context)
-            if let allowed { response.headers[.accessControlAllowOrigin] = allowed }
+            addOriginHeaders(to: &response.headers, allowed: allowed)
             return response
         } catch let error as HTTPResponseError {
             var response = try error.response(from: request, context: context)
-            if let allowed { response.headers[.accessControlAllowOrigin] = allowed }
+            addOriginHeaders(to: &response.headers, allowed: allowed)
             return response
         }
+    }
+
+    private func addOriginHeaders(to headers: inout HTTPFields, allowed: String?) {
+        if let allowed { headers[.accessControlAllowOrigin] = allowed }
+        if policy.reflectsOrigin { headers[.vary] = "Origin" }
     }
 }

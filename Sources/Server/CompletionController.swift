@@ -68,25 +68,26 @@ struct CompletionController {
         return try JSONResponse.make(bodies)
     }
 
-    /// /infill: `<FIM_PRE>prefix<FIM_SUF>suffix<FIM_MID>`, then generation as /completion.
+    /// /infill: `<FIM_PRE>prefix<FIM_SUF>suffix<FIM_MID>` after any `input_extra` context
+    /// (`InfillPrompt`), then generation as /completion.
     func infill(_ request: Request, context: AppContext) async throws -> Response {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
         let v = served.tokenizer.vocabulary
-        guard let pre = v.fimPrefix, let suf = v.fimSuffix, let mid = v.fimMiddle else {
+        guard v.fimPrefix != nil, v.fimSuffix != nil, v.fimMiddle != nil else {
             throw APIError.notSupported("This model does not support infill: it has no FIM prefix/suffix/middle tokens")
         }
         let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
         let prefix = try fields.string("input_prefix") ?? ""
         let suffix = try fields.string("input_suffix") ?? ""
-        var tokens: [Int32] = []
-        if v.addBOS, let bos = v.bos { tokens.append(bos) }
-        tokens.append(pre)
-        tokens += served.tokenizer.tokenize(prefix, addSpecial: false)
-        tokens.append(suf)
-        tokens += served.tokenizer.tokenize(suffix, addSpecial: false)
-        tokens.append(mid)
+        let extra = try InfillPrompt.chunks(fields.array("input_extra"))
+        let configuration = served.engine.configuration
+        let tokens = InfillPrompt.tokens(prefix: prefix, suffix: suffix, extra: extra, tokenizer: served.tokenizer,
+                                         contextSize: served.engine.slotContextSize,
+                                         batchSize: configuration.logicalBatchSize,
+                                         predictLimit: options.predictLimit < 0 ? configuration.defaultPredictLimit
+                                                                                : options.predictLimit)
         return try await run(options.request(prompt: tokens, promptText: prefix + suffix), options: options,
                              served: served, context: context)
     }
@@ -142,7 +143,8 @@ struct CompletionRenderer: Sendable {
                         completion_probabilities: t.probabilities.map {
                             [TokenProbabilitiesJSON($0, text: text, postSampling: postSamplingProbs)]
                         },
-                        tokens: returnTokens ? [t.token] : nil)
+                        tokens: returnTokens ? [t.token] : nil,
+                        timings: t.timings.map { TimingsJSON($0, cached: t.cachedTokenCount) })
     }
 
     func final(summary s: GenerationSummary, content: String, tokens: [Int32],

@@ -20,6 +20,8 @@ struct CompletionOptions {
     var postSamplingProbs = false
     /// `return_progress` (today's llama-server): stream prompt progress.
     var returnProgress = false
+    /// `timings_per_token` (today's llama-server): every streamed token carries `timings`.
+    var timingsPerToken = false
     var systemPrompt: SystemPrompt?
 
     /// Most `n_probs` a request may ask for (each token then carries this many alternatives).
@@ -37,6 +39,7 @@ struct CompletionOptions {
         if let r = try f.bool("return_tokens") { returnTokens = r }
         if let p = try f.bool("post_sampling_probs") { postSamplingProbs = p }
         if let p = try f.bool("return_progress") { returnProgress = p }
+        if let t = try f.bool("timings_per_token") { timingsPerToken = t }
         var slot = try f.int("id_slot", in: -1...Int(Int32.max))
         if slot == nil { slot = try f.int("slot_id", in: -1...Int(Int32.max)) }
         if let id = slot, id != -1 { slotID = id }
@@ -178,6 +181,7 @@ struct CompletionOptions {
                                         cachePrompt: cachePrompt, grammar: grammar, grammarSource: grammarSource,
                                         promptText: promptText, stream: stream)
         request.reportsProgress = returnProgress && stream
+        request.reportsTimings = timingsPerToken && stream
         return request
     }
 }

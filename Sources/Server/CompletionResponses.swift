@@ -223,6 +223,8 @@ struct CompletionChunk: Encodable {
     var multimodal = false
     var completion_probabilities: [TokenProbabilitiesJSON]?
     var tokens: [Int32]?
+    /// With `timings_per_token`: the timings so far.
+    var timings: TimingsJSON?
 }
 
 /// A streamed /completion event while the prompt is processed (`return_progress`, today's

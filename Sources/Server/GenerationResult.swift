@@ -47,7 +47,8 @@ extension APIError {
     /// Engine errors are the client's to fix (400), except failures inside the engine.
     static func from(_ error: EngineError) -> APIError {
         switch error {
-        case .modelFailure, .stopped: APIError(.internalServerError, .server, error.description)
+        case .modelFailure: APIError(.internalServerError, .server, error.description)
+        case .stopped: APIError(.serviceUnavailable, .unavailable, error.description)
         case .embeddingsDisabled: .notSupported(error.description)
         case .slotFile: APIError(.badRequest, .invalidRequest, error.description)
         case .promptTooLong(let tokens, let contextSize):

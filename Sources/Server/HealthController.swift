@@ -1,14 +1,16 @@
 import Hummingbird
 import Serving
 
-/// GET /health: loading (503), error (500), ok / no slot available (200, or 503 with
+/// GET /health (also /v1/health, as today): loading (503), error (500), ok / no slot available (200, or 503 with
 /// `fail_on_no_slot`), with `slots` when `include_slots` is given and /slots is enabled.
 struct HealthController {
     let host: ModelHost
     let slotsEnabled: Bool
 
     func addRoutes(to router: Router<AppContext>) {
-        router.get("/health") { request, _ in try health(request) }
+        for path in ["/health", "/v1/health"] {
+            router.get(RouterPath(path)) { request, _ in try health(request) }
+        }
     }
 
     struct Body: Encodable {

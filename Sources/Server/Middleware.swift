@@ -1,27 +1,41 @@
+import Foundation
 import Hummingbird
 
-/// Requires `Authorization: Bearer <key>` with one of the configured keys, except for
-/// /health and static files (as llama-server).
+/// Requires an API key (`Authorization: Bearer KEY`, or `X-Api-Key: KEY`) on every request
+/// except those llama-server leaves open: CORS preflights, `/health` and `/v1/health`, and the
+/// web front end's own files. Cria also leaves `--path` static files open (llama-server opens
+/// only `/` there), so a browser can load a custom front end, which cannot send a key with a
+/// plain page load.
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = AppContext
     let keys: Set<String>
-    /// Paths that stay open.
-    let publicPaths: Set<String> = ["/health"]
-    /// API routes (and, for the last ones, everything under them); any other path is a static
-    /// file and stays open, so the web front end (`/`, `/completion.js`) loads without a key.
-    static let apiRoutes: Set<String> = ["/completion", "/completions", "/tokenize", "/detokenize", "/embedding",
-                                         "/embeddings", "/infill", "/props", "/apply-template", "/chat/completions",
-                                         "/models", "/metrics", "/slots", "/rerank", "/reranking", "/v1"]
+    /// `--path`: files under this folder stay open.
+    var staticRoot: String?
 
-    static func isAPI(_ path: String) -> Bool {
-        apiRoutes.contains(path) || apiRoutes.contains { path.hasPrefix($0 + "/") }
+    /// Paths that never need a key (llama-server's public endpoints).
+    static let publicPaths: Set<String> = ["/health", "/v1/health"]
+
+    /// Whether a request may pass without a key.
+    func isOpen(method: HTTPRequest.Method, path: String) -> Bool {
+        if method == .options || Self.publicPaths.contains(path) { return true }
+        guard method == .get || method == .head else { return false }
+        if WebFrontEndMiddleware.assets[path] != nil { return true }
+        return staticRoot.map { Self.isFile(path, under: $0) } ?? false
+    }
+
+    /// Whether `path` names a file (or a folder with an index.html) under `root`; paths that
+    /// climb out with `..` never do.
+    static func isFile(_ path: String, under root: String) -> Bool {
+        let parts = path.split(separator: "/")
+        guard !parts.contains(where: { $0 == ".." || $0 == "." }) else { return false }
+        let full = ([root] + parts.map(String.init)).joined(separator: "/")
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: full, isDirectory: &isFolder) else { return false }
+        return !isFolder.boolValue || FileManager.default.fileExists(atPath: full + "/index.html")
     }
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        if keys.isEmpty || publicPaths.contains(path) || !Self.isAPI(path) || request.method == .options {
-            return try await next(request, context)
-        }
+        if isOpen(method: request.method, path: request.uri.path) { return try await next(request, context) }
         // As llama-server: `Authorization: Bearer KEY`, else Anthropic's `X-Api-Key: KEY`.
         var key = request.headers[.authorization] ?? request.headers.first(where: { $0.name.canonicalName == "x-api-key" })?.value ?? ""
         if key.hasPrefix("Bearer ") { key = String(key.dropFirst("Bearer ".count)) }
@@ -50,29 +64,39 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
     }
 }
 
-/// Logs one line per request once its response is known (llama-server's "request" lines):
-/// client address, status, method, path and query parameters.
+/// Logs one line per request once its response has been written (llama-server's "request"
+/// lines): client address, status, method, path, query parameters, and `duration_ms` from the
+/// request's arrival to the last byte of its response (a stream's whole length).
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = AppContext
     let log: ServerLog
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
         do {
-            let response = try await next(request, context)
-            write(request, context: context, status: response.status.code)
+            var response = try await next(request, context)
+            let body = response.body
+            let status = response.status.code
+            response.body = ResponseBody(contentLength: body.contentLength) { [log] writer in
+                defer { Self.write(log, request, context: context, status: status, since: start) }
+                try await body.write(writer)
+            }
             return response
         } catch let error as HTTPResponseError {
-            write(request, context: context, status: error.status.code)
+            Self.write(log, request, context: context, status: error.status.code, since: start)
             throw error
         } catch {
-            write(request, context: context, status: 500)
+            Self.write(log, request, context: context, status: 500, since: start)
             throw error
         }
     }
 
-    private func write(_ request: Request, context: AppContext, status: Int) {
+    private static func write(_ log: ServerLog, _ request: Request, context: AppContext, status: Int,
+                              since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15
         var fields = ["status": "\(status)", "method": request.method.rawValue, "path": request.uri.path,
-                      "params": request.uri.query ?? ""]
+                      "params": request.uri.query ?? "", "duration_ms": String(format: "%.1f", milliseconds)]
         if let address = context.remoteAddress {
             fields["remote_addr"] = address.ipAddress ?? ""
             fields["remote_port"] = address.port.map(String.init) ?? ""

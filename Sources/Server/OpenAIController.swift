@@ -52,7 +52,9 @@ struct OpenAIController {
                     case .token(let t):
                         let lp = wantsLogprobs ? t.probabilities.map { ChatLogprobsJSON(content: [logprobs.chat($0)]) } : nil
                         guard !t.text.isEmpty || lp != nil else { continue }
-                        try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(content: t.text), logprobs: lp)))
+                        var chunk = meta.chatChunk(ChatDeltaJSON(content: t.text), logprobs: lp)
+                        chunk.timings = t.timings.map { TimingsJSON($0, cached: t.cachedTokenCount) }
+                        try await writer.write(ServerSentEvents.event(chunk))
                     case .finished(let s):
                         if !s.trailingText.isEmpty {
                             try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(content: s.trailingText))))
@@ -168,7 +170,9 @@ struct OpenAIController {
                     case .token(let t):
                         let lp = wantsLogprobs ? t.probabilities.map { logprobs.legacy([$0], startOffset: 0) } : nil
                         guard !t.text.isEmpty || lp != nil else { continue }
-                        try await writer.write(ServerSentEvents.event(meta.textChunk(t.text, logprobs: lp)))
+                        var chunk = meta.textChunk(t.text, logprobs: lp)
+                        chunk.timings = t.timings.map { TimingsJSON($0, cached: t.cachedTokenCount) }
+                        try await writer.write(ServerSentEvents.event(chunk))
                     case .finished(let s):
                         var last = meta.textChunk(s.trailingText, finish: s.stopReason.finishReason)
                         if includeUsage { last.usage = UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount) }

@@ -131,6 +131,8 @@ struct TextCompletionJSON: Encodable {
     var system_fingerprint: String
     var choices: [TextChoiceJSON]
     var usage: UsageJSON?
+    /// With `timings_per_token`: the timings so far (streamed chunks).
+    var timings: TimingsJSON?
 }
 
 /// GET /v1/models.

@@ -30,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     public var timeoutSeconds = 600
     /// `--threads-http`, or nil for the default.
     public var httpThreads: Int?
+    /// `--shutdown-timeout`: how long running requests may go on after SIGINT/SIGTERM.
+    public var shutdownGrace: Duration = .seconds(5)
     /// Largest accepted request body.
     public var maxBodyBytes = 8 << 20
     /// Where request lines and Hummingbird's own messages go (`--log-format`); nil logs no

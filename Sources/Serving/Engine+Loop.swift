@@ -3,11 +3,12 @@ import Models
 import Sampling
 
 /// The inference loop. Each iteration is a short list of named steps:
-/// admit queued tasks → drop cancelled ones → make room in full contexts → build one batch from
+/// end everything when shutting down → admit queued tasks → drop cancelled ones → make room in full contexts → build one batch from
 /// every active slot → run it → sample each slot that got logits → publish status.
 extension Engine {
     func runLoop() {
         while waitForWork() {
+            endGenerationsWhenEnding()
             admitQueuedTasks()
             dropCancelledTasks()
             makeRoomInFullContexts()
@@ -324,9 +325,11 @@ extension Engine {
         let piece = task.detokenizer.append(sampled.token)
         switch task.stopMatcher.append(piece) {
         case .release(let text):
-            task.job.continuation.yield(.token(GeneratedToken(slotID: slot.id, token: sampled.token, text: text, probabilities: sampled.probabilities)))
+            task.job.continuation.yield(.token(tokenEvent(task, slot: slot, token: sampled.token, text: text,
+                                                          probabilities: sampled.probabilities)))
         case .stop(let word, let text):
-            task.job.continuation.yield(.token(GeneratedToken(slotID: slot.id, token: sampled.token, text: text, probabilities: sampled.probabilities)))
+            task.job.continuation.yield(.token(tokenEvent(task, slot: slot, token: sampled.token, text: text,
+                                                          probabilities: sampled.probabilities)))
             finish(slot, reason: .word(word), flushHeldText: false)
             return
         }
@@ -350,14 +353,9 @@ extension Engine {
             }
         }
         let end = Date()
-        let promptEnd = task.firstTokenTime ?? end
-        if task.firstTokenTime != nil { counters.predictedSeconds += end.timeIntervalSince(promptEnd) }
+        if let promptEnd = task.firstTokenTime { counters.predictedSeconds += end.timeIntervalSince(promptEnd) }
         counters.cachedPromptTokens += task.cachedCount
-        let timings = GenerationTimings(
-            promptTokens: task.prompt.count - task.cachedCount,
-            promptMilliseconds: promptEnd.timeIntervalSince(task.startTime) * 1000,
-            predictedTokens: task.predicted,
-            predictedMilliseconds: end.timeIntervalSince(promptEnd) * 1000)
+        let timings = timingsSoFar(task, at: end)
         let summary = GenerationSummary(
             taskID: task.job.id, slotID: slot.id, stopReason: reason, trailingText: trailing,
             promptTokenCount: task.prompt.count, cachedTokenCount: task.cachedCount,
@@ -367,6 +365,27 @@ extension Engine {
         publishStatus() // before the client hears of it, so /health and /slots already agree
         task.job.continuation.yield(.finished(summary))
         task.job.continuation.finish()
+    }
+
+    /// A task's timings up to `end`: its prompt (from admission to the first sampled token) and
+    /// its generation since.
+    private func timingsSoFar(_ task: ActiveGeneration, at end: Date) -> GenerationTimings {
+        let promptEnd = task.firstTokenTime ?? end
+        return GenerationTimings(promptTokens: task.prompt.count - task.cachedCount,
+                                 promptMilliseconds: promptEnd.timeIntervalSince(task.startTime) * 1000,
+                                 predictedTokens: task.predicted,
+                                 predictedMilliseconds: end.timeIntervalSince(promptEnd) * 1000)
+    }
+
+    /// The `.token` event for a sampled token (with the timings so far when the request asked).
+    private func tokenEvent(_ task: ActiveGeneration, slot: Slot, token: Int32, text: String,
+                            probabilities: TokenProbabilities?) -> GeneratedToken {
+        var event = GeneratedToken(slotID: slot.id, token: token, text: text, probabilities: probabilities)
+        if task.job.request.reportsTimings {
+            event.timings = timingsSoFar(task, at: Date())
+            event.cachedTokenCount = task.cachedCount
+        }
+        return event
     }
 
     private func fail(_ job: GenerationJob, _ error: EngineError) {

@@ -25,6 +25,8 @@ public final class Engine: @unchecked Sendable {
     var systemPromptState = SystemPrompt()
     var systemTokens: [Int32] = []
     var running = false
+    /// Set by `endAllGenerations` (the end of a graceful shutdown's grace period).
+    var endingAll = false
     var nextTaskID = 0
     var published: EngineStatus
     /// Counters for /metrics, owned by the engine thread; copied to `publishedCounters` each step.
@@ -79,6 +81,7 @@ public final class Engine: @unchecked Sendable {
     /// Queues a generation. Validation problems throw at once; everything later arrives as events.
     /// Cancelling the consumer of `events` (or calling `cancel`) frees the slot at the next step.
     public func submit(_ request: GenerationRequest) throws(EngineError) -> GenerationHandle {
+        if isEndingAll { throw .stopped }
         if let id = request.slotID, !(0..<slots.count).contains(id) {
             throw .invalidSlot(id, slotCount: slots.count)
         }

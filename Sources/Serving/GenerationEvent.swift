@@ -29,6 +29,10 @@ public struct GeneratedToken: Sendable {
     public var text: String
     /// Present when the request asked for `n_probs` > 0.
     public var probabilities: TokenProbabilities?
+    /// Timings up to this token, when the request asked with `reportsTimings`.
+    public var timings: GenerationTimings?
+    /// Prompt tokens reused from the slot's cache (with `timings`).
+    public var cachedTokenCount = 0
 }
 
 /// Why generation ended.

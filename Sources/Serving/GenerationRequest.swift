@@ -25,6 +25,8 @@ public struct GenerationRequest: Sendable {
     public var stream: Bool
     /// `return_progress`: send `.progress` events while the prompt is processed.
     public var reportsProgress = false
+    /// `timings_per_token`: every `.token` event carries the timings so far.
+    public var reportsTimings = false
 
     public init(promptTokens: [Int32], sampling: SamplingParameters = SamplingParameters(),
                 predictLimit: Int = -1, keepCount: Int = 0, stopStrings: [String] = [], slotID: Int? = nil,

@@ -32,17 +32,18 @@ public struct ChatTemplate: Sendable {
         return nil
     }
 
-    /// `--chat-template NAME_OR_SOURCE`: a known built-in name selects that format,
-    /// anything else is parsed as Jinja source.
+    /// `--chat-template NAME_OR_SOURCE`: a known built-in name selects that format, Jinja
+    /// source (text with `{{` or `{%`) is parsed, and anything else is refused with
+    /// `UnknownTemplateName`, which lists the names.
     ///
-    /// Note: llama-server with `--jinja` (its default) treats even a built-in name as
-    /// literal Jinja source (so `gemma` renders the text "gemma"); that behaviour is
-    /// available via `ChatTemplate(source:)`. This resolver follows the documented
-    /// intent of the flag instead.
+    /// Note: llama-server with `--jinja` (its default) treats any text as literal Jinja source
+    /// (so `gemma` renders the text "gemma", and a misspelt name renders itself for every
+    /// chat). This resolver follows the documented intent of the flag instead: a template with
+    /// no Jinja markup cannot show the messages, so it can only be a mistyped name.
     public static func resolve(nameOrSource: String) throws -> ChatTemplate {
-        if let b = BuiltinTemplate(rawValue: nameOrSource.trimmingCharacters(in: .whitespacesAndNewlines)) {
-            return ChatTemplate(builtin: b)
-        }
+        let trimmed = nameOrSource.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let b = BuiltinTemplate(rawValue: trimmed) { return ChatTemplate(builtin: b) }
+        guard nameOrSource.contains("{{") || nameOrSource.contains("{%") else { throw UnknownTemplateName(name: trimmed) }
         return try ChatTemplate(source: nameOrSource)
     }
 

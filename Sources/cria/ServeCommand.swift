@@ -24,14 +24,19 @@ struct ServeCommand: AsyncParsableCommand {
     var model: String?
     @Option(name: .customLong("tags"), help: "Comma-separated model tags, listed by /v1/models (informational).")
     var tags: String?
-    @Flag(name: .customLong("offline"), help: "Never touch the network (cria never downloads, so this changes nothing).")
+    @Flag(name: .customLong("offline"), help: "Never touch the network: -mu/-hfr use the cached file only.")
     var offline = false
-    @Option(name: [.customLong("mu", withSingleDash: true), .customLong("model-url")], help: "Remote model URL (not supported: download it and use -m).")
+    @Option(name: [.customLong("mu", withSingleDash: true), .customLong("model-url")],
+            help: "Download the model from this URL (into -m PATH if given, else the cache: $CRIA_CACHE, default ~/.cache/cria).")
     var modelURL: String?
-    @Option(name: [.customLong("hfr", withSingleDash: true), .customLong("hf-repo")], help: "Hugging Face repository (not supported).")
+    @Option(name: [.customLong("hfr", withSingleDash: true), .customLong("hf-repo")],
+            help: "Hugging Face repository OWNER/NAME to download --hf-file from ($HF_ENDPOINT, default https://huggingface.co).")
     var hfRepo: String?
-    @Option(name: [.customLong("hff", withSingleDash: true), .customLong("hf-file")], help: "Hugging Face file (not supported).")
+    @Option(name: [.customLong("hff", withSingleDash: true), .customLong("hf-file")], help: "File in the --hf-repo repository.")
     var hfFile: String?
+    @Option(name: [.customLong("hft", withSingleDash: true), .customLong("hf-token")],
+            help: "Hugging Face token for gated or private repositories (default: $HF_TOKEN).")
+    var hfToken: String?
     @Option(name: [.customShort("a"), .customLong("alias")], help: "Model name reported by the API.")
     var alias: String?
     @Flag(name: .customLong("no-mmap"), help: "Read the model into memory instead of mapping it.")
@@ -159,23 +164,26 @@ struct ServeCommand: AsyncParsableCommand {
     var metrics = false
     @Option(name: .customLong("slot-save-path"), help: "Folder for slot save/restore files.")
     var slotSavePath: String?
+    @Option(name: .customLong("shutdown-timeout"),
+            help: "Seconds running requests may go on after SIGINT/SIGTERM before they are ended (default: 5).")
+    var shutdownTimeout: Double = 5
 
-    // Logging
-    @Flag(name: .customLong("log-disable"), help: "Do not write a log file (cria never does; logs go to stderr).")
-    var logDisable = false
-    @Option(name: .customLong("log-format"), help: "Log format: json or text.")
-    var logFormat = "json"
-    @Flag(name: [.customShort("v"), .customLong("verbose"), .customLong("log-verbose")], help: "Chat completions carry __verbose (the native result with the rendered prompt) unless a request says \"verbose\": false.")
+    @Flag(name: [.customShort("v"), .customLong("verbose"), .customLong("log-verbose")], help: "Log everything (-lv with no limit); chat completions carry __verbose (the native result with the rendered prompt) unless a request says \"verbose\": false.")
     var verbose = false
 
+    @OptionGroup(title: "Logging")
+    var logging: LogOptions
     @OptionGroup(title: "Sampling defaults (a request's own value wins)")
     var samplingDefaults: SamplingDefaultOptions
     @OptionGroup(title: "llama-server features cria does not have (the server stops if one is used)")
     var unsupported: UnsupportedServeOptions
 
     func validate() throws {
-        for (value, flag) in [(modelURL, "--model-url"), (hfRepo, "--hf-repo"), (hfFile, "--hf-file")] where value != nil {
-            throw ValidationError("\(flag) is not supported by cria: download the model and pass it with -m")
+        if modelURL != nil && (hfRepo != nil || hfFile != nil) {
+            throw ValidationError("--model-url and --hf-repo/--hf-file both name the model: pass only one")
+        }
+        if (hfRepo == nil) != (hfFile == nil) {
+            throw ValidationError("--hf-repo and --hf-file go together: name the repository (OWNER/NAME) and the GGUF file in it")
         }
         if lora != nil || loraBase != nil { throw ValidationError("--lora is not supported by cria") }
         if mmproj != nil { throw ValidationError("--mmproj is not supported: cria has no multimodal models") }
@@ -191,7 +199,6 @@ struct ServeCommand: AsyncParsableCommand {
         if logicalBatchSize < 1 || microBatchSize < 1 { throw ValidationError("-b and -ub must be positive") }
         if nPredict < -1 { throw ValidationError("-n must be -1 or non-negative") }
         if !(1...65535).contains(port) && port != 0 { throw ValidationError("--port must be between 1 and 65535") }
-        if !["json", "text"].contains(logFormat) { throw ValidationError("--log-format must be json or text") }
         if let numa, !["distribute", "isolate", "numactl"].contains(numa) {
             throw ValidationError("--numa must be distribute, isolate or numactl")
         }
@@ -216,13 +223,16 @@ struct ServeCommand: AsyncParsableCommand {
         if let cacheRAM, cacheRAM < -1 { throw ValidationError("--cache-ram must be -1 (no limit), 0 (off) or a size in MiB") }
         if kvUnified && noKVUnified { throw ValidationError("-kvu and -no-kvu contradict each other: pass only one") }
         if let corsOrigins, corsOrigins.isEmpty { throw ValidationError("--cors-origins must not be empty (use * for any origin)") }
+        if !(0...86_400).contains(shutdownTimeout) {
+            throw ValidationError("--shutdown-timeout must be between 0 and 86400 seconds, got \(shutdownTimeout)")
+        }
         if reranking && embedding { throw ValidationError("--reranking and --embedding need different models: pass only one") }
     }
 
     func run() async throws {
         // A reader of our stdout going away must cost log lines, not the server (write gets EPIPE).
         signal(SIGPIPE, SIG_IGN)
-        let log = ServerLog(json: logFormat == "json")
+        let log = try logging.makeLog(verbose: verbose)
         if gpuLayers != nil || mainGPU != nil || tensorSplit != nil {
             log.warn("this build has no GPU support: -ngl, -mg and -ts are ignored")
         }
@@ -248,10 +258,13 @@ struct ServeCommand: AsyncParsableCommand {
         server.slotSavePath = slotSavePath
         server.timeoutSeconds = timeout
         server.httpThreads = threadsHTTP
+        server.shutdownGrace = .milliseconds(Int64(shutdownTimeout * 1000))
         server.log = log
         let systemPrompt = try systemPromptFile.map(Self.readSystemPrompt)
         let chatTemplate = try self.chatTemplate.map { source in
-            do { return try ChatTemplate.resolve(nameOrSource: source) } catch {
+            do { return try ChatTemplate.resolve(nameOrSource: source) } catch let error as UnknownTemplateName {
+                throw ValidationError("--chat-template: \(error)")
+            } catch {
                 throw ValidationError("--chat-template could not be parsed: \(error)")
             }
         } ?? chatTemplateFile.map(Self.readChatTemplate)
@@ -263,8 +276,9 @@ struct ServeCommand: AsyncParsableCommand {
         let hostState = ModelHost()
         // llama-server's --host takes a comma-separated list; each address gets its own listener.
         let addresses = Self.commaList(host)
-        for address in addresses { log.info("HTTP server listening", ["hostname": address, "port": "\(port)"]) }
-        guard let model else {
+        // Hummingbird logs "Server started and listening on HOST:PORT" once each listener is bound.
+        let modelPath = try await downloadedModel(log: log) ?? self.model
+        guard let model = modelPath else {
             log.warn("no -m given: serving without a model (only /health, /v1/models and CORS preflights answer)")
             hostState.set(.noModel)
             try await runListeners(host: hostState, configuration: server, addresses: addresses)
@@ -306,6 +320,22 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         try await runListeners(host: hostState, configuration: server, addresses: addresses)
+    }
+
+    /// `-mu` or `-hfr`/`-hff`: the model's local path once it is in the cache (nil without them).
+    func downloadedModel(log: ServerLog) async throws -> String? {
+        var environment = ProcessInfo.processInfo.environment
+        if let hfToken { environment["HF_TOKEN"] = hfToken }
+        let source: ModelSource
+        if let modelURL {
+            source = try ModelSource.url(modelURL, path: model, environment: environment)
+        } else if let hfRepo, let hfFile {
+            source = try ModelSource.huggingFace(repo: hfRepo, file: hfFile, path: model, environment: environment)
+        } else {
+            return nil
+        }
+        log.info("model source", ["url": source.url.absoluteString, "path": source.destination.path])
+        return try await ModelDownloader(source: source, offline: offline).fetch()
     }
 
     /// NUMA nodes the kernel reports (1 where /sys does not say).

@@ -55,6 +55,8 @@ struct TemplateCommand: ParsableCommand {
             FileHandle.standardOutput.write(Data(text.utf8))
         } catch let error as TemplateError {
             throw CommandError("template error: \(error)")
+        } catch let error as UnknownTemplateName {
+            throw CommandError("--chat-template: \(error)")
         }
     }
 
@@ -71,6 +73,8 @@ struct TemplateCommand: ParsableCommand {
             return ChatTemplate.defaultFallback
         } catch let error as TemplateError {
             throw CommandError("template error: \(error)")
+        } catch let error as UnknownTemplateName {
+            throw CommandError("--chat-template: \(error)")
         }
     }
 

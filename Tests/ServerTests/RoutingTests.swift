@@ -5,14 +5,22 @@ import Testing
 
 /// Which paths need an API key, what /health says in each loading state, and log line shapes.
 struct RoutingTests {
-    @Test func apiKeysGuardAPIRoutesOnly() {
-        for path in ["/completion", "/completions", "/v1/chat/completions", "/v1/models", "/slots", "/slots/0", "/metrics",
-                     "/props", "/tokenize", "/embedding", "/infill", "/chat/completions"] {
-            #expect(APIKeyMiddleware.isAPI(path), "\(path)")
+    @Test func apiKeysGuardEverythingButHealthPreflightsAndFrontEnd() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cria-static-\(UUID())")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("app"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("x".utf8).write(to: folder.appendingPathComponent("style.css"))
+        try Data("x".utf8).write(to: folder.appendingPathComponent("app/index.html"))
+        let keys = APIKeyMiddleware(keys: ["k"], staticRoot: folder.path)
+        for path in ["/completion", "/completions", "/v1/chat/completions", "/v1/models", "/models", "/slots", "/metrics",
+                     "/props", "/tokenize", "/infill", "/no-such-route", "/v1x", "/../etc/passwd", "/app/../style.css"] {
+            #expect(!keys.isOpen(method: .get, path: path), "\(path)")
         }
-        for path in ["/", "/index.html", "/completion.js", "/completions.txt", "/slotsmachine.png", "/v1x"] {
-            #expect(!APIKeyMiddleware.isAPI(path), "\(path)")
+        for path in ["/health", "/v1/health", "/", "/index.html", "/completion.js", "/style.css", "/app"] {
+            #expect(keys.isOpen(method: .get, path: path), "\(path)")
         }
+        #expect(!keys.isOpen(method: .post, path: "/style.css"))
+        #expect(keys.isOpen(method: .options, path: "/completion"))
     }
 
     func health(_ state: ModelHost.State) throws -> Response {

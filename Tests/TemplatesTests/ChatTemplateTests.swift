@@ -53,6 +53,12 @@ func messages(_ ref: JSONValue, _ key: String = "messages") throws -> [JSONValue
         }
     }
 
+    @Test func textWithoutJinjaMarkupIsAnUnknownName() {
+        #expect(throws: UnknownTemplateName(name: "llama-3")) { try ChatTemplate.resolve(nameOrSource: " llama-3\n") }
+        let message = UnknownTemplateName(name: "x").description
+        #expect(message.contains("chatml") && message.contains("llama3") && message.contains("'x'"))
+    }
+
     @Test func builtinFormats() throws {
         func r(_ b: BuiltinTemplate, _ msgs: [JSONValue], gen: Bool = true) throws -> String {
             try ChatTemplate(builtin: b).render(messages: msgs, addGenerationPrompt: gen)

@@ -58,13 +58,16 @@ def free_port() -> int:
 class CriaServer:
     """A running `cria serve`; `url(path)` builds request URLs, `stop()` ends it."""
 
-    def __init__(self, args, ready_timeout=300, wait_ready=True, model=MODEL):
+    def __init__(self, args, ready_timeout=300, wait_ready=True, model=MODEL, env=None):
+        """`model=None` passes no -m; `env` adds environment variables."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.args = [str(cria_binary()), "serve", "-m", str(model), "--port", str(self.port), *map(str, args)]
+        model_args = ["-m", str(model)] if model is not None else []
+        self.args = [str(cria_binary()), "serve", *model_args, "--port", str(self.port), *map(str, args)]
         import tempfile
         self.log = tempfile.NamedTemporaryFile(prefix="cria-serve-", suffix=".log", delete=False)
-        self.process = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, **(env or {})})
         if wait_ready:
             self.wait_ready(ready_timeout)
 

@@ -59,7 +59,7 @@ def test_json_log_lines_and_request_log(start_server):
 
 
 def test_text_log_format(start_server):
-    s = start_server("-np", "1", "-c", "256", "--log-format", "text", "--log-disable")
+    s = start_server("-np", "1", "-c", "256", "--log-format", "text")
     s.post("/tokenize", {"content": "hi"})
     lines = s.output().splitlines()
     assert any(line.startswith("INFO request ") and "path=/tokenize" in line and "status=200" in line for line in lines)
@@ -122,7 +122,8 @@ def test_chat_template_flag(start_server):
 
 
 @pytest.mark.parametrize("flags,message", [
-    (["-mu", "http://example.com/m.gguf"], "--model-url"),
+    (["-mu", "ftp://localhost/m.gguf"], "--model-url"),
+    (["-mu", "http://127.0.0.1:9/m.gguf", "-hfr", "a/b", "-hff", "m.gguf"], "only one"),
     (["-hfr", "ggml-org/models"], "--hf-repo"),
     (["-hff", "m.gguf"], "--hf-file"),
     (["--lora", "adapter.gguf"], "--lora"),

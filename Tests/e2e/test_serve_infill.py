@@ -85,3 +85,33 @@ def test_infill_takes_completion_options(fim_server):
                                        "grammar": 'root ::= [0-9]+', "stop": ["9"]}).json()
     assert body["content"].isdigit() or body["content"] == ""
     assert body["generation_settings"]["grammar"] == "root ::= [0-9]+"
+
+
+def test_input_extra_comes_first_as_snippets(start_server, tmp_path_factory):
+    path = tmp_path_factory.mktemp("fim-extra") / "gemma-fim.gguf"
+    with_fim_tokens(MODEL, path)
+    # llama-server keeps the last n_ctx - n_batch - 2·n_predict tokens of the extra context.
+    s = start_server("-np", "1", "-c", "512", "-b", "64", "-t", "2", model=path)
+
+    def tok(text):
+        return s.post("/tokenize", {"content": text}).json()["tokens"]
+
+    prefix, suffix = "x = helper(", ")\n"
+    extra = [{"filename": "util.py", "text": "def helper(n):\n    return n + 1\n"}, {"text": "# notes"}]
+    # This vocabulary has no FIM repo/separator tokens: each chunk follows a snippet line.
+    context = []
+    for chunk in extra:
+        context += tok("\n\n--- snippet ---\n\n") + tok(chunk["text"])
+    layout = [*context, BOS, FIM_PRE, *tok(prefix), FIM_SUF, *tok(suffix), FIM_MID]
+    req = {"input_prefix": prefix, "input_suffix": suffix, "n_predict": 4, "temperature": 0, "return_tokens": True}
+    body = s.post("/infill", {**req, "input_extra": extra}).json()
+    assert body["tokens_evaluated"] == len(layout)
+    assert body["tokens"] == s.post("/completion", {"prompt": layout, "n_predict": 4, "temperature": 0,
+                                                    "return_tokens": True}).json()["tokens"]
+    # Only the last tokens of a long context fit: 512 - 64 - 2*4 of them.
+    long = s.post("/infill", {**req, "input_extra": [{"text": "word " * 600}]}).json()
+    assert long["tokens_evaluated"] == 512 - 64 - 2 * 4 + len(layout) - len(context)
+    for bad, message in (("x", "input_extra"), ([{"filename": "a"}], "text"), ([{"text": "a", "filename": 3}], "filename"),
+                         ([7], "text")):
+        r = s.post("/infill", {**req, "input_extra": bad})
+        assert r.status_code == 400 and message in r.json()["error"]["message"], r.text

@@ -200,6 +200,6 @@ def test_flags(tmp_path):
 def test_gpu_flags_warn_and_serve(start_server):
     s = start_server("-np", "1", "-c", "256", "-ngl", "99", "-mg", "0", "-ts", "3,2", "-cb", "-tb", "2", "-ub", "256",
                      "-b", "512", "-to", "30", "--threads-http", "2", "--numa", "--mlock", "--log-format", "text",
-                     "--log-disable", "-a", "llama-alias")
+                     "-a", "llama-alias")
     assert s.get("/v1/models").json()["data"][0]["id"] == "llama-alias"
     assert "no GPU support" in s.output()

@@ -1,0 +1,79 @@
+"""Logging: --log-file, --log-disable, --log-format, -lv; request lines carry their duration
+and each request is logged once."""
+import json
+import time
+
+from conftest import CriaServer
+
+
+def wait_for(predicate, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_log_file_gets_every_line_and_requests_carry_their_duration(tmp_path):
+    path = tmp_path / "cria.log"
+    s = CriaServer(["-np", "1", "-c", "256", "-t", "2", "--log-file", path])
+    try:
+        s.post("/tokenize", {"content": "hi"})
+        r = s.post("/completion", {"prompt": "Hi", "n_predict": 8, "stream": True}, stream=True)
+        body = r.text  # the whole stream
+        assert body.endswith("\n\n")
+        assert wait_for(lambda: '"path":"/completion"' in path.read_text())
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        requests_logged = [e for e in lines if e["msg"] == "request"]
+        tokenize = [e for e in requests_logged if e["path"] == "/tokenize"]
+        stream = [e for e in requests_logged if e["path"] == "/completion"]
+        assert len(tokenize) == 1 and len(stream) == 1  # logged once each
+        assert float(tokenize[0]["duration_ms"]) >= 0 and stream[0]["status"] == "200"
+        # A stream's line is written when its last event has gone out, so it covers the generation.
+        assert float(stream[0]["duration_ms"]) > 0
+        assert any(e["msg"] == "model loaded" for e in lines)
+        assert len([e for e in lines if "listening" in e["msg"]]) == 1  # said once, after the port is bound
+        # The file holds what stdout shows, line for line; no line is written twice.
+        console = s.output().splitlines()
+        assert [line for line in path.read_text().splitlines()] == console[:len(lines)]
+        assert len(set(map(json.dumps, lines))) == len(lines)
+    finally:
+        s.stop()
+
+
+def test_log_disable_writes_nothing_but_still_fills_a_log_file(tmp_path):
+    quiet = CriaServer(["-np", "1", "-c", "256", "-t", "2", "--log-disable"])
+    try:
+        quiet.post("/tokenize", {"content": "hi"})
+        quiet.get("/no-such-route")
+    finally:
+        quiet.stop()
+    assert quiet.output() == ""
+    path = tmp_path / "only-file.log"
+    filed = CriaServer(["-np", "1", "-c", "256", "-t", "2", "--log-disable", "--log-file", path, "--log-format", "text"])
+    try:
+        filed.post("/tokenize", {"content": "hi"})
+        assert wait_for(lambda: "path=/tokenize" in path.read_text())
+    finally:
+        filed.stop()
+    assert filed.output() == ""
+    assert any(line.startswith("INFO request ") and "duration_ms=" in line for line in path.read_text().splitlines())
+
+
+def test_verbosity_drops_lines_above_the_level():
+    s = CriaServer(["-np", "1", "-c", "256", "-t", "2", "-lv", "2", "-ngl", "1", "--log-format", "text"])
+    try:
+        s.post("/tokenize", {"content": "hi"})
+    finally:
+        s.stop()
+    lines = s.output().splitlines()
+    assert any(line.startswith("WARN ") and "no GPU support" in line for line in lines)
+    assert not any(line.startswith("INFO ") for line in lines)
+
+
+def test_bad_log_flags_are_refused(cria, model_path, tmp_path):
+    r = cria("serve", "-m", model_path, "--log-file", tmp_path / "no" / "such" / "dir.log", check=False)
+    assert r.returncode != 0 and "--log-file" in r.stderr
+    r = cria("serve", "-m", model_path, "-lv", "-3", check=False)
+    assert r.returncode != 0 and "-lv" in r.stderr
