@@ -1,4 +1,4 @@
-import Grammar
+import JSON
 import Tokenization
 
 /// The token layout of a POST /infill prompt.
