@@ -182,7 +182,7 @@ import GGUF
         var rng = SplitMix(seed: 3)
         func r() -> Float { Float(rng.next() % 20001) / 10000 - 1 }
         for (hd, heads) in [(128, 1), (256, 4), (72, 5)] {
-            let cells = 40, stride = 2 * hd
+            let cells = 80, stride = 2 * hd  // 61 visible: more than one block of 32
             let q = (0..<heads * hd).map { _ in r() * 2 }
             let keys = (0..<cells * stride).map { _ in Float16(r()) }
             let values = (0..<cells * stride).map { _ in Float16(r()) }
@@ -195,7 +195,7 @@ import GGUF
                     scratch.withUnsafeMutableBytes { s in
                         result.withUnsafeMutableBufferPointer { o in
                             Attention.attendHeads(queries: q, queryStride: hd, heads: heads, keys: keys, values: values,
-                                                  stride: stride, positions: positions, cellCount: cells, queryPosition: 61,
+                                                  stride: stride, positions: positions, cellCount: cells, queryPosition: 121,
                                                   window: window, scale: 0.125, headDimension: hd, scratch: s.baseAddress!,
                                                   into: o.baseAddress!, outputStride: hd, path: p)
                         }
@@ -213,7 +213,7 @@ import GGUF
                             q.withUnsafeBufferPointer { qb in
                                 Attention.attendHeads(queries: qb.baseAddress! + hd, queryStride: hd, heads: 1, keys: keys,
                                                       values: values, stride: stride, positions: positions, cellCount: cells,
-                                                      queryPosition: 61, window: window, scale: 0.125, headDimension: hd,
+                                                      queryPosition: 121, window: window, scale: 0.125, headDimension: hd,
                                                       scratch: s.baseAddress!, into: o.baseAddress!, outputStride: hd, path: path)
                             }
                         }
