@@ -2,6 +2,7 @@
 import os
 import pathlib
 import subprocess
+import tempfile
 
 import pytest
 
@@ -55,6 +56,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Server logs live in one folder removed when the test run ends (they used to pile up in /tmp).
+_LOG_DIR = tempfile.TemporaryDirectory(prefix="cria-e2e-logs-")
+
+
 class CriaServer:
     """A running `cria serve`; `url(path)` builds request URLs, `stop()` ends it."""
 
@@ -64,8 +69,7 @@ class CriaServer:
         self.base = f"http://127.0.0.1:{self.port}"
         model_args = ["-m", str(model)] if model is not None else []
         self.args = [str(cria_binary()), "serve", *model_args, "--port", str(self.port), *map(str, args)]
-        import tempfile
-        self.log = tempfile.NamedTemporaryFile(prefix="cria-serve-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(prefix="cria-serve-", suffix=".log", delete=False, dir=_LOG_DIR.name)
         self.process = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT,
                                         env={**os.environ, **(env or {})})
         if wait_ready:
