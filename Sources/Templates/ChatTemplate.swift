@@ -32,18 +32,19 @@ public struct ChatTemplate: Sendable {
         return nil
     }
 
-    /// `--chat-template NAME_OR_SOURCE`: a known built-in name selects that format, Jinja
-    /// source (text with `{{` or `{%`) is parsed, and anything else is refused with
-    /// `UnknownTemplateName`, which lists the names.
+    /// `--chat-template NAME_OR_SOURCE`: a known built-in name selects that format; a word that
+    /// looks like a name (letters, digits, `.`, `_`, `-` only) but is not one is refused with
+    /// `UnknownTemplateName`, which lists the names; anything else is Jinja source.
     ///
-    /// Note: llama-server with `--jinja` (its default) treats any text as literal Jinja source
-    /// (so `gemma` renders the text "gemma", and a misspelt name renders itself for every
-    /// chat). This resolver follows the documented intent of the flag instead: a template with
-    /// no Jinja markup cannot show the messages, so it can only be a mistyped name.
+    /// llama-server with `--jinja` (its default) takes any text as Jinja source, so a mistyped
+    /// name silently renders itself for every chat. Text with spaces or markup stays source here
+    /// too (its own test suite passes a plain sentence as a template); only a bare unknown word is
+    /// refused, because it can only be a mistyped name.
     public static func resolve(nameOrSource: String) throws -> ChatTemplate {
         let trimmed = nameOrSource.trimmingCharacters(in: .whitespacesAndNewlines)
         if let b = BuiltinTemplate(rawValue: trimmed) { return ChatTemplate(builtin: b) }
-        guard nameOrSource.contains("{{") || nameOrSource.contains("{%") else { throw UnknownTemplateName(name: trimmed) }
+        let nameCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        if !trimmed.isEmpty && trimmed.allSatisfy(nameCharacters.contains) { throw UnknownTemplateName(name: trimmed) }
         return try ChatTemplate(source: nameOrSource)
     }
 

@@ -31,6 +31,10 @@ def test_names_and_jinja_source_are_both_accepted(start_server):
     source = start_server("-np", "1", "-c", "256", "-t", "2", "--chat-template",
                           "{% for m in messages %}[{{ m.content }}]{% endfor %}")
     assert source.post("/apply-template", {"messages": [{"role": "user", "content": "Hi"}]}).json()["prompt"] == "[Hi]"
+    # As llama-server (its own suite does this): text that is not a bare word is a template, markup or not.
+    sentence = start_server("-np", "1", "-c", "256", "-t", "2", "--chat-template", "This is not a chat template, it is")
+    rendered = sentence.post("/apply-template", {"messages": [{"role": "user", "content": "Hi"}]}).json()["prompt"]
+    assert rendered == "This is not a chat template, it is"
 
 
 def test_template_command_refuses_unknown_names_too(cria, tmp_path):
