@@ -68,7 +68,7 @@ struct OpenAIController {
                         let lp = wantsLogprobs ? t.probabilities.map { ChatLogprobsJSON(content: [logprobs.chat($0)]) } : nil
                         let delta = parser.add(t.text)
                         guard delta != nil || lp != nil else { continue }
-                        var chunk = meta.chatChunk(ChatDeltaJSON(delta), logprobs: lp)
+                        var chunk = meta.chatChunk(delta.map(ChatDeltaJSON.init) ?? ChatDeltaJSON(), logprobs: lp)
                         chunk.timings = t.timings.map { TimingsJSON($0, cached: t.cachedTokenCount) }
                         try await writer.write(ServerSentEvents.event(chunk))
                     case .finished(let s):
@@ -125,8 +125,9 @@ struct OpenAIController {
         // llama-server's legacy (non-Jinja) chat formatting has no notion of tools.
         if chat.tools != nil && !configuration.jinjaEnabled { throw .badRequest("tools param requires --jinja flag") }
         let source = served.chatTemplate.source
-        let plan = try plan ?? ChatToolPlan(tools: chat.tools, choice: chat.toolChoice, parallel: chat.parallelToolCalls,
-                                            templateSource: source)
+        let plan = if let plan { plan } else {
+            try ChatToolPlan(tools: chat.tools, choice: chat.toolChoice, parallel: chat.parallelToolCalls, templateSource: source)
+        }
         do {
             let text = try served.chatTemplate.render(messages: plan.messagesForTemplate(chat.messages, templateSource: source),
                                                       addGenerationPrompt: chat.continuation.addGenerationPrompt,

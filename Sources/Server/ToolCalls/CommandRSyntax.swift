@@ -9,11 +9,12 @@ struct CommandRSyntax: ToolCallSyntax {
         var c = OutputCursor(text, partial: partial)
         var out = ParsedMessage()
         let markers = [Self.actionStart, Self.responseStart, Self.responseEnd]
-        do {
+        do throws(OutputParseStop) {
             while true {
                 try c.readText(until: markers, into: &out.content)
                 if c.atEnd { break }
-                if try c.skip(Self.responseStart) || c.skip(Self.responseEnd) { continue }
+                if try c.skip(Self.responseStart) { continue }
+                if try c.skip(Self.responseEnd) { continue }
                 try c.expect(Self.actionStart)
                 c.skipSpace()
                 try c.readCallArray(into: &out.toolCalls, nameKeys: ["tool_name"], argumentKeys: ["parameters"],

@@ -9,7 +9,7 @@ struct DeepSeekR1Syntax: ToolCallSyntax {
     func parse(_ text: String, partial: Bool) -> ParsedMessage? {
         var c = OutputCursor(text, partial: partial)
         var out = ParsedMessage()
-        do {
+        do throws(OutputParseStop) {
             // Some distills skip the section marker and open the first call directly.
             try c.readText(until: [Self.callsBegin, Self.callBegin], into: &out.content)
             guard !c.atEnd else { return out }
@@ -24,7 +24,7 @@ struct DeepSeekR1Syntax: ToolCallSyntax {
                 let name = try c.readName(until: UInt8(ascii: "\n"))
                 try c.expect("```json")
                 c.skipSpace()
-                do {
+                do throws(OutputParseStop) {
                     let args = try c.readJSON()
                     out.toolCalls.append(ParsedToolCall(name: name, arguments: args.text))
                 } catch .needMore {

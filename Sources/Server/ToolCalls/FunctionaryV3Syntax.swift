@@ -8,7 +8,7 @@ struct FunctionaryV3Syntax: ToolCallSyntax {
     func parse(_ text: String, partial: Bool) -> ParsedMessage? {
         var c = OutputCursor(text, partial: partial)
         var out = ParsedMessage()
-        do {
+        do throws(OutputParseStop) {
             _ = try c.skip(Self.prefix)
             while !c.atEnd {
                 let recipient = try c.readName(until: UInt8(ascii: "\n"))
@@ -20,7 +20,7 @@ struct FunctionaryV3Syntax: ToolCallSyntax {
                     out.toolCalls.append(Llama3Syntax.builtinCall(code.trimmingSpaces))
                 } else {
                     c.skipSpace()
-                    do {
+                    do throws(OutputParseStop) {
                         let args = try c.readJSON()
                         out.toolCalls.append(ParsedToolCall(name: recipient, arguments: args.text))
                     } catch .needMore {

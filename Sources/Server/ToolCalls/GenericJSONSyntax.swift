@@ -17,7 +17,7 @@ struct GenericJSONSyntax: ToolCallSyntax {
         guard let first = scan.members.first else { return partial && scan.end == nil ? out : ParsedMessage(content: text) }
         var inner = c
         inner.at = first.valueStart
-        do {
+        do throws(OutputParseStop) {
             switch first.key {
             case "tool_calls": try inner.readCallArray(into: &out.toolCalls)
             case "tool_call": try inner.readCallObject(into: &out.toolCalls)

@@ -6,7 +6,7 @@ struct HermesSyntax: ToolCallSyntax {
     func parse(_ text: String, partial: Bool) -> ParsedMessage? {
         var c = OutputCursor(text, partial: partial)
         var out = ParsedMessage()
-        do {
+        do throws(OutputParseStop) {
             while true {
                 try c.readText(until: [Self.open], into: &out.content)
                 if c.atEnd { break }

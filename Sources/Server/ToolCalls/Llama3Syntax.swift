@@ -19,7 +19,7 @@ struct Llama3Syntax: ToolCallSyntax {
             if partial && mightBeCall(c) { return out }
             c.at = 0
         }
-        do {
+        do throws(OutputParseStop) {
             try c.readText(until: [Self.pythonTag], into: &out.content)
             guard !c.atEnd else { return out }
             try c.expect(Self.pythonTag)
@@ -38,7 +38,7 @@ struct Llama3Syntax: ToolCallSyntax {
     /// Calls when the whole reply is JSON call objects, else nil.
     private func jsonCalls(_ c: inout OutputCursor) -> [ParsedToolCall]? {
         var calls: [ParsedToolCall] = []
-        do {
+        do throws(OutputParseStop) {
             while true {
                 guard let scan = JSONSpan.scanObject(c.bytes, from: c.at),
                       scan.members.allSatisfy({ Self.callKeys.contains($0.key) }), scan.member(["name"]) != nil || c.partial

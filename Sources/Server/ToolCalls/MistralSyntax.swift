@@ -6,7 +6,7 @@ struct MistralSyntax: ToolCallSyntax {
     func parse(_ text: String, partial: Bool) -> ParsedMessage? {
         var c = OutputCursor(text, partial: partial)
         var out = ParsedMessage()
-        do {
+        do throws(OutputParseStop) {
             try c.readText(until: [Self.marker], into: &out.content)
             guard !c.atEnd else { return out }
             try c.expect(Self.marker)
