@@ -66,6 +66,12 @@ struct ToolCallParserTests {
               content: "Let me check.\n", calls: [call("a", #"{"x": [1, {"y": "}"}]}"#), call("b", "{}")])
     }
 
+    @Test func replyCutOffKeepsCompletedCalls() {
+        var p = ChatOutputParser(syntax: GenericJSONSyntax(), reasoning: nil)
+        _ = p.add("{\"tool_calls\": [{\"name\": \"f\", \"arguments\": {}}, {\"name\": \"g\", \"argu")
+        #expect(p.finish().message.toolCalls.map(\.name) == ["f"])
+    }
+
     @Test func hermesPlainTextWithAngleBrackets() {
         check(HermesSyntax(), "a < b and <tool is not a call", content: "a < b and <tool is not a call", calls: [])
     }

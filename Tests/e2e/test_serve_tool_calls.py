@@ -93,8 +93,9 @@ def test_named_function_is_called(client):
 def test_parallel_calls(client):
     c = client.chat.completions.create(model="m", messages=ASK, tools=TOOLS, tool_choice="required",
                                        parallel_tool_calls=True, max_tokens=200, temperature=0)
+    # The tiny model keeps calling until the token limit; the calls it completed are returned.
     calls = c.choices[0].message.tool_calls
-    assert len(calls) >= 1
+    assert len(calls) >= 2
     for call in calls:
         check_call(call.function.name, call.function.arguments)
     assert len({call.id for call in calls}) == len(calls)
@@ -115,7 +116,7 @@ def test_tool_result_renders_and_continues(client, tool_server):
     assert isinstance(c.choices[0].message.content, str)
     assert c.choices[0].finish_reason in ("stop", "length")
     assert not c.choices[0].message.tool_calls
-    prompt = tool_server.post("/apply-template", json={"messages": messages, "tools": TOOLS}).json()["prompt"]
+    prompt = tool_server.post("/apply-template", {"messages": messages, "tools": TOOLS}).json()["prompt"]
     assert "Sunny, 21 C" in prompt and call.function.name in prompt
 
 
@@ -131,14 +132,14 @@ def test_auto_with_generic_format_answers_or_calls(client):
 
 
 def test_tool_choice_errors(tool_server):
-    r = tool_server.post("/v1/chat/completions", json={"messages": ASK, "tool_choice": "required"})
+    r = tool_server.post("/v1/chat/completions", {"messages": ASK, "tool_choice": "required"})
     assert_openai_error(r, 400, contains="tools")
-    r = tool_server.post("/v1/chat/completions", json={"messages": ASK, "tools": TOOLS,
+    r = tool_server.post("/v1/chat/completions", {"messages": ASK, "tools": TOOLS,
                                                         "tool_choice": {"type": "function", "function": {"name": "nope"}}})
     assert_openai_error(r, 400, contains="nope")
-    r = tool_server.post("/v1/chat/completions", json={"messages": ASK, "tools": TOOLS, "tool_choice": "sometimes"})
+    r = tool_server.post("/v1/chat/completions", {"messages": ASK, "tools": TOOLS, "tool_choice": "sometimes"})
     assert_openai_error(r, 400, contains="tool_choice")
-    r = tool_server.post("/v1/chat/completions", json={"messages": ASK, "tools": TOOLS, "tool_choice": "required",
+    r = tool_server.post("/v1/chat/completions", {"messages": ASK, "tools": TOOLS, "tool_choice": "required",
                                                         "grammar": "root ::= \"x\""})
     assert_openai_error(r, 400, contains="grammar")
 
@@ -165,7 +166,7 @@ def test_reasoning_is_split(thinking_server):
 
 
 def test_reasoning_streamed(thinking_server):
-    r = thinking_server.post("/v1/chat/completions", json=dict(FORCED, stream=True), stream=True)
+    r = thinking_server.post("/v1/chat/completions", dict(FORCED, stream=True), stream=True)
     events = [e for e in sse_events(r) if e != "[DONE]"]
     deltas = [e["choices"][0]["delta"] for e in events if e["choices"]]
     assert "".join(d.get("reasoning_content") or "" for d in deltas) == "Two and two."
@@ -174,15 +175,15 @@ def test_reasoning_streamed(thinking_server):
 
 
 def test_reasoning_format_none_keeps_thoughts_in_content(thinking_server):
-    r = thinking_server.post("/v1/chat/completions", json=dict(FORCED, reasoning_format="none"))
+    r = thinking_server.post("/v1/chat/completions", dict(FORCED, reasoning_format="none"))
     message = r.json()["choices"][0]["message"]
     assert "reasoning_content" not in message
     assert message["content"] == "Two and two.\n</think>\n\nIt is 4."
 
 
 def test_chat_template_kwargs_reach_the_template(thinking_server):
-    on = thinking_server.post("/apply-template", json={"messages": FORCED["messages"]}).json()["prompt"]
-    off = thinking_server.post("/apply-template", json={"messages": FORCED["messages"],
+    on = thinking_server.post("/apply-template", {"messages": FORCED["messages"]}).json()["prompt"]
+    off = thinking_server.post("/apply-template", {"messages": FORCED["messages"],
                                                          "chat_template_kwargs": {"enable_thinking": False}}).json()["prompt"]
     assert on.endswith("<think>\n") and off.endswith("<think>\n\n</think>\n\n")
 

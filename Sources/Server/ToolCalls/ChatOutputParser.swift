@@ -45,7 +45,14 @@ struct ChatOutputParser {
             message.content = parsed.content
             message.toolCalls = parsed.toolCalls
         } else if !partial {
-            message.content = rest  // not the format after all: the client gets the text
+            // A reply cut off inside a call (the token limit) keeps the calls it completed;
+            // one that breaks the format is text after all.
+            if let cut = syntax.parse(rest, partial: true), cut.toolCalls.contains(where: \.isComplete) {
+                message.content = cut.content
+                message.toolCalls = cut.toolCalls.filter(\.isComplete)
+            } else {
+                message.content = rest
+            }
         } else {
             message.content = sent.content  // undecided until the end
         }
