@@ -7,6 +7,14 @@ struct ChatRequest {
     /// Generation prompt or assistant prefill; a prefilled message is not in `messages`.
     var continuation: ChatContinuation
     var tools: [JSONValue]?
+    /// `tool_choice` (default `auto`).
+    var toolChoice = ToolChoice.auto
+    /// `parallel_tool_calls`: false by default, as llama-server (OpenAI defaults to true).
+    var parallelToolCalls = false
+    /// `chat_template_kwargs`: extra template variables (`enable_thinking`, …).
+    var templateVariables: [String: JSONValue] = [:]
+    /// `reasoning_format`, overriding `--reasoning-format`.
+    var reasoningFormat: ReasoningFormat?
     var options: CompletionOptions
     var logprobs = false
     var topLogprobs = 0
@@ -22,6 +30,18 @@ struct ChatRequest {
         messages = try raw.map { m throws(APIError) in try Self.message(m) }
         if continuation.prefill != nil { messages.removeLast() }
         if let t = try f.array("tools"), !t.isEmpty { tools = t }
+        toolChoice = try ToolChoice(f["tool_choice"])
+        parallelToolCalls = try f.bool("parallel_tool_calls") ?? false
+        if let kwargs = f["chat_template_kwargs"] {
+            guard case .object(let members) = kwargs else { throw JSONFields.typeError("chat_template_kwargs", "an object") }
+            for (key, value) in members { templateVariables[key] = value }
+        }
+        if let rf = try f.string("reasoning_format") {
+            guard let format = ReasoningFormat(rawValue: rf) else {
+                throw .badRequest("reasoning_format must be none, deepseek, deepseek-legacy or auto, got '\(rf)'")
+            }
+            reasoningFormat = format
+        }
         options = try CompletionOptions(f, vocabularySize: vocabularySize, defaults: defaults)
         var maxTokens = try f.int("max_completion_tokens", in: 0...Int(Int32.max))
         if maxTokens == nil { maxTokens = try f.int("max_tokens", in: 0...Int(Int32.max)) }

@@ -41,6 +41,11 @@ extension StopReason {
         case .limit: "length"
         }
     }
+
+    /// OpenAI `finish_reason` for a chat reply: `tool_calls` when it ended with calls.
+    func finishReason(toolCalls: Bool) -> String {
+        toolCalls && self != .limit ? "tool_calls" : finishReason
+    }
 }
 
 extension APIError {

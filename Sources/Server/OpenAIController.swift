@@ -28,11 +28,21 @@ struct OpenAIController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
-        let text = try render(chat, served: served)
+        var chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
+        let plan = try ChatToolPlan(tools: chat.tools, choice: chat.toolChoice, parallel: chat.parallelToolCalls,
+                                    templateSource: served.chatTemplate.source)
+        if let calls = plan.grammar {
+            if chat.options.grammar != nil {
+                throw APIError.badRequest("Cannot use a custom grammar (grammar, json_schema or response_format) together with tool calls")
+            }
+            chat.options.grammar = try calls.grammar
+            chat.options.grammarSource = calls.gbnf
+        }
+        let text = try render(chat, plan: plan, served: served)
         let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
             .tokens(.string(text))
-        let generation = chat.options.request(prompt: prompt.tokens, promptText: text)
+        var generation = chat.options.request(prompt: prompt.tokens, promptText: text)
+        generation.grammarTrigger = plan.grammar?.trigger
         if chat.options.stream && chat.choiceCount > 1 { throw APIError.badRequest("n > 1 is not supported with stream") }
         let handle: GenerationHandle
         var others: [GenerationHandle] = []
@@ -42,24 +52,33 @@ struct OpenAIController {
         } catch { throw APIError.from(error) }
         let meta = ResponseMeta(id: "chatcmpl-" + ResponseMeta.randomID(), served: served)
         let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: chat.topLogprobs)
+        let reasoningFormat = chat.reasoningFormat ?? configuration.reasoningFormat
+        let parser = ChatOutputParser(
+            syntax: plan.parsesCalls ? plan.format.syntax : nil,
+            reasoning: reasoningFormat == .none ? nil : ReasoningSplit(templateSource: served.chatTemplate.source, prompt: text))
 
         if chat.options.stream {
             let wantsLogprobs = chat.logprobs, usage = chat.includeUsage
             return ServerSentEvents.response(context: context, handle: handle) { writer in
+                var parser = parser
                 try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(role: "assistant"))))
                 for await event in handle.events {
                     switch event {
                     case .token(let t):
                         let lp = wantsLogprobs ? t.probabilities.map { ChatLogprobsJSON(content: [logprobs.chat($0)]) } : nil
-                        guard !t.text.isEmpty || lp != nil else { continue }
-                        var chunk = meta.chatChunk(ChatDeltaJSON(content: t.text), logprobs: lp)
+                        let delta = parser.add(t.text)
+                        guard delta != nil || lp != nil else { continue }
+                        var chunk = meta.chatChunk(delta.map(ChatDeltaJSON.init) ?? ChatDeltaJSON(), logprobs: lp)
                         chunk.timings = t.timings.map { TimingsJSON($0, cached: t.cachedTokenCount) }
                         try await writer.write(ServerSentEvents.event(chunk))
                     case .finished(let s):
-                        if !s.trailingText.isEmpty {
-                            try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(content: s.trailingText))))
+                        if let d = parser.add(s.trailingText) {
+                            try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(d))))
                         }
-                        try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(), finish: s.stopReason.finishReason)))
+                        let (message, last) = parser.finish()
+                        if let last { try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(last)))) }
+                        let finish = s.stopReason.finishReason(toolCalls: !message.toolCalls.isEmpty)
+                        try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(), finish: finish)))
                         if usage {
                             var last = meta.chatChunk(ChatDeltaJSON())
                             last.choices = []
@@ -84,8 +103,12 @@ struct OpenAIController {
         let result = results[0]
         let s = result.summary!
         let choices = results.enumerated().map { index, r in
-            ChatChoiceJSON(index: index, message: ChatMessageJSON(content: r.content), finish_reason: r.summary!.stopReason.finishReason,
-                           logprobs: chat.logprobs ? ChatLogprobsJSON(content: r.probabilities.map(logprobs.chat)) : nil)
+            var p = parser
+            _ = p.add(r.content)
+            let message = p.finish().message
+            return ChatChoiceJSON(index: index, message: ChatMessageJSON(message),
+                                  finish_reason: r.summary!.stopReason.finishReason(toolCalls: !message.toolCalls.isEmpty),
+                                  logprobs: chat.logprobs ? ChatLogprobsJSON(content: r.probabilities.map(logprobs.chat)) : nil)
         }
         let completionTokens = results.reduce(0) { $0 + $1.summary!.predictedTokenCount }
         var body = ChatCompletionJSON(
@@ -98,17 +121,22 @@ struct OpenAIController {
         return try JSONResponse.make(body)
     }
 
-    private func render(_ chat: ChatRequest, served: ServedModel) throws(APIError) -> String {
+    private func render(_ chat: ChatRequest, plan: ChatToolPlan? = nil, served: ServedModel) throws(APIError) -> String {
         // llama-server's legacy (non-Jinja) chat formatting has no notion of tools.
         if chat.tools != nil && !configuration.jinjaEnabled { throw .badRequest("tools param requires --jinja flag") }
+        let source = served.chatTemplate.source
+        let plan = if let plan { plan } else {
+            try ChatToolPlan(tools: chat.tools, choice: chat.toolChoice, parallel: chat.parallelToolCalls, templateSource: source)
+        }
         do {
-            let text = try served.chatTemplate.render(messages: chat.messages,
+            let text = try served.chatTemplate.render(messages: plan.messagesForTemplate(chat.messages, templateSource: source),
                                                       addGenerationPrompt: chat.continuation.addGenerationPrompt,
                                                       tools: chat.tools,
                                                       bosToken: served.tokenText(served.tokenizer.vocabulary.bos),
                                                       eosToken: served.tokenText(served.tokenizer.vocabulary.eos),
                                                       extra: TemplateContext.dateVariables()
-                                                        .merging(served.reasoning.templateVariables) { $1 },
+                                                        .merging(served.reasoning.templateVariables) { $1 }
+                                                        .merging(chat.templateVariables) { $1 },
                                                       options: TemplateContext.renderOptions)
             if let prefill = chat.continuation.prefill { return text + prefill }
             guard chat.continuation.addGenerationPrompt else { return text }

@@ -30,9 +30,55 @@ struct ChatLogprobsJSON: Encodable {
     var content: [ChatTokenLogprobJSON]
 }
 
+/// One tool call in a reply (`message.tool_calls[i]`).
+struct ToolCallJSON: Encodable {
+    struct Function: Encodable {
+        var name: String
+        var arguments: String
+    }
+    var id: String
+    var type = "function"
+    var function: Function
+}
+
 struct ChatMessageJSON: Encodable {
     var role = "assistant"
-    var content: String
+    var content: String?
+    var reasoning_content: String?
+    var tool_calls: [ToolCallJSON]?
+
+    init(content: String) { self.content = content }
+
+    /// `content` is null when the reply is only tool calls, as OpenAI sends it.
+    init(_ m: ParsedMessage) {
+        content = m.content.isEmpty && !m.toolCalls.isEmpty ? nil : m.content
+        reasoning_content = m.reasoning.isEmpty ? nil : m.reasoning
+        tool_calls = m.toolCalls.isEmpty ? nil : m.toolCalls.map {
+            ToolCallJSON(id: $0.id ?? ChatOutputParser.newID(), function: .init(name: $0.name, arguments: $0.arguments))
+        }
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(role, forKey: .role)
+        try c.encode(content, forKey: .content)
+        try c.encodeIfPresent(reasoning_content, forKey: .reasoning_content)
+        try c.encodeIfPresent(tool_calls, forKey: .tool_calls)
+    }
+    enum CodingKeys: CodingKey { case role, content, reasoning_content, tool_calls }
+}
+
+/// A piece of a tool call in a stream: the first carries id, type and name, later ones more
+/// of the arguments.
+struct ToolCallDeltaJSON: Encodable {
+    struct Function: Encodable {
+        var name: String?
+        var arguments: String
+    }
+    var index: Int
+    var id: String?
+    var type: String?
+    var function: Function
 }
 
 struct ChatChoiceJSON: Encodable {
@@ -59,14 +105,34 @@ struct ChatCompletionJSON: Encodable {
 struct ChatDeltaJSON: Encodable {
     var role: String?
     var content: String?
+    var reasoning_content: String?
+    var tool_calls: [ToolCallDeltaJSON]?
+
+    init(role: String? = nil, content: String? = nil) {
+        self.role = role
+        self.content = content
+    }
+
+    init(_ d: ChatOutputDelta) {
+        content = d.content
+        reasoning_content = d.reasoning
+        if !d.toolCalls.isEmpty {
+            tool_calls = d.toolCalls.map {
+                ToolCallDeltaJSON(index: $0.index, id: $0.id, type: $0.id == nil ? nil : "function",
+                                  function: .init(name: $0.name, arguments: $0.arguments))
+            }
+        }
+    }
 
     // The opening delta names the role with `"content": null`, as today's llama-server sends it.
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encodeIfPresent(role, forKey: .role)
         if role != nil { try c.encode(content, forKey: .content) } else { try c.encodeIfPresent(content, forKey: .content) }
+        try c.encodeIfPresent(reasoning_content, forKey: .reasoning_content)
+        try c.encodeIfPresent(tool_calls, forKey: .tool_calls)
     }
-    enum Keys: CodingKey { case role, content }
+    enum Keys: CodingKey { case role, content, reasoning_content, tool_calls }
 }
 
 struct ChatChunkChoiceJSON: Encodable {

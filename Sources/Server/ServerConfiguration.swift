@@ -24,6 +24,13 @@ public struct ServerConfiguration: Sendable {
     public var rerankingEnabled = false
     /// False with `--no-jinja`: requests with `tools` are refused, as llama-server does.
     public var jinjaEnabled = true
+    /// `--reasoning-format`: where thoughts go in chat replies.
+    var reasoningFormat = ReasoningFormat.auto
+    /// `--reasoning-format` from the command line (`none`, `deepseek`, `deepseek-legacy`, `auto`).
+    public var reasoningFormatName: String {
+        get { reasoningFormat.rawValue }
+        set { reasoningFormat = ReasoningFormat(rawValue: newValue) ?? .auto }
+    }
     /// `--slot-save-path`, or nil (slot save/restore disabled).
     public var slotSavePath: String?
     /// `-to`: read/write timeout in seconds.

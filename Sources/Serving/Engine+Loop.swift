@@ -88,7 +88,9 @@ extension Engine {
             fail(job, .promptTooLong(tokens: fullPrompt.count, contextSize: slotContextSize))
             return
         }
-        let constraint = request.grammar.map { GrammarConstraint(grammar: $0, vocabulary: grammarVocabulary) }
+        let constraint = request.grammar.map {
+            GrammarConstraint(grammar: $0, vocabulary: grammarVocabulary, trigger: request.grammarTrigger)
+        }
         let sampler: SamplerChain
         do {
             sampler = try SamplerChain(parameters: request.sampling, vocabulary: samplerVocabulary,

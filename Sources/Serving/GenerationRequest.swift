@@ -19,6 +19,9 @@ public struct GenerationRequest: Sendable {
     public var grammar: Grammar?
     /// The grammar's source text, shown by /slots.
     public var grammarSource: String
+    /// A lazy grammar's trigger: output is unconstrained until this text has been generated; the
+    /// grammar then applies from the trigger's first byte on (tool calls with `tool_choice: auto`).
+    public var grammarTrigger: String?
     /// The original prompt text, shown by /slots.
     public var promptText: String
     /// Whether the client streams (shown by /slots).

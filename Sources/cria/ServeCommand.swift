@@ -158,6 +158,8 @@ struct ServeCommand: AsyncParsableCommand {
     var chatTemplateFile: String?
     @Option(name: .customLong("reasoning-format"), help: "How thoughts are returned: none, deepseek, deepseek-legacy or auto.")
     var reasoningFormat = "auto"
+    @Option(name: .customLong("reasoning-budget"), help: "Thinking budget: -1 unlimited (default), 0 no thinking (as --reasoning off).")
+    var reasoningBudget = -1
     @Option(name: [.customLong("rea", withSingleDash: true), .customLong("reasoning")], help: "Reasoning in chats: on, off or auto (the template decides).")
     var reasoning = "auto"
     @Flag(name: .customLong("metrics"), help: "Enable GET /metrics (Prometheus).")
@@ -215,6 +217,9 @@ struct ServeCommand: AsyncParsableCommand {
         if !["none", "deepseek", "deepseek-legacy", "auto"].contains(reasoningFormat) {
             throw ValidationError("--reasoning-format must be none, deepseek, deepseek-legacy or auto, got '\(reasoningFormat)'")
         }
+        if reasoningBudget != -1 && reasoningBudget != 0 {
+            throw ValidationError("--reasoning-budget must be -1 (unlimited) or 0 (no thinking), got \(reasoningBudget): cria cannot cut thoughts off after N tokens")
+        }
         if ReasoningMode(rawValue: reasoning) == nil { throw ValidationError("--reasoning must be on, off or auto, got '\(reasoning)'") }
         if chatTemplate != nil && chatTemplateFile != nil {
             throw ValidationError("--chat-template and --chat-template-file both set the template: pass only one")
@@ -255,6 +260,7 @@ struct ServeCommand: AsyncParsableCommand {
         server.verbose = verbose
         server.rerankingEnabled = reranking
         server.jinjaEnabled = jinja
+        server.reasoningFormatName = reasoningFormat
         server.slotSavePath = slotSavePath
         server.timeoutSeconds = timeout
         server.httpThreads = threadsHTTP
@@ -297,7 +303,7 @@ struct ServeCommand: AsyncParsableCommand {
                                  chatTemplate: chatTemplate, systemPrompt: systemPrompt,
                                  samplingDefaults: samplingDefaults, unifiedContext: kvUnified && !noKVUnified,
                                  contextShift: contextShift, tags: tags.map(Self.commaList) ?? [],
-                                 reasoning: ReasoningMode(rawValue: reasoning) ?? .auto, reranking: reranking,
+                                 reasoning: reasoningBudget == 0 ? .off : ReasoningMode(rawValue: reasoning) ?? .auto, reranking: reranking,
                                  promptCacheMiB: cacheRAM ?? 0, numerics: numerics)
         Task.detached {
             do {

@@ -1,0 +1,38 @@
+/// Functionary v3.2: the reply is a list of `>>>recipient\n…` segments; `all` carries text for
+/// the user, any other recipient is a function name followed by its JSON arguments (the
+/// generation prompt already ends with the first `>>>`, so the reply may start at the name).
+/// The `python` tool may take raw code instead of JSON, returned as `{"code": …}`.
+struct FunctionaryV3Syntax: ToolCallSyntax {
+    static let prefix = ">>>"
+
+    func parse(_ text: String, partial: Bool) -> ParsedMessage? {
+        var c = OutputCursor(text, partial: partial)
+        var out = ParsedMessage()
+        do throws(OutputParseStop) {
+            _ = try c.skip(Self.prefix)
+            while !c.atEnd {
+                let recipient = try c.readName(until: UInt8(ascii: "\n"))
+                if recipient == "all" {
+                    try c.readText(until: ["\n" + Self.prefix, Self.prefix], into: &out.content)
+                } else if recipient == "python", !c.atEnd, c.bytes[c.at] != UInt8(ascii: "{") {
+                    var code = ""
+                    try c.readText(until: ["\n" + Self.prefix, Self.prefix], into: &code)
+                    out.toolCalls.append(Llama3Syntax.builtinCall(code.trimmingSpaces))
+                } else {
+                    c.skipSpace()
+                    do throws(OutputParseStop) {
+                        let args = try c.readJSON()
+                        out.toolCalls.append(ParsedToolCall(name: recipient, arguments: args.text))
+                    } catch .needMore {
+                        out.toolCalls.append(ParsedToolCall(name: recipient, arguments: c.rest, isComplete: false))
+                        throw .needMore
+                    }
+                }
+                c.skipSpace()
+                if c.atEnd { break }
+                try c.expect(Self.prefix)
+            }
+        } catch .needMore { return out } catch { return nil }
+        return out
+    }
+}
