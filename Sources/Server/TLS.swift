@@ -45,8 +45,10 @@ public struct ServerTLS: Sendable {
         do { key = try NIOSSLPrivateKey(bytes: keyBytes, format: .pem) } catch {
             throw TLSSetupError("--ssl-key-file \(keyFile) is not an unencrypted PEM private key: \(error)")
         }
-        let configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
                                                                      privateKey: .privateKey(key))
+        // swift-nio-ssl's server default still allows TLS 1.0 and 1.1; current clients and OpenSSL 3 do not.
+        configuration.minimumTLSVersion = .tlsv12
         // Building the context is where BoringSSL checks that the key is the certificate's (and
         // anything else it refuses), so that shows now rather than at the first connection.
         do { _ = try NIOSSLContext(configuration: configuration) } catch {
