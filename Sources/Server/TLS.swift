@@ -34,16 +34,26 @@ public struct ServerTLS: Sendable {
         #if TLS
         let keyBytes = try read(keyFile, flag: "--ssl-key-file")
         let certificateBytes = try read(certificateFile, flag: "--ssl-cert-file")
+        guard contains(certificateBytes, "-----BEGIN CERTIFICATE-----") else {
+            throw TLSSetupError("--ssl-cert-file \(certificateFile) holds no PEM certificate (no -----BEGIN CERTIFICATE----- line)")
+        }
         let chain: [NIOSSLCertificate]
         do { chain = try NIOSSLCertificate.fromPEMBytes(certificateBytes) } catch {
-            throw TLSSetupError("--ssl-cert-file \(certificateFile) is not a PEM certificate: \(error)")
+            throw TLSSetupError("--ssl-cert-file \(certificateFile) is not a valid PEM certificate: \(error)")
         }
         guard !chain.isEmpty else {
-            throw TLSSetupError("--ssl-cert-file \(certificateFile) holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+            throw TLSSetupError("--ssl-cert-file \(certificateFile) holds no PEM certificate (no -----BEGIN CERTIFICATE----- line)")
+        }
+        if contains(keyBytes, "ENCRYPTED") {
+            throw TLSSetupError("--ssl-key-file \(keyFile) is encrypted; cria needs the PEM private key without a passphrase "
+                                + "(openssl pkey -in \(keyFile) -out plain.key writes one)")
+        }
+        guard contains(keyBytes, "PRIVATE KEY-----") else {
+            throw TLSSetupError("--ssl-key-file \(keyFile) holds no PEM private key (no -----BEGIN PRIVATE KEY----- line)")
         }
         let key: NIOSSLPrivateKey
         do { key = try NIOSSLPrivateKey(bytes: keyBytes, format: .pem) } catch {
-            throw TLSSetupError("--ssl-key-file \(keyFile) is not an unencrypted PEM private key: \(error)")
+            throw TLSSetupError("--ssl-key-file \(keyFile) is not a valid PEM private key: \(error)")
         }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
                                                                      privateKey: .privateKey(key))
@@ -62,6 +72,12 @@ public struct ServerTLS: Sendable {
     }
 
     #if TLS
+    private static func contains(_ bytes: [UInt8], _ text: String) -> Bool {
+        let needle = Array(text.utf8)
+        guard bytes.count >= needle.count else { return false }
+        return (0...(bytes.count - needle.count)).contains { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+
     private static func read(_ path: String, flag: String) throws(TLSSetupError) -> [UInt8] {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {

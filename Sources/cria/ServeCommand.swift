@@ -270,7 +270,7 @@ struct ServeCommand: AsyncParsableCommand {
         server.log = log
         if let sslKeyFile, let sslCertFile {
             do { server.tls = try ServerTLS.load(keyFile: sslKeyFile, certificateFile: sslCertFile) } catch {
-                throw ValidationError(error.description)
+                throw CommandError(error.description)
             }
             log.info("serving HTTPS", ["cert": sslCertFile, "key": sslKeyFile])
         }

@@ -138,7 +138,7 @@ def test_openai_client_over_https(https_server, certs):
 
 def test_rsa_key_and_certificate_chain_file(certs):
     needs_tls_build()
-    server = start_https(certs, "rsa.key", "chain.pem", model=None)
+    server = start_https(certs, "rsa.key", "rsa.pem", model=None)
     try:
         assert curl("--cacert", certs / "ca.pem", server.url("/health")).returncode == 0
     finally:
@@ -158,11 +158,13 @@ def test_rsa_key_and_certificate_chain_file(certs):
     (["--ssl-key-file", "server.key", "--ssl-cert-file", "missing.pem"], "--ssl-cert-file missing.pem: no such file"),
     (["--ssl-key-file", ".", "--ssl-cert-file", "server.pem"], "is a folder"),
     (["--ssl-key-file", "server.key", "--ssl-cert-file", "garbage.txt"], "--ssl-cert-file garbage.txt holds no PEM certificate"),
-    (["--ssl-key-file", "server.key", "--ssl-cert-file", "broken.pem"], "--ssl-cert-file broken.pem is not a PEM certificate"),
+    (["--ssl-key-file", "server.key", "--ssl-cert-file", "broken.pem"], "--ssl-cert-file broken.pem is not a valid PEM certificate"),
     (["--ssl-key-file", "server.key", "--ssl-cert-file", "empty.pem"], "--ssl-cert-file empty.pem holds no PEM certificate"),
-    (["--ssl-key-file", "garbage.txt", "--ssl-cert-file", "server.pem"], "--ssl-key-file garbage.txt is not an unencrypted PEM private key"),
+    (["--ssl-key-file", "garbage.txt", "--ssl-cert-file", "server.pem"], "--ssl-key-file garbage.txt holds no PEM private key"),
     (["--ssl-key-file", "server.pem", "--ssl-cert-file", "server.key"], "--ssl-cert-file server.key holds no PEM certificate"),
-    (["--ssl-key-file", "encrypted.key", "--ssl-cert-file", "server.pem"], "--ssl-key-file encrypted.key is not an unencrypted PEM private key"),
+    (["--ssl-key-file", "server.pem", "--ssl-cert-file", "server.pem"], "--ssl-key-file server.pem holds no PEM private key"),
+    (["--ssl-key-file", "broken.key", "--ssl-cert-file", "server.pem"], "--ssl-key-file broken.key is not a valid PEM private key"),
+    (["--ssl-key-file", "encrypted.key", "--ssl-cert-file", "server.pem"], "--ssl-key-file encrypted.key is encrypted"),
     (["--ssl-key-file", "other.key", "--ssl-cert-file", "server.pem"], "--ssl-key-file other.key does not go with --ssl-cert-file server.pem"),
     (["--ssl-key-file", "rsa.key", "--ssl-cert-file", "server.pem"], "--ssl-key-file rsa.key does not go with --ssl-cert-file server.pem"),
 ])
@@ -172,6 +174,8 @@ def test_bad_tls_files_stop_the_server_with_a_message(certs, flags, message):
     (certs / "empty.pem").write_text("")
     pem = (certs / "server.pem").read_text()
     (certs / "broken.pem").write_text(pem[:40] + "!!!!" + pem[44:])
+    key = (certs / "server.key").read_text()
+    (certs / "broken.key").write_text(key[:40] + "!!!!" + key[44:])
     if not (certs / "encrypted.key").exists():
         openssl("pkey", "-in", "server.key", "-aes256", "-passout", "pass:secret", "-out", "encrypted.key", cwd=certs)
     r = subprocess.run([str(cria_binary()), "serve", "-m", str(MODEL), "--port", "0", *flags], cwd=certs,
