@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // Cria: an LLM inference server. Module map and dependency direction: docs/architecture.md
@@ -10,12 +10,20 @@ let package = Package(
     products: [
         .executable(name: "cria", targets: ["cria"]),
     ],
+    // HTTPS is a build option, as LLAMA_SERVER_SSL is for llama-server: `swift build --traits TLS`
+    // adds --ssl-key-file/--ssl-cert-file through HummingbirdTLS (swift-nio-ssl, i.e. BoringSSL,
+    // whose C sources take long to compile). The default build has no TLS and refuses those flags.
+    traits: [
+        .trait(name: "TLS", description: "Serve HTTPS with --ssl-key-file/--ssl-cert-file (builds BoringSSL via swift-nio-ssl)."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Already in Hummingbird's graph; named so the server can run its listeners as one
         // service group and shut them down on its own terms (Server/GracefulShutdown.swift).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Already in Hummingbird's graph (HummingbirdTLS); compiled only with the TLS trait.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.2"),
     ],
     targets: [
         .target(name: "GGUF"),
@@ -43,7 +51,10 @@ let package = Package(
             dependencies: [
                 "Serving", "Models", "Sampling", "Grammar", "Templates", "Tokenization", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HummingbirdTLS", package: "hummingbird", condition: .when(traits: ["TLS"])),
+                .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["TLS"])),
             ]
         ),
         .executableTarget(

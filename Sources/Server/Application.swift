@@ -1,12 +1,14 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
 
 /// Builds the HTTP application: every route of llama-server over `host`'s model.
-/// The model may still be loading; routes answer 503 until `host` is ready.
+/// The model may still be loading; routes answer 503 until `host` is ready. HTTPS when
+/// `configuration.tls` is set.
 public func buildApplication(host: ModelHost, configuration: ServerConfiguration,
-                             logger: Logger = Logger(label: "cria.server")) -> some ApplicationProtocol {
+                             logger: Logger = Logger(label: "cria.server")) throws -> some ApplicationProtocol {
     AppContext.bodyLimit = configuration.maxBodyBytes
     let logger = configuration.log.map { log in Logger(label: logger.label) { _ in ServerLogHandler(log) } } ?? logger
     let router = Router(context: AppContext.self)
@@ -35,8 +37,8 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
     let group: EventLoopGroupProvider = configuration.httpThreads.map {
         .shared(MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)))
     } ?? .singleton
-    return Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionWatch()],
-                                                                                   idleTimeout: timeout)),
+    let http = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ConnectionWatch()], idleTimeout: timeout))
+    return Application(router: router, server: try configuration.tls?.wrapping(http) ?? http,
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                             serverName: "cria"),
                        eventLoopGroupProvider: group, logger: logger)

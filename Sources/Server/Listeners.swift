@@ -5,10 +5,10 @@ import ServiceLifecycle
 /// Serves `host` on each of `addresses` (llama-server's comma-separated `--host`), every
 /// listener with the same routes and settings, until a signal stops them (`GracefulShutdown`).
 public func runListeners(host: ModelHost, configuration: ServerConfiguration, addresses: [String]) async throws {
-    let apps = addresses.map { address in
+    let apps = try addresses.map { address in
         var configuration = configuration
         configuration.host = address
-        return buildApplication(host: host, configuration: configuration)
+        return try buildApplication(host: host, configuration: configuration)
     }
     let logger = configuration.log.map { log in Logger(label: "cria.server") { _ in ServerLogHandler(log) } }
         ?? Logger(label: "cria.server")

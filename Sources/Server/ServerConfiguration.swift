@@ -44,6 +44,8 @@ public struct ServerConfiguration: Sendable {
     /// Where request lines and Hummingbird's own messages go (`--log-format`); nil logs no
     /// requests and leaves Hummingbird's messages to the `logger` given to `buildApplication`.
     public var log: ServerLog?
+    /// `--ssl-key-file` and `--ssl-cert-file`: every listener serves HTTPS (TLS builds only).
+    public var tls: ServerTLS?
 
     public init() {}
 }

@@ -53,9 +53,13 @@ struct ServeCommand: AsyncParsableCommand {
     var loraBase: String?
     @Option(name: .customLong("mmproj"), help: "Multimodal projector (not supported).")
     var mmproj: String?
-    @Option(name: .customLong("ssl-key-file"), help: "PEM private key for HTTPS (not supported: this build has no TLS).")
+    @Option(name: .customLong("ssl-key-file"), help: ArgumentHelp(ServerTLS.isAvailable
+        ? "PEM private key: serve HTTPS (with --ssl-cert-file)."
+        : "PEM private key for HTTPS (this build has no TLS: build with --traits TLS).", valueName: "FNAME"))
     var sslKeyFile: String?
-    @Option(name: .customLong("ssl-cert-file"), help: "PEM certificate for HTTPS (not supported: this build has no TLS).")
+    @Option(name: .customLong("ssl-cert-file"), help: ArgumentHelp(ServerTLS.isAvailable
+        ? "PEM certificate (chain, leaf first): serve HTTPS (with --ssl-key-file)."
+        : "PEM certificate for HTTPS (this build has no TLS: build with --traits TLS).", valueName: "FNAME"))
     var sslCertFile: String?
 
     // Context and batching
@@ -189,11 +193,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if lora != nil || loraBase != nil { throw ValidationError("--lora is not supported by cria") }
         if mmproj != nil { throw ValidationError("--mmproj is not supported: cria has no multimodal models") }
-        // llama-server has these only when built with LLAMA_SERVER_SSL; cria is built without TLS,
-        // so refuse rather than silently serve plain HTTP to a client that expects HTTPS.
+        // llama-server has these only when built with LLAMA_SERVER_SSL, cria only when built with
+        // the TLS trait; a build without it refuses them rather than silently serve plain HTTP to
+        // a client that expects HTTPS.
         if sslKeyFile != nil || sslCertFile != nil {
-            throw ValidationError("--ssl-key-file/--ssl-cert-file: this build of cria has no TLS support; "
-                                  + "put a TLS-terminating proxy in front of it")
+            guard ServerTLS.isAvailable else {
+                throw ValidationError("--ssl-key-file/--ssl-cert-file: \(ServerTLS.unavailableMessage)")
+            }
+            if sslKeyFile == nil { throw ValidationError("--ssl-cert-file needs --ssl-key-file (the certificate's PEM private key)") }
+            if sslCertFile == nil { throw ValidationError("--ssl-key-file needs --ssl-cert-file (the PEM certificate)") }
         }
         if groupAttentionN != 1 { throw ValidationError("--grp-attn-n other than 1 (self-extend) is not supported") }
         if parallel < 1 { throw ValidationError("-np must be at least 1") }
@@ -266,6 +274,12 @@ struct ServeCommand: AsyncParsableCommand {
         server.httpThreads = threadsHTTP
         server.shutdownGrace = .milliseconds(Int64(shutdownTimeout * 1000))
         server.log = log
+        if let sslKeyFile, let sslCertFile {
+            do { server.tls = try ServerTLS.load(keyFile: sslKeyFile, certificateFile: sslCertFile) } catch {
+                throw CommandError(error.description)
+            }
+            log.info("serving HTTPS", ["cert": sslCertFile, "key": sslKeyFile])
+        }
         let systemPrompt = try systemPromptFile.map(Self.readSystemPrompt)
         let chatTemplate = try self.chatTemplate.map { source in
             do { return try ChatTemplate.resolve(nameOrSource: source) } catch let error as UnknownTemplateName {

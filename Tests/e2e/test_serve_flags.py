@@ -129,7 +129,6 @@ def test_chat_template_flag(start_server):
     (["--lora", "adapter.gguf"], "--lora"),
     (["--lora-base", "base.gguf"], "--lora"),
     (["--mmproj", "proj.gguf"], "--mmproj"),
-    (["--ssl-key-file", "k.pem", "--ssl-cert-file", "c.pem"], "no TLS support"),
     (["--grp-attn-n", "2"], "--grp-attn-n"),
     (["-np", "0"], "-np"),
     (["-n", "-2"], "-n"),
