@@ -286,6 +286,26 @@ extension Grammar: CustomStringConvertible {
     }
 }
 
+/// Helpers for writing GBNF source text.
+public enum GBNFText {
+    /// A GBNF string literal matching `text` exactly (other control characters as `\xNN`).
+    public static func quote(_ text: String) -> String {
+        var out = "\""
+        for u in text.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 || u.value == 0x7F { out += "\\x" + String(u.value, radix: 16).leftPadded(2) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+}
+
 extension String {
     func leftPadded(_ n: Int) -> String {
         count >= n ? self : String(repeating: "0", count: n - count) + self

@@ -464,35 +464,18 @@ final class SchemaConverter {
     func literal(_ v: JSONValue) -> String {
         let sp = primitive("space")
         switch v {
-        case .null, .bool, .number: return gbnfQuote(v.description) + " " + sp
-        case .string(let s): return gbnfQuote(JSONValue.quote(s)) + " " + sp
+        case .null, .bool, .number: return GBNFText.quote(v.description) + " " + sp
+        case .string(let s): return GBNFText.quote(JSONValue.quote(s)) + " " + sp
         case .array(let items):
             if items.isEmpty { return "\"[\" \(sp) \"]\" \(sp)" }
             return "\"[\" \(sp) " + items.map { "(" + literal($0) + ")" }.joined(separator: " \",\" \(sp) ") + " \"]\" \(sp)"
         case .object(let members):
             if members.isEmpty { return "\"{\" \(sp) \"}\" \(sp)" }
             let kvs = members.map { m in
-                gbnfQuote(JSONValue.quote(m.key)) + " \(sp) \":\" \(sp) (" + literal(m.value) + ")"
+                GBNFText.quote(JSONValue.quote(m.key)) + " \(sp) \":\" \(sp) (" + literal(m.value) + ")"
             }
             return "\"{\" \(sp) " + kvs.joined(separator: " \",\" \(sp) ") + " \"}\" \(sp)"
         }
-    }
-
-    /// A GBNF string literal matching `text` exactly.
-    func gbnfQuote(_ text: String) -> String {
-        var out = "\""
-        for u in text.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7F { out += "\\x" + String(u.value, radix: 16).leftPadded(2) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
     }
 
     // MARK: strings
@@ -613,10 +596,10 @@ final class SchemaConverter {
         var kvRules: [String: String] = [:]
         for (k, v) in props {
             let valueRule = try visit(v, name: "\(name)-\(k)", path: "\(path)/properties/\(k)")
-            kvRules[k] = addRule("\(name)-\(k)-kv", "\(gbnfQuote(JSONValue.quote(k))) \(sp) \":\" \(sp) \(valueRule)")
+            kvRules[k] = addRule("\(name)-\(k)-kv", "\(GBNFText.quote(JSONValue.quote(k))) \(sp) \":\" \(sp) \(valueRule)")
         }
         for k in required where kvRules[k] == nil {
-            kvRules[k] = addRule("\(name)-\(k)-kv", "\(gbnfQuote(JSONValue.quote(k))) \(sp) \":\" \(sp) \(primitive("value"))")
+            kvRules[k] = addRule("\(name)-\(k)-kv", "\(GBNFText.quote(JSONValue.quote(k))) \(sp) \":\" \(sp) \(primitive("value"))")
         }
         let requiredKVs = props.map(\.key).filter { required.contains($0) } + required.filter { k in !props.contains { $0.key == k } }
         var optionalItems = props.map(\.key).filter { !required.contains($0) }.map { kvRules[$0]! }

@@ -24,13 +24,7 @@ struct DeepSeekR1Syntax: ToolCallSyntax {
                 let name = try c.readName(until: UInt8(ascii: "\n"))
                 try c.expect("```json")
                 c.skipSpace()
-                do throws(OutputParseStop) {
-                    let args = try c.readJSON()
-                    out.toolCalls.append(ParsedToolCall(name: name, arguments: args.text))
-                } catch .needMore {
-                    out.toolCalls.append(ParsedToolCall(name: name, arguments: c.rest, isComplete: false))
-                    throw .needMore
-                }
+                try c.readArguments(of: name, into: &out.toolCalls)
                 c.skipSpace()
                 try c.expect("```")
                 c.skipSpace()

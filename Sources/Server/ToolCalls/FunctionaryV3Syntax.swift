@@ -20,13 +20,7 @@ struct FunctionaryV3Syntax: ToolCallSyntax {
                     out.toolCalls.append(Llama3Syntax.builtinCall(code.trimmingSpaces))
                 } else {
                     c.skipSpace()
-                    do throws(OutputParseStop) {
-                        let args = try c.readJSON()
-                        out.toolCalls.append(ParsedToolCall(name: recipient, arguments: args.text))
-                    } catch .needMore {
-                        out.toolCalls.append(ParsedToolCall(name: recipient, arguments: c.rest, isComplete: false))
-                        throw .needMore
-                    }
+                    try c.readArguments(of: recipient, into: &out.toolCalls)
                 }
                 c.skipSpace()
                 if c.atEnd { break }

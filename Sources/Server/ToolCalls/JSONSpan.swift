@@ -123,6 +123,18 @@ extension OutputCursor {
         }
     }
 
+    /// Reads a call's JSON arguments and appends the call as `name`. When the output ends inside
+    /// them, the call is appended as incomplete (with the arguments so far) before `.needMore` is thrown.
+    mutating func readArguments(of name: String, into calls: inout [ParsedToolCall]) throws(OutputParseStop) {
+        do throws(OutputParseStop) {
+            let args = try readJSON()
+            calls.append(ParsedToolCall(name: name, arguments: args.text))
+        } catch .needMore {
+            calls.append(ParsedToolCall(name: name, arguments: rest, isComplete: false))
+            throw .needMore
+        }
+    }
+
     /// Reads one call written as a JSON object (`{"name": …, "arguments": {…}}` and the like) and
     /// appends it. When the output ends inside it, a call whose name is complete is appended as
     /// incomplete (with the arguments so far) before `.needMore` is thrown.

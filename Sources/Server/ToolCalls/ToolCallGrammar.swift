@@ -79,7 +79,7 @@ struct ToolCallGrammar {
     /// One call in the format's own syntax; `args` is the rule for its arguments object.
     private static func call(format: ChatFormat, name: String, args: String) -> String {
         let quotedName = JSONValue.quote(name)
-        func lit(_ s: String) -> String { GBNFLiteral.quote(s) }
+        func lit(_ s: String) -> String { GBNFText.quote(s) }
         switch format {
         case .hermes:
             return lit("<tool_call>\n{\"name\": \(quotedName), \"arguments\": ") + " " + args + " " + lit("}\n</tool_call>")
@@ -120,22 +120,6 @@ private extension String {
 
 /// GBNF text helpers.
 enum GBNFLiteral {
-    /// `s` as a GBNF string literal.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
-
     /// `line` with every reference to (or definition of) a rule in `names` prefixed; text inside
     /// string literals and character classes is left alone.
     static func renamingRules(_ line: String, names: Set<String>, prefix: String) -> String {
