@@ -68,17 +68,19 @@ let package = Package(
         // model: `scripts/bench-components`. Model throughput is `cria bench`. Not a test.
         .executableTarget(
             name: "ComponentBench",
-            dependencies: ["Sampling", "Grammar", "Templates", "JSON", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Sampling", "Grammar", "Templates", "JSON", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/ComponentBench"
         ),
+        // Shared by tests and benchmarks: a seeded generator and a small-stack runner.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
-        .testTarget(name: "NumericsTests", dependencies: ["CriaNumerics", "GGUF", "CNumerics"], exclude: ["Fixtures"]),
+        .testTarget(name: "NumericsTests", dependencies: ["CriaNumerics", "GGUF", "CNumerics", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CriaNumerics", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "JSON"], exclude: ["schemas.json"]),
-        .testTarget(name: "TemplatesTests", dependencies: ["Templates", "JSON"], exclude: ["Fixtures"]),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "JSON", "TestSupport"], exclude: ["schemas.json"]),
+        .testTarget(name: "TemplatesTests", dependencies: ["Templates", "JSON", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Tokenization", "Sampling"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Serving", "Sampling"]),
         // Entry points of the fuzz targets; FuzzRegressionTests replays Fuzz/corpus and

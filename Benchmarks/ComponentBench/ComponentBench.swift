@@ -1,4 +1,5 @@
 import ArgumentParser
+import TestSupport
 
 /// `swift run -c release ComponentBench [sampling|grammar|templates …]`: the speed of the parts
 /// that run once per generated token or per request, outside any model. Prints numbers and
@@ -38,20 +39,6 @@ struct ComponentBench: ParsableCommand {
     }
 }
 
-/// A small deterministic generator for benchmark inputs.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}
 
 /// `text` padded with spaces to `width` characters (String(format:) cannot pad strings on Linux).
 func padded(_ text: String, _ width: Int) -> String {

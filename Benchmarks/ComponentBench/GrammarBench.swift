@@ -1,5 +1,6 @@
 import Foundation
 import Grammar
+import TestSupport
 
 /// Whole-vocabulary token masks of a JSON-schema grammar (what a constrained sampler computes when
 /// its first choice is rejected) at several positions of a document, and the single-token check

@@ -1,5 +1,6 @@
 import Foundation
 import Sampling
+import TestSupport
 
 /// Per-token cost of the sampler chain on gaussian logits over a full-size vocabulary, for the
 /// default chain and a few common variations.

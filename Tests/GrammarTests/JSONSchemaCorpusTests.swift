@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import Grammar
 import JSON
+import TestSupport
 
 /// Runs the corpus in schemas.json (labels verified by scripts/check-schema-corpus.py
 /// with Python's jsonschema): every schema converts to GBNF that our parser

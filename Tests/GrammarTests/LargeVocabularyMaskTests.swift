@@ -1,5 +1,6 @@
 import XCTest
 @testable import Grammar
+import TestSupport
 
 /// Whole-vocabulary masks of a JSON-schema grammar on a large synthetic byte-level vocabulary
 /// (byte-fallback tokens, random JSON-ish tokens with multi-byte characters, some ending

@@ -2,25 +2,8 @@ import Foundation
 import XCTest
 @testable import Grammar
 import JSON
+import TestSupport
 
-/// Carries a result from the small-stack thread; the semaphore orders the write before the read.
-final class SmallStackResult<T>: @unchecked Sendable { var value: T? }
-
-/// Runs `body` on a thread with a `stackBytes` stack and waits for it. Request handlers run on
-/// pool threads whose stacks can be this small, so a recursion that is only safe on the main
-/// thread's 8 MiB would still crash the server; these tests would crash the test process.
-func onSmallStack<T: Sendable>(_ stackBytes: Int = 512 << 10, _ body: @escaping @Sendable () -> T) -> T {
-    let box = SmallStackResult<T>()
-    let done = DispatchSemaphore(value: 0)
-    let thread = Thread {
-        box.value = body()
-        done.signal()
-    }
-    thread.stackSize = stackBytes
-    thread.start()
-    done.wait()
-    return box.value!
-}
 
 /// Every recursive parser and walker in Grammar has an explicit bound; input past it is an
 /// error that says so, input just inside it still works, and neither crashes on a small stack.

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import GGUF
 @testable import CriaNumerics
+import TestSupport
 
 /// The matrix kernels of every dispatch path against references, on random data.
 ///
@@ -311,18 +312,6 @@ import GGUF
     }
 }
 
-/// A small deterministic generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Float weight matrices (F32, F16, BF16): each row dequantized once and dotted in f32, checked
 /// against a float64 product of the same stored values (tolerance 1e-5 of Σ|w·x|), and a token's

@@ -1,24 +1,8 @@
 import Foundation
 import Testing
 @testable import Templates
+import TestSupport
 
-/// Carries a result from the small-stack thread; the semaphore orders the write before the read.
-final class SmallStackResult<T>: @unchecked Sendable { var value: T? }
-
-/// Runs `body` on a thread with a `stackBytes` stack and waits for it: request handlers may
-/// render templates on pool threads with stacks this small.
-func onSmallStack<T: Sendable>(_ stackBytes: Int = 512 << 10, _ body: @escaping @Sendable () -> T) -> T {
-    let box = SmallStackResult<T>()
-    let done = DispatchSemaphore(value: 0)
-    let thread = Thread {
-        box.value = body()
-        done.signal()
-    }
-    thread.stackSize = stackBytes
-    thread.start()
-    done.wait()
-    return box.value!
-}
 
 /// The outcome of rendering on a small stack: the output, or the error.
 func renderOnSmallStack(_ template: String, options: RenderOptions = Corpus.options) -> Result<String, TemplateError> {
