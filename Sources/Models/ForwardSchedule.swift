@@ -13,6 +13,8 @@ struct ForwardSchedule {
     var rowOrders: [RowOrder]
     /// Rows (batch indices) of one sequence attended together, at most `Attention.tileRows` each.
     var attentionTiles: [[Int32]] = []
+    /// The positions of each tile's rows, in the same order.
+    var attentionTilePositions: [[Int32]] = []
     /// Rows attended one at a time.
     var singleRows: [Int] = []
 
@@ -32,7 +34,9 @@ struct ForwardSchedule {
             }
             if group.count >= Attention.tileRows {
                 for start in stride(from: 0, to: group.count, by: Attention.tileRows) {
-                    attentionTiles.append(Array(group[start..<min(start + Attention.tileRows, group.count)]))
+                    let tile = Array(group[start..<min(start + Attention.tileRows, group.count)])
+                    attentionTiles.append(tile)
+                    attentionTilePositions.append(tile.map { batch.rows[Int($0)].position })
                 }
             } else {
                 singleRows += group.map(Int.init)

@@ -301,7 +301,9 @@ public final class TransformerModel: @unchecked Sendable {
             withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 64) { scratch in
                 for task in range {
                     if task < tiledTasks {
-                        attendTile(tiles[task / c.headCount], head: task % c.headCount, layer: layer, pass, into: out)
+                        let t = task / c.headCount
+                        attendTile(tiles[t], positions: pass.schedule.attentionTilePositions[t], head: task % c.headCount,
+                                   layer: layer, pass, into: out)
                     } else {
                         let rest = task - tiledTasks
                         attendRow(single[rest / tasksPerRow], heads: (rest % tasksPerRow) * headsPerTask,
@@ -328,12 +330,11 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// One query head of a tile of rows of one sequence, in llama.cpp's tiled attention order.
-    private func attendTile(_ tile: [Int32], head h: Int, layer: Int, _ pass: ForwardPass,
+    private func attendTile(_ tile: [Int32], positions: [Int32], head h: Int, layer: Int, _ pass: ForwardPass,
                             into out: UnsafeMutablePointer<Float>) {
         let c = config, hd = c.headDimension
         let (seq, _) = pass.cells[Int(tile[0])]
         let kvOffset = (h / (c.headCount / c.headCountKV)) * hd
-        let positions = tile.map { pass.batch.rows[Int($0)].position }
         tile.withUnsafeBufferPointer { rows in
             positions.withUnsafeBufferPointer { queryPositions in
                 Attention.attendTiled(

@@ -20,8 +20,8 @@ struct DecodeProfile {
         let m = model
         m.pool.activeThreads = m.threads
         let layerMatrices = m.weights.layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.gate, $0.up, $0.down] }
-        let bytes = (layerMatrices + [m.weights.output]).reduce(0) { $0 + $1.rows * $1.rowBytes }
         let regions = (layerMatrices + [m.weights.output]).map { UnsafeRawBufferPointer(start: $0.data, count: $0.rows * $0.rowBytes) }
+        let bytes = regions.reduce(0) { $0 + $1.count }
         _ = MemoryBandwidth.read(regions, pool: m.pool)  // maps the pages in
         let readSeconds = best { _ = MemoryBandwidth.read(regions, pool: m.pool) }
         let gbps = Double(bytes) / readSeconds / 1e9
