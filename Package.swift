@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Templates", dependencies: ["JSON"]),
         .target(
             name: "Serving",
-            dependencies: ["Models", "Sampling", "Grammar", "Templates", "Tokenization"]
+            dependencies: ["GGUF", "Models", "Sampling", "Grammar", "Templates", "Tokenization"]
         ),
         .target(
             name: "Server",

@@ -7,6 +7,11 @@ Outputs (committed; regenerate with `.venv/bin/python scripts/make-fixtures.py`)
   smallest f16 normal and subnormal, ±0) and a tensor `<fmt>.expected` (F32) holding what
   gguf-py's numpy dequantizer returns for it. Q8_K has no gguf-py dequantizer; its expected
   values are d·q computed here in float32.
+- Tests/NumericsTests/Fixtures/kvquant.gguf: rows of f32 values (`input`, including all-zero,
+  one-element and negative-extreme blocks) and what gguf-py's numpy quantizers make of them
+  (`q4_0`, `q8_0`): the oracle for the KV cache's row quantizers (KVCacheFormats). gguf-py's Q8_0
+  rounds halves away from zero where Cria (as ggml's x86 quantize_row_q8_0) rounds them to even; the
+  random inputs here have no exact halves, so the bytes must agree.
 - Tests/GGUFTests/Fixtures/metadata.gguf: every metadata value type, nested arrays, a non-default
   alignment (64), and a few small tensors with known contents.
 """
@@ -99,6 +104,29 @@ def make_dequant(path):
     w.close()
 
 
+def make_kvquant(path):
+    from gguf.quants import quantize
+    krng = np.random.default_rng(20261205)
+    rows, row_len = 8, 256
+    x = (krng.standard_normal((rows, row_len)) * 2).astype(np.float32)
+    x[0, 0:32] = 0                 # an all-zero block: d = 0
+    x[1, 32:64] = 0
+    x[1, 40] = -3.25               # one non-zero element, negative: the signed extreme
+    x[2, 64:96] = np.abs(x[2, 64:96])
+    x[2, 70] = -x[2, 64:96].max() * 1.5  # the largest magnitude is negative in an otherwise positive block
+    x[3] *= 1000                   # large values
+    x[4] *= 1e-4                   # small values
+    w = gguf.GGUFWriter(path, arch="fixture")
+    w.add_tensor("input", x)
+    for qtype in (T.Q4_0, T.Q8_0):
+        q = quantize(x, qtype)
+        w.add_tensor(qtype.name.lower(), q, raw_dtype=qtype)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def make_metadata(path):
     w = gguf.GGUFWriter(path, arch="fixture")
     w.data_alignment = 64
@@ -137,4 +165,5 @@ if __name__ == "__main__":
     os.makedirs(out_g, exist_ok=True)
     make_dequant(os.path.join(out_n, "dequant.gguf"))
     make_metadata(os.path.join(out_g, "metadata.gguf"))
+    make_kvquant(os.path.join(out_n, "kvquant.gguf"))
     print("fixtures written", file=sys.stderr)

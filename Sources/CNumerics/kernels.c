@@ -64,12 +64,15 @@ void cn_quantize_q8_K(int path, const float *x, int count, void *out) {
     else quantize_q8_K_avx2(x, count, out);
 }
 
-void cn_attend_heads_f16(int path, const float *q, size_t q_stride, int heads, const uint16_t *keys,
-                         const uint16_t *values, size_t stride, const int32_t *positions, int cells, int32_t query_pos,
-                         int window, float scale, int hd, void *scratch, float *out, size_t out_stride) {
+void cn_attend_heads(int path, int key_type, int value_type, const float *q, size_t q_stride, int heads,
+                     const void *keys, size_t key_stride, const void *values, size_t value_stride,
+                     const int32_t *positions, int cells, int32_t query_pos, int window, float scale, int hd,
+                     void *scratch, float *out, size_t out_stride) {
     if (path == CN_PATH_AVX512)
-        attend_avx512(q, q_stride, heads, keys, values, stride, positions, cells, query_pos, window, scale, hd, scratch, out, out_stride);
-    else attend_avx2(q, q_stride, heads, keys, values, stride, positions, cells, query_pos, window, scale, hd, scratch, out, out_stride);
+        attend_avx512(key_type, value_type, q, q_stride, heads, keys, key_stride, values, value_stride, positions, cells,
+                      query_pos, window, scale, hd, scratch, out, out_stride);
+    else attend_avx2(key_type, value_type, q, q_stride, heads, keys, key_stride, values, value_stride, positions, cells,
+                     query_pos, window, scale, hd, scratch, out, out_stride);
 }
 
 void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_t *rows, const int32_t *query_pos,
@@ -126,9 +129,10 @@ void cn_matmul(int path, int type, int blocks, const void *w, size_t ws, int row
                int tokens, float *y, size_t ys, const uint8_t *modes) {}
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum) {}
 void cn_quantize_q8_K(int path, const float *x, int count, void *out) {}
-void cn_attend_heads_f16(int path, const float *q, size_t q_stride, int heads, const uint16_t *keys,
-                         const uint16_t *values, size_t stride, const int32_t *positions, int cells, int32_t query_pos,
-                         int window, float scale, int hd, void *scratch, float *out, size_t out_stride) {}
+void cn_attend_heads(int path, int key_type, int value_type, const float *q, size_t q_stride, int heads,
+                     const void *keys, size_t key_stride, const void *values, size_t value_stride,
+                     const int32_t *positions, int cells, int32_t query_pos, int window, float scale, int hd,
+                     void *scratch, float *out, size_t out_stride) {}
 void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_t *rows, const int32_t *query_pos,
                          int count, const uint16_t *keys, const uint16_t *values, size_t stride,
                          const int32_t *positions, int cells, int window, float scale, int hd, float *out,

@@ -18,7 +18,8 @@ struct ForwardSchedule {
     /// Rows attended one at a time.
     var singleRows: [Int] = []
 
-    init(_ batch: Batch, numerics: NumericsMode, microBatchSize: Int) {
+    /// `tiledAttention`: whether the cache's formats allow tiles (llama.cpp tiles f16 caches only).
+    init(_ batch: Batch, numerics: NumericsMode, microBatchSize: Int, tiledAttention: Bool = true) {
         rowOrders = Array(repeating: [], count: batch.count)
         guard numerics == .llamaCpp else {
             singleRows = Array(batch.rows.indices)
@@ -32,7 +33,7 @@ struct ForwardSchedule {
                 if j < gemmRows { order.insert(.repackedQ4K) }
                 rowOrders[Int(i)] = order
             }
-            if group.count >= Attention.tileRows {
+            if tiledAttention && group.count >= Attention.tileRows {
                 for start in stride(from: 0, to: group.count, by: Attention.tileRows) {
                     let tile = Array(group[start..<min(start + Attention.tileRows, group.count)])
                     attentionTiles.append(tile)

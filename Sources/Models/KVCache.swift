@@ -1,26 +1,49 @@
+import CriaNumerics
+import GGUF
+
 /// Keys and values of past tokens, per sequence, so each step only computes new tokens.
 ///
 /// Every sequence (a server slot, a perplexity chunk) owns up to `capacity` cells, stored in
-/// position order: cell `i` of layer `l` holds K and V vectors of `kvDimension` f16 values for the
-/// token at `positions[i]`. Removing a range compacts the cells; shifting changes positions
+/// position order: cell `i` of layer `l` holds K and V vectors of `kvDimension` values for the
+/// token at `positions[i]`, in `keyType` and `valueType` (f16 by default; q8_0 or q4_0 with
+/// `-ctk`/`-ctv`, see `KVCacheFormats`). Removing a range compacts the cells; shifting changes positions
 /// (the model re-rotates the keys, see `TransformerModel.shift`); copying a prefix lets a new
 /// sequence reuse a cached prompt.
 public final class KVCache: @unchecked Sendable {
     public let layerCount: Int
     public let kvDimension: Int
     public let capacity: Int
+    public let keyType: GGMLType
+    public let valueType: GGMLType
+    /// Bytes of one cell's K (all KV heads) in one layer, and of its V.
+    public let keyRowBytes: Int, valueRowBytes: Int
+    /// Hadamard block sizes queries/keys and values are rotated by before a quantized cache keeps
+    /// them (`KVCacheFormats.rotation`); 0 for none.
+    public let keyRotation: Int, valueRotation: Int
     private var sequences: [Int: SequenceCells] = [:]
 
-    public init(layerCount: Int, kvDimension: Int, capacity: Int) {
+    /// `keyType`/`valueType` must be in `KVCacheFormats.supported` and split each head into whole
+    /// blocks (`TransformerModel.makeCache` checks this against the model).
+    public init(layerCount: Int, kvDimension: Int, capacity: Int, keyType: GGMLType = .f16, valueType: GGMLType = .f16,
+                keyRotation: Int = 0, valueRotation: Int = 0) {
         self.layerCount = layerCount
         self.kvDimension = kvDimension
         self.capacity = capacity
+        self.keyType = keyType
+        self.valueType = valueType
+        keyRowBytes = KVCacheFormats.rowBytes(keyType, count: kvDimension)
+        valueRowBytes = KVCacheFormats.rowBytes(valueType, count: kvDimension)
+        self.keyRotation = keyRotation
+        self.valueRotation = valueRotation
     }
+
+    /// Bytes the cells of one full sequence take (keys and values of every layer, and positions).
+    public var bytesPerSequence: Int { layerCount * capacity * (keyRowBytes + valueRowBytes) + capacity * 4 }
 
     /// The cells of `sequence`, created empty on first use.
     func cells(_ sequence: Int) -> SequenceCells {
         if let s = sequences[sequence] { return s }
-        let s = SequenceCells(layers: layerCount, kvDimension: kvDimension, capacity: capacity)
+        let s = SequenceCells(layers: layerCount, capacity: capacity, keyRowBytes: keyRowBytes, valueRowBytes: valueRowBytes)
         sequences[sequence] = s
         return s
     }
@@ -74,22 +97,23 @@ public final class KVCache: @unchecked Sendable {
     }
 }
 
-/// The storage of one sequence: positions plus K and V for every layer, laid out
-/// [layer][cell][kvDimension] so attention reads each layer's cells contiguously.
+/// The storage of one sequence: positions plus K and V rows for every layer, laid out
+/// [layer][cell][row bytes] so attention reads each layer's cells contiguously.
 final class SequenceCells {
-    let layers: Int, kvDimension: Int, capacity: Int
+    let layers: Int, capacity: Int, keyRowBytes: Int, valueRowBytes: Int
     var count = 0
     let positions: UnsafeMutablePointer<Int32>
-    let keys: UnsafeMutablePointer<Float16>
-    let values: UnsafeMutablePointer<Float16>
+    let keys: UnsafeMutableRawPointer
+    let values: UnsafeMutableRawPointer
 
-    init(layers: Int, kvDimension: Int, capacity: Int) {
+    init(layers: Int, capacity: Int, keyRowBytes: Int, valueRowBytes: Int) {
         self.layers = layers
-        self.kvDimension = kvDimension
         self.capacity = capacity
+        self.keyRowBytes = keyRowBytes
+        self.valueRowBytes = valueRowBytes
         positions = .allocate(capacity: capacity)
-        keys = .allocate(capacity: layers * capacity * kvDimension)
-        values = .allocate(capacity: layers * capacity * kvDimension)
+        keys = .allocate(byteCount: layers * capacity * keyRowBytes, alignment: 64)
+        values = .allocate(byteCount: layers * capacity * valueRowBytes, alignment: 64)
     }
 
     deinit {
@@ -98,12 +122,12 @@ final class SequenceCells {
         values.deallocate()
     }
 
-    @inline(__always) func key(layer: Int, cell: Int) -> UnsafeMutablePointer<Float16> {
-        keys + (layer * capacity + cell) * kvDimension
+    @inline(__always) func key(layer: Int, cell: Int) -> UnsafeMutableRawPointer {
+        keys + (layer * capacity + cell) * keyRowBytes
     }
 
-    @inline(__always) func value(layer: Int, cell: Int) -> UnsafeMutablePointer<Float16> {
-        values + (layer * capacity + cell) * kvDimension
+    @inline(__always) func value(layer: Int, cell: Int) -> UnsafeMutableRawPointer {
+        values + (layer * capacity + cell) * valueRowBytes
     }
 
     /// Compacts the cells, keeping those whose position satisfies `predicate`.
@@ -113,8 +137,8 @@ final class SequenceCells {
             if out != i {
                 positions[out] = positions[i]
                 for l in 0..<layers {
-                    key(layer: l, cell: out).update(from: key(layer: l, cell: i), count: kvDimension)
-                    value(layer: l, cell: out).update(from: value(layer: l, cell: i), count: kvDimension)
+                    key(layer: l, cell: out).copyMemory(from: key(layer: l, cell: i), byteCount: keyRowBytes)
+                    value(layer: l, cell: out).copyMemory(from: value(layer: l, cell: i), byteCount: valueRowBytes)
                 }
             }
             out += 1
@@ -125,8 +149,8 @@ final class SequenceCells {
     func copy(from src: SequenceCells, count n: Int) {
         positions.update(from: src.positions, count: n)
         for l in 0..<layers {
-            key(layer: l, cell: 0).update(from: src.key(layer: l, cell: 0), count: n * kvDimension)
-            value(layer: l, cell: 0).update(from: src.value(layer: l, cell: 0), count: n * kvDimension)
+            key(layer: l, cell: 0).copyMemory(from: src.key(layer: l, cell: 0), byteCount: n * keyRowBytes)
+            value(layer: l, cell: 0).copyMemory(from: src.value(layer: l, cell: 0), byteCount: n * valueRowBytes)
         }
         count = n
     }

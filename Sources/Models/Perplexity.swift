@@ -1,5 +1,6 @@
 import Foundation
 import CriaNumerics
+import GGUF
 
 /// Perplexity over a token stream, computed the way llama.cpp's `llama-perplexity` does:
 /// the text is cut into chunks of `contextLength` tokens, the first token of each chunk is
@@ -9,6 +10,8 @@ public struct PerplexityEvaluator {
     public let model: TransformerModel
     public let contextLength: Int
     public let bos: Int32
+    /// The KV cache formats (`-ctk`/`-ctv`).
+    public var keyType = GGMLType.f16, valueType = GGMLType.f16
 
     public init(model: TransformerModel, contextLength: Int, bos: Int32) {
         self.model = model
@@ -37,7 +40,7 @@ public struct PerplexityEvaluator {
         for c in 0..<chunks {
             var chunk = Array(tokens[c * n..<(c + 1) * n])
             chunk[0] = bos
-            let cache = model.makeCache(capacity: n)
+            let cache = try model.makeCache(capacity: n, keyType: keyType, valueType: valueType)
             var batch = Batch(tokens: chunk, startPosition: 0)
             for i in batch.rows.indices { batch.rows[i].wantsLogits = i >= first && i < n - 1 }
             let logits = try model.forward(batch, cache: cache)

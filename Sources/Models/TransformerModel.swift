@@ -55,9 +55,28 @@ public final class TransformerModel: @unchecked Sendable {
                       kernelPath: kernelPath)
     }
 
-    /// A cache whose sequences each hold up to `capacity` tokens.
+    /// A cache whose sequences each hold up to `capacity` tokens, in f16.
     public func makeCache(capacity: Int) -> KVCache {
         KVCache(layerCount: config.layerCount, kvDimension: config.kvDimension, capacity: capacity)
+    }
+
+    /// A cache storing keys as `keyType` and values as `valueType` (`-ctk`/`-ctv`): one of
+    /// `KVCacheFormats.supported`, in whole blocks per attention head.
+    public func makeCache(capacity: Int, keyType: GGMLType, valueType: GGMLType) throws(ModelError) -> KVCache {
+        for (type, flag) in [(keyType, "-ctk"), (valueType, "-ctv")] {
+            guard KVCacheFormats.supported.contains(type) else {
+                throw .invalidHyperparameter("\(flag) \(type.name.lowercased()): the KV cache stores \(KVCacheFormats.names)")
+            }
+            guard KVCacheFormats.fits(type, count: config.headDimension) else {
+                throw .invalidHyperparameter("\(flag) \(type.name.lowercased()) needs a head dimension that is a multiple of "
+                    + "\(type.blockSize); this model's is \(config.headDimension)")
+            }
+        }
+        let hd = config.headDimension
+        return KVCache(layerCount: config.layerCount, kvDimension: config.kvDimension, capacity: capacity,
+                       keyType: keyType, valueType: valueType,
+                       keyRotation: KVCacheFormats.rotation(for: keyType, headDimension: hd, keys: true),
+                       valueRotation: KVCacheFormats.rotation(for: valueType, headDimension: hd, keys: false))
     }
 
     /// Runs `batch`, appending its keys and values to `cache`, and returns the logits of the rows
@@ -93,9 +112,10 @@ public final class TransformerModel: @unchecked Sendable {
         let s = scratch!
         embed(batch, into: s.x)
         observe("inp_scaled", n, s.x, width: config.embeddingLength)
-        let schedule = ForwardSchedule(batch, numerics: numerics, microBatchSize: microBatchSize)
+        let schedule = ForwardSchedule(batch, numerics: numerics, microBatchSize: microBatchSize,
+                                       tiledAttention: cache.keyType == .f16 && cache.valueType == .f16)
         schedule.rowOrders.withUnsafeBufferPointer { orders in
-            let pass = ForwardPass(batch: batch, cells: cells, scratch: s, schedule: schedule, orders: orders.baseAddress!)
+            let pass = ForwardPass(batch: batch, cache: cache, cells: cells, scratch: s, schedule: schedule, orders: orders.baseAddress!)
             for layer in 0..<config.layerCount {
                 attentionBlock(layer, pass)
                 feedForwardBlock(layer, pass)
@@ -111,19 +131,23 @@ public final class TransformerModel: @unchecked Sendable {
         guard !moved.isEmpty, delta != 0 else { return }
         let s = cache.cells(sequence)
         let c = config
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions + c.headDimension) { buffer in
-            let angles = buffer.baseAddress!, head = angles + c.ropeDimensions
+        // Keys are read back as floats, rotated, and stored again in the cache's format (for a
+        // quantized cache that is a second rounding, and its Hadamard rotation is undone around
+        // RoPE, as in llama.cpp's K shift).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions + c.kvDimension) { buffer in
+            let angles = buffer.baseAddress!, row = angles + c.ropeDimensions
             for layer in 0..<c.layerCount {
                 let (base, scale) = ropeParameters(layer)
                 RoPE.angles(position: Float(delta), dims: c.ropeDimensions, base: base, scale: scale, into: angles)
                 for cell in moved {
                     let k = s.key(layer: layer, cell: cell)
+                    Dequantize.rowUnchecked(cache.keyType, k, count: c.kvDimension, into: row)
+                    if cache.keyRotation > 0 { KVCacheFormats.hadamard(row, count: c.kvDimension, block: cache.keyRotation) }
                     for h in 0..<c.headCountKV {
-                        let kh = k + h * c.headDimension
-                        for i in 0..<c.headDimension { head[i] = Float(kh[i]) }
-                        RoPE.apply(head, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles)
-                        for i in 0..<c.headDimension { kh[i] = Float16(head[i]) }
+                        RoPE.apply(row + h * c.headDimension, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles)
                     }
+                    if cache.keyRotation > 0 { KVCacheFormats.hadamard(row, count: c.kvDimension, block: cache.keyRotation) }
+                    KVCacheFormats.store(row, count: c.kvDimension, as: cache.keyType, into: k, path: kernelPath)
                 }
             }
         }
@@ -194,8 +218,12 @@ public final class TransformerModel: @unchecked Sendable {
         observe("Qcur-\(layer)", n, q, width: c.queryDimension)
         observe("Kcur-\(layer)", n, k, width: c.kvDimension)
         observe("Vcur-\(layer)", n, v, width: c.kvDimension)
+        rotate(pass.cache.keyRotation, q, width: c.queryDimension, rows: n)
+        rotate(pass.cache.keyRotation, k, width: c.kvDimension, rows: n)
+        rotate(pass.cache.valueRotation, v, width: c.kvDimension, rows: n)
         storeKeysAndValues(layer, pass)
         attend(layer, pass, into: s.attn)
+        rotate(pass.cache.valueRotation, s.attn, width: c.queryDimension, rows: n)
         observe("kqv_out-\(layer)", n, s.attn, width: c.queryDimension)
         Matmul.multiply(w.output, s.attn, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
         addResidual(o, to: x, rows: n, postNorm: w.postAttentionNorm)
@@ -236,13 +264,21 @@ public final class TransformerModel: @unchecked Sendable {
         }
     }
 
-    /// The rows' keys and values, rounded to f16, into their cache cells.
+    /// A quantized cache's Hadamard rotation (block `n`, 0 for none) of `rows` rows of `width` values.
+    private func rotate(_ n: Int, _ x: UnsafeMutablePointer<Float>, width: Int, rows: Int) {
+        guard n > 0 else { return }
+        eachRows(rows) { r in KVCacheFormats.hadamard(x + r.lowerBound * width, count: r.count * width, block: n) }
+    }
+
+    /// The rows' keys and values, in the cache's formats, into their cache cells.
     private func storeKeysAndValues(_ layer: Int, _ pass: ForwardPass) {
-        let width = config.kvDimension, s = pass.scratch
+        let width = config.kvDimension, s = pass.scratch, cache = pass.cache
         eachRow(pass.batch.count) { i in
             let (seq, cell) = pass.cells[i]
-            VectorMath.toF16(s.k + i * width, count: width, into: seq.key(layer: layer, cell: cell), path: kernelPath)
-            VectorMath.toF16(s.v + i * width, count: width, into: seq.value(layer: layer, cell: cell), path: kernelPath)
+            KVCacheFormats.store(s.k + i * width, count: width, as: cache.keyType, into: seq.key(layer: layer, cell: cell),
+                                 path: kernelPath)
+            KVCacheFormats.store(s.v + i * width, count: width, as: cache.valueType, into: seq.value(layer: layer, cell: cell),
+                                 path: kernelPath)
         }
     }
 
@@ -319,11 +355,15 @@ public final class TransformerModel: @unchecked Sendable {
                            scratch: UnsafeMutableRawPointer, into out: UnsafeMutablePointer<Float>) {
         let c = config, hd = c.headDimension
         let (seq, _) = pass.cells[i]
-        let kvOffset = (first / (c.headCount / c.headCountKV)) * hd
+        let kvHead = first / (c.headCount / c.headCountKV), cache = pass.cache
+        let rows = Attention.CachedRows(
+            keys: seq.key(layer: layer, cell: 0) + kvHead * KVCacheFormats.rowBytes(cache.keyType, count: hd),
+            keyType: cache.keyType, keyStride: cache.keyRowBytes,
+            values: seq.value(layer: layer, cell: 0) + kvHead * KVCacheFormats.rowBytes(cache.valueType, count: hd),
+            valueType: cache.valueType, valueStride: cache.valueRowBytes)
         Attention.attendHeads(
             queries: pass.scratch.q + i * c.queryDimension + first * hd, queryStride: hd, heads: count,
-            keys: seq.key(layer: layer, cell: 0) + kvOffset, values: seq.value(layer: layer, cell: 0) + kvOffset,
-            stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
+            rows: rows, positions: seq.positions, cellCount: seq.count,
             queryPosition: pass.batch.rows[i].position, window: window(layer), scale: scoreScale,
             headDimension: hd, scratch: scratch, into: out + i * c.queryDimension + first * hd, outputStride: hd,
             path: kernelPath)
@@ -340,12 +380,17 @@ public final class TransformerModel: @unchecked Sendable {
                 Attention.attendTiled(
                     queries: pass.scratch.q + h * hd, queryStride: c.queryDimension, rows: rows.baseAddress!,
                     queryPositions: queryPositions.baseAddress!, count: rows.count,
-                    keys: seq.key(layer: layer, cell: 0) + kvOffset, values: seq.value(layer: layer, cell: 0) + kvOffset,
+                    keys: f16(seq.key(layer: layer, cell: 0)) + kvOffset, values: f16(seq.value(layer: layer, cell: 0)) + kvOffset,
                     stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
                     window: window(layer), scale: scoreScale, headDimension: hd,
                     into: out + h * hd, outputStride: c.queryDimension, path: kernelPath)
             }
         }
+    }
+
+    /// Tiles are scheduled only over an f16 cache (as llama.cpp tiles only f16 or f32 K and V).
+    private func f16(_ p: UnsafeMutableRawPointer) -> UnsafePointer<Float16> {
+        UnsafePointer(p.assumingMemoryBound(to: Float16.self))
     }
 
     /// The sliding window of `layer`, nil for global-attention layers.
@@ -374,6 +419,7 @@ public final class TransformerModel: @unchecked Sendable {
 /// the schedule.
 private struct ForwardPass {
     let batch: Batch
+    let cache: KVCache
     let cells: [(SequenceCells, Int)]
     let scratch: ForwardScratch
     let schedule: ForwardSchedule

@@ -1,7 +1,9 @@
 import CNumerics
 import Foundation
+import GGUF
 
-/// Scaled dot-product attention of query heads over cached keys and values stored in f16.
+/// Scaled dot-product attention of query heads over cached keys and values (f16, or quantized
+/// to Q8_0/Q4_0 with `-ctk`/`-ctv`).
 public enum Attention {
     /// Which cached cells a query at `position` may see: causal, optionally within a window.
     @inline(__always)
@@ -11,62 +13,119 @@ public enum Attention {
         return true
     }
 
-    /// Bytes of scratch `attendHeads` needs: f16-rounded queries as f32, f16 accumulators, and
-    /// each head's running max and sum.
-    public static func scratchBytes(heads: Int, headDimension hd: Int) -> Int { heads * hd * 6 + heads * 8 }
+    /// Bytes of scratch `attendHeads` needs: the queries (f16-rounded floats or Q8_0 blocks), the
+    /// accumulators (f16 or f32), one dequantized value row, and each head's running max and sum.
+    public static func scratchBytes(heads: Int, headDimension hd: Int) -> Int { (2 * heads * hd + hd + 2 * heads) * 4 }
 
-    // out_h = Σ_c softmax_c(scale·q_h·k_c)·v_c over visible cells c, in cell order, as one
-    // streaming pass (online softmax: a running max M, sum S, and accumulator rescaled when M
-    // grows), for `heads` query heads (q + h·queryStride) that share one KV head, so each cached
-    // row is read once for all of them.
-    //
-    // Numerics are llama.cpp's CPU flash attention with an f16 cache, so that outputs agree with
-    // it: q rounded to f16; q·k as ggml_vec_dot_f16 (four 16-lane FMA accumulators, see `dotF16`);
-    // an f16 value accumulator rescaled as f16(acc·ms) and updated as f16(fma(v, vs, acc));
-    // S = fma(S, ms, vs). The C paths do exactly these operations, so every path gives the same
-    // bits. Cell c's key is at `keys + c·stride`, its value at `values + c·stride`.
+    /// Where the cached rows of one KV head lie and how they are stored: cell c's key at
+    /// `keys + c·keyStride` bytes in `keyType`, its value at `values + c·valueStride` in `valueType`
+    /// (each f16, Q8_0 or Q4_0, see `KVCacheFormats`).
+    public struct CachedRows {
+        public var keys: UnsafeRawPointer, keyType: GGMLType, keyStride: Int
+        public var values: UnsafeRawPointer, valueType: GGMLType, valueStride: Int
+
+        public init(keys: UnsafeRawPointer, keyType: GGMLType, keyStride: Int,
+                    values: UnsafeRawPointer, valueType: GGMLType, valueStride: Int) {
+            self.keys = keys
+            self.keyType = keyType
+            self.keyStride = keyStride
+            self.values = values
+            self.valueType = valueType
+            self.valueStride = valueStride
+        }
+    }
+
+    /// `attendHeads` over an f16 cache whose rows are `stride` values apart.
     public static func attendHeads(queries q: UnsafePointer<Float>, queryStride: Int, heads: Int,
                                    keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
                                    stride: Int, positions: UnsafePointer<Int32>, cellCount: Int,
                                    queryPosition p: Int32, window: Int?, scale: Float, headDimension hd: Int,
                                    scratch: UnsafeMutableRawPointer, into out: UnsafeMutablePointer<Float>,
                                    outputStride: Int, path: KernelPath = .portable) {
+        let rows = CachedRows(keys: UnsafeRawPointer(keys), keyType: .f16, keyStride: stride * 2,
+                              values: UnsafeRawPointer(values), valueType: .f16, valueStride: stride * 2)
+        attendHeads(queries: q, queryStride: queryStride, heads: heads, rows: rows, positions: positions,
+                    cellCount: cellCount, queryPosition: p, window: window, scale: scale, headDimension: hd,
+                    scratch: scratch, into: out, outputStride: outputStride, path: path)
+    }
+
+    // out_h = Σ_c softmax_c(scale·q_h·k_c)·v_c over visible cells c, in cell order, as one
+    // streaming pass (online softmax: a running max M, sum S, and accumulator rescaled when M
+    // grows), for `heads` query heads (q + h·queryStride) that share one KV head, so each cached
+    // row is read once for all of them.
+    //
+    // Numerics are llama.cpp's CPU flash attention (one chunk), so that outputs agree with it.
+    // f16 keys: q rounded to f16; q·k as ggml_vec_dot_f16 (four 16-lane FMA accumulators, see
+    // `dotF16`). Quantized keys: q quantized to Q8_0 per head, q·k as the format's vec_dot
+    // (`QuantizedDot`). f16 values: an f16 accumulator rescaled as f16(acc·ms) and updated as
+    // f16(fma(v, vs, acc)). Quantized values: the row dequantized to f32, an f32 accumulator
+    // rescaled as acc·ms and updated as fma(v, vs, acc). S = fma(S, ms, vs); out = acc·(1/S).
+    // The C paths do exactly these operations, so every path gives the same bits.
+    public static func attendHeads(queries q: UnsafePointer<Float>, queryStride: Int, heads: Int, rows: CachedRows,
+                                   positions: UnsafePointer<Int32>, cellCount: Int,
+                                   queryPosition p: Int32, window: Int?, scale: Float, headDimension hd: Int,
+                                   scratch: UnsafeMutableRawPointer, into out: UnsafeMutablePointer<Float>,
+                                   outputStride: Int, path: KernelPath = .portable) {
         if path != .portable {
-            cn_attend_heads_f16(path.rawValue, q, queryStride, Int32(heads),
-                                UnsafeRawPointer(keys).assumingMemoryBound(to: UInt16.self),
-                                UnsafeRawPointer(values).assumingMemoryBound(to: UInt16.self), stride, positions,
-                                Int32(cellCount), p, Int32(window ?? 0), scale, Int32(hd), scratch, out, outputStride)
+            cn_attend_heads(path.rawValue, Int32(rows.keyType.rawValue), Int32(rows.valueType.rawValue), q, queryStride,
+                            Int32(heads), rows.keys, rows.keyStride, rows.values, rows.valueStride, positions,
+                            Int32(cellCount), p, Int32(window ?? 0), scale, Int32(hd), scratch, out, outputStride)
             return
         }
+        let keyF16 = rows.keyType == .f16, valueF16 = rows.valueType == .f16
+        let q8Head = hd / 32 * GGMLType.q8_0.typeSize
         let qf = scratch.bindMemory(to: Float.self, capacity: heads * hd)
-        let acc = (scratch + heads * hd * 4).bindMemory(to: Float16.self, capacity: heads * hd)
+        let accBytes = scratch + heads * hd * 4
+        let acc16 = valueF16 ? accBytes.bindMemory(to: Float16.self, capacity: heads * hd) : nil
+        let acc32 = valueF16 ? nil : accBytes.bindMemory(to: Float.self, capacity: heads * hd)
+        let valueRow = (scratch + 2 * heads * hd * 4).bindMemory(to: Float.self, capacity: hd)
+        let m = (scratch + (2 * heads * hd + hd) * 4).bindMemory(to: Float.self, capacity: 2 * heads), s = m + heads
         for h in 0..<heads {
-            for i in 0..<hd { qf[h * hd + i] = Float(Float16(q[h * queryStride + i])) }
+            if keyF16 {
+                for i in 0..<hd { qf[h * hd + i] = Float(Float16(q[h * queryStride + i])) }
+            } else {
+                ActivationQuantization.quantize(q + h * queryStride, count: hd, format: .q8_0,
+                                                into: scratch + h * q8Head)
+            }
         }
-        acc.update(repeating: 0, count: heads * hd)
-        let m = (scratch + heads * hd * 6).bindMemory(to: Float.self, capacity: 2 * heads), s = m + heads
+        acc16?.update(repeating: 0, count: heads * hd)
+        acc32?.update(repeating: 0, count: heads * hd)
         m.initialize(repeating: -.infinity, count: heads)
         s.initialize(repeating: 0, count: heads)
         for c in 0..<cellCount where isVisible(cellPosition: positions[c], queryPosition: p, window: window) {
-            let k = keys + c * stride, v = values + c * stride
+            let k = rows.keys + c * rows.keyStride, v = rows.values + c * rows.valueStride
+            if !valueF16 { Dequantize.rowUnchecked(rows.valueType, v, count: hd, into: valueRow) }
             for h in 0..<heads {
-                let a = acc + h * hd
-                let score = dotF16(k, qf + h * hd, count: hd) * scale
+                let dot = keyF16
+                    ? dotF16(k.assumingMemoryBound(to: Float16.self), qf + h * hd, count: hd)
+                    : QuantizedDot.dot(rows.keyType, k, UnsafeRawPointer(scratch + h * q8Head), count: hd)
+                let score = dot * scale
                 var ms: Float = 1, vs: Float = 1
-                if score > m[h] {
+                let grows = score > m[h]
+                if grows {
                     ms = expf(m[h] - score)
                     m[h] = score
-                    for i in 0..<hd { a[i] = Float16(Float(a[i]) * ms) }
                 } else {
                     vs = expf(score - m[h])
                 }
-                for i in 0..<hd { a[i] = Float16(Float(a[i]).addingProduct(Float(v[i]), vs)) }
+                if let acc16 {
+                    let a = acc16 + h * hd, vh = v.assumingMemoryBound(to: Float16.self)
+                    if grows { for i in 0..<hd { a[i] = Float16(Float(a[i]) * ms) } }
+                    for i in 0..<hd { a[i] = Float16(Float(a[i]).addingProduct(Float(vh[i]), vs)) }
+                } else if let acc32 {
+                    let a = acc32 + h * hd
+                    if grows { for i in 0..<hd { a[i] *= ms } }
+                    for i in 0..<hd { a[i] = a[i].addingProduct(valueRow[i], vs) }
+                }
                 s[h] = vs.addingProduct(s[h], ms)
             }
         }
         for h in 0..<heads {
             let inv: Float = s[h] == 0 ? 0 : 1 / s[h]
-            for i in 0..<hd { out[h * outputStride + i] = Float(acc[h * hd + i]) * inv }
+            for i in 0..<hd {
+                let a = acc16.map { Float($0[h * hd + i]) } ?? acc32![h * hd + i]
+                out[h * outputStride + i] = a * inv
+            }
         }
     }
 

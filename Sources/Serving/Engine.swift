@@ -38,11 +38,13 @@ public final class Engine: @unchecked Sendable {
     let promptCache: PromptRAMCache?
     private var thread: Thread?
 
-    public init(model: TransformerModel, tokenizer: Tokenizer, configuration: EngineConfiguration) {
+    /// Throws when the model cannot use the configured KV cache formats.
+    public init(model: TransformerModel, tokenizer: Tokenizer, configuration: EngineConfiguration) throws(ModelError) {
         self.model = model
         self.tokenizer = tokenizer
         self.configuration = configuration
-        cache = model.makeCache(capacity: configuration.slotContextSize)
+        cache = try model.makeCache(capacity: configuration.slotContextSize, keyType: configuration.keyCacheType,
+                                    valueType: configuration.valueCacheType)
         slots = (0..<configuration.slotCount).map(Slot.init)
         promptCache = configuration.promptCacheMiB != 0 ? PromptRAMCache(limitMiB: configuration.promptCacheMiB) : nil
         let vocab = tokenizer.vocabulary
@@ -54,6 +56,9 @@ public final class Engine: @unchecked Sendable {
 
     /// Tokens one slot can hold.
     public var slotContextSize: Int { configuration.slotContextSize }
+
+    /// Bytes the KV cells of one full slot take in the configured formats (`-ctk`/`-ctv`).
+    public var kvBytesPerSlot: Int { cache.bytesPerSequence }
 
     /// Starts the inference thread.
     public func start() {

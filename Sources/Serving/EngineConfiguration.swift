@@ -1,3 +1,5 @@
+import GGUF
+
 /// How the engine divides the model's context and batches work (`-c`, `-np`, `-b`, `-n`, …).
 public struct EngineConfiguration: Sendable, Equatable {
     /// Total context (`-c`), split evenly between slots as llama-server does.
@@ -21,6 +23,9 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var contextShift = true
     /// `--cache-ram` in MiB: 0 keeps no prompts in host memory, -1 keeps them without limit.
     public var promptCacheMiB = 0
+    /// `-ctk` / `-ctv`: the formats the KV cache stores keys and values in (f16, q8_0, q4_0).
+    public var keyCacheType = GGMLType.f16
+    public var valueCacheType = GGMLType.f16
 
     public init(contextSize: Int = 512, slotCount: Int = 1, microBatchSize: Int = 512,
                 defaultPredictLimit: Int = -1, pooling: Pooling = .mean, logicalBatchSize: Int? = nil) {

@@ -44,6 +44,8 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("numerics"), help: NumericsMode.help)
     var numerics = NumericsMode.invariant
 
+    @OptionGroup var kvCache: KVCacheOptions
+
     @Flag(name: .customLong("profile"), help: "Also measure read bandwidth and split a decode step into its parts.")
     var profile = false
 
@@ -55,11 +57,11 @@ struct BenchCommand: ParsableCommand {
         let vocab = Int32(m.config.vocabularySize)
         // Deterministic ordinary tokens (avoid the special ids at the start of the vocabulary).
         func token(_ i: Int) -> Int32 { Int32(1000 + (i * 7919) % Int(min(vocab - 1000, 200_000))) }
-        print("model: \(model)  numerics: \(numerics.rawValue)  threads: \(threads)  batch threads: \(batchThreads ?? threads)  reps: \(repetitions)")
+        print("model: \(model)  numerics: \(numerics.rawValue)  kv: \(kvCache.cacheTypeK.lowercased())/\(kvCache.cacheTypeV.lowercased())  threads: \(threads)  batch threads: \(batchThreads ?? threads)  reps: \(repetitions)")
         print("| test | t/s |")
         print("| --- | --- |")
         if prompt > 0 {
-            let cache = m.makeCache(capacity: prompt)
+            let cache = try kvCache.makeCache(m, capacity: prompt)
             let tokens = (0..<prompt).map(token)
             _ = try m.forward(Batch(tokens: Array(tokens.prefix(16)), startPosition: 0), cache: cache)  // warm-up
             cache.clearAll()
@@ -122,7 +124,7 @@ struct BenchCommand: ParsableCommand {
 
     /// Aggregate tokens/s of `sequences` sequences each decoding `generate` tokens, one row each per step.
     private func decodeRate(_ m: TransformerModel, sequences: Int, token: (Int) -> Int32) throws -> Double {
-        let cache = m.makeCache(capacity: generate)
+        let cache = try kvCache.makeCache(m, capacity: generate)
         let t0 = Date()
         for step in 0..<generate {
             var batch = Batch()

@@ -8,6 +8,7 @@ struct PerplexityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "perplexity", abstract: "Measure perplexity on a text file.")
 
     @OptionGroup var options: ModelOptions
+    @OptionGroup var kvCache: KVCacheOptions
 
     @Option(name: [.short, .customLong("file")], help: "Text file to score.")
     var file: String
@@ -32,7 +33,10 @@ struct PerplexityCommand: ParsableCommand {
         let model = try options.loadModel(gguf)
         let tokens = tokenizer.tokenize(text, addSpecial: true)
         guard let bos = tokenizer.vocabulary.bos else { throw CommandError("the model has no BOS token") }
-        let evaluator = PerplexityEvaluator(model: model, contextLength: contextSize, bos: bos)
+        var evaluator = PerplexityEvaluator(model: model, contextLength: contextSize, bos: bos)
+        evaluator.keyType = kvCache.keyType
+        evaluator.valueType = kvCache.valueType
+        _ = try kvCache.makeCache(model, capacity: 1)  // the model's head size fits the formats
         guard evaluator.chunkCount(tokens: tokens.count) > 0 else {
             throw CommandError("\(tokens.count) tokens is less than one chunk of \(contextSize)")
         }

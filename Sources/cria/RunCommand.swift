@@ -9,6 +9,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Generate text from a prompt.")
 
     @OptionGroup var options: ModelOptions
+    @OptionGroup var kvCache: KVCacheOptions
 
     @Option(name: [.short, .customLong("prompt")], help: "Prompt text.")
     var prompt: String
@@ -57,7 +58,7 @@ struct RunCommand: ParsableCommand {
         let sampler = try SamplerChain(parameters: parameters, vocabulary: vocab, contextSize: contextSize)
         sampler.acceptPrompt(promptTokens)
 
-        let cache = model.makeCache(capacity: contextSize)
+        let cache = try kvCache.makeCache(model, capacity: contextSize)
         var detokenizer = tokenizer.makeStreamingDetokenizer()
         var batch = Batch(tokens: promptTokens, startPosition: 0)
         var generated = 0

@@ -89,10 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
     var kvUnified = false
     @Flag(name: [.customLong("no-kvu", withSingleDash: true), .customLong("no-kv-unified")], help: "Slots split -c evenly (the default).")
     var noKVUnified = false
-    @Option(name: [.customLong("ctk", withSingleDash: true), .customLong("cache-type-k")], help: "KV cache type for K (cria stores f16).")
-    var cacheTypeK = "f16"
-    @Option(name: [.customLong("ctv", withSingleDash: true), .customLong("cache-type-v")], help: "KV cache type for V (cria stores f16).")
-    var cacheTypeV = "f16"
+    @OptionGroup var kvCache: KVCacheOptions
     @Option(name: [.customLong("fa", withSingleDash: true), .customLong("flash-attn")],
             help: "Flash attention: on, off or auto (cria has one CPU attention kernel: accepted, no effect).")
     var flashAttention = "auto"
@@ -216,9 +213,6 @@ struct ServeCommand: AsyncParsableCommand {
         for t in [threads, threadsBatch, threadsHTTP].compactMap({ $0 }) where t < 1 {
             throw ValidationError("thread counts must be at least 1")
         }
-        for (value, flag) in [(cacheTypeK, "-ctk"), (cacheTypeV, "-ctv")] where value.lowercased() != "f16" {
-            throw ValidationError("\(flag) \(value): cria's KV cache stores f16 keys and values only; leave \(flag) out or pass f16")
-        }
         if !["on", "off", "auto", "true", "false", "1", "0", "enabled", "disabled"].contains(flashAttention.lowercased()) {
             throw ValidationError("-fa must be on, off or auto, got '\(flashAttention)'")
         }
@@ -318,7 +312,8 @@ struct ServeCommand: AsyncParsableCommand {
                                  samplingDefaults: samplingDefaults, unifiedContext: kvUnified && !noKVUnified,
                                  contextShift: contextShift, tags: tags.map(Self.commaList) ?? [],
                                  reasoning: reasoningBudget == 0 ? .off : ReasoningMode(rawValue: reasoning) ?? .auto, reranking: reranking,
-                                 promptCacheMiB: cacheRAM ?? 0, numerics: numerics)
+                                 promptCacheMiB: cacheRAM ?? 0, numerics: numerics,
+                                 keyCacheType: kvCache.keyType, valueCacheType: kvCache.valueType)
         Task.detached {
             do {
                 let served = try loader.load { outcome in
@@ -330,9 +325,14 @@ struct ServeCommand: AsyncParsableCommand {
                                  + "swapped out. Try increasing RLIMIT_MEMLOCK ('ulimit -l' as root)")
                     }
                 }
-                hostState.set(.ready(served))
+                let slotBytes = Double(served.engine.kvBytesPerSlot)
+                log.info("KV cache", ["type_k": kvCache.keyType.name.lowercased(), "type_v": kvCache.valueType.name.lowercased(),
+                                      "n_ctx_slot": "\(served.engine.slotContextSize)", "n_slots": "\(parallel)",
+                                      "MiB_per_slot": String(format: "%.2f", slotBytes / 1_048_576),
+                                      "MiB_total": String(format: "%.2f", slotBytes * Double(parallel) / 1_048_576)])
                 log.info("model loaded", ["model": model, "n_slots": "\(parallel)",
                                           "n_ctx_slot": "\(served.engine.slotContextSize)"])
+                hostState.set(.ready(served))
             } catch {
                 hostState.set(.failed("\(error)"))
                 log.error("failed to load model \(model): \(error)")
@@ -437,6 +437,9 @@ struct ModelLoader: Sendable {
     var promptCacheMiB = 0
     /// `--numerics`.
     var numerics = NumericsMode.invariant
+    /// `-ctk` / `-ctv`.
+    var keyCacheType = GGMLType.f16
+    var valueCacheType = GGMLType.f16
 
     /// Loads everything; `reportLock` hears what `--mlock` did before the engine starts.
     func load(reportLock: (GGUFStorage.LockOutcome) -> Void = { _ in }) throws -> ServedModel {
@@ -461,10 +464,15 @@ struct ModelLoader: Sendable {
         configuration.unifiedContext = unifiedContext
         configuration.contextShift = contextShift
         configuration.promptCacheMiB = promptCacheMiB
+        configuration.keyCacheType = keyCacheType
+        configuration.valueCacheType = valueCacheType
         guard configuration.slotContextSize >= 8 else {
             throw ValidationError("-c \(context) split over \(slots) slots leaves \(configuration.slotContextSize) tokens per slot; raise -c")
         }
-        let engine = Engine(model: model, tokenizer: tokenizer, configuration: configuration)
+        let engine: Engine
+        do { engine = try Engine(model: model, tokenizer: tokenizer, configuration: configuration) } catch {
+            throw ValidationError(error.description)
+        }
         if let systemPrompt { engine.setSystemPrompt(systemPrompt) }
         engine.start()
         let aliases = alias.map(ServeCommand.commaList) ?? []

@@ -18,7 +18,7 @@ struct EngineTests {
 
     func makeEngine(slots: Int = 2, context: Int = 256) -> Engine {
         let (model, tokenizer) = Self.shared
-        let engine = Engine(model: model, tokenizer: tokenizer,
+        let engine = try! Engine(model: model, tokenizer: tokenizer,
                             configuration: EngineConfiguration(contextSize: context, slotCount: slots, microBatchSize: 64))
         engine.start()
         return engine

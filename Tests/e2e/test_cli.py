@@ -78,6 +78,21 @@ def test_perplexity_in_invariant_numerics_is_within_a_thousandth(cria, model_pat
     assert abs(ppl - 13.9062) / 13.9062 <= 0.001, ppl
 
 
+def test_quantized_kv_cache_perplexity_matches_llama_cpp(cria, model_path):
+    """`llama-perplexity -c 512 -b 512 -fa on` with `-ctk q8_0 -ctv q8_0` gives 13.8895 and with q4_0
+    15.7248 (Tests/Fixtures/reference/README.md): llama.cpp rotates queries, keys and values by a
+    Hadamard matrix before quantizing the cache, and Cria does the same arithmetic."""
+    assert f"{perplexity(cria, model_path, '--numerics', 'llama.cpp', '-ctk', 'q8_0', '-ctv', 'q8_0'):.4f}" == "13.8895"
+    assert f"{perplexity(cria, model_path, '--numerics', 'llama.cpp', '-ctk', 'q4_0', '-ctv', 'q4_0'):.4f}" == "15.7248"
+
+
+def test_q8_0_kv_cache_keeps_perplexity_within_one_percent(cria, model_path):
+    """The issue's bar for the default numerics: q8_0 keys and values within 1% of the f16 cache."""
+    f16 = perplexity(cria, model_path)
+    q8 = perplexity(cria, model_path, "-ctk", "q8_0", "-ctv", "q8_0")
+    assert abs(q8 - f16) / f16 <= 0.01, (q8, f16)
+
+
 def perplexity(cria, model_path, *extra):
     text = REFERENCE.parent / "texts-gpl-3.txt"
     out = cria("perplexity", "-m", model_path, "-f", text, "-c", "512", *extra, timeout=1800).stdout

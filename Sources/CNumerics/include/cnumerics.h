@@ -16,7 +16,7 @@ enum { CN_PATH_NONE = 0, CN_PATH_AVX2 = 1, CN_PATH_AVX512 = 2 };
 
 /// GGUF tensor type ids of the weight formats the kernels read (Sources/GGUF/GGMLType.swift names them all).
 enum {
-    CN_TYPE_Q4_0 = 2, CN_TYPE_Q4_1 = 3, CN_TYPE_Q5_0 = 6, CN_TYPE_Q5_1 = 7, CN_TYPE_Q8_0 = 8,
+    CN_TYPE_F16 = 1, CN_TYPE_Q4_0 = 2, CN_TYPE_Q4_1 = 3, CN_TYPE_Q5_0 = 6, CN_TYPE_Q5_1 = 7, CN_TYPE_Q8_0 = 8,
     CN_TYPE_Q2_K = 10, CN_TYPE_Q3_K = 11, CN_TYPE_Q4_K = 12, CN_TYPE_Q5_K = 13, CN_TYPE_Q6_K = 14,
     CN_TYPE_IQ4_NL = 20, CN_TYPE_IQ4_XS = 23
 };
@@ -52,18 +52,21 @@ void cn_matmul(int path, int ggml_type, int blocks, const void *w, size_t w_stri
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum);
 void cn_quantize_q8_K(int path, const float *x, int count, void *out);
 
-/// Query heads q + h·q_stride (h < heads, all sharing one KV head) over an f16 cache with online
-/// softmax, in llama.cpp's CPU flash-attention numerics (see kernels_misc.inc). Cell c is used when
+/// Query heads q + h·q_stride (h < heads, all sharing one KV head) over a cache with online
+/// softmax, in llama.cpp's CPU flash-attention numerics (see kernels_misc.inc). Cell c's key row
+/// is at keys + c·key_stride bytes in `key_type` (CN_TYPE_F16, CN_TYPE_Q8_0 or CN_TYPE_Q4_0; hd a
+/// multiple of 32 for the quantized ones), its value row likewise. Cell c is used when
 /// positions[c] <= query_pos and, if window > 0, query_pos − positions[c] < window. Head h's
-/// output goes to out + h·out_stride. `scratch` holds heads·hd floats and heads·hd halves.
-void cn_attend_heads_f16(int path, const float *q, size_t q_stride, int heads, const uint16_t *keys,
-                         const uint16_t *values, size_t stride, const int32_t *positions, int cells, int32_t query_pos,
-                         int window, float scale, int hd, void *scratch, float *out, size_t out_stride);
+/// output goes to out + h·out_stride. `scratch` holds 2·heads·hd + hd floats.
+void cn_attend_heads(int path, int key_type, int value_type, const float *q, size_t q_stride, int heads,
+                     const void *keys, size_t key_stride, const void *values, size_t value_stride,
+                     const int32_t *positions, int cells, int32_t query_pos, int window, float scale, int hd,
+                     void *scratch, float *out, size_t out_stride);
 
 /// One query head for `count` ≤ 64 query rows of one sequence (row rows[i] at q + rows[i]·q_stride,
 /// position query_pos[i]; output at out + rows[i]·out_stride) in llama.cpp's tiled CPU
 /// flash-attention numerics (f32 q·k and accumulator, cells in tiles of 64, its exp polynomial);
-/// see kernels_misc.inc. Visibility as for cn_attend_heads_f16.
+/// see kernels_misc.inc. Visibility as for cn_attend_heads.
 void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_t *rows, const int32_t *query_pos,
                          int count, const uint16_t *keys, const uint16_t *values, size_t stride,
                          const int32_t *positions, int cells, int window, float scale, int hd, float *out,
