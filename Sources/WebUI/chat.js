@@ -402,8 +402,11 @@ export class ChatView {
     let saved = Date.now();
     try {
       for await (const chunk of this.client.chat(body, controller.signal)) {
-        this.status.replyStarted();
         const choice = chunk.choices?.[0];
+        // The stream opens with an empty assistant delta before a slot takes the request.
+        if (choice?.delta?.content || choice?.delta?.reasoning_content || choice?.finish_reason || chunk.timings) {
+          this.status.replyStarted();
+        }
         if (choice?.delta?.content) reply.content += choice.delta.content;
         if (choice?.delta?.reasoning_content) reply.reasoning += choice.delta.reasoning_content;
         if (choice?.finish_reason) reply.finish = choice.finish_reason;

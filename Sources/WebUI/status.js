@@ -37,7 +37,7 @@ export class ServerStatus {
       } else {
         this.props = await this.client.props();
         this.onProps?.(this.props);
-        this.setState("ready", this.describe(this.props, health));
+        this.setState("ready", this.describe(this.props));
         if (this.bannerSource === "server") this.hideBanner();
       }
     } catch (error) {
@@ -47,14 +47,13 @@ export class ServerStatus {
     if (delay > 0) this.timer = setTimeout(() => this.refresh(), delay);
   }
 
-  describe(props, health) {
+  describe(props) {
     const settings = props.default_generation_settings ?? {};
     const model = (props.model_alias || props.model_path || "model").split(/[\\/]/).pop();
     const parts = [model];
     const context = settings.n_ctx ?? settings.params?.n_ctx;
     if (context) parts.push(`${context} tokens of context per slot`);
     if (props.total_slots) parts.push(`${props.total_slots} slot${props.total_slots === 1 ? "" : "s"}`);
-    if (health && typeof health.slots_idle === "number") parts.push(`${health.slots_idle} idle`);
     return parts.join(" · ");
   }
 
@@ -94,7 +93,8 @@ export class ServerStatus {
     try {
       const health = await this.client.health();
       if (this.waitingForReply && health.httpStatus === 200 && health.slots_idle === 0) {
-        this.showBanner(`The server is busy: all ${health.slots_processing} slots are in use. Your request waits for one to free up.`, "warn", null, "busy");
+        const slots = health.slots_processing === 1 ? "its only slot is" : `all ${health.slots_processing} slots are`;
+        this.showBanner(`The server is busy: ${slots} in use. Your request waits for one to free up.`, "warn", null, "busy");
       }
     } catch (_) {
       // the request itself will report an unreachable server
