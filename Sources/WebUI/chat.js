@@ -69,6 +69,7 @@ export class ChatView {
   }
 
   persist(conversation, options) {
+    if (conversation.deleted) return; // a reply that ends after its conversation was deleted
     const failure = this.store.save(conversation, options);
     if (failure) this.status.showBanner(failure, "error");
   }
@@ -148,6 +149,7 @@ export class ChatView {
 
   remove(conversation) {
     if (!confirm(`Delete “${conversation.title}”? This cannot be undone.`)) return;
+    conversation.deleted = true;
     if (this.active?.conversation === conversation) this.stop();
     const failure = this.store.remove(conversation.id);
     if (failure) this.status.showBanner(failure, "error");
@@ -200,8 +202,7 @@ export class ChatView {
         details.open = article.dataset.reasoningOpen === "true";
         details.addEventListener("toggle", () => { article.dataset.reasoningOpen = String(details.open); });
         const summary = document.createElement("summary");
-        summary.textContent = message.pending && !inline.answer && !message.content.replace(/^\s*<think>[\s\S]*/, "")
-          ? "Thinking…" : "Reasoning";
+        summary.textContent = message.pending && !inline.answer ? "Thinking…" : "Reasoning";
         const text = document.createElement("div");
         text.className = "reasoning-text";
         text.textContent = reasoning;

@@ -315,6 +315,73 @@ def test_model_output_with_html_is_shown_as_text(driver, server):
     assert block.find_element(By.CSS_SELECTOR, "pre code").text == "<b>x</b>"
     screenshot(d, "chat-html-as-text")
 
+    # Copy puts the code itself (not the page's HTML) on the clipboard.
+    d.execute_cdp_cmd("Browser.grantPermissions", {"origin": server.base,
+                                                   "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    block.find_element(By.CSS_SELECTOR, ".copy-code").click()
+    wait_for(d, lambda: block.find_element(By.CSS_SELECTOR, ".copy-code").text == "Copied", "the copy")
+    clipboard = d.execute_async_script("navigator.clipboard.readText().then(arguments[0], (e) => arguments[0]('error: ' + e))")
+    assert clipboard == "<b>x</b>"
+
+
+def test_settings_are_checked_and_a_json_schema_shapes_the_reply(driver, server):
+    d = driver
+    open_page(d, server, settings={"overrides": {"n_predict": 24, "temperature": 0}})
+    d.find_element(By.ID, "open-settings").click()
+    schema = d.find_element(By.ID, "setting-json_schema")
+    schema.send_keys("{not json")
+    d.find_element(By.ID, "settings-save").click()
+    error = d.find_element(By.ID, "settings-error")
+    assert error.is_displayed() and error.text.startswith("JSON schema (json_schema) is not valid JSON")
+    assert d.find_element(By.ID, "settings").is_displayed()  # kept open to fix it
+    schema.clear()
+    schema.send_keys('{"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}')
+    # The help under each field names its default (here the server's, from /props).
+    assert d.find_element(By.ID, "setting-top_k-help").text == "0: off · default: 40"
+    d.find_element(By.ID, "settings-save").click()
+    assert not d.find_element(By.ID, "settings").is_displayed()
+    saved = json.loads(d.execute_script(f"return localStorage.getItem('{SETTINGS}')"))["overrides"]
+    assert saved == {"n_predict": 24, "temperature": 0,
+                     "json_schema": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}}
+
+    send(d, "Two numbers please.")
+    wait_done(d)
+    numbers = json.loads(stored(d)[0]["messages"][-1]["content"])
+    assert isinstance(numbers, list) and len(numbers) == 2 and all(isinstance(n, int) for n in numbers)
+
+
+# Installed before the page's own scripts: /health and /props answer 503 "loading model" (as the
+# server does while it loads) until the test sets window.modelLoaded.
+LOADING_SHIM = """
+const realFetch = window.fetch.bind(window);
+window.fetch = (url, options) => {
+  const path = new URL(url, location.href).pathname;
+  if (!window.modelLoaded && (path === '/health' || path === '/props')) {
+    const body = path === '/health' ? {status: 'loading model'}
+      : {error: {code: 503, message: 'Loading model', type: 'unavailable_error'}};
+    return Promise.resolve(new Response(JSON.stringify(body), {status: 503, headers: {'Content-Type': 'application/json'}}));
+  }
+  return realFetch(url, options);
+};
+"""
+
+
+def test_loading_model_is_explained(driver, server):
+    d = driver
+    d.get(server.url("/health"))
+    d.execute_script("localStorage.clear()")
+    shim = d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": LOADING_SHIM})
+    try:
+        d.get(server.url("/"))
+        wait_for(d, lambda: "still loading the model" in banner(d), "the loading message")
+        assert d.find_element(By.ID, "server-status").text == "Loading the model…"
+        screenshot(d, "server-loading")
+        d.execute_script("window.modelLoaded = true")
+        wait_for(d, lambda: d.execute_script("return document.body.dataset.server") == "ready", "the page to notice", 10)
+        assert banner(d) == ""
+    finally:
+        d.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": shim["identifier"]})
+
 
 LONG = {
     "id": "long", "title": "A long conversation with a title that does not fit on a phone screen at all",
