@@ -77,14 +77,17 @@ function safeHref(url) {
 }
 
 // Inline spans: `code`, **strong**, __strong__, *em*, _em_, ~~strike~~, [text](url), bare URLs.
+// A span is at most SPAN characters long: an opener without a closer then costs a bounded scan,
+// so text full of lone `*` or `_` renders in linear time.
+const SPAN = 400;
 const INLINE = new RegExp([
-  "(`+)([^`]|[^`][\\s\\S]*?[^`])\\1(?!`)", // 1,2 code
-  "\\*\\*(?=\\S)([\\s\\S]*?\\S)\\*\\*", // 3 strong
-  "(?<![\\w])__(?=\\S)([\\s\\S]*?\\S)__(?![\\w])", // 4 strong
-  "~~(?=\\S)([\\s\\S]*?\\S)~~", // 5 strike
-  "\\*(?=[^\\s*])([\\s\\S]*?[^\\s*])\\*", // 6 em
-  "(?<![\\w])_(?=[^\\s_])([\\s\\S]*?[^\\s_])_(?![\\w])", // 7 em
-  "\\[([^\\]\\n]+)\\]\\(\\s*([^)\\s]+)\\s*\\)", // 8,9 link
+  `(\`+)([^\`]|[^\`][\\s\\S]{0,${SPAN}}?[^\`])\\1(?!\`)`, // 1,2 code
+  `\\*\\*(?=\\S)([\\s\\S]{0,${SPAN}}?\\S)\\*\\*`, // 3 strong
+  `(?<![\\w])__(?=\\S)([\\s\\S]{0,${SPAN}}?\\S)__(?![\\w])`, // 4 strong
+  `~~(?=\\S)([\\s\\S]{0,${SPAN}}?\\S)~~`, // 5 strike
+  `\\*(?=[^\\s*])([\\s\\S]{0,${SPAN}}?[^\\s*])\\*`, // 6 em
+  `(?<![\\w])_(?=[^\\s_])([\\s\\S]{0,${SPAN}}?[^\\s_])_(?![\\w])`, // 7 em
+  "\\[([^\\]\\n]{1,400})\\]\\(\\s*([^)\\s]+)\\s*\\)", // 8,9 link
   "(https?:\\/\\/[^\\s<>()\\]]*[^\\s<>()\\].,;:!?'\"])", // 10 bare URL
 ].join("|"));
 

@@ -543,3 +543,52 @@ def test_api_key_busy_and_unreachable_are_explained(driver, start_server):
     assert "Cannot reach the server" in messages(d)[-1].find_element(By.CSS_SELECTOR, ".note.error").text
     assert d.find_element(By.ID, "server-status").text == "Server unreachable"
     screenshot(d, "server-unreachable")
+
+
+MARKDOWN = """# Title
+Some *em*, **strong**, ~~gone~~, `a|b`, [a link](https://example.com/x), [bad](javascript:alert(1)) and https://example.org/y.
+
+- one
+- two
+  - nested **bold**
+
+1. first
+2. second
+
+> quoted <i>text</i>
+
+| h1 | h2 |
+|----|----|
+| a  | b \\| c |
+
+```js
+if (1 < 2) alert("<script>");
+```
+---
+after <b>raw</b> & <script>window.pwned = 1</script>"""
+
+RENDER = """const [text, done] = arguments;
+import('/ui/markdown.js').then((m) => {
+  const div = document.createElement('div');
+  const start = performance.now();
+  div.append(m.renderMarkdown(text));
+  done({ html: div.innerHTML, ms: performance.now() - start });
+});"""
+
+
+def test_markdown_renderer_builds_safe_elements(driver, server):
+    d = driver
+    open_page(d, server)
+    html = d.execute_async_script(RENDER, MARKDOWN)["html"]
+    assert html.startswith('<h3 class="md-heading">Title</h3><p>Some <em>em</em>, <strong>strong</strong>, <del>gone</del>, '
+                           '<code>a|b</code>, <a href="https://example.com/x" target="_blank" rel="noopener noreferrer">a link</a>, '
+                           '[bad](javascript:alert(1)) and <a href="https://example.org/y"')
+    assert "<ul><li>one</li><li><p>two</p><ul><li>nested <strong>bold</strong></li></ul></li></ul>" in html
+    assert "<ol><li>first</li><li>second</li></ol>" in html
+    assert "<blockquote><p>quoted &lt;i&gt;text&lt;/i&gt;</p></blockquote>" in html
+    assert "<thead><tr><th>h1</th><th>h2</th></tr></thead><tbody><tr><td>a</td><td>b | c</td></tr></tbody>" in html
+    assert '<pre><code data-language="js">if (1 &lt; 2) alert("&lt;script&gt;");</code></pre>' in html
+    assert html.endswith("<hr><p>after &lt;b&gt;raw&lt;/b&gt; &amp; &lt;script&gt;window.pwned = 1&lt;/script&gt;</p>")
+    # Openers without closers (a reply full of lone * or _) render in linear time.
+    for text in ("*a " * 7000, " _a" * 7000, "**a " * 5000, "~~a " * 5000, "`a " * 7000):
+        assert d.execute_async_script(RENDER, text)["ms"] < 500, text[:8]
