@@ -14,7 +14,7 @@ export class ServerError extends Error {
 }
 
 const LOADING = "The server is still loading the model. Requests work once it is ready.";
-const UNREACHABLE = "Cannot reach the server. Is `cria serve` still running?";
+const UNREACHABLE = "Cannot reach the server. Is cria serve still running? This page checks again every few seconds.";
 const AUTH = "This server needs an API key (it was started with --api-key). Enter it in Settings.";
 
 // The user-facing text for any error thrown while talking to the server (ours, completion.js's,
