@@ -1,6 +1,13 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// The web front end's files in Sources/WebUI, each embedded into the binary and served under
+/// its name (WebUI/WebAssets.swift maps them to URLs; a file left out here is not served).
+enum WebUIFiles {
+    static let all = ["index.html", "style.css", "completion.js", "app.js", "api.js", "store.js",
+                      "settings.js", "markdown.js", "chat.js", "complete.js", "status.js"]
+}
+
 // Cria: an LLM inference server. Module map and dependency direction: docs/architecture.md
 // (cria → Server → Serving → {Models, Sampling, Grammar, Templates, Tokenization} → Numerics → GGUF;
 // Grammar, Templates and Server share the JSON value type from JSON, which depends on nothing).
@@ -46,10 +53,13 @@ let package = Package(
             name: "Serving",
             dependencies: ["GGUF", "Models", "Sampling", "Grammar", "Templates", "Tokenization"]
         ),
+        // The built-in web front end: its .html/.js/.css files are the source, compiled into the
+        // binary as byte arrays (embedInCode), so `cria serve` needs no files beside it.
+        .target(name: "WebUI", resources: WebUIFiles.all.map { .embedInCode($0) }),
         .target(
             name: "Server",
             dependencies: [
-                "Serving", "Models", "Sampling", "Grammar", "Templates", "Tokenization", "JSON",
+                "Serving", "WebUI", "Models", "Sampling", "Grammar", "Templates", "Tokenization", "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,16 +1,17 @@
 import Hummingbird
+import WebUI
 
-/// The built-in web front end, which llama-server embeds in its binary: GET / (and /index.html)
-/// and GET /completion.js. It answers only when nothing else did (no route, no `--path` file),
-/// so a `--path` folder replaces these files one by one, as in llama-server.
+/// The built-in web front end, which llama-server embeds in its binary: GET / (and /index.html),
+/// GET /completion.js and the page's modules under /ui/ (WebUI.WebAssets). It answers only when
+/// nothing else did (no route, no `--path` file), so a `--path` folder replaces these files one
+/// by one, as in llama-server.
 struct WebFrontEndMiddleware: RouterMiddleware {
     typealias Context = AppContext
 
-    static let assets: [String: (body: String, type: String)] = [
-        "/": (WebPage.html, "text/html; charset=utf-8"),
-        "/index.html": (WebPage.html, "text/html; charset=utf-8"),
-        "/completion.js": (CompletionScript.source, "text/javascript; charset=utf-8"),
-    ]
+    /// URL path → (body, Content-Type), made into buffers once.
+    static let assets: [String: (body: ByteBuffer, type: String)] = WebAssets.byPath.mapValues {
+        (ByteBuffer(bytes: $0.bytes), $0.contentType)
+    }
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
         guard request.method == .get || request.method == .head, let asset = Self.assets[request.uri.path] else {
@@ -24,6 +25,8 @@ struct WebFrontEndMiddleware: RouterMiddleware {
         }
         var headers = HTTPFields()
         headers[.contentType] = asset.type
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: asset.body)))
+        // The files change with the binary: a browser revalidates instead of running an old page.
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: asset.body))
     }
 }

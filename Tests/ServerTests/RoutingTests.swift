@@ -13,10 +13,11 @@ struct RoutingTests {
         try Data("x".utf8).write(to: folder.appendingPathComponent("app/index.html"))
         let keys = APIKeyMiddleware(keys: ["k"], staticRoot: folder.path)
         for path in ["/completion", "/completions", "/v1/chat/completions", "/v1/models", "/models", "/slots", "/metrics",
-                     "/props", "/tokenize", "/infill", "/no-such-route", "/v1x", "/../etc/passwd", "/app/../style.css"] {
+                     "/props", "/tokenize", "/infill", "/no-such-route", "/v1x", "/../etc/passwd", "/app/../style.css",
+                     "/ui/no-such-module.js"] {
             #expect(!keys.isOpen(method: .get, path: path), "\(path)")
         }
-        for path in ["/health", "/v1/health", "/", "/index.html", "/completion.js", "/style.css", "/app"] {
+        for path in ["/health", "/v1/health", "/", "/index.html", "/completion.js", "/ui/app.js", "/ui/style.css", "/style.css", "/app"] {
             #expect(keys.isOpen(method: .get, path: path), "\(path)")
         }
         #expect(!keys.isOpen(method: .post, path: "/style.css"))

@@ -14,13 +14,13 @@ def keyed(start_server, tmp_path_factory):
 
 
 def test_public_routes_stay_open(keyed):
-    for path in ("/health", "/v1/health", "/", "/completion.js", "/style.css"):
+    for path in ("/health", "/v1/health", "/", "/completion.js", "/ui/app.js", "/ui/chat.js", "/style.css"):
         assert keyed.get(path).status_code == 200, path
     assert keyed.get("/v1/health").json()["status"] == "ok"
 
 
 def test_every_other_route_needs_the_key(keyed):
-    for path in ("/v1/models", "/models", "/props", "/metrics", "/slots", "/missing.css", "/no-such-route"):
+    for path in ("/v1/models", "/models", "/props", "/metrics", "/slots", "/missing.css", "/ui/missing.js", "/no-such-route"):
         assert_openai_error(keyed.get(path), 401, kind="authentication_error", contains="Invalid API Key")
     for path in ("/completion", "/v1/chat/completions", "/tokenize", "/apply-template", "/slots/0?action=erase"):
         assert_openai_error(keyed.post(path, {}), 401, kind="authentication_error")

@@ -1,5 +1,7 @@
-"""The built-in web front end: GET / and the /completion.js module pages import, run in Node."""
+"""The built-in web front end: its files served as they are in Sources/WebUI, and the /completion.js
+module pages import, run in Node. The page itself is tested in a browser: test_webui_browser.py."""
 import json
+import pathlib
 import shutil
 import subprocess
 
@@ -42,7 +44,7 @@ for (let i = 0; i < 200 && !freed; i++) {
   if (!freed) await new Promise((r) => setTimeout(r, 50));
 }
 let error = null;
-try { await js.llamaPromise(prompt, { n_predict: -7 }, config); } catch (e) { error = e.message; }
+try { await js.llamaPromise(prompt, { n_predict: -7 }, config); } catch (e) { error = { message: e.message, status: e.status }; }
 const info = await js.llamaModelInfo(config);
 console.log(JSON.stringify({ chunks, content, promised, events, error, info, freed }));
 """
@@ -67,13 +69,28 @@ def run_completion_js(node, server, tmp_path, api_key=None):
     return json.loads(r.stdout)
 
 
-def test_index_page_and_module_are_served(server):
-    page = server.get("/")
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert 'from "/completion.js"' in page.text
+WEBUI = pathlib.Path(__file__).resolve().parents[2] / "Sources" / "WebUI"
+TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+
+
+def test_every_web_ui_file_is_served_as_it_is_in_the_repo(server):
+    files = sorted(p for p in WEBUI.iterdir() if p.suffix in TYPES)
+    assert {p.name for p in files} >= {"index.html", "completion.js", "app.js", "style.css"}
+    for path in files:
+        url = {"index.html": "/", "completion.js": "/completion.js"}.get(path.name, f"/ui/{path.name}")
+        r = server.get(url)
+        assert r.status_code == 200, url
+        assert r.headers["content-type"].startswith(TYPES[path.suffix]), url
+        assert r.content == path.read_bytes(), f"{url} differs from {path}: rebuild the binary"
+    assert server.get("/index.html").content == (WEBUI / "index.html").read_bytes()
+    assert '<script type="module" src="/ui/app.js">' in server.get("/").text
+    assert server.get("/ui/missing.js").status_code == 404
+
+
+def test_completion_js_exports_the_documented_names(server):
     js = server.get("/completion.js")
     assert js.headers["content-type"].startswith("text/javascript")
-    for name in ("llama", "llamaPromise", "llamaEventTarget", "llamaComplete", "llamaModelInfo"):
+    for name in ("llama", "llamaPromise", "llamaEventTarget", "llamaComplete", "llamaModelInfo", "serverSentEvents"):
         assert f"export async function* {name}(" in js.text or f"export async function {name}(" in js.text \
             or f"export function {name}(" in js.text, name
 
@@ -85,14 +102,16 @@ def test_completion_js_streams_like_the_completion_route(server, node, tmp_path)
     assert "".join(c["content"] for c in out["chunks"]) == direct["content"]
     assert out["chunks"][-1]["stop"] is True and out["chunks"][-1]["tokens_predicted"] == 6
     assert {"message", "generation_settings", "timings"} <= set(out["events"]["seen"])
-    assert "n_predict" in out["error"]  # the server's error message, not a bare status
+    assert "n_predict" in out["error"]["message"]  # the server's error message, not a bare status
+    assert out["error"]["status"] == 400
     assert out["info"]["n_ctx"] == 1024 and "temperature" in out["info"]
     assert out["freed"]  # breaking out of the loop cancelled the request
 
 
 def test_front_end_stays_open_with_api_key(start_server, node, tmp_path):
     s = start_server("-np", "1", "-c", "256", "--api-key", "secret")
-    assert s.get("/").status_code == 200 and s.get("/completion.js").status_code == 200
+    for path in ("/", "/completion.js", "/ui/app.js", "/ui/style.css"):
+        assert s.get(path).status_code == 200, path
     assert_openai_error(s.post("/completion", {"prompt": "x"}), 401, kind="authentication_error")
     assert_openai_error(s.post("/completions", {"prompt": "x"}), 401, kind="authentication_error")
     out = run_completion_js(node, s, tmp_path, api_key="secret")

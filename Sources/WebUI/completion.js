@@ -1,8 +1,3 @@
-/// GET /completion.js: the ES module the spec tells web pages to import for streaming
-/// completions (`import { llama } from '/completion.js'`). Written for cria; same exported names
-/// and chunk shape (`chunk.data` is one /completion stream event) as llama-server's module.
-enum CompletionScript {
-    static let source = #"""
 // completion.js: a small client for this server's POST /completion (streamed).
 //
 //   import { llama } from '/completion.js'
@@ -18,10 +13,14 @@ enum CompletionScript {
 //                                             "generation_settings", "timings", "error" and "done"
 //   llamaComplete(params, controller, callback)  callback(chunk) for each chunk of params.prompt
 //   llamaModelInfo(config)                    the server's default generation settings (GET /props)
+//   serverSentEvents(response)                async generator of the JSON `data:` payloads of a
+//                                             fetch() response in text/event-stream form
 //
 // params: any /completion options (n_predict, temperature, stop, grammar, ...).
 // config: { controller: an AbortController to cancel with, api_url: the server's base URL
 //           (default: this page's origin), api_key: a key for servers started with --api-key }.
+// A failed request throws an Error whose `status` is the HTTP status (absent when the server
+// could not be reached) and whose message is the server's own error message.
 
 function requestHeaders(config) {
   const headers = { "Content-Type": "application/json" };
@@ -29,14 +28,40 @@ function requestHeaders(config) {
   return headers;
 }
 
-async function errorMessage(response) {
+async function responseError(response) {
+  let message = `HTTP ${response.status} ${response.statusText}`;
   try {
     const body = await response.json();
-    if (body.error && body.error.message) return body.error.message;
+    if (body.error && body.error.message) message = body.error.message;
   } catch (_) {
-    // not a JSON error body: fall back to the status line
+    // not a JSON error body: keep the status line
   }
-  return `HTTP ${response.status} ${response.statusText}`;
+  const error = new Error(message);
+  error.status = response.status;
+  return error;
+}
+
+export async function* serverSentEvents(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buffered += decoder.decode(value, { stream: true });
+    // An event ends at a blank line; an unfinished one waits in `buffered` for the next read.
+    let end;
+    while ((end = buffered.indexOf("\n\n")) >= 0) {
+      const event = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      for (const line of event.split("\n")) {
+        if (!line.startsWith("data: ")) continue;
+        const payload = line.slice("data: ".length);
+        if (payload === "[DONE]") return;
+        yield JSON.parse(payload);
+      }
+    }
+  }
 }
 
 export async function* llama(prompt, params = {}, config = {}) {
@@ -47,34 +72,21 @@ export async function* llama(prompt, params = {}, config = {}) {
     body: JSON.stringify({ ...params, prompt, stream: true }),
     signal: controller.signal,
   });
-  if (!response.ok) throw new Error(await errorMessage(response));
+  if (!response.ok) throw await responseError(response);
 
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffered = "";
   let content = "";
   let finished = false;
   try {
-    while (!finished) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffered += decoder.decode(value, { stream: true });
-      // An event ends at a blank line; an unfinished one waits in `buffered` for the next read.
-      let end;
-      while (!finished && (end = buffered.indexOf("\n\n")) >= 0) {
-        const event = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        for (const line of event.split("\n")) {
-          if (!line.startsWith("data: ")) continue;
-          const payload = line.slice("data: ".length);
-          if (payload === "[DONE]") continue;
-          const data = JSON.parse(payload);
-          if (data.error) throw new Error(data.error.message ?? "completion failed");
-          content += data.content ?? "";
-          if (data.stop) finished = true;
-          yield { data };
-        }
+    for await (const data of serverSentEvents(response)) {
+      if (data.error) {
+        const error = new Error(data.error.message ?? "completion failed");
+        error.status = data.error.code;
+        throw error;
       }
+      content += data.content ?? "";
+      if (data.stop) finished = true;
+      yield { data };
+      if (finished) break;
     }
   } finally {
     // Stopped early (the caller broke out of its loop, or an error): cancel the request so the
@@ -122,10 +134,8 @@ let modelInfo = null;
 export async function llamaModelInfo(config = {}) {
   if (!modelInfo) {
     const response = await fetch(`${config.api_url ?? ""}/props`, { headers: requestHeaders(config) });
-    if (!response.ok) throw new Error(await errorMessage(response));
+    if (!response.ok) throw await responseError(response);
     modelInfo = (await response.json()).default_generation_settings;
   }
   return modelInfo;
-}
-"""#
 }
