@@ -86,7 +86,8 @@ public final class Tokenizer: Sendable {
 
     /// Text → token ids, as `llama_tokenize(text, add_special, parse_special)`.
     /// - Parameters:
-    ///   - addSpecial: add BOS/EOS as the model's `add_bos_token`/`add_eos_token` say.
+    ///   - addSpecial: add BOS/EOS as the model's `add_bos_token`/`add_eos_token` say (WordPiece:
+    ///     always [CLS] before and [SEP] after, as llama.cpp does).
     ///   - parseSpecial: turn control-token text such as `<start_of_turn>` into its id.
     ///     User-defined tokens are always matched whole, as in llama.cpp.
     public func tokenize(_ text: String, addSpecial: Bool = true, parseSpecial: Bool = false) -> [Int32] {

@@ -199,8 +199,11 @@ public final class Vocabulary: Sendable {
         if let v = metadata.bool("tokenizer.ggml.add_space_prefix") { addSpacePrefix = v }
         if let v = metadata.bool("tokenizer.ggml.add_bos_token") { addBOS = v }
         if let v = metadata.bool("tokenizer.ggml.add_eos_token") { addEOS = v }
-        // llama.cpp always adds BOS for Gemma 4, whatever the file says.
-        if model == .spaceEscapedBPE { addBOS = true }
+        // llama.cpp always adds BOS with the Gemma 4 pre-tokenizer, whatever the file says.
+        if model == .spaceEscapedBPE
+            || (model == .bytePairEncoding && PreTokenizer.Settings(name: preTokenizerName)?.program == .newlineRuns) {
+            addBOS = true
+        }
         if addBOS && bos == nil {
             throw TokenizationError.invalidMetadata(key: "tokenizer.ggml.add_bos_token", reason: "true, but no BOS token id")
         }
