@@ -12,11 +12,12 @@ import TestSupport
 /// so only f32 rounding and the f16-rounded Q8_1 sum differ); (2) the portable `QuantizedDot`:
 /// bit-identical (the C kernels do the per-block float work in the reference's order).
 @Suite struct KernelTests {
-    /// Formats with C kernels, then those that take the portable dot on every path.
     static let formats: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl,
-                                      .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs] + portableFormats
-    static let portableFormats: [GGMLType] = [.iq2_xxs, .iq2_xs, .iq2_s, .iq3_xxs, .iq3_s, .iq1_s, .iq1_m,
-                                              .tq1_0, .tq2_0, .mxfp4]
+                                      .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs] + latticeTernaryFP4
+    /// The lattice, ternary and FP4 formats: C kernels for TQ2_0 and MXFP4 only; on the C paths
+    /// the others take the portable dot (so the bit-identity check above is trivial for them).
+    static let latticeTernaryFP4: [GGMLType] = [.iq2_xxs, .iq2_xs, .iq2_s, .iq3_xxs, .iq3_s, .iq1_s, .iq1_m,
+                                                .tq1_0, .tq2_0, .mxfp4]
 
     /// Byte offsets of each format's f16 scale fields (random bytes there could be inf/NaN).
     static func scaleOffsets(_ t: GGMLType) -> [Int] {
@@ -175,12 +176,12 @@ import TestSupport
         }
     }
 
-    /// The portable dots of the formats without C kernels, tighter than the shared 1e-3: their
+    /// The portable dots of the lattice, ternary and FP4 formats, tighter than the shared 1e-3: their
     /// per-block integer sums are exact and only the f32 scale products and the sum over blocks
     /// round (a few units of 2^−24 each), so |dot − Σ deq(w)·deq(a)| ≤ 1e-6·Σ|deq(w)·deq(a)|,
     /// with the float64 reference over the same dequantized operands. Prints the largest
     /// measured error per format.
-    @Test(arguments: portableFormats)
+    @Test(arguments: latticeTernaryFP4)
     func portableDotIsAccurate(_ type: GGMLType) throws {
         let c = Self.makeCase(type, rows: 48, tokens: 4, seed: UInt64(type.rawValue) * 31 + 3)
         let format = try #require(ActivationQuantization.format(for: type))
@@ -214,6 +215,16 @@ import TestSupport
         }
         print("\(type.name) dot vs float64: max error \(worst) of Σ|w·a|")
         #expect(worst <= 1e-6, "\(type.name): error \(worst) of Σ|w·a|")
+    }
+
+    /// TQ2_0 and MXFP4 have C kernels on every C path, so matmulMatchesReferences compares them
+    /// with the portable dot; the other lattice formats fall back to it (no kernel claimed).
+    @Test(arguments: KernelDispatch.available.filter { $0 != .portable })
+    func cKernelsCoverTheirFormats(_ path: KernelPath) {
+        for type in Self.latticeTernaryFP4 {
+            let expected = type == .tq2_0 || type == .mxfp4
+            #expect(KernelDispatch.hasMatmul(path, Int32(type.rawValue)) == expected, "\(type.name) \(path)")
+        }
     }
 
     /// The C activation quantizers write exactly the bytes of the Swift reference.
