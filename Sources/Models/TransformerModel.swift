@@ -127,10 +127,23 @@ public final class TransformerModel: @unchecked Sendable {
     /// Moves the cached tokens of `sequence` at positions in `range` by `delta` (context shift),
     /// rotating their keys so attention sees them at the new positions.
     public func shift(_ cache: KVCache, sequence: Int, positions range: Range<Int32>, by delta: Int32) {
-        let moved = cache.shiftPositions(sequence, range: range, delta: delta)
-        guard !moved.isEmpty, delta != 0 else { return }
+        guard delta != 0 else { return }
+        reposition(cache, sequence: sequence, positions: range) { $0 + delta }
+    }
+
+    /// Divides the positions in `range` of `sequence` by `divisor` (rounding down, so groups of
+    /// `divisor` tokens share a position: self-extend), rotating their keys to match.
+    public func divide(_ cache: KVCache, sequence: Int, positions range: Range<Int32>, by divisor: Int32) {
+        guard divisor > 1 else { return }
+        reposition(cache, sequence: sequence, positions: range) { $0 / divisor }
+    }
+
+    private func reposition(_ cache: KVCache, sequence: Int, positions range: Range<Int32>, to newPosition: (Int32) -> Int32) {
+        let moved = cache.repositionCells(sequence, range: range, to: newPosition)
+        guard !moved.isEmpty else { return }
         let s = cache.cells(sequence)
         let c = config
+        let byDelta = Dictionary(grouping: moved, by: \.delta)
         // Keys are read back as floats, rotated, and stored again in the cache's format (for a
         // quantized cache that is a second rounding, and its Hadamard rotation is undone around
         // RoPE, as in llama.cpp's K shift).
@@ -138,16 +151,18 @@ public final class TransformerModel: @unchecked Sendable {
             let angles = buffer.baseAddress!, row = angles + c.ropeDimensions
             for layer in 0..<c.layerCount {
                 let (base, scale) = ropeParameters(layer)
-                RoPE.angles(position: Float(delta), dims: c.ropeDimensions, base: base, scale: scale, into: angles)
-                for cell in moved {
-                    let k = s.key(layer: layer, cell: cell)
-                    Dequantize.rowUnchecked(cache.keyType, k, count: c.kvDimension, into: row)
-                    if cache.keyRotation > 0 { KVCacheFormats.hadamard(row, count: c.kvDimension, block: cache.keyRotation) }
-                    for h in 0..<c.headCountKV {
-                        RoPE.apply(row + h * c.headDimension, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles)
+                for (delta, cells) in byDelta.sorted(by: { $0.key < $1.key }) {
+                    RoPE.angles(position: Float(delta), dims: c.ropeDimensions, base: base, scale: scale, into: angles)
+                    for (cell, _) in cells {
+                        let k = s.key(layer: layer, cell: cell)
+                        Dequantize.rowUnchecked(cache.keyType, k, count: c.kvDimension, into: row)
+                        if cache.keyRotation > 0 { KVCacheFormats.hadamard(row, count: c.kvDimension, block: cache.keyRotation) }
+                        for h in 0..<c.headCountKV {
+                            RoPE.apply(row + h * c.headDimension, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles)
+                        }
+                        if cache.keyRotation > 0 { KVCacheFormats.hadamard(row, count: c.kvDimension, block: cache.keyRotation) }
+                        KVCacheFormats.store(row, count: c.kvDimension, as: cache.keyType, into: k, path: kernelPath)
                     }
-                    if cache.keyRotation > 0 { KVCacheFormats.hadamard(row, count: c.kvDimension, block: cache.keyRotation) }
-                    KVCacheFormats.store(row, count: c.kvDimension, as: cache.keyType, into: k, path: kernelPath)
                 }
             }
         }
