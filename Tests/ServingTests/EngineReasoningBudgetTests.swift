@@ -10,13 +10,27 @@ import Tokenization
 /// reply after it is what greedy decoding gives after those tokens), and counts as generated.
 @Suite(.serialized)
 struct EngineReasoningBudgetTests {
-    let base = EngineTests()
-    var tokenizer: Tokenizer { EngineTests.shared.1 }
+    /// A model of its own: a model's compute pool serves one forward pass at a time, and this
+    /// suite runs beside EngineTests.
+    static let shared: (TransformerModel, Tokenizer) = {
+        let model = try! TransformerModel(path: EngineTests.modelPath, threads: 2)
+        return (model, try! Tokenizer(file: model.file))
+    }()
+    var tokenizer: Tokenizer { Self.shared.1 }
+
+    func makeEngine(slots: Int = 1, context: Int = 256) -> Engine {
+        let engine = Engine(model: Self.shared.0, tokenizer: tokenizer,
+                            configuration: EngineConfiguration(contextSize: context, slotCount: slots, microBatchSize: 64))
+        engine.start()
+        return engine
+    }
+
+    func prompt(_ text: String) -> [Int32] { tokenizer.tokenize(text, addSpecial: true) }
 
     /// Greedy decoding one row at a time from `forward`, with `forced[i]` emitted at step i
     /// instead of the argmax: the reference for the engine's forced tokens.
     func forwardGreedy(_ prompt: [Int32], count: Int, forced: [Int: Int32] = [:]) throws -> [Int32] {
-        let (model, _) = EngineTests.shared
+        let (model, _) = Self.shared
         let cache = model.makeCache(capacity: 256)
         var logits = try model.forward(Batch(tokens: prompt, startPosition: 0, sequence: 0), cache: cache)
         var out: [Int32] = []
@@ -57,9 +71,9 @@ struct EngineReasoningBudgetTests {
     }
 
     @Test func templateOpenedThinkingIsClosedAfterTheBudget() async throws {
-        let engine = base.makeEngine(slots: 1)
+        let engine = makeEngine(slots: 1)
         defer { engine.stop() }
-        let p = base.prompt("<think>\nThe old lighthouse keeper")
+        let p = prompt("<think>\nThe old lighthouse keeper")
         let forced = forcedTokens(message: " Enough.")
         let budget = 3, after = 2
         var request = GenerationRequest(promptTokens: p, sampling: Self.argmax, predictLimit: budget + forced.count + after)
@@ -83,9 +97,9 @@ struct EngineReasoningBudgetTests {
     }
 
     @Test func modelOpenedThinkingCountsFromTheMarker() async throws {
-        let engine = base.makeEngine(slots: 1)
+        let engine = makeEngine(slots: 1)
         defer { engine.stop() }
-        let p = base.prompt("The old lighthouse keeper")
+        let p = prompt("The old lighthouse keeper")
         let free = try forwardGreedy(p, count: 2)
         // The "opening marker" is the text of the model's own first two tokens, so the model
         // opens the block itself, at step 1.
@@ -101,9 +115,9 @@ struct EngineReasoningBudgetTests {
     }
 
     @Test func noBlockMeansNothingIsForced() async throws {
-        let engine = base.makeEngine(slots: 1)
+        let engine = makeEngine(slots: 1)
         defer { engine.stop() }
-        let p = base.prompt("The old lighthouse keeper")
+        let p = prompt("The old lighthouse keeper")
         var request = GenerationRequest(promptTokens: p, sampling: Self.argmax, predictLimit: 6)
         request.reasoningBudget = ReasoningBudget(tokens: 1, open: "<think>", close: "</think>", startsInside: false)
         let (tokens, _) = try await events(engine, request)
@@ -111,9 +125,9 @@ struct EngineReasoningBudgetTests {
     }
 
     @Test func forcedTextCanHitAStopString() async throws {
-        let engine = base.makeEngine(slots: 1)
+        let engine = makeEngine(slots: 1)
         defer { engine.stop() }
-        var request = GenerationRequest(promptTokens: base.prompt("<think>\nOnce upon a time"), sampling: Self.argmax,
+        var request = GenerationRequest(promptTokens: prompt("<think>\nOnce upon a time"), sampling: Self.argmax,
                                         predictLimit: 30, stopStrings: ["</think>"])
         request.reasoningBudget = ReasoningBudget(tokens: 2, open: "<think>", close: "</think>", startsInside: true)
         let (tokens, summary) = try await events(engine, request)
@@ -122,7 +136,7 @@ struct EngineReasoningBudgetTests {
     }
 
     @Test func badBudgetsAreRefused() {
-        let engine = base.makeEngine(slots: 1, context: 64)
+        let engine = makeEngine(slots: 1, context: 64)
         defer { engine.stop() }
         var request = GenerationRequest(promptTokens: [2, 100])
         request.reasoningBudget = ReasoningBudget(tokens: -2, open: "<think>", close: "</think>", startsInside: true)
