@@ -125,6 +125,12 @@ extension Engine {
                                      predictLimit: effectivePredictLimit(request.predictLimit),
                                      keepCount: min(keep, prompt.count))
         slot.task?.truncated = prompt.count < fullPrompt.count
+        slot.task?.reasoningBudget = request.reasoningBudget.map {
+            // Message and marker are tokenized apart, as llama-server does, so no token spans both.
+            let forced = tokenizer.tokenize($0.message, addSpecial: false, parseSpecial: true)
+                + tokenizer.tokenize($0.close, addSpecial: false, parseSpecial: true)
+            return ReasoningBudgetTracker($0, forcedTokens: forced)
+        }
         if request.reportsProgress, let task = slot.task { reportProgress(task, starting: true) }
     }
 
@@ -347,7 +353,7 @@ extension Engine {
                 return
             }
         }
-        let sampled = task.sampler.sample(logits: logits)
+        let sampled = nextToken(task, logits: logits)
         task.sampler.accept(sampled.token)
         task.predicted += 1
         counters.predictedTokens += 1
@@ -357,6 +363,8 @@ extension Engine {
             return
         }
         let piece = task.detokenizer.append(sampled.token)
+        task.reasoningBudget?.accept(bytes: tokenizer.piece(sampled.token, special: true),
+                                     completesCharacter: !task.detokenizer.hasPendingBytes)
         switch task.stopMatcher.append(piece) {
         case .release(let text):
             task.job.continuation.yield(.token(tokenEvent(task, slot: slot, token: sampled.token, text: text,
@@ -372,6 +380,14 @@ extension Engine {
             return
         }
         task.pendingToken = sampled.token
+    }
+
+    /// The slot's next token: while a reasoning budget forces the end of thinking, its next forced
+    /// token (it then goes through the grammar, penalties, detokenizer, stop strings and the
+    /// model exactly as a sampled token does); otherwise a sample.
+    private func nextToken(_ task: ActiveGeneration, logits: UnsafeBufferPointer<Float>) -> SampledToken {
+        if let forced = task.reasoningBudget?.forcedToken { return task.sampler.forced(forced, logits: logits) }
+        return task.sampler.sample(logits: logits)
     }
 
     /// Ends a slot's task with a summary and frees the slot (its cache stays for reuse).

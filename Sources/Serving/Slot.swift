@@ -37,6 +37,8 @@ final class ActiveGeneration {
     var truncated = false
     var detokenizer: StreamingDetokenizer
     var stopMatcher: StopStringMatcher
+    /// Counts thinking tokens and forces the end of thinking (`reasoning_budget_tokens`), if limited.
+    var reasoningBudget: ReasoningBudgetTracker?
     let predictLimit: Int
     let keepCount: Int
     let startTime: Date

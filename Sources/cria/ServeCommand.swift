@@ -161,8 +161,12 @@ struct ServeCommand: AsyncParsableCommand {
     var chatTemplateFile: String?
     @Option(name: .customLong("reasoning-format"), help: "How thoughts are returned: none, deepseek, deepseek-legacy or auto.")
     var reasoningFormat = "auto"
-    @Option(name: .customLong("reasoning-budget"), help: "Thinking budget: -1 unlimited (default), 0 no thinking (as --reasoning off).")
+    @Option(name: .customLong("reasoning-budget"),
+            help: "Thinking tokens per chat reply: -1 unlimited (default), 0 no thinking (as --reasoning off), N>0 the end of thinking is forced after N tokens.")
     var reasoningBudget = -1
+    @Option(name: .customLong("reasoning-budget-message"),
+            help: "Text forced before the end-of-thinking marker when the reasoning budget runs out (default: none).")
+    var reasoningBudgetMessage = ""
     @Option(name: [.customLong("rea", withSingleDash: true), .customLong("reasoning")], help: "Reasoning in chats: on, off or auto (the template decides).")
     var reasoning = "auto"
     @Flag(name: .customLong("metrics"), help: "Enable GET /metrics (Prometheus).")
@@ -224,8 +228,8 @@ struct ServeCommand: AsyncParsableCommand {
         if !["none", "deepseek", "deepseek-legacy", "auto"].contains(reasoningFormat) {
             throw ValidationError("--reasoning-format must be none, deepseek, deepseek-legacy or auto, got '\(reasoningFormat)'")
         }
-        if reasoningBudget != -1 && reasoningBudget != 0 {
-            throw ValidationError("--reasoning-budget must be -1 (unlimited) or 0 (no thinking), got \(reasoningBudget): cria cannot cut thoughts off after N tokens")
+        if !(-1...ReasoningBudget.maxTokens).contains(reasoningBudget) {
+            throw ValidationError("--reasoning-budget must be -1 (unlimited), 0 (no thinking) or a number of tokens up to \(ReasoningBudget.maxTokens), got \(reasoningBudget)")
         }
         if ReasoningMode(rawValue: reasoning) == nil { throw ValidationError("--reasoning must be on, off or auto, got '\(reasoning)'") }
         if chatTemplate != nil && chatTemplateFile != nil {
@@ -268,6 +272,8 @@ struct ServeCommand: AsyncParsableCommand {
         server.rerankingEnabled = reranking
         server.jinjaEnabled = jinja
         server.reasoningFormatName = reasoningFormat
+        server.reasoningBudget = reasoningBudget
+        server.reasoningBudgetMessage = reasoningBudgetMessage
         server.slotSavePath = slotSavePath
         server.timeoutSeconds = timeout
         server.httpThreads = threadsHTTP
