@@ -79,8 +79,8 @@ def test_cache_ram_keeps_prompts_a_slot_gave_up(start_server):
 
 
 def test_cache_types_and_unsupported_features():
-    assert "f16" in refused("-ctk", "q8_0")
-    assert "f16" in refused("-ctv", "q4_0")
+    assert "f16, q8_0, q4_0" in refused("-ctk", "bf16")
+    assert "f16, q8_0, q4_0" in refused("-ctv", "iq4_nl")
     assert "speculative decoding" in refused("--model-draft", "draft.gguf")
     assert "router" in refused("--models-dir", "/tmp")
     assert "MCP" in refused("--mcp-servers-json", "{}")

@@ -129,7 +129,7 @@ def test_chat_template_flag(start_server):
     (["--lora", "adapter.gguf"], "--lora"),
     (["--lora-base", "base.gguf"], "--lora"),
     (["--mmproj", "proj.gguf"], "--mmproj"),
-    (["--grp-attn-n", "2"], "--grp-attn-n"),
+    (["--grp-attn-n", "2", "--grp-attn-w", "3"], "--grp-attn-w"),
     (["-np", "0"], "-np"),
     (["-n", "-2"], "-n"),
     (["--log-format", "xml"], "--log-format"),
