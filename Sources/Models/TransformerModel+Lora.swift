@@ -24,16 +24,29 @@ extension TransformerModel {
             let r = pair.rank, nOut = pair.b.rows
             var ax = [Float](repeating: 0, count: n * r), bax = [Float](repeating: 0, count: n * nOut)
             ax.withUnsafeMutableBufferPointer { axb in
-                Matmul.multiply(pair.a, x, batch: n, into: axb.baseAddress!, pool: pool, path: kernelPath, orders: pass.orders)
+                product(pair.a, x, rows: n, into: axb.baseAddress!, pass)
                 bax.withUnsafeMutableBufferPointer { bb in
-                    Matmul.multiply(pair.b, axb.baseAddress!, batch: n, into: bb.baseAddress!, pool: pool, path: kernelPath,
-                                    orders: pass.orders)
+                    product(pair.b, axb.baseAddress!, rows: n, into: bb.baseAddress!, pass)
                     for i in 0..<n where j < scales[i].count && scales[i][j] != 0 {
                         VectorMath.addScaled(y + i * nOut, bb.baseAddress! + i * nOut,
                                              scale: adapter.factor(pair, scale: scales[i][j]), count: nOut)
                     }
                 }
             }
+        }
+    }
+
+    /// w·x for every row; f16 matrices see their input rounded to f16 first, as in llama.cpp
+    /// (its f16 products convert the activations), so adapter deltas match its numbers closely.
+    private func product(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
+                         _ pass: ForwardPass) {
+        guard w.type == .f16 else {
+            Matmul.multiply(w, x, batch: n, into: y, pool: pool, path: kernelPath, orders: pass.orders)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n * w.columns) { rounded in
+            VectorMath.roundThroughF16(x, count: n * w.columns, into: rounded.baseAddress!)
+            Matmul.multiply(w, rounded.baseAddress!, batch: n, into: y, pool: pool, path: kernelPath, orders: pass.orders)
         }
     }
 }

@@ -23,7 +23,7 @@ struct ChatRequest {
     var choiceCount = 1
     static let maxChoices = 16
 
-    init(_ f: JSONFields, vocabularySize: Int, defaults: SamplingParameters = SamplingParameters()) throws(APIError) {
+    init(_ f: JSONFields, vocabularySize: Int, defaults: SamplingParameters = SamplingParameters(), adapterCount: Int = 0) throws(APIError) {
         guard let raw = try f.array("messages") else { throw .badRequest("Missing required field 'messages'") }
         guard !raw.isEmpty else { throw .badRequest("'messages' must not be empty") }
         continuation = try ChatContinuation(f, messages: raw)
@@ -42,7 +42,7 @@ struct ChatRequest {
             }
             reasoningFormat = format
         }
-        options = try CompletionOptions(f, vocabularySize: vocabularySize, defaults: defaults)
+        options = try CompletionOptions(f, vocabularySize: vocabularySize, defaults: defaults, adapterCount: adapterCount)
         var maxTokens = try f.int("max_completion_tokens", in: 0...Int(Int32.max))
         if maxTokens == nil { maxTokens = try f.int("max_tokens", in: 0...Int(Int32.max)) }
         if let n = maxTokens { options.predictLimit = n }

@@ -8,6 +8,8 @@ final class Slot {
     let id: Int
     /// Tokens whose keys/values are in the cache for sequence `id`, at positions 0..<count.
     var cachedTokens: [Int32] = []
+    /// The LoRA scales the cached tokens were computed with (a prefix is reused only under the same).
+    var cachedAdapterScales: [Float] = []
     var task: ActiveGeneration?
 
     init(id: Int) { self.id = id }
