@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `--lora`, `--lora-scaled`, `--lora-init-without-apply` and `--lora-base`: the LoRA adapters
 /// `cria serve` loads at startup and applies at run time (ids in command-line order).
@@ -25,7 +26,10 @@ struct LoraOptions: ParsableArguments {
             throw ValidationError("--lora-base is not supported: llama.cpp no longer has it either; cria applies adapters at "
                 + "run time to the model given with -m, which must be the adapter's base model")
         }
-        _ = try adapters()
+        // A missing file stops the server before the model loads (the loader checks the contents).
+        for adapter in try adapters() where !FileManager.default.isReadableFile(atPath: adapter.path) {
+            throw ValidationError("LoRA adapter \(adapter.path): no such readable file")
+        }
     }
 
     /// The adapters in command-line order: every `--lora` file, then every `--lora-scaled` one.

@@ -126,7 +126,7 @@ def test_chat_template_flag(start_server):
     (["-mu", "http://127.0.0.1:9/m.gguf", "-hfr", "a/b", "-hff", "m.gguf"], "only one"),
     (["-hfr", "ggml-org/models"], "--hf-repo"),
     (["-hff", "m.gguf"], "--hf-file"),
-    (["--lora", "adapter.gguf"], "LoRA adapter adapter.gguf: cannot read it"),
+    (["--lora", "adapter.gguf"], "LoRA adapter adapter.gguf: no such readable file"),
     (["--lora-base", "base.gguf"], "--lora-base is not supported"),
     (["--mmproj", "proj.gguf"], "--mmproj"),
     (["--grp-attn-n", "2"], "--grp-attn-n"),

@@ -155,7 +155,9 @@ def test_bad_adapters_stop_the_server_naming_the_problem(tmp_path):
     assert "tensor 'blk.1.attn_k.weight'" in out and "[640, 8]" in out and "wrong base model" in out
     out = refused("--lora", MODEL)
     assert "is not a LoRA adapter" in out and "general.type" in out
-    assert "cannot read it" in refused("--lora", tmp_path / "missing.gguf")
+    assert "no such readable file" in refused("--lora", tmp_path / "missing.gguf")
+    (tmp_path / "empty.gguf").write_bytes(b"")
+    assert "cannot read it" in refused("--lora", tmp_path / "empty.gguf")
     assert "--lora-base is not supported" in refused("--lora", mismatch, "--lora-base", MODEL)
     assert "not a finite number" in refused("--lora-scaled", f"{mismatch}:nan")
     assert "give a scale" in refused("--lora-scaled", mismatch)
