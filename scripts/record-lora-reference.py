@@ -50,7 +50,7 @@ def main():
             for p in prompts:
                 for scale in SCALES:
                     body = {"prompt": p["prompt"], "n_predict": 48, "temperature": 0, "top_k": 1, "cache_prompt": False,
-                            "return_tokens": True, "seed": 42, "lora": [{"id": 0, "scale": scale}]}
+                            "return_tokens": True, "repeat_penalty": 1.0, "seed": 42, "lora": [{"id": 0, "scale": scale}]}
                     reply = requests.post(base + "/completion", json=body, timeout=300).json()
                     records.append({"name": p["name"], "scale": scale, "tokens": reply["tokens"]})
             adapters = requests.get(base + "/lora-adapters", timeout=10).json()
@@ -60,7 +60,7 @@ def main():
     out = {"meta": {"server_args": " ".join(["--lora", "ADAPTER", *SERVER_ARGS]),
                     "adapter": "scripts/make-lora-adapter.py (default variant)",
                     "lora_adapters": [{k: v for k, v in a.items() if k != "path"} for a in adapters],
-                    "request_template": {"n_predict": 48, "temperature": 0, "top_k": 1, "cache_prompt": False,
+                    "request_template": {"n_predict": 48, "temperature": 0, "top_k": 1, "cache_prompt": False, "repeat_penalty": 1.0,
                                          "lora": [{"id": 0, "scale": "<scale>"}]}},
            "completions": records}
     lines = ["{", f'  "meta": {json.dumps(out["meta"])},', '  "completions": [']

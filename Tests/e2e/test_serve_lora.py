@@ -161,3 +161,14 @@ def test_bad_adapters_stop_the_server_naming_the_problem(tmp_path):
     assert "--lora-base is not supported" in refused("--lora", mismatch, "--lora-base", MODEL)
     assert "not a finite number" in refused("--lora-scaled", f"{mismatch}:nan")
     assert "give a scale" in refused("--lora-scaled", mismatch)
+
+
+def test_init_without_apply_starts_at_scale_zero(start_server, base_server, adapter):
+    server = start_server("--lora", adapter, "--lora-init-without-apply", *SERVER)
+    assert server.get("/lora-adapters").json() == [{"id": 0, "path": str(adapter), "scale": 0.0}]
+    text = prompts()["code"]
+    assert complete(server, text, n_predict=16)["tokens"] == complete(base_server, text, n_predict=16)["tokens"]
+    chat = {"messages": [{"role": "user", "content": "Name a colour."}], "max_tokens": 12, "temperature": 0}
+    off = server.post("/v1/chat/completions", chat).json()["choices"][0]["message"]["content"]
+    on = server.post("/v1/chat/completions", {**chat, "lora": [{"id": 0, "scale": 1.5}]}).json()
+    assert on["choices"][0]["message"]["content"] != off  # chat honours a request's `lora`
