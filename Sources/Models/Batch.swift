@@ -17,6 +17,9 @@ public struct Batch: Sendable {
     }
 
     public var rows: [Row] = []
+    /// LoRA scales (one per adapter id of the model) for the rows of a sequence, by sequence;
+    /// sequences without an entry use the model's `adapterScales`.
+    public var adapterScales: [Int: [Float]] = [:]
 
     public init(rows: [Row] = []) { self.rows = rows }
 

@@ -35,6 +35,11 @@ public final class TransformerModel: @unchecked Sendable {
     /// Whether rows follow llama.cpp's batch-dependent orders or one fixed order (the default).
     public var numerics = NumericsMode.invariant
 
+    /// LoRA adapters applied at run time (`--lora`), by id; each row uses its sequence's scales
+    /// from the batch (`Batch.adapterScales`) or, for sequences without one, `adapterScales`.
+    public var adapters: [LoraAdapter] = []
+    public var adapterScales: [Float] = []
+
     /// `threads` run single-row (decode) steps, `batchThreads` (default: `threads`) multi-row ones.
     public init(file: GGUFFile, threads: Int, batchThreads: Int? = nil,
                 kernelPath: KernelPath = KernelDispatch.current) throws {
@@ -115,7 +120,8 @@ public final class TransformerModel: @unchecked Sendable {
         let schedule = ForwardSchedule(batch, numerics: numerics, microBatchSize: microBatchSize,
                                        tiledAttention: cache.keyType == .f16 && cache.valueType == .f16)
         schedule.rowOrders.withUnsafeBufferPointer { orders in
-            let pass = ForwardPass(batch: batch, cache: cache, cells: cells, scratch: s, schedule: schedule, orders: orders.baseAddress!)
+            let pass = ForwardPass(batch: batch, cache: cache, cells: cells, scratch: s, schedule: schedule, orders: orders.baseAddress!,
+                                   adapterScales: rowAdapterScales(batch))
             for layer in 0..<config.layerCount {
                 attentionBlock(layer, pass)
                 feedForwardBlock(layer, pass)
@@ -226,6 +232,9 @@ public final class TransformerModel: @unchecked Sendable {
         }
         Matmul.multiply((w.query, q), (w.key, k), (w.value, v), input: h, batch: n, pool: pool, path: kernelPath,
                         orders: pass.orders)
+        addAdapterDeltas(.query, layer: layer, input: h, into: q, pass)
+        addAdapterDeltas(.key, layer: layer, input: h, into: k, pass)
+        addAdapterDeltas(.value, layer: layer, input: h, into: v, pass)
         addBias(w.queryBias, q, rows: n)
         addBias(w.keyBias, k, rows: n)
         addBias(w.valueBias, v, rows: n)
@@ -241,6 +250,7 @@ public final class TransformerModel: @unchecked Sendable {
         rotate(pass.cache.valueRotation, s.attn, width: c.queryDimension, rows: n)
         observe("kqv_out-\(layer)", n, s.attn, width: c.queryDimension)
         Matmul.multiply(w.output, s.attn, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
+        addAdapterDeltas(.output, layer: layer, input: s.attn, into: o, pass)
         addResidual(o, to: x, rows: n, postNorm: w.postAttentionNorm)
     }
 
@@ -254,12 +264,15 @@ public final class TransformerModel: @unchecked Sendable {
                                eps: c.rmsEpsilon, into: h + r.lowerBound * d, outputStride: d)
         }
         Matmul.multiply((w.gate, gate), (w.up, up), input: h, batch: n, pool: pool, path: kernelPath, orders: pass.orders)
+        addAdapterDeltas(.gate, layer: layer, input: h, into: gate, pass)
+        addAdapterDeltas(.up, layer: layer, input: h, into: up, pass)
         eachRow(n) { i in
             VectorMath.gatedActivation(gate: gate + i * ff, up: up + i * ff, count: ff, activation: c.activation,
                                        into: gate + i * ff, path: kernelPath)
         }
         observe("ffn_geglu-\(layer)", n, gate, width: ff)
         Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
+        addAdapterDeltas(.down, layer: layer, input: gate, into: o, pass)
         observe("ffn_out-\(layer)", n, o, width: d)
         addResidual(o, to: x, rows: n, postNorm: w.postFFNNorm)
         observe("l_out-\(layer)", n, x, width: d)
@@ -432,13 +445,15 @@ public final class TransformerModel: @unchecked Sendable {
 
 /// What every step of one forward pass reads: the batch, its rows' cache cells, the buffers and
 /// the schedule.
-private struct ForwardPass {
+struct ForwardPass {
     let batch: Batch
     let cache: KVCache
     let cells: [(SequenceCells, Int)]
     let scratch: ForwardScratch
     let schedule: ForwardSchedule
     let orders: UnsafePointer<RowOrder>
+    /// Per row, the user scale of each adapter; nil when no row uses one.
+    let adapterScales: [[Float]]?
 }
 
 /// Activation buffers of a forward pass for up to `rows` rows, allocated once and reused.

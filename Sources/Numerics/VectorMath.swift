@@ -156,6 +156,12 @@ public enum VectorMath {
         for i in 0..<n { y[i] = Float16(x[i]) }
     }
 
+    // y[i] = f32(f16(x[i])): what a product with f16 weights sees of its f32 input (ggml converts
+    // the activations to f16 first, and f16·f16 products are exact in f32)
+    public static func roundThroughF16(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>) {
+        for i in 0..<n { y[i] = Float(Float16(x[i])) }
+    }
+
     // silu(x) = x·σ(x)
     @inline(__always)
     public static func silu(_ x: Float) -> Float {

@@ -26,6 +26,7 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
     CompletionController(host: host).addRoutes(to: router)
     OpenAIController(host: host, configuration: configuration).addRoutes(to: router)
     TokenizeController(host: host).addRoutes(to: router)
+    LoraController(host: host).addRoutes(to: router)
     PropsController(host: host, configuration: configuration).addRoutes(to: router)
     SlotsController(host: host, enabled: configuration.slotsEndpointEnabled, savePath: configuration.slotSavePath)
         .addRoutes(to: router)

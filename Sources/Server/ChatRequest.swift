@@ -29,7 +29,7 @@ struct ChatRequest {
     var choiceCount = 1
     static let maxChoices = 16
 
-    init(_ f: JSONFields, vocabularySize: Int, defaults: SamplingParameters = SamplingParameters()) throws(APIError) {
+    init(_ f: JSONFields, vocabularySize: Int, defaults: SamplingParameters = SamplingParameters(), adapterCount: Int = 0) throws(APIError) {
         guard let raw = try f.array("messages") else { throw .badRequest("Missing required field 'messages'") }
         guard !raw.isEmpty else { throw .badRequest("'messages' must not be empty") }
         continuation = try ChatContinuation(f, messages: raw)
@@ -54,7 +54,7 @@ struct ChatRequest {
         if budget == nil { budget = try f.int("thinking_budget_tokens", in: budgetRange) }
         if let budget, budget >= 0 { reasoningBudget = budget }
         reasoningBudgetMessage = try f.string("reasoning_budget_message")
-        options = try CompletionOptions(f, vocabularySize: vocabularySize, defaults: defaults)
+        options = try CompletionOptions(f, vocabularySize: vocabularySize, defaults: defaults, adapterCount: adapterCount)
         var maxTokens = try f.int("max_completion_tokens", in: 0...Int(Int32.max))
         if maxTokens == nil { maxTokens = try f.int("max_tokens", in: 0...Int(Int32.max)) }
         if let n = maxTokens { options.predictLimit = n }

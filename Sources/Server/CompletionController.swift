@@ -17,7 +17,8 @@ struct CompletionController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
+        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
+                                            adapterCount: served.engine.model.adapters.count)
         guard let promptJSON = fields["prompt"] else { throw APIError.badRequest("Missing required field 'prompt'") }
         if let system = options.systemPrompt { served.engine.setSystemPrompt(system) }
         let tokenizer = PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
@@ -78,7 +79,8 @@ struct CompletionController {
         guard v.fimPrefix != nil, v.fimSuffix != nil, v.fimMiddle != nil else {
             throw APIError.notSupported("This model does not support infill: it has no FIM prefix/suffix/middle tokens")
         }
-        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
+        let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
+                                            adapterCount: served.engine.model.adapters.count)
         let prefix = try fields.string("input_prefix") ?? ""
         let suffix = try fields.string("input_suffix") ?? ""
         let extra = try InfillPrompt.chunks(fields.array("input_extra"))

@@ -23,13 +23,19 @@ struct CompletionOptions {
     /// `timings_per_token` (today's llama-server): every streamed token carries `timings`.
     var timingsPerToken = false
     var systemPrompt: SystemPrompt?
+    /// `lora`: a scale per adapter id for this request only (nil: the server's scales).
+    var adapterScales: [Float]?
 
     /// Most `n_probs` a request may ask for (each token then carries this many alternatives).
     static let maxProbabilities = 1024
 
     /// Reads every /completion option present in `fields`; sampling options left out take the
     /// server-wide `defaults` (`--temp`, `--seed`, …).
-    init(_ f: JSONFields, vocabularySize: Int, defaults: SamplingParameters = SamplingParameters()) throws(APIError) {
+    init(_ f: JSONFields, vocabularySize: Int, defaults: SamplingParameters = SamplingParameters(),
+         adapterCount: Int = 0) throws(APIError) {
+        if let lora = f["lora"], lora != .null {
+            adapterScales = try LoraScales.parse(lora, adapterCount: adapterCount, field: "lora")
+        }
         try readSampling(f, defaults: defaults)
         if let n = try f.int("n_predict", in: -1...Int(Int32.max)) { predictLimit = n }
         if let n = try f.int("n_keep", in: -1...Int(Int32.max)) { keepCount = n }
@@ -181,6 +187,7 @@ struct CompletionOptions {
                                         cachePrompt: cachePrompt, grammar: grammar, grammarSource: grammarSource,
                                         promptText: promptText, stream: stream)
         request.reportsProgress = returnProgress && stream
+        request.adapterScales = adapterScales
         request.reportsTimings = timingsPerToken && stream
         return request
     }

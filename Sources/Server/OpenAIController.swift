@@ -28,7 +28,8 @@ struct OpenAIController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        var chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
+        var chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
+                                   adapterCount: served.engine.model.adapters.count)
         let plan = try ChatToolPlan(tools: chat.tools, choice: chat.toolChoice, parallel: chat.parallelToolCalls,
                                     templateSource: served.chatTemplate.source)
         if let calls = plan.grammar {
@@ -163,7 +164,8 @@ struct OpenAIController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
+        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
+                                   adapterCount: served.engine.model.adapters.count)
         let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
             .tokens(.string(try render(chat, served: served)))
         struct Count: Encodable { var input_tokens: Int }
@@ -174,7 +176,8 @@ struct OpenAIController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
+        let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
+                                   adapterCount: served.engine.model.adapters.count)
         struct Rendered: Encodable { var prompt: String }
         return try JSONResponse.make(Rendered(prompt: try render(chat, served: served)))
     }
@@ -185,7 +188,8 @@ struct OpenAIController {
         let served = try host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
-        var options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults)
+        var options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
+                                            adapterCount: served.engine.model.adapters.count)
         if let n = try fields.int("max_tokens", in: 0...Int(Int32.max)) { options.predictLimit = n }
         if try fields.bool("echo") == true { throw APIError.badRequest("echo is not supported") }
         if let n = try fields.int("n"), n != 1 { throw APIError.badRequest("Only one completion choice is allowed (n = 1)") }

@@ -11,10 +11,12 @@ extension Engine {
         var states: [Float] = []
         states.reserveCapacity(job.tokens.count * d)
         var start = 0
+        let scales = condition.withLock { defaultAdapterScales }
         do {
             while start < job.tokens.count {
                 let end = min(job.tokens.count, start + configuration.microBatchSize)
-                let batch = Batch(tokens: Array(job.tokens[start..<end]), startPosition: start, sequence: slot.id)
+                var batch = Batch(tokens: Array(job.tokens[start..<end]), startPosition: start, sequence: slot.id)
+                batch.adapterScales[slot.id] = scales
                 states += try model.forwardHidden(batch, cache: cache)
                 start = end
             }

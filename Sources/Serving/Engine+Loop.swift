@@ -103,15 +103,19 @@ extension Engine {
         }
         sampler.acceptPrompt(prompt)
 
+        let adapterScales = request.adapterScales ?? condition.withLock { defaultAdapterScales }
         // Self-extend rearranges cached positions, so a slot using it starts from an empty cache
         // (llama-server at the spec's commit refused cache_prompt with it).
         let groupAttention = configuration.groupAttentionFactor > 1
         slot.selfExtend = groupAttention
             ? SelfExtend(factor: configuration.groupAttentionFactor, width: configuration.groupAttentionWidth) : nil
         let cachePrompt = request.cachePrompt && !groupAttention
-        if cachePrompt { swapWithPromptCache(slot, prompt: prompt) }
+        // Cached states computed under other LoRA scales are not this request's: no reuse (and
+        // the RAM prompt cache, which does not record scales, is bypassed while adapters exist).
+        let sameAdapters = adapterScales == slot.cachedAdapterScales
+        if cachePrompt && model.adapters.isEmpty { swapWithPromptCache(slot, prompt: prompt) }
         // Keep the longest cached prefix (at least one prompt token must run to get logits).
-        var reuse = cachePrompt ? commonPrefix(slot.cachedTokens, prompt) : 0
+        var reuse = cachePrompt && sameAdapters ? commonPrefix(slot.cachedTokens, prompt) : 0
         reuse = min(reuse, prompt.count - 1)
         if reuse == 0 {
             cache.clear(slot.id)
@@ -119,6 +123,7 @@ extension Engine {
             cache.remove(slot.id, positions: Int32(reuse)..<Int32.max)
         }
         slot.cachedTokens.removeSubrange(reuse...)
+        slot.cachedAdapterScales = adapterScales
 
         slot.task = ActiveGeneration(job: job, sampler: sampler, constraint: constraint, prompt: prompt,
                                      cachedCount: reuse, detokenizer: tokenizer.makeStreamingDetokenizer(),
@@ -257,6 +262,11 @@ extension Engine {
                 if isLast { logitSlots.append(slot) }
             }
             budget -= n
+        }
+        if !model.adapters.isEmpty {
+            for row in batch.rows where batch.adapterScales[row.sequence] == nil {
+                batch.adapterScales[row.sequence] = slots[row.sequence].cachedAdapterScales
+            }
         }
         // Rows were appended decode-first, then prompts; logits come back in row order, so the
         // logit slot order above matches because each slot contributes at most one logits row

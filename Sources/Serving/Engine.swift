@@ -36,6 +36,9 @@ public final class Engine: @unchecked Sendable {
     var lastFinished: [Int: (GenerationRequest, Int, StopReason)] = [:]
     /// `--cache-ram`, owned by the engine thread; nil when disabled.
     let promptCache: PromptRAMCache?
+    /// The LoRA scales of requests that name none (`--lora`, `POST /lora-adapters`), one per
+    /// adapter id; guarded by `condition`, read when a generation starts.
+    var defaultAdapterScales: [Float]
     private var thread: Thread?
 
     /// Throws when the model cannot use the configured KV cache formats.
@@ -51,6 +54,7 @@ public final class Engine: @unchecked Sendable {
         let eos = Array(vocab.endOfGeneration).sorted()
         grammarVocabulary = GrammarConstraint.vocabulary(for: tokenizer)
         samplerVocabulary = VocabularyInfo(size: model.config.vocabularySize, eosTokens: eos, newlineToken: vocab.nl)
+        defaultAdapterScales = model.adapterScales
         published = EngineStatus(slots: (0..<configuration.slotCount).map { SlotStatus.idle(id: $0) }, deferred: 0)
     }
 

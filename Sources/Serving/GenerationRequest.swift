@@ -15,6 +15,9 @@ public struct GenerationRequest: Sendable {
     public var slotID: Int?
     /// Reuse the slot's cached prefix.
     public var cachePrompt: Bool
+    /// The request's `lora`: a scale for every adapter id (ids it leaves out at 0), or nil for
+    /// the server's current scales.
+    public var adapterScales: [Float]? = nil
     /// Grammar that constrains the output, if any.
     public var grammar: Grammar?
     /// The grammar's source text, shown by /slots.

@@ -8,6 +8,8 @@ final class Slot {
     let id: Int
     /// Tokens whose keys/values are in the cache for sequence `id`, at positions 0..<count.
     var cachedTokens: [Int32] = []
+    /// The LoRA scales the cached tokens were computed with (a prefix is reused only under the same).
+    var cachedAdapterScales: [Float] = []
     var task: ActiveGeneration?
     /// Self-extend's position bookkeeping while a generation runs with `--grp-attn-n` above 1;
     /// positions then differ from cache indices.

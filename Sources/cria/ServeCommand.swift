@@ -47,10 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
     var mlock = false
     @Option(name: .customLong("numa"), help: "NUMA strategy: distribute, isolate or numactl (a bare --numa means distribute); accepted, no effect.")
     var numa: String?
-    @Option(name: .customLong("lora"), help: "LoRA adapter (not supported).")
-    var lora: String?
-    @Option(name: .customLong("lora-base"), help: "LoRA base model (not supported).")
-    var loraBase: String?
+    @OptionGroup var loraOptions: LoraOptions
     @Option(name: .customLong("mmproj"), help: "Multimodal projector (not supported).")
     var mmproj: String?
     @Option(name: .customLong("ssl-key-file"), help: ArgumentHelp(ServerTLS.isAvailable
@@ -194,7 +191,6 @@ struct ServeCommand: AsyncParsableCommand {
         if (hfRepo == nil) != (hfFile == nil) {
             throw ValidationError("--hf-repo and --hf-file go together: name the repository (OWNER/NAME) and the GGUF file in it")
         }
-        if lora != nil || loraBase != nil { throw ValidationError("--lora is not supported by cria") }
         if mmproj != nil { throw ValidationError("--mmproj is not supported: cria has no multimodal models") }
         // llama-server has these only when built with LLAMA_SERVER_SSL, cria only when built with
         // the TLS trait; a build without it refuses them rather than silently serve plain HTTP to
@@ -314,7 +310,7 @@ struct ServeCommand: AsyncParsableCommand {
         let batchThreads = threadsBatch ?? generationThreads
         log.info("system info", ["n_threads": "\(generationThreads)", "n_threads_batch": "\(batchThreads)",
                                  "total_threads": "\(ProcessInfo.processInfo.activeProcessorCount)"])
-        let loader = ModelLoader(path: model, mode: noMmap ? .read : .mmap, lockMemory: mlock, contextSize: contextSize,
+        var loader = ModelLoader(path: model, mode: noMmap ? .read : .mmap, lockMemory: mlock, contextSize: contextSize,
                                  slots: parallel, microBatchSize: min(logicalBatchSize, microBatchSize), logicalBatchSize: logicalBatchSize,
                                  predictLimit: nPredict,
                                  threads: generationThreads, batchThreads: batchThreads,
@@ -326,9 +322,12 @@ struct ServeCommand: AsyncParsableCommand {
                                  promptCacheMiB: cacheRAM ?? 0, numerics: numerics,
                                  keyCacheType: kvCache.keyType, valueCacheType: kvCache.valueType,
                                  groupAttention: (groupAttentionN, groupAttentionW))
+        loader.adapters = try loraOptions.adapters()
+        loader.adaptersStartUnapplied = loraOptions.initWithoutApply
+        let readyLoader = loader
         Task.detached {
             do {
-                let served = try loader.load { outcome in
+                let served = try readyLoader.load { outcome in
                     switch outcome {
                     case .notRequested: break
                     case .locked: log.info("model locked in memory (--mlock)", ["model": model])
@@ -454,6 +453,10 @@ struct ModelLoader: Sendable {
     var valueCacheType = GGMLType.f16
     /// `--grp-attn-n` / `--grp-attn-w`.
     var groupAttention = (factor: 1, width: 512)
+    /// `--lora`, `--lora-scaled`: adapter files and scales, ids in this order.
+    var adapters: [LoraOptions.Adapter] = []
+    /// `--lora-init-without-apply`: every adapter starts at scale 0.
+    var adaptersStartUnapplied = false
 
     /// Loads everything; `reportLock` hears what `--mlock` did before the engine starts.
     func load(reportLock: (GGUFStorage.LockOutcome) -> Void = { _ in }) throws -> ServedModel {
@@ -462,6 +465,12 @@ struct ModelLoader: Sendable {
         let model = try TransformerModel(file: file, threads: threads, batchThreads: batchThreads)
         model.microBatchSize = microBatchSize
         model.numerics = numerics
+        for adapter in adapters {
+            do { model.adapters.append(try LoraAdapter(path: adapter.path, model: model)) } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        model.adapterScales = adapters.map { adaptersStartUnapplied ? 0 : $0.scale }
         let tokenizer = try Tokenizer(file: model.file)
         do { try samplingDefaults.validate(vocabularySize: model.config.vocabularySize) } catch {
             throw ValidationError("sampling default out of range for this model: \(error.description)")

@@ -40,8 +40,6 @@ struct UnsupportedServeOptions: ParsableArguments {
     var toolsRuntime: String?
     @Flag(name: [.customLong("agent"), .customLong("ag", withSingleDash: true)], help: .hidden)
     var agent = false
-    @Option(name: .customLong("lora-scaled"), help: .hidden)
-    var loraScaled: [String] = []
     @Option(name: .customLong("control-vector"), help: .hidden)
     var controlVector: [String] = []
     @Option(name: .customLong("control-vector-scaled"), help: .hidden)
@@ -70,7 +68,6 @@ struct UnsupportedServeOptions: ParsableArguments {
                    "MCP (--mcp-servers-config, --mcp-servers-json, --ui-mcp-proxy) is not supported by cria")
         try refuse(tools != nil || toolsRuntime != nil || agent,
                    "built-in agent tools (--tools, --tools-runtime, --agent) are not supported by cria")
-        try refuse(!loraScaled.isEmpty, "--lora-scaled is not supported by cria")
         try refuse(!controlVector.isEmpty || !controlVectorScaled.isEmpty, "control vectors are not supported by cria")
         try refuse(rpc != nil, "--rpc: cria has no RPC back end; it runs on this machine's CPU")
         try refuse(mmprojURL != nil || mediaPath != nil, "--mmproj-url/--media-path: cria has no multimodal models")
