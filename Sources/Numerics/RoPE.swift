@@ -8,17 +8,21 @@ import Foundation
 public enum RoPE {
     public enum Layout: Sendable { case normal, neox }
 
-    /// cos/sin tables for one position: `cs[2i] = cos θ_i`, `cs[2i+1] = sin θ_i` for i < dims/2.
+    /// cos/sin tables for one position: `cs[2i] = m·cos θ_i`, `cs[2i+1] = m·sin θ_i` for i < dims/2.
     /// As GGML computes them, so angles match llama.cpp bit for bit: θ starts at the position and
-    /// is advanced by repeated multiplication in f32; the angle used is (1/scale)·θ.
+    /// is advanced by repeated multiplication in f32; the angle used is (1/scale)·(θ/f_i), with
+    /// f_i = `factors[i]` (Llama 3 / LongRoPE frequency divisors; 1 without) and m the
+    /// `attentionFactor` (LongRoPE's magnitude correction; 1 without).
     public static func angles(position: Float, dims: Int, base: Float, scale: Float = 1,
+                              factors: UnsafePointer<Float>? = nil, attentionFactor: Float = 1,
                               into cs: UnsafeMutablePointer<Float>) {
         let thetaScale = powf(base, -2.0 / Float(dims))
         let frequencyScale = 1 / scale
         var theta = position
         for i in 0..<dims / 2 {
-            cs[2 * i] = cosf(frequencyScale * theta)
-            cs[2 * i + 1] = sinf(frequencyScale * theta)
+            let angle = frequencyScale * (theta / (factors?[i] ?? 1))
+            cs[2 * i] = cosf(angle) * attentionFactor
+            cs[2 * i + 1] = sinf(angle) * attentionFactor
             theta *= thetaScale
         }
     }

@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+import GGUF
+import CriaNumerics
+@testable import Models
+
+/// One tiny random-weight model per architecture (Fixtures/Architectures/NAME.gguf, written by
+/// scripts/make-architecture-fixtures.py with the architecture's real metadata and tensor layout)
+/// against what llama.cpp computed on it (NAME.llama-cpp.json, recorded by the same script with
+/// llama.cpp from the llama-cpp-python 0.3.36 sdist): the logits after each prompt, the 8
+/// highest logits at each of 40 greedy steps, and the greedy tokens.
+enum ArchitectureFixture {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/Architectures").path
+
+    /// (model, recording): phi3 is recorded at two context sizes, one for each LongRoPE factor set.
+    static let cases: [(model: String, recording: String)] = [
+        ("llama3", "llama3"), ("mistral", "mistral"), ("qwen3", "qwen3"), ("gemma2", "gemma2"),
+        ("phi3", "phi3"), ("phi3", "phi3-512"), ("granite", "granite"), ("olmo2", "olmo2"), ("smollm3", "smollm3"),
+    ]
+    static var names: [String] { cases.map(\.recording) }
+
+    struct Prompt {
+        let prompt: [Int32]
+        let promptLogits: [Float]
+        /// Per greedy step: llama.cpp's highest (token, logit) pairs.
+        let top: [[(Int, Float)]]
+        let generated: [Int32]
+    }
+
+    struct Recording {
+        let contextSize: Int
+        let prompts: [Prompt]
+
+        init(_ name: String) throws {
+            let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/\(name).llama-cpp.json"))
+            let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            contextSize = try #require(root["n_ctx"] as? Int)
+            let list = try #require(root["prompts"] as? [[String: Any]])
+            prompts = try list.map { p in
+                func ints(_ key: String) throws -> [Int32] { try #require(p[key] as? [Int]).map { Int32($0) } }
+                let logits = try #require(p["prompt_logits"] as? [Double]).map { Float($0) }
+                let steps = try #require(p["top"] as? [[[Double]]])
+                let top = steps.map { step in step.map { (Int($0[0]), Float($0[1])) } }
+                return Prompt(prompt: try ints("prompt"), promptLogits: logits, top: top, generated: try ints("generated"))
+            }
+        }
+    }
+
+    struct Agreement {
+        /// Largest |Cria − llama.cpp| over every compared logit.
+        var maxDifference: Float = 0
+        /// Greedy tokens equal to llama.cpp's before the first difference, per prompt.
+        var greedyAgreement: [Int] = []
+    }
+
+    /// Runs every recorded prompt the way the recording did (the prompt as one batch, then one
+    /// token per step, always the highest logit, lowest id on ties) and compares.
+    static func compare(_ recording: String, model name: String, numerics: NumericsMode) throws -> Agreement {
+        let r = try Recording(recording)
+        let model = try TransformerModel(path: folder + "/\(name).gguf", threads: 2)
+        model.numerics = numerics
+        let vocab = model.config.vocabularySize
+        var result = Agreement()
+        for p in r.prompts {
+            #expect(p.promptLogits.count == vocab)
+            let cache = model.makeCache(capacity: r.contextSize)
+            var logits = try model.forward(Batch(tokens: p.prompt, startPosition: 0), cache: cache)
+            for (a, b) in zip(logits, p.promptLogits) { result.maxDifference = max(result.maxDifference, abs(a - b)) }
+            var agreed = 0, diverged = false
+            for (step, expected) in p.generated.enumerated() {
+                for (id, value) in p.top[step] { result.maxDifference = max(result.maxDifference, abs(logits[id] - value)) }
+                let token = Int32(logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }!)
+                if token != expected { diverged = true }
+                if !diverged { agreed += 1 }
+                // Continue on llama.cpp's token so that later steps compare the same contexts.
+                logits = try model.forward(Batch(tokens: [expected], startPosition: p.prompt.count + step), cache: cache)
+            }
+            result.greedyAgreement.append(agreed)
+        }
+        return result
+    }
+
+    /// Greatest allowed |Δlogit|, the same for every architecture. Every matrix is Q8_0, and Cria
+    /// reproduces llama.cpp's Q8_0 products, f16 KV cache, flash attention (with soft-capping),
+    /// RoPE (with frequency factors) and norms operation for operation: the measured difference
+    /// is 0 for every recording, in both numerics modes. The bound leaves room only for libm
+    /// (cosf/sinf, expf, tanhf) rounding a last bit differently on another C library than the
+    /// one the recording ran with; a wrong step gives differences of the size of the logits
+    /// (≈ 1–10).
+    static func exactTolerance(_ name: String) -> Float { 1e-4 }
+}
+
+@Suite struct ArchitectureFixtureTests {
+    /// llama.cpp-exact numerics: logits equal llama.cpp's (within `exactTolerance`) after every
+    /// prompt and at every greedy step, and all 40 greedy tokens of every prompt are llama.cpp's.
+    @Test(arguments: ArchitectureFixture.cases.indices)
+    func matchesLlamaCppExactly(_ index: Int) throws {
+        let (model, recording) = ArchitectureFixture.cases[index]
+        let a = try ArchitectureFixture.compare(recording, model: model, numerics: .llamaCpp)
+        print("\(recording) (llama.cpp numerics): max |Δlogit| = \(a.maxDifference), greedy agreement \(a.greedyAgreement)")
+        #expect(a.maxDifference <= ArchitectureFixture.exactTolerance(recording), "\(recording): \(a.maxDifference)")
+        #expect(a.greedyAgreement.allSatisfy { $0 == 40 }, "\(recording): \(a.greedyAgreement)")
+    }
+
+    /// The default batch-invariant numerics agree as well: these prompts (≤ 21 rows, Q8_0 weights)
+    /// take no batch-dependent order in llama.cpp (tiled attention starts at 64 rows, tiled
+    /// matmuls only for K-quants), so both modes compute llama.cpp's bits.
+    @Test(arguments: ArchitectureFixture.cases.indices)
+    func invariantNumericsAgree(_ index: Int) throws {
+        let (model, recording) = ArchitectureFixture.cases[index]
+        let a = try ArchitectureFixture.compare(recording, model: model, numerics: .invariant)
+        print("\(recording) (invariant numerics): max |Δlogit| = \(a.maxDifference), greedy agreement \(a.greedyAgreement)")
+        #expect(a.maxDifference <= ArchitectureFixture.exactTolerance(recording), "\(recording): \(a.maxDifference)")
+        #expect(a.greedyAgreement.allSatisfy { $0 == 40 }, "\(recording): \(a.greedyAgreement)")
+    }
+}
