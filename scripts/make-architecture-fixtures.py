@@ -43,6 +43,8 @@ PROMPTS = [
     [1, 72, 101, 108, 108, 111],
     [1, 200, 17, 3, 99, 250, 45, 45, 45, 120, 7],
     [1] + [(37 * i + 11) % 256 + 3 for i in range(20)],
+    # 70 rows: llama.cpp attends to prompts of 64 rows or more in tiles (its other float order)
+    [1] + [(53 * i + 5) % 256 + 3 for i in range(69)],
 ]
 
 

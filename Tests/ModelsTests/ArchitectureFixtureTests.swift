@@ -7,7 +7,8 @@ import CriaNumerics
 /// One tiny random-weight model per architecture (Fixtures/Architectures/NAME.gguf, written by
 /// scripts/make-architecture-fixtures.py with the architecture's real metadata and tensor layout)
 /// against what llama.cpp computed on it (NAME.llama-cpp.json, recorded by the same script with
-/// llama.cpp from the llama-cpp-python 0.3.36 sdist): the logits after each prompt, the 8
+/// llama.cpp from the llama-cpp-python 0.3.36 sdist): for four prompts (6, 11, 21 and 70 tokens),
+/// the logits after each prompt, the 8
 /// highest logits at each of 40 greedy steps, and the greedy tokens.
 enum ArchitectureFixture {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -56,13 +57,15 @@ enum ArchitectureFixture {
 
     /// Runs every recorded prompt the way the recording did (the prompt as one batch, then one
     /// token per step, always the highest logit, lowest id on ties) and compares.
-    static func compare(_ recording: String, model name: String, numerics: NumericsMode) throws -> Agreement {
+    /// `maxPromptLength`: only prompts up to this many tokens.
+    static func compare(_ recording: String, model name: String, numerics: NumericsMode,
+                        maxPromptLength: Int = .max) throws -> Agreement {
         let r = try Recording(recording)
         let model = try TransformerModel(path: folder + "/\(name).gguf", threads: 2)
         model.numerics = numerics
         let vocab = model.config.vocabularySize
         var result = Agreement()
-        for p in r.prompts {
+        for p in r.prompts where p.prompt.count <= maxPromptLength {
             #expect(p.promptLogits.count == vocab)
             let cache = model.makeCache(capacity: r.contextSize)
             var logits = try model.forward(Batch(tokens: p.prompt, startPosition: 0), cache: cache)
@@ -100,18 +103,22 @@ enum ArchitectureFixture {
         let a = try ArchitectureFixture.compare(recording, model: model, numerics: .llamaCpp)
         print("\(recording) (llama.cpp numerics): max |Δlogit| = \(a.maxDifference), greedy agreement \(a.greedyAgreement)")
         #expect(a.maxDifference <= ArchitectureFixture.exactTolerance(recording), "\(recording): \(a.maxDifference)")
-        #expect(a.greedyAgreement.allSatisfy { $0 == 40 }, "\(recording): \(a.greedyAgreement)")
+        #expect(a.greedyAgreement.count == 4 && a.greedyAgreement.allSatisfy { $0 == 40 }, "\(recording): \(a.greedyAgreement)")
     }
 
-    /// The default batch-invariant numerics agree as well: these prompts (≤ 21 rows, Q8_0 weights)
-    /// take no batch-dependent order in llama.cpp (tiled attention starts at 64 rows, tiled
-    /// matmuls only for K-quants), so both modes compute llama.cpp's bits.
+    /// The default batch-invariant numerics agree as well on the prompts shorter than 64 rows:
+    /// with Q8_0 weights they take no batch-dependent order in llama.cpp (tiled attention starts
+    /// at 64 rows, tiled matmuls only for K-quants), so both modes compute llama.cpp's bits. On
+    /// the 70-row prompt llama.cpp attends in tiles (f32 accumulator) where invariant numerics
+    /// keep the one-row order (f16 accumulator); these random models amplify that rounding
+    /// difference (measured 0.1–1.4 on the logits, greedy tokens parting after 2–40 steps), so
+    /// that prompt is compared only in llama.cpp numerics.
     @Test(arguments: ArchitectureFixture.cases.indices)
     func invariantNumericsAgree(_ index: Int) throws {
         let (model, recording) = ArchitectureFixture.cases[index]
-        let a = try ArchitectureFixture.compare(recording, model: model, numerics: .invariant)
+        let a = try ArchitectureFixture.compare(recording, model: model, numerics: .invariant, maxPromptLength: 63)
         print("\(recording) (invariant numerics): max |Δlogit| = \(a.maxDifference), greedy agreement \(a.greedyAgreement)")
         #expect(a.maxDifference <= ArchitectureFixture.exactTolerance(recording), "\(recording): \(a.maxDifference)")
-        #expect(a.greedyAgreement.allSatisfy { $0 == 40 }, "\(recording): \(a.greedyAgreement)")
+        #expect(a.greedyAgreement.count == 3 && a.greedyAgreement.allSatisfy { $0 == 40 }, "\(recording): \(a.greedyAgreement)")
     }
 }
