@@ -121,7 +121,7 @@ def standard_layers(b, head_dim=HEAD_DIM, n_head_kv=N_HEAD_KV, pre_norms=True, q
         b.matrix(p + "ffn_down.weight", N_EMBD, N_FF)
 
 
-def llama3_rope_factors(head_dim, base, factor=8.0, low=1.0, high=4.0, original=16):
+def llama3_rope_factors(head_dim, base, factor=8.0, low=1.0, high=4.0, original=64):
     """Llama 3.x frequency divisors (what convert_hf_to_gguf stores in rope_freqs.weight), with a
     tiny original context so that all three bands (kept, interpolated, divided) occur."""
     out = []

@@ -122,3 +122,83 @@ enum ArchitectureFixture {
         #expect(a.greedyAgreement.count == 3 && a.greedyAgreement.allSatisfy { $0 == 40 }, "\(recording): \(a.greedyAgreement)")
     }
 }
+
+/// What each architecture file reads from its fixture's metadata and tensors.
+@Suite struct ArchitectureConfigurationTests {
+    static func model(_ name: String) throws -> TransformerModel {
+        try TransformerModel(path: ArchitectureFixture.folder + "/\(name).gguf", threads: 1)
+    }
+
+    @Test func llama3ReadsRopeFrequencyDivisorsAndTiesTheOutput() throws {
+        let m = try Self.model("llama3")
+        #expect(m.config.architecture == "llama" && m.config.ropeLayout == .normal && m.config.ropeBase == 500_000)
+        let f = try #require(m.weights.ropeFrequencies)
+        // kept high frequencies (1), divided low ones (8), interpolated between
+        #expect(f.count == 8 && f.first == 1 && f.last == 8 && f.contains { $0 > 1 && $0 < 8 })
+        #expect(m.weights.ropeFactors(capacity: 100_000, originalContext: 16) == f)
+        #expect(m.weights.output.data == m.weights.tokenEmbedding.data)
+    }
+
+    @Test func mistralHasItsOwnHeadSizeAndIgnoresTheSlidingWindowKey() throws {
+        let c = try Self.model("mistral").config
+        #expect(c.headDimension == 32 && c.queryDimension == 128 && c.headCountKV == 1 && c.ropeBase == 1_000_000)
+        #expect(c.slidingWindow == nil && !c.slidingLayers.contains(true))
+    }
+
+    @Test func qwen3NormsEachHead() throws {
+        let m = try Self.model("qwen3")
+        #expect(m.config.queryKeyNorm == .perHead && m.config.ropeLayout == .neox)
+        #expect(m.weights.layers.allSatisfy { $0.queryNorm?.count == 16 && $0.keyNorm?.count == 16 && $0.queryBias == nil })
+    }
+
+    @Test func gemma2CapsAndAlternatesWindows() throws {
+        let c = try Self.model("gemma2").config
+        #expect(c.attentionSoftcap == 3 && c.finalLogitSoftcap == 6)
+        #expect(c.slidingWindow == 6 && c.slidingLayers == [true, false, true, false])
+        #expect(c.scalesQueries && c.hasPostNorms && c.activation == .gelu && c.embeddingScale == 8)
+    }
+
+    @Test func phi3SplitsFusedTensorsAndPicksLongRopeFactorsByContext() throws {
+        let m = try Self.model("phi3")
+        let c = m.config, w = m.weights
+        #expect(c.ropeOriginalContext == 256 && abs(c.ropeAttentionFactor - 1.1902381) < 1e-6)
+        let layer = w.layers[0]
+        // q, k, v are consecutive row ranges of attn_qkv; gate and up the halves of ffn_up
+        #expect(layer.key.data == layer.query.data + 64 * layer.query.rowBytes)
+        #expect(layer.value.data == layer.key.data + 32 * layer.key.rowBytes)
+        #expect(layer.gate.rows == 128 && layer.up.data == layer.gate.data + 128 * layer.gate.rowBytes)
+        // llama.cpp pads the context to 256: 200 and 256 use the short factors, 257 the long ones
+        #expect(w.ropeFactors(capacity: 200, originalContext: 256) == w.ropeFactorsShort)
+        #expect(w.ropeFactors(capacity: 256, originalContext: 256) == w.ropeFactorsShort)
+        #expect(w.ropeFactors(capacity: 257, originalContext: 256) == w.ropeFactorsLong)
+        #expect(w.ropeFactorsShort != w.ropeFactorsLong)
+    }
+
+    @Test func graniteReadsItsMultipliers() throws {
+        let c = try Self.model("granite").config
+        #expect(c.embeddingScale == 2.5 && c.residualScale == 0.5 && c.attentionScale == 0.125 && c.logitScale == 0.75)
+    }
+
+    @Test func olmo2NormsOnlyBlockOutputsAndWholeQueryRows() throws {
+        let m = try Self.model("olmo2")
+        #expect(!m.config.normalizesBlockInputs && m.config.hasPostNorms && m.config.queryKeyNorm == .wholeRow)
+        #expect(m.weights.layers.allSatisfy { $0.attentionNorm == nil && $0.ffnNorm == nil })
+        #expect(m.weights.layers[0].queryNorm?.count == 64 && m.weights.layers[0].keyNorm?.count == 32)
+    }
+
+    @Test func smollm3SkipsRopeOnEveryFourthLayer() throws {
+        #expect(try Self.model("smollm3").config.ropeLayers == [true, true, true, false])
+    }
+
+    @Test func yarnScalingIsRefusedRatherThanMisapplied() throws {
+        let file = try GGUFFile(path: ArchitectureFixture.folder + "/qwen3.gguf")
+        var metadata = file.metadata
+        metadata["qwen3.rope.scaling.type"] = .string("yarn")
+        metadata["qwen3.rope.scaling.factor"] = .float32(4)
+        #expect(throws: ModelError.invalidHyperparameter("YaRN RoPE scaling (factor 4.0) is not supported")) {
+            _ = try ModelConfiguration(metadata: metadata, vocabularySize: 259)
+        }
+        metadata["qwen3.rope.scaling.factor"] = .float32(1)
+        #expect(try ModelConfiguration(metadata: metadata, vocabularySize: 259).ropeScale == 1)
+    }
+}
