@@ -229,6 +229,21 @@ def model_smollm3(wr, b):
     b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
 
 
+def model_qwen3_yarn(wr, b):
+    # Qwen3 with YaRN context extension (as Qwen's 128K GGUFs): factor 4 over 256 original
+    # tokens, so the correction range (dims 0..4 of 8) blends interpolated and extrapolated angles.
+    common_metadata(wr, "qwen3", context=1024)
+    wr.add_rope_freq_base(10000.0)
+    wr.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+    wr.add_rope_scaling_factor(4.0)
+    wr.add_rope_scaling_orig_ctx_len(256)
+    standard_layers(b)
+    for i in range(N_LAYER):
+        b.norm(f"blk.{i}.attn_q_norm.weight", HEAD_DIM, 0.3)
+        b.norm(f"blk.{i}.attn_k_norm.weight", HEAD_DIM, 0.3)
+    b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
+
+
 # name → (general.architecture, builder, context sizes to record at)
 MODELS = {
     "llama3": ("llama", model_llama3, [256]),
@@ -239,6 +254,7 @@ MODELS = {
     "granite": ("granite", model_granite, [256]),
     "olmo2": ("olmo2", model_olmo2, [256]),
     "smollm3": ("smollm3", model_smollm3, [256]),
+    "qwen3-yarn": ("qwen3", model_qwen3_yarn, [256]),
 }
 
 

@@ -31,6 +31,8 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// The training context that per-dimension LongRoPE factors are chosen against: the long
     /// factors apply when a sequence may grow beyond it (`rope.scaling.original_context_length`).
     public var ropeOriginalContext: Int
+    /// YaRN's angle blend and magnitude on global layers (`rope.scaling.type yarn` with a factor > 1).
+    public var ropeYaRN: RoPE.YaRN?
     /// RoPE base used on sliding-window layers.
     public var ropeBaseSliding: Float
     /// Which layers rotate queries and keys at all (SmolLM3 leaves every fourth layer unrotated).
@@ -102,6 +104,13 @@ public struct ModelConfiguration: Sendable, Equatable {
         ropeScale = try Self.ropeScale(keys)
         ropeAttentionFactor = keys.float("rope.scaling.attn_factor") ?? 1
         ropeOriginalContext = keys.int("rope.scaling.original_context_length") ?? contextLength
+        if keys.string("rope.scaling.type") == "yarn", ropeScale > 1 {
+            ropeYaRN = RoPE.YaRN(dims: ropeDimensions, originalContext: ropeOriginalContext, base: ropeBase, factor: ropeScale)
+            // llama.cpp's attention factor for YaRN: its magnitude, divided out again (the
+            // magnitude is applied inside the rotation), times `rope.scaling.attn_factor`.
+            let magnitude = RoPE.YaRN.magnitude(ropeScale)
+            ropeAttentionFactor = magnitude * (1 / magnitude) * ropeAttentionFactor
+        }
         ropeBaseSliding = ropeBase
         ropeLayers = Array(repeating: true, count: layerCount)
         slidingWindow = nil
@@ -114,18 +123,16 @@ public struct ModelConfiguration: Sendable, Equatable {
         try description.configure(&self, keys)
     }
 
-    /// The linear factor RoPE angles are divided by, as llama.cpp reads `rope.scaling.*`: the
-    /// factor applies for the linear and LongRoPE types, never for `none`; YaRN's interpolation is
-    /// not implemented, so a YaRN-scaled model is refused rather than run with wrong angles.
+    /// The factor RoPE angles are divided by, as llama.cpp reads `rope.scaling.*`: for the linear,
+    /// LongRoPE and YaRN types (YaRN then blends, see `ropeYaRN`), never for `none`.
     private static func ropeScale(_ keys: ArchitectureMetadata) throws -> Float {
         let type = keys.string("rope.scaling.type") ?? "linear"
         let factor = keys.float("rope.scaling.factor") ?? keys.float("rope.scale_linear") ?? 0
         switch type {
         case "none": return 1
-        case "linear", "longrope": return factor > 0 ? factor : 1
-        case "yarn" where factor <= 1: return 1  // no scaling: YaRN reduces to plain RoPE
-        case "yarn":
-            throw ModelError.invalidHyperparameter("YaRN RoPE scaling (factor \(factor)) is not supported")
+        case "linear", "longrope", "yarn":
+            guard factor.isFinite, factor >= 0 else { throw ModelError.invalidHyperparameter("RoPE scaling factor \(factor)") }
+            return factor > 0 ? factor : 1
         default:
             throw ModelError.invalidHyperparameter("unknown RoPE scaling type '\(type)'")
         }

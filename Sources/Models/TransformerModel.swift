@@ -137,8 +137,8 @@ public final class TransformerModel: @unchecked Sendable {
         // Keys are read back as floats, rotated, and stored again in the cache's format (for a
         // quantized cache that is a second rounding, and its Hadamard rotation is undone around
         // RoPE, as in llama.cpp's K shift).
-        // A shift is a pure rotation: no LongRoPE magnitude factor (llama.cpp applies it again
-        // here, scaling shifted keys twice), and layers without RoPE stay as they are (llama.cpp
+        // A shift is a pure rotation: no LongRoPE or YaRN magnitude factor (llama.cpp applies it
+        // again here, scaling shifted keys twice), and layers without RoPE stay as they are (llama.cpp
         // rotates SmolLM3's unrotated layers too).
         let factors = ropeFactors(cache)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions + c.kvDimension) { buffer in
@@ -147,7 +147,8 @@ public final class TransformerModel: @unchecked Sendable {
                 let rope = ropeParameters(layer)
                 withFactors(factors) { f in
                     RoPE.angles(position: Float(delta), dims: c.ropeDimensions, base: rope.base, scale: rope.scale,
-                                factors: f, into: angles)
+                                factors: f, yarn: rope.yarn.map { RoPE.YaRN(low: $0.low, high: $0.high, magnitude: 1) },
+                                into: angles)
                 }
                 for cell in moved {
                     let k = s.key(layer: layer, cell: cell)
@@ -208,9 +209,9 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// Sliding-window layers use their own base and no scaling.
-    private func ropeParameters(_ layer: Int) -> (base: Float, scale: Float, attentionFactor: Float) {
+    private func ropeParameters(_ layer: Int) -> (base: Float, scale: Float, attentionFactor: Float, yarn: RoPE.YaRN?) {
         config.slidingLayers[layer]
-            ? (config.ropeBaseSliding, 1, 1) : (config.ropeBase, config.ropeScale, config.ropeAttentionFactor)
+            ? (config.ropeBaseSliding, 1, 1, nil) : (config.ropeBase, config.ropeScale, config.ropeAttentionFactor, config.ropeYaRN)
     }
 
     /// The RoPE divisors for sequences in `cache` (see `ModelWeights.ropeFactors`).
@@ -361,7 +362,8 @@ public final class TransformerModel: @unchecked Sendable {
                     }
                     if rotates {
                         RoPE.angles(position: Float(rows[i].position), dims: c.ropeDimensions, base: rope.base,
-                                    scale: rope.scale, factors: factors, attentionFactor: rope.attentionFactor, into: angles)
+                                    scale: rope.scale, factors: factors, attentionFactor: rope.attentionFactor, yarn: rope.yarn,
+                                    into: angles)
                         for h in 0..<c.headCount { RoPE.apply(qi + h * hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles) }
                     }
                     if c.scalesQueries { for j in 0..<c.queryDimension { qi[j] *= c.attentionScale } }

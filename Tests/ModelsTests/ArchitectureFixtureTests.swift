@@ -18,6 +18,7 @@ enum ArchitectureFixture {
     static let cases: [(model: String, recording: String)] = [
         ("llama3", "llama3"), ("mistral", "mistral"), ("qwen3", "qwen3"), ("gemma2", "gemma2"),
         ("phi3", "phi3"), ("phi3", "phi3-512"), ("granite", "granite"), ("olmo2", "olmo2"), ("smollm3", "smollm3"),
+        ("qwen3-yarn", "qwen3-yarn"),
     ]
     static var names: [String] { cases.map(\.recording) }
 
@@ -190,15 +191,21 @@ enum ArchitectureFixture {
         #expect(try Self.model("smollm3").config.ropeLayers == [true, true, true, false])
     }
 
-    @Test func yarnScalingIsRefusedRatherThanMisapplied() throws {
+    @Test func yarnReadsItsCorrectionRange() throws {
+        let c = try Self.model("qwen3-yarn").config
+        let yarn = try #require(c.ropeYaRN)
+        // 16 rotated dims, 256 original tokens, base 10 000, β 32 and 1: dims 0 ..< 4 blend
+        #expect(c.ropeScale == 4 && yarn.low == 0 && yarn.high == 4)
+        #expect(abs(yarn.magnitude - (1 + 0.1 * logf(4))) < 1e-6 && abs(c.ropeAttentionFactor - 1) < 1e-6)
+        #expect(try Self.model("qwen3").config.ropeYaRN == nil)
+    }
+
+    @Test func unknownRopeScalingIsRefused() throws {
         let file = try GGUFFile(path: ArchitectureFixture.folder + "/qwen3.gguf")
         var metadata = file.metadata
-        metadata["qwen3.rope.scaling.type"] = .string("yarn")
-        metadata["qwen3.rope.scaling.factor"] = .float32(4)
-        #expect(throws: ModelError.invalidHyperparameter("YaRN RoPE scaling (factor 4.0) is not supported")) {
+        metadata["qwen3.rope.scaling.type"] = .string("ntk")
+        #expect(throws: ModelError.invalidHyperparameter("unknown RoPE scaling type 'ntk'")) {
             _ = try ModelConfiguration(metadata: metadata, vocabularySize: 259)
         }
-        metadata["qwen3.rope.scaling.factor"] = .float32(1)
-        #expect(try ModelConfiguration(metadata: metadata, vocabularySize: 259).ropeScale == 1)
     }
 }

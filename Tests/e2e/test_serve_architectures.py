@@ -1,5 +1,5 @@
 """`cria serve -m` with one tiny random-weight model per architecture (llama with Llama 3 RoPE
-factors, Mistral-style llama, qwen3, gemma2, phi3, granite, olmo2, smollm3; written by
+factors, Mistral-style llama, qwen3 (also with YaRN), gemma2, phi3, granite, olmo2, smollm3; written by
 scripts/make-architecture-fixtures.py): the server loads each and its greedy completions are
 llama.cpp's recorded tokens. The logit-level comparison is Tests/ModelsTests/ArchitectureFixtureTests.swift."""
 import json
@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 FIXTURES = ROOT / "Tests" / "ModelsTests" / "Fixtures" / "Architectures"
-MODELS = ["llama3", "mistral", "qwen3", "gemma2", "phi3", "granite", "olmo2", "smollm3"]
+MODELS = ["llama3", "mistral", "qwen3", "gemma2", "phi3", "granite", "olmo2", "smollm3", "qwen3-yarn"]
 
 
 @pytest.mark.parametrize("name", MODELS)
