@@ -149,11 +149,18 @@ def model_llama3(wr, b):
 
 def model_mistral(wr, b):
     # Mistral-style llama: head dim (32) ≠ n_embd / n_head (16), GQA 4:1, rope base 1e6, a
-    # sliding_window key that llama.cpp's llama architecture ignores, untied output.
+    # sliding_window key that llama.cpp's llama architecture ignores, untied output; and the
+    # optional output and feed-forward biases llama.cpp's llama loader accepts.
     common_metadata(wr, "llama", head_dim=32, n_head_kv=1)
     wr.add_rope_freq_base(1000000.0)
     wr.add_sliding_window(8)
     standard_layers(b, head_dim=32, n_head_kv=1)
+    for i in range(N_LAYER):
+        p = f"blk.{i}."
+        b.vector(p + "attn_output.bias", 0.3 * b.rng.standard_normal(N_EMBD))
+        b.vector(p + "ffn_gate.bias", 0.3 * b.rng.standard_normal(N_FF))
+        b.vector(p + "ffn_up.bias", 0.3 * b.rng.standard_normal(N_FF))
+        b.vector(p + "ffn_down.bias", 0.3 * b.rng.standard_normal(N_EMBD))
     b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
 
 

@@ -8,11 +8,14 @@ public struct LayerWeights: @unchecked Sendable {
     /// Input norms; nil where the architecture normalizes only block outputs (OLMo 2).
     public var attentionNorm: [Float]?
     public var query, key, value, output: WeightMatrix
-    public var queryBias, keyBias, valueBias: [Float]?
+    /// Optional biases, added after their products where a file has them (Qwen2's q/k/v; some
+    /// llama-architecture files the output and feed-forward ones).
+    public var queryBias, keyBias, valueBias, outputBias: [Float]?
     public var queryNorm, keyNorm: [Float]?
     public var postAttentionNorm: [Float]?
     public var ffnNorm: [Float]?
     public var gate, up, down: WeightMatrix
+    public var gateBias, upBias, downBias: [Float]?
     public var postFFNNorm: [Float]?
 }
 
@@ -92,12 +95,16 @@ public struct ModelWeights: @unchecked Sendable {
                 queryBias: try optionalVector(p + "attn_q.bias", c.queryDimension),
                 keyBias: try optionalVector(p + "attn_k.bias", c.kvDimension),
                 valueBias: try optionalVector(p + "attn_v.bias", c.kvDimension),
+                outputBias: try optionalVector(p + "attn_output.bias", d),
                 queryNorm: c.queryKeyNorm != nil ? try vector(p + "attn_q_norm.weight", normWidth.q) : nil,
                 keyNorm: c.queryKeyNorm != nil ? try vector(p + "attn_k_norm.weight", normWidth.k) : nil,
                 postAttentionNorm: c.hasPostNorms ? try vector(p + "post_attention_norm.weight", d) : nil,
                 ffnNorm: c.normalizesBlockInputs ? try vector(p + "ffn_norm.weight", d) : nil,
                 gate: gate, up: up,
                 down: try matrix(p + "ffn_down.weight", columns: ff, rows: d),
+                gateBias: try optionalVector(p + "ffn_gate.bias", ff),
+                upBias: try optionalVector(p + "ffn_up.bias", ff),
+                downBias: try optionalVector(p + "ffn_down.bias", d),
                 postFFNNorm: c.hasPostNorms ? try vector(p + "post_ffw_norm.weight", d) : nil
             )
         }

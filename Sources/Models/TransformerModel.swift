@@ -248,6 +248,7 @@ public final class TransformerModel: @unchecked Sendable {
         rotate(pass.cache.valueRotation, s.attn, width: c.queryDimension, rows: n)
         observe("kqv_out-\(layer)", n, s.attn, width: c.queryDimension)
         Matmul.multiply(w.output, s.attn, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
+        addBias(w.outputBias, o, rows: n)
         addResidual(o, to: x, rows: n, postNorm: w.postAttentionNorm)
     }
 
@@ -258,12 +259,15 @@ public final class TransformerModel: @unchecked Sendable {
         let ff = c.feedForwardLength
         normalizeInput(x, weight: w.ffnNorm, into: h, rows: n)
         Matmul.multiply((w.gate, gate), (w.up, up), input: h, batch: n, pool: pool, path: kernelPath, orders: pass.orders)
+        addBias(w.upBias, up, rows: n)
+        addBias(w.gateBias, gate, rows: n)
         eachRow(n) { i in
             VectorMath.gatedActivation(gate: gate + i * ff, up: up + i * ff, count: ff, activation: c.activation,
                                        into: gate + i * ff, path: kernelPath)
         }
         observe("ffn_geglu-\(layer)", n, gate, width: ff)
         Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
+        addBias(w.downBias, o, rows: n)
         observe("ffn_out-\(layer)", n, o, width: d)
         addResidual(o, to: x, rows: n, postNorm: w.postFFNNorm)
         observe("l_out-\(layer)", n, x, width: d)

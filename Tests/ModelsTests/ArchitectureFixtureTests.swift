@@ -141,9 +141,14 @@ enum ArchitectureFixture {
     }
 
     @Test func mistralHasItsOwnHeadSizeAndIgnoresTheSlidingWindowKey() throws {
-        let c = try Self.model("mistral").config
+        let m = try Self.model("mistral")
+        let c = m.config
         #expect(c.headDimension == 32 && c.queryDimension == 128 && c.headCountKV == 1 && c.ropeBase == 1_000_000)
         #expect(c.slidingWindow == nil && !c.slidingLayers.contains(true))
+        // the optional llama biases are bound (and the fixture's logits depend on them)
+        #expect(m.weights.layers.allSatisfy {
+            $0.outputBias?.count == 64 && $0.gateBias?.count == 128 && $0.upBias?.count == 128 && $0.downBias?.count == 64
+        })
     }
 
     @Test func qwen3NormsEachHead() throws {
