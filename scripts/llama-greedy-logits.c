@@ -4,7 +4,9 @@
 // the committed fixtures are its output. Not part of Cria and not needed by its tests.
 //
 // Usage: llama-greedy-logits MODEL N_CTX N_PREDICT TOP_K PROMPT...
-//   each PROMPT is a comma-separated list of token ids.
+//   each PROMPT is a comma-separated list of token ids; one written as "shift:A:B:IDS" runs IDS,
+//   then removes the cached positions A..<B and moves the later ones down by B − A (llama-server's
+//   context shift) before the greedy steps continue at the new end.
 // Each prompt runs in a fresh context as llama-server runs it: the whole prompt as one batch
 // (flash attention on, f16 KV cache, one sequence), then one token per step, always taking the
 // highest logit (first one on ties). Printed per prompt: the prompt, the generated tokens, the
@@ -73,7 +75,10 @@ int main(int argc, char **argv) {
     printf("{\"n_ctx\": %d, \"prompts\": [", n_ctx);
     for (int a = 5; a < argc; a++) {
         llama_token prompt[4096];
-        const int n_prompt = parse_tokens(argv[a], prompt, 4096);
+        int shift_from = -1, shift_to = -1, consumed = 0;
+        const char *ids = argv[a];
+        if (sscanf(ids, "shift:%d:%d:%n", &shift_from, &shift_to, &consumed) == 2 && consumed > 0) ids += consumed;
+        const int n_prompt = parse_tokens(ids, prompt, 4096);
         if (n_prompt <= 0) {
             fprintf(stderr, "bad prompt '%s'\n", argv[a]);
             return 2;
@@ -96,6 +101,14 @@ int main(int argc, char **argv) {
             fprintf(stderr, "decode failed\n");
             return 1;
         }
+        int next_pos = n_prompt;
+        if (shift_from >= 0) {
+            llama_memory_t mem = llama_get_memory(ctx);
+            llama_memory_seq_rm(mem, 0, shift_from, shift_to);
+            llama_memory_seq_add(mem, 0, shift_to, -1, shift_from - shift_to);
+            next_pos -= shift_to - shift_from;
+            printf("\"shift\": [%d, %d], ", shift_from, shift_to);
+        }
         const float *logits = llama_get_logits_ith(ctx, -1);
         printf("\"prompt_logits\": [");
         for (int i = 0; i < n_vocab; i++) printf("%s%.9g", i ? ", " : "", logits[i]);
@@ -103,7 +116,16 @@ int main(int argc, char **argv) {
         llama_token generated[4096];
         for (int step = 0; step < n_predict; step++) {
             if (step > 0) {
-                if (llama_decode(ctx, llama_batch_get_one(&generated[step - 1], 1)) != 0) {
+                struct llama_batch one = llama_batch_init(1, 0, 1);
+                one.n_tokens = 1;
+                one.token[0] = generated[step - 1];
+                one.pos[0] = next_pos++;
+                one.n_seq_id[0] = 1;
+                one.seq_id[0][0] = 0;
+                one.logits[0] = 1;
+                const int failed = llama_decode(ctx, one) != 0;
+                llama_batch_free(one);
+                if (failed) {
                     fprintf(stderr, "decode failed\n");
                     return 1;
                 }

@@ -20,7 +20,8 @@ Outputs in Tests/ModelsTests/Fixtures/Architectures/:
   loads it; the tests feed token ids directly. Deterministic (fixed seed per model).
 - NAME.llama-cpp.json (NAME-CTX for a second context size): for each prompt, the full logits
   after the prompt, the 8 highest (id, logit) pairs at each of 40 greedy steps, and the greedy
-  tokens (see llama-greedy-logits.c for how llama.cpp is driven).
+  tokens (see llama-greedy-logits.c for how llama.cpp is driven). The last entry repeats the
+  21-token prompt with a context shift (`shift`: the removed positions) after the prompt.
 """
 import json
 import os
@@ -46,6 +47,8 @@ PROMPTS = [
     # 70 rows: llama.cpp attends to prompts of 64 rows or more in tiles (its other float order)
     [1] + [(53 * i + 5) % 256 + 3 for i in range(69)],
 ]
+# The 21-token prompt again, then a context shift: positions 4..<10 removed, 10..<21 moved to 4..<15.
+SHIFT = (4, 10, PROMPTS[2])
 
 
 def vocabulary(wr):
@@ -294,6 +297,7 @@ def record():
             for n_ctx in contexts:
                 args = [tool, os.path.join(OUT, f"{name}.gguf"), str(n_ctx), str(N_PREDICT), str(TOP_K)]
                 args += [",".join(map(str, p)) for p in PROMPTS]
+                args.append(f"shift:{SHIFT[0]}:{SHIFT[1]}:" + ",".join(map(str, SHIFT[2])))
                 result = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
                 suffix = "" if n_ctx == contexts[0] else f"-{n_ctx}"
                 path = os.path.join(OUT, f"{name}{suffix}.llama-cpp.json")

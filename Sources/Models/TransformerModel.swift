@@ -137,17 +137,21 @@ public final class TransformerModel: @unchecked Sendable {
         // Keys are read back as floats, rotated, and stored again in the cache's format (for a
         // quantized cache that is a second rounding, and its Hadamard rotation is undone around
         // RoPE, as in llama.cpp's K shift).
-        // A shift is a pure rotation: no LongRoPE or YaRN magnitude factor (llama.cpp applies it
-        // again here, scaling shifted keys twice), and layers without RoPE stay as they are (llama.cpp
-        // rotates SmolLM3's unrotated layers too).
+        // In invariant numerics a shift is a pure rotation. llama.cpp's K shift instead applies
+        // the layer's whole RoPE again, magnitude included (LongRoPE's attn_factor, YaRN's
+        // magnitude: shifted keys end up scaled twice), and also to layers that use no RoPE
+        // (SmolLM3's every fourth); llama.cpp numerics reproduce that, as they reproduce its
+        // other quirks.
+        let asLlamaCpp = numerics == .llamaCpp
         let factors = ropeFactors(cache)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions + c.kvDimension) { buffer in
             let angles = buffer.baseAddress!, row = angles + c.ropeDimensions
-            for layer in 0..<c.layerCount where c.ropeLayers[layer] {
+            for layer in 0..<c.layerCount where c.ropeLayers[layer] || asLlamaCpp {
                 let rope = ropeParameters(layer)
+                let yarn = asLlamaCpp ? rope.yarn : rope.yarn.map { RoPE.YaRN(low: $0.low, high: $0.high, magnitude: 1) }
                 withFactors(factors) { f in
                     RoPE.angles(position: Float(delta), dims: c.ropeDimensions, base: rope.base, scale: rope.scale,
-                                factors: f, yarn: rope.yarn.map { RoPE.YaRN(low: $0.low, high: $0.high, magnitude: 1) },
+                                factors: f, attentionFactor: asLlamaCpp ? rope.attentionFactor : 1, yarn: yarn,
                                 into: angles)
                 }
                 for cell in moved {

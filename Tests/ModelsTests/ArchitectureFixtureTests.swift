@@ -7,8 +7,8 @@ import CriaNumerics
 /// One tiny random-weight model per architecture (Fixtures/Architectures/NAME.gguf, written by
 /// scripts/make-architecture-fixtures.py with the architecture's real metadata and tensor layout)
 /// against what llama.cpp computed on it (NAME.llama-cpp.json, recorded by the same script with
-/// llama.cpp from the llama-cpp-python 0.3.36 sdist): for four prompts (6, 11, 21 and 70 tokens),
-/// the logits after each prompt, the 8
+/// llama.cpp from the llama-cpp-python 0.3.36 sdist): for four prompts (6, 11, 21 and 70 tokens)
+/// and the 21-token one followed by a context shift, the logits after each prompt, the 8
 /// highest logits at each of 40 greedy steps, and the greedy tokens.
 enum ArchitectureFixture {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -24,6 +24,8 @@ enum ArchitectureFixture {
 
     struct Prompt {
         let prompt: [Int32]
+        /// Positions removed by a context shift after the prompt (later ones move down), if any.
+        let shift: Range<Int32>?
         let promptLogits: [Float]
         /// Per greedy step: llama.cpp's highest (token, logit) pairs.
         let top: [[(Int, Float)]]
@@ -44,7 +46,9 @@ enum ArchitectureFixture {
                 let logits = try #require(p["prompt_logits"] as? [Double]).map { Float($0) }
                 let steps = try #require(p["top"] as? [[[Double]]])
                 let top = steps.map { step in step.map { (Int($0[0]), Float($0[1])) } }
-                return Prompt(prompt: try ints("prompt"), promptLogits: logits, top: top, generated: try ints("generated"))
+                let shift = (p["shift"] as? [Int]).map { Int32($0[0])..<Int32($0[1]) }
+                return Prompt(prompt: try ints("prompt"), shift: shift, promptLogits: logits, top: top,
+                              generated: try ints("generated"))
             }
         }
     }
@@ -58,19 +62,26 @@ enum ArchitectureFixture {
 
     /// Runs every recorded prompt the way the recording did (the prompt as one batch, then one
     /// token per step, always the highest logit, lowest id on ties) and compares.
-    /// `maxPromptLength`: only prompts up to this many tokens.
+    /// `maxPromptLength`: only prompts up to this many tokens; `shifts`: whether the context-shift
+    /// entry is compared.
     static func compare(_ recording: String, model name: String, numerics: NumericsMode,
-                        maxPromptLength: Int = .max) throws -> Agreement {
+                        maxPromptLength: Int = .max, shifts: Bool = true) throws -> Agreement {
         let r = try Recording(recording)
         let model = try TransformerModel(path: folder + "/\(name).gguf", threads: 2)
         model.numerics = numerics
         let vocab = model.config.vocabularySize
         var result = Agreement()
-        for p in r.prompts where p.prompt.count <= maxPromptLength {
+        for p in r.prompts where p.prompt.count <= maxPromptLength && (shifts || p.shift == nil) {
             #expect(p.promptLogits.count == vocab)
             let cache = model.makeCache(capacity: r.contextSize)
             var logits = try model.forward(Batch(tokens: p.prompt, startPosition: 0), cache: cache)
             for (a, b) in zip(logits, p.promptLogits) { result.maxDifference = max(result.maxDifference, abs(a - b)) }
+            var next = p.prompt.count
+            if let shift = p.shift {  // as llama-server's context shift: remove, then move the rest down
+                cache.remove(0, positions: shift)
+                model.shift(cache, sequence: 0, positions: shift.upperBound..<Int32(next), by: -Int32(shift.count))
+                next -= shift.count
+            }
             var agreed = 0, diverged = false
             for (step, expected) in p.generated.enumerated() {
                 for (id, value) in p.top[step] { result.maxDifference = max(result.maxDifference, abs(logits[id] - value)) }
@@ -78,7 +89,7 @@ enum ArchitectureFixture {
                 if token != expected { diverged = true }
                 if !diverged { agreed += 1 }
                 // Continue on llama.cpp's token so that later steps compare the same contexts.
-                logits = try model.forward(Batch(tokens: [expected], startPosition: p.prompt.count + step), cache: cache)
+                logits = try model.forward(Batch(tokens: [expected], startPosition: next + step), cache: cache)
             }
             result.greedyAgreement.append(agreed)
         }
@@ -101,7 +112,7 @@ enum ArchitectureFixture {
     @Test(arguments: ArchitectureFixture.cases.indices)
     func matchesLlamaCppExactly(_ index: Int) throws {
         let (model, recording) = ArchitectureFixture.cases[index]
-        let a = try ArchitectureFixture.compare(recording, model: model, numerics: .llamaCpp)
+        let a = try ArchitectureFixture.compare(recording, model: model, numerics: .llamaCpp, shifts: false)
         print("\(recording) (llama.cpp numerics): max |Δlogit| = \(a.maxDifference), greedy agreement \(a.greedyAgreement)")
         #expect(a.maxDifference <= ArchitectureFixture.exactTolerance(recording), "\(recording): \(a.maxDifference)")
         #expect(a.greedyAgreement.count == 4 && a.greedyAgreement.allSatisfy { $0 == 40 }, "\(recording): \(a.greedyAgreement)")
@@ -117,10 +128,35 @@ enum ArchitectureFixture {
     @Test(arguments: ArchitectureFixture.cases.indices)
     func invariantNumericsAgree(_ index: Int) throws {
         let (model, recording) = ArchitectureFixture.cases[index]
-        let a = try ArchitectureFixture.compare(recording, model: model, numerics: .invariant, maxPromptLength: 63)
+        let a = try ArchitectureFixture.compare(recording, model: model, numerics: .invariant, maxPromptLength: 63,
+                                                shifts: false)
         print("\(recording) (invariant numerics): max |Δlogit| = \(a.maxDifference), greedy agreement \(a.greedyAgreement)")
         #expect(a.maxDifference <= ArchitectureFixture.exactTolerance(recording), "\(recording): \(a.maxDifference)")
         #expect(a.greedyAgreement.count == 3 && a.greedyAgreement.allSatisfy { $0 == 40 }, "\(recording): \(a.greedyAgreement)")
+    }
+}
+
+/// Context shift (positions 4..<10 of the 21-token prompt removed, the rest moved down) against
+/// llama.cpp's. Not bit-exact: after the shift llama.cpp puts the next tokens into the freed cache
+/// cells (cell 4 onwards), so its attention visits the newest key before the moved ones, while
+/// Cria's cache keeps cells in position order; the online softmax then rounds differently, and
+/// these random models amplify it (measured max |Δlogit|: gemma2 0.05, granite 0.10, qwen3 0.21,
+/// olmo2 0.21, mistral 0.23, llama3 0.60). Checked: the logits stay within 1.0 and the greedy
+/// tokens right after the shift agree. Architectures whose shift differs in more than order
+/// (Phi-3's LongRoPE and YaRN magnitude, SmolLM3's unrotated layers, which llama.cpp rotates
+/// anyway and llama.cpp numerics follow) are not asserted here: measured 11.3 (phi3), 10.5
+/// (phi3-512), 1.7 (qwen3-yarn), 0.25 (smollm3) in llama.cpp numerics.
+@Suite struct ArchitectureShiftTests {
+    @Test(arguments: ["llama3", "mistral", "qwen3", "gemma2", "granite", "olmo2"])
+    func contextShiftStaysCloseToLlamaCpp(_ name: String) throws {
+        let r = try ArchitectureFixture.Recording(name)
+        #expect(r.prompts.last?.shift == 4..<10)
+        for numerics in NumericsMode.allCases {
+            let a = try ArchitectureFixture.compare(name, model: name, numerics: numerics, maxPromptLength: 21)
+            print("\(name) with context shift (\(numerics)): max |Δlogit| = \(a.maxDifference), greedy agreement \(a.greedyAgreement)")
+            #expect(a.maxDifference <= 1.0, "\(name): \(a.maxDifference)")
+            #expect(a.greedyAgreement.count == 4 && a.greedyAgreement.allSatisfy { $0 >= 3 }, "\(name): \(a.greedyAgreement)")
+        }
     }
 }
 
