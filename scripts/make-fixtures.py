@@ -6,7 +6,9 @@ Outputs (committed; regenerate with `.venv/bin/python scripts/make-fixtures.py`)
   blocks in that format (scale fields set to finite values including extremes: ±65504, the
   smallest f16 normal and subnormal, ±0) and a tensor `<fmt>.expected` (F32) holding what
   gguf-py's numpy dequantizer returns for it. Q8_K has no gguf-py dequantizer; its expected
-  values are d·q computed here in float32.
+  values are d·q computed here in float32. The formats added later (IQ2_XXS … IQ1_M, TQ1_0,
+  TQ2_0, MXFP4) come after the first ones, from their own random generator, with 64 super-blocks
+  (or 32 MXFP4 blocks) each; MXFP4 scales include E8M0 codes whose products overflow to ±inf.
 - Tests/NumericsTests/Fixtures/kvquant.gguf: rows of f32 values (`input`, including all-zero,
   one-element and negative-extreme blocks) and what gguf-py's numpy quantizers make of them
   (`q4_0`, `q8_0`): the oracle for the KV cache's row quantizers (KVCacheFormats). gguf-py's Q8_0
@@ -38,19 +40,43 @@ F16_FIELDS = {
 }
 
 
-def random_scales(n):
+# The formats added later (lattice, ternary, MXFP4) draw from their own generator, so the
+# tensors above keep their bytes.
+LATER_FORMATS = [T.IQ2_XXS, T.IQ2_XS, T.IQ2_S, T.IQ3_XXS, T.IQ3_S, T.IQ1_S, T.IQ1_M,
+                 T.TQ1_0, T.TQ2_0, T.MXFP4]
+later_rng = np.random.default_rng(20261210)
+F16_FIELDS.update({T.IQ2_XXS: [0], T.IQ2_XS: [0], T.IQ2_S: [0], T.IQ3_XXS: [0], T.IQ3_S: [0],
+                   T.IQ1_S: [0], T.TQ1_0: [52], T.TQ2_0: [64]})
+
+
+def random_scales(n, gen=None):
     """Mostly modest random scales, with every extreme value present at least once."""
-    vals = (rng.standard_normal(n) * 0.05).astype(np.float16)
-    idx = rng.choice(n, size=min(n, len(EXTREME_F16)), replace=False)
+    gen = gen or rng
+    vals = (gen.standard_normal(n) * 0.05).astype(np.float16)
+    idx = gen.choice(n, size=min(n, len(EXTREME_F16)), replace=False)
     vals[idx] = EXTREME_F16[: len(idx)]
     return vals
 
 
-def random_blocks(qtype, n_blocks):
+def random_blocks(qtype, n_blocks, gen=None):
+    gen = gen or rng
     block_size, type_size = gguf.GGML_QUANT_SIZES[qtype]
-    blocks = rng.integers(0, 256, size=(n_blocks, type_size), dtype=np.uint8)
+    blocks = gen.integers(0, 256, size=(n_blocks, type_size), dtype=np.uint8)
     for off in F16_FIELDS.get(qtype, []):
-        blocks[:, off:off + 2] = random_scales(n_blocks).view(np.uint8).reshape(n_blocks, 2)
+        blocks[:, off:off + 2] = random_scales(n_blocks, gen).view(np.uint8).reshape(n_blocks, 2)
+    if qtype == T.IQ1_M:
+        # d is spread over the top nibbles of the four scale words (bytes 48..55), lowest first
+        d = random_scales(n_blocks, gen).view(np.uint16)
+        words = blocks[:, 48:56].copy().view(np.uint16)
+        for k in range(4):
+            words[:, k] = (words[:, k] & 0x0FFF) | (((d >> (4 * k)) & 0xF) << 12)
+        blocks[:, 48:56] = words.view(np.uint8)
+    if qtype == T.MXFP4:
+        # E8M0 exponents: mostly 2^-10..2^2, plus the subnormal codes 0 and 1, 2 (2^-126),
+        # 137 (levels up to 12·2^9) and 254/255 (products overflow to ±inf)
+        e = gen.integers(118, 131, size=n_blocks).astype(np.uint8)
+        e[:6] = [0, 1, 2, 137, 254, 255]
+        blocks[:, 0] = e
     if qtype == T.Q8_K:
         d = (rng.standard_normal(n_blocks) * 0.01).astype(np.float32)
         d[:3] = [2.0e36, 1.0e-40, 0.0]
@@ -79,6 +105,17 @@ def expected_values(qtype, raw, n_values):
     return dequantize(raw.reshape(-1), qtype).reshape(-1)[:n_values]
 
 
+def add_dequant_pair(w, qtype, raw, rows, row_len):
+    """Adds tensor `<fmt>` (the blocks) and `<fmt>.expected` (gguf-py's dequantization)."""
+    n_values = rows * row_len
+    expected = expected_values(qtype, raw, n_values).astype(np.float32)
+    assert expected.size == n_values, (qtype, expected.size)
+    assert not np.isnan(expected).any(), qtype
+    name = qtype.name.lower()
+    w.add_tensor(name, raw.reshape(rows, -1), raw_dtype=qtype)
+    w.add_tensor(name + ".expected", expected.reshape(rows, row_len))
+
+
 def make_dequant(path):
     w = gguf.GGUFWriter(path, arch="fixture")
     formats = [T.F32, T.F16, T.BF16, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0,
@@ -92,12 +129,13 @@ def make_dequant(path):
             raw = float_data(qtype, n_values)
         else:
             raw = random_blocks(qtype, n_values // block_size).reshape(-1)
-        expected = expected_values(qtype, raw, n_values).astype(np.float32)
-        assert expected.size == n_values, (qtype, expected.size)
-        assert not np.isnan(expected).any(), qtype
-        name = qtype.name.lower()
-        w.add_tensor(name, raw.reshape(rows, -1), raw_dtype=qtype)
-        w.add_tensor(name + ".expected", expected.reshape(rows, row_len))
+        add_dequant_pair(w, qtype, raw, rows, row_len)
+    for qtype in LATER_FORMATS:
+        block_size, type_size = gguf.GGML_QUANT_SIZES[qtype]
+        # 64 super-blocks (2048 lattice indices) or 32 blocks of 32
+        rows, row_len = (4, 4096) if block_size == 256 else (2, 512)
+        raw = random_blocks(qtype, rows * row_len // block_size, later_rng).reshape(-1)
+        add_dequant_pair(w, qtype, raw, rows, row_len)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()

@@ -12,6 +12,8 @@
 #define CN_TILE 4
 
 static const int8_t cn_iq4_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+// MXFP4's E2M1 values doubled (its scale is halved to match): Numerics/MXFP4Format.swift
+static const int8_t cn_mxfp4_levels[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 
 #if defined(__x86_64__)
 #define SFX avx2

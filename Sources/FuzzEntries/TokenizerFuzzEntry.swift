@@ -1,9 +1,10 @@
 import GGUF
 import Tokenization
 
-/// Fuzzes tokenization on arbitrary bytes with small vocabularies built here (one
-/// SentencePiece, byte-level BPE with several pre-tokenizers): prompts are untrusted text.
-/// The first input byte picks the vocabulary and flags; the rest is the text.
+/// Fuzzes tokenization on arbitrary bytes with small vocabularies built here (SentencePiece,
+/// byte-level BPE with each pre-tokenizer program, Gemma 4's raw-text BPE, WordPiece): prompts
+/// are untrusted text. The first input byte picks the vocabulary (bit 0x80 and the low three
+/// bits) and flags; the rest is the text.
 enum TokenizerFuzzEntry {
     static let tokenizers: [Tokenizer] = {
         var all = [try! Tokenizer(metadata: sentencePieceMetadata())]
@@ -11,10 +12,30 @@ enum TokenizerFuzzEntry {
         return all
     }()
 
+    /// Chosen when the selector has bit 0x80; the first `losslessExtras` spell their input exactly.
+    static let extraTokenizers: [Tokenizer] = {
+        var all: [Tokenizer] = []
+        for pre in ["falcon", "deepseek-coder", "deepseek-llm", "qwen35", "starcoder"] {
+            all.append(try! Tokenizer(metadata: bytePairMetadata(pre: pre)))
+        }
+        all.append(try! Tokenizer(metadata: spaceEscapedMetadata()))
+        all.append(try! Tokenizer(metadata: wordPieceMetadata()))
+        return all
+    }()
+    static let losslessExtras = 6
+
     static func run(_ bytes: [UInt8]) {
         guard let selector = bytes.first else { return }
-        let tokenizer = tokenizers[Int(selector & 0x7) % tokenizers.count]
-        let isBPE = Int(selector & 0x7) % tokenizers.count != 0
+        let tokenizer: Tokenizer
+        let isBPE: Bool
+        if selector & 0x80 != 0 {
+            let index = Int(selector & 0x7) % extraTokenizers.count
+            tokenizer = extraTokenizers[index]
+            isBPE = index < losslessExtras
+        } else {
+            tokenizer = tokenizers[Int(selector & 0x7) % tokenizers.count]
+            isBPE = Int(selector & 0x7) % tokenizers.count != 0
+        }
         let parseSpecial = selector & 0x8 != 0
         let addSpecial = selector & 0x10 != 0
         let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
@@ -22,7 +43,7 @@ enum TokenizerFuzzEntry {
         let ids = tokenizer.tokenize(text, addSpecial: addSpecial, parseSpecial: parseSpecial)
         for id in ids { check(id >= 0 && Int(id) < tokenizer.vocabularySize, "token id \(id) out of range") }
         if isBPE && !parseSpecial && !addSpecial {
-            // Byte-level BPE is lossless: the pieces spell the input exactly.
+            // BPE with a fallback token for every byte is lossless: the pieces spell the input.
             let spelled = ids.flatMap { tokenizer.piece($0, special: true) }
             check(spelled == Array(text.utf8), "BPE pieces do not spell the input")
         }
@@ -84,6 +105,50 @@ enum TokenizerFuzzEntry {
         w.metadata["tokenizer.ggml.merges"] = .array(.string, merges.map { .string($0) })
         w.metadata["tokenizer.ggml.bos_token_id"] = .uint32(0)
         w.metadata["tokenizer.ggml.eos_token_id"] = .uint32(2)
+        return try! GGUFFile(bytes: w.serialized()).metadata
+    }
+
+    /// Gemma 4 style: raw UTF-8 pieces with ▁ for spaces, merges over characters, every byte
+    /// as a `<0xNN>` token.
+    static func spaceEscapedMetadata() -> GGUFMetadata {
+        var tokens = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>"]
+        var types: [Int32] = [3, 3, 3, 2, 4]
+        for b in 0..<256 {
+            tokens.append("<0x" + String(b, radix: 16, uppercase: true).leftPadded(2) + ">")
+            types.append(6)
+        }
+        let merges = ["▁ t", "h e", "▁t he", "i n", "▁ a", "in g", "▁ ▁", "\n \n", "日 本", "é t"]
+        for m in merges {
+            tokens.append(m.split(separator: " ").joined())
+            types.append(1)
+        }
+        for piece in ["▁", "t", "h", "e", "i", "n", "a", "g", "\n", "日", "本", "é"] {
+            tokens.append(piece)
+            types.append(1)
+        }
+        var w = GGUFWriter()
+        w.metadata["general.architecture"] = .string("test")
+        w.metadata["tokenizer.ggml.model"] = .string("gemma4")
+        w.metadata["tokenizer.ggml.tokens"] = .array(.string, tokens.map { .string($0) })
+        w.metadata["tokenizer.ggml.token_type"] = .array(.int32, types.map { .int32($0) })
+        w.metadata["tokenizer.ggml.merges"] = .array(.string, merges.map { .string($0) })
+        w.metadata["tokenizer.ggml.bos_token_id"] = .uint32(2)
+        w.metadata["tokenizer.ggml.eos_token_id"] = .uint32(1)
+        return try! GGUFFile(bytes: w.serialized()).metadata
+    }
+
+    /// BERT style: `▁` marks word starts, continuation pieces have no mark.
+    static func wordPieceMetadata() -> GGUFMetadata {
+        let tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "▁the", "▁a", "▁in", "ing", "s", "▁,", "▁.",
+                      "▁日", "▁cafe", "▁\u{1F600}", "t", "h", "e"]
+        var w = GGUFWriter()
+        w.metadata["general.architecture"] = .string("test")
+        w.metadata["tokenizer.ggml.model"] = .string("bert")
+        w.metadata["tokenizer.ggml.tokens"] = .array(.string, tokens.map { .string($0) })
+        w.metadata["tokenizer.ggml.token_type"] = .array(.int32, tokens.indices.map { .int32($0 < 5 ? 3 : 1) })
+        w.metadata["tokenizer.ggml.unknown_token_id"] = .uint32(1)
+        w.metadata["tokenizer.ggml.bos_token_id"] = .uint32(2)
+        w.metadata["tokenizer.ggml.seperator_token_id"] = .uint32(3)
         return try! GGUFFile(bytes: w.serialized()).metadata
     }
 

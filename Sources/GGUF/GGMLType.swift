@@ -8,7 +8,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15
     case iq2_xxs = 16, iq2_xs = 17, iq3_xxs = 18, iq1_s = 19, iq4_nl = 20, iq3_s = 21, iq2_s = 22
     case iq4_xs = 23, i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_m = 29, bf16 = 30
-    case tq1_0 = 34, tq2_0 = 35, mxfp4 = 39
+    case tq1_0 = 34, tq2_0 = 35, mxfp4 = 39, nvfp4 = 40
 
     /// Elements per super-block of the k-quant formats.
     public static let superBlock = 256
@@ -17,6 +17,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         switch self {
         case .f32, .f16, .bf16, .i8, .i16, .i32, .i64, .f64: return 1
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1, .iq4_nl, .mxfp4: return 32
+        case .nvfp4: return 64
         default: return Self.superBlock
         }
     }
@@ -54,6 +55,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .tq1_0: return 2 + 4 * 13
         case .tq2_0: return 2 + 64
         case .mxfp4: return 1 + 16
+        case .nvfp4: return 4 + 32
         }
     }
 
@@ -92,6 +94,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .tq1_0: return "TQ1_0"
         case .tq2_0: return "TQ2_0"
         case .mxfp4: return "MXFP4"
+        case .nvfp4: return "NVFP4"
         }
     }
 }

@@ -85,13 +85,15 @@ public final class KVCache: @unchecked Sendable {
         dst.copy(from: src, count: n)
     }
 
-    /// Adds `delta` to the positions in `range` (the model must also rotate the keys).
-    func shiftPositions(_ sequence: Int, range: Range<Int32>, delta: Int32) -> [Int] {
+    /// Moves each position p in `range` to `newPosition(p)` and returns the moved cells with
+    /// how far each moved (the model must also rotate their keys).
+    func repositionCells(_ sequence: Int, range: Range<Int32>, to newPosition: (Int32) -> Int32) -> [(cell: Int, delta: Int32)] {
         guard let s = sequences[sequence] else { return [] }
-        var moved: [Int] = []
+        var moved: [(cell: Int, delta: Int32)] = []
         for i in 0..<s.count where range.contains(s.positions[i]) {
-            s.positions[i] += delta
-            moved.append(i)
+            let p = newPosition(s.positions[i])
+            if p != s.positions[i] { moved.append((i, p - s.positions[i])) }
+            s.positions[i] = p
         }
         return moved
     }

@@ -130,14 +130,28 @@ public final class TransformerModel: @unchecked Sendable {
     /// Moves the cached tokens of `sequence` at positions in `range` by `delta` (context shift),
     /// rotating their keys so attention sees them at the new positions.
     public func shift(_ cache: KVCache, sequence: Int, positions range: Range<Int32>, by delta: Int32) {
-        let moved = cache.shiftPositions(sequence, range: range, delta: delta)
-        guard !moved.isEmpty, delta != 0 else { return }
+        guard delta != 0 else { return }
+        reposition(cache, sequence: sequence, positions: range) { $0 + delta }
+    }
+
+    /// Divides the positions in `range` of `sequence` by `divisor` (rounding down, so groups of
+    /// `divisor` tokens share a position: self-extend), rotating their keys to match.
+    public func divide(_ cache: KVCache, sequence: Int, positions range: Range<Int32>, by divisor: Int32) {
+        guard divisor > 1 else { return }
+        reposition(cache, sequence: sequence, positions: range) { $0 / divisor }
+    }
+
+    private func reposition(_ cache: KVCache, sequence: Int, positions range: Range<Int32>, to newPosition: (Int32) -> Int32) {
+        let moved = cache.repositionCells(sequence, range: range, to: newPosition)
+        guard !moved.isEmpty else { return }
         let s = cache.cells(sequence)
         let c = config
+        let byDelta = Dictionary(grouping: moved, by: \.delta)
         // Keys are read back as floats, rotated, and stored again in the cache's format (for a
         // quantized cache that is a second rounding, and its Hadamard rotation is undone around
         // RoPE, as in llama.cpp's K shift).
-        // In invariant numerics a shift is a pure rotation. llama.cpp's K shift instead applies
+        // In invariant numerics a shift is a pure rotation. llama.cpp's K shift (and its
+        // self-extend division) instead applies
         // the layer's whole RoPE again, magnitude included (LongRoPE's attn_factor, YaRN's
         // magnitude: shifted keys end up scaled twice), and also to layers that use no RoPE
         // (SmolLM3's every fourth); llama.cpp numerics reproduce that, as they reproduce its
@@ -149,20 +163,22 @@ public final class TransformerModel: @unchecked Sendable {
             for layer in 0..<c.layerCount where c.ropeLayers[layer] || asLlamaCpp {
                 let rope = ropeParameters(layer)
                 let yarn = asLlamaCpp ? rope.yarn : rope.yarn.map { RoPE.YaRN(low: $0.low, high: $0.high, magnitude: 1) }
-                withFactors(factors) { f in
-                    RoPE.angles(position: Float(delta), dims: c.ropeDimensions, base: rope.base, scale: rope.scale,
-                                factors: f, attentionFactor: asLlamaCpp ? rope.attentionFactor : 1, yarn: yarn,
-                                into: angles)
-                }
-                for cell in moved {
-                    let k = s.key(layer: layer, cell: cell)
-                    Dequantize.rowUnchecked(cache.keyType, k, count: c.kvDimension, into: row)
-                    if cache.keyRotation > 0 { KVCacheFormats.hadamard(row, count: c.kvDimension, block: cache.keyRotation) }
-                    for h in 0..<c.headCountKV {
-                        RoPE.apply(row + h * c.headDimension, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles)
+                for (delta, cells) in byDelta.sorted(by: { $0.key < $1.key }) {
+                    withFactors(factors) { f in
+                        RoPE.angles(position: Float(delta), dims: c.ropeDimensions, base: rope.base, scale: rope.scale,
+                                    factors: f, attentionFactor: asLlamaCpp ? rope.attentionFactor : 1, yarn: yarn,
+                                    into: angles)
                     }
-                    if cache.keyRotation > 0 { KVCacheFormats.hadamard(row, count: c.kvDimension, block: cache.keyRotation) }
-                    KVCacheFormats.store(row, count: c.kvDimension, as: cache.keyType, into: k, path: kernelPath)
+                    for (cell, _) in cells {
+                        let k = s.key(layer: layer, cell: cell)
+                        Dequantize.rowUnchecked(cache.keyType, k, count: c.kvDimension, into: row)
+                        if cache.keyRotation > 0 { KVCacheFormats.hadamard(row, count: c.kvDimension, block: cache.keyRotation) }
+                        for h in 0..<c.headCountKV {
+                            RoPE.apply(row + h * c.headDimension, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles)
+                        }
+                        if cache.keyRotation > 0 { KVCacheFormats.hadamard(row, count: c.kvDimension, block: cache.keyRotation) }
+                        KVCacheFormats.store(row, count: c.kvDimension, as: cache.keyType, into: k, path: kernelPath)
+                    }
                 }
             }
         }

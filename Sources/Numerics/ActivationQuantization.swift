@@ -2,17 +2,18 @@ import CNumerics
 import GGUF
 
 /// Quantization of f32 activation rows into the 8-bit block formats that quantized weights are
-/// dotted with (as GGUF engines do): Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL weights, Q8_1 (which also
-/// carries d·Σq) for Q4_1/Q5_1, and Q8_K (256-element blocks with 16-element partial sums) for
-/// the k-quants and IQ4_XS. Rounding is to nearest, ties to even.
+/// dotted with (as GGUF engines do, ggml's vec_dot_type): Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL/MXFP4
+/// weights, Q8_1 (which also carries d·Σq) for Q4_1/Q5_1, and Q8_K (256-element blocks with
+/// 16-element partial sums) for the k-quants, IQ4_XS, the IQ1/IQ2/IQ3 lattice formats and TQ1_0/TQ2_0. Rounding is to nearest, ties to even.
 public enum ActivationQuantization {
     /// The activation format paired with each weight format, or nil when the weight is dotted
     /// with f32 activations directly (F32, F16, BF16).
     public static func format(for weight: GGMLType) -> GGMLType? {
         switch weight {
-        case .q4_0, .q5_0, .q8_0, .iq4_nl: return .q8_0
+        case .q4_0, .q5_0, .q8_0, .iq4_nl, .mxfp4: return .q8_0
         case .q4_1, .q5_1: return .q8_1
         case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs: return .q8_K
+        case .iq2_xxs, .iq2_xs, .iq2_s, .iq3_xxs, .iq3_s, .iq1_s, .iq1_m, .tq1_0, .tq2_0: return .q8_K
         default: return nil
         }
     }

@@ -10,6 +10,7 @@ public enum Dequantize {
     public static let supportedTypes: Set<GGMLType> = [
         .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0,
         .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K, .iq4_nl, .iq4_xs,
+        .iq2_xxs, .iq2_xs, .iq2_s, .iq3_xxs, .iq3_s, .iq1_s, .iq1_m, .tq1_0, .tq2_0, .mxfp4,
     ]
 
     public static func isSupported(_ type: GGMLType) -> Bool { supportedTypes.contains(type) }
@@ -50,6 +51,10 @@ public enum Dequantize {
         case .q8_K: KQuantFormats.q8_K(src, blocks: blocks, into: dst)
         case .iq4_nl: IQ4Formats.iq4_nl(src, blocks: blocks, into: dst)
         case .iq4_xs: IQ4Formats.iq4_xs(src, blocks: blocks, into: dst)
+        case .iq2_xxs, .iq2_xs, .iq2_s, .iq3_xxs, .iq3_s, .iq1_s, .iq1_m:
+            IQuantFormats.dequantize(type, src, blocks: blocks, into: dst)
+        case .tq1_0, .tq2_0: TernaryFormats.dequantize(type, src, blocks: blocks, into: dst)
+        case .mxfp4: MXFP4Format.dequantize(src, blocks: blocks, into: dst)
         default: dst.update(repeating: .nan, count: count)
         }
     }

@@ -28,6 +28,9 @@ public enum QuantizedDot {
         case .q5_K: return q5_K(w, a, blocks: count / 256)
         case .q6_K: return q6_K(w, a, blocks: count / 256)
         case .iq4_xs: return iq4_xs(w, a, blocks: count / 256)
+        case .mxfp4: return mxfp4(w, a, blocks: count / 32)
+        case .iq2_xxs, .iq2_xs, .iq2_s, .iq3_xxs, .iq3_s, .iq1_s, .iq1_m: return lattice(weightType, w, a, blocks: count / 256)
+        case .tq1_0, .tq2_0: return ternary(weightType, w, a, blocks: count / 256)
         default: return .nan
         }
     }
@@ -148,6 +151,22 @@ public enum QuantizedDot {
                     q[j + 16] = Int32(kv[byte >> 4])
                 }
                 return loadF16(wb, 0)
+            }
+        }
+    }
+
+    // MXFP4: 2·E2M1 levels[q_w] with scale 2^(e − 128), in the Q8_0 order above (llama.cpp's
+    // x86 MXFP4 kernel may sum in another order: not checked)
+    static func mxfp4(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        MXFP4Format.levels.withUnsafeBufferPointer { kv in
+            q0(a, blocks: blocks) { b, q in
+                let wb = w + b * 17
+                for j in 0..<16 {
+                    let byte = Int(u8(wb, 1 + j))
+                    q[j] = Int32(kv[byte & 0xF])
+                    q[j + 16] = Int32(kv[byte >> 4])
+                }
+                return MXFP4Format.halfScale(loadByte(wb, 0))
             }
         }
     }

@@ -173,6 +173,20 @@ public final class SamplerChain: @unchecked Sendable {
         return SampledToken(token: token, probabilities: probabilities(token: token, logits: logits))
     }
 
+    /// A token chosen outside the chain (a reasoning budget forcing the end of thinking): nothing
+    /// is drawn and no stage runs. With `n_probs` the report shows the raw distribution and, as the
+    /// distribution the token came from, all of the probability on `token` (llama.cpp forces a
+    /// token by masking every other one, which leaves the same distribution).
+    public func forced(_ token: Int32, logits: UnsafeBufferPointer<Float>) -> SampledToken {
+        precondition(logits.count == vocabulary.size, "expected \(vocabulary.size) logits, got \(logits.count)")
+        guard nProbs > 0 else { return SampledToken(token: token, probabilities: nil) }
+        let (pre, preSelected) = denseTop(logits.baseAddress!, token: token, n: nProbs)
+        let certain = TokenProbability(token: token, probability: 1, logprob: 0)
+        return SampledToken(token: token, probabilities: TokenProbabilities(
+            token: token, selectedPreSampling: preSelected, selectedPostSampling: certain,
+            preSampling: pre, postSampling: [certain]))
+    }
+
     /// Convenience overload for arrays.
     public func sample(logits: [Float]) -> SampledToken {
         logits.withUnsafeBufferPointer { sample(logits: $0) }

@@ -1,5 +1,6 @@
 import JSON
 import Sampling
+import Serving
 
 /// A decoded POST /v1/chat/completions body: the messages for the template plus the options.
 struct ChatRequest {
@@ -15,6 +16,11 @@ struct ChatRequest {
     var templateVariables: [String: JSONValue] = [:]
     /// `reasoning_format`, overriding `--reasoning-format`.
     var reasoningFormat: ReasoningFormat?
+    /// `reasoning_budget_tokens` (or `thinking_budget_tokens`), overriding `--reasoning-budget`;
+    /// nil (or -1 in the request) keeps the server's.
+    var reasoningBudget: Int?
+    /// `reasoning_budget_message`, overriding `--reasoning-budget-message`.
+    var reasoningBudgetMessage: String?
     var options: CompletionOptions
     var logprobs = false
     var topLogprobs = 0
@@ -42,6 +48,12 @@ struct ChatRequest {
             }
             reasoningFormat = format
         }
+        // As llama-server: the first name wins, and -1 means "the server's budget".
+        let budgetRange = -1...ReasoningBudget.maxTokens
+        var budget = try f.int("reasoning_budget_tokens", in: budgetRange)
+        if budget == nil { budget = try f.int("thinking_budget_tokens", in: budgetRange) }
+        if let budget, budget >= 0 { reasoningBudget = budget }
+        reasoningBudgetMessage = try f.string("reasoning_budget_message")
         options = try CompletionOptions(f, vocabularySize: vocabularySize, defaults: defaults)
         var maxTokens = try f.int("max_completion_tokens", in: 0...Int(Int32.max))
         if maxTokens == nil { maxTokens = try f.int("max_tokens", in: 0...Int(Int32.max)) }

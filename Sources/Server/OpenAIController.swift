@@ -43,6 +43,7 @@ struct OpenAIController {
             .tokens(.string(text))
         var generation = chat.options.request(prompt: prompt.tokens, promptText: text)
         generation.grammarTrigger = plan.grammar?.trigger
+        generation.reasoningBudget = reasoningBudget(chat, templateSource: served.chatTemplate.source, prompt: text)
         if chat.options.stream && chat.choiceCount > 1 { throw APIError.badRequest("n > 1 is not supported with stream") }
         let handle: GenerationHandle
         var others: [GenerationHandle] = []
@@ -119,6 +120,17 @@ struct OpenAIController {
                 .final(summary: s, content: result.content, tokens: result.tokens, probabilities: result.probabilities)
         }
         return try JSONResponse.make(body)
+    }
+
+    /// The reply's thinking budget: the request's, else `--reasoning-budget`; nil when unlimited
+    /// or when the template has no thinking block to count (as llama-server, which takes the
+    /// markers from the template).
+    private func reasoningBudget(_ chat: ChatRequest, templateSource: String, prompt: String) -> ReasoningBudget? {
+        let tokens = chat.reasoningBudget ?? configuration.reasoningBudget
+        guard tokens >= 0, let block = ReasoningSplit(templateSource: templateSource, prompt: prompt) else { return nil }
+        return ReasoningBudget(tokens: tokens, open: block.open, close: block.close,
+                               message: chat.reasoningBudgetMessage ?? configuration.reasoningBudgetMessage,
+                               startsInside: block.startsInside)
     }
 
     private func render(_ chat: ChatRequest, plan: ChatToolPlan? = nil, served: ServedModel) throws(APIError) -> String {

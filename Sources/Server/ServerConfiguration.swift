@@ -31,6 +31,12 @@ public struct ServerConfiguration: Sendable {
         get { reasoningFormat.rawValue }
         set { reasoningFormat = ReasoningFormat(rawValue: newValue) ?? .auto }
     }
+    /// `--reasoning-budget`: thinking tokens per chat reply before the end of thinking is forced;
+    /// -1 is unlimited. A request's `reasoning_budget_tokens` wins.
+    public var reasoningBudget = -1
+    /// `--reasoning-budget-message`: text forced in front of the closing marker when the budget
+    /// runs out. A request's `reasoning_budget_message` wins.
+    public var reasoningBudgetMessage = ""
     /// `--slot-save-path`, or nil (slot save/restore disabled).
     public var slotSavePath: String?
     /// `-to`: read/write timeout in seconds.

@@ -12,6 +12,7 @@ extension Engine {
             admitQueuedTasks()
             dropCancelledTasks()
             makeRoomInFullContexts()
+            rearrangeGroupedPositions()
             let (batch, logitSlots) = buildBatch()
             if batch.count > 0 { runBatch(batch, logitSlots: logitSlots) }
             publishStatus()
@@ -102,9 +103,15 @@ extension Engine {
         }
         sampler.acceptPrompt(prompt)
 
-        if request.cachePrompt { swapWithPromptCache(slot, prompt: prompt) }
+        // Self-extend rearranges cached positions, so a slot using it starts from an empty cache
+        // (llama-server at the spec's commit refused cache_prompt with it).
+        let groupAttention = configuration.groupAttentionFactor > 1
+        slot.selfExtend = groupAttention
+            ? SelfExtend(factor: configuration.groupAttentionFactor, width: configuration.groupAttentionWidth) : nil
+        let cachePrompt = request.cachePrompt && !groupAttention
+        if cachePrompt { swapWithPromptCache(slot, prompt: prompt) }
         // Keep the longest cached prefix (at least one prompt token must run to get logits).
-        var reuse = request.cachePrompt ? commonPrefix(slot.cachedTokens, prompt) : 0
+        var reuse = cachePrompt ? commonPrefix(slot.cachedTokens, prompt) : 0
         reuse = min(reuse, prompt.count - 1)
         if reuse == 0 {
             cache.clear(slot.id)
@@ -118,6 +125,12 @@ extension Engine {
                                      predictLimit: effectivePredictLimit(request.predictLimit),
                                      keepCount: min(keep, prompt.count))
         slot.task?.truncated = prompt.count < fullPrompt.count
+        slot.task?.reasoningBudget = request.reasoningBudget.map {
+            // Message and marker are tokenized apart, as llama-server does, so no token spans both.
+            let forced = tokenizer.tokenize($0.message, addSpecial: false, parseSpecial: true)
+                + tokenizer.tokenize($0.close, addSpecial: false, parseSpecial: true)
+            return ReasoningBudgetTracker($0, forcedTokens: forced)
+        }
         if request.reportsProgress, let task = slot.task { reportProgress(task, starting: true) }
     }
 
@@ -170,7 +183,7 @@ extension Engine {
     private func makeRoomInFullContexts() {
         for slot in slots {
             guard let task = slot.task, task.phase == .generating else { continue }
-            guard configuration.contextShift else {
+            guard configuration.contextShift && slot.selfExtend == nil else {
                 // As llama-server without context shift: the reply ends once prompt + generated
                 // tokens fill the context (the pending token takes the last cell), marked truncated.
                 if slot.cachedTokens.count + 1 >= slotContextSize {
@@ -194,6 +207,28 @@ extension Engine {
         }
     }
 
+    /// Self-extend: before a slot's next tokens enter, rearrange its cached positions when its
+    /// window is full (`SelfExtend.rearrange`).
+    private func rearrangeGroupedPositions() {
+        for slot in slots where slot.task != nil {
+            guard var extend = slot.selfExtend else { continue }
+            for operation in extend.rearrange() {
+                switch operation {
+                case let .add(lower, upper, delta):
+                    guard lower < upper else { continue }
+                    model.shift(cache, sequence: slot.id, positions: Int32(lower)..<Int32(upper), by: Int32(delta))
+                case let .divide(lower, upper, divisor):
+                    guard lower < upper else { continue }
+                    model.divide(cache, sequence: slot.id, positions: Int32(lower)..<Int32(upper), by: Int32(divisor))
+                }
+            }
+            slot.selfExtend = extend
+        }
+    }
+
+    /// The position of a slot's next token: its cache length, or self-extend's position.
+    private func nextPosition(_ slot: Slot) -> Int { slot.selfExtend?.position ?? slot.cachedTokens.count }
+
     // MARK: One batch
 
     /// One batch from every active slot: a token for each generating slot (up to the micro-batch
@@ -205,14 +240,16 @@ extension Engine {
         for slot in slots {
             guard batch.count < configuration.microBatchSize, let task = slot.task, task.phase == .generating,
                   let token = task.pendingToken else { continue }
-            batch.append(Batch.Row(token: token, position: Int32(slot.cachedTokens.count), sequence: slot.id, wantsLogits: true))
+            batch.append(Batch.Row(token: token, position: Int32(nextPosition(slot)), sequence: slot.id, wantsLogits: true))
             logitSlots.append(slot)
         }
         var budget = configuration.microBatchSize
         for slot in slots {
             guard budget > 0, let task = slot.task, task.phase == .ingestingPrompt,
-                  let n = promptChunk(task, budget: budget) else { continue }
-            let base = slot.cachedTokens.count
+                  var n = promptChunk(task, budget: budget) else { continue }
+            // A self-extend window is rearranged between steps, so a chunk stops at its end.
+            if let extend = slot.selfExtend { n = min(n, max(1, extend.room)) }
+            let base = nextPosition(slot)
             for i in 0..<n {
                 let isLast = task.promptCursor + i == task.prompt.count - 1
                 batch.append(Batch.Row(token: task.prompt[task.promptCursor + i], position: Int32(base + i),
@@ -290,6 +327,7 @@ extension Engine {
         for row in batch.rows {
             let slot = slots[row.sequence]
             slot.cachedTokens.append(row.token)
+            slot.selfExtend?.advance(by: 1)
             guard let task = slot.task else { continue }
             if task.phase == .ingestingPrompt {
                 task.promptCursor += 1
@@ -315,7 +353,7 @@ extension Engine {
                 return
             }
         }
-        let sampled = task.sampler.sample(logits: logits)
+        let sampled = nextToken(task, logits: logits)
         task.sampler.accept(sampled.token)
         task.predicted += 1
         counters.predictedTokens += 1
@@ -325,6 +363,8 @@ extension Engine {
             return
         }
         let piece = task.detokenizer.append(sampled.token)
+        task.reasoningBudget?.accept(bytes: tokenizer.piece(sampled.token, special: true),
+                                     completesCharacter: !task.detokenizer.hasPendingBytes)
         switch task.stopMatcher.append(piece) {
         case .release(let text):
             task.job.continuation.yield(.token(tokenEvent(task, slot: slot, token: sampled.token, text: text,
@@ -340,6 +380,14 @@ extension Engine {
             return
         }
         task.pendingToken = sampled.token
+    }
+
+    /// The slot's next token: while a reasoning budget forces the end of thinking, its next forced
+    /// token (it then goes through the grammar, penalties, detokenizer, stop strings and the
+    /// model exactly as a sampled token does); otherwise a sample.
+    private func nextToken(_ task: ActiveGeneration, logits: UnsafeBufferPointer<Float>) -> SampledToken {
+        if let forced = task.reasoningBudget?.forcedToken { return task.sampler.forced(forced, logits: logits) }
+        return task.sampler.sample(logits: logits)
     }
 
     /// Ends a slot's task with a summary and frees the slot (its cache stays for reuse).

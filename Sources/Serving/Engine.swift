@@ -93,6 +93,9 @@ public final class Engine: @unchecked Sendable {
         do { try request.sampling.validate(vocabularySize: samplerVocabulary.size) } catch {
             throw .invalidSampling(field: error.field, message: error.description)
         }
+        if let problem = request.reasoningBudget?.problem {
+            throw .invalidSampling(field: "reasoning_budget_tokens", message: problem)
+        }
         let systemCount = condition.withLock { systemTokens.count }
         let total = systemCount + request.promptTokens.count
         if total == 0 { throw .emptyPrompt }

@@ -23,6 +23,11 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var contextShift = true
     /// `--cache-ram` in MiB: 0 keeps no prompts in host memory, -1 keeps them without limit.
     public var promptCacheMiB = 0
+    /// `--grp-attn-n` / `--grp-attn-w`: self-extend (group attention) when the factor is above 1;
+    /// the width must be a multiple of the factor. Such slots do not shift their context or reuse
+    /// cached prompts (`SelfExtend`).
+    public var groupAttentionFactor = 1
+    public var groupAttentionWidth = 512
     /// `-ctk` / `-ctv`: the formats the KV cache stores keys and values in (f16, q8_0, q4_0).
     public var keyCacheType = GGMLType.f16
     public var valueCacheType = GGMLType.f16

@@ -22,6 +22,8 @@ public struct GenerationRequest: Sendable {
     /// A lazy grammar's trigger: output is unconstrained until this text has been generated; the
     /// grammar then applies from the trigger's first byte on (tool calls with `tool_choice: auto`).
     public var grammarTrigger: String?
+    /// A limit on thinking tokens, after which the engine forces the thinking block closed.
+    public var reasoningBudget: ReasoningBudget?
     /// The original prompt text, shown by /slots.
     public var promptText: String
     /// Whether the client streams (shown by /slots).

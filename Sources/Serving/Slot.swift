@@ -9,6 +9,9 @@ final class Slot {
     /// Tokens whose keys/values are in the cache for sequence `id`, at positions 0..<count.
     var cachedTokens: [Int32] = []
     var task: ActiveGeneration?
+    /// Self-extend's position bookkeeping while a generation runs with `--grp-attn-n` above 1;
+    /// positions then differ from cache indices.
+    var selfExtend: SelfExtend?
 
     init(id: Int) { self.id = id }
 
@@ -34,6 +37,8 @@ final class ActiveGeneration {
     var truncated = false
     var detokenizer: StreamingDetokenizer
     var stopMatcher: StopStringMatcher
+    /// Counts thinking tokens and forces the end of thinking (`reasoning_budget_tokens`), if limited.
+    var reasoningBudget: ReasoningBudgetTracker?
     let predictLimit: Int
     let keepCount: Int
     let startTime: Date

@@ -1,11 +1,12 @@
 import GGUF
 
-/// Byte-level BPE tokenization of one plain-text fragment (`tokenizer.ggml.model` = `gpt2`).
+/// BPE tokenization of one plain-text fragment (`tokenizer.ggml.model` = `gpt2`, or `gemma4`).
 ///
 /// As llama.cpp does it: the pre-tokenizer cuts the text into words; within a word every byte
+/// (for byte-level vocabularies) or every UTF-8 character (for raw-text ones such as Gemma 4's)
 /// starts as its own symbol and the adjacent pair with the lowest merge rank is merged first
-/// (ties: leftmost), until no adjacent pair has a rank. Each final symbol is then looked up as
-/// a token.
+/// (ties: leftmost), until no adjacent pair has a rank. Each final symbol is then looked up as a
+/// token; one that is not a token falls back to per-byte tokens.
 ///
 /// We never build the GPT-2-mapped strings: vocabulary texts and merge halves are decoded to
 /// raw bytes once at load, every distinct merge half gets a small integer id, and a merge is a
@@ -19,17 +20,22 @@ struct BPETokenizer: Sendable {
     let partTable: ByteStringTable
     /// `left id << 32 | right id` → (rank, id of the concatenation as a merge half or -1).
     let merges: [UInt64: SIMD2<Int32>]
-    /// Single-byte token ids: the fallback llama.cpp applies to a final symbol that is not a
-    /// token (it looks up each byte of the symbol's mapped text; only ASCII-mapped bytes can hit).
-    let singleByteTokens: [Int32]
+    /// Per-byte fallback ids for a final symbol that is not a token, or -1 (the byte is dropped).
+    /// Byte-level: the token for the byte's mapped character, which llama.cpp only finds for
+    /// ASCII-mapped bytes. Raw text: the `<0xNN>` token.
+    let byteFallback: [Int32]
 
     init(vocabulary: Vocabulary, settings: PreTokenizer.Settings, mergeList: [String]) {
         self.settings = settings
         preTokenizer = PreTokenizer(program: settings.program)
+        let byteEncoded = settings.byteEncoded
+        func rawBytes(_ text: String) -> [UInt8]? {
+            byteEncoded ? ByteLevelEncoding.decode(text) : Array(text.utf8)
+        }
 
         var raw = ByteStringTable(minimumCapacity: vocabulary.count)
         for (i, text) in vocabulary.tokens.enumerated() {
-            if let bytes = ByteLevelEncoding.decode(text) { raw.insert(bytes, value: Int32(i)) }
+            if let bytes = rawBytes(text) { raw.insert(bytes, value: Int32(i)) }
         }
         rawTable = raw
 
@@ -45,8 +51,7 @@ struct BPETokenizer: Sendable {
             }
             let left = String(decoding: utf8[..<space], as: UTF8.self)
             let right = String(decoding: utf8[(space + 1)...], as: UTF8.self)
-            guard let l = ByteLevelEncoding.decode(left), let r = ByteLevelEncoding.decode(right),
-                  !l.isEmpty, !r.isEmpty else {
+            guard let l = rawBytes(left), let r = rawBytes(right), !l.isEmpty, !r.isEmpty else {
                 pairs.append(([], [])); continue
             }
             parts.insert(l, value: Int32(parts.count))
@@ -65,11 +70,18 @@ struct BPETokenizer: Sendable {
         partTable = parts
         self.merges = merges
 
-        var singles = [Int32](repeating: -1, count: 256)
-        for b in 0..<256 where ByteLevelEncoding.scalarForByte[b] < 0x80 {
-            singles[b] = raw.lookup([UInt8(b)])
+        var fallback = [Int32](repeating: -1, count: 256)
+        if byteEncoded {
+            for b in 0..<256 where ByteLevelEncoding.scalarForByte[b] < 0x80 {
+                fallback[b] = raw.lookup([UInt8(b)])
+            }
+        } else {
+            let hex = Array("0123456789ABCDEF".utf8)
+            for b in 0..<256 {
+                fallback[b] = vocabulary.textTable.lookup(Array("<0x".utf8) + [hex[b >> 4], hex[b & 15], UInt8(ascii: ">")])
+            }
         }
-        singleByteTokens = singles
+        byteFallback = fallback
     }
 
     private struct Symbol {
@@ -100,15 +112,22 @@ struct BPETokenizer: Sendable {
         for word in preTokenizer.split(text) {
             let wordBase = base + word.lowerBound
             let n = word.count
-            if settings.ignoreMerges {
+            if settings.ignoreMerges || (settings.program == .newlineRuns && wordBase[0] == 0x0A) {
+                // Gemma 4 (llama.cpp PR 21343): a run of newlines that is a token stays whole.
                 let id = rawTable.lookup(wordBase, n)
                 if id >= 0 { output.append(id); continue }
             }
             symbols.removeAll(keepingCapacity: true)
             queue.removeAll()
-            for i in 0..<n {
-                symbols.append(Symbol(start: Int32(i), length: 1, prev: Int32(i - 1),
-                                      next: i + 1 == n ? -1 : Int32(i + 1), part: partTable.lookup(wordBase + i, 1)))
+            var offset = 0
+            while offset < n {
+                // Byte-level text: one symbol per byte. Raw text: one per UTF-8 character.
+                let length = settings.byteEncoded ? 1 : min(UTF8Decoding.sequenceLength(lead: wordBase[offset]), n - offset)
+                let index = Int32(symbols.count)
+                symbols.append(Symbol(start: Int32(offset), length: Int32(length), prev: index - 1,
+                                      next: offset + length == n ? -1 : index + 1,
+                                      part: partTable.lookup(wordBase + offset, length)))
+                offset += length
             }
             @inline(__always) func tryAdd(_ left: Int32, _ right: Int32) {
                 if left < 0 || right < 0 { return }
@@ -117,7 +136,7 @@ struct BPETokenizer: Sendable {
                 guard let m = merges[UInt64(UInt32(l.part)) << 32 | UInt64(UInt32(r.part))] else { return }
                 queue.push(Bigram(rank: m.x, left: left, right: right, size: l.length + r.length, joined: m.y))
             }
-            for i in 1..<max(n, 1) { tryAdd(Int32(i - 1), Int32(i)) }
+            for i in 1..<max(symbols.count, 1) { tryAdd(Int32(i - 1), Int32(i)) }
             while let bigram = queue.pop() {
                 let l = symbols[Int(bigram.left)], r = symbols[Int(bigram.right)]
                 // Stale: one side was merged away, or grew since this pair was queued.
@@ -138,7 +157,7 @@ struct BPETokenizer: Sendable {
                     output.append(id)
                 } else {
                     for k in 0..<Int(s.length) {
-                        let t = singleByteTokens[Int(wordBase[Int(s.start) + k])]
+                        let t = byteFallback[Int(wordBase[Int(s.start) + k])]
                         if t >= 0 { output.append(t) }
                     }
                 }

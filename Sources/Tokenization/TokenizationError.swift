@@ -16,7 +16,7 @@ public enum TokenizationError: Error, Equatable, CustomStringConvertible, Sendab
     public var description: String {
         switch self {
         case let .unsupportedModel(name):
-            return "unsupported tokenizer model '\(name)' (tokenizer.ggml.model); supported: 'llama' (SentencePiece), 'gpt2' (byte-level BPE)"
+            return "unsupported tokenizer model '\(name)' (tokenizer.ggml.model); supported: 'llama' (SentencePiece), 'gpt2' (byte-level BPE), 'gemma4' (raw-text BPE), 'bert' (WordPiece)"
         case let .unsupportedPreTokenizer(name):
             return "unsupported BPE pre-tokenizer '\(name)' (tokenizer.ggml.pre); supported: \(PreTokenizer.supportedNames.joined(separator: ", "))"
         case let .missingKey(key):

@@ -2,8 +2,9 @@ import GGUF
 
 /// Text ↔ token ids for a model, built from its GGUF metadata, matching llama.cpp.
 ///
-/// Supports the SentencePiece-style `llama` model and the byte-level BPE `gpt2` model (with the
-/// pre-tokenizers in `PreTokenizer.Settings`). Build once per model: construction decodes the
+/// Supports the SentencePiece-style `llama` model, the byte-level BPE `gpt2` model (with the
+/// pre-tokenizers in `PreTokenizer.Settings`), Gemma 4's raw-text BPE `gemma4` model and BERT's
+/// WordPiece `bert` model. Build once per model: construction decodes the
 /// vocabulary and builds all lookup tables; `tokenize` and `detokenize` are then read-only and
 /// safe to call from any thread.
 public final class Tokenizer: Sendable {
@@ -12,12 +13,15 @@ public final class Tokenizer: Sendable {
     private enum Engine: Sendable {
         case sentencePiece(SentencePieceTokenizer)
         case bytePair(BPETokenizer)
+        case wordPiece(WordPieceTokenizer)
     }
 
     private let engine: Engine
     private let splitter: SpecialTokenSplitter
     /// Whether full detokenization removes spaces before punctuation (BPE pre-tokenizer setting).
     private let cleanSpaces: Bool
+    /// Whether BPE text has spaces as `▁` and raw UTF-8 (Gemma 4) rather than GPT-2's byte alphabet.
+    private let escapeWhitespace: Bool
     /// Every token's output bytes with control tokens rendered (llama.cpp's piece cache), in one
     /// buffer: token i is `pieceBytes[pieceStarts[i]..<pieceStarts[i + 1]]`.
     private let pieceBytes: [UInt8]
@@ -39,8 +43,14 @@ public final class Tokenizer: Sendable {
         case .sentencePiece:
             engine = .sentencePiece(SentencePieceTokenizer(vocabulary: vocabulary))
             cleanSpaces = false
-        case .bytePairEncoding:
-            guard let settings = PreTokenizer.Settings(name: vocabulary.preTokenizerName) else {
+            escapeWhitespace = false
+        case .bytePairEncoding, .spaceEscapedBPE:
+            let settings: PreTokenizer.Settings
+            if vocabulary.model == .spaceEscapedBPE {
+                settings = .gemma4
+            } else if let named = PreTokenizer.Settings(name: vocabulary.preTokenizerName) {
+                settings = named
+            } else {
                 throw TokenizationError.unsupportedPreTokenizer(vocabulary.preTokenizerName ?? "")
             }
             guard metadata.contains("tokenizer.ggml.merges") else {
@@ -51,13 +61,20 @@ public final class Tokenizer: Sendable {
             }
             engine = .bytePair(BPETokenizer(vocabulary: vocabulary, settings: settings, mergeList: merges))
             cleanSpaces = settings.cleanSpaces
+            escapeWhitespace = settings.escapeWhitespace
+        case .wordPiece:
+            let lowercase = metadata.bool("tokenizer.ggml.normalizer.lowercase") ?? true
+            let stripAccents = metadata.bool("tokenizer.ggml.normalizer.strip_accents") ?? lowercase
+            engine = .wordPiece(WordPieceTokenizer(vocabulary: vocabulary, lowercase: lowercase, stripAccents: stripAccents))
+            cleanSpaces = true
+            escapeWhitespace = false
         }
         splitter = SpecialTokenSplitter(vocabulary: vocabulary)
         var bytes: [UInt8] = []
         var starts: [Int32] = [0]
         starts.reserveCapacity(vocabulary.count + 1)
         for id in 0..<vocabulary.count {
-            bytes.append(contentsOf: Self.renderPiece(vocabulary, Int32(id), special: true))
+            bytes.append(contentsOf: Self.renderPiece(vocabulary, Int32(id), special: true, escapedSpaces: escapeWhitespace))
             starts.append(Int32(bytes.count))
         }
         pieceBytes = bytes
@@ -69,7 +86,8 @@ public final class Tokenizer: Sendable {
 
     /// Text → token ids, as `llama_tokenize(text, add_special, parse_special)`.
     /// - Parameters:
-    ///   - addSpecial: add BOS/EOS as the model's `add_bos_token`/`add_eos_token` say.
+    ///   - addSpecial: add BOS/EOS as the model's `add_bos_token`/`add_eos_token` say (WordPiece:
+    ///     always [CLS] before and [SEP] after, as llama.cpp does).
     ///   - parseSpecial: turn control-token text such as `<start_of_turn>` into its id.
     ///     User-defined tokens are always matched whole, as in llama.cpp.
     public func tokenize(_ text: String, addSpecial: Bool = true, parseSpecial: Bool = false) -> [Int32] {
@@ -79,7 +97,9 @@ public final class Tokenizer: Sendable {
         bytes.withUnsafeMutableBufferPointer { mbuf in
             let buf = UnsafeBufferPointer(mbuf)
             let fragments = splitter.split(buf, parseSpecial: parseSpecial)
-            if addSpecial && vocabulary.addBOS, let bos = vocabulary.bos { output.append(bos) }
+            // WordPiece always frames the text as [CLS] … [SEP] (llama.cpp ignores add_bos there).
+            let isWordPiece = vocabulary.model == .wordPiece
+            if addSpecial && (vocabulary.addBOS || isWordPiece), let bos = vocabulary.bos { output.append(bos) }
             switch engine {
             case let .sentencePiece(spm):
                 // A leading ▁ goes before text that starts the input or follows a special token.
@@ -100,13 +120,33 @@ public final class Tokenizer: Sendable {
                 for fragment in fragments {
                     switch fragment {
                     case let .text(range):
-                        bpe.tokenize(UnsafeBufferPointer(rebasing: buf[range]), into: &output)
+                        let slice = UnsafeBufferPointer(rebasing: buf[range])
+                        if escapeWhitespace {
+                            SentencePieceTokenizer.escape(slice, prefixSpace: false).withUnsafeBufferPointer {
+                                bpe.tokenize($0, into: &output)
+                            }
+                        } else {
+                            bpe.tokenize(slice, into: &output)
+                        }
+                    case let .token(id):
+                        output.append(id)
+                    }
+                }
+            case let .wordPiece(wpm):
+                for fragment in fragments {
+                    switch fragment {
+                    case let .text(range):
+                        wpm.tokenize(UnsafeBufferPointer(rebasing: buf[range]), into: &output)
                     case let .token(id):
                         output.append(id)
                     }
                 }
             }
-            if addSpecial && vocabulary.addEOS, let eos = vocabulary.eos { output.append(eos) }
+            if isWordPiece {
+                if addSpecial, let sep = vocabulary.sep { output.append(sep) }
+            } else if addSpecial && vocabulary.addEOS, let eos = vocabulary.eos {
+                output.append(eos)
+            }
         }
         return output
     }
@@ -127,14 +167,15 @@ public final class Tokenizer: Sendable {
         String(decoding: piece(id, special: special), as: UTF8.self)
     }
 
-    private static func renderPiece(_ v: Vocabulary, _ id: Int32, special: Bool) -> [UInt8] {
+    /// `escapedSpaces`: BPE token texts use `▁` for spaces (Gemma 4), not GPT-2's byte alphabet.
+    private static func renderPiece(_ v: Vocabulary, _ id: Int32, special: Bool, escapedSpaces: Bool) -> [UInt8] {
         let attr = v.attributes[Int(id)]
         let text = v.tokens[Int(id)]
         if !special && !attr.intersection([.control, .unknown]).isEmpty { return [] }
         if !attr.intersection([.control, .unknown, .userDefined]).isEmpty { return Array(text.utf8) }
         if attr.contains(.normal) {
-            switch v.model {
-            case .sentencePiece:
+            if v.model != .bytePairEncoding || escapedSpaces {
+                // "▁" → " ".
                 var out: [UInt8] = []
                 let u = Array(text.utf8)
                 out.reserveCapacity(u.count)
@@ -147,9 +188,8 @@ public final class Tokenizer: Sendable {
                     }
                 }
                 return out
-            case .bytePairEncoding:
-                return ByteLevelEncoding.decodeForOutput(text)
             }
+            return ByteLevelEncoding.decodeForOutput(text)
         }
         if attr.contains(.byte) {
             // "<0xNN>"; llama.cpp reads the two hex digits at offset 3.

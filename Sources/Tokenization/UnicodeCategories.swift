@@ -23,6 +23,11 @@ struct CodepointFlags: OptionSet, Sendable {
     var isNumber: Bool { contains(.number) }
     var isWhitespace: Bool { contains(.whitespace) }
     var isPunctuation: Bool { contains(.punctuation) }
+    /// `\p{M}`: llama.cpp calls these accent marks.
+    var isMark: Bool { contains(.mark) }
+    var isSymbol: Bool { contains(.symbol) }
+    /// `\p{C}` but unassigned: control, format, surrogate and private-use code points.
+    var isControl: Bool { contains(.control) }
     var isInRange: Bool { rawValue != 0 }
 
     private static let ascii: [CodepointFlags] = (0..<128).map { compute(UInt32($0)) }

@@ -13,6 +13,11 @@ public final class Vocabulary: Sendable {
         case sentencePiece = "llama"
         /// Byte-level BPE with merges and a regex pre-tokenizer (`gpt2`).
         case bytePairEncoding = "gpt2"
+        /// BPE merges over raw UTF-8 text with `▁` for spaces and `<0xNN>` byte tokens, split only
+        /// at newlines (`gemma4`; llama.cpp treats it as BPE with the `gemma4` pre-tokenizer).
+        case spaceEscapedBPE = "gemma4"
+        /// BERT WordPiece: normalized words covered by longest-match tokens (`bert`).
+        case wordPiece = "bert"
     }
 
     /// `tokenizer.ggml.token_type` values.
@@ -77,12 +82,7 @@ public final class Vocabulary: Sendable {
         guard let modelName = metadata.string("tokenizer.ggml.model") else {
             throw TokenizationError.missingKey("tokenizer.ggml.model")
         }
-        let model: Model
-        switch modelName {
-        case "llama": model = .sentencePiece
-        case "gpt2": model = .bytePairEncoding
-        default: throw TokenizationError.unsupportedModel(modelName)
-        }
+        guard let model = Model(rawValue: modelName) else { throw TokenizationError.unsupportedModel(modelName) }
         guard metadata.contains("tokenizer.ggml.tokens") else {
             throw TokenizationError.missingKey("tokenizer.ggml.tokens")
         }
@@ -155,7 +155,7 @@ public final class Vocabulary: Sendable {
 
         // Family defaults, then what the file says (an out-of-range id in the file is ignored,
         // as llama.cpp does, keeping the default).
-        var bos: Int32?, eos: Int32?, unk: Int32?
+        var bos: Int32?, eos: Int32?, unk: Int32?, sep: Int32?, pad: Int32?, mask: Int32?
         var addBOS: Bool, addEOS = false, addSpacePrefix: Bool
         switch model {
         case .sentencePiece:
@@ -165,8 +165,15 @@ public final class Vocabulary: Sendable {
             bos = 11; eos = 11; unk = nil
             addSpacePrefix = false
             addBOS = PreTokenizer.Settings(name: preTokenizerName)?.addBOS ?? false
+        case .spaceEscapedBPE:
+            addSpacePrefix = false
+            addBOS = false
+        case .wordPiece:
+            bos = 101; unk = 100; sep = 102; pad = 0; mask = 103
+            addBOS = true; addSpacePrefix = false
         }
         bos = validID(bos); eos = validID(eos); unk = validID(unk)
+        sep = validID(sep); pad = validID(pad); mask = validID(mask)
         func special(_ key: String, _ current: Int32?) -> Int32? {
             guard let v = metadata.int(key) else { return current }
             guard v >= 0, v < n else { return current }
@@ -177,9 +184,9 @@ public final class Vocabulary: Sendable {
         var eot = special("tokenizer.ggml.eot_token_id", nil)
         var eom = special("tokenizer.ggml.eom_token_id", nil)
         unk = special("tokenizer.ggml.unknown_token_id", unk)
-        sep = special("tokenizer.ggml.seperator_token_id", nil)
-        pad = special("tokenizer.ggml.padding_token_id", nil)
-        mask = special("tokenizer.ggml.mask_token_id", nil)
+        self.sep = special("tokenizer.ggml.seperator_token_id", sep)
+        self.pad = special("tokenizer.ggml.padding_token_id", pad)
+        self.mask = special("tokenizer.ggml.mask_token_id", mask)
         // The deprecated prefix/suffix/middle keys are read after the fim_* ones in llama.cpp,
         // so when a file has both, the deprecated key wins.
         var fimPre = special("tokenizer.ggml.prefix_token_id", special("tokenizer.ggml.fim_pre_token_id", nil))
@@ -192,6 +199,11 @@ public final class Vocabulary: Sendable {
         if let v = metadata.bool("tokenizer.ggml.add_space_prefix") { addSpacePrefix = v }
         if let v = metadata.bool("tokenizer.ggml.add_bos_token") { addBOS = v }
         if let v = metadata.bool("tokenizer.ggml.add_eos_token") { addEOS = v }
+        // llama.cpp always adds BOS with the Gemma 4 pre-tokenizer, whatever the file says.
+        if model == .spaceEscapedBPE
+            || (model == .bytePairEncoding && PreTokenizer.Settings(name: preTokenizerName)?.program == .newlineRuns) {
+            addBOS = true
+        }
         if addBOS && bos == nil {
             throw TokenizationError.invalidMetadata(key: "tokenizer.ggml.add_bos_token", reason: "true, but no BOS token id")
         }
@@ -263,7 +275,7 @@ public final class Vocabulary: Sendable {
             let byteToken = table.lookup(Array("<0x0A>".utf8))
             if byteToken >= 0 { nl = byteToken } else {
                 let plain = table.lookup([UInt8(ascii: "\n")])
-                nl = plain >= 0 ? plain : pad
+                nl = plain >= 0 ? plain : self.pad
             }
         case .bytePairEncoding:
             // llama.cpp tokenizes "\n": a user-defined "\n" token is split out first, otherwise
@@ -272,7 +284,13 @@ public final class Vocabulary: Sendable {
             let mapped = table.lookup(Array("Ċ".utf8))
             if raw >= 0 && attrs[Int(raw)].contains(.userDefined) { nl = raw }
             else if mapped >= 0 { nl = mapped }
-            else { nl = pad }
+            else { nl = self.pad }
+        case .spaceEscapedBPE:
+            // Raw text: "\n" tokenizes to the "\n" token when there is one.
+            let raw = table.lookup([UInt8(ascii: "\n")])
+            nl = raw >= 0 ? raw : self.pad
+        case .wordPiece:
+            nl = self.pad
         }
     }
 

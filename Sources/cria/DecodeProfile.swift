@@ -10,7 +10,8 @@ import Sampling
 /// same threads is the least a step can take. The step is then split by timing its parts alone
 /// with one row: the LM head product, the layers' products, and the rest (norms, RoPE, attention,
 /// cache stores, activation quantization and thread hand-offs) as the difference; sampling with
-/// the server's default chain comes on top of the step.
+/// the server's default chain comes on top of the step. Last, the layers' products for a 512-row
+/// prompt by weight type (the compute-bound side).
 struct DecodeProfile {
     let model: TransformerModel
     let steps: Int
@@ -80,6 +81,35 @@ struct DecodeProfile {
                      samplingSeconds * 1000, 100 * samplingSeconds / stepSeconds))
         print(String(format: "decode: %.1f tokens/s = %.0f%% of the bandwidth bound; the products alone run at %.1f GB/s",
                      1 / stepSeconds, 100 * readSeconds / stepSeconds, Double(bytes) / (headSeconds + layerSeconds) / 1e9))
+        promptProducts(layerMatrices, rows: 512)
+    }
+
+    /// The layers' products for a prompt of `rows` rows (the batch threads), by weight type: the
+    /// compute-bound part of prompt processing, in multiply-accumulates per second.
+    private func promptProducts(_ matrices: [WeightMatrix], rows: Int) {
+        let m = model, c = m.config
+        m.pool.activeThreads = m.batchThreads
+        let width = max(c.embeddingLength, c.queryDimension, c.feedForwardLength)
+        var input = [Float](repeating: 0, count: rows * width)
+        for i in input.indices { input[i] = Float(sin(Double(i) * 0.37)) }
+        var out = [Float](repeating: 0, count: rows * matrices.map(\.rows).max()!)
+        print("| layer products for a \(rows)-row prompt | ms | GMAC/s |")
+        print("| --- | --- | --- |")
+        for type in Set(matrices.map(\.type.name)).sorted() {
+            let ms = matrices.filter { $0.type.name == type }
+            let macs = ms.reduce(0) { $0 + $1.rows * $1.columns } * rows
+            let seconds = best {
+                input.withUnsafeBufferPointer { x in
+                    out.withUnsafeMutableBufferPointer { y in
+                        for w in ms {
+                            Matmul.multiply(w, x.baseAddress!, batch: rows, into: y.baseAddress!, pool: m.pool, path: m.kernelPath)
+                        }
+                    }
+                }
+            }
+            print(String(format: "| %@ (%d matrices) | %.1f | %.1f |", type, ms.count, seconds * 1000, Double(macs) / seconds / 1e9))
+        }
+        m.pool.activeThreads = m.threads
     }
 
     /// y = W·x for one row, as the forward pass computes it.

@@ -11,16 +11,16 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var options: ModelOptions
     @OptionGroup var kvCache: KVCacheOptions
 
-    @Option(name: [.short, .customLong("prompt")], help: "Prompt text.")
+    @Option(name: [.short, .customLong("prompt")], parsing: .unconditional, help: "Prompt text.")
     var prompt: String
 
-    @Option(name: [.short, .customLong("n-predict")], help: "Tokens to generate (-1: until end of generation or context full).")
+    @Option(name: [.short, .customLong("n-predict")], parsing: .unconditional, help: "Tokens to generate (-1: until end of generation or context full).")
     var nPredict = 64
 
     @Option(name: [.short, .customLong("ctx-size")], help: "Context size in tokens.")
     var contextSize = 2048
 
-    @Option(name: .customLong("temp"), help: "Temperature; 0 means greedy.")
+    @Option(name: .customLong("temp"), parsing: .unconditional, help: "Temperature; 0 means greedy.")
     var temperature: Float = 0.8
 
     @Option(name: .customLong("top-k"), help: "Top-k sampling (0 = off).")
@@ -29,7 +29,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("top-p"), help: "Top-p sampling (1 = off).")
     var topP: Float = 0.95
 
-    @Option(name: .customLong("seed"), help: "Random seed (-1 = random).")
+    @Option(name: .customLong("seed"), parsing: .unconditional, help: "Random seed (-1 = random).")
     var seed: Int64 = -1
 
     @Flag(name: .customLong("parse-special"), help: "Parse special-token text in the prompt.")

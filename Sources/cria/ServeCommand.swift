@@ -75,9 +75,11 @@ struct ServeCommand: AsyncParsableCommand {
     var microBatchSize = 512
     @Option(name: [.customShort("n"), .customLong("n-predict"), .customLong("predict")], parsing: .unconditional, help: "Most tokens to generate per request (-1 = no limit).")
     var nPredict = -1
-    @Option(name: .customLong("grp-attn-n"), help: "Self-extend group factor (only 1 is supported).")
+    @Option(name: [.customLong("grp-attn-n"), .customLong("gan", withSingleDash: true)],
+            help: "Self-extend: old tokens share positions this many at a time (1 = off).")
     var groupAttentionN = 1
-    @Option(name: .customLong("grp-attn-w"), help: "Self-extend group width.")
+    @Option(name: [.customLong("grp-attn-w"), .customLong("gaw", withSingleDash: true)],
+            help: "Self-extend: the window of positions grouped at a time (a multiple of --grp-attn-n).")
     var groupAttentionW = 512
     @Option(name: .customLong("pooling"), help: "Embedding pooling: none, mean, cls or last (default: the model's, else mean).")
     var pooling: String?
@@ -159,8 +161,12 @@ struct ServeCommand: AsyncParsableCommand {
     var chatTemplateFile: String?
     @Option(name: .customLong("reasoning-format"), help: "How thoughts are returned: none, deepseek, deepseek-legacy or auto.")
     var reasoningFormat = "auto"
-    @Option(name: .customLong("reasoning-budget"), help: "Thinking budget: -1 unlimited (default), 0 no thinking (as --reasoning off).")
+    @Option(name: .customLong("reasoning-budget"),
+            help: "Thinking tokens per chat reply: -1 unlimited (default), 0 no thinking (as --reasoning off), N>0 the end of thinking is forced after N tokens.")
     var reasoningBudget = -1
+    @Option(name: .customLong("reasoning-budget-message"),
+            help: "Text forced before the end-of-thinking marker when the reasoning budget runs out (default: none).")
+    var reasoningBudgetMessage = ""
     @Option(name: [.customLong("rea", withSingleDash: true), .customLong("reasoning")], help: "Reasoning in chats: on, off or auto (the template decides).")
     var reasoning = "auto"
     @Flag(name: .customLong("metrics"), help: "Enable GET /metrics (Prometheus).")
@@ -200,7 +206,10 @@ struct ServeCommand: AsyncParsableCommand {
             if sslKeyFile == nil { throw ValidationError("--ssl-cert-file needs --ssl-key-file (the certificate's PEM private key)") }
             if sslCertFile == nil { throw ValidationError("--ssl-key-file needs --ssl-cert-file (the PEM certificate)") }
         }
-        if groupAttentionN != 1 { throw ValidationError("--grp-attn-n other than 1 (self-extend) is not supported") }
+        if groupAttentionN < 1 { throw ValidationError("--grp-attn-n must be at least 1 (1 turns self-extend off)") }
+        if groupAttentionN > 1 && (groupAttentionW < groupAttentionN || groupAttentionW % groupAttentionN != 0) {
+            throw ValidationError("--grp-attn-w \(groupAttentionW) must be a positive multiple of --grp-attn-n \(groupAttentionN)")
+        }
         if parallel < 1 { throw ValidationError("-np must be at least 1") }
         if contextSize < 0 { throw ValidationError("-c must not be negative") }
         if logicalBatchSize < 1 || microBatchSize < 1 { throw ValidationError("-b and -ub must be positive") }
@@ -219,8 +228,8 @@ struct ServeCommand: AsyncParsableCommand {
         if !["none", "deepseek", "deepseek-legacy", "auto"].contains(reasoningFormat) {
             throw ValidationError("--reasoning-format must be none, deepseek, deepseek-legacy or auto, got '\(reasoningFormat)'")
         }
-        if reasoningBudget != -1 && reasoningBudget != 0 {
-            throw ValidationError("--reasoning-budget must be -1 (unlimited) or 0 (no thinking), got \(reasoningBudget): cria cannot cut thoughts off after N tokens")
+        if !(-1...ReasoningBudget.maxTokens).contains(reasoningBudget) {
+            throw ValidationError("--reasoning-budget must be -1 (unlimited), 0 (no thinking) or a number of tokens up to \(ReasoningBudget.maxTokens), got \(reasoningBudget)")
         }
         if ReasoningMode(rawValue: reasoning) == nil { throw ValidationError("--reasoning must be on, off or auto, got '\(reasoning)'") }
         if chatTemplate != nil && chatTemplateFile != nil {
@@ -263,6 +272,8 @@ struct ServeCommand: AsyncParsableCommand {
         server.rerankingEnabled = reranking
         server.jinjaEnabled = jinja
         server.reasoningFormatName = reasoningFormat
+        server.reasoningBudget = reasoningBudget
+        server.reasoningBudgetMessage = reasoningBudgetMessage
         server.slotSavePath = slotSavePath
         server.timeoutSeconds = timeout
         server.httpThreads = threadsHTTP
@@ -313,7 +324,8 @@ struct ServeCommand: AsyncParsableCommand {
                                  contextShift: contextShift, tags: tags.map(Self.commaList) ?? [],
                                  reasoning: reasoningBudget == 0 ? .off : ReasoningMode(rawValue: reasoning) ?? .auto, reranking: reranking,
                                  promptCacheMiB: cacheRAM ?? 0, numerics: numerics,
-                                 keyCacheType: kvCache.keyType, valueCacheType: kvCache.valueType)
+                                 keyCacheType: kvCache.keyType, valueCacheType: kvCache.valueType,
+                                 groupAttention: (groupAttentionN, groupAttentionW))
         Task.detached {
             do {
                 let served = try loader.load { outcome in
@@ -440,6 +452,8 @@ struct ModelLoader: Sendable {
     /// `-ctk` / `-ctv`.
     var keyCacheType = GGMLType.f16
     var valueCacheType = GGMLType.f16
+    /// `--grp-attn-n` / `--grp-attn-w`.
+    var groupAttention = (factor: 1, width: 512)
 
     /// Loads everything; `reportLock` hears what `--mlock` did before the engine starts.
     func load(reportLock: (GGUFStorage.LockOutcome) -> Void = { _ in }) throws -> ServedModel {
@@ -466,6 +480,8 @@ struct ModelLoader: Sendable {
         configuration.promptCacheMiB = promptCacheMiB
         configuration.keyCacheType = keyCacheType
         configuration.valueCacheType = valueCacheType
+        configuration.groupAttentionFactor = groupAttention.factor
+        configuration.groupAttentionWidth = groupAttention.width
         guard configuration.slotContextSize >= 8 else {
             throw ValidationError("-c \(context) split over \(slots) slots leaves \(configuration.slotContextSize) tokens per slot; raise -c")
         }

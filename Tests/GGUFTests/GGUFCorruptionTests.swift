@@ -139,7 +139,7 @@ import Testing
     }
 
     @Test func unknownTensorType() {
-        expectError(singleTensorFile(dims: [4], type: 99), contains: "unknown type id 99")
+        expectError(singleTensorFile(dims: [4], type: 99), contains: "tensor 'w' at offset 45 has unknown type id 99")
     }
 
     @Test func rowNotWholeBlocks() {

@@ -331,21 +331,15 @@ enum Synthetic {
                                naming: "blk.1.attn_norm.weight")
     }
 
-    /// IQ2_XXS has 256-element blocks, so the FFN is widened to 256 in the metadata and layer 0's
-    /// gate/up are replaced by well-formed F32 matrices; its down projection is IQ2_XXS.
+    /// NVFP4 is a type GGUF names but Cria cannot compute with: the load fails naming the tensor
+    /// and the type (64-element blocks: the 128-wide FFN down projection is whole blocks).
     @Test func unsupportedMatrixType() throws {
-        let file = try Self.rebuilt(metadata: { $0["llama.feed_forward_length"] = .uint32(256) }, tensors: { ts in
-            for name in ["blk.0.ffn_gate.weight", "blk.0.ffn_up.weight"] {
-                let i = ts.firstIndex { $0.name == name }!
-                ts[i].shape = [64, 256]
-                ts[i].data = [UInt8](repeating: 0, count: 64 * 256 * 4)
-            }
+        let file = try Self.rebuilt(tensors: { ts in
             let i = ts.firstIndex { $0.name == "blk.0.ffn_down.weight" }!
-            ts[i].shape = [256, 64]
-            ts[i].type = .iq2_xxs
-            ts[i].data = [UInt8](repeating: 0, count: 64 * GGMLType.iq2_xxs.typeSize)
+            ts[i].type = .nvfp4
+            ts[i].data = [UInt8](repeating: 0, count: 64 * 128 / 64 * GGMLType.nvfp4.typeSize)
         })
-        Self.expectLoadFailure(file, .unsupportedTensorType(tensor: "blk.0.ffn_down.weight", type: "IQ2_XXS"),
+        Self.expectLoadFailure(file, .unsupportedTensorType(tensor: "blk.0.ffn_down.weight", type: "NVFP4"),
                                naming: "blk.0.ffn_down.weight")
     }
 

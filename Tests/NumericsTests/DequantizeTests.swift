@@ -5,11 +5,14 @@ import GGUF
 
 /// Every storage format against gguf-py's numpy dequantizer (scripts/make-fixtures.py wrote
 /// both the random blocks and the reference values). Tolerance: none — bit-identical f32,
-/// since both sides do the same f32 operations in the same order.
+/// since both sides do the same f32 operations in the same order (MXFP4's fixture includes
+/// scales whose products overflow: ±inf must match too).
 @Suite struct DequantizeTests {
     static let fixturePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures/dequant.gguf"
     static let formats: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0,
-                                      .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K, .iq4_nl, .iq4_xs]
+                                      .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K, .iq4_nl, .iq4_xs,
+                                      .iq2_xxs, .iq2_xs, .iq2_s, .iq3_xxs, .iq3_s, .iq1_s, .iq1_m,
+                                      .tq1_0, .tq2_0, .mxfp4]
 
     @Test(arguments: formats)
     func matchesNumpyReference(_ type: GGMLType) throws {
@@ -52,14 +55,35 @@ import GGUF
         }
     }
 
+    /// NVFP4 is named (files holding it can be listed) but not computable.
     @Test func unsupportedFormatNamesItself() {
         var out = [Float](repeating: 0, count: 256)
         let src = [UInt8](repeating: 0, count: 256)
-        #expect(throws: NumericsError.unsupportedType("IQ2_XXS")) {
+        #expect(!Dequantize.isSupported(.nvfp4))
+        #expect(throws: NumericsError.unsupportedType("NVFP4")) {
             try src.withUnsafeBytes { s in
-                try out.withUnsafeMutableBufferPointer { try Dequantize.row(.iq2_xxs, s.baseAddress!, count: 256, into: $0.baseAddress!) }
+                try out.withUnsafeMutableBufferPointer { try Dequantize.row(.nvfp4, s.baseAddress!, count: 256, into: $0.baseAddress!) }
             }
         }
+    }
+
+    /// The generated grids are gguf-py's: spot values from ggml's published tables, and every
+    /// point made of the format's levels only (a shifted or truncated table fails here before
+    /// it fails a dequantization).
+    @Test func latticeTablesHaveTheirShapes() {
+        #expect(IQGrids.iq2xxs.count == 256 && IQGrids.iq2xs.count == 512 && IQGrids.iq2s.count == 1024)
+        #expect(IQGrids.iq3xxs.count == 256 && IQGrids.iq3s.count == 512 && IQGrids.iq1s.count == 2048)
+        #expect(IQGrids.iq2xxs[0] == 0x0808080808080808 && IQGrids.iq2xxs[1] == 0x080808080808082b)
+        #expect(IQGrids.iq1s[0] == 0xffffffffffffffff)
+        func bytes(_ v: UInt64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> UInt64(8 * $0)) } }
+        for grid in [IQGrids.iq2xxs, IQGrids.iq2xs, IQGrids.iq2s] {
+            #expect(grid.allSatisfy { bytes($0, 8).allSatisfy { [8, 25, 43].contains($0) } })
+            #expect(Set(grid).count == grid.count)
+        }
+        #expect(IQGrids.iq3xxs.allSatisfy { bytes(UInt64($0), 4).allSatisfy { [4, 12, 20, 28, 36, 44, 52, 62].contains($0) } })
+        #expect(IQGrids.iq3s.allSatisfy { bytes(UInt64($0), 4).allSatisfy { $0 % 2 == 1 && $0 <= 15 } })
+        #expect(IQGrids.iq1s.allSatisfy { bytes($0, 8).allSatisfy { [0xFF, 0, 1].contains($0) } })
+        #expect(IQGrids.ksigns.enumerated().allSatisfy { i, s in Int(s) == i | (i.nonzeroBitCount % 2) << 7 })
     }
 }
 

@@ -13,7 +13,11 @@ import TestSupport
 /// bit-identical (the C kernels do the per-block float work in the reference's order).
 @Suite struct KernelTests {
     static let formats: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl,
-                                      .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs]
+                                      .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs] + latticeTernaryFP4
+    /// The lattice, ternary and FP4 formats: C kernels for TQ2_0 and MXFP4 only; on the C paths
+    /// the others take the portable dot (so the bit-identity check above is trivial for them).
+    static let latticeTernaryFP4: [GGMLType] = [.iq2_xxs, .iq2_xs, .iq2_s, .iq3_xxs, .iq3_s, .iq1_s, .iq1_m,
+                                                .tq1_0, .tq2_0, .mxfp4]
 
     /// Byte offsets of each format's f16 scale fields (random bytes there could be inf/NaN).
     static func scaleOffsets(_ t: GGMLType) -> [Int] {
@@ -22,7 +26,30 @@ import TestSupport
         case .q2_K: return [80, 82]
         case .q3_K: return [108]
         case .q6_K: return [208]
+        case .tq1_0: return [52]
+        case .tq2_0: return [64]
+        case .iq1_m, .mxfp4: return []  // see setScales
         default: return [0]
+        }
+    }
+
+    /// Sets block `b`'s scales to small positive values: f16 fields, IQ1_M's d spread over the
+    /// top nibbles of its four scale words, MXFP4's E8M0 exponent (2^−8 … 2^−1).
+    static func setScales(_ type: GGMLType, _ w: inout [UInt8], block b: Int, rng: inout SplitMix) {
+        let base = b * type.typeSize
+        func smallScale() -> UInt16 { Float16(Float(rng.next() % 1000 + 1) / 40000).bitPattern }
+        switch type {
+        case .mxfp4:
+            w[base] = UInt8(120 + rng.next() % 8)
+        case .iq1_m:
+            let bits = smallScale()
+            for k in 0..<4 { w[base + 49 + 2 * k] = (w[base + 49 + 2 * k] & 0x0F) | UInt8((bits >> UInt16(4 * k)) & 0xF) << 4 }
+        default:
+            for o in scaleOffsets(type) {
+                let bits = smallScale()
+                w[base + o] = UInt8(bits & 0xFF)
+                w[base + o + 1] = UInt8(bits >> 8)
+            }
         }
     }
 
@@ -37,14 +64,7 @@ import TestSupport
         let k = 512
         let rowBytes = k / type.blockSize * type.typeSize
         var w = (0..<rows * rowBytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        for b in 0..<(rows * k / type.blockSize) {
-            for o in scaleOffsets(type) {
-                let scale = Float16(Float(rng.next() % 1000 + 1) / 40000)  // small positive scales
-                let bits = scale.bitPattern
-                w[b * type.typeSize + o] = UInt8(bits & 0xFF)
-                w[b * type.typeSize + o + 1] = UInt8(bits >> 8)
-            }
-        }
+        for b in 0..<(rows * k / type.blockSize) { setScales(type, &w, block: b, rng: &rng) }
         let x = (0..<tokens * k).map { i -> Float in
             let u = Float(rng.next() % 20001) / 10000 - 1
             return i % 97 == 0 ? u * 8 : u  // a few outliers, as real activations have
@@ -153,6 +173,57 @@ import TestSupport
                     #expect(same, "\(type.name) \(path): token \(t) differs alone vs in a batch of \(c.tokens)")
                 }
             }
+        }
+    }
+
+    /// The portable dots of the lattice, ternary and FP4 formats, tighter than the shared 1e-3: their
+    /// per-block integer sums are exact and only the f32 scale products and the sum over blocks
+    /// round (a few units of 2^−24 each), so |dot − Σ deq(w)·deq(a)| ≤ 1e-6·Σ|deq(w)·deq(a)|,
+    /// with the float64 reference over the same dequantized operands. Prints the largest
+    /// measured error per format.
+    @Test(arguments: latticeTernaryFP4)
+    func portableDotIsAccurate(_ type: GGMLType) throws {
+        let c = Self.makeCase(type, rows: 48, tokens: 4, seed: UInt64(type.rawValue) * 31 + 3)
+        let format = try #require(ActivationQuantization.format(for: type))
+        let aBytes = ActivationQuantization.rowBytes(format, count: c.k)
+        let rowBytes = c.weights.count / c.rows
+        var quantized = [UInt8](repeating: 0, count: aBytes)
+        var row = [Float](repeating: 0, count: c.k)
+        var worst = 0.0
+        for t in 0..<c.tokens {
+            c.x.withUnsafeBufferPointer { xb in
+                quantized.withUnsafeMutableBytes {
+                    ActivationQuantization.quantize(xb.baseAddress! + t * c.k, count: c.k, format: format, into: $0.baseAddress!)
+                }
+            }
+            let deqA = quantized.withUnsafeBytes { Self.dequantizedActivation($0.baseAddress!, format: format, k: c.k) }
+            for r in 0..<c.rows {
+                let got = c.weights.withUnsafeBytes { wb in
+                    row.withUnsafeMutableBufferPointer {
+                        Dequantize.rowUnchecked(type, wb.baseAddress! + r * rowBytes, count: c.k, into: $0.baseAddress!)
+                    }
+                    return quantized.withUnsafeBytes { QuantizedDot.dot(type, wb.baseAddress! + r * rowBytes, $0.baseAddress!, count: c.k) }
+                }
+                var exact = 0.0, magnitude = 0.0
+                for i in 0..<c.k {
+                    exact += Double(row[i]) * Double(deqA[i])
+                    magnitude += abs(Double(row[i]) * Double(deqA[i]))
+                }
+                #expect(magnitude > 0 && got.isFinite)
+                worst = max(worst, abs(Double(got) - exact) / magnitude)
+            }
+        }
+        print("\(type.name) dot vs float64: max error \(worst) of Σ|w·a|")
+        #expect(worst <= 1e-6, "\(type.name): error \(worst) of Σ|w·a|")
+    }
+
+    /// TQ2_0 and MXFP4 have C kernels on every C path, so matmulMatchesReferences compares them
+    /// with the portable dot; the other lattice formats fall back to it (no kernel claimed).
+    @Test(arguments: KernelDispatch.available.filter { $0 != .portable })
+    func cKernelsCoverTheirFormats(_ path: KernelPath) {
+        for type in Self.latticeTernaryFP4 {
+            let expected = type == .tq2_0 || type == .mxfp4
+            #expect(KernelDispatch.hasMatmul(path, Int32(type.rawValue)) == expected, "\(type.name) \(path)")
         }
     }
 

@@ -154,6 +154,13 @@ struct ToolCallParserTests {
               calls: [call("a", #"{"k": 1}"#), call("python", #"{"code":"print(1)"}"#)])
     }
 
+    @Test func functionaryFirstLineThatIsNoRecipientIsText() {
+        // Seen from a small model: the reply opens with `{` on its own line. It is not a call to
+        // a function named "{", so nothing may be streamed as one.
+        check(FunctionaryV3Syntax(), "{\n    | user: hello\n}\nmore words", content: "{\n    | user: hello\n}\nmore words", calls: [])
+        check(FunctionaryV3Syntax(), "Hello there, friend\nhow are you", content: "Hello there, friend\nhow are you", calls: [])
+    }
+
     // MARK: Command R7B
 
     @Test func commandRThinkingAndAction() {

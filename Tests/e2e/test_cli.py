@@ -63,6 +63,13 @@ def test_run_rejects_bad_arguments(cria, model_path):
     assert "--n-predict" in result.stderr
 
 
+def test_run_takes_negative_values_and_cache_types(cria, model_path):
+    # -ctk/-ctv are single-dash long options; negative numbers must still reach -n and --seed.
+    out = cria("run", "-m", model_path, "-p", "-Once upon a time", "-n", "4", "--seed", "-1", "--temp", "0",
+               "-ctk", "q8_0", "-ctv", "q4_0").stderr
+    assert "4 generated" in out, out
+
+
 def test_perplexity_matches_llama_cpp(cria, model_path):
     """llama-perplexity -c 512 on the GPL-3 text gives 13.9062 (Tests/Fixtures/reference/README.md). The
     issue's bar is ±1%; Cria reproduces llama.cpp's arithmetic, so it also matches to the printed

@@ -18,15 +18,15 @@ enum { CN_PATH_NONE = 0, CN_PATH_AVX2 = 1, CN_PATH_AVX512 = 2 };
 enum {
     CN_TYPE_F16 = 1, CN_TYPE_Q4_0 = 2, CN_TYPE_Q4_1 = 3, CN_TYPE_Q5_0 = 6, CN_TYPE_Q5_1 = 7, CN_TYPE_Q8_0 = 8,
     CN_TYPE_Q2_K = 10, CN_TYPE_Q3_K = 11, CN_TYPE_Q4_K = 12, CN_TYPE_Q5_K = 13, CN_TYPE_Q6_K = 14,
-    CN_TYPE_IQ4_NL = 20, CN_TYPE_IQ4_XS = 23
+    CN_TYPE_IQ4_NL = 20, CN_TYPE_IQ4_XS = 23, CN_TYPE_TQ2_0 = 35, CN_TYPE_MXFP4 = 39
 };
 
-/// Bytes of one block: 32 elements for the *_0/*_1 formats and the Q8_0/Q8_1 activations, 256 for
-/// the K-quants, IQ4_XS and the Q8_K activations (f32 scale, 256 int8, 16 int16 group sums).
+/// Bytes of one block: 32 elements for the *_0/*_1 formats, MXFP4 and the Q8_0/Q8_1 activations, 256 for
+/// the K-quants, IQ4_XS, TQ2_0 and the Q8_K activations (f32 scale, 256 int8, 16 int16 group sums).
 enum {
     CN_BYTES_Q4_0 = 18, CN_BYTES_Q4_1 = 20, CN_BYTES_Q5_0 = 22, CN_BYTES_Q5_1 = 24, CN_BYTES_Q8_0 = 34,
     CN_BYTES_Q8_1 = 36, CN_BYTES_Q4_K = 144, CN_BYTES_Q5_K = 176, CN_BYTES_Q6_K = 210, CN_BYTES_IQ4_XS = 136,
-    CN_BYTES_Q8_K = 292
+    CN_BYTES_TQ2_0 = 66, CN_BYTES_MXFP4 = 17, CN_BYTES_Q8_K = 292
 };
 
 /// A token's float order in cn_matmul (bits of `modes`; 0 = llama.cpp's vec_dot/gemv order, the one

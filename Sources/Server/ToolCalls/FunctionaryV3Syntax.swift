@@ -12,6 +12,7 @@ struct FunctionaryV3Syntax: ToolCallSyntax {
             _ = try c.skip(Self.prefix)
             while !c.atEnd {
                 let recipient = try c.readName(until: UInt8(ascii: "\n"))
+                guard Self.isRecipient(recipient) else { throw .invalid }
                 if recipient == "all" {
                     try c.readText(until: ["\n" + Self.prefix, Self.prefix], into: &out.content)
                 } else if recipient == "python", !c.atEnd, c.bytes[c.at] != UInt8(ascii: "{") {
@@ -28,5 +29,15 @@ struct FunctionaryV3Syntax: ToolCallSyntax {
             }
         } catch .needMore { return out } catch { return nil }
         return out
+    }
+
+    /// llama-server reads a recipient as a word (`\w+`: ASCII letters, digits, `_`). A reply whose
+    /// first line is anything else (`{`, a sentence) is not a segment header, so it is text and no
+    /// call is ever announced for it while streaming.
+    static func isRecipient(_ name: String) -> Bool {
+        name.utf8.allSatisfy { b in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || b == UInt8(ascii: "_")
+        }
     }
 }
