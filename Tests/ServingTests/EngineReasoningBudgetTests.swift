@@ -19,7 +19,7 @@ struct EngineReasoningBudgetTests {
     var tokenizer: Tokenizer { Self.shared.1 }
 
     func makeEngine(slots: Int = 1, context: Int = 256) -> Engine {
-        let engine = Engine(model: Self.shared.0, tokenizer: tokenizer,
+        let engine = try! Engine(model: Self.shared.0, tokenizer: tokenizer,
                             configuration: EngineConfiguration(contextSize: context, slotCount: slots, microBatchSize: 64))
         engine.start()
         return engine
