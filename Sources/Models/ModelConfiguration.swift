@@ -88,6 +88,10 @@ public struct ModelConfiguration: Sendable, Equatable {
             throw ModelError.invalidHyperparameter("layers \(layerCount), heads \(headCount)/\(headCountKV), "
                 + "width \(embeddingLength), feed-forward \(feedForwardLength)")
         }
+        // Mixtral-style files share the architecture name but route tokens through experts.
+        if let experts = keys.int("expert_count"), experts > 0 {
+            throw ModelError.invalidHyperparameter("\(arch) with \(experts) experts: mixture-of-experts models are not supported")
+        }
         headDimension = keys.int("attention.key_length") ?? embeddingLength / headCount
         valueDimension = keys.int("attention.value_length") ?? headDimension
         guard headDimension > 0, headDimension % 2 == 0, valueDimension == headDimension else {

@@ -241,6 +241,15 @@ enum ArchitectureFixture {
         #expect(try Self.model("qwen3").config.ropeYaRN == nil)
     }
 
+    @Test func mixtureOfExpertsIsRefusedByName() throws {
+        let file = try GGUFFile(path: ArchitectureFixture.folder + "/mistral.gguf")
+        var metadata = file.metadata
+        metadata["llama.expert_count"] = .uint32(8)
+        #expect(throws: ModelError.invalidHyperparameter("llama with 8 experts: mixture-of-experts models are not supported")) {
+            _ = try ModelConfiguration(metadata: metadata, vocabularySize: 259)
+        }
+    }
+
     @Test func unknownRopeScalingIsRefused() throws {
         let file = try GGUFFile(path: ArchitectureFixture.folder + "/qwen3.gguf")
         var metadata = file.metadata
