@@ -83,8 +83,10 @@ public struct ModelConfiguration: Sendable, Equatable {
         feedForwardLength = try keys.required("feed_forward_length")
         headCount = try keys.required("attention.head_count")
         headCountKV = (try? keys.required("attention.head_count_kv")) ?? headCount
-        guard embeddingLength > 0, layerCount > 0, layerCount <= 4096, headCount > 0, headCountKV > 0,
-              headCount % headCountKV == 0, feedForwardLength > 0 else {
+        // (bounded so that products of these, e.g. heads × head size, cannot overflow)
+        guard embeddingLength > 0, embeddingLength <= 1 << 20, layerCount > 0, layerCount <= 4096,
+              headCount > 0, headCount <= 1 << 16, headCountKV > 0, headCount % headCountKV == 0,
+              feedForwardLength > 0, feedForwardLength <= 1 << 24 else {
             throw ModelError.invalidHyperparameter("layers \(layerCount), heads \(headCount)/\(headCountKV), "
                 + "width \(embeddingLength), feed-forward \(feedForwardLength)")
         }
@@ -94,7 +96,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         }
         headDimension = keys.int("attention.key_length") ?? embeddingLength / headCount
         valueDimension = keys.int("attention.value_length") ?? headDimension
-        guard headDimension > 0, headDimension % 2 == 0, valueDimension == headDimension else {
+        guard headDimension > 0, headDimension <= 1 << 16, headDimension % 2 == 0, valueDimension == headDimension else {
             throw ModelError.invalidHyperparameter("key length \(headDimension), value length \(valueDimension)")
         }
         rmsEpsilon = keys.float("attention.layer_norm_rms_epsilon") ?? 1e-5

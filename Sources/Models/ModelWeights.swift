@@ -116,7 +116,7 @@ public struct ModelWeights: @unchecked Sendable {
     /// context so), else the short ones; nil for plain RoPE.
     public func ropeFactors(capacity: Int, originalContext: Int) -> [Float]? {
         if let ropeFrequencies { return ropeFrequencies }
-        let padded = (capacity + 255) / 256 * 256
+        let padded = capacity <= Int.max - 255 ? (capacity + 255) / 256 * 256 : capacity
         return padded > originalContext ? ropeFactorsLong : ropeFactorsShort
     }
 }
