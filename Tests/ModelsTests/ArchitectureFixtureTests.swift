@@ -20,7 +20,6 @@ enum ArchitectureFixture {
         ("phi3", "phi3"), ("phi3", "phi3-512"), ("granite", "granite"), ("olmo2", "olmo2"), ("smollm3", "smollm3"),
         ("qwen3-yarn", "qwen3-yarn"),
     ]
-    static var names: [String] { cases.map(\.recording) }
 
     struct Prompt {
         let prompt: [Int32]
@@ -103,7 +102,7 @@ enum ArchitectureFixture {
     /// (cosf/sinf, expf, tanhf) rounding a last bit differently on another C library than the
     /// one the recording ran with; a wrong step gives differences of the size of the logits
     /// (≈ 1–10).
-    static func exactTolerance(_ name: String) -> Float { 1e-4 }
+    static let exactTolerance: Float = 1e-4
 }
 
 @Suite struct ArchitectureFixtureTests {
@@ -114,7 +113,7 @@ enum ArchitectureFixture {
         let (model, recording) = ArchitectureFixture.cases[index]
         let a = try ArchitectureFixture.compare(recording, model: model, numerics: .llamaCpp, shifts: false)
         print("\(recording) (llama.cpp numerics): max |Δlogit| = \(a.maxDifference), greedy agreement \(a.greedyAgreement)")
-        #expect(a.maxDifference <= ArchitectureFixture.exactTolerance(recording), "\(recording): \(a.maxDifference)")
+        #expect(a.maxDifference <= ArchitectureFixture.exactTolerance, "\(recording): \(a.maxDifference)")
         #expect(a.greedyAgreement.count == 4 && a.greedyAgreement.allSatisfy { $0 == 40 }, "\(recording): \(a.greedyAgreement)")
     }
 
@@ -131,7 +130,7 @@ enum ArchitectureFixture {
         let a = try ArchitectureFixture.compare(recording, model: model, numerics: .invariant, maxPromptLength: 63,
                                                 shifts: false)
         print("\(recording) (invariant numerics): max |Δlogit| = \(a.maxDifference), greedy agreement \(a.greedyAgreement)")
-        #expect(a.maxDifference <= ArchitectureFixture.exactTolerance(recording), "\(recording): \(a.maxDifference)")
+        #expect(a.maxDifference <= ArchitectureFixture.exactTolerance, "\(recording): \(a.maxDifference)")
         #expect(a.greedyAgreement.count == 3 && a.greedyAgreement.allSatisfy { $0 == 40 }, "\(recording): \(a.greedyAgreement)")
     }
 }
