@@ -3,9 +3,11 @@ import CriaNumerics
 
 /// The hyper-parameters of a transformer, read from GGUF metadata with llama.cpp's defaults
 /// where a key is absent, plus the per-architecture choices (norm placement, activation, RoPE
-/// layout, sliding windows) that the shared forward pass follows.
+/// layout and factors, sliding windows, soft-caps, multipliers) that the shared forward pass
+/// follows. Each architecture sets its choices in its own file under `Architectures/`.
 public struct ModelConfiguration: Sendable, Equatable {
-    public static let supportedArchitectures = ["gemma3", "llama", "qwen2"]
+    /// Every `general.architecture` Cria can run, in the order an error message lists them.
+    public static var supportedArchitectures: [String] { Architectures.all.map { $0.name }.sorted() }
 
     public var architecture: String
     public var embeddingLength: Int
@@ -22,24 +24,49 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var ropeLayout: RoPE.Layout
     public var ropeDimensions: Int
     public var ropeBase: Float
-    /// Linear RoPE scaling factor for global layers (1 = none).
+    /// Linear RoPE scaling factor for global layers (1 = none); angles are divided by it.
     public var ropeScale: Float
+    /// Multiplier on RoPE's cos and sin (llama.cpp's `attn_factor`: `rope.scaling.attn_factor`).
+    public var ropeAttentionFactor: Float = 1
+    /// The training context that per-dimension LongRoPE factors are chosen against: the long
+    /// factors apply when a sequence may grow beyond it (`rope.scaling.original_context_length`).
+    public var ropeOriginalContext: Int
+    /// YaRN's angle blend and magnitude on global layers (`rope.scaling.type yarn` with a factor > 1).
+    public var ropeYaRN: RoPE.YaRN?
     /// RoPE base used on sliding-window layers.
     public var ropeBaseSliding: Float
+    /// Which layers rotate queries and keys at all (SmolLM3 leaves every fourth layer unrotated).
+    public var ropeLayers: [Bool]
     public var slidingWindow: Int?
     /// Which layers use the sliding window.
     public var slidingLayers: [Bool]
 
     public var activation: Activation
-    /// Multiplier applied to token embeddings (√n_embd for Gemma).
+    /// Multiplier applied to token embeddings (√n_embd for Gemma, `embedding_scale` for Granite).
     public var embeddingScale: Float
     public var attentionScale: Float
-    /// Gemma multiplies the (rotated) queries by `attentionScale` before attention instead of
-    /// scaling the scores, as llama.cpp's graph does; the f16 rounding of q differs slightly.
+    /// Gemma and Phi-3 multiply the (rotated) queries by `attentionScale` before attention instead
+    /// of scaling the scores, as llama.cpp's graphs do; the f16 rounding of q differs slightly.
     public var scalesQueries = false
-    public var hasQKNorm: Bool
-    /// Gemma's extra norms after attention and after the feed-forward block.
+    /// Attention scores become cap·tanh(score/cap) (Gemma 2); nil for none.
+    public var attentionSoftcap: Float?
+    /// Logits become cap·tanh(logit/cap) (Gemma 2); nil for none.
+    public var finalLogitSoftcap: Float?
+    /// Each block's output is multiplied by this before it joins the residual stream (Granite).
+    public var residualScale: Float = 1
+    /// Logits are divided by this (Granite's `logit_scale`).
+    public var logitScale: Float = 1
+    /// Whether a block's input is normalized (`attn_norm`, `ffn_norm`); OLMo 2 normalizes only
+    /// the block outputs.
+    public var normalizesBlockInputs = true
+    /// How queries and keys are normalized before RoPE, if at all.
+    public var queryKeyNorm: QueryKeyNorm?
+    /// Gemma's and OLMo 2's extra norms after attention and after the feed-forward block.
     public var hasPostNorms: Bool
+
+    /// Query/key RMS norms: one weight vector shared by every head (Gemma 3, Qwen3), or one over
+    /// the whole query and key rows (OLMo 2).
+    public enum QueryKeyNorm: Sendable, Equatable { case perHead, wholeRow }
 
     public var kvDimension: Int { headCountKV * headDimension }
     public var queryDimension: Int { headCount * headDimension }
@@ -48,69 +75,84 @@ public struct ModelConfiguration: Sendable, Equatable {
         guard let arch = m.string("general.architecture") else {
             throw ModelError.missingMetadata(key: "general.architecture")
         }
-        guard Self.supportedArchitectures.contains(arch) else { throw ModelError.unsupportedArchitecture(arch) }
-        func req(_ suffix: String) throws -> Int {
-            let key = "\(arch).\(suffix)"
-            if let v = m.int(key) { return v }
-            if let arr = m.intArray(key), let first = arr.first { return first }
-            throw ModelError.missingMetadata(key: key)
-        }
+        guard let description = Architectures.named(arch) else { throw ModelError.unsupportedArchitecture(arch) }
+        let keys = ArchitectureMetadata(metadata: m, architecture: arch)
         architecture = arch
-        embeddingLength = try req("embedding_length")
-        layerCount = try req("block_count")
-        feedForwardLength = try req("feed_forward_length")
-        headCount = try req("attention.head_count")
-        headCountKV = (try? req("attention.head_count_kv")) ?? headCount
-        guard embeddingLength > 0, layerCount > 0, headCount > 0, headCountKV > 0, headCount % headCountKV == 0 else {
-            throw ModelError.invalidHyperparameter("heads \(headCount)/\(headCountKV), width \(embeddingLength)")
+        embeddingLength = try keys.required("embedding_length")
+        layerCount = try keys.required("block_count")
+        feedForwardLength = try keys.required("feed_forward_length")
+        headCount = try keys.required("attention.head_count")
+        headCountKV = (try? keys.required("attention.head_count_kv")) ?? headCount
+        // (bounded so that products of these, e.g. heads × head size, cannot overflow)
+        guard embeddingLength > 0, embeddingLength <= 1 << 20, layerCount > 0, layerCount <= 4096,
+              headCount > 0, headCount <= 1 << 16, headCountKV > 0, headCount % headCountKV == 0,
+              feedForwardLength > 0, feedForwardLength <= 1 << 24 else {
+            throw ModelError.invalidHyperparameter("layers \(layerCount), heads \(headCount)/\(headCountKV), "
+                + "width \(embeddingLength), feed-forward \(feedForwardLength)")
         }
-        headDimension = m.int("\(arch).attention.key_length") ?? embeddingLength / headCount
-        valueDimension = m.int("\(arch).attention.value_length") ?? headDimension
-        guard valueDimension == headDimension else {
-            throw ModelError.invalidHyperparameter("key length \(headDimension) ≠ value length \(valueDimension)")
+        // Mixtral-style files share the architecture name but route tokens through experts.
+        if let experts = keys.int("expert_count"), experts > 0 {
+            throw ModelError.invalidHyperparameter("\(arch) with \(experts) experts: mixture-of-experts models are not supported")
         }
-        rmsEpsilon = m.float("\(arch).attention.layer_norm_rms_epsilon") ?? 1e-5
-        contextLength = m.int("\(arch).context_length") ?? 4096
+        headDimension = keys.int("attention.key_length") ?? embeddingLength / headCount
+        valueDimension = keys.int("attention.value_length") ?? headDimension
+        guard headDimension > 0, headDimension <= 1 << 16, headDimension % 2 == 0, valueDimension == headDimension else {
+            throw ModelError.invalidHyperparameter("key length \(headDimension), value length \(valueDimension)")
+        }
+        rmsEpsilon = keys.float("attention.layer_norm_rms_epsilon") ?? 1e-5
+        contextLength = keys.int("context_length") ?? 4096
         self.vocabularySize = vocabularySize
-        ropeDimensions = m.int("\(arch).rope.dimension_count") ?? headDimension
-        ropeBase = m.float("\(arch).rope.freq_base") ?? 10_000
-        if m.string("\(arch).rope.scaling.type") == "linear", let f = m.float("\(arch).rope.scaling.factor"), f > 0 {
-            ropeScale = f
-        } else {
-            ropeScale = 1
+        ropeDimensions = keys.int("rope.dimension_count") ?? headDimension
+        guard ropeDimensions >= 0, ropeDimensions <= headDimension, ropeDimensions % 2 == 0 else {
+            throw ModelError.invalidHyperparameter("rope dimension count \(ropeDimensions) with head dimension \(headDimension)")
+        }
+        ropeBase = keys.float("rope.freq_base") ?? 10_000
+        ropeScale = try Self.ropeScale(keys)
+        ropeAttentionFactor = keys.float("rope.scaling.attn_factor") ?? 1
+        ropeOriginalContext = keys.int("rope.scaling.original_context_length") ?? contextLength
+        if keys.string("rope.scaling.type") == "yarn", ropeScale > 1 {
+            ropeYaRN = RoPE.YaRN(dims: ropeDimensions, originalContext: ropeOriginalContext, base: ropeBase, factor: ropeScale)
+            // llama.cpp's attention factor for YaRN: its magnitude, divided out again (the
+            // magnitude is applied inside the rotation), times `rope.scaling.attn_factor`.
+            let magnitude = RoPE.YaRN.magnitude(ropeScale)
+            ropeAttentionFactor = magnitude * (1 / magnitude) * ropeAttentionFactor
         }
         ropeBaseSliding = ropeBase
+        ropeLayers = Array(repeating: true, count: layerCount)
         slidingWindow = nil
         slidingLayers = Array(repeating: false, count: layerCount)
+        ropeLayout = .normal
+        activation = .silu
+        embeddingScale = 1
+        attentionScale = 1 / Float(headDimension).squareRoot()
+        hasPostNorms = false
+        try description.configure(&self, keys)
+    }
 
-        switch arch {
-        case "gemma3":
-            ropeLayout = .neox
-            activation = .gelu
-            embeddingScale = Float(embeddingLength).squareRoot()
-            attentionScale = 1 / Float(headDimension).squareRoot()
-            scalesQueries = true
-            hasQKNorm = true
-            hasPostNorms = true
-            // Gemma 3: five sliding-window layers then one global layer; local RoPE base 10 000.
-            slidingWindow = m.int("gemma3.attention.sliding_window") ?? 512
-            let pattern = m.int("gemma3.attention.sliding_window_pattern") ?? 6
-            slidingLayers = (0..<layerCount).map { pattern > 0 && ($0 + 1) % pattern != 0 }
-            ropeBaseSliding = 10_000
-        case "qwen2":
-            ropeLayout = .neox
-            activation = .silu
-            embeddingScale = 1
-            attentionScale = 1 / Float(headDimension).squareRoot()
-            hasQKNorm = false
-            hasPostNorms = false
-        default:  // llama
-            ropeLayout = .normal
-            activation = .silu
-            embeddingScale = 1
-            attentionScale = 1 / Float(headDimension).squareRoot()
-            hasQKNorm = false
-            hasPostNorms = false
+    /// The factor RoPE angles are divided by, as llama.cpp reads `rope.scaling.*`: for the linear,
+    /// LongRoPE and YaRN types (YaRN then blends, see `ropeYaRN`), never for `none`.
+    private static func ropeScale(_ keys: ArchitectureMetadata) throws -> Float {
+        let type = keys.string("rope.scaling.type") ?? "linear"
+        let factor = keys.float("rope.scaling.factor") ?? keys.float("rope.scale_linear") ?? 0
+        switch type {
+        case "none": return 1
+        case "linear", "longrope", "yarn":
+            guard factor.isFinite, factor >= 0 else { throw ModelError.invalidHyperparameter("RoPE scaling factor \(factor)") }
+            return factor > 0 ? factor : 1
+        default:
+            throw ModelError.invalidHyperparameter("unknown RoPE scaling type '\(type)'")
         }
+    }
+
+    /// Marks layers as sliding-window layers from `attention.sliding_window_pattern` as llama.cpp
+    /// reads it: a per-layer bool array, or n meaning every n-th layer is global (the others
+    /// slide), with `defaultPattern` when the key is absent.
+    mutating func setSlidingPattern(_ keys: ArchitectureMetadata, defaultPattern: Int) {
+        if let flags = keys.boolArray("attention.sliding_window_pattern") {
+            slidingLayers = (0..<layerCount).map { $0 < flags.count && flags[$0] }
+            return
+        }
+        let pattern = keys.int("attention.sliding_window_pattern") ?? defaultPattern
+        slidingLayers = (0..<layerCount).map { pattern <= 0 || $0 % pattern < pattern - 1 }
     }
 }

@@ -5,13 +5,17 @@ import CriaNumerics
 /// Matrices stay in their storage format inside the mapping; norms and biases are small and
 /// are copied out as f32.
 public struct LayerWeights: @unchecked Sendable {
-    public var attentionNorm: [Float]
+    /// Input norms; nil where the architecture normalizes only block outputs (OLMo 2).
+    public var attentionNorm: [Float]?
     public var query, key, value, output: WeightMatrix
-    public var queryBias, keyBias, valueBias: [Float]?
+    /// Optional biases, added after their products where a file has them (Qwen2's q/k/v; some
+    /// llama-architecture files the output and feed-forward ones).
+    public var queryBias, keyBias, valueBias, outputBias: [Float]?
     public var queryNorm, keyNorm: [Float]?
     public var postAttentionNorm: [Float]?
-    public var ffnNorm: [Float]
+    public var ffnNorm: [Float]?
     public var gate, up, down: WeightMatrix
+    public var gateBias, upBias, downBias: [Float]?
     public var postFFNNorm: [Float]?
 }
 
@@ -23,6 +27,9 @@ public struct ModelWeights: @unchecked Sendable {
     /// The LM head; the token embedding itself when the model ties them.
     public var output: WeightMatrix
     public var layers: [LayerWeights]
+    /// Per-dimension RoPE divisors (ropeDimensions / 2 each): Llama 3.x's `rope_freqs`, or
+    /// LongRoPE's pair (`rope_factors_short` / `_long`), chosen by context size in `ropeFactors`.
+    public var ropeFrequencies, ropeFactorsShort, ropeFactorsLong: [Float]?
 
     public init(file: GGUFFile, config c: ModelConfiguration) throws {
         func info(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
@@ -46,32 +53,70 @@ public struct ModelWeights: @unchecked Sendable {
             file.tensor(named: name) == nil ? nil : try vector(name, n)
         }
 
-        let d = c.embeddingLength
+        let d = c.embeddingLength, ff = c.feedForwardLength
         tokenEmbedding = try matrix("token_embd.weight", columns: d, rows: c.vocabularySize)
         outputNorm = try vector("output_norm.weight", d)
         output = file.tensor(named: "output.weight") == nil
             ? tokenEmbedding
             : try matrix("output.weight", columns: d, rows: c.vocabularySize)
+        let half = c.ropeDimensions / 2
+        ropeFrequencies = try optionalVector("rope_freqs.weight", half)
+        ropeFactorsShort = try optionalVector("rope_factors_short.weight", half)
+        ropeFactorsLong = try optionalVector("rope_factors_long.weight", half)
         layers = try (0..<c.layerCount).map { i in
             let p = "blk.\(i)."
+            // Fused projections (Phi-3) are split by rows: each output row is its own dot
+            // product, so the parts compute exactly what the fused matrix would.
+            let (query, key, value): (WeightMatrix, WeightMatrix, WeightMatrix)
+            if file.tensor(named: p + "attn_qkv.weight") != nil {
+                let qkv = try matrix(p + "attn_qkv.weight", columns: d, rows: c.queryDimension + 2 * c.kvDimension)
+                (query, key, value) = (qkv.rows(0, c.queryDimension), qkv.rows(c.queryDimension, c.kvDimension),
+                                       qkv.rows(c.queryDimension + c.kvDimension, c.kvDimension))
+            } else {
+                query = try matrix(p + "attn_q.weight", columns: d, rows: c.queryDimension)
+                key = try matrix(p + "attn_k.weight", columns: d, rows: c.kvDimension)
+                value = try matrix(p + "attn_v.weight", columns: d, rows: c.kvDimension)
+            }
+            let (gate, up): (WeightMatrix, WeightMatrix)
+            if file.tensor(named: p + "ffn_gate.weight") == nil, file.tensor(named: p + "ffn_up.weight")?.shape == [d, 2 * ff] {
+                // gate rows first, then up (llama.cpp's swiglu over the fused output's halves)
+                let gateUp = try matrix(p + "ffn_up.weight", columns: d, rows: 2 * ff)
+                (gate, up) = (gateUp.rows(0, ff), gateUp.rows(ff, ff))
+            } else {
+                gate = try matrix(p + "ffn_gate.weight", columns: d, rows: ff)
+                up = try matrix(p + "ffn_up.weight", columns: d, rows: ff)
+            }
+            let normWidth: (q: Int, k: Int) = c.queryKeyNorm == .wholeRow
+                ? (c.queryDimension, c.kvDimension) : (c.headDimension, c.headDimension)
             return LayerWeights(
-                attentionNorm: try vector(p + "attn_norm.weight", d),
-                query: try matrix(p + "attn_q.weight", columns: d, rows: c.queryDimension),
-                key: try matrix(p + "attn_k.weight", columns: d, rows: c.kvDimension),
-                value: try matrix(p + "attn_v.weight", columns: d, rows: c.kvDimension),
+                attentionNorm: c.normalizesBlockInputs ? try vector(p + "attn_norm.weight", d) : nil,
+                query: query, key: key, value: value,
                 output: try matrix(p + "attn_output.weight", columns: c.queryDimension, rows: d),
                 queryBias: try optionalVector(p + "attn_q.bias", c.queryDimension),
                 keyBias: try optionalVector(p + "attn_k.bias", c.kvDimension),
                 valueBias: try optionalVector(p + "attn_v.bias", c.kvDimension),
-                queryNorm: c.hasQKNorm ? try vector(p + "attn_q_norm.weight", c.headDimension) : nil,
-                keyNorm: c.hasQKNorm ? try vector(p + "attn_k_norm.weight", c.headDimension) : nil,
+                outputBias: try optionalVector(p + "attn_output.bias", d),
+                queryNorm: c.queryKeyNorm != nil ? try vector(p + "attn_q_norm.weight", normWidth.q) : nil,
+                keyNorm: c.queryKeyNorm != nil ? try vector(p + "attn_k_norm.weight", normWidth.k) : nil,
                 postAttentionNorm: c.hasPostNorms ? try vector(p + "post_attention_norm.weight", d) : nil,
-                ffnNorm: try vector(p + "ffn_norm.weight", d),
-                gate: try matrix(p + "ffn_gate.weight", columns: d, rows: c.feedForwardLength),
-                up: try matrix(p + "ffn_up.weight", columns: d, rows: c.feedForwardLength),
-                down: try matrix(p + "ffn_down.weight", columns: c.feedForwardLength, rows: d),
+                ffnNorm: c.normalizesBlockInputs ? try vector(p + "ffn_norm.weight", d) : nil,
+                gate: gate, up: up,
+                down: try matrix(p + "ffn_down.weight", columns: ff, rows: d),
+                gateBias: try optionalVector(p + "ffn_gate.bias", ff),
+                upBias: try optionalVector(p + "ffn_up.bias", ff),
+                downBias: try optionalVector(p + "ffn_down.bias", d),
                 postFFNNorm: c.hasPostNorms ? try vector(p + "post_ffw_norm.weight", d) : nil
             )
         }
+    }
+
+    /// The per-dimension RoPE divisors for sequences of up to `capacity` tokens: Llama 3's fixed
+    /// ones, or LongRoPE's long factors when the context exceeds the model's original one, as
+    /// llama.cpp decides with its context rounded up to a multiple of 256 (llama.cpp pads every
+    /// context so), else the short ones; nil for plain RoPE.
+    public func ropeFactors(capacity: Int, originalContext: Int) -> [Float]? {
+        if let ropeFrequencies { return ropeFrequencies }
+        let padded = capacity <= Int.max - 255 ? (capacity + 255) / 256 * 256 : capacity
+        return padded > originalContext ? ropeFactorsLong : ropeFactorsShort
     }
 }

@@ -1,7 +1,9 @@
+import Foundation
 import GGUF
 import CriaNumerics
 
-/// A decoder-only transformer (Gemma 3, Llama, Qwen2) that runs batches of rows over a KV cache.
+/// A decoder-only transformer (every architecture in `Architectures/`) that runs batches of rows
+/// over a KV cache.
 ///
 /// The forward pass is written once; `ModelConfiguration` carries each architecture's choices.
 /// Every row's result depends only on its own sequence's cache and token — never on which other
@@ -121,7 +123,7 @@ public final class TransformerModel: @unchecked Sendable {
                                        tiledAttention: cache.keyType == .f16 && cache.valueType == .f16)
         schedule.rowOrders.withUnsafeBufferPointer { orders in
             let pass = ForwardPass(batch: batch, cache: cache, cells: cells, scratch: s, schedule: schedule, orders: orders.baseAddress!,
-                                   adapterScales: rowAdapterScales(batch))
+                                   adapterScales: rowAdapterScales(batch), ropeFactors: ropeFactors(cache))
             for layer in 0..<config.layerCount {
                 attentionBlock(layer, pass)
                 feedForwardBlock(layer, pass)
@@ -153,12 +155,25 @@ public final class TransformerModel: @unchecked Sendable {
         // Keys are read back as floats, rotated, and stored again in the cache's format (for a
         // quantized cache that is a second rounding, and its Hadamard rotation is undone around
         // RoPE, as in llama.cpp's K shift).
+        // In invariant numerics a shift is a pure rotation. llama.cpp's K shift (and its
+        // self-extend division) instead applies
+        // the layer's whole RoPE again, magnitude included (LongRoPE's attn_factor, YaRN's
+        // magnitude: shifted keys end up scaled twice), and also to layers that use no RoPE
+        // (SmolLM3's every fourth); llama.cpp numerics reproduce that, as they reproduce its
+        // other quirks.
+        let asLlamaCpp = numerics == .llamaCpp
+        let factors = ropeFactors(cache)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions + c.kvDimension) { buffer in
             let angles = buffer.baseAddress!, row = angles + c.ropeDimensions
-            for layer in 0..<c.layerCount {
-                let (base, scale) = ropeParameters(layer)
+            for layer in 0..<c.layerCount where c.ropeLayers[layer] || asLlamaCpp {
+                let rope = ropeParameters(layer)
+                let yarn = asLlamaCpp ? rope.yarn : rope.yarn.map { RoPE.YaRN(low: $0.low, high: $0.high, magnitude: 1) }
                 for (delta, cells) in byDelta.sorted(by: { $0.key < $1.key }) {
-                    RoPE.angles(position: Float(delta), dims: c.ropeDimensions, base: base, scale: scale, into: angles)
+                    withFactors(factors) { f in
+                        RoPE.angles(position: Float(delta), dims: c.ropeDimensions, base: rope.base, scale: rope.scale,
+                                    factors: f, attentionFactor: asLlamaCpp ? rope.attentionFactor : 1, yarn: yarn,
+                                    into: angles)
+                    }
                     for (cell, _) in cells {
                         let k = s.key(layer: layer, cell: cell)
                         Dequantize.rowUnchecked(cache.keyType, k, count: c.kvDimension, into: row)
@@ -218,18 +233,29 @@ public final class TransformerModel: @unchecked Sendable {
         }
     }
 
-    private func ropeParameters(_ layer: Int) -> (base: Float, scale: Float) {
-        config.slidingLayers[layer] ? (config.ropeBaseSliding, 1) : (config.ropeBase, config.ropeScale)
+    /// Sliding-window layers use their own base and no scaling.
+    private func ropeParameters(_ layer: Int) -> (base: Float, scale: Float, attentionFactor: Float, yarn: RoPE.YaRN?) {
+        config.slidingLayers[layer]
+            ? (config.ropeBaseSliding, 1, 1, nil) : (config.ropeBase, config.ropeScale, config.ropeAttentionFactor, config.ropeYaRN)
+    }
+
+    /// The RoPE divisors for sequences in `cache` (see `ModelWeights.ropeFactors`).
+    private func ropeFactors(_ cache: KVCache) -> [Float]? {
+        weights.ropeFactors(capacity: cache.capacity, originalContext: config.ropeOriginalContext)
+    }
+
+    /// Runs `body` with the divisors' storage, nil for plain RoPE (llama.cpp gives the factors to
+    /// every layer of the architectures that have them).
+    private func withFactors(_ factors: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
+        guard let factors else { return body(nil) }
+        factors.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 
     /// x += attention(norm(x)), and the rows' keys and values into the cache.
     private func attentionBlock(_ layer: Int, _ pass: ForwardPass) {
         let c = config, w = weights.layers[layer], s = pass.scratch, n = pass.batch.count, d = c.embeddingLength
         let (x, h, q, k, v, o) = (s.x, s.h, s.q, s.k, s.v, s.o)
-        eachRows(n) { r in
-            VectorMath.rmsNorm(rows: r.count, x + r.lowerBound * d, stride: d, weight: w.attentionNorm, count: d,
-                               eps: c.rmsEpsilon, into: h + r.lowerBound * d, outputStride: d)
-        }
+        normalizeInput(x, weight: w.attentionNorm, into: h, rows: n)
         Matmul.multiply((w.query, q), (w.key, k), (w.value, v), input: h, batch: n, pool: pool, path: kernelPath,
                         orders: pass.orders)
         addAdapterDeltas(.query, layer: layer, input: h, into: q, pass)
@@ -238,7 +264,7 @@ public final class TransformerModel: @unchecked Sendable {
         addBias(w.queryBias, q, rows: n)
         addBias(w.keyBias, k, rows: n)
         addBias(w.valueBias, v, rows: n)
-        prepareQueriesAndKeys(layer: layer, weights: w, batch: pass.batch, q: q, k: k)
+        prepareQueriesAndKeys(layer: layer, weights: w, pass, q: q, k: k)
         observe("Qcur-\(layer)", n, q, width: c.queryDimension)
         observe("Kcur-\(layer)", n, k, width: c.kvDimension)
         observe("Vcur-\(layer)", n, v, width: c.kvDimension)
@@ -251,6 +277,7 @@ public final class TransformerModel: @unchecked Sendable {
         observe("kqv_out-\(layer)", n, s.attn, width: c.queryDimension)
         Matmul.multiply(w.output, s.attn, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
         addAdapterDeltas(.output, layer: layer, input: s.attn, into: o, pass)
+        addBias(w.outputBias, o, rows: n)
         addResidual(o, to: x, rows: n, postNorm: w.postAttentionNorm)
     }
 
@@ -259,13 +286,12 @@ public final class TransformerModel: @unchecked Sendable {
         let c = config, w = weights.layers[layer], s = pass.scratch, n = pass.batch.count, d = c.embeddingLength
         let (x, h, gate, up, o) = (s.x, s.h, s.gate, s.up, s.o)
         let ff = c.feedForwardLength
-        eachRows(n) { r in
-            VectorMath.rmsNorm(rows: r.count, x + r.lowerBound * d, stride: d, weight: w.ffnNorm, count: d,
-                               eps: c.rmsEpsilon, into: h + r.lowerBound * d, outputStride: d)
-        }
+        normalizeInput(x, weight: w.ffnNorm, into: h, rows: n)
         Matmul.multiply((w.gate, gate), (w.up, up), input: h, batch: n, pool: pool, path: kernelPath, orders: pass.orders)
         addAdapterDeltas(.gate, layer: layer, input: h, into: gate, pass)
         addAdapterDeltas(.up, layer: layer, input: h, into: up, pass)
+        addBias(w.upBias, up, rows: n)
+        addBias(w.gateBias, gate, rows: n)
         eachRow(n) { i in
             VectorMath.gatedActivation(gate: gate + i * ff, up: up + i * ff, count: ff, activation: c.activation,
                                        into: gate + i * ff, path: kernelPath)
@@ -273,22 +299,42 @@ public final class TransformerModel: @unchecked Sendable {
         observe("ffn_geglu-\(layer)", n, gate, width: ff)
         Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
         addAdapterDeltas(.down, layer: layer, input: gate, into: o, pass)
+        addBias(w.downBias, o, rows: n)
         observe("ffn_out-\(layer)", n, o, width: d)
         addResidual(o, to: x, rows: n, postNorm: w.postFFNNorm)
         observe("l_out-\(layer)", n, x, width: d)
     }
 
-    /// x += postNorm(o) (Gemma normalizes a block's output before adding it; others add it as is).
+    /// h = norm(x), or x itself where the architecture does not normalize block inputs (OLMo 2).
+    private func normalizeInput(_ x: UnsafeMutablePointer<Float>, weight: [Float]?, into h: UnsafeMutablePointer<Float>,
+                                rows n: Int) {
+        let d = config.embeddingLength, eps = config.rmsEpsilon
+        guard let weight else {
+            h.update(from: x, count: n * d)
+            return
+        }
+        eachRows(n) { r in
+            VectorMath.rmsNorm(rows: r.count, x + r.lowerBound * d, stride: d, weight: weight, count: d,
+                               eps: eps, into: h + r.lowerBound * d, outputStride: d)
+        }
+    }
+
+    /// x += residualScale·postNorm(o) (Gemma and OLMo 2 normalize a block's output before adding
+    /// it, Granite scales it; others add it as is).
     private func addResidual(_ o: UnsafeMutablePointer<Float>, to x: UnsafeMutablePointer<Float>, rows n: Int,
                              postNorm: [Float]?) {
-        let d = config.embeddingLength, eps = config.rmsEpsilon
+        let d = config.embeddingLength, eps = config.rmsEpsilon, scale = config.residualScale
         eachRows(n) { r in
             let lo = r.lowerBound
             if let postNorm {
                 VectorMath.rmsNorm(rows: r.count, o + lo * d, stride: d, weight: postNorm, count: d, eps: eps,
                                    into: o + lo * d, outputStride: d)
             }
-            for j in lo * d..<r.upperBound * d { x[j] += o[j] }
+            if scale != 1 {
+                for j in lo * d..<r.upperBound * d { x[j] += o[j] * scale }
+            } else {
+                for j in lo * d..<r.upperBound * d { x[j] += o[j] }
+            }
         }
     }
 
@@ -327,26 +373,40 @@ public final class TransformerModel: @unchecked Sendable {
         for i in 0..<rows { for j in 0..<m { y[i * m + j] += bias[j] } }
     }
 
-    /// Per-head Q/K norms (Gemma) and RoPE at each row's position.
-    private func prepareQueriesAndKeys(layer: Int, weights w: LayerWeights, batch: Batch,
+    /// Q/K norms (per head: Gemma 3, Qwen3; over the whole row: OLMo 2), RoPE at each row's
+    /// position (on layers that use it), and the query scale where it precedes attention.
+    private func prepareQueriesAndKeys(layer: Int, weights w: LayerWeights, _ pass: ForwardPass,
                                        q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>) {
         let c = config, hd = c.headDimension
-        let (base, scale) = ropeParameters(layer)
-        let rows = batch.rows
-        eachRow(rows.count) { i in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions) { anglesBuffer in
-                let angles = anglesBuffer.baseAddress!
-                RoPE.angles(position: Float(rows[i].position), dims: c.ropeDimensions, base: base, scale: scale, into: angles)
-                let qi = q + i * c.queryDimension, ki = k + i * c.kvDimension
-                if let norm = w.queryNorm {
-                    VectorMath.rmsNorm(rows: c.headCount, qi, stride: hd, weight: norm, count: hd, eps: c.rmsEpsilon, into: qi, outputStride: hd)
+        let rope = ropeParameters(layer), rotates = c.ropeLayers[layer]
+        // (norm span, norm count) for queries and keys
+        let (qSpan, qCount) = c.queryKeyNorm == .wholeRow ? (c.queryDimension, 1) : (hd, c.headCount)
+        let (kSpan, kCount) = c.queryKeyNorm == .wholeRow ? (c.kvDimension, 1) : (hd, c.headCountKV)
+        let rows = pass.batch.rows
+        withFactors(pass.ropeFactors) { factors in
+            eachRow(rows.count) { i in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: c.ropeDimensions) { anglesBuffer in
+                    let angles = anglesBuffer.baseAddress!
+                    let qi = q + i * c.queryDimension, ki = k + i * c.kvDimension
+                    if let norm = w.queryNorm {
+                        VectorMath.rmsNorm(rows: qCount, qi, stride: qSpan, weight: norm, count: qSpan, eps: c.rmsEpsilon,
+                                           into: qi, outputStride: qSpan)
+                    }
+                    if let norm = w.keyNorm {
+                        VectorMath.rmsNorm(rows: kCount, ki, stride: kSpan, weight: norm, count: kSpan, eps: c.rmsEpsilon,
+                                           into: ki, outputStride: kSpan)
+                    }
+                    if rotates {
+                        RoPE.angles(position: Float(rows[i].position), dims: c.ropeDimensions, base: rope.base,
+                                    scale: rope.scale, factors: factors, attentionFactor: rope.attentionFactor, yarn: rope.yarn,
+                                    into: angles)
+                        for h in 0..<c.headCount { RoPE.apply(qi + h * hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles) }
+                    }
+                    if c.scalesQueries { for j in 0..<c.queryDimension { qi[j] *= c.attentionScale } }
+                    if rotates {
+                        for h in 0..<c.headCountKV { RoPE.apply(ki + h * hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles) }
+                    }
                 }
-                if let norm = w.keyNorm {
-                    VectorMath.rmsNorm(rows: c.headCountKV, ki, stride: hd, weight: norm, count: hd, eps: c.rmsEpsilon, into: ki, outputStride: hd)
-                }
-                for h in 0..<c.headCount { RoPE.apply(qi + h * hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles) }
-                if c.scalesQueries { for j in 0..<c.queryDimension { qi[j] *= c.attentionScale } }
-                for h in 0..<c.headCountKV { RoPE.apply(ki + h * hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles) }
             }
         }
     }
@@ -393,7 +453,7 @@ public final class TransformerModel: @unchecked Sendable {
             queries: pass.scratch.q + i * c.queryDimension + first * hd, queryStride: hd, heads: count,
             rows: rows, positions: seq.positions, cellCount: seq.count,
             queryPosition: pass.batch.rows[i].position, window: window(layer), scale: scoreScale,
-            headDimension: hd, scratch: scratch, into: out + i * c.queryDimension + first * hd, outputStride: hd,
+            softcap: config.attentionSoftcap ?? 0, headDimension: hd, scratch: scratch, into: out + i * c.queryDimension + first * hd, outputStride: hd,
             path: kernelPath)
     }
 
@@ -410,7 +470,7 @@ public final class TransformerModel: @unchecked Sendable {
                     queryPositions: queryPositions.baseAddress!, count: rows.count,
                     keys: f16(seq.key(layer: layer, cell: 0)) + kvOffset, values: f16(seq.value(layer: layer, cell: 0)) + kvOffset,
                     stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
-                    window: window(layer), scale: scoreScale, headDimension: hd,
+                    window: window(layer), scale: scoreScale, softcap: config.attentionSoftcap ?? 0, headDimension: hd,
                     into: out + h * hd, outputStride: c.queryDimension, path: kernelPath)
             }
         }
@@ -439,7 +499,21 @@ public final class TransformerModel: @unchecked Sendable {
         logits.withUnsafeMutableBufferPointer { lb in
             Matmul.multiply(weights.output, normed, batch: wanted.count, into: lb.baseAddress!, pool: pool, path: kernelPath)
         }
+        scaleLogits(&logits)
         return logits
+    }
+
+    /// Granite's logit divisor (as a multiplication by its reciprocal, like llama.cpp) and Gemma 2's
+    /// soft-cap: cap·tanhf(logit·(1/cap)).
+    private func scaleLogits(_ logits: inout [Float]) {
+        if config.logitScale != 1 {
+            let m = 1 / config.logitScale
+            for j in logits.indices { logits[j] *= m }
+        }
+        if let cap = config.finalLogitSoftcap {
+            let inverse = 1 / cap
+            for j in logits.indices { logits[j] = tanhf(logits[j] * inverse) * cap }
+        }
     }
 }
 
@@ -454,6 +528,8 @@ struct ForwardPass {
     let orders: UnsafePointer<RowOrder>
     /// Per row, the user scale of each adapter; nil when no row uses one.
     let adapterScales: [[Float]]?
+    /// RoPE divisors for this cache's context size, nil for plain RoPE.
+    let ropeFactors: [Float]?
 }
 
 /// Activation buffers of a forward pass for up to `rows` rows, allocated once and reused.

@@ -39,13 +39,14 @@ public enum Attention {
     public static func attendHeads(queries q: UnsafePointer<Float>, queryStride: Int, heads: Int,
                                    keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
                                    stride: Int, positions: UnsafePointer<Int32>, cellCount: Int,
-                                   queryPosition p: Int32, window: Int?, scale: Float, headDimension hd: Int,
+                                   queryPosition p: Int32, window: Int?, scale: Float, softcap: Float = 0,
+                                   headDimension hd: Int,
                                    scratch: UnsafeMutableRawPointer, into out: UnsafeMutablePointer<Float>,
                                    outputStride: Int, path: KernelPath = .portable) {
         let rows = CachedRows(keys: UnsafeRawPointer(keys), keyType: .f16, keyStride: stride * 2,
                               values: UnsafeRawPointer(values), valueType: .f16, valueStride: stride * 2)
         attendHeads(queries: q, queryStride: queryStride, heads: heads, rows: rows, positions: positions,
-                    cellCount: cellCount, queryPosition: p, window: window, scale: scale, headDimension: hd,
+                    cellCount: cellCount, queryPosition: p, window: window, scale: scale, softcap: softcap, headDimension: hd,
                     scratch: scratch, into: out, outputStride: outputStride, path: path)
     }
 
@@ -60,16 +61,20 @@ public enum Attention {
     // (`QuantizedDot`). f16 values: an f16 accumulator rescaled as f16(acc·ms) and updated as
     // f16(fma(v, vs, acc)). Quantized values: the row dequantized to f32, an f32 accumulator
     // rescaled as acc·ms and updated as fma(v, vs, acc). S = fma(S, ms, vs); out = acc·(1/S).
+    // Soft-capped scores (softcap ≠ 0, Gemma 2): score = cap·tanhf(q·k·(scale/cap)), as ggml
+    // divides the scale by the cap once and caps each product.
     // The C paths do exactly these operations, so every path gives the same bits.
     public static func attendHeads(queries q: UnsafePointer<Float>, queryStride: Int, heads: Int, rows: CachedRows,
                                    positions: UnsafePointer<Int32>, cellCount: Int,
-                                   queryPosition p: Int32, window: Int?, scale: Float, headDimension hd: Int,
+                                   queryPosition p: Int32, window: Int?, scale: Float, softcap: Float = 0,
+                                   headDimension hd: Int,
                                    scratch: UnsafeMutableRawPointer, into out: UnsafeMutablePointer<Float>,
                                    outputStride: Int, path: KernelPath = .portable) {
+        let scale = softcap != 0 ? scale / softcap : scale
         if path != .portable {
             cn_attend_heads(path.rawValue, Int32(rows.keyType.rawValue), Int32(rows.valueType.rawValue), q, queryStride,
                             Int32(heads), rows.keys, rows.keyStride, rows.values, rows.valueStride, positions,
-                            Int32(cellCount), p, Int32(window ?? 0), scale, Int32(hd), scratch, out, outputStride)
+                            Int32(cellCount), p, Int32(window ?? 0), scale, softcap, Int32(hd), scratch, out, outputStride)
             return
         }
         let keyF16 = rows.keyType == .f16, valueF16 = rows.valueType == .f16
@@ -99,7 +104,8 @@ public enum Attention {
                 let dot = keyF16
                     ? dotF16(k.assumingMemoryBound(to: Float16.self), qf + h * hd, count: hd)
                     : QuantizedDot.dot(rows.keyType, k, UnsafeRawPointer(scratch + h * q8Head), count: hd)
-                let score = dot * scale
+                var score = dot * scale
+                if softcap != 0 { score = softcap * tanhf(score) }
                 var ms: Float = 1, vs: Float = 1
                 let grows = score > m[h]
                 if grows {
@@ -132,7 +138,8 @@ public enum Attention {
     /// k·q as ggml_vec_dot_f16 computes it with AVX-512: accumulators a_j (16 lanes, j < 4) take
     /// fma(k, q, a_j) over elements i + 16j + lane for i = 0, 64, …; then (a0 + a2) + (a1 + a3)
     /// lane-wise, lanes l + (l+8), then + (l+4), + (l+2), + (l+1); leftover elements (count not
-    /// a multiple of 64) are fused-multiply-added in order.
+    /// a multiple of 64) add their f32 products to that in f64, in order, rounded to f32 at the end
+    /// (the products of f16 keys and f16-rounded queries are exact, so only the final sum rounds).
     public static func dotF16(_ k: UnsafePointer<Float16>, _ q: UnsafePointer<Float>, count n: Int) -> Float {
         let main = n / 64 * 64
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { lanesBuffer in
@@ -146,9 +153,9 @@ public enum Attention {
             for l in 0..<16 { a[l] = (a[l] + a[32 + l]) + (a[16 + l] + a[48 + l]) }
             for l in 0..<8 { a[l] = a[l] + a[l + 8] }
             for l in 0..<4 { a[l] = a[l] + a[l + 4] }
-            var r = (a[0] + a[2]) + (a[1] + a[3])
-            for e in main..<n { r = r.addingProduct(Float(k[e]), q[e]) }
-            return r
+            var r = Double((a[0] + a[2]) + (a[1] + a[3]))
+            for e in main..<n { r += Double(Float(k[e]) * q[e]) }
+            return Float(r)
         }
     }
     /// Query rows per tile (and cells per KV tile) of `attendTiled`; llama.cpp uses the tiled
@@ -159,7 +166,7 @@ public enum Attention {
     // at position queryPositions[i]; output at out + rows[i]·outputStride), in the numerics of
     // llama.cpp's tiled CPU flash attention, which it uses for batches of 64 or more rows:
     // per row, cells in tiles of 64 by cell index; score = (k·q as an in-order FMA chain, q in
-    // f32)·scale + 0; a tile the row cannot see is skipped; M' = max(M, tile max) and, if it grew,
+    // f32)·scale + 0 (cap·tanhf(k·q·scale) + 0 with a softcap, scale divided by the cap); a tile the row cannot see is skipped; M' = max(M, tile max) and, if it grew,
     // acc and S are scaled by expf(M − M'); p = `exp` (ggml's AVX-512 polynomial) of score − M',
     // 0 for hidden cells; S = f32(f64(S) + Σ over 16-cell groups of f64(tree sum of the group));
     // acc = fma(v, p, acc) over the tile's cells in order; out = acc·(1/S). The C paths do exactly
@@ -168,13 +175,15 @@ public enum Attention {
                                    queryPositions: UnsafePointer<Int32>, count: Int,
                                    keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>, stride: Int,
                                    positions: UnsafePointer<Int32>, cellCount: Int, window: Int?, scale: Float,
+                                   softcap: Float = 0,
                                    headDimension hd: Int, into out: UnsafeMutablePointer<Float>, outputStride: Int,
                                    path: KernelPath = .portable) {
+        let scale = softcap != 0 ? scale / softcap : scale
         if path != .portable {
             cn_attend_tiled_f16(path.rawValue, q, queryStride, rows, queryPositions, Int32(count),
                                 UnsafeRawPointer(keys).assumingMemoryBound(to: UInt16.self),
                                 UnsafeRawPointer(values).assumingMemoryBound(to: UInt16.self), stride, positions,
-                                Int32(cellCount), Int32(window ?? 0), scale, Int32(hd), out, outputStride)
+                                Int32(cellCount), Int32(window ?? 0), scale, softcap, Int32(hd), out, outputStride)
             return
         }
         let tile = tileRows
@@ -192,7 +201,7 @@ public enum Attention {
                         let k = keys + (c0 + c) * stride
                         var dot: Float = 0
                         for e in 0..<hd { dot = dot.addingProduct(Float(k[e]), qi[e]) }
-                        score = dot * scale + 0
+                        score = (softcap != 0 ? softcap * tanhf(dot * scale) : dot * scale) + 0
                     }
                     weights[c] = score
                     tileMax = max(tileMax, score)

@@ -8,17 +8,62 @@ import Foundation
 public enum RoPE {
     public enum Layout: Sendable { case normal, neox }
 
-    /// cos/sin tables for one position: `cs[2i] = cos θ_i`, `cs[2i+1] = sin θ_i` for i < dims/2.
+    /// YaRN's blend between interpolated and extrapolated angles: dimension pair i takes
+    /// (1 − r_i)·interpolated + r_i·extrapolated with r_i = 1 − clamp((i − low)/max(0.001, high − low), 0, 1),
+    /// and cos/sin are multiplied by `magnitude` (1 + 0.1·ln(1/frequency scale)).
+    public struct YaRN: Sendable, Equatable {
+        public var low: Float, high: Float, magnitude: Float
+
+        public init(low: Float, high: Float, magnitude: Float) {
+            self.low = low
+            self.high = high
+            self.magnitude = magnitude
+        }
+
+        /// The correction range as ggml's `ggml_rope_yarn_corr_dims` derives it from the rotated
+        /// dimensions, the original context, the base and the β bounds (32 and 1 by default), and
+        /// the magnitude for a scaling `factor` (> 1).
+        public init(dims: Int, originalContext: Int, base: Float, factor: Float, betaFast: Float = 32, betaSlow: Float = 1) {
+            func correctionDim(_ beta: Float) -> Float {
+                Float(dims) * logf(Float(originalContext) / (beta * 2 * Float.pi)) / (2 * logf(base))
+            }
+            low = max(0, floorf(correctionDim(betaFast)))
+            high = min(Float(dims - 1), ceilf(correctionDim(betaSlow)))
+            // 1 + 0.1·ln(1/s) for s = 1/factor, fused as GCC compiles ggml's rope_yarn
+            magnitude = Self.magnitude(factor)
+        }
+
+        /// 1 + 0.1·ln(f) for f = 1/(1/factor) (the factor back from llama.cpp's frequency scale),
+        /// fused as GCC compiles llama.cpp's expressions.
+        public static func magnitude(_ factor: Float) -> Float {
+            Float(1).addingProduct(0.1, logf(1 / (1 / factor)))
+        }
+    }
+
+    /// cos/sin tables for one position: `cs[2i] = m·cos θ_i`, `cs[2i+1] = m·sin θ_i` for i < dims/2.
     /// As GGML computes them, so angles match llama.cpp bit for bit: θ starts at the position and
-    /// is advanced by repeated multiplication in f32; the angle used is (1/scale)·θ.
+    /// is advanced by repeated multiplication in f32; the angle used is (1/scale)·(θ/f_i), with
+    /// f_i = `factors[i]` (Llama 3 / LongRoPE frequency divisors; 1 without) and m the
+    /// `attentionFactor` (LongRoPE's magnitude correction; 1 without); with `yarn`, the angle is
+    /// blended with the unscaled θ/f_i and m multiplied by YaRN's magnitude.
     public static func angles(position: Float, dims: Int, base: Float, scale: Float = 1,
+                              factors: UnsafePointer<Float>? = nil, attentionFactor: Float = 1, yarn: YaRN? = nil,
                               into cs: UnsafeMutablePointer<Float>) {
         let thetaScale = powf(base, -2.0 / Float(dims))
         let frequencyScale = 1 / scale
+        let m = yarn.map { attentionFactor * $0.magnitude } ?? attentionFactor
         var theta = position
         for i in 0..<dims / 2 {
-            cs[2 * i] = cosf(frequencyScale * theta)
-            cs[2 * i + 1] = sinf(frequencyScale * theta)
+            let extrapolated = theta / (factors?[i] ?? 1)
+            var angle = frequencyScale * extrapolated
+            if let yarn {
+                let y = (Float(i) - yarn.low) / max(0.001, yarn.high - yarn.low)
+                let ramp = 1 - min(1, max(0, y))
+                // interpolated·(1 − r) + extrapolated·r, the first product fused as GCC compiles it
+                angle = (extrapolated * ramp).addingProduct(angle, 1 - ramp)
+            }
+            cs[2 * i] = cosf(angle) * m
+            cs[2 * i + 1] = sinf(angle) * m
             theta *= thetaScale
         }
     }

@@ -37,3 +37,12 @@ public struct WeightMatrix: @unchecked Sendable {
         Dequantize.rowUnchecked(type, row(r), count: columns, into: out)
     }
 }
+
+extension WeightMatrix {
+    /// Rows `start ..< start + count` as a matrix of their own, in place (a part of a fused
+    /// projection such as Phi-3's `attn_qkv`).
+    public func rows(_ start: Int, _ count: Int) -> WeightMatrix {
+        precondition(start >= 0 && count >= 0 && start + count <= rows, "rows \(start)+\(count) of \(rows)")
+        return WeightMatrix(type: type, rows: count, columns: columns, data: data + start * rowBytes)
+    }
+}

@@ -296,7 +296,8 @@ enum Synthetic {
 
     @Test func unsupportedArchitecture() throws {
         let file = try Self.rebuilt(metadata: { $0["general.architecture"] = .string("bert") })
-        Self.expectLoadFailure(file, .unsupportedArchitecture("bert"), naming: "'bert'")
+        Self.expectLoadFailure(file, .unsupportedArchitecture("bert"),
+                               naming: "'bert' (supported: gemma2, gemma3, granite, llama, olmo2, phi3, qwen2, qwen3, smollm3)")
     }
 
     @Test func missingTensor() throws {

@@ -248,18 +248,19 @@ import TestSupport
 
     /// Streaming f16 attention: each path gives the portable recurrence's bits (same f16
     /// rounding of q and the accumulator, same q·k lane order and FMAs), for head dimensions with
-    /// and without a 64-element remainder, and any number of heads per call.
+    /// and without a 64-element remainder (16: remainder only), any number of heads per call, and
+    /// with Gemma 2's score soft-cap.
     @Test(arguments: KernelDispatch.available)
     func attentionMatchesPortable(_ path: KernelPath) {
         var rng = SplitMix(seed: 3)
         func r() -> Float { Float(rng.next() % 20001) / 10000 - 1 }
-        for (hd, heads) in [(128, 1), (256, 4), (72, 5)] {
+        for (hd, heads) in [(128, 1), (256, 4), (72, 5), (16, 2)] {
             let cells = 80, stride = 2 * hd  // 61 visible: more than one block of 32
             let q = (0..<heads * hd).map { _ in r() * 2 }
             let keys = (0..<cells * stride).map { _ in Float16(r()) }
             let values = (0..<cells * stride).map { _ in Float16(r()) }
             let positions = (0..<Int32(cells)).map { $0 * 2 }
-            for window in [nil, 9] as [Int?] {
+            for (window, softcap) in [(nil, 0), (9, 0), (nil, 0.5)] as [(Int?, Float)] {
                 var expected = [Float](repeating: 0, count: heads * hd), got = expected
                 var scratch = [UInt8](repeating: 0, count: Attention.scratchBytes(heads: heads, headDimension: hd))
                 for (p, out) in [(KernelPath.portable, 0), (path, 1)] {
@@ -268,14 +269,14 @@ import TestSupport
                         result.withUnsafeMutableBufferPointer { o in
                             Attention.attendHeads(queries: q, queryStride: hd, heads: heads, keys: keys, values: values,
                                                   stride: stride, positions: positions, cellCount: cells, queryPosition: 121,
-                                                  window: window, scale: 0.125, headDimension: hd, scratch: s.baseAddress!,
-                                                  into: o.baseAddress!, outputStride: hd, path: p)
+                                                  window: window, scale: 0.125, softcap: softcap, headDimension: hd,
+                                                  scratch: s.baseAddress!, into: o.baseAddress!, outputStride: hd, path: p)
                         }
                     }
                     if out == 0 { expected = result } else { got = result }
                 }
                 let differing = zip(expected, got).filter { $0.bitPattern != $1.bitPattern }.count
-                #expect(differing == 0, "\(path) hd \(hd) heads \(heads) window \(String(describing: window)): \(differing) of \(heads * hd) outputs differ")
+                #expect(differing == 0, "\(path) hd \(hd) heads \(heads) window \(String(describing: window)) softcap \(softcap): \(differing) of \(heads * hd) outputs differ")
                 #expect(expected.contains { $0 != 0 })
                 // Heads are independent: head 1 alone gives the bits it gets among others.
                 if heads > 1 {
@@ -285,7 +286,7 @@ import TestSupport
                             q.withUnsafeBufferPointer { qb in
                                 Attention.attendHeads(queries: qb.baseAddress! + hd, queryStride: hd, heads: 1, keys: keys,
                                                       values: values, stride: stride, positions: positions, cellCount: cells,
-                                                      queryPosition: 121, window: window, scale: 0.125, headDimension: hd,
+                                                      queryPosition: 121, window: window, scale: 0.125, softcap: softcap, headDimension: hd,
                                                       scratch: s.baseAddress!, into: o.baseAddress!, outputStride: hd, path: path)
                             }
                         }
@@ -298,7 +299,8 @@ import TestSupport
 
     /// Tiled attention (many rows of one sequence): each path gives the portable loop's bits,
     /// for full and partial query tiles and cell tiles, scattered rows, gaps in positions, with and
-    /// without a window; and the result is close to a float64 softmax of the same inputs.
+    /// without a window, with and without a score soft-cap; and the result is close to a float64
+    /// softmax of the same inputs.
     @Test(arguments: KernelDispatch.available)
     func tiledAttentionMatchesPortable(_ path: KernelPath) {
         var rng = SplitMix(seed: 11)
@@ -311,14 +313,14 @@ import TestSupport
             let positions = (0..<Int32(cells)).map { $0 + ($0 > 40 ? 3 : 0) }  // a gap after cell 40
             let rows = (0..<Int32(count)).map { 2 * $0 + ($0 % 3 == 0 ? 1 : 0) }  // scattered, increasing
             let queryPositions = (0..<Int32(count)).map { positions[min(cells - 1, Int($0) * cells / count + 1)] }
-            for window in [nil, 20] as [Int?] {
+            for (window, softcap) in [(nil, 0), (20, 0), (20, 0.5)] as [(Int?, Float)] {
                 var results: [[Float]] = []
                 for p in [KernelPath.portable, path] {
                     var out = [Float](repeating: .nan, count: totalRows * rowStride)
                     out.withUnsafeMutableBufferPointer { o in
                         Attention.attendTiled(queries: q, queryStride: rowStride, rows: rows, queryPositions: queryPositions,
                                               count: count, keys: keys, values: values, stride: stride, positions: positions,
-                                              cellCount: cells, window: window, scale: 0.0625, headDimension: hd,
+                                              cellCount: cells, window: window, scale: 0.0625, softcap: softcap, headDimension: hd,
                                               into: o.baseAddress!, outputStride: rowStride, path: p)
                     }
                     results.append(rows.flatMap { i in out[Int(i) * rowStride..<Int(i) * rowStride + hd] })
@@ -332,7 +334,7 @@ import TestSupport
                     for c in 0..<cells where Attention.isVisible(cellPosition: positions[c], queryPosition: p, window: window) {
                         var dot = 0.0
                         for e in 0..<hd { dot += Double(keys[c * stride + e]) * Double(q[Int(rows[i]) * rowStride + e]) }
-                        scores.append((c, dot * 0.0625))
+                        scores.append((c, softcap == 0 ? dot * 0.0625 : Double(softcap) * tanh(dot * 0.0625 / Double(softcap))))
                     }
                     let m = scores.map(\.1).max()!
                     let z = scores.reduce(0.0) { $0 + Foundation.exp($1.1 - m) }
