@@ -140,16 +140,23 @@ public enum QuantizedDot {
         return sum
     }
 
+    // 16 bytes of nibbles as a 32-weight block of table levels: element j from the low nibble of
+    // byte j, element j + 16 from its high nibble (IQ4_NL, MXFP4)
+    @inline(__always)
+    static func nibbleLevels(_ p: UnsafeRawPointer, _ kv: UnsafeBufferPointer<Int8>, into q: UnsafeMutablePointer<Int32>) {
+        for j in 0..<16 {
+            let byte = Int(u8(p, j))
+            q[j] = Int32(kv[byte & 0xF])
+            q[j + 16] = Int32(kv[byte >> 4])
+        }
+    }
+
     // levels[q_w]
     static func iq4_nl(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
         IQ4Formats.levels.withUnsafeBufferPointer { kv in
             q0(a, blocks: blocks) { b, q in
                 let wb = w + b * 18
-                for j in 0..<16 {
-                    let byte = Int(u8(wb, 2 + j))
-                    q[j] = Int32(kv[byte & 0xF])
-                    q[j + 16] = Int32(kv[byte >> 4])
-                }
+                nibbleLevels(wb + 2, kv, into: q)
                 return loadF16(wb, 0)
             }
         }
@@ -161,11 +168,7 @@ public enum QuantizedDot {
         MXFP4Format.levels.withUnsafeBufferPointer { kv in
             q0(a, blocks: blocks) { b, q in
                 let wb = w + b * 17
-                for j in 0..<16 {
-                    let byte = Int(u8(wb, 1 + j))
-                    q[j] = Int32(kv[byte & 0xF])
-                    q[j + 16] = Int32(kv[byte >> 4])
-                }
+                nibbleLevels(wb + 1, kv, into: q)
                 return MXFP4Format.halfScale(loadByte(wb, 0))
             }
         }

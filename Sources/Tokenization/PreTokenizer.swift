@@ -237,32 +237,15 @@ struct PreTokenizer: Sendable {
         return out
     }
 
-    /// A regex `[class]` (one code point): each member alone; the gaps between are pieces.
-    static func splitSingles(_ flags: [CodepointFlags], _ pieces: [Int], _ inClass: (CodepointFlags) -> Bool) -> [Int] {
+    /// A regex `[class]` (one code point, judged by its flags or its value): each member alone;
+    /// the gaps between are pieces.
+    static func splitSingles<Item>(_ items: [Item], _ pieces: [Int], _ inClass: (Item) -> Bool) -> [Int] {
         var out: [Int] = []
         var start = 0
         for len in pieces {
             let end = start + len
             var gapStart = start
-            for pos in start..<end where inClass(flags[pos]) {
-                if pos > gapStart { out.append(pos - gapStart) }
-                out.append(1)
-                gapStart = pos + 1
-            }
-            if end > gapStart { out.append(end - gapStart) }
-            start = end
-        }
-        return out
-    }
-
-    /// A regex `[class]` over code points: each member alone; the gaps between are pieces.
-    static func splitSingles(_ cpts: [UInt32], _ pieces: [Int], _ inClass: (UInt32) -> Bool) -> [Int] {
-        var out: [Int] = []
-        var start = 0
-        for len in pieces {
-            let end = start + len
-            var gapStart = start
-            for pos in start..<end where inClass(cpts[pos]) {
+            for pos in start..<end where inClass(items[pos]) {
                 if pos > gapStart { out.append(pos - gapStart) }
                 out.append(1)
                 gapStart = pos + 1
