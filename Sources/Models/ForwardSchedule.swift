@@ -29,6 +29,7 @@ struct ForwardSchedule {
             let gemmRows = group.count >= 4 ? group.count - group.count % 4 : 0
             for (j, i) in group.enumerated() {
                 var order: RowOrder = []
+                if group.count >= 2 { order.insert(.multiRow) }
                 if group.count >= 8 { order.insert(.tiledKQuant) }
                 if j < gemmRows { order.insert(.repackedQ4K) }
                 rowOrders[Int(i)] = order

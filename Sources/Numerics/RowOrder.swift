@@ -15,4 +15,7 @@ public struct RowOrder: OptionSet, Sendable, Hashable {
     /// llama.cpp's repacked Q4_K gemm, which it uses for the first multiple of 4 rows of a group
     /// of 4 or more.
     public static let repackedQ4K = RowOrder(rawValue: UInt8(CN_ORDER_REPACKED_Q4K))
+    /// A row of a group of 2 or more: llama.cpp's f32/f16 products take its sgemm there
+    /// (`LlamaFloatProducts`; LoRA adapters). Not read by the C kernels.
+    public static let multiRow = RowOrder(rawValue: 1 << 7)
 }
