@@ -486,6 +486,9 @@ struct ModelLoader: Sendable {
         let template = try chatTemplate ?? metadata.string("tokenizer.chat_template").map(ChatTemplate.init(source:))
             ?? ChatTemplate.defaultFallback
         let modelPooling = metadata.int("\(model.config.architecture).pooling_type").flatMap(Pooling.init(ggufValue:))
+        if reranking && model.config.isEncoder {
+            throw ValidationError("--reranking with a \(model.config.architecture) model is not supported: Cria ranks with decoder rerankers only")
+        }
         let rankingHead = reranking ? try Self.rankingHead(model.file, path: path, width: model.config.embeddingLength) : nil
         let context = contextSize == 0 ? model.config.contextLength : contextSize
         var configuration = EngineConfiguration(contextSize: context, slotCount: slots, microBatchSize: microBatchSize,
