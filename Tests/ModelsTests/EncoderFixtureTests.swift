@@ -42,8 +42,8 @@ enum EncoderFixture {
     /// Greatest allowed |Δ| between Cria's and llama.cpp's normalized pooled embeddings. The
     /// matrices are Q8_0 and Cria reproduces llama.cpp's Q8_0 products and its f16 GELU table;
     /// the remaining differences come from summation orders (LayerNorm's sums, attention's
-    /// softmax over f16 keys and values, mean pooling); measured: 6e-8 (bert), 9e-8 (nomic-bert). A wrong
-    /// step (a missing bias, causal masking, a swapped norm) moves components by ≈ 0.01–1.
+    /// softmax over f16 keys and values, mean pooling); measured: 6e-8 (bert), 9e-8 (nomic-bert).
+    /// A wrong step (a missing bias, causal masking, a swapped norm) moves components by ≈ 0.01–1.
     static let tolerance: Float = 1e-4
 }
 
