@@ -123,3 +123,9 @@ def test_input_longer_than_the_micro_batch_is_refused(start_server):
                         contains="physical batch size")
     assert s.post("/v1/embeddings", {"input": "Hello world!"}).status_code == 200
     s.stop()
+
+
+def test_reranking_with_an_encoder_is_refused(cria):
+    result = cria("serve", "-m", FIXTURES / "bert.gguf", "--reranking", check=False, timeout=60)
+    assert result.returncode != 0
+    assert "--reranking with a bert model is not supported" in result.stdout + result.stderr
