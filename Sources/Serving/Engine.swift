@@ -131,6 +131,9 @@ public final class Engine: @unchecked Sendable {
         if !model.config.causalAttention && tokens.count > configuration.microBatchSize {
             throw .inputExceedsMicroBatch(tokens: tokens.count, microBatchSize: configuration.microBatchSize)
         }
+        if let positions = model.weights.encoderInput?.positions, tokens.count > positions.rows {
+            throw .inputExceedsPositions(tokens: tokens.count, positions: positions.rows)
+        }
         let pooling = pooling ?? configuration.pooling
         let result: Result<[[Float]], EngineError> = await withCheckedContinuation { c in
             enqueue(.embed(EmbeddingJob(tokens: tokens, pooling: pooling) { c.resume(returning: $0) }))

@@ -103,6 +103,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case embeddingModelOnly(architecture: String)
     /// A bidirectional model's input must fit one micro-batch (`-ub`), as in llama.cpp.
     case inputExceedsMicroBatch(tokens: Int, microBatchSize: Int)
+    /// An input longer than the model's absolute position embeddings (BERT's training context).
+    case inputExceedsPositions(tokens: Int, positions: Int)
     case modelFailure(String)
     case slotBusy(Int)
     case slotFile(String)
@@ -120,6 +122,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
             "this model (\(arch)) is an embedding model and cannot generate text: use /embedding or /v1/embeddings (start the server with --embedding)"
         case .inputExceedsMicroBatch(let n, let ub):
             "input (\(n) tokens) is too large to process: increase the physical batch size -ub (current: \(ub))"
+        case .inputExceedsPositions(let n, let positions):
+            "input (\(n) tokens) is longer than this model's \(positions) position embeddings: shorten it"
         case .modelFailure(let m): "inference failed: \(m)"
         case .slotBusy(let id): "slot \(id) is busy"
         case .slotFile(let m): m

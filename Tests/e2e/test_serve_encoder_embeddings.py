@@ -129,3 +129,11 @@ def test_reranking_with_an_encoder_is_refused(cria):
     result = cria("serve", "-m", FIXTURES / "bert.gguf", "--reranking", check=False, timeout=60)
     assert result.returncode != 0
     assert "--reranking with a bert model is not supported" in result.stdout + result.stderr
+
+
+def test_input_beyond_the_position_embeddings_is_refused(start_server):
+    # bert.gguf has 512 position rows; -c and -ub let a longer input through to that check
+    s = start_server("--embedding", "-c", "2048", "-ub", "2048", "-b", "2048", "-np", "1", "-t", "2",
+                     model=FIXTURES / "bert.gguf")
+    assert_openai_error(s.post("/v1/embeddings", {"input": "hello " * 600}), 400, contains="position embeddings")
+    s.stop()
