@@ -15,8 +15,8 @@ protocol Architecture {
 /// The architectures Cria can run.
 enum Architectures {
     static let all: [any Architecture.Type] = [
-        Gemma2.self, Gemma3.self, Granite.self, Llama.self, OLMo2.self, Phi3.self, Qwen2.self, Qwen3.self,
-        SmolLM3.self,
+        BERT.self, Gemma2.self, Gemma3.self, Granite.self, Llama.self, NomicBERT.self, OLMo2.self, Phi3.self,
+        Qwen2.self, Qwen3.self, SmolLM3.self,
     ]
 
     static func named(_ name: String) -> (any Architecture.Type)? { all.first { $0.name == name } }

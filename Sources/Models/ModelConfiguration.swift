@@ -64,6 +64,27 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// Gemma's and OLMo 2's extra norms after attention and after the feed-forward block.
     public var hasPostNorms: Bool
 
+    /// Bidirectional encoders (BERT, nomic-bert): token-type (and absolute position) embeddings
+    /// with a norm, LayerNorms after each residual add, no LM head and no final norm; they make
+    /// embeddings only, never text.
+    public var isEncoder = false
+    /// Whether a row sees only earlier positions of its sequence (`attention.causal`, default true
+    /// as in llama.cpp); without it every row sees the whole sequence, which must then arrive in
+    /// one batch.
+    public var causalAttention = true
+    /// Which norm every norm step computes: RMS, or LayerNorm with a bias (the BERT family, whose
+    /// `attention.layer_norm_epsilon` is then `rmsEpsilon`).
+    public var normKind = NormKind.rms
+    /// BERT's post-LN: a block's output joins the residual stream and the sum is normalized
+    /// (x = norm(x + f(x))) instead of normalizing inputs or outputs.
+    public var normalizesResiduals = false
+    /// act(gate)·up (SwiGLU, GEGLU) or, without a gate, act(up) (BERT's GELU MLP).
+    public var gatedFeedForward = true
+    /// Rows of the `token_types` embedding (`tokenizer.ggml.token_type_count`); 0 for decoders.
+    public var tokenTypeCount = 0
+
+    public enum NormKind: Sendable, Equatable { case rms, layer }
+
     /// Query/key RMS norms: one weight vector shared by every head (Gemma 3, Qwen3), or one over
     /// the whole query and key rows (OLMo 2).
     public enum QueryKeyNorm: Sendable, Equatable { case perHead, wholeRow }

@@ -14,16 +14,33 @@ public struct LayerWeights: @unchecked Sendable {
     public var queryNorm, keyNorm: [Float]?
     public var postAttentionNorm: [Float]?
     public var ffnNorm: [Float]?
-    public var gate, up, down: WeightMatrix
+    /// nil for a feed-forward block without a gate (BERT's act(up·x)).
+    public var gate: WeightMatrix?
+    public var up, down: WeightMatrix
     public var gateBias, upBias, downBias: [Float]?
     public var postFFNNorm: [Float]?
+    /// LayerNorm biases of the two post-norms (encoders: `attn_output_norm`, `layer_output_norm`).
+    public var postAttentionNormBias, postFFNNormBias: [Float]?
+}
+
+/// What an encoder adds to each token embedding before its first layer: row 0 of the token-type
+/// embedding (llama.cpp feeds every token as type 0, "sentence A"), the absolute position
+/// embedding (BERT; nomic-bert rotates instead), then a LayerNorm.
+public struct EncoderInput: @unchecked Sendable {
+    public var tokenType: [Float]?
+    /// `position_embd`: one row per position up to the training context.
+    public var positions: WeightMatrix?
+    public var normWeight, normBias: [Float]
 }
 
 /// All weights of a model, checked against the configuration's shapes at load time so the
 /// forward pass never meets a surprise.
 public struct ModelWeights: @unchecked Sendable {
     public var tokenEmbedding: WeightMatrix
-    public var outputNorm: [Float]
+    /// The final norm; nil for encoders, whose last layer already ends in a norm.
+    public var outputNorm: [Float]?
+    /// Encoders only.
+    public var encoderInput: EncoderInput?
     /// The LM head; the token embedding itself when the model ties them.
     public var output: WeightMatrix
     public var layers: [LayerWeights]
@@ -55,7 +72,8 @@ public struct ModelWeights: @unchecked Sendable {
 
         let d = c.embeddingLength, ff = c.feedForwardLength
         tokenEmbedding = try matrix("token_embd.weight", columns: d, rows: c.vocabularySize)
-        outputNorm = try vector("output_norm.weight", d)
+        outputNorm = c.isEncoder ? nil : try vector("output_norm.weight", d)
+        encoderInput = c.isEncoder ? try Self.encoderInput(file: file, config: c, matrix: matrix, vector: vector) : nil
         output = file.tensor(named: "output.weight") == nil
             ? tokenEmbedding
             : try matrix("output.weight", columns: d, rows: c.vocabularySize)
@@ -77,8 +95,10 @@ public struct ModelWeights: @unchecked Sendable {
                 key = try matrix(p + "attn_k.weight", columns: d, rows: c.kvDimension)
                 value = try matrix(p + "attn_v.weight", columns: d, rows: c.kvDimension)
             }
-            let (gate, up): (WeightMatrix, WeightMatrix)
-            if file.tensor(named: p + "ffn_gate.weight") == nil, file.tensor(named: p + "ffn_up.weight")?.shape == [d, 2 * ff] {
+            let (gate, up): (WeightMatrix?, WeightMatrix)
+            if !c.gatedFeedForward {
+                (gate, up) = (nil, try matrix(p + "ffn_up.weight", columns: d, rows: ff))
+            } else if file.tensor(named: p + "ffn_gate.weight") == nil, file.tensor(named: p + "ffn_up.weight")?.shape == [d, 2 * ff] {
                 // gate rows first, then up (llama.cpp's swiglu over the fused output's halves)
                 let gateUp = try matrix(p + "ffn_up.weight", columns: d, rows: 2 * ff)
                 (gate, up) = (gateUp.rows(0, ff), gateUp.rows(ff, ff))
@@ -86,6 +106,9 @@ public struct ModelWeights: @unchecked Sendable {
                 gate = try matrix(p + "ffn_gate.weight", columns: d, rows: ff)
                 up = try matrix(p + "ffn_up.weight", columns: d, rows: ff)
             }
+            // Encoders name their post-norms after what they follow and give them biases.
+            let postNames = c.isEncoder ? ("attn_output_norm", "layer_output_norm") : ("post_attention_norm", "post_ffw_norm")
+            let hasPostNorms = c.hasPostNorms || c.normalizesResiduals
             let normWidth: (q: Int, k: Int) = c.queryKeyNorm == .wholeRow
                 ? (c.queryDimension, c.kvDimension) : (c.headDimension, c.headDimension)
             return LayerWeights(
@@ -98,16 +121,39 @@ public struct ModelWeights: @unchecked Sendable {
                 outputBias: try optionalVector(p + "attn_output.bias", d),
                 queryNorm: c.queryKeyNorm != nil ? try vector(p + "attn_q_norm.weight", normWidth.q) : nil,
                 keyNorm: c.queryKeyNorm != nil ? try vector(p + "attn_k_norm.weight", normWidth.k) : nil,
-                postAttentionNorm: c.hasPostNorms ? try vector(p + "post_attention_norm.weight", d) : nil,
+                postAttentionNorm: hasPostNorms ? try vector(p + postNames.0 + ".weight", d) : nil,
                 ffnNorm: c.normalizesBlockInputs ? try vector(p + "ffn_norm.weight", d) : nil,
                 gate: gate, up: up,
                 down: try matrix(p + "ffn_down.weight", columns: ff, rows: d),
                 gateBias: try optionalVector(p + "ffn_gate.bias", ff),
                 upBias: try optionalVector(p + "ffn_up.bias", ff),
                 downBias: try optionalVector(p + "ffn_down.bias", d),
-                postFFNNorm: c.hasPostNorms ? try vector(p + "post_ffw_norm.weight", d) : nil
+                postFFNNorm: hasPostNorms ? try vector(p + postNames.1 + ".weight", d) : nil,
+                postAttentionNormBias: c.normKind == .layer ? try vector(p + postNames.0 + ".bias", d) : nil,
+                postFFNNormBias: c.normKind == .layer ? try vector(p + postNames.1 + ".bias", d) : nil
             )
         }
+    }
+
+    /// An encoder's token-type row 0 (`token_types`, optional as in llama.cpp), position embedding
+    /// (`position_embd`, one row per training position, required when the model has no RoPE) and
+    /// embedding LayerNorm (`token_embd_norm`).
+    private static func encoderInput(file: GGUFFile, config c: ModelConfiguration,
+                                     matrix: (String, Int, Int) throws -> WeightMatrix,
+                                     vector: (String, Int) throws -> [Float]) throws -> EncoderInput {
+        let d = c.embeddingLength
+        var tokenType: [Float]?
+        if file.tensor(named: "token_types.weight") != nil {
+            let types = try matrix("token_types.weight", d, c.tokenTypeCount)
+            var row = [Float](repeating: 0, count: d)
+            row.withUnsafeMutableBufferPointer { types.dequantizeRow(0, into: $0.baseAddress!) }
+            tokenType = row
+        }
+        let rotates = c.ropeLayers.contains(true)
+        return EncoderInput(tokenType: tokenType,
+                            positions: rotates ? nil : try matrix("position_embd.weight", d, c.contextLength),
+                            normWeight: try vector("token_embd_norm.weight", d),
+                            normBias: try vector("token_embd_norm.bias", d))
     }
 
     /// The per-dimension RoPE divisors for sequences of up to `capacity` tokens: Llama 3's fixed

@@ -2,8 +2,8 @@ import Foundation
 import GGUF
 import CriaNumerics
 
-/// A decoder-only transformer (every architecture in `Architectures/`) that runs batches of rows
-/// over a KV cache.
+/// A transformer (every architecture in `Architectures/`: decoders, and the BERT-family encoders
+/// that only make embeddings) that runs batches of rows over a KV cache.
 ///
 /// The forward pass is written once; `ModelConfiguration` carries each architecture's choices.
 /// Every row's result depends only on its own sequence's cache and token — never on which other
@@ -89,19 +89,26 @@ public final class TransformerModel: @unchecked Sendable {
     /// Runs `batch`, appending its keys and values to `cache`, and returns the logits of the rows
     /// that asked for them, in row order: `logitRowCount × vocabularySize` floats.
     public func forward(_ batch: Batch, cache: KVCache) throws -> [Float] {
+        guard !config.isEncoder else {
+            throw ModelError.badBatch("\(config.architecture) is an embedding model: it has no output layer to predict tokens with")
+        }
         guard let (x, s) = try residualStream(batch, cache: cache) else { return [] }
         return computeLogits(batch, hidden: x, scratch: s)
     }
 
     /// Runs `batch` like `forward` but returns, for every row in row order, the final hidden
     /// state after the output norm (`count × embeddingLength` floats): what embeddings pool.
+    /// Encoders have no output norm: their last layer's output is the state. Without causal
+    /// attention a sequence's rows must all be in this batch (its earlier cache is not attended
+    /// consistently otherwise), so the caller sends each sequence whole.
     public func forwardHidden(_ batch: Batch, cache: KVCache) throws -> [Float] {
         guard let (x, _) = try residualStream(batch, cache: cache) else { return [] }
         let n = batch.count, d = config.embeddingLength
+        guard let outputNorm = weights.outputNorm else { return Array(UnsafeBufferPointer(start: x, count: n * d)) }
         var out = [Float](repeating: 0, count: n * d)
         out.withUnsafeMutableBufferPointer { ob in
             for i in 0..<n {
-                VectorMath.rmsNorm(x + i * d, weight: weights.outputNorm, count: d, eps: config.rmsEpsilon,
+                VectorMath.rmsNorm(x + i * d, weight: outputNorm, count: d, eps: config.rmsEpsilon,
                                    into: ob.baseAddress! + i * d)
             }
         }
@@ -119,8 +126,9 @@ public final class TransformerModel: @unchecked Sendable {
         let s = scratch!
         embed(batch, into: s.x)
         observe("inp_scaled", n, s.x, width: config.embeddingLength)
+        // (tiles follow causal masks; bidirectional rows take the single-row path)
         let schedule = ForwardSchedule(batch, numerics: numerics, microBatchSize: microBatchSize,
-                                       tiledAttention: cache.keyType == .f16 && cache.valueType == .f16)
+                                       tiledAttention: cache.keyType == .f16 && cache.valueType == .f16 && config.causalAttention)
         schedule.rowOrders.withUnsafeBufferPointer { orders in
             let pass = ForwardPass(batch: batch, cache: cache, cells: cells, scratch: s, schedule: schedule, orders: orders.baseAddress!,
                                    adapterScales: rowAdapterScales(batch), ropeFactors: ropeFactors(cache))
@@ -200,6 +208,11 @@ public final class TransformerModel: @unchecked Sendable {
             guard row.token >= 0, Int(row.token) < config.vocabularySize else {
                 throw ModelError.badBatch("token id \(row.token) is outside the vocabulary (size \(config.vocabularySize))")
             }
+            if let positions = weights.encoderInput?.positions {
+                guard row.position >= 0, Int(row.position) < positions.rows else {
+                    throw ModelError.badBatch("position \(row.position) is beyond the model's \(positions.rows) position embeddings")
+                }
+            }
             var state = next[row.sequence] ?? {
                 let s = cache.cells(row.sequence)
                 return (s, s.count, s.count > 0 ? s.positions[s.count - 1] : -1)
@@ -230,7 +243,22 @@ public final class TransformerModel: @unchecked Sendable {
             let xi = x + i * d
             weights.tokenEmbedding.dequantizeRow(Int(row.token), into: xi)
             if scale != 1 { for j in 0..<d { xi[j] *= scale } }
+            if let input = weights.encoderInput { addEncoderInput(input, position: Int(row.position), into: xi) }
         }
+    }
+
+    /// x = LN((token + type₀) + position), in llama.cpp's order of additions.
+    private func addEncoderInput(_ input: EncoderInput, position: Int, into x: UnsafeMutablePointer<Float>) {
+        let d = config.embeddingLength
+        if let type = input.tokenType { for j in 0..<d { x[j] += type[j] } }
+        if let positions = input.positions {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: d) { p in
+                positions.dequantizeRow(position, into: p.baseAddress!)
+                for j in 0..<d { x[j] = p[j] + x[j] }
+            }
+        }
+        VectorMath.layerNorm(rows: 1, x, stride: d, weight: input.normWeight, bias: input.normBias, count: d,
+                             eps: config.rmsEpsilon, into: x, outputStride: d)
     }
 
     /// Sliding-window layers use their own base and no scaling.
@@ -278,7 +306,7 @@ public final class TransformerModel: @unchecked Sendable {
         Matmul.multiply(w.output, s.attn, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
         addAdapterDeltas(.output, layer: layer, input: s.attn, into: o, pass)
         addBias(w.outputBias, o, rows: n)
-        addResidual(o, to: x, rows: n, postNorm: w.postAttentionNorm)
+        addResidual(o, to: x, rows: n, postNorm: w.postAttentionNorm, bias: w.postAttentionNormBias)
     }
 
     /// x += mlp(norm(x)).
@@ -287,21 +315,29 @@ public final class TransformerModel: @unchecked Sendable {
         let (x, h, gate, up, o) = (s.x, s.h, s.gate, s.up, s.o)
         let ff = c.feedForwardLength
         normalizeInput(x, weight: w.ffnNorm, into: h, rows: n)
-        Matmul.multiply((w.gate, gate), (w.up, up), input: h, batch: n, pool: pool, path: kernelPath, orders: pass.orders)
-        addAdapterDeltas(.gate, layer: layer, input: h, into: gate, pass)
-        addAdapterDeltas(.up, layer: layer, input: h, into: up, pass)
-        addBias(w.upBias, up, rows: n)
-        addBias(w.gateBias, gate, rows: n)
-        eachRow(n) { i in
-            VectorMath.gatedActivation(gate: gate + i * ff, up: up + i * ff, count: ff, activation: c.activation,
-                                       into: gate + i * ff, path: kernelPath)
+        if let gateWeights = w.gate {
+            Matmul.multiply((gateWeights, gate), (w.up, up), input: h, batch: n, pool: pool, path: kernelPath, orders: pass.orders)
+            addAdapterDeltas(.gate, layer: layer, input: h, into: gate, pass)
+            addAdapterDeltas(.up, layer: layer, input: h, into: up, pass)
+            addBias(w.upBias, up, rows: n)
+            addBias(w.gateBias, gate, rows: n)
+            eachRow(n) { i in
+                VectorMath.gatedActivation(gate: gate + i * ff, up: up + i * ff, count: ff, activation: c.activation,
+                                           into: gate + i * ff, path: kernelPath)
+            }
+        } else {
+            // act(up·h + b) (BERT's MLP), into `gate` where the down projection reads it
+            Matmul.multiply(w.up, h, batch: n, into: gate, pool: pool, path: kernelPath, orders: pass.orders)
+            addAdapterDeltas(.up, layer: layer, input: h, into: gate, pass)
+            addBias(w.upBias, gate, rows: n)
+            eachRow(n) { i in VectorMath.activate(gate + i * ff, count: ff, activation: c.activation) }
         }
         observe("ffn_geglu-\(layer)", n, gate, width: ff)
         Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
         addAdapterDeltas(.down, layer: layer, input: gate, into: o, pass)
         addBias(w.downBias, o, rows: n)
         observe("ffn_out-\(layer)", n, o, width: d)
-        addResidual(o, to: x, rows: n, postNorm: w.postFFNNorm)
+        addResidual(o, to: x, rows: n, postNorm: w.postFFNNorm, bias: w.postFFNNormBias)
         observe("l_out-\(layer)", n, x, width: d)
     }
 
@@ -320,10 +356,18 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// x += residualScale·postNorm(o) (Gemma and OLMo 2 normalize a block's output before adding
-    /// it, Granite scales it; others add it as is).
+    /// it, Granite scales it; others add it as is), or x = LN(o + x) for BERT's post-LN.
     private func addResidual(_ o: UnsafeMutablePointer<Float>, to x: UnsafeMutablePointer<Float>, rows n: Int,
-                             postNorm: [Float]?) {
+                             postNorm: [Float]?, bias: [Float]?) {
         let d = config.embeddingLength, eps = config.rmsEpsilon, scale = config.residualScale
+        if config.normalizesResiduals, let postNorm, let bias {
+            eachRows(n) { r in
+                for j in r.lowerBound * d..<r.upperBound * d { x[j] = o[j] + x[j] }
+                VectorMath.layerNorm(rows: r.count, x + r.lowerBound * d, stride: d, weight: postNorm, bias: bias, count: d,
+                                     eps: eps, into: x + r.lowerBound * d, outputStride: d)
+            }
+            return
+        }
         eachRows(n) { r in
             let lo = r.lowerBound
             if let postNorm {
@@ -452,7 +496,7 @@ public final class TransformerModel: @unchecked Sendable {
         Attention.attendHeads(
             queries: pass.scratch.q + i * c.queryDimension + first * hd, queryStride: hd, heads: count,
             rows: rows, positions: seq.positions, cellCount: seq.count,
-            queryPosition: pass.batch.rows[i].position, window: window(layer), scale: scoreScale,
+            queryPosition: config.causalAttention ? pass.batch.rows[i].position : Int32.max, window: window(layer), scale: scoreScale,
             softcap: config.attentionSoftcap ?? 0, headDimension: hd, scratch: scratch, into: out + i * c.queryDimension + first * hd, outputStride: hd,
             path: kernelPath)
     }
@@ -492,8 +536,9 @@ public final class TransformerModel: @unchecked Sendable {
         let wanted = batch.rows.indices.filter { batch.rows[$0].wantsLogits }
         guard !wanted.isEmpty else { return [] }
         let normed = s.h
+        guard let outputNorm = weights.outputNorm else { return [] }  // (encoders never get here: see forward)
         for (j, i) in wanted.enumerated() {
-            VectorMath.rmsNorm(x + i * d, weight: weights.outputNorm, count: d, eps: config.rmsEpsilon, into: normed + j * d)
+            VectorMath.rmsNorm(x + i * d, weight: outputNorm, count: d, eps: config.rmsEpsilon, into: normed + j * d)
         }
         var logits = [Float](repeating: 0, count: wanted.count * vocab)
         logits.withUnsafeMutableBufferPointer { lb in

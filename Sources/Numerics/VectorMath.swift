@@ -96,6 +96,29 @@ public enum VectorMath {
         for i in 0..<n { y[i] = x[i] * scale * w[i] }
     }
 
+    // y[i] = (x[i] − mean) / sqrt(var + eps) · w[i] + b[i]   (LayerNorm; in place allowed)
+    //
+    // llama.cpp's arithmetic (ggml_compute_forward_norm_f32, then the weight multiply and the
+    // bias add): the sum in f64 rounded to f32 and divided by n for the mean, the centred squares
+    // summed in f64 for the variance, scale = 1/sqrtf(var + eps) in f32, y = ((x − mean)·scale)·w + b.
+    public static func layerNorm(rows: Int, _ x: UnsafePointer<Float>, stride: Int, weight w: UnsafePointer<Float>,
+                                 bias b: UnsafePointer<Float>, count n: Int, eps: Float,
+                                 into y: UnsafeMutablePointer<Float>, outputStride: Int) {
+        for r in 0..<rows {
+            let xr = x + r * stride, yr = y + r * outputStride
+            var sum: Double = 0
+            for i in 0..<n { sum += Double(xr[i]) }
+            let mean = Float(sum) / Float(n)
+            var squares: Double = 0
+            for i in 0..<n {
+                let v = xr[i] - mean
+                squares += Double(v * v)
+            }
+            let scale = 1 / (Float(squares / Double(n)) + eps).squareRoot()
+            for i in 0..<n { yr[i] = (xr[i] - mean) * scale * w[i] + b[i] }
+        }
+    }
+
     // x[i] = exp(x[i] − max) / Σ exp(x[j] − max), in place; returns the normalizer's log
     @discardableResult
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) -> Float {
@@ -171,6 +194,14 @@ public enum VectorMath {
     /// geluF16 of every f16 value (by bit pattern), as f16 bits: llama.cpp's table, built once.
     static let geluF16Table: [UInt16] = (0..<65536).map { h in
         Float16(gelu(Float(Float16(bitPattern: UInt16(h))))).bitPattern
+    }
+
+    // x[i] = act(x[i]), in place; gelu as llama.cpp's CPU backend computes it (geluF16)
+    public static func activate(_ x: UnsafeMutablePointer<Float>, count n: Int, activation: Activation) {
+        switch activation {
+        case .gelu: for i in 0..<n { x[i] = geluF16(x[i]) }
+        case .silu: for i in 0..<n { x[i] = silu(x[i]) }
+        }
     }
 
     // out[i] = act(gate[i])·up[i]

@@ -91,6 +91,7 @@ public final class Engine: @unchecked Sendable {
     /// Cancelling the consumer of `events` (or calling `cancel`) frees the slot at the next step.
     public func submit(_ request: GenerationRequest) throws(EngineError) -> GenerationHandle {
         if isEndingAll { throw .stopped }
+        if model.config.isEncoder { throw .embeddingModelOnly(architecture: model.config.architecture) }
         if let id = request.slotID, !(0..<slots.count).contains(id) {
             throw .invalidSlot(id, slotCount: slots.count)
         }
@@ -126,6 +127,13 @@ public final class Engine: @unchecked Sendable {
     public func embed(_ tokens: [Int32], pooling: Pooling? = nil) async throws(EngineError) -> [[Float]] {
         if tokens.isEmpty { throw .emptyPrompt }
         if tokens.count > slotContextSize { throw .promptTooLong(tokens: tokens.count, contextSize: slotContextSize) }
+        // Rows that attend both ways see only what shares their batch, so the input runs as one.
+        if !model.config.causalAttention && tokens.count > configuration.microBatchSize {
+            throw .inputExceedsMicroBatch(tokens: tokens.count, microBatchSize: configuration.microBatchSize)
+        }
+        if let positions = model.weights.encoderInput?.positions, tokens.count > positions.rows {
+            throw .inputExceedsPositions(tokens: tokens.count, positions: positions.rows)
+        }
         let pooling = pooling ?? configuration.pooling
         let result: Result<[[Float]], EngineError> = await withCheckedContinuation { c in
             enqueue(.embed(EmbeddingJob(tokens: tokens, pooling: pooling) { c.resume(returning: $0) }))

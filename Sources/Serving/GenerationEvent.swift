@@ -99,6 +99,12 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidSlot(Int, slotCount: Int)
     case invalidSampling(field: String, message: String)
     case embeddingsDisabled
+    /// A completion asked of an encoder (BERT family), which only makes embeddings.
+    case embeddingModelOnly(architecture: String)
+    /// A bidirectional model's input must fit one micro-batch (`-ub`), as in llama.cpp.
+    case inputExceedsMicroBatch(tokens: Int, microBatchSize: Int)
+    /// An input longer than the model's absolute position embeddings (BERT's training context).
+    case inputExceedsPositions(tokens: Int, positions: Int)
     case modelFailure(String)
     case slotBusy(Int)
     case slotFile(String)
@@ -112,6 +118,12 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidSlot(let id, let count): "invalid slot id \(id): this server has \(count) slot(s) (ids 0…\(count - 1))"
         case .invalidSampling(let field, let message): "invalid value for \(field): \(message)"
         case .embeddingsDisabled: "this server does not support embeddings: start it with --embedding"
+        case .embeddingModelOnly(let arch):
+            "this model (\(arch)) is an embedding model and cannot generate text: use /embedding or /v1/embeddings (start the server with --embedding)"
+        case .inputExceedsMicroBatch(let n, let ub):
+            "input (\(n) tokens) is too large to process: increase the physical batch size -ub (current: \(ub))"
+        case .inputExceedsPositions(let n, let positions):
+            "input (\(n) tokens) is longer than this model's \(positions) position embeddings: shorten it"
         case .modelFailure(let m): "inference failed: \(m)"
         case .slotBusy(let id): "slot \(id) is busy"
         case .slotFile(let m): m

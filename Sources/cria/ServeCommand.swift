@@ -325,6 +325,7 @@ struct ServeCommand: AsyncParsableCommand {
         loader.adapters = try loraOptions.adapters()
         loader.adaptersStartUnapplied = loraOptions.initWithoutApply
         let readyLoader = loader
+        let embeddingsEnabled = server.embeddingsEnabled
         Task.detached {
             do {
                 let served = try readyLoader.load { outcome in
@@ -343,6 +344,12 @@ struct ServeCommand: AsyncParsableCommand {
                                       "MiB_total": String(format: "%.2f", slotBytes * Double(parallel) / 1_048_576)])
                 log.info("model loaded", ["model": model, "n_slots": "\(parallel)",
                                           "n_ctx_slot": "\(served.engine.slotContextSize)"])
+                let config = served.engine.model.config
+                if config.isEncoder && !embeddingsEnabled {
+                    // llama-server also starts here, and its embedding routes refuse without the flag.
+                    log.warn("\(config.architecture) is an embedding model: it cannot generate text, and /embedding and "
+                             + "/v1/embeddings need --embedding", ["model": model])
+                }
                 hostState.set(.ready(served))
             } catch {
                 hostState.set(.failed("\(error)"))
@@ -479,6 +486,9 @@ struct ModelLoader: Sendable {
         let template = try chatTemplate ?? metadata.string("tokenizer.chat_template").map(ChatTemplate.init(source:))
             ?? ChatTemplate.defaultFallback
         let modelPooling = metadata.int("\(model.config.architecture).pooling_type").flatMap(Pooling.init(ggufValue:))
+        if reranking && model.config.isEncoder {
+            throw ValidationError("--reranking with a \(model.config.architecture) model is not supported: Cria ranks with decoder rerankers only")
+        }
         let rankingHead = reranking ? try Self.rankingHead(model.file, path: path, width: model.config.embeddingLength) : nil
         let context = contextSize == 0 ? model.config.contextLength : contextSize
         var configuration = EngineConfiguration(contextSize: context, slotCount: slots, microBatchSize: microBatchSize,

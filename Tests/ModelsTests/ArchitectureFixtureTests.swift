@@ -207,7 +207,8 @@ enum ArchitectureFixture {
         // q, k, v are consecutive row ranges of attn_qkv; gate and up the halves of ffn_up
         #expect(layer.key.data == layer.query.data + 64 * layer.query.rowBytes)
         #expect(layer.value.data == layer.key.data + 32 * layer.key.rowBytes)
-        #expect(layer.gate.rows == 128 && layer.up.data == layer.gate.data + 128 * layer.gate.rowBytes)
+        let gate = try #require(layer.gate)
+        #expect(gate.rows == 128 && layer.up.data == gate.data + 128 * gate.rowBytes)
         // llama.cpp pads the context to 256: 200 and 256 use the short factors, 257 the long ones
         #expect(w.ropeFactors(capacity: 200, originalContext: 256) == w.ropeFactorsShort)
         #expect(w.ropeFactors(capacity: 256, originalContext: 256) == w.ropeFactorsShort)
