@@ -112,17 +112,6 @@ public struct ExpertLayerWeights: @unchecked Sendable {
             sharedDown = try matrix(p + "ffn_down_shexp.weight", shared, d)
         }
     }
-
-    /// Bytes of weights one token reads in this block (router, k experts, shared expert).
-    func activeBytes(used k: Int) -> Int {
-        let shared = [sharedGate, sharedUp, sharedDown].reduce(0) { $0 + ($1.map { $0.rows * $0.rowBytes } ?? 0) }
-        return router.rows * router.rowBytes + k * (gate.expertBytes + up.expertBytes + down.expertBytes) + shared
-    }
-
-    /// Bytes of all this block's weights.
-    func totalBytes() -> Int {
-        activeBytes(used: gate.count)
-    }
 }
 
 /// Buffers of the expert block for up to `rows` tokens, allocated once per batch size and reused.
