@@ -22,6 +22,8 @@ Outputs in Tests/ModelsTests/Fixtures/Architectures/:
   qwen3moe: every feed-forward block is 8 experts of width 32 (3-D Q8_0 tensors
   [n_expert][n_ff][n_embd]), 2 used per token, with a Q8_0 router (real files keep the router in
   F32; a quantized one makes llama.cpp's product order Cria's, so the recording is exact).
+  qwen2moe: the same experts (weights not renormalized), q/k/v biases, and a gated shared expert
+  of width 96.
 - NAME.llama-cpp.json (NAME-CTX for a second context size): for each prompt, the full logits
   after the prompt, the 8 highest (id, logit) pairs at each of 40 greedy steps, and the greedy
   tokens (see llama-greedy-logits.c for how llama.cpp is driven). The last entry repeats the
@@ -285,6 +287,37 @@ def model_qwen3moe(wr, b):
     b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
 
 
+N_FF_SHEXP = 96
+
+
+def model_qwen2moe(wr, b):
+    # Qwen2-MoE: q/k/v biases, 8 experts (2 used, weights not renormalized) and a shared expert
+    # scaled by sigmoid(ffn_gate_inp_shexp·x); that vector is stored [n_embd, 1] in Q8_0
+    # (llama.cpp accepts it for its [n_embd]; real files keep it F32, as the router).
+    common_metadata(wr, "qwen2moe")
+    wr.add_rope_freq_base(1000000.0)
+    wr.add_expert_count(N_EXPERT)
+    wr.add_expert_used_count(N_EXPERT_USED)
+    wr.add_expert_feed_forward_length(N_FF_EXP)
+    wr.add_expert_shared_feed_forward_length(N_FF_SHEXP)
+    standard_layers(b, gate_up=False)
+    for i in range(N_LAYER):
+        p = f"blk.{i}."
+        del b.tensors[p + "ffn_down.weight"]
+        b.vector(p + "attn_q.bias", 0.5 * b.rng.standard_normal(N_HEAD * HEAD_DIM))
+        b.vector(p + "attn_k.bias", 0.5 * b.rng.standard_normal(N_HEAD_KV * HEAD_DIM))
+        b.vector(p + "attn_v.bias", 0.5 * b.rng.standard_normal(N_HEAD_KV * HEAD_DIM))
+        b.matrix(p + "ffn_gate_inp.weight", N_EXPERT, N_EMBD, 4.0)
+        b.experts(p + "ffn_gate_exps.weight", N_EXPERT, N_FF_EXP, N_EMBD, 2.0)
+        b.experts(p + "ffn_up_exps.weight", N_EXPERT, N_FF_EXP, N_EMBD)
+        b.experts(p + "ffn_down_exps.weight", N_EXPERT, N_EMBD, N_FF_EXP, 2.0)
+        b.matrix(p + "ffn_gate_inp_shexp.weight", 1, N_EMBD, 2.0)
+        b.matrix(p + "ffn_gate_shexp.weight", N_FF_SHEXP, N_EMBD, 2.0)
+        b.matrix(p + "ffn_up_shexp.weight", N_FF_SHEXP, N_EMBD)
+        b.matrix(p + "ffn_down_shexp.weight", N_EMBD, N_FF_SHEXP)
+    b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
+
+
 # name → (general.architecture, builder, context sizes to record at)
 MODELS = {
     "llama3": ("llama", model_llama3, [256]),
@@ -297,6 +330,7 @@ MODELS = {
     "smollm3": ("smollm3", model_smollm3, [256]),
     "qwen3-yarn": ("qwen3", model_qwen3_yarn, [256]),
     "qwen3moe": ("qwen3moe", model_qwen3moe, [256]),
+    "qwen2moe": ("qwen2moe", model_qwen2moe, [256]),
 }
 
 

@@ -19,6 +19,7 @@ enum ArchitectureFixture {
         ("llama3", "llama3"), ("mistral", "mistral"), ("qwen3", "qwen3"), ("gemma2", "gemma2"),
         ("phi3", "phi3"), ("phi3", "phi3-512"), ("granite", "granite"), ("olmo2", "olmo2"), ("smollm3", "smollm3"),
         ("qwen3-yarn", "qwen3-yarn"), ("qwen3moe", "qwen3moe"),
+        ("qwen2moe", "qwen2moe"),
     ]
 
     struct Prompt {
@@ -255,6 +256,17 @@ enum ArchitectureFixture {
             // expert 1's matrix follows expert 0's
             #expect(e.up.expert(1).data == e.up.expert(0).data + 32 * e.up.expert(0).rowBytes)
         }
+    }
+
+    @Test func qwen2MoEHasAGatedSharedExpertAndKeepsWeightsUnnormalized() throws {
+        let m = try Self.model("qwen2moe")
+        let x = try #require(m.config.experts)
+        #expect(x.count == 8 && x.used == 2 && !x.normalizesWeights && x.sharedFeedForwardLength == 96)
+        let e = try #require(m.weights.layers[0].experts)
+        #expect(e.sharedGate?.rows == 96 && e.sharedDown?.columns == 96 && e.sharedGateInput?.rows == 1)
+        #expect(m.weights.layers[0].queryBias?.count == 64)
+        // qwen3moe has no shared expert
+        #expect(try Self.model("qwen3moe").weights.layers[0].experts?.sharedGate == nil)
     }
 
     @Test func expertCountsOutOfRangeAreRefused() throws {
