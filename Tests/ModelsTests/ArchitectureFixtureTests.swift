@@ -19,7 +19,7 @@ enum ArchitectureFixture {
         ("llama3", "llama3"), ("mistral", "mistral"), ("qwen3", "qwen3"), ("gemma2", "gemma2"),
         ("phi3", "phi3"), ("phi3", "phi3-512"), ("granite", "granite"), ("olmo2", "olmo2"), ("smollm3", "smollm3"),
         ("qwen3-yarn", "qwen3-yarn"), ("qwen3moe", "qwen3moe"),
-        ("qwen2moe", "qwen2moe"),
+        ("qwen2moe", "qwen2moe"), ("qwen3moe-wide", "qwen3moe-wide"),
     ]
 
     struct Prompt {
