@@ -22,6 +22,7 @@ Outputs in Tests/ModelsTests/Fixtures/Architectures/:
   qwen3moe: every feed-forward block is 8 experts of width 32 (3-D Q8_0 tensors
   [n_expert][n_ff][n_embd]), 2 used per token, with a Q8_0 router (real files keep the router in
   F32; a quantized one makes llama.cpp's product order Cria's, so the recording is exact).
+  mixtral: llama with 4 experts of width 128, 2 used.
   qwen3moe-wide: 20 experts, 4 used (the router softmax's 16-lane and scalar parts).
   qwen2moe: the same experts (weights not renormalized), q/k/v biases, and a gated shared expert
   of width 96.
@@ -325,6 +326,24 @@ def model_qwen2moe(wr, b):
     b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
 
 
+def model_mixtral(wr, b):
+    # Mixtral-style llama: 4 experts of the full feed-forward width (llama.cpp's llama experts are
+    # n_ff wide), 2 used, weights renormalized; untied output.
+    common_metadata(wr, "llama")
+    wr.add_rope_freq_base(1000000.0)
+    wr.add_expert_count(4)
+    wr.add_expert_used_count(2)
+    standard_layers(b, gate_up=False)
+    for i in range(N_LAYER):
+        p = f"blk.{i}."
+        del b.tensors[p + "ffn_down.weight"]
+        b.matrix(p + "ffn_gate_inp.weight", 4, N_EMBD, 4.0)
+        b.experts(p + "ffn_gate_exps.weight", 4, N_FF, N_EMBD, 2.0)
+        b.experts(p + "ffn_up_exps.weight", 4, N_FF, N_EMBD)
+        b.experts(p + "ffn_down_exps.weight", 4, N_EMBD, N_FF, 2.0)
+    b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
+
+
 # name → (general.architecture, builder, context sizes to record at)
 MODELS = {
     "llama3": ("llama", model_llama3, [256]),
@@ -339,6 +358,7 @@ MODELS = {
     "qwen3moe": ("qwen3moe", model_qwen3moe, [256]),
     "qwen2moe": ("qwen2moe", model_qwen2moe, [256]),
     "qwen3moe-wide": ("qwen3moe", model_qwen3moe_wide, [256]),
+    "mixtral": ("llama", model_mixtral, [256]),
 }
 
 

@@ -1,6 +1,6 @@
 """`cria serve -m` with one tiny random-weight model per architecture (llama with Llama 3 RoPE
 factors, Mistral-style llama, qwen3 (also with YaRN), gemma2, phi3, granite, olmo2, smollm3, and the
-mixture-of-experts qwen3moe and qwen2moe; written by
+mixture-of-experts qwen3moe, qwen2moe and Mixtral-style llama; written by
 scripts/make-architecture-fixtures.py): the server loads each and its greedy completions are
 llama.cpp's recorded tokens. The logit-level comparison is Tests/ModelsTests/ArchitectureFixtureTests.swift."""
 import json
@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 FIXTURES = ROOT / "Tests" / "ModelsTests" / "Fixtures" / "Architectures"
-MODELS = ["llama3", "mistral", "qwen3", "gemma2", "phi3", "granite", "olmo2", "smollm3", "qwen3-yarn", "qwen3moe", "qwen2moe"]
+MODELS = ["llama3", "mistral", "qwen3", "gemma2", "phi3", "granite", "olmo2", "smollm3", "qwen3-yarn", "qwen3moe", "qwen2moe", "mixtral"]
 
 
 @pytest.mark.parametrize("name", MODELS)
