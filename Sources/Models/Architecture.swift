@@ -16,7 +16,7 @@ protocol Architecture {
 enum Architectures {
     static let all: [any Architecture.Type] = [
         BERT.self, Gemma2.self, Gemma3.self, Granite.self, Llama.self, NomicBERT.self, OLMo2.self, Phi3.self,
-        Qwen2.self, Qwen3.self, SmolLM3.self,
+        Qwen2.self, Qwen2MoE.self, Qwen3.self, Qwen3MoE.self, SmolLM3.self,
     ]
 
     static func named(_ name: String) -> (any Architecture.Type)? { all.first { $0.name == name } }

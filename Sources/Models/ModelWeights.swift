@@ -14,13 +14,15 @@ public struct LayerWeights: @unchecked Sendable {
     public var queryNorm, keyNorm: [Float]?
     public var postAttentionNorm: [Float]?
     public var ffnNorm: [Float]?
-    /// nil for a feed-forward block without a gate (BERT's act(up·x)).
-    public var gate: WeightMatrix?
-    public var up, down: WeightMatrix
+    /// The dense feed-forward block; nil where the layer routes through experts instead, and
+    /// `gate` nil for a feed-forward block without a gate (BERT's act(up·x)).
+    public var gate, up, down: WeightMatrix?
     public var gateBias, upBias, downBias: [Float]?
     public var postFFNNorm: [Float]?
     /// LayerNorm biases of the two post-norms (encoders: `attn_output_norm`, `layer_output_norm`).
     public var postAttentionNormBias, postFFNNormBias: [Float]?
+    /// The mixture-of-experts block replacing the dense one (ModelConfiguration.experts).
+    public var experts: ExpertLayerWeights?
 }
 
 /// What an encoder adds to each token embedding before its first layer: row 0 of the token-type
@@ -95,16 +97,24 @@ public struct ModelWeights: @unchecked Sendable {
                 key = try matrix(p + "attn_k.weight", columns: d, rows: c.kvDimension)
                 value = try matrix(p + "attn_v.weight", columns: d, rows: c.kvDimension)
             }
-            let (gate, up): (WeightMatrix?, WeightMatrix)
-            if !c.gatedFeedForward {
+            var experts: ExpertLayerWeights?
+            let (gate, up, down): (WeightMatrix?, WeightMatrix?, WeightMatrix?)
+            if let x = c.experts {
+                experts = try ExpertLayerWeights(file, prefix: p, config: c, experts: x,
+                                                 matrix: { try matrix($0, columns: $1, rows: $2) }, vector: vector)
+                (gate, up, down) = (nil, nil, nil)
+            } else if !c.gatedFeedForward {
                 (gate, up) = (nil, try matrix(p + "ffn_up.weight", columns: d, rows: ff))
+                down = try matrix(p + "ffn_down.weight", columns: ff, rows: d)
             } else if file.tensor(named: p + "ffn_gate.weight") == nil, file.tensor(named: p + "ffn_up.weight")?.shape == [d, 2 * ff] {
                 // gate rows first, then up (llama.cpp's swiglu over the fused output's halves)
                 let gateUp = try matrix(p + "ffn_up.weight", columns: d, rows: 2 * ff)
                 (gate, up) = (gateUp.rows(0, ff), gateUp.rows(ff, ff))
+                down = try matrix(p + "ffn_down.weight", columns: ff, rows: d)
             } else {
                 gate = try matrix(p + "ffn_gate.weight", columns: d, rows: ff)
                 up = try matrix(p + "ffn_up.weight", columns: d, rows: ff)
+                down = try matrix(p + "ffn_down.weight", columns: ff, rows: d)
             }
             // Encoders name their post-norms after what they follow and give them biases.
             let postNames = c.isEncoder ? ("attn_output_norm", "layer_output_norm") : ("post_attention_norm", "post_ffw_norm")
@@ -123,14 +133,14 @@ public struct ModelWeights: @unchecked Sendable {
                 keyNorm: c.queryKeyNorm != nil ? try vector(p + "attn_k_norm.weight", normWidth.k) : nil,
                 postAttentionNorm: hasPostNorms ? try vector(p + postNames.0 + ".weight", d) : nil,
                 ffnNorm: c.normalizesBlockInputs ? try vector(p + "ffn_norm.weight", d) : nil,
-                gate: gate, up: up,
-                down: try matrix(p + "ffn_down.weight", columns: ff, rows: d),
-                gateBias: try optionalVector(p + "ffn_gate.bias", ff),
-                upBias: try optionalVector(p + "ffn_up.bias", ff),
-                downBias: try optionalVector(p + "ffn_down.bias", d),
+                gate: gate, up: up, down: down,
+                gateBias: experts == nil ? try optionalVector(p + "ffn_gate.bias", ff) : nil,
+                upBias: experts == nil ? try optionalVector(p + "ffn_up.bias", ff) : nil,
+                downBias: experts == nil ? try optionalVector(p + "ffn_down.bias", d) : nil,
                 postFFNNorm: hasPostNorms ? try vector(p + postNames.1 + ".weight", d) : nil,
                 postAttentionNormBias: c.normKind == .layer ? try vector(p + postNames.0 + ".bias", d) : nil,
-                postFFNNormBias: c.normKind == .layer ? try vector(p + postNames.1 + ".bias", d) : nil
+                postFFNNormBias: c.normKind == .layer ? try vector(p + postNames.1 + ".bias", d) : nil,
+                experts: experts
             )
         }
     }

@@ -25,7 +25,7 @@ public final class TransformerModel: @unchecked Sendable {
     /// eval callback; nil in normal use.
     public var tensorObserver: ((String, Int, UnsafeBufferPointer<Float>) -> Void)?
 
-    private func observe(_ name: @autoclosure () -> String, _ rows: Int, _ p: UnsafePointer<Float>, width: Int) {
+    func observe(_ name: @autoclosure () -> String, _ rows: Int, _ p: UnsafePointer<Float>, width: Int) {
         guard let tensorObserver else { return }
         tensorObserver(name(), rows, UnsafeBufferPointer(start: p, count: rows * width))
     }
@@ -134,7 +134,11 @@ public final class TransformerModel: @unchecked Sendable {
                                    adapterScales: rowAdapterScales(batch), ropeFactors: ropeFactors(cache))
             for layer in 0..<config.layerCount {
                 attentionBlock(layer, pass)
-                feedForwardBlock(layer, pass)
+                if weights.layers[layer].experts != nil {
+                    expertFeedForwardBlock(layer, pass)
+                } else {
+                    feedForwardBlock(layer, pass)
+                }
             }
         }
         return (s.x, s)
@@ -312,11 +316,12 @@ public final class TransformerModel: @unchecked Sendable {
     /// x += mlp(norm(x)).
     private func feedForwardBlock(_ layer: Int, _ pass: ForwardPass) {
         let c = config, w = weights.layers[layer], s = pass.scratch, n = pass.batch.count, d = c.embeddingLength
+        guard let wUp = w.up, let wDown = w.down else { preconditionFailure("layer \(layer) has no dense FFN") }
         let (x, h, gate, up, o) = (s.x, s.h, s.gate, s.up, s.o)
         let ff = c.feedForwardLength
         normalizeInput(x, weight: w.ffnNorm, into: h, rows: n)
         if let gateWeights = w.gate {
-            Matmul.multiply((gateWeights, gate), (w.up, up), input: h, batch: n, pool: pool, path: kernelPath, orders: pass.orders)
+            Matmul.multiply((gateWeights, gate), (wUp, up), input: h, batch: n, pool: pool, path: kernelPath, orders: pass.orders)
             addAdapterDeltas(.gate, layer: layer, input: h, into: gate, pass)
             addAdapterDeltas(.up, layer: layer, input: h, into: up, pass)
             addBias(w.upBias, up, rows: n)
@@ -327,13 +332,13 @@ public final class TransformerModel: @unchecked Sendable {
             }
         } else {
             // act(up·h + b) (BERT's MLP), into `gate` where the down projection reads it
-            Matmul.multiply(w.up, h, batch: n, into: gate, pool: pool, path: kernelPath, orders: pass.orders)
+            Matmul.multiply(wUp, h, batch: n, into: gate, pool: pool, path: kernelPath, orders: pass.orders)
             addAdapterDeltas(.up, layer: layer, input: h, into: gate, pass)
             addBias(w.upBias, gate, rows: n)
             eachRow(n) { i in VectorMath.activate(gate + i * ff, count: ff, activation: c.activation) }
         }
         observe("ffn_geglu-\(layer)", n, gate, width: ff)
-        Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
+        Matmul.multiply(wDown, gate, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
         addAdapterDeltas(.down, layer: layer, input: gate, into: o, pass)
         addBias(w.downBias, o, rows: n)
         observe("ffn_out-\(layer)", n, o, width: d)
@@ -342,7 +347,7 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// h = norm(x), or x itself where the architecture does not normalize block inputs (OLMo 2).
-    private func normalizeInput(_ x: UnsafeMutablePointer<Float>, weight: [Float]?, into h: UnsafeMutablePointer<Float>,
+    func normalizeInput(_ x: UnsafeMutablePointer<Float>, weight: [Float]?, into h: UnsafeMutablePointer<Float>,
                                 rows n: Int) {
         let d = config.embeddingLength, eps = config.rmsEpsilon
         guard let weight else {
@@ -357,8 +362,8 @@ public final class TransformerModel: @unchecked Sendable {
 
     /// x += residualScale·postNorm(o) (Gemma and OLMo 2 normalize a block's output before adding
     /// it, Granite scales it; others add it as is), or x = LN(o + x) for BERT's post-LN.
-    private func addResidual(_ o: UnsafeMutablePointer<Float>, to x: UnsafeMutablePointer<Float>, rows n: Int,
-                             postNorm: [Float]?, bias: [Float]?) {
+    func addResidual(_ o: UnsafeMutablePointer<Float>, to x: UnsafeMutablePointer<Float>, rows n: Int,
+                     postNorm: [Float]?, bias: [Float]? = nil) {
         let d = config.embeddingLength, eps = config.rmsEpsilon, scale = config.residualScale
         if config.normalizesResiduals, let postNorm, let bias {
             eachRows(n) { r in
@@ -402,12 +407,12 @@ public final class TransformerModel: @unchecked Sendable {
 
     /// Runs `body` for each of `n` rows, on the pool when there are enough rows to share; each
     /// row's work is the same either way.
-    private func eachRow(_ n: Int, _ body: (Int) -> Void) {
+    func eachRow(_ n: Int, _ body: (Int) -> Void) {
         pool.parallelFor(n, minimumChunk: 8) { range in for i in range { body(i) } }
     }
 
     /// As `eachRow`, handing each task its range of rows.
-    private func eachRows(_ n: Int, _ body: (Range<Int>) -> Void) {
+    func eachRows(_ n: Int, _ body: (Range<Int>) -> Void) {
         pool.parallelFor(n, minimumChunk: 8, body)
     }
 
@@ -584,6 +589,8 @@ final class ForwardScratch {
     // x: [rows][embedding] residual stream; h: [rows][embedding] normed input; q, attn: [rows][query];
     // k, v: [rows][kv]; o: [rows][embedding] block output; gate, up: [rows][feed-forward]
     let x, h, q, k, v, attn, o, gate, up: P
+    /// The mixture-of-experts block's buffers, for models that have one.
+    let experts: ExpertScratch?
 
     init(config c: ModelConfiguration, rows n: Int) {
         rows = n
@@ -599,8 +606,11 @@ final class ForwardScratch {
         v = make(c.kvDimension)
         attn = make(c.queryDimension)
         o = make(c.embeddingLength)
-        gate = make(c.feedForwardLength)
-        up = make(c.feedForwardLength)
+        // (a mixture-of-experts model uses them only for its shared expert)
+        let ff = c.experts.map { $0.sharedFeedForwardLength ?? 1 } ?? c.feedForwardLength
+        gate = make(ff)
+        up = make(ff)
+        experts = c.experts.map { ExpertScratch(config: c, experts: $0, rows: n) }
     }
 
     deinit {

@@ -49,6 +49,15 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("profile"), help: "Also measure read bandwidth and split a decode step into its parts.")
     var profile = false
 
+    /// "params: 1.23 B total, 123.45 M active per token; weights 0.70 GB total, 80.12 MB read per token"
+    static func describe(_ p: ParameterCount) -> String {
+        func amount(_ v: Int, _ big: String, _ small: String) -> String {
+            v >= 1_000_000_000 ? String(format: "%.2f ", Double(v) / 1e9) + big : String(format: "%.2f ", Double(v) / 1e6) + small
+        }
+        return "params: \(amount(p.total, "B", "M")) total, \(amount(p.active, "B", "M")) active per token; "
+            + "weights \(amount(p.totalBytes, "GB", "MB")) total, \(amount(p.activeBytes, "GB", "MB")) read per token"
+    }
+
     func run() throws {
         let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads ?? threads)
         m.numerics = numerics
@@ -56,8 +65,12 @@ struct BenchCommand: ParsableCommand {
         let schemaBench = try jsonSchema.map { try loadSchemaBench(m, path: $0) }
         let vocab = Int32(m.config.vocabularySize)
         // Deterministic ordinary tokens (avoid the special ids at the start of the vocabulary).
-        func token(_ i: Int) -> Int32 { Int32(1000 + (i * 7919) % Int(min(vocab - 1000, 200_000))) }
+        // (small vocabularies, as in test models: every id from 3, after <unk>, <s>, </s>)
+        func token(_ i: Int) -> Int32 {
+            vocab > 2000 ? Int32(1000 + (i * 7919) % Int(min(vocab - 1000, 200_000))) : Int32(3 + (i * 7919) % Int(max(1, vocab - 3)))
+        }
         print("model: \(model)  numerics: \(numerics.rawValue)  kv: \(kvCache.cacheTypeK.lowercased())/\(kvCache.cacheTypeV.lowercased())  threads: \(threads)  batch threads: \(batchThreads ?? threads)  reps: \(repetitions)")
+        print(Self.describe(m.parameterCount))
         print("| test | t/s |")
         print("| --- | --- |")
         if prompt > 0 {

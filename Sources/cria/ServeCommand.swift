@@ -342,9 +342,12 @@ struct ServeCommand: AsyncParsableCommand {
                                       "n_ctx_slot": "\(served.engine.slotContextSize)", "n_slots": "\(parallel)",
                                       "MiB_per_slot": String(format: "%.2f", slotBytes / 1_048_576),
                                       "MiB_total": String(format: "%.2f", slotBytes * Double(parallel) / 1_048_576)])
-                log.info("model loaded", ["model": model, "n_slots": "\(parallel)",
-                                          "n_ctx_slot": "\(served.engine.slotContextSize)"])
-                let config = served.engine.model.config
+                let config = served.engine.model.config, params = served.engine.model.parameterCount
+                var loaded = ["model": model, "architecture": config.architecture, "n_slots": "\(parallel)",
+                              "n_ctx_slot": "\(served.engine.slotContextSize)", "n_params": "\(params.total)",
+                              "n_params_active": "\(params.active)"]
+                if let experts = config.experts { loaded["n_expert"] = "\(experts.count)"; loaded["n_expert_used"] = "\(experts.used)" }
+                log.info("model loaded", loaded)
                 if config.isEncoder && !embeddingsEnabled {
                     // llama-server also starts here, and its embedding routes refuse without the flag.
                     log.warn("\(config.architecture) is an embedding model: it cannot generate text, and /embedding and "

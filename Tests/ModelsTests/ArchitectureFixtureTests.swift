@@ -18,7 +18,8 @@ enum ArchitectureFixture {
     static let cases: [(model: String, recording: String)] = [
         ("llama3", "llama3"), ("mistral", "mistral"), ("qwen3", "qwen3"), ("gemma2", "gemma2"),
         ("phi3", "phi3"), ("phi3", "phi3-512"), ("granite", "granite"), ("olmo2", "olmo2"), ("smollm3", "smollm3"),
-        ("qwen3-yarn", "qwen3-yarn"),
+        ("qwen3-yarn", "qwen3-yarn"), ("qwen3moe", "qwen3moe"),
+        ("qwen2moe", "qwen2moe"), ("qwen3moe-wide", "qwen3moe-wide"), ("mixtral", "mixtral"),
     ]
 
     struct Prompt {
@@ -207,8 +208,8 @@ enum ArchitectureFixture {
         // q, k, v are consecutive row ranges of attn_qkv; gate and up the halves of ffn_up
         #expect(layer.key.data == layer.query.data + 64 * layer.query.rowBytes)
         #expect(layer.value.data == layer.key.data + 32 * layer.key.rowBytes)
-        let gate = try #require(layer.gate)
-        #expect(gate.rows == 128 && layer.up.data == gate.data + 128 * gate.rowBytes)
+        let gate = try #require(layer.gate), up = try #require(layer.up)
+        #expect(gate.rows == 128 && up.data == gate.data + 128 * gate.rowBytes)
         // llama.cpp pads the context to 256: 200 and 256 use the short factors, 257 the long ones
         #expect(w.ropeFactors(capacity: 200, originalContext: 256) == w.ropeFactorsShort)
         #expect(w.ropeFactors(capacity: 256, originalContext: 256) == w.ropeFactorsShort)
@@ -241,11 +242,58 @@ enum ArchitectureFixture {
         #expect(try Self.model("qwen3").config.ropeYaRN == nil)
     }
 
-    @Test func mixtureOfExpertsIsRefusedByName() throws {
-        let file = try GGUFFile(path: ArchitectureFixture.folder + "/mistral.gguf")
+    @Test func qwen3MoEReadsItsExpertsAndBindsTheirTensors() throws {
+        let m = try Self.model("qwen3moe")
+        let x = try #require(m.config.experts)
+        #expect(x.count == 8 && x.used == 2 && x.feedForwardLength == 32 && x.gating == .softmax && x.normalizesWeights)
+        #expect(m.config.queryKeyNorm == .perHead && m.config.ropeLayout == .neox)
+        for layer in m.weights.layers {
+            let e = try #require(layer.experts)
+            #expect(layer.gate == nil && layer.up == nil && layer.down == nil)
+            #expect(e.router.rows == 8 && e.router.columns == 64)
+            #expect(e.gate.count == 8 && e.gate.rows == 32 && e.gate.columns == 64)
+            #expect(e.down.count == 8 && e.down.rows == 64 && e.down.columns == 32)
+            // expert 1's matrix follows expert 0's
+            #expect(e.up.expert(1).data == e.up.expert(0).data + 32 * e.up.expert(0).rowBytes)
+        }
+    }
+
+    @Test func qwen2MoEHasAGatedSharedExpertAndKeepsWeightsUnnormalized() throws {
+        let m = try Self.model("qwen2moe")
+        let x = try #require(m.config.experts)
+        #expect(x.count == 8 && x.used == 2 && !x.normalizesWeights && x.sharedFeedForwardLength == 96)
+        let e = try #require(m.weights.layers[0].experts)
+        #expect(e.sharedGate?.rows == 96 && e.sharedDown?.columns == 96 && e.sharedGateInput?.rows == 1)
+        #expect(m.weights.layers[0].queryBias?.count == 64)
+        // qwen3moe has no shared expert
+        #expect(try Self.model("qwen3moe").weights.layers[0].experts?.sharedGate == nil)
+    }
+
+    @Test func expertCountsOutOfRangeAreRefused() throws {
+        let file = try GGUFFile(path: ArchitectureFixture.folder + "/qwen3moe.gguf")
+        for (count, used) in [(8, 9), (8, 0), (0, 0), (100_000, 2)] {
+            var metadata = file.metadata
+            metadata["qwen3moe.expert_count"] = .uint32(UInt32(count))
+            metadata["qwen3moe.expert_used_count"] = .uint32(UInt32(used))
+            #expect(throws: ModelError.invalidHyperparameter("\(used) of \(count) experts per token")) {
+                _ = try ModelConfiguration(metadata: metadata, vocabularySize: 259)
+            }
+        }
+    }
+
+    @Test func mixtralIsLlamaWithExpertsOfTheFeedForwardWidth() throws {
+        let m = try Self.model("mixtral")
+        let x = try #require(m.config.experts)
+        #expect(m.config.architecture == "llama" && x.count == 4 && x.used == 2 && x.feedForwardLength == 128)
+        #expect(x.normalizesWeights && x.sharedFeedForwardLength == nil)
+        #expect(m.weights.layers.allSatisfy { $0.experts?.down.columns == 128 && $0.gate == nil })
+    }
+
+    @Test func mixtureOfExpertsIsRefusedByNameWhereTheArchitectureHasNone() throws {
+        let file = try GGUFFile(path: ArchitectureFixture.folder + "/qwen3.gguf")
         var metadata = file.metadata
-        metadata["llama.expert_count"] = .uint32(8)
-        #expect(throws: ModelError.invalidHyperparameter("llama with 8 experts: mixture-of-experts models are not supported")) {
+        metadata["qwen3.expert_count"] = .uint32(8)
+        #expect(throws: ModelError.invalidHyperparameter("qwen3 with 8 experts: mixture-of-experts models are not supported")) {
             _ = try ModelConfiguration(metadata: metadata, vocabularySize: 259)
         }
     }
