@@ -56,7 +56,7 @@ struct OpenAIController {
         let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: chat.topLogprobs)
         let reasoningFormat = chat.reasoningFormat ?? configuration.reasoningFormat
         let parser = ChatOutputParser(
-            syntax: plan.parsesCalls ? plan.format.syntax : nil,
+            syntax: plan.replySyntax(extractsReasoning: reasoningFormat != .none),
             reasoning: reasoningFormat == .none ? nil : ReasoningSplit(templateSource: served.chatTemplate.source, prompt: text))
 
         if chat.options.stream {
