@@ -6,6 +6,7 @@ whose metadata and tensors fit an architecture, so Cria must compute what it com
 
     .venv/bin/python scripts/make-architecture-fixtures.py            # models + recordings
     .venv/bin/python scripts/make-architecture-fixtures.py --models   # models only
+    .venv/bin/python scripts/make-architecture-fixtures.py --only qwen3moe   # one model (+ recording)
 
 Recording needs a llama.cpp checkout and build (CI has neither; it only reads the fixtures):
     LLAMA_CPP_SRC   source tree (headers in include/ and ggml/include/), e.g. the vendor/llama.cpp
@@ -18,6 +19,9 @@ Outputs in Tests/ModelsTests/Fixtures/Architectures/:
   vectors F32. Common shape: n_embd 64, 4 layers, 4 heads of 16, 2 KV heads, FFN 128,
   259-token SentencePiece vocabulary (<unk>, <s>, </s> and the 256 byte tokens) so llama.cpp
   loads it; the tests feed token ids directly. Deterministic (fixed seed per model).
+  qwen3moe: every feed-forward block is 8 experts of width 32 (3-D Q8_0 tensors
+  [n_expert][n_ff][n_embd]), 2 used per token, with a Q8_0 router (real files keep the router in
+  F32; a quantized one makes llama.cpp's product order Cria's, so the recording is exact).
 - NAME.llama-cpp.json (NAME-CTX for a second context size): for each prompt, the full logits
   after the prompt, the 8 highest (id, logit) pairs at each of 40 greedy steps, and the greedy
   tokens (see llama-greedy-logits.c for how llama.cpp is driven). The last entry repeats the
@@ -73,6 +77,10 @@ class Builder:
         """A [rows, cols] matrix (GGUF shape [cols, rows]), y = W @ x."""
         self.tensors[name] = (self.rng.standard_normal((rows, cols)) * gain / np.sqrt(cols)).astype(np.float32)
 
+    def experts(self, name, n_expert, rows, cols, gain=1.0):
+        """[n_expert, rows, cols] expert matrices (GGUF shape [cols, rows, n_expert])."""
+        self.tensors[name] = (self.rng.standard_normal((n_expert, rows, cols)) * gain / np.sqrt(cols)).astype(np.float32)
+
     def norm(self, name, n, spread=0.2, mean=1.0):
         self.tensors[name] = (mean + spread * self.rng.standard_normal(n)).astype(np.float32)
 
@@ -81,7 +89,7 @@ class Builder:
 
     def write(self, wr):
         for name, a in self.tensors.items():
-            if a.ndim == 2:
+            if a.ndim >= 2:
                 wr.add_tensor(name, quantize(a, T.Q8_0), raw_dtype=T.Q8_0)
             else:
                 wr.add_tensor(name, a)
@@ -254,6 +262,29 @@ def model_qwen3_yarn(wr, b):
     b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
 
 
+N_EXPERT, N_EXPERT_USED, N_FF_EXP = 8, 2, 32
+
+
+def model_qwen3moe(wr, b):
+    common_metadata(wr, "qwen3moe")
+    wr.add_rope_freq_base(1000000.0)
+    wr.add_expert_count(N_EXPERT)
+    wr.add_expert_used_count(N_EXPERT_USED)
+    wr.add_expert_feed_forward_length(N_FF_EXP)
+    standard_layers(b, gate_up=False)
+    for i in range(N_LAYER):
+        p = f"blk.{i}."
+        del b.tensors[p + "ffn_down.weight"]
+        b.norm(p + "attn_q_norm.weight", HEAD_DIM, 0.3)
+        b.norm(p + "attn_k_norm.weight", HEAD_DIM, 0.3)
+        # a strong router, so tokens spread over the experts and their choices differ by token
+        b.matrix(p + "ffn_gate_inp.weight", N_EXPERT, N_EMBD, 4.0)
+        b.experts(p + "ffn_gate_exps.weight", N_EXPERT, N_FF_EXP, N_EMBD, 2.0)
+        b.experts(p + "ffn_up_exps.weight", N_EXPERT, N_FF_EXP, N_EMBD)
+        b.experts(p + "ffn_down_exps.weight", N_EXPERT, N_EMBD, N_FF_EXP, 2.0)
+    b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
+
+
 # name → (general.architecture, builder, context sizes to record at)
 MODELS = {
     "llama3": ("llama", model_llama3, [256]),
@@ -265,12 +296,20 @@ MODELS = {
     "olmo2": ("olmo2", model_olmo2, [256]),
     "smollm3": ("smollm3", model_smollm3, [256]),
     "qwen3-yarn": ("qwen3", model_qwen3_yarn, [256]),
+    "qwen3moe": ("qwen3moe", model_qwen3moe, [256]),
 }
+
+
+def selected(name):
+    """Whether `--only NAME` (if given) names this model."""
+    return "--only" not in sys.argv or sys.argv[sys.argv.index("--only") + 1] == name
 
 
 def write_models():
     os.makedirs(OUT, exist_ok=True)
     for seed, (name, (arch, build, _)) in enumerate(MODELS.items()):
+        if not selected(name):
+            continue
         path = os.path.join(OUT, f"{name}.gguf")
         wr = gguf.GGUFWriter(path, arch=arch)
         b = Builder(1000 + seed)
@@ -294,6 +333,8 @@ def record():
                         f"-I{src}/include", f"-I{src}/ggml/include", f"-L{lib}", "-lllama", "-lggml",
                         "-lggml-base", f"-Wl,-rpath,{lib}"], check=True)
         for name, (_, _, contexts) in MODELS.items():
+            if not selected(name):
+                continue
             for n_ctx in contexts:
                 args = [tool, os.path.join(OUT, f"{name}.gguf"), str(n_ctx), str(N_PREDICT), str(TOP_K)]
                 args += [",".join(map(str, p)) for p in PROMPTS]

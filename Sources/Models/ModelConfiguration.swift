@@ -63,6 +63,9 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var queryKeyNorm: QueryKeyNorm?
     /// Gemma's and OLMo 2's extra norms after attention and after the feed-forward block.
     public var hasPostNorms: Bool
+    /// The mixture-of-experts feed-forward block (routing, expert count and width) that replaces
+    /// the dense one in every layer; nil for dense models.
+    public var experts: ExpertConfiguration?
 
     /// Query/key RMS norms: one weight vector shared by every head (Gemma 3, Qwen3), or one over
     /// the whole query and key rows (OLMo 2).
@@ -89,10 +92,6 @@ public struct ModelConfiguration: Sendable, Equatable {
               feedForwardLength > 0, feedForwardLength <= 1 << 24 else {
             throw ModelError.invalidHyperparameter("layers \(layerCount), heads \(headCount)/\(headCountKV), "
                 + "width \(embeddingLength), feed-forward \(feedForwardLength)")
-        }
-        // Mixtral-style files share the architecture name but route tokens through experts.
-        if let experts = keys.int("expert_count"), experts > 0 {
-            throw ModelError.invalidHyperparameter("\(arch) with \(experts) experts: mixture-of-experts models are not supported")
         }
         headDimension = keys.int("attention.key_length") ?? embeddingLength / headCount
         valueDimension = keys.int("attention.value_length") ?? headDimension
@@ -127,6 +126,10 @@ public struct ModelConfiguration: Sendable, Equatable {
         attentionScale = 1 / Float(headDimension).squareRoot()
         hasPostNorms = false
         try description.configure(&self, keys)
+        // Mixtral-style files share a dense architecture's name but route tokens through experts.
+        if experts == nil, let count = keys.int("expert_count"), count > 0 {
+            throw ModelError.invalidHyperparameter("\(arch) with \(count) experts: mixture-of-experts models are not supported")
+        }
     }
 
     /// The factor RoPE angles are divided by, as llama.cpp reads `rope.scaling.*`: for the linear,

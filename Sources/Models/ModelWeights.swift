@@ -14,9 +14,12 @@ public struct LayerWeights: @unchecked Sendable {
     public var queryNorm, keyNorm: [Float]?
     public var postAttentionNorm: [Float]?
     public var ffnNorm: [Float]?
-    public var gate, up, down: WeightMatrix
+    /// The dense feed-forward block; nil where the layer routes through experts instead.
+    public var gate, up, down: WeightMatrix?
     public var gateBias, upBias, downBias: [Float]?
     public var postFFNNorm: [Float]?
+    /// The mixture-of-experts block replacing the dense one (ModelConfiguration.experts).
+    public var experts: ExpertLayerWeights?
 }
 
 /// All weights of a model, checked against the configuration's shapes at load time so the
@@ -77,14 +80,21 @@ public struct ModelWeights: @unchecked Sendable {
                 key = try matrix(p + "attn_k.weight", columns: d, rows: c.kvDimension)
                 value = try matrix(p + "attn_v.weight", columns: d, rows: c.kvDimension)
             }
-            let (gate, up): (WeightMatrix, WeightMatrix)
-            if file.tensor(named: p + "ffn_gate.weight") == nil, file.tensor(named: p + "ffn_up.weight")?.shape == [d, 2 * ff] {
+            var experts: ExpertLayerWeights?
+            let (gate, up, down): (WeightMatrix?, WeightMatrix?, WeightMatrix?)
+            if let x = c.experts {
+                experts = try ExpertLayerWeights(file, prefix: p, config: c, experts: x,
+                                                 matrix: { try matrix($0, columns: $1, rows: $2) }, vector: vector)
+                (gate, up, down) = (nil, nil, nil)
+            } else if file.tensor(named: p + "ffn_gate.weight") == nil, file.tensor(named: p + "ffn_up.weight")?.shape == [d, 2 * ff] {
                 // gate rows first, then up (llama.cpp's swiglu over the fused output's halves)
                 let gateUp = try matrix(p + "ffn_up.weight", columns: d, rows: 2 * ff)
                 (gate, up) = (gateUp.rows(0, ff), gateUp.rows(ff, ff))
+                down = try matrix(p + "ffn_down.weight", columns: ff, rows: d)
             } else {
                 gate = try matrix(p + "ffn_gate.weight", columns: d, rows: ff)
                 up = try matrix(p + "ffn_up.weight", columns: d, rows: ff)
+                down = try matrix(p + "ffn_down.weight", columns: ff, rows: d)
             }
             let normWidth: (q: Int, k: Int) = c.queryKeyNorm == .wholeRow
                 ? (c.queryDimension, c.kvDimension) : (c.headDimension, c.headDimension)
@@ -100,12 +110,12 @@ public struct ModelWeights: @unchecked Sendable {
                 keyNorm: c.queryKeyNorm != nil ? try vector(p + "attn_k_norm.weight", normWidth.k) : nil,
                 postAttentionNorm: c.hasPostNorms ? try vector(p + "post_attention_norm.weight", d) : nil,
                 ffnNorm: c.normalizesBlockInputs ? try vector(p + "ffn_norm.weight", d) : nil,
-                gate: gate, up: up,
-                down: try matrix(p + "ffn_down.weight", columns: ff, rows: d),
-                gateBias: try optionalVector(p + "ffn_gate.bias", ff),
-                upBias: try optionalVector(p + "ffn_up.bias", ff),
-                downBias: try optionalVector(p + "ffn_down.bias", d),
-                postFFNNorm: c.hasPostNorms ? try vector(p + "post_ffw_norm.weight", d) : nil
+                gate: gate, up: up, down: down,
+                gateBias: experts == nil ? try optionalVector(p + "ffn_gate.bias", ff) : nil,
+                upBias: experts == nil ? try optionalVector(p + "ffn_up.bias", ff) : nil,
+                downBias: experts == nil ? try optionalVector(p + "ffn_down.bias", d) : nil,
+                postFFNNorm: c.hasPostNorms ? try vector(p + "post_ffw_norm.weight", d) : nil,
+                experts: experts
             )
         }
     }

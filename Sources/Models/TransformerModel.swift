@@ -25,7 +25,7 @@ public final class TransformerModel: @unchecked Sendable {
     /// eval callback; nil in normal use.
     public var tensorObserver: ((String, Int, UnsafeBufferPointer<Float>) -> Void)?
 
-    private func observe(_ name: @autoclosure () -> String, _ rows: Int, _ p: UnsafePointer<Float>, width: Int) {
+    func observe(_ name: @autoclosure () -> String, _ rows: Int, _ p: UnsafePointer<Float>, width: Int) {
         guard let tensorObserver else { return }
         tensorObserver(name(), rows, UnsafeBufferPointer(start: p, count: rows * width))
     }
@@ -126,7 +126,11 @@ public final class TransformerModel: @unchecked Sendable {
                                    adapterScales: rowAdapterScales(batch), ropeFactors: ropeFactors(cache))
             for layer in 0..<config.layerCount {
                 attentionBlock(layer, pass)
-                feedForwardBlock(layer, pass)
+                if weights.layers[layer].experts != nil {
+                    expertFeedForwardBlock(layer, pass)
+                } else {
+                    feedForwardBlock(layer, pass)
+                }
             }
         }
         return (s.x, s)
@@ -284,10 +288,11 @@ public final class TransformerModel: @unchecked Sendable {
     /// x += mlp(norm(x)).
     private func feedForwardBlock(_ layer: Int, _ pass: ForwardPass) {
         let c = config, w = weights.layers[layer], s = pass.scratch, n = pass.batch.count, d = c.embeddingLength
+        guard let wGate = w.gate, let wUp = w.up, let wDown = w.down else { preconditionFailure("layer \(layer) has no dense FFN") }
         let (x, h, gate, up, o) = (s.x, s.h, s.gate, s.up, s.o)
         let ff = c.feedForwardLength
         normalizeInput(x, weight: w.ffnNorm, into: h, rows: n)
-        Matmul.multiply((w.gate, gate), (w.up, up), input: h, batch: n, pool: pool, path: kernelPath, orders: pass.orders)
+        Matmul.multiply((wGate, gate), (wUp, up), input: h, batch: n, pool: pool, path: kernelPath, orders: pass.orders)
         addAdapterDeltas(.gate, layer: layer, input: h, into: gate, pass)
         addAdapterDeltas(.up, layer: layer, input: h, into: up, pass)
         addBias(w.upBias, up, rows: n)
@@ -297,7 +302,7 @@ public final class TransformerModel: @unchecked Sendable {
                                        into: gate + i * ff, path: kernelPath)
         }
         observe("ffn_geglu-\(layer)", n, gate, width: ff)
-        Matmul.multiply(w.down, gate, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
+        Matmul.multiply(wDown, gate, batch: n, into: o, pool: pool, path: kernelPath, orders: pass.orders)
         addAdapterDeltas(.down, layer: layer, input: gate, into: o, pass)
         addBias(w.downBias, o, rows: n)
         observe("ffn_out-\(layer)", n, o, width: d)
@@ -306,7 +311,7 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// h = norm(x), or x itself where the architecture does not normalize block inputs (OLMo 2).
-    private func normalizeInput(_ x: UnsafeMutablePointer<Float>, weight: [Float]?, into h: UnsafeMutablePointer<Float>,
+    func normalizeInput(_ x: UnsafeMutablePointer<Float>, weight: [Float]?, into h: UnsafeMutablePointer<Float>,
                                 rows n: Int) {
         let d = config.embeddingLength, eps = config.rmsEpsilon
         guard let weight else {
@@ -321,7 +326,7 @@ public final class TransformerModel: @unchecked Sendable {
 
     /// x += residualScale·postNorm(o) (Gemma and OLMo 2 normalize a block's output before adding
     /// it, Granite scales it; others add it as is).
-    private func addResidual(_ o: UnsafeMutablePointer<Float>, to x: UnsafeMutablePointer<Float>, rows n: Int,
+    func addResidual(_ o: UnsafeMutablePointer<Float>, to x: UnsafeMutablePointer<Float>, rows n: Int,
                              postNorm: [Float]?) {
         let d = config.embeddingLength, eps = config.rmsEpsilon, scale = config.residualScale
         eachRows(n) { r in
@@ -358,12 +363,12 @@ public final class TransformerModel: @unchecked Sendable {
 
     /// Runs `body` for each of `n` rows, on the pool when there are enough rows to share; each
     /// row's work is the same either way.
-    private func eachRow(_ n: Int, _ body: (Int) -> Void) {
+    func eachRow(_ n: Int, _ body: (Int) -> Void) {
         pool.parallelFor(n, minimumChunk: 8) { range in for i in range { body(i) } }
     }
 
     /// As `eachRow`, handing each task its range of rows.
-    private func eachRows(_ n: Int, _ body: (Range<Int>) -> Void) {
+    func eachRows(_ n: Int, _ body: (Range<Int>) -> Void) {
         pool.parallelFor(n, minimumChunk: 8, body)
     }
 
@@ -539,6 +544,8 @@ final class ForwardScratch {
     // x: [rows][embedding] residual stream; h: [rows][embedding] normed input; q, attn: [rows][query];
     // k, v: [rows][kv]; o: [rows][embedding] block output; gate, up: [rows][feed-forward]
     let x, h, q, k, v, attn, o, gate, up: P
+    /// The mixture-of-experts block's buffers, for models that have one.
+    let experts: ExpertScratch?
 
     init(config c: ModelConfiguration, rows n: Int) {
         rows = n
@@ -554,8 +561,11 @@ final class ForwardScratch {
         v = make(c.kvDimension)
         attn = make(c.queryDimension)
         o = make(c.embeddingLength)
-        gate = make(c.feedForwardLength)
-        up = make(c.feedForwardLength)
+        // (a mixture-of-experts model uses them only for its shared expert)
+        let ff = c.experts.map { $0.sharedFeedForwardLength ?? 1 } ?? c.feedForwardLength
+        gate = make(ff)
+        up = make(ff)
+        experts = c.experts.map { ExpertScratch(config: c, experts: $0, rows: n) }
     }
 
     deinit {

@@ -49,6 +49,12 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("profile"), help: "Also measure read bandwidth and split a decode step into its parts.")
     var profile = false
 
+    /// "params: 1.23 B total, 0.12 B active per token; weights 0.70 GB total, 0.08 GB read per token"
+    static func describe(_ p: ParameterCount) -> String {
+        String(format: "params: %.3f B total, %.3f B active per token; weights %.3f GB total, %.3f GB read per token",
+               Double(p.total) / 1e9, Double(p.active) / 1e9, Double(p.totalBytes) / 1e9, Double(p.activeBytes) / 1e9)
+    }
+
     func run() throws {
         let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads ?? threads)
         m.numerics = numerics
@@ -56,8 +62,12 @@ struct BenchCommand: ParsableCommand {
         let schemaBench = try jsonSchema.map { try loadSchemaBench(m, path: $0) }
         let vocab = Int32(m.config.vocabularySize)
         // Deterministic ordinary tokens (avoid the special ids at the start of the vocabulary).
-        func token(_ i: Int) -> Int32 { Int32(1000 + (i * 7919) % Int(min(vocab - 1000, 200_000))) }
+        // (small vocabularies, as in test models: every id from 3, after <unk>, <s>, </s>)
+        func token(_ i: Int) -> Int32 {
+            vocab > 2000 ? Int32(1000 + (i * 7919) % Int(min(vocab - 1000, 200_000))) : Int32(3 + (i * 7919) % Int(max(1, vocab - 3)))
+        }
         print("model: \(model)  numerics: \(numerics.rawValue)  kv: \(kvCache.cacheTypeK.lowercased())/\(kvCache.cacheTypeV.lowercased())  threads: \(threads)  batch threads: \(batchThreads ?? threads)  reps: \(repetitions)")
+        print(Self.describe(m.parameterCount))
         print("| test | t/s |")
         print("| --- | --- |")
         if prompt > 0 {

@@ -20,7 +20,7 @@ struct DecodeProfile {
     func run(token: (Int) -> Int32) throws {
         let m = model
         m.pool.activeThreads = m.threads
-        let layerMatrices = m.weights.layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.gate, $0.up, $0.down] }
+        let layerMatrices = m.weights.layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.gate, $0.up, $0.down].compactMap { $0 } }
         let regions = (layerMatrices + [m.weights.output]).map { UnsafeRawBufferPointer(start: $0.data, count: $0.rows * $0.rowBytes) }
         let bytes = regions.reduce(0) { $0 + $1.count }
         _ = MemoryBandwidth.read(regions, pool: m.pool)  // maps the pages in

@@ -341,8 +341,12 @@ struct ServeCommand: AsyncParsableCommand {
                                       "n_ctx_slot": "\(served.engine.slotContextSize)", "n_slots": "\(parallel)",
                                       "MiB_per_slot": String(format: "%.2f", slotBytes / 1_048_576),
                                       "MiB_total": String(format: "%.2f", slotBytes * Double(parallel) / 1_048_576)])
-                log.info("model loaded", ["model": model, "n_slots": "\(parallel)",
-                                          "n_ctx_slot": "\(served.engine.slotContextSize)"])
+                let config = served.engine.model.config, params = served.engine.model.parameterCount
+                var loaded = ["model": model, "architecture": config.architecture, "n_slots": "\(parallel)",
+                              "n_ctx_slot": "\(served.engine.slotContextSize)", "n_params": "\(params.total)",
+                              "n_params_active": "\(params.active)"]
+                if let experts = config.experts { loaded["n_expert"] = "\(experts.count)"; loaded["n_expert_used"] = "\(experts.used)" }
+                log.info("model loaded", loaded)
                 hostState.set(.ready(served))
             } catch {
                 hostState.set(.failed("\(error)"))

@@ -18,7 +18,7 @@ enum ArchitectureFixture {
     static let cases: [(model: String, recording: String)] = [
         ("llama3", "llama3"), ("mistral", "mistral"), ("qwen3", "qwen3"), ("gemma2", "gemma2"),
         ("phi3", "phi3"), ("phi3", "phi3-512"), ("granite", "granite"), ("olmo2", "olmo2"), ("smollm3", "smollm3"),
-        ("qwen3-yarn", "qwen3-yarn"),
+        ("qwen3-yarn", "qwen3-yarn"), ("qwen3moe", "qwen3moe"),
     ]
 
     struct Prompt {
@@ -207,7 +207,8 @@ enum ArchitectureFixture {
         // q, k, v are consecutive row ranges of attn_qkv; gate and up the halves of ffn_up
         #expect(layer.key.data == layer.query.data + 64 * layer.query.rowBytes)
         #expect(layer.value.data == layer.key.data + 32 * layer.key.rowBytes)
-        #expect(layer.gate.rows == 128 && layer.up.data == layer.gate.data + 128 * layer.gate.rowBytes)
+        let gate = try #require(layer.gate), up = try #require(layer.up)
+        #expect(gate.rows == 128 && up.data == gate.data + 128 * gate.rowBytes)
         // llama.cpp pads the context to 256: 200 and 256 use the short factors, 257 the long ones
         #expect(w.ropeFactors(capacity: 200, originalContext: 256) == w.ropeFactorsShort)
         #expect(w.ropeFactors(capacity: 256, originalContext: 256) == w.ropeFactorsShort)
@@ -238,6 +239,34 @@ enum ArchitectureFixture {
         #expect(c.ropeScale == 4 && yarn.low == 0 && yarn.high == 4)
         #expect(abs(yarn.magnitude - (1 + 0.1 * logf(4))) < 1e-6 && abs(c.ropeAttentionFactor - 1) < 1e-6)
         #expect(try Self.model("qwen3").config.ropeYaRN == nil)
+    }
+
+    @Test func qwen3MoEReadsItsExpertsAndBindsTheirTensors() throws {
+        let m = try Self.model("qwen3moe")
+        let x = try #require(m.config.experts)
+        #expect(x.count == 8 && x.used == 2 && x.feedForwardLength == 32 && x.gating == .softmax && x.normalizesWeights)
+        #expect(m.config.queryKeyNorm == .perHead && m.config.ropeLayout == .neox)
+        for layer in m.weights.layers {
+            let e = try #require(layer.experts)
+            #expect(layer.gate == nil && layer.up == nil && layer.down == nil)
+            #expect(e.router.rows == 8 && e.router.columns == 64)
+            #expect(e.gate.count == 8 && e.gate.rows == 32 && e.gate.columns == 64)
+            #expect(e.down.count == 8 && e.down.rows == 64 && e.down.columns == 32)
+            // expert 1's matrix follows expert 0's
+            #expect(e.up.expert(1).data == e.up.expert(0).data + 32 * e.up.expert(0).rowBytes)
+        }
+    }
+
+    @Test func expertCountsOutOfRangeAreRefused() throws {
+        let file = try GGUFFile(path: ArchitectureFixture.folder + "/qwen3moe.gguf")
+        for (count, used) in [(8, 9), (8, 0), (0, 0), (100_000, 2)] {
+            var metadata = file.metadata
+            metadata["qwen3moe.expert_count"] = .uint32(UInt32(count))
+            metadata["qwen3moe.expert_used_count"] = .uint32(UInt32(used))
+            #expect(throws: ModelError.invalidHyperparameter("\(used) of \(count) experts per token")) {
+                _ = try ModelConfiguration(metadata: metadata, vocabularySize: 259)
+            }
+        }
     }
 
     @Test func mixtureOfExpertsIsRefusedByName() throws {

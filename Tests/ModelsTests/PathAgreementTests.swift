@@ -39,8 +39,8 @@ import CriaNumerics
         let headRows = WeightMatrix(type: head.type, rows: 512, columns: head.columns, data: head.data)
         let pool = ComputePool(threads: 2)
         let cPaths = KernelDispatch.available.filter { $0 != .portable }
-        for (name, w) in [("q", l.query), ("k", l.key), ("v", l.value), ("o", l.output), ("gate", l.gate),
-                          ("up", l.up), ("down", l.down), ("head", headRows)] {
+        for (name, w) in [("q", l.query), ("k", l.key), ("v", l.value), ("o", l.output), ("gate", l.gate!),
+                          ("up", l.up!), ("down", l.down!), ("head", headRows)] {
             let tokens = 3
             let x: [Float] = (0..<tokens * w.columns).map { (i: Int) -> Float in
                 let u = Float((i * 7919) % 2001 - 1000) / 1000

@@ -1,5 +1,6 @@
 """`cria serve -m` with one tiny random-weight model per architecture (llama with Llama 3 RoPE
-factors, Mistral-style llama, qwen3 (also with YaRN), gemma2, phi3, granite, olmo2, smollm3; written by
+factors, Mistral-style llama, qwen3 (also with YaRN), gemma2, phi3, granite, olmo2, smollm3, and the
+mixture-of-experts qwen3moe; written by
 scripts/make-architecture-fixtures.py): the server loads each and its greedy completions are
 llama.cpp's recorded tokens. The logit-level comparison is Tests/ModelsTests/ArchitectureFixtureTests.swift."""
 import json
@@ -9,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 FIXTURES = ROOT / "Tests" / "ModelsTests" / "Fixtures" / "Architectures"
-MODELS = ["llama3", "mistral", "qwen3", "gemma2", "phi3", "granite", "olmo2", "smollm3", "qwen3-yarn"]
+MODELS = ["llama3", "mistral", "qwen3", "gemma2", "phi3", "granite", "olmo2", "smollm3", "qwen3-yarn", "qwen3moe"]
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -37,4 +38,26 @@ def test_unknown_architecture_is_refused_with_the_supported_list(cria, tmp_path)
     result = cria("serve", "-m", path, check=False, timeout=60)
     assert result.returncode != 0
     assert ("unsupported model architecture 'mamba' (supported: gemma2, gemma3, granite, llama, olmo2, "
-            "phi3, qwen2, qwen3, smollm3)") in result.stdout + result.stderr, result.stdout + result.stderr
+            "phi3, qwen2, qwen3, qwen3moe, smollm3)") in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_mixture_of_experts_model_is_named_with_its_experts_at_startup(start_server):
+    # qwen3moe: 8 experts, 2 per token; the default invariant numerics give llama.cpp's tokens on
+    # prompts under 64 rows too (ArchitectureFixtureTests), and the startup log says what was loaded.
+    recording = json.loads((FIXTURES / "qwen3moe.llama-cpp.json").read_text())
+    s = start_server("-c", "256", "-np", "2", "-t", "2", model=FIXTURES / "qwen3moe.gguf")
+    loaded = [json.loads(line) for line in s.output().splitlines() if '"model loaded"' in line]
+    assert len(loaded) == 1, s.output()
+    entry = loaded[0]
+    assert entry["architecture"] == "qwen3moe"
+    assert (entry["n_expert"], entry["n_expert_used"]) == ("8", "2")
+    # 4 layers × 3 expert tensors × 8 experts × 32 × 64, of which 6 experts' share is inactive
+    assert int(entry["n_params"]) - int(entry["n_params_active"]) == 4 * 3 * 6 * 32 * 64
+    p = recording["prompts"][1]
+    r = s.post("/completion", {"prompt": p["prompt"], "n_predict": 16, "temperature": 0, "return_tokens": True,
+                               "cache_prompt": False, "repeat_penalty": 1.0})
+    assert r.status_code == 200, r.text
+    expected = p["generated"][:16]
+    expected = expected[:expected.index(2)] if 2 in expected else expected
+    assert r.json()["tokens"] == expected
+    s.stop()
