@@ -18,6 +18,8 @@ public struct LayerWeights: @unchecked Sendable {
     public var gate, up, down: WeightMatrix?
     public var gateBias, upBias, downBias: [Float]?
     public var postFFNNorm: [Float]?
+    /// One sink logit per query head, joining each head's softmax denominator (gpt-oss).
+    public var attentionSinks: [Float]?
     /// The mixture-of-experts block replacing the dense one (ModelConfiguration.experts).
     public var experts: ExpertLayerWeights?
 }
@@ -109,12 +111,13 @@ public struct ModelWeights: @unchecked Sendable {
                 queryNorm: c.queryKeyNorm != nil ? try vector(p + "attn_q_norm.weight", normWidth.q) : nil,
                 keyNorm: c.queryKeyNorm != nil ? try vector(p + "attn_k_norm.weight", normWidth.k) : nil,
                 postAttentionNorm: c.hasPostNorms ? try vector(p + "post_attention_norm.weight", d) : nil,
-                ffnNorm: c.normalizesBlockInputs ? try vector(p + "ffn_norm.weight", d) : nil,
+                ffnNorm: c.normalizesBlockInputs ? try vector(p + c.ffnNormTensor + ".weight", d) : nil,
                 gate: gate, up: up, down: down,
                 gateBias: experts == nil ? try optionalVector(p + "ffn_gate.bias", ff) : nil,
                 upBias: experts == nil ? try optionalVector(p + "ffn_up.bias", ff) : nil,
                 downBias: experts == nil ? try optionalVector(p + "ffn_down.bias", d) : nil,
                 postFFNNorm: c.hasPostNorms ? try vector(p + "post_ffw_norm.weight", d) : nil,
+                attentionSinks: c.hasAttentionSinks ? try vector(p + "attn_sinks.weight", c.headCount) : nil,
                 experts: experts
             )
         }

@@ -37,7 +37,7 @@ def test_unknown_architecture_is_refused_with_the_supported_list(cria, tmp_path)
     path.write_bytes((FIXTURES / "qwen3.gguf").read_bytes().replace(b"qwen3", b"mamba"))
     result = cria("serve", "-m", path, check=False, timeout=60)
     assert result.returncode != 0
-    assert ("unsupported model architecture 'mamba' (supported: gemma2, gemma3, granite, llama, olmo2, "
+    assert ("unsupported model architecture 'mamba' (supported: gemma2, gemma3, gpt-oss, granite, llama, olmo2, "
             "phi3, qwen2, qwen3, qwen3moe, smollm3)") in result.stdout + result.stderr, result.stdout + result.stderr
 
 
