@@ -48,6 +48,13 @@ def test_reasoning_content_of_a_tool_call_is_the_templates_thinking(oss_server):
     assert r.json()["prompt"] == expected("tool_call_and_result")
 
 
+def test_template_kwargs_reach_the_template(oss_server):
+    r = oss_server.post("/apply-template", {"messages": CASES["kwargs"]["messages"],
+                                            "chat_template_kwargs": CASES["kwargs"]["kwargs"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["prompt"] == expected("kwargs")
+
+
 def test_template_errors_are_400(oss_server):
     r = oss_server.post("/apply-template", {"messages": CASES["error_channel_in_content"]["messages"]})
     assert r.status_code == 400
