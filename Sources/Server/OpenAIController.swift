@@ -56,7 +56,7 @@ struct OpenAIController {
         let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: chat.topLogprobs)
         let reasoningFormat = chat.reasoningFormat ?? configuration.reasoningFormat
         let parser = ChatOutputParser(
-            syntax: plan.replySyntax(extractsReasoning: reasoningFormat != .none),
+            syntax: plan.replySyntax(extractsReasoning: reasoningFormat != .none, prompt: text),
             reasoning: reasoningFormat == .none ? nil : ReasoningSplit(templateSource: served.chatTemplate.source, prompt: text))
 
         if chat.options.stream {
@@ -151,7 +151,10 @@ struct OpenAIController {
                                                         .merging(served.reasoning.templateVariables) { $1 }
                                                         .merging(chat.templateVariables) { $1 },
                                                       options: TemplateContext.renderOptions)
-            if let prefill = chat.continuation.prefill { return text + prefill }
+            if let prefill = chat.continuation.prefill {
+                guard plan.format == .gptOss else { return text + prefill }
+                return text + HarmonySyntax.continuation(reasoning: chat.continuation.prefillReasoning ?? "", content: prefill)
+            }
             guard chat.continuation.addGenerationPrompt else { return text }
             return served.reasoning.adjust(prompt: text, templateSource: served.chatTemplate.source)
         } catch {

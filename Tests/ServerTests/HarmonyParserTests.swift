@@ -88,3 +88,38 @@ extension ToolCallParserTests {
         #expect(ChatFormat(templateSource: "{{- \"<|start|>assistant<|channel|>final<|message|>\" }}") == .gptOss)
     }
 }
+
+/// Continuing a final assistant message (assistant prefill) with gpt-oss, as llama-server does:
+/// the prompt ends inside the analysis or final message, and the reply is read from there.
+struct HarmonyContinuationTests {
+    @Test func promptEndsAsLlamaServerWritesIt() {
+        // llama.cpp's tests/test-chat.cpp, continuation_content and continuation_reasoning
+        #expect("<|start|>assistant" + HarmonySyntax.continuation(reasoning: "I'm thinking", content: "Hello, ")
+                == "<|start|>assistant<|channel|>analysis<|message|>I'm thinking<|end|><|start|>assistant<|channel|>final<|message|>Hello, ")
+        #expect("<|start|>assistant" + HarmonySyntax.continuation(reasoning: "I'm", content: "")
+                == "<|start|>assistant<|channel|>analysis<|message|>I'm")
+        #expect(HarmonySyntax.continuation(reasoning: "", content: "Hi")
+                == "<|channel|>analysis<|message|><|end|><|start|>assistant<|channel|>final<|message|>Hi")
+    }
+
+    @Test func openChannelFromThePrompt() {
+        let head = "<|start|>user<|message|>Hi<|end|><|start|>assistant"
+        #expect(HarmonySyntax.openChannel(prompt: head) == nil)
+        #expect(HarmonySyntax.openChannel(prompt: head + HarmonySyntax.continuation(reasoning: "I'm", content: "")) == .analysis)
+        #expect(HarmonySyntax.openChannel(prompt: head + HarmonySyntax.continuation(reasoning: "x", content: "Hello")) == .final)
+        #expect(HarmonySyntax.openChannel(prompt: head + "<|channel|>final<|message|>done<|end|>") == nil)
+    }
+
+    @Test func replyContinuesTheOpenMessage() {
+        var p = ChatOutputParser(syntax: HarmonySyntax(openChannel: .analysis), reasoning: nil)
+        _ = p.add(" thinking<|end|><|start|>assistant<|channel|>final<|message|>Hello, world!")
+        #expect(p.finish().message == ParsedMessage(content: "Hello, world!", reasoning: " thinking"))
+        var q = ChatOutputParser(syntax: HarmonySyntax(openChannel: .final), reasoning: nil)
+        _ = q.add("world!\nWhat's up?")
+        #expect(q.finish().message == ParsedMessage(content: "world!\nWhat's up?"))
+        // Reasoning left in content: the header the prompt holds is not repeated.
+        var r = ChatOutputParser(syntax: HarmonySyntax(extractsReasoning: false, openChannel: .analysis), reasoning: nil)
+        _ = r.add(" more<|end|><|start|>assistant<|channel|>final<|message|>Hi")
+        #expect(r.finish().message == ParsedMessage(content: " more<|end|>Hi"))
+    }
+}

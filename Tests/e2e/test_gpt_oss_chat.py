@@ -55,6 +55,25 @@ def test_template_kwargs_reach_the_template(oss_server):
     assert r.json()["prompt"] == expected("kwargs")
 
 
+def test_assistant_prefill_continues_inside_the_harmony_message(oss_server):
+    # As llama-server (tests/test-chat.cpp's continuation cases): the prompt ends inside the
+    # analysis message when only thoughts are given, else inside the final one.
+    base = oss_server.post("/apply-template", {"messages": [{"role": "user", "content": "Hi"}]}).json()["prompt"]
+    assert base.endswith("<|start|>assistant")
+    both = {"role": "assistant", "content": "Hello, ", "reasoning_content": "I'm thinking"}
+    r = oss_server.post("/apply-template", {"messages": [{"role": "user", "content": "Hi"}, both]})
+    assert r.json()["prompt"] == base + ("<|channel|>analysis<|message|>I'm thinking<|end|>"
+                                         "<|start|>assistant<|channel|>final<|message|>Hello, ")
+    thoughts = {"role": "assistant", "content": "", "reasoning_content": "I'm"}
+    r = oss_server.post("/apply-template", {"messages": [{"role": "user", "content": "Hi"}, thoughts]})
+    assert r.json()["prompt"] == base + "<|channel|>analysis<|message|>I'm"
+    # The reply is read from inside the open message: here a grammar closes the thoughts and answers.
+    body = {"messages": [{"role": "user", "content": "Hi"}, thoughts], "max_tokens": 40, "temperature": 0,
+            "grammar": r'root ::= [a-z]{2,8} "<|end|><|start|>assistant<|channel|>final<|message|>" [a-z]{2,8}'}
+    m = oss_server.post("/v1/chat/completions", body).json()["choices"][0]["message"]
+    assert m["reasoning_content"].isalpha() and m["content"].isalpha()
+
+
 def test_template_errors_are_400(oss_server):
     r = oss_server.post("/apply-template", {"messages": CASES["error_channel_in_content"]["messages"]})
     assert r.status_code == 400

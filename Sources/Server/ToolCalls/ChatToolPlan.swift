@@ -72,8 +72,11 @@ struct ChatToolPlan {
 
     /// How replies are read: with the format's tool-call syntax when calls are read, and always
     /// as Harmony messages for gpt-oss (its channels say what is an answer and what a thought).
-    func replySyntax(extractsReasoning: Bool) -> (any ToolCallSyntax)? {
-        if format == .gptOss { return HarmonySyntax(extractsReasoning: extractsReasoning, readsCalls: parsesCalls) }
+    func replySyntax(extractsReasoning: Bool, prompt: String) -> (any ToolCallSyntax)? {
+        if format == .gptOss {
+            return HarmonySyntax(extractsReasoning: extractsReasoning, readsCalls: parsesCalls,
+                                 openChannel: HarmonySyntax.openChannel(prompt: prompt))
+        }
         return parsesCalls ? format.syntax : nil
     }
 

@@ -24,11 +24,42 @@ struct HarmonySyntax: ToolCallSyntax {
     var extractsReasoning = true
     /// Whether calls to `functions.*` are read (the request has tools and `tool_choice` is not `none`).
     var readsCalls = true
+    /// A message the prompt left open (a continued assistant message, see `continuation`): the
+    /// reply starts inside its body.
+    var openChannel: OpenChannel?
+
+    enum OpenChannel: Sendable { case analysis, final }
+
+    /// How a continued assistant message ends the prompt, as llama-server writes it after the
+    /// generation prompt `<|start|>assistant`: its thoughts in an analysis message, left open when
+    /// there is no content yet; otherwise that message closed and a final one opened with the
+    /// content.
+    static func continuation(reasoning: String, content: String) -> String {
+        var s = channel + "analysis" + message + reasoning
+        if !content.isEmpty || reasoning.isEmpty { s += end + start + channel + "final" + message + content }
+        return s
+    }
+
+    /// The message a prompt leaves open: the text after its last `<|start|>assistant` is an
+    /// analysis or final header with a body and no `<|end|>`.
+    static func openChannel(prompt: String) -> OpenChannel? {
+        guard let last = prompt.range(of: start, options: .backwards) else { return nil }
+        let tail = prompt[last.upperBound...]
+        guard !tail.contains(end) else { return nil }
+        if tail.hasPrefix(channel + "analysis" + message) { return .analysis }
+        if tail.hasPrefix(channel + "final" + message) { return .final }
+        return nil
+    }
 
     func parse(_ text: String, partial: Bool) -> ParsedMessage? {
         var c = OutputCursor(text, partial: partial)
         var out = ParsedMessage()
         do throws(OutputParseStop) {
+            if let open = openChannel {
+                try readBody(of: open == .analysis ? "analysis" : "final", &c, into: &out, headerInPrompt: true)
+                if c.atEnd { return finished(out) }
+                try c.expect(Self.start)
+            }
             while true {
                 try readMessage(&c, into: &out)
                 if c.atEnd { break }
@@ -87,12 +118,20 @@ struct HarmonySyntax: ToolCallSyntax {
         }
         try skipConstraint(&c)
         try c.expect(Self.message)
+        try readBody(of: channel, &c, into: &out, headerInPrompt: false)
+    }
+
+    /// A message's body on `channel` up to and including its `<|end|>` (or the end of the reply).
+    /// With reasoning left in content, an analysis block keeps its markers, except the header
+    /// that the prompt already holds.
+    private func readBody(of channel: String, _ c: inout OutputCursor, into out: inout ParsedMessage,
+                          headerInPrompt: Bool) throws(OutputParseStop) {
         switch channel {
         case "analysis":
             if extractsReasoning {
                 try c.readText(until: [Self.end], into: &out.reasoning)
             } else {
-                out.content += Self.channel + "analysis" + Self.message
+                if !headerInPrompt { out.content += Self.channel + "analysis" + Self.message }
                 try c.readText(until: [Self.end], into: &out.content)
                 if !c.atEnd { out.content += Self.end }
             }
