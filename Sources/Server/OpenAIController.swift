@@ -44,7 +44,8 @@ struct OpenAIController {
             .tokens(.string(text))
         var generation = chat.options.request(prompt: prompt.tokens, promptText: text)
         generation.grammarTrigger = plan.grammar?.trigger
-        generation.reasoningBudget = reasoningBudget(chat, templateSource: served.chatTemplate.source, prompt: text)
+        generation.reasoningBudget = reasoningBudget(chat, format: plan.format, templateSource: served.chatTemplate.source,
+                                                     prompt: text)
         if chat.options.stream && chat.choiceCount > 1 { throw APIError.badRequest("n > 1 is not supported with stream") }
         let handle: GenerationHandle
         var others: [GenerationHandle] = []
@@ -126,11 +127,17 @@ struct OpenAIController {
     /// The reply's thinking budget: the request's, else `--reasoning-budget`; nil when unlimited
     /// or when the template has no thinking block to count (as llama-server, which takes the
     /// markers from the template).
-    private func reasoningBudget(_ chat: ChatRequest, templateSource: String, prompt: String) -> ReasoningBudget? {
+    private func reasoningBudget(_ chat: ChatRequest, format: ChatFormat, templateSource: String,
+                                 prompt: String) -> ReasoningBudget? {
         let tokens = chat.reasoningBudget ?? configuration.reasoningBudget
-        guard tokens >= 0, let block = ReasoningSplit(templateSource: templateSource, prompt: prompt) else { return nil }
-        return ReasoningBudget(tokens: tokens, open: block.open, close: block.close,
-                               message: chat.reasoningBudgetMessage ?? configuration.reasoningBudgetMessage,
+        let message = chat.reasoningBudgetMessage ?? configuration.reasoningBudgetMessage
+        guard tokens >= 0 else { return nil }
+        if format == .gptOss {  // Harmony's thoughts: an analysis message, ended by <|end|> (as llama-server)
+            return ReasoningBudget(tokens: tokens, open: HarmonySyntax.analysisHeader, close: HarmonySyntax.end,
+                                   message: message, startsInside: HarmonySyntax.openChannel(prompt: prompt) == .analysis)
+        }
+        guard let block = ReasoningSplit(templateSource: templateSource, prompt: prompt) else { return nil }
+        return ReasoningBudget(tokens: tokens, open: block.open, close: block.close, message: message,
                                startsInside: block.startsInside)
     }
 

@@ -19,6 +19,8 @@ struct HarmonySyntax: ToolCallSyntax {
     static let channel = "<|channel|>", message = "<|message|>", end = "<|end|>"
     static let start = "<|start|>assistant", constrain = "<|constrain|>"
     static let functionsRecipient = " to=functions."
+    /// The header of a thinking block (what `--reasoning-budget` counts after).
+    static let analysisHeader = channel + "analysis" + message
 
     /// Thoughts go to `reasoning`; otherwise analysis blocks stay in `content` with their markers.
     var extractsReasoning = true
