@@ -22,6 +22,9 @@ Outputs in Tests/ModelsTests/Fixtures/Architectures/:
   qwen3moe: every feed-forward block is 8 experts of width 32 (3-D Q8_0 tensors
   [n_expert][n_ff][n_embd]), 2 used per token, with a Q8_0 router (real files keep the router in
   F32; a quantized one makes llama.cpp's product order Cria's, so the recording is exact).
+  qwen3moe-wide: 20 experts, 4 used (the router softmax's 16-lane and scalar parts).
+  qwen2moe: the same experts (weights not renormalized), q/k/v biases, and a gated shared expert
+  of width 96.
   gpt-oss: the same expert shape with MXFP4 expert tensors (gguf-py's quantizer), F32
   per-expert and router biases, attention biases and sinks, window 6 on even layers, YaRN.
 - NAME.llama-cpp.json (NAME-CTX for a second context size): for each prompt, the full logits
@@ -269,11 +272,11 @@ def model_qwen3_yarn(wr, b):
 N_EXPERT, N_EXPERT_USED, N_FF_EXP = 8, 2, 32
 
 
-def model_qwen3moe(wr, b):
+def model_qwen3moe(wr, b, n_expert=N_EXPERT, n_used=N_EXPERT_USED):
     common_metadata(wr, "qwen3moe")
     wr.add_rope_freq_base(1000000.0)
-    wr.add_expert_count(N_EXPERT)
-    wr.add_expert_used_count(N_EXPERT_USED)
+    wr.add_expert_count(n_expert)
+    wr.add_expert_used_count(n_used)
     wr.add_expert_feed_forward_length(N_FF_EXP)
     standard_layers(b, gate_up=False)
     for i in range(N_LAYER):
@@ -282,10 +285,47 @@ def model_qwen3moe(wr, b):
         b.norm(p + "attn_q_norm.weight", HEAD_DIM, 0.3)
         b.norm(p + "attn_k_norm.weight", HEAD_DIM, 0.3)
         # a strong router, so tokens spread over the experts and their choices differ by token
+        b.matrix(p + "ffn_gate_inp.weight", n_expert, N_EMBD, 4.0)
+        b.experts(p + "ffn_gate_exps.weight", n_expert, N_FF_EXP, N_EMBD, 2.0)
+        b.experts(p + "ffn_up_exps.weight", n_expert, N_FF_EXP, N_EMBD)
+        b.experts(p + "ffn_down_exps.weight", n_expert, N_EMBD, N_FF_EXP, 2.0)
+    b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
+
+
+def model_qwen3moe_wide(wr, b):
+    # 20 experts, 4 used: ggml's softmax takes the first 16 through its SIMD exp polynomial and
+    # the last 4 through expf, so both paths of the router softmax are recorded.
+    model_qwen3moe(wr, b, n_expert=20, n_used=4)
+
+
+N_FF_SHEXP = 96
+
+
+def model_qwen2moe(wr, b):
+    # Qwen2-MoE: q/k/v biases, 8 experts (2 used, weights not renormalized) and a shared expert
+    # scaled by sigmoid(ffn_gate_inp_shexp·x); that vector is stored [n_embd, 1] in Q8_0
+    # (llama.cpp accepts it for its [n_embd]; real files keep it F32, as the router).
+    common_metadata(wr, "qwen2moe")
+    wr.add_rope_freq_base(1000000.0)
+    wr.add_expert_count(N_EXPERT)
+    wr.add_expert_used_count(N_EXPERT_USED)
+    wr.add_expert_feed_forward_length(N_FF_EXP)
+    wr.add_expert_shared_feed_forward_length(N_FF_SHEXP)
+    standard_layers(b, gate_up=False)
+    for i in range(N_LAYER):
+        p = f"blk.{i}."
+        del b.tensors[p + "ffn_down.weight"]
+        b.vector(p + "attn_q.bias", 0.5 * b.rng.standard_normal(N_HEAD * HEAD_DIM))
+        b.vector(p + "attn_k.bias", 0.5 * b.rng.standard_normal(N_HEAD_KV * HEAD_DIM))
+        b.vector(p + "attn_v.bias", 0.5 * b.rng.standard_normal(N_HEAD_KV * HEAD_DIM))
         b.matrix(p + "ffn_gate_inp.weight", N_EXPERT, N_EMBD, 4.0)
         b.experts(p + "ffn_gate_exps.weight", N_EXPERT, N_FF_EXP, N_EMBD, 2.0)
         b.experts(p + "ffn_up_exps.weight", N_EXPERT, N_FF_EXP, N_EMBD)
         b.experts(p + "ffn_down_exps.weight", N_EXPERT, N_EMBD, N_FF_EXP, 2.0)
+        b.matrix(p + "ffn_gate_inp_shexp.weight", 1, N_EMBD, 2.0)
+        b.matrix(p + "ffn_gate_shexp.weight", N_FF_SHEXP, N_EMBD, 2.0)
+        b.matrix(p + "ffn_up_shexp.weight", N_FF_SHEXP, N_EMBD)
+        b.matrix(p + "ffn_down_shexp.weight", N_EMBD, N_FF_SHEXP)
     b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
 
 
@@ -342,6 +382,8 @@ MODELS = {
     "smollm3": ("smollm3", model_smollm3, [256]),
     "qwen3-yarn": ("qwen3", model_qwen3_yarn, [256]),
     "qwen3moe": ("qwen3moe", model_qwen3moe, [256]),
+    "qwen2moe": ("qwen2moe", model_qwen2moe, [256]),
+    "qwen3moe-wide": ("qwen3moe", model_qwen3moe_wide, [256]),
     "gpt-oss": ("gpt-oss", model_gpt_oss, [256]),
 }
 

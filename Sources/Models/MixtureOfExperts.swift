@@ -18,8 +18,8 @@ public struct ExpertConfiguration: Sendable, Equatable {
     public var weightScale: Float
     /// The expert FFN's non-linearity.
     public var activation: ExpertActivation
-    /// Width of the optional shared expert (`expert_shared_feed_forward_length`), applied to
-    /// every token beside the routed ones, where a file has `ffn_*_shexp` tensors.
+    /// Width of the shared expert that every token uses beside the routed ones (`ffn_*_shexp`
+    /// tensors, required when set); nil for none. Set by architectures that have one.
     public var sharedFeedForwardLength: Int?
 
     /// The common keys under the architecture's prefix; `normalizesWeights` where the
@@ -40,10 +40,13 @@ public struct ExpertConfiguration: Sendable, Equatable {
         // (llama.cpp reads `expert_weights_scale` only for the architectures that use it; they set it)
         weightScale = 0
         self.activation = activation
-        if let shared = keys.int("expert_shared_feed_forward_length") {
-            guard shared > 0, shared <= 1 << 24 else { throw ModelError.invalidHyperparameter("shared expert length \(shared)") }
-            sharedFeedForwardLength = shared
-        }
+    }
+
+    /// `expert_shared_feed_forward_length`, or `fallback` when absent.
+    static func sharedLength(_ keys: ArchitectureMetadata, fallback: Int) throws -> Int {
+        let shared = keys.int("expert_shared_feed_forward_length") ?? fallback
+        guard shared > 0, shared <= 1 << 24 else { throw ModelError.invalidHyperparameter("shared expert length \(shared)") }
+        return shared
     }
 }
 
@@ -69,7 +72,8 @@ public enum ExpertActivation: Sendable, Equatable {
 
 /// One layer's mixture-of-experts tensors: the router (`ffn_gate_inp`), the experts' 3-D
 /// gate/up/down tensors (`ffn_{gate,up,down}_exps`), optional per-expert biases and an optional
-/// shared expert (`ffn_{gate,up,down}_shexp`).
+/// shared expert (`ffn_{gate,up,down}_shexp`, scaled per token by sigmoid(`ffn_gate_inp_shexp`·x)
+/// where a file has that vector: Qwen2-MoE).
 public struct ExpertLayerWeights: @unchecked Sendable {
     /// experts × embedding: one logit per expert
     public var router: WeightMatrix
@@ -78,6 +82,8 @@ public struct ExpertLayerWeights: @unchecked Sendable {
     /// Per expert, one bias row: `count × rows` floats each.
     public var gateBias, upBias, downBias: [Float]?
     public var sharedGate, sharedUp, sharedDown: WeightMatrix?
+    /// 1 × embedding: the shared expert's gate logit
+    public var sharedGateInput: WeightMatrix?
 
     /// Binds layer `prefix`'s tensors (e.g. "blk.3.") with the shapes `c` says.
     init(_ file: GGUFFile, prefix p: String, config c: ModelConfiguration, experts x: ExpertConfiguration,
@@ -110,10 +116,18 @@ public struct ExpertLayerWeights: @unchecked Sendable {
         gateBias = try bias(p + "ffn_gate_exps.bias", n * ff)
         upBias = try bias(p + "ffn_up_exps.bias", n * ff)
         downBias = try bias(p + "ffn_down_exps.bias", n * d)
-        if let shared = x.sharedFeedForwardLength, file.tensor(named: p + "ffn_up_shexp.weight") != nil {
+        if let shared = x.sharedFeedForwardLength {
             sharedGate = try matrix(p + "ffn_gate_shexp.weight", d, shared)
             sharedUp = try matrix(p + "ffn_up_shexp.weight", d, shared)
             sharedDown = try matrix(p + "ffn_down_shexp.weight", shared, d)
+            let name = p + "ffn_gate_inp_shexp.weight"
+            if let t = file.tensor(named: name) {
+                // a vector [n_embd] (llama.cpp also accepts [n_embd, 1])
+                guard t.shape == [d] || t.shape == [d, 1] else { throw ModelError.wrongTensorShape(tensor: name, expected: [d], found: t.shape) }
+                do { sharedGateInput = try WeightMatrix(t, in: file) } catch {
+                    throw ModelError.unsupportedTensorType(tensor: name, type: t.type.name)
+                }
+            }
         }
     }
 }

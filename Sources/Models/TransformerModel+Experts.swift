@@ -83,7 +83,8 @@ extension TransformerModel {
         }
     }
 
-    /// o += down(act(gate·h)·(up·h)) of the shared expert, where the layer has one.
+    // o += down(act(gate·h)·(up·h))·g of the shared expert, where the layer has one; g is
+    // sigmoid(gate_inp·h) computed as llama.cpp does, silu(z)/z, or 1 without a gate vector
     private func addSharedExpert(_ w: ExpertLayerWeights, _ pass: ForwardPass) {
         guard let sGate = w.sharedGate, let sUp = w.sharedUp, let sDown = w.sharedDown, let x = config.experts,
               let e = pass.scratch.experts else { return }
@@ -93,6 +94,15 @@ extension TransformerModel {
             x.activation.apply(gate: s.gate + i * ff, up: s.up + i * ff, count: ff, into: s.gate + i * ff, path: kernelPath)
         }
         Matmul.multiply(sDown, s.gate, batch: n, into: e.down, pool: pool, path: kernelPath, orders: pass.orders)
-        for j in 0..<n * d { s.o[j] += e.down[j] }
+        if let gateInput = w.sharedGateInput {
+            // (e.logits is free again once the tokens are routed)
+            Matmul.multiply(gateInput, s.h, batch: n, into: e.logits, pool: pool, path: kernelPath, orders: pass.orders)
+            for t in 0..<n {
+                let z = e.logits[t], g = VectorMath.silu(z) / z
+                for j in t * d..<(t + 1) * d { s.o[j] += e.down[j] * g }
+            }
+        } else {
+            for j in 0..<n * d { s.o[j] += e.down[j] }
+        }
     }
 }

@@ -49,10 +49,13 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("profile"), help: "Also measure read bandwidth and split a decode step into its parts.")
     var profile = false
 
-    /// "params: 1.23 B total, 0.12 B active per token; weights 0.70 GB total, 0.08 GB read per token"
+    /// "params: 1.23 B total, 123.45 M active per token; weights 0.70 GB total, 80.12 MB read per token"
     static func describe(_ p: ParameterCount) -> String {
-        String(format: "params: %.3f B total, %.3f B active per token; weights %.3f GB total, %.3f GB read per token",
-               Double(p.total) / 1e9, Double(p.active) / 1e9, Double(p.totalBytes) / 1e9, Double(p.activeBytes) / 1e9)
+        func amount(_ v: Int, _ big: String, _ small: String) -> String {
+            v >= 1_000_000_000 ? String(format: "%.2f ", Double(v) / 1e9) + big : String(format: "%.2f ", Double(v) / 1e6) + small
+        }
+        return "params: \(amount(p.total, "B", "M")) total, \(amount(p.active, "B", "M")) active per token; "
+            + "weights \(amount(p.totalBytes, "GB", "MB")) total, \(amount(p.activeBytes, "GB", "MB")) read per token"
     }
 
     func run() throws {

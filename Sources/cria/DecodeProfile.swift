@@ -17,10 +17,21 @@ struct DecodeProfile {
     let steps: Int
     let repetitions: Int
 
+    /// What a decode step reads of a mixture-of-experts block: the router, `expert_used_count`
+    /// experts (the first ones stand in for whichever a token picks: all have the same size) and
+    /// the shared expert.
+    func expertMatrices(_ e: ExpertLayerWeights?) -> [WeightMatrix] {
+        guard let e, let used = model.config.experts?.used else { return [] }
+        let routed = (0..<used).flatMap { [e.gate.expert($0), e.up.expert($0), e.down.expert($0)] }
+        return [e.router] + routed + [e.sharedGate, e.sharedUp, e.sharedDown, e.sharedGateInput].compactMap { $0 }
+    }
+
     func run(token: (Int) -> Int32) throws {
         let m = model
         m.pool.activeThreads = m.threads
-        let layerMatrices = m.weights.layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.gate, $0.up, $0.down].compactMap { $0 } }
+        let layerMatrices = m.weights.layers.flatMap { l in
+            [l.query, l.key, l.value, l.output, l.gate, l.up, l.down].compactMap { $0 } + expertMatrices(l.experts)
+        }
         let regions = (layerMatrices + [m.weights.output]).map { UnsafeRawBufferPointer(start: $0.data, count: $0.rows * $0.rowBytes) }
         let bytes = regions.reduce(0) { $0 + $1.count }
         _ = MemoryBandwidth.read(regions, pool: m.pool)  // maps the pages in
@@ -47,6 +58,8 @@ struct DecodeProfile {
         let headSeconds = best {
             for _ in 0..<steps { product(head, input, &out) }
         } / Double(steps)
+        // (a mixture-of-experts step runs its experts in one parallel region; here each expert
+        // matrix is its own product, so this part over-counts for such models)
         let layerSeconds = best {
             for _ in 0..<steps { for w in layerMatrices { product(w, input, &out) } }
         } / Double(steps)
@@ -68,7 +81,7 @@ struct DecodeProfile {
         print("| part of a decode step (1 row) | ms/token | share |")
         print("| --- | --- | --- |")
         for (name, seconds) in [("LM head product (\(head.type.name), \(head.rows) rows)", headSeconds),
-                                ("layer products (\(m.config.layerCount) layers × 7 matrices)", layerSeconds),
+                                ("layer products (\(m.config.layerCount) layers, \(layerMatrices.count) matrices)", layerSeconds),
                                 ("everything else (norms, RoPE, attention, KV stores, quantizing, hand-offs)", rest),
                                 ("forward step, total", stepSeconds)] {
             print(String(format: "| %@ | %.3f | %.1f%% |", name, seconds * 1000, 100 * seconds / stepSeconds))

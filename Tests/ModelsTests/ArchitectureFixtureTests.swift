@@ -18,7 +18,8 @@ enum ArchitectureFixture {
     static let cases: [(model: String, recording: String)] = [
         ("llama3", "llama3"), ("mistral", "mistral"), ("qwen3", "qwen3"), ("gemma2", "gemma2"),
         ("phi3", "phi3"), ("phi3", "phi3-512"), ("granite", "granite"), ("olmo2", "olmo2"), ("smollm3", "smollm3"),
-        ("qwen3-yarn", "qwen3-yarn"), ("qwen3moe", "qwen3moe"), ("gpt-oss", "gpt-oss"),
+        ("qwen3-yarn", "qwen3-yarn"), ("qwen3moe", "qwen3moe"),
+        ("qwen2moe", "qwen2moe"), ("qwen3moe-wide", "qwen3moe-wide"), ("gpt-oss", "gpt-oss"),
     ]
 
     struct Prompt {
@@ -274,6 +275,17 @@ enum ArchitectureFixture {
             #expect(e.gate.type == .mxfp4 && e.up.type == .mxfp4 && e.down.type == .mxfp4)
             #expect(e.gateBias?.count == 8 * 32 && e.upBias?.count == 8 * 32 && e.downBias?.count == 8 * 64)
         }
+    }
+
+    @Test func qwen2MoEHasAGatedSharedExpertAndKeepsWeightsUnnormalized() throws {
+        let m = try Self.model("qwen2moe")
+        let x = try #require(m.config.experts)
+        #expect(x.count == 8 && x.used == 2 && !x.normalizesWeights && x.sharedFeedForwardLength == 96)
+        let e = try #require(m.weights.layers[0].experts)
+        #expect(e.sharedGate?.rows == 96 && e.sharedDown?.columns == 96 && e.sharedGateInput?.rows == 1)
+        #expect(m.weights.layers[0].queryBias?.count == 64)
+        // qwen3moe has no shared expert
+        #expect(try Self.model("qwen3moe").weights.layers[0].experts?.sharedGate == nil)
     }
 
     @Test func expertCountsOutOfRangeAreRefused() throws {

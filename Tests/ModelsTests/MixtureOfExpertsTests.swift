@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import GGUF
 import CriaNumerics
@@ -77,6 +78,40 @@ import CriaNumerics
             let differing = zip(alone[step], batched[step]).filter { $0.bitPattern != $1.bitPattern }.count
             #expect(differing == 0, "\(numerics) step \(step): \(differing) logits differ alone vs batched")
         }
+    }
+
+    /// qwen3moe.gguf with per-expert biases on gate, up and down (`[rows, experts]`, as gpt-oss
+    /// stores them) and a router bias, each `scale`·sin(i).
+    static func withBiases(_ scale: Float) throws -> TransformerModel {
+        let file = try GGUFFile(path: ArchitectureFixture.folder + "/qwen3moe.gguf")
+        var writer = GGUFWriter()
+        writer.metadata = file.metadata
+        for t in file.tensors { writer.addTensor(name: t.name, shape: t.shape, type: t.type, data: Array(file.data(for: t))) }
+        for layer in 0..<4 {
+            for (name, shape) in [("ffn_gate_exps.bias", [32, 8]), ("ffn_up_exps.bias", [32, 8]), ("ffn_down_exps.bias", [64, 8]),
+                                  ("ffn_gate_inp.bias", [8])] {
+                let values = (0..<shape.reduce(1, *)).map { scale * Float(sin(Double($0 + layer))) }
+                writer.addTensor(name: "blk.\(layer).\(name)", shape: shape, values: values)
+            }
+        }
+        let m = try TransformerModel(file: try GGUFFile(bytes: writer.serialized()), threads: 2)
+        m.numerics = .invariant
+        return m
+    }
+
+    /// Per-expert and router biases are bound and added: zero biases change no bit of the
+    /// logits, non-zero ones change them; and rows still do not depend on their batch.
+    @Test func expertBiasesAreAddedPerExpert() throws {
+        let plain = try Self.logitsOfFirst(try Self.model(.invariant), sequences: [0])
+        let zero = try Self.withBiases(0)
+        let e = try #require(zero.weights.layers[0].experts)
+        #expect(e.gateBias?.count == 256 && e.upBias?.count == 256 && e.downBias?.count == 512 && e.routerBias?.count == 8)
+        #expect(try Self.logitsOfFirst(zero, sequences: [0]).elementsEqual(plain) { zip($0, $1).allSatisfy { $0.bitPattern == $1.bitPattern } })
+        let biased = try Self.withBiases(0.5)
+        let alone = try Self.logitsOfFirst(biased, sequences: [0])
+        #expect(zip(alone[0], plain[0]).contains { abs($0 - $1) > 1e-3 })
+        let batched = try Self.logitsOfFirst(biased, sequences: [0, 1, 2])
+        #expect(alone.elementsEqual(batched) { zip($0, $1).allSatisfy { $0.bitPattern == $1.bitPattern } })
     }
 
     @Test func activeParametersCountTheUsedExpertsOnly() throws {

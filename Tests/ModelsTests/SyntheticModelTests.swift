@@ -297,7 +297,7 @@ enum Synthetic {
     @Test func unsupportedArchitecture() throws {
         let file = try Self.rebuilt(metadata: { $0["general.architecture"] = .string("bert") })
         Self.expectLoadFailure(file, .unsupportedArchitecture("bert"),
-                               naming: "'bert' (supported: gemma2, gemma3, gpt-oss, granite, llama, olmo2, phi3, qwen2, qwen3, qwen3moe, smollm3)")
+                               naming: "'bert' (supported: gemma2, gemma3, gpt-oss, granite, llama, olmo2, phi3, qwen2, qwen2moe, qwen3, qwen3moe, smollm3)")
     }
 
     @Test func missingTensor() throws {

@@ -2,7 +2,7 @@
 import json
 import re
 
-from conftest import REFERENCE
+from conftest import REFERENCE, ROOT
 
 
 def test_tokenize_matches_reference(cria, model_path):
@@ -146,3 +146,17 @@ def test_bench_profile_reports_bandwidth_bound_and_decode_parts(cria, model_path
     head = float(next(v for k, v in parts.items() if k.startswith("LM head product (Q8_0, 262144 rows)")))
     assert 0 < head < total, out
     assert re.search(r"^decode: [0-9.]+ tokens/s = [0-9]+% of the bandwidth bound", out, re.M), out
+
+
+def test_bench_reports_active_and_total_parameters(cria, model_path):
+    # the tiny qwen3moe fixture (259-token vocabulary: bench picks its token ids inside it): 2 of 8
+    # experts per token, so fewer parameters are active than there are; a dense model: the same
+    moe = ROOT / "Tests" / "ModelsTests" / "Fixtures" / "Architectures" / "qwen3moe.gguf"
+    out = cria("bench", "-m", moe, "-p", "16", "-n", "4", "-r", "1").stdout
+    params = next(line for line in out.splitlines() if line.startswith("params:"))
+    total, active = (float(params.split(" total")[0].split()[-2]), float(params.split(" active")[0].split()[-2]))
+    assert 0 < active < total, params
+    assert "| pp16 |" in out and "| tg4 |" in out
+    dense = cria("bench", "-m", model_path, "-p", "0", "-n", "2", "-r", "1").stdout
+    line = next(line for line in dense.splitlines() if line.startswith("params:"))
+    assert line.split(" total")[0].split()[-2:] == line.split(" active")[0].split()[-2:], line

@@ -1,6 +1,6 @@
 """`cria serve -m` with one tiny random-weight model per architecture (llama with Llama 3 RoPE
 factors, Mistral-style llama, qwen3 (also with YaRN), gemma2, phi3, granite, olmo2, smollm3, and the
-mixture-of-experts qwen3moe and gpt-oss (MXFP4 experts, attention sinks); written by
+mixture-of-experts qwen3moe, qwen2moe and gpt-oss (MXFP4 experts, attention sinks); written by
 scripts/make-architecture-fixtures.py): the server loads each and its greedy completions are
 llama.cpp's recorded tokens. The logit-level comparison is Tests/ModelsTests/ArchitectureFixtureTests.swift."""
 import json
@@ -13,11 +13,11 @@ FIXTURES = ROOT / "Tests" / "ModelsTests" / "Fixtures" / "Architectures"
 # Sliding-window models: the server cuts the 70-token prompt as llama-server does (66 rows, then
 # the last 4 as one step, its window checkpoint), where the recording fed it as one batch; those
 # 4 rows then attend in the one-row order instead of llama.cpp's tiled one. gemma2's tokens
-# survive that rounding difference; gpt-oss's random model parts after 3 tokens, so only its
+# survive that rounding difference; gpt-oss's random model parts after 15 tokens, so only its
 # prompts shorter than one attention tile (64 rows) are compared here (ArchitectureFixtureTests
 # compares all of them, fed as recorded).
 ONE_TILE_ONLY = {"gpt-oss"}
-MODELS = ["llama3", "mistral", "qwen3", "gemma2", "phi3", "granite", "olmo2", "smollm3", "qwen3-yarn", "qwen3moe",
+MODELS = ["llama3", "mistral", "qwen3", "gemma2", "phi3", "granite", "olmo2", "smollm3", "qwen3-yarn", "qwen3moe", "qwen2moe",
           "gpt-oss"]
 
 
@@ -48,7 +48,7 @@ def test_unknown_architecture_is_refused_with_the_supported_list(cria, tmp_path)
     result = cria("serve", "-m", path, check=False, timeout=60)
     assert result.returncode != 0
     assert ("unsupported model architecture 'mamba' (supported: gemma2, gemma3, gpt-oss, granite, llama, olmo2, "
-            "phi3, qwen2, qwen3, qwen3moe, smollm3)") in result.stdout + result.stderr, result.stdout + result.stderr
+            "phi3, qwen2, qwen2moe, qwen3, qwen3moe, smollm3)") in result.stdout + result.stderr, result.stdout + result.stderr
 
 
 def test_mixture_of_experts_model_is_named_with_its_experts_at_startup(start_server):
