@@ -22,6 +22,7 @@ Outputs in Tests/ModelsTests/Fixtures/Architectures/:
   qwen3moe: every feed-forward block is 8 experts of width 32 (3-D Q8_0 tensors
   [n_expert][n_ff][n_embd]), 2 used per token, with a Q8_0 router (real files keep the router in
   F32; a quantized one makes llama.cpp's product order Cria's, so the recording is exact).
+  mixtral: llama with 4 experts of width 128, 2 used.
   qwen3moe-wide: 20 experts, 4 used (the router softmax's 16-lane and scalar parts).
   qwen2moe: the same experts (weights not renormalized), q/k/v biases, and a gated shared expert
   of width 96.
@@ -329,6 +330,24 @@ def model_qwen2moe(wr, b):
     b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
 
 
+def model_mixtral(wr, b):
+    # Mixtral-style llama: 4 experts of the full feed-forward width (llama.cpp's llama experts are
+    # n_ff wide), 2 used, weights renormalized; untied output.
+    common_metadata(wr, "llama")
+    wr.add_rope_freq_base(1000000.0)
+    wr.add_expert_count(4)
+    wr.add_expert_used_count(2)
+    standard_layers(b, gate_up=False)
+    for i in range(N_LAYER):
+        p = f"blk.{i}."
+        del b.tensors[p + "ffn_down.weight"]
+        b.matrix(p + "ffn_gate_inp.weight", 4, N_EMBD, 4.0)
+        b.experts(p + "ffn_gate_exps.weight", 4, N_FF, N_EMBD, 2.0)
+        b.experts(p + "ffn_up_exps.weight", 4, N_FF, N_EMBD)
+        b.experts(p + "ffn_down_exps.weight", 4, N_EMBD, N_FF, 2.0)
+    b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
+
+
 def model_gpt_oss(wr, b):
     # gpt-oss's layout (llama.cpp's openai-moe): q/k/v/output biases, per-head attention sinks,
     # even layers sliding (window 6, so the longer prompts leave it), YaRN on all layers, the
@@ -384,8 +403,14 @@ MODELS = {
     "qwen3moe": ("qwen3moe", model_qwen3moe, [256]),
     "qwen2moe": ("qwen2moe", model_qwen2moe, [256]),
     "qwen3moe-wide": ("qwen3moe", model_qwen3moe_wide, [256]),
+    "mixtral": ("llama", model_mixtral, [256]),
     "gpt-oss": ("gpt-oss", model_gpt_oss, [256]),
 }
+
+
+# Seeds fixed by name, for models added while other branches were adding theirs (a position-based
+# seed would change whenever the list is merged in another order).
+SEEDS = {"gpt-oss": 1012}
 
 
 def selected(name):
@@ -400,7 +425,7 @@ def write_models():
             continue
         path = os.path.join(OUT, f"{name}.gguf")
         wr = gguf.GGUFWriter(path, arch=arch)
-        b = Builder(1000 + seed)
+        b = Builder(SEEDS.get(name, 1000 + seed))
         build(wr, b)
         b.write(wr)
         wr.write_header_to_file()

@@ -31,7 +31,8 @@ public struct ExpertConfiguration: Sendable, Equatable {
         guard count > 0, count <= 4096, used > 0, used <= count else {
             throw ModelError.invalidHyperparameter("\(used) of \(count) experts per token")
         }
-        feedForwardLength = keys.int("expert_feed_forward_length") ?? ff / used
+        // (a per-layer array gives its first value, as for the other widths)
+        feedForwardLength = (try? keys.required("expert_feed_forward_length")) ?? ff / used
         guard feedForwardLength > 0, feedForwardLength <= 1 << 24 else {
             throw ModelError.invalidHyperparameter("expert feed-forward length \(feedForwardLength)")
         }

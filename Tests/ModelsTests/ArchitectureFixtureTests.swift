@@ -19,7 +19,7 @@ enum ArchitectureFixture {
         ("llama3", "llama3"), ("mistral", "mistral"), ("qwen3", "qwen3"), ("gemma2", "gemma2"),
         ("phi3", "phi3"), ("phi3", "phi3-512"), ("granite", "granite"), ("olmo2", "olmo2"), ("smollm3", "smollm3"),
         ("qwen3-yarn", "qwen3-yarn"), ("qwen3moe", "qwen3moe"),
-        ("qwen2moe", "qwen2moe"), ("qwen3moe-wide", "qwen3moe-wide"), ("gpt-oss", "gpt-oss"),
+        ("qwen2moe", "qwen2moe"), ("qwen3moe-wide", "qwen3moe-wide"), ("mixtral", "mixtral"), ("gpt-oss", "gpt-oss"),
     ]
 
     struct Prompt {
@@ -300,11 +300,19 @@ enum ArchitectureFixture {
         }
     }
 
-    @Test func mixtureOfExpertsIsRefusedByName() throws {
-        let file = try GGUFFile(path: ArchitectureFixture.folder + "/mistral.gguf")
+    @Test func mixtralIsLlamaWithExpertsOfTheFeedForwardWidth() throws {
+        let m = try Self.model("mixtral")
+        let x = try #require(m.config.experts)
+        #expect(m.config.architecture == "llama" && x.count == 4 && x.used == 2 && x.feedForwardLength == 128)
+        #expect(x.normalizesWeights && x.sharedFeedForwardLength == nil)
+        #expect(m.weights.layers.allSatisfy { $0.experts?.down.columns == 128 && $0.gate == nil })
+    }
+
+    @Test func mixtureOfExpertsIsRefusedByNameWhereTheArchitectureHasNone() throws {
+        let file = try GGUFFile(path: ArchitectureFixture.folder + "/qwen3.gguf")
         var metadata = file.metadata
-        metadata["llama.expert_count"] = .uint32(8)
-        #expect(throws: ModelError.invalidHyperparameter("llama with 8 experts: mixture-of-experts models are not supported")) {
+        metadata["qwen3.expert_count"] = .uint32(8)
+        #expect(throws: ModelError.invalidHyperparameter("qwen3 with 8 experts: mixture-of-experts models are not supported")) {
             _ = try ModelConfiguration(metadata: metadata, vocabularySize: 259)
         }
     }

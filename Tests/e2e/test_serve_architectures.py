@@ -1,6 +1,6 @@
 """`cria serve -m` with one tiny random-weight model per architecture (llama with Llama 3 RoPE
 factors, Mistral-style llama, qwen3 (also with YaRN), gemma2, phi3, granite, olmo2, smollm3, and the
-mixture-of-experts qwen3moe, qwen2moe and gpt-oss (MXFP4 experts, attention sinks); written by
+mixture-of-experts qwen3moe, qwen2moe, Mixtral-style llama and gpt-oss (MXFP4 experts, attention sinks); written by
 scripts/make-architecture-fixtures.py): the server loads each and its greedy completions are
 llama.cpp's recorded tokens. The logit-level comparison is Tests/ModelsTests/ArchitectureFixtureTests.swift."""
 import json
@@ -17,7 +17,7 @@ FIXTURES = ROOT / "Tests" / "ModelsTests" / "Fixtures" / "Architectures"
 # prompts shorter than one attention tile (64 rows) are compared here (ArchitectureFixtureTests
 # compares all of them, fed as recorded).
 ONE_TILE_ONLY = {"gpt-oss"}
-MODELS = ["llama3", "mistral", "qwen3", "gemma2", "phi3", "granite", "olmo2", "smollm3", "qwen3-yarn", "qwen3moe", "qwen2moe",
+MODELS = ["llama3", "mistral", "qwen3", "gemma2", "phi3", "granite", "olmo2", "smollm3", "qwen3-yarn", "qwen3moe", "qwen2moe", "mixtral",
           "gpt-oss"]
 
 
