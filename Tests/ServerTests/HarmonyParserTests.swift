@@ -123,3 +123,11 @@ struct HarmonyContinuationTests {
         #expect(r.finish().message == ParsedMessage(content: " more<|end|>Hi"))
     }
 }
+
+/// Hostile output: many stray headers are skipped without recursion (no stack growth per header).
+struct HarmonyHostileOutputTests {
+    @Test func manyStrayHeadersAreSkipped() {
+        let text = String(repeating: "<|channel|>commentary to=assistant", count: 50_000) + "<|channel|>final<|message|>ok"
+        #expect(HarmonySyntax().parse(text, partial: false)?.content == "ok")
+    }
+}

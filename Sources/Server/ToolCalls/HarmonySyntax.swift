@@ -84,43 +84,44 @@ struct HarmonySyntax: ToolCallSyntax {
 
     /// One message after its `<|start|>assistant`, up to and including its `<|end|>`.
     private func readMessage(_ c: inout OutputCursor, into out: inout ParsedMessage) throws(OutputParseStop) {
-        if try c.lookingAt(Self.functionsRecipient) {
-            // Recipient in the role header: ` to=functions.NAME<|channel|>commentary json<|message|>{…}`.
-            c.at += Self.functionsRecipient.utf8.count
-            let name = try readRecipientName(&c)
-            try c.expect(Self.channel)
-            _ = try readWord(&c)
-            try readCall(named: name, &c, into: &out)
-            return
-        }
-        if try c.lookingAt(" to=") {
-            try skipMessage(&c)  // a message to another recipient
-            return
-        }
-        try c.expect(Self.channel)
-        let channel = try readWord(&c)
-        if channel == "commentary" {
-            // A stray commentary header in front of the real one.
-            var stray = try c.skip(" to=assistant")
-            if !stray { stray = try c.lookingAt(Self.channel) }
-            if stray {
-                try readMessage(&c, into: &out)
+        // A loop, not recursion: any number of stray commentary headers may come first.
+        while true {
+            if try c.lookingAt(Self.functionsRecipient) {
+                // Recipient in the role header: ` to=functions.NAME<|channel|>commentary json<|message|>{…}`.
+                c.at += Self.functionsRecipient.utf8.count
+                let name = try readRecipientName(&c)
+                try c.expect(Self.channel)
+                _ = try readWord(&c)
+                try readCall(named: name, &c, into: &out)
                 return
             }
-        }
-        if try c.lookingAt(Self.functionsRecipient) {
-            c.at += Self.functionsRecipient.utf8.count
-            let name = try readRecipientName(&c)
-            try readCall(named: name, &c, into: &out)
+            if try c.lookingAt(" to=") {
+                try skipMessage(&c)  // a message to another recipient
+                return
+            }
+            try c.expect(Self.channel)
+            let channel = try readWord(&c)
+            if channel == "commentary" {
+                // A stray commentary header in front of the real one.
+                var stray = try c.skip(" to=assistant")
+                if !stray { stray = try c.lookingAt(Self.channel) }
+                if stray { continue }
+            }
+            if try c.lookingAt(Self.functionsRecipient) {
+                c.at += Self.functionsRecipient.utf8.count
+                let name = try readRecipientName(&c)
+                try readCall(named: name, &c, into: &out)
+                return
+            }
+            if try c.lookingAt(" to=") {
+                try skipMessage(&c)
+                return
+            }
+            try skipConstraint(&c)
+            try c.expect(Self.message)
+            try readBody(of: channel, &c, into: &out, headerInPrompt: false)
             return
         }
-        if try c.lookingAt(" to=") {
-            try skipMessage(&c)
-            return
-        }
-        try skipConstraint(&c)
-        try c.expect(Self.message)
-        try readBody(of: channel, &c, into: &out, headerInPrompt: false)
     }
 
     /// A message's body on `channel` up to and including its `<|end|>` (or the end of the reply).
