@@ -131,3 +131,18 @@ struct HarmonyHostileOutputTests {
         #expect(HarmonySyntax().parse(text, partial: false)?.content == "ok")
     }
 }
+
+/// A reply the token limit cut inside a Harmony header keeps its thoughts and answer so far.
+struct HarmonyTruncationTests {
+    @Test func replyCutInsideAHeaderKeepsWhatCameBefore() {
+        var p = ChatOutputParser(syntax: HarmonySyntax(), reasoning: nil)
+        _ = p.add("<|channel|>analysis<|message|>Let me think.<|end|><|start|>assistant<|chan")
+        #expect(p.finish().message == ParsedMessage(content: "", reasoning: "Let me think."))
+        var q = ChatOutputParser(syntax: HarmonySyntax(), reasoning: nil)
+        _ = q.add("<|channel|>analysis<|message|>Hm<|end|><|start|>assistant<|channel|>final<|message|>The answer is 4<|en")
+        // (inside a body the cut text stays text, as in every format)
+        #expect(q.finish().message == ParsedMessage(content: "The answer is 4<|en", reasoning: "Hm"))
+        // Text that breaks the format is still returned as it is.
+        #expect(HarmonySyntax().parse("<|channel|>analysis<|message|>x<|end|>garbage", partial: false) == nil)
+    }
+}

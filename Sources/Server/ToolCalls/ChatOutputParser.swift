@@ -58,7 +58,6 @@ struct ChatOutputParser {
             }
         } else {
             message.content = sent.content  // undecided until the end
-            message.reasoning = sent.reasoning
         }
         return message
     }

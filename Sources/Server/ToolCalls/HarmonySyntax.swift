@@ -54,6 +54,13 @@ struct HarmonySyntax: ToolCallSyntax {
     }
 
     func parse(_ text: String, partial: Bool) -> ParsedMessage? {
+        // A reply cut off (the token limit) inside a header or marker keeps what it said before
+        // it: the text is read again as a prefix, which fails only where the format breaks.
+        guard partial else { return read(text, partial: false) ?? read(text, partial: true) }
+        return read(text, partial: true)
+    }
+
+    private func read(_ text: String, partial: Bool) -> ParsedMessage? {
         var c = OutputCursor(text, partial: partial)
         var out = ParsedMessage()
         do throws(OutputParseStop) {
