@@ -255,14 +255,19 @@ def model_smollm3(wr, b):
     b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
 
 
-def model_qwen3_yarn(wr, b):
-    # Qwen3 with YaRN context extension (as Qwen's 128K GGUFs): factor 4 over 256 original
-    # tokens, so the correction range (dims 0..4 of 8) blends interpolated and extrapolated angles.
-    common_metadata(wr, "qwen3", context=1024)
-    wr.add_rope_freq_base(10000.0)
+def yarn_metadata(wr, arch, base):
+    """The common keys for a 1024-token model extended by YaRN: factor 4 over 256 original tokens."""
+    common_metadata(wr, arch, context=1024)
+    wr.add_rope_freq_base(base)
     wr.add_rope_scaling_type(gguf.RopeScalingType.YARN)
     wr.add_rope_scaling_factor(4.0)
     wr.add_rope_scaling_orig_ctx_len(256)
+
+
+def model_qwen3_yarn(wr, b):
+    # Qwen3 with YaRN context extension (as Qwen's 128K GGUFs): factor 4 over 256 original
+    # tokens, so the correction range (dims 0..4 of 8) blends interpolated and extrapolated angles.
+    yarn_metadata(wr, "qwen3", base=10000.0)
     standard_layers(b)
     for i in range(N_LAYER):
         b.norm(f"blk.{i}.attn_q_norm.weight", HEAD_DIM, 0.3)
@@ -354,11 +359,7 @@ def model_gpt_oss(wr, b):
     # feed-forward norm stored as post_attention_norm, and 8 experts of width 32 (2 per token)
     # in MXFP4 with F32 per-expert biases and a router with a bias; the router itself is Q8_0
     # (as for qwen3moe: llama.cpp's product order is then Cria's, so the recording is exact).
-    common_metadata(wr, "gpt-oss", context=1024)
-    wr.add_rope_freq_base(150000.0)
-    wr.add_rope_scaling_type(gguf.RopeScalingType.YARN)
-    wr.add_rope_scaling_factor(4.0)
-    wr.add_rope_scaling_orig_ctx_len(256)
+    yarn_metadata(wr, "gpt-oss", base=150000.0)
     wr.add_sliding_window(6)
     wr.add_expert_count(N_EXPERT)
     wr.add_expert_used_count(N_EXPERT_USED)
