@@ -1,4 +1,5 @@
 import Foundation
+import Grammar
 import Hummingbird
 import Sampling
 import Serving
@@ -38,6 +39,13 @@ struct OpenAIController {
             }
             chat.options.grammar = try calls.grammar
             chat.options.grammarSource = calls.gbnf
+        } else if plan.format == .gptOss, chat.options.grammarIsSchema {
+            // As llama-server for this format: the schema constrains the final channel's body.
+            let gbnf = HarmonyGrammar.finalChannel(around: chat.options.grammarSource)
+            do { chat.options.grammar = try Grammar.parse(gbnf, root: HarmonyGrammar.finalRoot) } catch {
+                throw APIError.badRequest("Failed to build the response_format grammar: \(error.description)")
+            }
+            chat.options.grammarSource = gbnf
         }
         let text = try render(chat, plan: plan, served: served)
         let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)

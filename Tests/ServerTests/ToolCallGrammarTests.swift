@@ -63,6 +63,21 @@ struct ToolCallGrammarTests {
         #expect(try ToolCallGrammar(format: .mistral, tools: tools, parallel: false, allowText: true).trigger == "[TOOL_CALLS]")
     }
 
+    /// gpt-oss with `response_format`: thoughts may come first, then the final channel's body
+    /// must match the schema (as llama-server's grammar for this format).
+    @Test func gptOssResponseFormatConstrainsTheFinalChannel() throws {
+        let schema = try JSONValue.parse(#"{"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}"#)
+        let gbnf = HarmonyGrammar.finalChannel(around: try JSONSchemaConverter.convert(schema: schema).gbnf)
+        let m = GrammarMatcher(grammar: try Grammar.parse(gbnf, root: HarmonyGrammar.finalRoot))
+        #expect(m.matchesCompletely("<|channel|>final<|message|>{\"a\": 1}"))
+        #expect(m.matchesCompletely("<|channel|>analysis<|message|>JSON it is<|end|><|start|>assistant<|channel|>final <|constrain|>json<|message|>{\"a\": 2}"))
+        #expect(!m.matchesCompletely("<|channel|>final<|message|>{\"a\": \"x\"}"))
+        #expect(!m.matchesCompletely("{\"a\": 1}"))
+        // and the reply reads back as content
+        let parsed = HarmonySyntax().parse("<|channel|>analysis<|message|>ok<|end|><|start|>assistant<|channel|>final <|constrain|>json<|message|>{\"a\": 2}", partial: false)
+        #expect(parsed == ParsedMessage(content: "{\"a\": 2}", reasoning: "ok"))
+    }
+
     /// gpt-oss: `auto` constrains from ` to=functions.` on, in either header form; a forced call
     /// may come after thoughts, and must come (plain text or a final answer does not complete it).
     @Test func gptOssCallsInBothHeaderForms() throws {

@@ -51,12 +51,9 @@ struct ToolCallGrammar {
             // One call (the model ends it with <|call|>, an end-of-generation token). The header
             // after the name covers both places the recipient may stand: `<|channel|>commentary
             // json<|message|>` (role header) and ` <|constrain|>json<|message|>` (channel header).
-            rules.append(#"harmony-header ::= ("<|channel|>" ("commentary" | "analysis"))? (" " "<|constrain|>"? [A-Za-z0-9_-]+)? "<|message|>""#)
-            rules.append(#"harmony-text ::= ([^<] | "<" [^|])*"#)
-            rules.append(#"harmony-message ::= "<|channel|>" ("analysis" | "commentary") "<|message|>" harmony-text "<|end|>""#)
+            rules += HarmonyGrammar.rules
             // Lazy (`auto`): from the trigger on. Forced: thoughts and preambles may come first.
-            root = allowText ? "call"
-                : #"(harmony-message "<|start|>assistant")* ("<|channel|>" ("commentary" | "analysis"))? call"#
+            root = allowText ? "call" : #"harmony-preamble ("<|channel|>" ("commentary" | "analysis"))? call"#
         case .generic:
             root = parallel ? #""{\"tool_calls\": [" call (", " call)* "]}""# : #""{\"tool_call\": " call "}""#
             if allowText {
