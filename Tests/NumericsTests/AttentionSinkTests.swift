@@ -80,6 +80,59 @@ import TestSupport
         }
     }
 
+    /// Quantized caches (f32 accumulator): each path gives the portable loop's bits with sinks, and
+    /// the result is within 0.01 of a float64 softmax over the dequantized rows with the sink in
+    /// its denominator (the query's Q8_0 rounding dominates, as in KVCacheFormatTests).
+    @Test(arguments: KernelDispatch.available)
+    func quantizedCacheWithSinksMatchesPortable(_ path: KernelPath) {
+        var rng = SplitMix(seed: 29)
+        func r() -> Float { Float(rng.next() % 20001) / 10000 - 1 }
+        let hd = 64, heads = 3, cells = 40
+        let sinks: [Float] = [-3, 0.4, 7]
+        for (keyType, valueType) in [(GGMLType.q8_0, GGMLType.q8_0), (.q4_0, .q8_0), (.f16, .q8_0)] {
+            let q = (0..<heads * hd).map { _ in r() * 2 }
+            let keyFloats = (0..<cells * hd).map { _ in r() }, valueFloats = (0..<cells * hd).map { _ in r() }
+            let keys = KVCacheFormatTests.storedRows(keyFloats, width: hd, cells: cells, type: keyType)
+            let values = KVCacheFormatTests.storedRows(valueFloats, width: hd, cells: cells, type: valueType)
+            let positions = (0..<Int32(cells)).map { $0 }
+            var results: [[Float]] = []
+            for p in [KernelPath.portable, path] {
+                var out = [Float](repeating: .nan, count: heads * hd)
+                var scratch = [UInt8](repeating: 0, count: Attention.scratchBytes(heads: heads, headDimension: hd))
+                keys.withUnsafeBytes { k in
+                    values.withUnsafeBytes { v in
+                        scratch.withUnsafeMutableBytes { s in
+                            out.withUnsafeMutableBufferPointer { o in
+                                let rows = Attention.CachedRows(
+                                    keys: k.baseAddress!, keyType: keyType, keyStride: KVCacheFormats.rowBytes(keyType, count: hd),
+                                    values: v.baseAddress!, valueType: valueType,
+                                    valueStride: KVCacheFormats.rowBytes(valueType, count: hd))
+                                Attention.attendHeads(queries: q, queryStride: hd, heads: heads, rows: rows, positions: positions,
+                                                      cellCount: cells, queryPosition: 35, window: nil, scale: 0.125, sinks: sinks,
+                                                      headDimension: hd, scratch: s.baseAddress!, into: o.baseAddress!,
+                                                      outputStride: hd, path: p)
+                            }
+                        }
+                    }
+                }
+                results.append(out)
+            }
+            #expect(results[0].map(\.bitPattern) == results[1].map(\.bitPattern), "\(keyType.name)/\(valueType.name) \(path)")
+            let kd = KVCacheFormatTests.dequantized(keys, type: keyType, width: hd, cells: cells)
+            let vd = KVCacheFormatTests.dequantized(values, type: valueType, width: hd, cells: cells)
+            let c = Case(hd: hd, cells: cells, stride: hd, q: q, keys: kd.map { Float16($0) }, values: vd.map { Float16($0) },
+                         positions: positions)
+            for h in 0..<heads {
+                // (the reference reads the dequantized rows rounded to f16, ≤ 5e-4 relative: far
+                // inside the tolerance)
+                let expected = Self.reference(c, query: q[h * hd..<(h + 1) * hd], position: 35, window: nil, scale: 0.125,
+                                              sink: Double(sinks[h]))
+                let worst = (0..<hd).map { abs(Double(results[1][h * hd + $0]) - expected[$0]) }.max()!
+                #expect(worst <= 0.01, "\(keyType.name)/\(valueType.name) head \(h): \(worst)")
+            }
+        }
+    }
+
     /// A query that sees no cell gives zeros with a sink too (all weight on the sink).
     @Test(arguments: [KernelPath.portable] + KernelDispatch.available)
     func sinkAloneGivesZero(_ path: KernelPath) {
