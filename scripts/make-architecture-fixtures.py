@@ -26,6 +26,8 @@ Outputs in Tests/ModelsTests/Fixtures/Architectures/:
   qwen3moe-wide: 20 experts, 4 used (the router softmax's 16-lane and scalar parts).
   qwen2moe: the same experts (weights not renormalized), q/k/v biases, and a gated shared expert
   of width 96.
+  gpt-oss: the same expert shape with MXFP4 expert tensors (gguf-py's quantizer), F32
+  per-expert and router biases, attention biases and sinks, window 6 on even layers, YaRN.
 - NAME.llama-cpp.json (NAME-CTX for a second context size): for each prompt, the full logits
   after the prompt, the 8 highest (id, logit) pairs at each of 40 greedy steps, and the greedy
   tokens (see llama-greedy-logits.c for how llama.cpp is driven). The last entry repeats the
@@ -76,6 +78,7 @@ class Builder:
     def __init__(self, seed):
         self.rng = np.random.default_rng(seed)
         self.tensors = {}
+        self.types = {}  # storage type where not the default (Q8_0 matrices, F32 vectors)
 
     def matrix(self, name, rows, cols, gain=1.0):
         """A [rows, cols] matrix (GGUF shape [cols, rows]), y = W @ x."""
@@ -93,10 +96,11 @@ class Builder:
 
     def write(self, wr):
         for name, a in self.tensors.items():
-            if a.ndim >= 2:
-                wr.add_tensor(name, quantize(a, T.Q8_0), raw_dtype=T.Q8_0)
-            else:
+            kind = self.types.get(name, T.Q8_0 if a.ndim >= 2 else T.F32)
+            if kind == T.F32:
                 wr.add_tensor(name, a)
+            else:
+                wr.add_tensor(name, quantize(a, kind), raw_dtype=kind)
 
 
 def common_metadata(wr, arch, head_dim=HEAD_DIM, n_head_kv=N_HEAD_KV, context=256):
@@ -251,14 +255,19 @@ def model_smollm3(wr, b):
     b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
 
 
-def model_qwen3_yarn(wr, b):
-    # Qwen3 with YaRN context extension (as Qwen's 128K GGUFs): factor 4 over 256 original
-    # tokens, so the correction range (dims 0..4 of 8) blends interpolated and extrapolated angles.
-    common_metadata(wr, "qwen3", context=1024)
-    wr.add_rope_freq_base(10000.0)
+def yarn_metadata(wr, arch, base):
+    """The common keys for a 1024-token model extended by YaRN: factor 4 over 256 original tokens."""
+    common_metadata(wr, arch, context=1024)
+    wr.add_rope_freq_base(base)
     wr.add_rope_scaling_type(gguf.RopeScalingType.YARN)
     wr.add_rope_scaling_factor(4.0)
     wr.add_rope_scaling_orig_ctx_len(256)
+
+
+def model_qwen3_yarn(wr, b):
+    # Qwen3 with YaRN context extension (as Qwen's 128K GGUFs): factor 4 over 256 original
+    # tokens, so the correction range (dims 0..4 of 8) blends interpolated and extrapolated angles.
+    yarn_metadata(wr, "qwen3", base=10000.0)
     standard_layers(b)
     for i in range(N_LAYER):
         b.norm(f"blk.{i}.attn_q_norm.weight", HEAD_DIM, 0.3)
@@ -344,6 +353,43 @@ def model_mixtral(wr, b):
     b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
 
 
+def model_gpt_oss(wr, b):
+    # gpt-oss's layout (llama.cpp's openai-moe): q/k/v/output biases, per-head attention sinks,
+    # even layers sliding (window 6, so the longer prompts leave it), YaRN on all layers, the
+    # feed-forward norm stored as post_attention_norm, and 8 experts of width 32 (2 per token)
+    # in MXFP4 with F32 per-expert biases and a router with a bias; the router itself is Q8_0
+    # (as for qwen3moe: llama.cpp's product order is then Cria's, so the recording is exact).
+    yarn_metadata(wr, "gpt-oss", base=150000.0)
+    wr.add_sliding_window(6)
+    wr.add_expert_count(N_EXPERT)
+    wr.add_expert_used_count(N_EXPERT_USED)
+    wr.add_expert_feed_forward_length(N_FF_EXP)
+    standard_layers(b, gate_up=False)
+    q_dim, kv_dim = N_HEAD * HEAD_DIM, N_HEAD_KV * HEAD_DIM
+    for i in range(N_LAYER):
+        p = f"blk.{i}."
+        del b.tensors[p + "ffn_down.weight"]
+        b.tensors[p + "post_attention_norm.weight"] = b.tensors.pop(p + "ffn_norm.weight")
+        b.vector(p + "attn_q.bias", 0.3 * b.rng.standard_normal(q_dim))
+        b.vector(p + "attn_k.bias", 0.3 * b.rng.standard_normal(kv_dim))
+        b.vector(p + "attn_v.bias", 0.3 * b.rng.standard_normal(kv_dim))
+        b.vector(p + "attn_output.bias", 0.3 * b.rng.standard_normal(N_EMBD))
+        # sinks around the scores' size, so that some heads give them much of the weight
+        b.vector(p + "attn_sinks.weight", 1.0 + 1.5 * b.rng.standard_normal(N_HEAD))
+        b.matrix(p + "ffn_gate_inp.weight", N_EXPERT, N_EMBD, 4.0)
+        b.vector(p + "ffn_gate_inp.bias", 0.5 * b.rng.standard_normal(N_EXPERT))
+        # gate and up large enough that the activation's clamps (gate ≤ 7, |up| ≤ 7) bite
+        b.experts(p + "ffn_gate_exps.weight", N_EXPERT, N_FF_EXP, N_EMBD, 6.0)
+        b.experts(p + "ffn_up_exps.weight", N_EXPERT, N_FF_EXP, N_EMBD, 6.0)
+        b.experts(p + "ffn_down_exps.weight", N_EXPERT, N_EMBD, N_FF_EXP, 0.5)
+        for part in ("gate", "up", "down"):
+            b.types[p + f"ffn_{part}_exps.weight"] = T.MXFP4
+            rows = N_EMBD if part == "down" else N_FF_EXP
+            b.tensors[p + f"ffn_{part}_exps.bias"] = (0.3 * b.rng.standard_normal((N_EXPERT, rows))).astype(np.float32)
+            b.types[p + f"ffn_{part}_exps.bias"] = T.F32
+    b.matrix("output.weight", N_VOCAB, N_EMBD, 3.0)
+
+
 # name → (general.architecture, builder, context sizes to record at)
 MODELS = {
     "llama3": ("llama", model_llama3, [256]),
@@ -359,7 +405,13 @@ MODELS = {
     "qwen2moe": ("qwen2moe", model_qwen2moe, [256]),
     "qwen3moe-wide": ("qwen3moe", model_qwen3moe_wide, [256]),
     "mixtral": ("llama", model_mixtral, [256]),
+    "gpt-oss": ("gpt-oss", model_gpt_oss, [256]),
 }
+
+
+# Seeds fixed by name, for models added while other branches were adding theirs (a position-based
+# seed would change whenever the list is merged in another order).
+SEEDS = {"gpt-oss": 1012}
 
 
 def selected(name):
@@ -374,7 +426,7 @@ def write_models():
             continue
         path = os.path.join(OUT, f"{name}.gguf")
         wr = gguf.GGUFWriter(path, arch=arch)
-        b = Builder(1000 + seed)
+        b = Builder(SEEDS.get(name, 1000 + seed))
         build(wr, b)
         b.write(wr)
         wr.write_header_to_file()

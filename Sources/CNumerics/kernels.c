@@ -69,21 +69,21 @@ void cn_quantize_q8_K(int path, const float *x, int count, void *out) {
 void cn_attend_heads(int path, int key_type, int value_type, const float *q, size_t q_stride, int heads,
                      const void *keys, size_t key_stride, const void *values, size_t value_stride,
                      const int32_t *positions, int cells, int32_t query_pos, int window, float scale, float softcap,
-                     int hd, void *scratch, float *out, size_t out_stride) {
+                     const float *sinks, int hd, void *scratch, float *out, size_t out_stride) {
     if (path == CN_PATH_AVX512)
         attend_avx512(key_type, value_type, q, q_stride, heads, keys, key_stride, values, value_stride, positions, cells,
-                      query_pos, window, scale, softcap, hd, scratch, out, out_stride);
+                      query_pos, window, scale, softcap, sinks, hd, scratch, out, out_stride);
     else attend_avx2(key_type, value_type, q, q_stride, heads, keys, key_stride, values, value_stride, positions, cells,
-                     query_pos, window, scale, softcap, hd, scratch, out, out_stride);
+                     query_pos, window, scale, softcap, sinks, hd, scratch, out, out_stride);
 }
 
 void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_t *rows, const int32_t *query_pos,
                          int count, const uint16_t *keys, const uint16_t *values, size_t stride,
-                         const int32_t *positions, int cells, int window, float scale, float softcap, int hd,
-                         float *out, size_t out_stride) {
+                         const int32_t *positions, int cells, int window, float scale, float softcap,
+                         const float *sink, int hd, float *out, size_t out_stride) {
     if (path == CN_PATH_AVX512)
-        attend_tiled_avx512(q, q_stride, rows, query_pos, count, keys, values, stride, positions, cells, window, scale, softcap, hd, out, out_stride);
-    else attend_tiled_avx2(q, q_stride, rows, query_pos, count, keys, values, stride, positions, cells, window, scale, softcap, hd, out, out_stride);
+        attend_tiled_avx512(q, q_stride, rows, query_pos, count, keys, values, stride, positions, cells, window, scale, softcap, sink, hd, out, out_stride);
+    else attend_tiled_avx2(q, q_stride, rows, query_pos, count, keys, values, stride, positions, cells, window, scale, softcap, sink, hd, out, out_stride);
 }
 
 void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out) {
@@ -134,11 +134,11 @@ void cn_quantize_q8_K(int path, const float *x, int count, void *out) {}
 void cn_attend_heads(int path, int key_type, int value_type, const float *q, size_t q_stride, int heads,
                      const void *keys, size_t key_stride, const void *values, size_t value_stride,
                      const int32_t *positions, int cells, int32_t query_pos, int window, float scale, float softcap,
-                     int hd, void *scratch, float *out, size_t out_stride) {}
+                     const float *sinks, int hd, void *scratch, float *out, size_t out_stride) {}
 void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_t *rows, const int32_t *query_pos,
                          int count, const uint16_t *keys, const uint16_t *values, size_t stride,
-                         const int32_t *positions, int cells, int window, float scale, float softcap, int hd,
-                         float *out, size_t out_stride) {}
+                         const int32_t *positions, int cells, int window, float scale, float softcap,
+                         const float *sink, int hd, float *out, size_t out_stride) {}
 void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out) {}
 void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out) {}
 #endif

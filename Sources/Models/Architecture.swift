@@ -15,7 +15,7 @@ protocol Architecture {
 /// The architectures Cria can run.
 enum Architectures {
     static let all: [any Architecture.Type] = [
-        BERT.self, Gemma2.self, Gemma3.self, Granite.self, Llama.self, NomicBERT.self, OLMo2.self, Phi3.self,
+        BERT.self, Gemma2.self, Gemma3.self, GptOss.self, Granite.self, Llama.self, NomicBERT.self, OLMo2.self, Phi3.self,
         Qwen2.self, Qwen2MoE.self, Qwen3.self, Qwen3MoE.self, SmolLM3.self,
     ]
 

@@ -56,6 +56,8 @@ public struct ExpertConfiguration: Sendable, Equatable {
 public enum ExpertActivation: Sendable, Equatable {
     /// act(gate)·up, as the dense blocks compute it.
     case gated(Activation)
+    /// gpt-oss: min(gate, limit)·σ(α·min(gate, limit))·(clamp(up, ±limit) + 1) (ggml's swiglu_oai).
+    case swigluOAI(alpha: Float, limit: Float)
 
     // out[i] = f(gate[i], up[i])
     func apply(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count n: Int, into out: UnsafeMutablePointer<Float>,
@@ -63,6 +65,8 @@ public enum ExpertActivation: Sendable, Equatable {
         switch self {
         case .gated(let activation):
             VectorMath.gatedActivation(gate: gate, up: up, count: n, activation: activation, into: out, path: path)
+        case .swigluOAI(let alpha, let limit):
+            VectorMath.swigluOAI(gate: gate, up: up, count: n, alpha: alpha, limit: limit, into: out)
         }
     }
 }

@@ -35,6 +35,11 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var ropeYaRN: RoPE.YaRN?
     /// RoPE base used on sliding-window layers.
     public var ropeBaseSliding: Float
+    /// Scaling on sliding-window layers: none by default (Gemma); gpt-oss scales them as its
+    /// global layers (its YaRN then computed for the sliding base).
+    public var ropeScaleSliding: Float = 1
+    public var ropeAttentionFactorSliding: Float = 1
+    public var ropeYaRNSliding: RoPE.YaRN?
     /// Which layers rotate queries and keys at all (SmolLM3 leaves every fourth layer unrotated).
     public var ropeLayers: [Bool]
     public var slidingWindow: Int?
@@ -63,6 +68,11 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var queryKeyNorm: QueryKeyNorm?
     /// Gemma's and OLMo 2's extra norms after attention and after the feed-forward block.
     public var hasPostNorms: Bool
+    /// The feed-forward block's input norm tensor (`blk.N.<name>.weight`): `ffn_norm`, or
+    /// `post_attention_norm` where a file names it so (gpt-oss).
+    public var ffnNormTensor = "ffn_norm"
+    /// Learned per-head attention sinks (`blk.N.attn_sinks.weight`, gpt-oss).
+    public var hasAttentionSinks = false
     /// The mixture-of-experts feed-forward block (routing, expert count and width) that replaces
     /// the dense one in every layer; nil for dense models.
     public var experts: ExpertConfiguration?

@@ -21,6 +21,8 @@ public struct LayerWeights: @unchecked Sendable {
     public var postFFNNorm: [Float]?
     /// LayerNorm biases of the two post-norms (encoders: `attn_output_norm`, `layer_output_norm`).
     public var postAttentionNormBias, postFFNNormBias: [Float]?
+    /// One sink logit per query head, joining each head's softmax denominator (gpt-oss).
+    public var attentionSinks: [Float]?
     /// The mixture-of-experts block replacing the dense one (ModelConfiguration.experts).
     public var experts: ExpertLayerWeights?
 }
@@ -132,7 +134,7 @@ public struct ModelWeights: @unchecked Sendable {
                 queryNorm: c.queryKeyNorm != nil ? try vector(p + "attn_q_norm.weight", normWidth.q) : nil,
                 keyNorm: c.queryKeyNorm != nil ? try vector(p + "attn_k_norm.weight", normWidth.k) : nil,
                 postAttentionNorm: hasPostNorms ? try vector(p + postNames.0 + ".weight", d) : nil,
-                ffnNorm: c.normalizesBlockInputs ? try vector(p + "ffn_norm.weight", d) : nil,
+                ffnNorm: c.normalizesBlockInputs ? try vector(p + c.ffnNormTensor + ".weight", d) : nil,
                 gate: gate, up: up, down: down,
                 gateBias: experts == nil ? try optionalVector(p + "ffn_gate.bias", ff) : nil,
                 upBias: experts == nil ? try optionalVector(p + "ffn_up.bias", ff) : nil,
@@ -140,6 +142,7 @@ public struct ModelWeights: @unchecked Sendable {
                 postFFNNorm: hasPostNorms ? try vector(p + postNames.1 + ".weight", d) : nil,
                 postAttentionNormBias: c.normKind == .layer ? try vector(p + postNames.0 + ".bias", d) : nil,
                 postFFNNormBias: c.normKind == .layer ? try vector(p + postNames.1 + ".bias", d) : nil,
+                attentionSinks: c.hasAttentionSinks ? try vector(p + "attn_sinks.weight", c.headCount) : nil,
                 experts: experts
             )
         }

@@ -265,10 +265,12 @@ public final class TransformerModel: @unchecked Sendable {
                              eps: config.rmsEpsilon, into: x, outputStride: d)
     }
 
-    /// Sliding-window layers use their own base and no scaling.
+    /// Sliding-window layers use their own base and scaling (none, except for gpt-oss).
     private func ropeParameters(_ layer: Int) -> (base: Float, scale: Float, attentionFactor: Float, yarn: RoPE.YaRN?) {
-        config.slidingLayers[layer]
-            ? (config.ropeBaseSliding, 1, 1, nil) : (config.ropeBase, config.ropeScale, config.ropeAttentionFactor, config.ropeYaRN)
+        let c = config
+        return c.slidingLayers[layer]
+            ? (c.ropeBaseSliding, c.ropeScaleSliding, c.ropeAttentionFactorSliding, c.ropeYaRNSliding)
+            : (c.ropeBase, c.ropeScale, c.ropeAttentionFactor, c.ropeYaRN)
     }
 
     /// The RoPE divisors for sequences in `cache` (see `ModelWeights.ropeFactors`).
@@ -498,12 +500,21 @@ public final class TransformerModel: @unchecked Sendable {
             keyType: cache.keyType, keyStride: cache.keyRowBytes,
             values: seq.value(layer: layer, cell: 0) + kvHead * KVCacheFormats.rowBytes(cache.valueType, count: hd),
             valueType: cache.valueType, valueStride: cache.valueRowBytes)
-        Attention.attendHeads(
-            queries: pass.scratch.q + i * c.queryDimension + first * hd, queryStride: hd, heads: count,
-            rows: rows, positions: seq.positions, cellCount: seq.count,
-            queryPosition: config.causalAttention ? pass.batch.rows[i].position : Int32.max, window: window(layer), scale: scoreScale,
-            softcap: config.attentionSoftcap ?? 0, headDimension: hd, scratch: scratch, into: out + i * c.queryDimension + first * hd, outputStride: hd,
-            path: kernelPath)
+        withSinks(layer) { sinks in
+            Attention.attendHeads(
+                queries: pass.scratch.q + i * c.queryDimension + first * hd, queryStride: hd, heads: count,
+                rows: rows, positions: seq.positions, cellCount: seq.count,
+                queryPosition: config.causalAttention ? pass.batch.rows[i].position : Int32.max,
+                window: window(layer), scale: scoreScale,
+                softcap: config.attentionSoftcap ?? 0, sinks: sinks.map { $0 + first }, headDimension: hd, scratch: scratch,
+                into: out + i * c.queryDimension + first * hd, outputStride: hd, path: kernelPath)
+        }
+    }
+
+    /// Runs `body` with the layer's per-head attention sinks (gpt-oss), nil where it has none.
+    private func withSinks(_ layer: Int, _ body: (UnsafePointer<Float>?) -> Void) {
+        guard let sinks = weights.layers[layer].attentionSinks else { return body(nil) }
+        sinks.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 
     /// One query head of a tile of rows of one sequence, in llama.cpp's tiled attention order.
@@ -519,7 +530,8 @@ public final class TransformerModel: @unchecked Sendable {
                     queryPositions: queryPositions.baseAddress!, count: rows.count,
                     keys: f16(seq.key(layer: layer, cell: 0)) + kvOffset, values: f16(seq.value(layer: layer, cell: 0)) + kvOffset,
                     stride: c.kvDimension, positions: seq.positions, cellCount: seq.count,
-                    window: window(layer), scale: scoreScale, softcap: config.attentionSoftcap ?? 0, headDimension: hd,
+                    window: window(layer), scale: scoreScale, softcap: config.attentionSoftcap ?? 0,
+                    sink: weights.layers[layer].attentionSinks?[h], headDimension: hd,
                     into: out + h * hd, outputStride: c.queryDimension, path: kernelPath)
             }
         }

@@ -40,14 +40,14 @@ public enum Attention {
                                    keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
                                    stride: Int, positions: UnsafePointer<Int32>, cellCount: Int,
                                    queryPosition p: Int32, window: Int?, scale: Float, softcap: Float = 0,
-                                   headDimension hd: Int,
+                                   sinks: UnsafePointer<Float>? = nil, headDimension hd: Int,
                                    scratch: UnsafeMutableRawPointer, into out: UnsafeMutablePointer<Float>,
                                    outputStride: Int, path: KernelPath = .portable) {
         let rows = CachedRows(keys: UnsafeRawPointer(keys), keyType: .f16, keyStride: stride * 2,
                               values: UnsafeRawPointer(values), valueType: .f16, valueStride: stride * 2)
         attendHeads(queries: q, queryStride: queryStride, heads: heads, rows: rows, positions: positions,
-                    cellCount: cellCount, queryPosition: p, window: window, scale: scale, softcap: softcap, headDimension: hd,
-                    scratch: scratch, into: out, outputStride: outputStride, path: path)
+                    cellCount: cellCount, queryPosition: p, window: window, scale: scale, softcap: softcap, sinks: sinks,
+                    headDimension: hd, scratch: scratch, into: out, outputStride: outputStride, path: path)
     }
 
     // out_h = Σ_c softmax_c(scale·q_h·k_c)·v_c over visible cells c, in cell order, as one
@@ -63,18 +63,21 @@ public enum Attention {
     // rescaled as acc·ms and updated as fma(v, vs, acc). S = fma(S, ms, vs); out = acc·(1/S).
     // Soft-capped scores (softcap ≠ 0, Gemma 2): score = cap·tanhf(q·k·(scale/cap)), as ggml
     // divides the scale by the cap once and caps each product.
+    // Attention sinks (gpt-oss; `sinks[h]` per query head, nil for none) join the softmax's
+    // denominator after the cells, as ggml applies them: with the accumulator as f32, if sink > M
+    // then ms = expf(M − sink) scales the accumulator, else vs = expf(sink − M); S = fma(S, ms, vs).
     // The C paths do exactly these operations, so every path gives the same bits.
     public static func attendHeads(queries q: UnsafePointer<Float>, queryStride: Int, heads: Int, rows: CachedRows,
                                    positions: UnsafePointer<Int32>, cellCount: Int,
                                    queryPosition p: Int32, window: Int?, scale: Float, softcap: Float = 0,
-                                   headDimension hd: Int,
+                                   sinks: UnsafePointer<Float>? = nil, headDimension hd: Int,
                                    scratch: UnsafeMutableRawPointer, into out: UnsafeMutablePointer<Float>,
                                    outputStride: Int, path: KernelPath = .portable) {
         let scale = softcap != 0 ? scale / softcap : scale
         if path != .portable {
             cn_attend_heads(path.rawValue, Int32(rows.keyType.rawValue), Int32(rows.valueType.rawValue), q, queryStride,
                             Int32(heads), rows.keys, rows.keyStride, rows.values, rows.valueStride, positions,
-                            Int32(cellCount), p, Int32(window ?? 0), scale, softcap, Int32(hd), scratch, out, outputStride)
+                            Int32(cellCount), p, Int32(window ?? 0), scale, softcap, sinks, Int32(hd), scratch, out, outputStride)
             return
         }
         let keyF16 = rows.keyType == .f16, valueF16 = rows.valueType == .f16
@@ -127,12 +130,24 @@ public enum Attention {
             }
         }
         for h in 0..<heads {
+            var ms: Float = 1
+            if let sinks { (ms, s[h]) = addSink(sinks[h], max: m[h], sum: s[h]) }
             let inv: Float = s[h] == 0 ? 0 : 1 / s[h]
             for i in 0..<hd {
-                let a = acc16.map { Float($0[h * hd + i]) } ?? acc32![h * hd + i]
+                var a = acc16.map { Float($0[h * hd + i]) } ?? acc32![h * hd + i]
+                if sinks != nil { a *= ms }
                 out[h * outputStride + i] = a * inv
             }
         }
+    }
+
+    /// A sink logit joining a softmax whose running max is `m` and sum `s`: the factor for the
+    /// accumulator (expf(m − sink) when the sink is the new max, else 1) and the new sum.
+    @inline(__always)
+    static func addSink(_ sink: Float, max m: Float, sum s: Float) -> (scale: Float, sum: Float) {
+        var ms: Float = 1, vs: Float = 1
+        if sink > m { ms = expf(m - sink) } else { vs = expf(sink - m) }
+        return (ms, vs.addingProduct(s, ms))
     }
 
     /// k·q as ggml_vec_dot_f16 computes it with AVX-512: accumulators a_j (16 lanes, j < 4) take
@@ -169,21 +184,24 @@ public enum Attention {
     // f32)·scale + 0 (cap·tanhf(k·q·scale) + 0 with a softcap, scale divided by the cap); a tile the row cannot see is skipped; M' = max(M, tile max) and, if it grew,
     // acc and S are scaled by expf(M − M'); p = `exp` (ggml's AVX-512 polynomial) of score − M',
     // 0 for hidden cells; S = f32(f64(S) + Σ over 16-cell groups of f64(tree sum of the group));
-    // acc = fma(v, p, acc) over the tile's cells in order; out = acc·(1/S). The C paths do exactly
-    // this.
+    // acc = fma(v, p, acc) over the tile's cells in order; a `sink` logit then joins as in
+    // `attendHeads`; out = acc·(1/S). The C paths do exactly this.
     public static func attendTiled(queries q: UnsafePointer<Float>, queryStride: Int, rows: UnsafePointer<Int32>,
                                    queryPositions: UnsafePointer<Int32>, count: Int,
                                    keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>, stride: Int,
                                    positions: UnsafePointer<Int32>, cellCount: Int, window: Int?, scale: Float,
-                                   softcap: Float = 0,
+                                   softcap: Float = 0, sink: Float? = nil,
                                    headDimension hd: Int, into out: UnsafeMutablePointer<Float>, outputStride: Int,
                                    path: KernelPath = .portable) {
         let scale = softcap != 0 ? scale / softcap : scale
         if path != .portable {
-            cn_attend_tiled_f16(path.rawValue, q, queryStride, rows, queryPositions, Int32(count),
-                                UnsafeRawPointer(keys).assumingMemoryBound(to: UInt16.self),
-                                UnsafeRawPointer(values).assumingMemoryBound(to: UInt16.self), stride, positions,
-                                Int32(cellCount), Int32(window ?? 0), scale, softcap, Int32(hd), out, outputStride)
+            withUnsafePointer(to: sink ?? 0) { sinkPointer in
+                cn_attend_tiled_f16(path.rawValue, q, queryStride, rows, queryPositions, Int32(count),
+                                    UnsafeRawPointer(keys).assumingMemoryBound(to: UInt16.self),
+                                    UnsafeRawPointer(values).assumingMemoryBound(to: UInt16.self), stride, positions,
+                                    Int32(cellCount), Int32(window ?? 0), scale, softcap, sink == nil ? nil : sinkPointer,
+                                    Int32(hd), out, outputStride)
+            }
             return
         }
         let tile = tileRows
@@ -226,6 +244,11 @@ public enum Attention {
                     }
                 }
                 c0 += tile
+            }
+            if let sink {
+                let (ms, sum) = addSink(sink, max: m, sum: s)
+                for e in 0..<hd { acc[e] *= ms }
+                s = sum
             }
             let inv: Float = s == 0 ? 0 : 1 / s
             let o = out + Int(rows[i]) * outputStride

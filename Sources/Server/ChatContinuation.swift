@@ -10,6 +10,9 @@ struct ChatContinuation {
     /// Text of a final assistant message to continue; the template then renders the messages
     /// before it, with the opener, and this text follows.
     var prefill: String?
+    /// The continued message's `reasoning_content`, for formats whose prompt carries thoughts
+    /// (Harmony's analysis channel).
+    var prefillReasoning: String?
 
     /// Reads `add_generation_prompt` and `continue_final_message` against the raw `messages`.
     init(_ f: JSONFields, messages: [JSONValue]) throws(APIError) {
@@ -24,6 +27,7 @@ struct ChatContinuation {
             throw .badRequest("Cannot have 2 or more assistant messages at the end of the list.")
         }
         prefill = try Self.text(of: messages[messages.count - 1])
+        if case .string(let r)? = messages[messages.count - 1]["reasoning_content"] { prefillReasoning = r }
         addGenerationPrompt = true
     }
 

@@ -15,6 +15,8 @@ struct CompletionOptions {
     var slotID: Int?
     var grammar: Grammar?
     var grammarSource = ""
+    /// The grammar was built from a JSON schema (`json_schema`, `response_format`), not given as GBNF.
+    var grammarIsSchema = false
     var returnTokens = false
     /// `post_sampling_probs` (today's llama-server).
     var postSamplingProbs = false
@@ -154,6 +156,7 @@ struct CompletionOptions {
         }
         grammar = try Self.parseGrammar(gbnf)
         grammarSource = gbnf
+        grammarIsSchema = true
     }
 
     /// Any JSON object (`response_format: {"type": "json_object"}`).
@@ -161,6 +164,7 @@ struct CompletionOptions {
         let gbnf = JSONSchemaConverter.jsonObjectGBNF
         grammar = try Self.parseGrammar(gbnf)
         grammarSource = gbnf
+        grammarIsSchema = true
     }
 
     static func parseGrammar(_ text: String) throws(APIError) -> Grammar {

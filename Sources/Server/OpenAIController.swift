@@ -1,4 +1,5 @@
 import Foundation
+import Grammar
 import Hummingbird
 import Sampling
 import Serving
@@ -38,13 +39,21 @@ struct OpenAIController {
             }
             chat.options.grammar = try calls.grammar
             chat.options.grammarSource = calls.gbnf
+        } else if plan.format == .gptOss, chat.options.grammarIsSchema {
+            // As llama-server for this format: the schema constrains the final channel's body.
+            let gbnf = HarmonyGrammar.finalChannel(around: chat.options.grammarSource)
+            do { chat.options.grammar = try Grammar.parse(gbnf, root: HarmonyGrammar.finalRoot) } catch {
+                throw APIError.badRequest("Failed to build the response_format grammar: \(error.description)")
+            }
+            chat.options.grammarSource = gbnf
         }
         let text = try render(chat, plan: plan, served: served)
         let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
             .tokens(.string(text))
         var generation = chat.options.request(prompt: prompt.tokens, promptText: text)
         generation.grammarTrigger = plan.grammar?.trigger
-        generation.reasoningBudget = reasoningBudget(chat, templateSource: served.chatTemplate.source, prompt: text)
+        generation.reasoningBudget = reasoningBudget(chat, format: plan.format, templateSource: served.chatTemplate.source,
+                                                     prompt: text)
         if chat.options.stream && chat.choiceCount > 1 { throw APIError.badRequest("n > 1 is not supported with stream") }
         let handle: GenerationHandle
         var others: [GenerationHandle] = []
@@ -56,7 +65,7 @@ struct OpenAIController {
         let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: chat.topLogprobs)
         let reasoningFormat = chat.reasoningFormat ?? configuration.reasoningFormat
         let parser = ChatOutputParser(
-            syntax: plan.parsesCalls ? plan.format.syntax : nil,
+            syntax: plan.replySyntax(extractsReasoning: reasoningFormat != .none, prompt: text),
             reasoning: reasoningFormat == .none ? nil : ReasoningSplit(templateSource: served.chatTemplate.source, prompt: text))
 
         if chat.options.stream {
@@ -126,11 +135,17 @@ struct OpenAIController {
     /// The reply's thinking budget: the request's, else `--reasoning-budget`; nil when unlimited
     /// or when the template has no thinking block to count (as llama-server, which takes the
     /// markers from the template).
-    private func reasoningBudget(_ chat: ChatRequest, templateSource: String, prompt: String) -> ReasoningBudget? {
+    private func reasoningBudget(_ chat: ChatRequest, format: ChatFormat, templateSource: String,
+                                 prompt: String) -> ReasoningBudget? {
         let tokens = chat.reasoningBudget ?? configuration.reasoningBudget
-        guard tokens >= 0, let block = ReasoningSplit(templateSource: templateSource, prompt: prompt) else { return nil }
-        return ReasoningBudget(tokens: tokens, open: block.open, close: block.close,
-                               message: chat.reasoningBudgetMessage ?? configuration.reasoningBudgetMessage,
+        let message = chat.reasoningBudgetMessage ?? configuration.reasoningBudgetMessage
+        guard tokens >= 0 else { return nil }
+        if format == .gptOss {  // Harmony's thoughts: an analysis message, ended by <|end|> (as llama-server)
+            return ReasoningBudget(tokens: tokens, open: HarmonySyntax.analysisHeader, close: HarmonySyntax.end,
+                                   message: message, startsInside: HarmonySyntax.openChannel(prompt: prompt) == .analysis)
+        }
+        guard let block = ReasoningSplit(templateSource: templateSource, prompt: prompt) else { return nil }
+        return ReasoningBudget(tokens: tokens, open: block.open, close: block.close, message: message,
                                startsInside: block.startsInside)
     }
 
@@ -151,7 +166,10 @@ struct OpenAIController {
                                                         .merging(served.reasoning.templateVariables) { $1 }
                                                         .merging(chat.templateVariables) { $1 },
                                                       options: TemplateContext.renderOptions)
-            if let prefill = chat.continuation.prefill { return text + prefill }
+            if let prefill = chat.continuation.prefill {
+                guard plan.format == .gptOss else { return text + prefill }
+                return text + HarmonySyntax.continuation(reasoning: chat.continuation.prefillReasoning ?? "", content: prefill)
+            }
             guard chat.continuation.addGenerationPrompt else { return text }
             return served.reasoning.adjust(prompt: text, templateSource: served.chatTemplate.source)
         } catch {

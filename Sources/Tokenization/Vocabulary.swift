@@ -262,6 +262,11 @@ public final class Vocabulary: Sendable {
             eog.remove(e)
             attrs[Int(e)] = .userDefined
         }
+        // gpt-oss's Harmony markers are always written out (as llama.cpp does), so a reply's
+        // channels, recipients and message boundaries reach the chat-output parser as text.
+        for text in ["<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"] {
+            if let id = lookupText(text) { attrs[Int(id)] = .userDefined }
+        }
 
         self.bos = bos; self.eos = eos; self.eot = eot; self.eom = eom; self.unk = unk
         self.fimPrefix = fimPre; self.fimSuffix = fimSuf; self.fimMiddle = fimMid

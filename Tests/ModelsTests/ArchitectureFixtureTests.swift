@@ -19,7 +19,7 @@ enum ArchitectureFixture {
         ("llama3", "llama3"), ("mistral", "mistral"), ("qwen3", "qwen3"), ("gemma2", "gemma2"),
         ("phi3", "phi3"), ("phi3", "phi3-512"), ("granite", "granite"), ("olmo2", "olmo2"), ("smollm3", "smollm3"),
         ("qwen3-yarn", "qwen3-yarn"), ("qwen3moe", "qwen3moe"),
-        ("qwen2moe", "qwen2moe"), ("qwen3moe-wide", "qwen3moe-wide"), ("mixtral", "mixtral"),
+        ("qwen2moe", "qwen2moe"), ("qwen3moe-wide", "qwen3moe-wide"), ("mixtral", "mixtral"), ("gpt-oss", "gpt-oss"),
     ]
 
     struct Prompt {
@@ -255,6 +255,25 @@ enum ArchitectureFixture {
             #expect(e.down.count == 8 && e.down.rows == 64 && e.down.columns == 32)
             // expert 1's matrix follows expert 0's
             #expect(e.up.expert(1).data == e.up.expert(0).data + 32 * e.up.expert(0).rowBytes)
+        }
+    }
+
+    @Test func gptOssReadsSinksWindowsYaRNAndExperts() throws {
+        let m = try Self.model("gpt-oss")
+        let c = m.config, x = try #require(c.experts)
+        #expect(c.architecture == "gpt-oss" && c.ropeLayout == .neox && c.hasAttentionSinks)
+        #expect(c.slidingWindow == 6 && c.slidingLayers == [true, false, true, false])
+        // YaRN on every layer, the sliding ones included (same base here)
+        #expect(c.ropeYaRN != nil && c.ropeYaRNSliding == c.ropeYaRN && c.ropeScaleSliding == 4)
+        #expect(x.count == 8 && x.used == 2 && x.gating == .softmaxOfSelected && !x.normalizesWeights)
+        #expect(x.activation == .swigluOAI(alpha: 1.702, limit: 7))
+        for layer in m.weights.layers {
+            let e = try #require(layer.experts)
+            #expect(layer.attentionSinks?.count == 4 && layer.ffnNorm?.count == 64 && layer.postAttentionNorm == nil)
+            #expect(layer.queryBias?.count == 64 && layer.keyBias?.count == 32 && layer.valueBias?.count == 32)
+            #expect(layer.outputBias?.count == 64 && e.routerBias?.count == 8)
+            #expect(e.gate.type == .mxfp4 && e.up.type == .mxfp4 && e.down.type == .mxfp4)
+            #expect(e.gateBias?.count == 8 * 32 && e.upBias?.count == 8 * 32 && e.downBias?.count == 8 * 64)
         }
     }
 

@@ -297,7 +297,7 @@ enum Synthetic {
     @Test func unsupportedArchitecture() throws {
         let file = try Self.rebuilt(metadata: { $0["general.architecture"] = .string("mamba") })
         Self.expectLoadFailure(file, .unsupportedArchitecture("mamba"),
-                               naming: "'mamba' (supported: bert, gemma2, gemma3, granite, llama, nomic-bert, olmo2, phi3, qwen2, "
+                               naming: "'mamba' (supported: bert, gemma2, gemma3, gpt-oss, granite, llama, nomic-bert, olmo2, phi3, qwen2, "
                                    + "qwen2moe, qwen3, qwen3moe, smollm3)")
     }
 

@@ -26,6 +26,7 @@ struct ToolCallGrammarTests {
             .functionaryV3: "get_weather\n{\"city\": \"Oslo\", \"days\": 2}",
             .commandR: "<|START_ACTION|>[{\"tool_call_id\": \"0\", \"tool_name\": \"get_weather\", \"parameters\": {\"city\": \"Oslo\", \"days\": 2}}]<|END_ACTION|>",
             .generic: "{\"tool_call\": {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", \"days\": 2}}}",
+            .gptOss: "<|channel|>analysis<|message|>Need the weather.<|end|><|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{\"city\": \"Oslo\", \"days\": 2}",
         ]
         for format in ChatFormat.allCases {
             let text = try #require(samples[format])
@@ -60,6 +61,38 @@ struct ToolCallGrammarTests {
         let g = try ToolCallGrammar(format: .hermes, tools: tools, parallel: false, allowText: true)
         #expect(g.trigger == "<tool_call>")
         #expect(try ToolCallGrammar(format: .mistral, tools: tools, parallel: false, allowText: true).trigger == "[TOOL_CALLS]")
+    }
+
+    /// gpt-oss with `response_format`: thoughts may come first, then the final channel's body
+    /// must match the schema (as llama-server's grammar for this format).
+    @Test func gptOssResponseFormatConstrainsTheFinalChannel() throws {
+        let schema = try JSONValue.parse(#"{"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}"#)
+        let gbnf = HarmonyGrammar.finalChannel(around: try JSONSchemaConverter.convert(schema: schema).gbnf)
+        let m = GrammarMatcher(grammar: try Grammar.parse(gbnf, root: HarmonyGrammar.finalRoot))
+        #expect(m.matchesCompletely("<|channel|>final<|message|>{\"a\": 1}"))
+        #expect(m.matchesCompletely("<|channel|>analysis<|message|>JSON it is<|end|><|start|>assistant<|channel|>final <|constrain|>json<|message|>{\"a\": 2}"))
+        #expect(!m.matchesCompletely("<|channel|>final<|message|>{\"a\": \"x\"}"))
+        #expect(!m.matchesCompletely("{\"a\": 1}"))
+        // and the reply reads back as content
+        let parsed = HarmonySyntax().parse("<|channel|>analysis<|message|>ok<|end|><|start|>assistant<|channel|>final <|constrain|>json<|message|>{\"a\": 2}", partial: false)
+        #expect(parsed == ParsedMessage(content: "{\"a\": 2}", reasoning: "ok"))
+    }
+
+    /// gpt-oss: `auto` constrains from ` to=functions.` on, in either header form; a forced call
+    /// may come after thoughts, and must come (plain text or a final answer does not complete it).
+    @Test func gptOssCallsInBothHeaderForms() throws {
+        let lazy = try ToolCallGrammar(format: .gptOss, tools: tools, parallel: false, allowText: true)
+        #expect(lazy.trigger == " to=functions.")
+        let l = GrammarMatcher(grammar: try lazy.grammar)
+        #expect(l.matchesCompletely(" to=functions.get_weather<|channel|>commentary json<|message|>{\"city\": \"Oslo\", \"days\": 2}"))
+        #expect(l.matchesCompletely(" to=functions.add <|constrain|>json<|message|>{\"a\": 1.5}"))
+        #expect(!l.matchesCompletely(" to=functions.add<|message|>{\"a\": \"x\"}"))
+        #expect(!l.matchesCompletely(" to=functions.nope<|message|>{}"))
+        let forced = try matcher(.gptOss)
+        #expect(forced.matchesCompletely("<|channel|>commentary to=functions.add<|message|>{\"a\": 1}"))
+        #expect(forced.matchesCompletely(" to=functions.add<|channel|>commentary<|message|>{\"a\": 1}"))
+        #expect(!forced.matchesCompletely("<|channel|>final<|message|>Hello"))
+        #expect(!forced.matchesCompletely("<|channel|>analysis<|message|>hmm<|end|>"))
     }
 
     @Test func lazyConstraintWaitsForTheTrigger() throws {

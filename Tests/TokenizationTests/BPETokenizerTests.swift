@@ -174,6 +174,32 @@ import GGUF
         #expect(!t.isEndOfGeneration(try #require(t.vocabulary.id(forText: "<|im_start|>"))))
     }
 
+    /// gpt-oss (o200k_harmony): its control markers are written out as llama.cpp writes them
+    /// (channels, recipients and message ends reach the chat parser), `<|end|>` ends a message but
+    /// not the generation, `<|return|>` and `<|call|>` end it.
+    @Test func harmonyMarkersAreRenderedAndEndIsNotEndOfGeneration() throws {
+        let markers = ["<|start|>", "<|channel|>", "<|message|>", "<|constrain|>", "<|end|>", "<|return|>", "<|call|>"]
+        let f = Self.fixture
+        var w = GGUFWriter()
+        w.metadata["general.architecture"] = .string("test")
+        w.metadata["tokenizer.ggml.model"] = .string("gpt2")
+        w.metadata["tokenizer.ggml.tokens"] = .array(.string, (f.tokens + markers).map { .string($0) })
+        w.metadata["tokenizer.ggml.token_type"] = .array(.int32, (f.types + markers.map { _ in 3 }).map { .int32(Int32($0)) })
+        w.metadata["tokenizer.ggml.merges"] = .array(.string, f.merges.map { .string($0) })
+        w.metadata["tokenizer.ggml.bos_token_id"] = .uint32(0)
+        w.metadata["tokenizer.ggml.eos_token_id"] = .uint32(0)
+        let t = try Tokenizer(metadata: try GGUFFile(bytes: w.serialized()).metadata)
+        func id(_ s: String) throws -> Int32 { try #require(t.vocabulary.id(forText: s)) }
+        for m in ["<|start|>", "<|channel|>", "<|message|>", "<|constrain|>", "<|end|>"] {
+            let token = try id(m)
+            #expect(t.piece(token, special: false) == Array(m.utf8), "\(m)")
+        }
+        let end = try id("<|end|>"), ret = try id("<|return|>"), call = try id("<|call|>")
+        #expect(t.piece(ret, special: false) == [])
+        #expect(t.isEndOfGeneration(ret) && t.isEndOfGeneration(call))
+        #expect(!t.isEndOfGeneration(end))
+    }
+
     @Test func cleanUpSpacesLikeLlamaCpp() {
         func clean(_ s: String) -> String { String(decoding: Tokenizer.cleanUpSpaces(Array(s.utf8)), as: UTF8.self) }
         #expect(clean("Hello , world !") == "Hello, world!")

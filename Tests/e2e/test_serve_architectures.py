@@ -1,6 +1,6 @@
 """`cria serve -m` with one tiny random-weight model per architecture (llama with Llama 3 RoPE
 factors, Mistral-style llama, qwen3 (also with YaRN), gemma2, phi3, granite, olmo2, smollm3, and the
-mixture-of-experts qwen3moe, qwen2moe and Mixtral-style llama; written by
+mixture-of-experts qwen3moe, qwen2moe, Mixtral-style llama and gpt-oss (MXFP4 experts, attention sinks); written by
 scripts/make-architecture-fixtures.py): the server loads each and its greedy completions are
 llama.cpp's recorded tokens. The logit-level comparison is Tests/ModelsTests/ArchitectureFixtureTests.swift."""
 import json
@@ -10,7 +10,15 @@ import pytest
 from conftest import ROOT
 
 FIXTURES = ROOT / "Tests" / "ModelsTests" / "Fixtures" / "Architectures"
-MODELS = ["llama3", "mistral", "qwen3", "gemma2", "phi3", "granite", "olmo2", "smollm3", "qwen3-yarn", "qwen3moe", "qwen2moe", "mixtral"]
+# Sliding-window models: the server cuts the 70-token prompt as llama-server does (66 rows, then
+# the last 4 as one step, its window checkpoint), where the recording fed it as one batch; those
+# 4 rows then attend in the one-row order instead of llama.cpp's tiled one. gemma2's tokens
+# survive that rounding difference; gpt-oss's random model parts after 15 tokens, so only its
+# prompts shorter than one attention tile (64 rows) are compared here (ArchitectureFixtureTests
+# compares all of them, fed as recorded).
+ONE_TILE_ONLY = {"gpt-oss"}
+MODELS = ["llama3", "mistral", "qwen3", "gemma2", "phi3", "granite", "olmo2", "smollm3", "qwen3-yarn", "qwen3moe", "qwen2moe", "mixtral",
+          "gpt-oss"]
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -20,6 +28,8 @@ def test_greedy_completions_are_llama_cpps(start_server, name):
     s = start_server("-c", str(recording["n_ctx"]), "-np", "1", "-t", "2", "--numerics", "llama.cpp",
                      model=FIXTURES / f"{name}.gguf")
     for p in (p for p in recording["prompts"] if "shift" not in p):  # the shift entry: ModelsTests
+        if name in ONE_TILE_ONLY and len(p["prompt"]) >= 64:
+            continue
         body = {"prompt": p["prompt"], "n_predict": len(p["generated"]), "temperature": 0,
                 "return_tokens": True, "cache_prompt": False,
                 "repeat_penalty": 1.0}  # the recording is plain argmax (the default penalty is 1.1)
@@ -37,7 +47,7 @@ def test_unknown_architecture_is_refused_with_the_supported_list(cria, tmp_path)
     path.write_bytes((FIXTURES / "qwen3.gguf").read_bytes().replace(b"qwen3", b"mamba"))
     result = cria("serve", "-m", path, check=False, timeout=60)
     assert result.returncode != 0
-    assert ("unsupported model architecture 'mamba' (supported: bert, gemma2, gemma3, granite, llama, nomic-bert, olmo2, "
+    assert ("unsupported model architecture 'mamba' (supported: bert, gemma2, gemma3, gpt-oss, granite, llama, nomic-bert, olmo2, "
             "phi3, qwen2, qwen2moe, qwen3, qwen3moe, smollm3)") in result.stdout + result.stderr, result.stdout + result.stderr
 
 

@@ -58,20 +58,23 @@ void cn_quantize_q8_K(int path, const float *x, int count, void *out);
 /// multiple of 32 for the quantized ones), its value row likewise. Cell c is used when
 /// positions[c] <= query_pos and, if window > 0, query_pos − positions[c] < window. Head h's
 /// output goes to out + h·out_stride. With softcap ≠ 0 a score becomes softcap·tanhf(q·k·scale)
-/// (the caller has already divided scale by softcap, as ggml does). `scratch` holds 2·heads·hd + hd floats.
+/// (the caller has already divided scale by softcap, as ggml does). `sinks` (NULL: none) holds one
+/// sink logit per head, joining each softmax's denominator after the cells (gpt-oss).
+/// `scratch` holds 2·heads·hd + hd floats.
 void cn_attend_heads(int path, int key_type, int value_type, const float *q, size_t q_stride, int heads,
                      const void *keys, size_t key_stride, const void *values, size_t value_stride,
                      const int32_t *positions, int cells, int32_t query_pos, int window, float scale, float softcap,
-                     int hd, void *scratch, float *out, size_t out_stride);
+                     const float *sinks, int hd, void *scratch, float *out, size_t out_stride);
 
 /// One query head for `count` ≤ 64 query rows of one sequence (row rows[i] at q + rows[i]·q_stride,
 /// position query_pos[i]; output at out + rows[i]·out_stride) in llama.cpp's tiled CPU
 /// flash-attention numerics (f32 q·k and accumulator, cells in tiles of 64, its exp polynomial);
-/// see kernels_misc.inc. Visibility and softcap as for cn_attend_heads.
+/// see kernels_misc.inc. Visibility and softcap as for cn_attend_heads; `sink` (NULL: none) is the
+/// head's sink logit.
 void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_t *rows, const int32_t *query_pos,
                          int count, const uint16_t *keys, const uint16_t *values, size_t stride,
-                         const int32_t *positions, int cells, int window, float scale, float softcap, int hd,
-                         float *out, size_t out_stride);
+                         const int32_t *positions, int cells, int window, float scale, float softcap,
+                         const float *sink, int hd, float *out, size_t out_stride);
 
 /// out[i] = gelu16(gate[i])·up[i] with gelu16 read from a 65536-entry f16 table (x ≤ −10 → 0, x ≥ 10 → x).
 void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out);

@@ -41,14 +41,17 @@ struct ChatOutputParser {
             message.content = rest
             return message
         }
+        // (A syntax whose format carries thoughts itself, Harmony, returns them too.)
         if let parsed = syntax.parse(rest, partial: partial) {
             message.content = parsed.content
+            message.reasoning += parsed.reasoning
             message.toolCalls = parsed.toolCalls
         } else if !partial {
             // A reply cut off inside a call (the token limit) keeps the calls it completed;
             // one that breaks the format is text after all.
             if let cut = syntax.parse(rest, partial: true), cut.toolCalls.contains(where: \.isComplete) {
                 message.content = cut.content
+                message.reasoning += cut.reasoning
                 message.toolCalls = cut.toolCalls.filter(\.isComplete)
             } else {
                 message.content = rest

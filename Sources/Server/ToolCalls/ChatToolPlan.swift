@@ -70,6 +70,16 @@ struct ChatToolPlan {
     /// Whether replies are read for tool calls.
     var parsesCalls: Bool { !tools.isEmpty && choice != .none }
 
+    /// How replies are read: with the format's tool-call syntax when calls are read, and always
+    /// as Harmony messages for gpt-oss (its channels say what is an answer and what a thought).
+    func replySyntax(extractsReasoning: Bool, prompt: String) -> (any ToolCallSyntax)? {
+        if format == .gptOss {
+            return HarmonySyntax(extractsReasoning: extractsReasoning, readsCalls: parsesCalls,
+                                 openChannel: HarmonySyntax.openChannel(prompt: prompt))
+        }
+        return parsesCalls ? format.syntax : nil
+    }
+
     /// The messages as this template can render them. Templates that pass tool-call arguments
     /// through `tojson` want objects, not the JSON strings OpenAI clients send; templates with no
     /// tool support (the generic format) get the calls and results written as JSON text, as
@@ -79,6 +89,7 @@ struct ChatToolPlan {
         let native = templateSource.contains("tool_calls")
         var out = messages.map { m -> JSONValue in
             guard case .object(var members) = m else { return m }
+            if format == .gptOss { Self.harmonyFields(&members) }
             if let i = members.firstIndex(where: { $0.key == "tool_calls" }), case .array(let calls) = members[i].value {
                 let converted = calls.map { objectArguments ? Self.parsingArguments($0) : $0 }
                 if native {
@@ -111,6 +122,22 @@ struct ChatToolPlan {
             ? "Respond in JSON format, either with `\(key)` (a request to call tools) or with `response` (your reply to the user's request)."
             : "Respond in JSON format with `\(key)` (a request to call tools)."
         return text
+    }
+
+    /// What the gpt-oss template expects of a message, as llama-server passes it: earlier thoughts
+    /// (`reasoning_content`) as `thinking`, and no `content` beside them in a message with tool
+    /// calls (the template refuses both); a null `content` as empty text (the template tests
+    /// what the text contains).
+    private static func harmonyFields(_ members: inout [(key: String, value: JSONValue)]) {
+        let hasCalls = members.contains { if $0.key == "tool_calls", case .array(let a) = $0.value { !a.isEmpty } else { false } }
+        if let r = members.first(where: { $0.key == "reasoning_content" }), case .string = r.value {
+            members.removeAll { $0.key == "thinking" }
+            members.append(("thinking", r.value))
+            if hasCalls { members.removeAll { $0.key == "content" } }
+        }
+        if let c = members.firstIndex(where: { $0.key == "content" }), members[c].value == .null {
+            members[c].value = .string("")
+        }
     }
 
     private static func addingSystem(_ text: String, to messages: [JSONValue]) -> [JSONValue] {

@@ -47,6 +47,13 @@ struct ToolCallGrammar {
         case .deepSeekR1: root = #""<｜tool▁calls▁begin｜>" "# + repeated + #" "<｜tool▁calls▁end｜>""#
         case .functionaryV3: root = parallel ? #"call ("\n>>>" call)*"# : "call"
         case .commandR: root = #""<|START_ACTION|>[" call ("," [ ]? call)* "]<|END_ACTION|>""#.replacingCalls(parallel)
+        case .gptOss:
+            // One call (the model ends it with <|call|>, an end-of-generation token). The header
+            // after the name covers both places the recipient may stand: `<|channel|>commentary
+            // json<|message|>` (role header) and ` <|constrain|>json<|message|>` (channel header).
+            rules += HarmonyGrammar.rules
+            // Lazy (`auto`): from the trigger on. Forced: thoughts and preambles may come first.
+            root = allowText ? "call" : #"harmony-preamble ("<|channel|>" ("commentary" | "analysis"))? call"#
         case .generic:
             root = parallel ? #""{\"tool_calls\": [" call (", " call)* "]}""# : #""{\"tool_call\": " call "}""#
             if allowText {
@@ -64,6 +71,7 @@ struct ToolCallGrammar {
         case .mistral: MistralSyntax.marker
         case .deepSeekR1: DeepSeekR1Syntax.callsBegin
         case .commandR: CommandRSyntax.actionStart
+        case .gptOss: HarmonySyntax.functionsRecipient
         case .functionaryV3, .generic: nil
         }
     }
@@ -94,6 +102,8 @@ struct ToolCallGrammar {
             return lit("\(name)\n") + " " + args
         case .commandR:
             return lit("{\"tool_call_id\": \"0\", \"tool_name\": \(quotedName), \"parameters\": ") + " " + args + " " + lit("}")
+        case .gptOss:
+            return lit(HarmonySyntax.functionsRecipient + name) + " harmony-header " + args
         }
     }
 
