@@ -304,6 +304,14 @@ def model_qwen3moe_wide(wr, b):
     model_qwen3moe(wr, b, n_expert=20, n_used=4)
 
 
+def model_qwen3moe_f32router(wr, b):
+    # Real Qwen3-MoE files keep the router in F32, which llama.cpp multiplies with its float
+    # kernels (sgemm for 2+ rows, vec_dot for one) rather than its quantized ones.
+    model_qwen3moe(wr, b)
+    for i in range(N_LAYER):
+        b.types[f"blk.{i}.ffn_gate_inp.weight"] = T.F32
+
+
 N_FF_SHEXP = 96
 
 
@@ -406,12 +414,13 @@ MODELS = {
     "qwen3moe-wide": ("qwen3moe", model_qwen3moe_wide, [256]),
     "mixtral": ("llama", model_mixtral, [256]),
     "gpt-oss": ("gpt-oss", model_gpt_oss, [256]),
+    "qwen3moe-f32router": ("qwen3moe", model_qwen3moe_f32router, [256]),
 }
 
 
 # Seeds fixed by name, for models added while other branches were adding theirs (a position-based
 # seed would change whenever the list is merged in another order).
-SEEDS = {"gpt-oss": 1012}
+SEEDS = {"gpt-oss": 1012, "qwen3moe-f32router": 1013}
 
 
 def selected(name):

@@ -18,7 +18,7 @@ extension TransformerModel {
         normalizeInput(s.x, weight: weights.layers[layer].ffnNorm, into: s.h, rows: n)
         observe("ffn_norm-\(layer)", n, s.h, width: d)
 
-        Matmul.multiply(w.router, s.h, batch: n, into: e.logits, pool: pool, path: kernelPath, orders: pass.orders)
+        multiplyFloatAware(w.router, s.h, rows: n, into: e.logits, pass)
         if let bias = w.routerBias { for i in 0..<n { for j in 0..<x.count { e.logits[i * x.count + j] += bias[j] } } }
         observe("ffn_moe_logits-\(layer)", n, e.logits, width: x.count)
         route(x, logits: e.logits, rows: n, into: e)
@@ -96,7 +96,7 @@ extension TransformerModel {
         Matmul.multiply(sDown, s.gate, batch: n, into: e.down, pool: pool, path: kernelPath, orders: pass.orders)
         if let gateInput = w.sharedGateInput {
             // (e.logits is free again once the tokens are routed)
-            Matmul.multiply(gateInput, s.h, batch: n, into: e.logits, pool: pool, path: kernelPath, orders: pass.orders)
+            multiplyFloatAware(gateInput, s.h, rows: n, into: e.logits, pass)
             for t in 0..<n {
                 let z = e.logits[t], g = VectorMath.silu(z) / z
                 for j in t * d..<(t + 1) * d { s.o[j] += e.down[j] * g }

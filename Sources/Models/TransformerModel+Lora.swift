@@ -24,10 +24,10 @@ extension TransformerModel {
             let r = pair.rank, nOut = pair.b.rows
             var ax = [Float](repeating: 0, count: n * r), bax = [Float](repeating: 0, count: n * nOut)
             ax.withUnsafeMutableBufferPointer { axb in
-                product(pair.a, x, rows: n, into: axb.baseAddress!, pass)
+                multiplyFloatAware(pair.a, x, rows: n, into: axb.baseAddress!, pass, roundF16: true)
                 tensorObserver?("lora_a-\(target)-\(layer)", n, UnsafeBufferPointer(start: axb.baseAddress!, count: n * r))
                 bax.withUnsafeMutableBufferPointer { bb in
-                    product(pair.b, axb.baseAddress!, rows: n, into: bb.baseAddress!, pass)
+                    multiplyFloatAware(pair.b, axb.baseAddress!, rows: n, into: bb.baseAddress!, pass, roundF16: true)
                     tensorObserver?("lora_b-\(target)-\(layer)", n, UnsafeBufferPointer(start: bb.baseAddress!, count: n * nOut))
                     for i in 0..<n where j < scales[i].count && scales[i][j] != 0 {
                         VectorMath.addScaled(y + i * nOut, bb.baseAddress! + i * nOut,
@@ -35,27 +35,6 @@ extension TransformerModel {
                     }
                 }
             }
-        }
-    }
-
-    /// w·x for every row; f16 matrices see their input rounded to f16 first, as in llama.cpp
-    /// (its f16 products convert the activations). In llama.cpp numerics the products follow its
-    /// float orders too (`LlamaFloatProducts`), since a LoRA model amplifies last-bit differences.
-    private func product(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>,
-                         _ pass: ForwardPass) {
-        let exact = numerics == .llamaCpp && (w.type == .f32 || w.type == .f16)
-        let run = { (input: UnsafePointer<Float>) in
-            if exact {
-                let orders = pass.orders
-                LlamaFloatProducts.multiply(w, input, batch: n, sgemm: { orders[$0].contains(.multiRow) }, into: y)
-            } else {
-                Matmul.multiply(w, input, batch: n, into: y, pool: self.pool, path: self.kernelPath, orders: pass.orders)
-            }
-        }
-        guard w.type == .f16 else { return run(x) }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: n * w.columns) { rounded in
-            VectorMath.roundThroughF16(x, count: n * w.columns, into: rounded.baseAddress!)
-            run(rounded.baseAddress!)
         }
     }
 }

@@ -20,6 +20,7 @@ enum ArchitectureFixture {
         ("phi3", "phi3"), ("phi3", "phi3-512"), ("granite", "granite"), ("olmo2", "olmo2"), ("smollm3", "smollm3"),
         ("qwen3-yarn", "qwen3-yarn"), ("qwen3moe", "qwen3moe"),
         ("qwen2moe", "qwen2moe"), ("qwen3moe-wide", "qwen3moe-wide"), ("mixtral", "mixtral"), ("gpt-oss", "gpt-oss"),
+        ("qwen3moe-f32router", "qwen3moe-f32router"),
     ]
 
     struct Prompt {
