@@ -11,7 +11,7 @@ import CriaNumerics
 public final class TransformerModel: @unchecked Sendable {
     public let file: GGUFFile
     public let config: ModelConfiguration
-    public let weights: ModelWeights
+    public internal(set) var weights: ModelWeights
     public let pool: ComputePool
     /// Which kernel implementation every step uses (one path per model keeps results batch-invariant).
     public let kernelPath: KernelPath
@@ -41,6 +41,8 @@ public final class TransformerModel: @unchecked Sendable {
     /// from the batch (`Batch.adapterScales`) or, for sequences without one, `adapterScales`.
     public var adapters: [LoraAdapter] = []
     public var adapterScales: [Float] = []
+    /// The `--lora-base` model whose matrices replaced the adapted ones (kept open for them).
+    var loraBaseFile: GGUFFile?
 
     /// `threads` run single-row (decode) steps, `batchThreads` (default: `threads`) multi-row ones.
     public init(file: GGUFFile, threads: Int, batchThreads: Int? = nil,

@@ -12,7 +12,8 @@ struct LoraOptions: ParsableArguments {
     @Flag(name: .customLong("lora-init-without-apply"),
           help: "Load the adapters with scale 0 (set scales later with POST /lora-adapters or a request's \"lora\").")
     var initWithoutApply = false
-    @Option(name: .customLong("lora-base"), help: .hidden)
+    @Option(name: .customLong("lora-base"),
+            help: "Model the adapters were trained on (e.g. the F16 original of a quantized -m): its matrices replace the ones the adapters change.")
     var loraBase: String?
 
     /// One adapter to load: its file and its scale before `--lora-init-without-apply`.
@@ -22,9 +23,11 @@ struct LoraOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if loraBase != nil {
-            throw ValidationError("--lora-base is not supported: llama.cpp no longer has it either; cria applies adapters at "
-                + "run time to the model given with -m, which must be the adapter's base model")
+        if let loraBase {
+            guard !(try adapters()).isEmpty else { throw ValidationError("--lora-base \(loraBase): give the adapters with --lora") }
+            guard FileManager.default.isReadableFile(atPath: loraBase) else {
+                throw ValidationError("--lora-base \(loraBase): no such readable file")
+            }
         }
         // A missing file stops the server before the model loads (the loader checks the contents).
         for adapter in try adapters() where !FileManager.default.isReadableFile(atPath: adapter.path) {

@@ -324,6 +324,7 @@ struct ServeCommand: AsyncParsableCommand {
                                  groupAttention: (groupAttentionN, groupAttentionW))
         loader.adapters = try loraOptions.adapters()
         loader.adaptersStartUnapplied = loraOptions.initWithoutApply
+        loader.loraBase = loraOptions.loraBase
         let readyLoader = loader
         let embeddingsEnabled = server.embeddingsEnabled
         Task.detached {
@@ -467,6 +468,8 @@ struct ModelLoader: Sendable {
     var adapters: [LoraOptions.Adapter] = []
     /// `--lora-init-without-apply`: every adapter starts at scale 0.
     var adaptersStartUnapplied = false
+    /// `--lora-base`: the model whose matrices replace the adapted ones.
+    var loraBase: String?
 
     /// Loads everything; `reportLock` hears what `--mlock` did before the engine starts.
     func load(reportLock: (GGUFStorage.LockOutcome) -> Void = { _ in }) throws -> ServedModel {
@@ -481,6 +484,16 @@ struct ModelLoader: Sendable {
             }
         }
         model.adapterScales = adapters.map { adaptersStartUnapplied ? 0 : $0.scale }
+        if let loraBase {
+            do {
+                let base = try GGUFFile(path: loraBase, mode: mode)
+                try model.useLoraBase(base, path: loraBase)
+            } catch let error as LoraError {
+                throw ValidationError(error.description)
+            } catch {
+                throw ValidationError("--lora-base \(loraBase): cannot read it: \(error)")
+            }
+        }
         let tokenizer = try Tokenizer(file: model.file)
         do { try samplingDefaults.validate(vocabularySize: model.config.vocabularySize) } catch {
             throw ValidationError("sampling default out of range for this model: \(error.description)")

@@ -127,7 +127,7 @@ def test_chat_template_flag(start_server):
     (["-hfr", "ggml-org/models"], "--hf-repo"),
     (["-hff", "m.gguf"], "--hf-file"),
     (["--lora", "adapter.gguf"], "LoRA adapter adapter.gguf: no such readable file"),
-    (["--lora-base", "base.gguf"], "--lora-base is not supported"),
+    (["--lora-base", "base.gguf"], "--lora-base base.gguf: give the adapters with --lora"),
     (["--mmproj", "proj.gguf"], "--mmproj"),
     (["--grp-attn-n", "2", "--grp-attn-w", "3"], "--grp-attn-w"),
     (["-np", "0"], "-np"),

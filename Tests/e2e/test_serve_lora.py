@@ -148,7 +148,6 @@ def test_bad_adapters_stop_the_server_naming_the_problem(tmp_path):
     assert "no such readable file" in refused("--lora", tmp_path / "missing.gguf")
     (tmp_path / "empty.gguf").write_bytes(b"")
     assert "cannot read it" in refused("--lora", tmp_path / "empty.gguf")
-    assert "--lora-base is not supported" in refused("--lora", mismatch, "--lora-base", MODEL)
     assert "not a finite number" in refused("--lora-scaled", f"{mismatch}:nan")
     assert "give a scale" in refused("--lora-scaled", mismatch)
 
