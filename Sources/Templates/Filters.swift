@@ -357,11 +357,27 @@ enum Filters {
             return .int(Int(d))
         case .string(let raw):
             let s = raw.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
-            if let i = Int(s, radix: base) { return .int(i) }
+            // Python's int(s, base) takes bases 2 ... 36, or 0 (the prefix decides); any other base is
+            // its ValueError, after which jinja2 tries float(s)
+            if (2...36).contains(base), let i = Int(s, radix: base) { return .int(i) }
+            if base == 0, let i = prefixedInt(s) { return .int(i) }
             if let d = Double(s), d.isFinite, abs(d) < 9.2e18 { return .int(Int(d)) }
             return nil
         default: return nil
         }
+    }
+
+    /// Python's int(s, 0): an optional sign, then 0x/0o/0b for bases 16/8/2, else decimal.
+    static func prefixedInt(_ s: String) -> Int? {
+        var body = Substring(s), negative = false
+        if let sign = body.first, sign == "+" || sign == "-" { negative = sign == "-"; body = body.dropFirst() }
+        var radix = 10
+        for (prefix, r) in [("0x", 16), ("0o", 8), ("0b", 2)] where body.lowercased().hasPrefix(prefix) {
+            radix = r
+            body = body.dropFirst(2)
+        }
+        guard !body.isEmpty, !body.hasPrefix("+"), !body.hasPrefix("-"), let v = Int(body, radix: radix) else { return nil }
+        return negative ? 0 - v : v
     }
 
     static func indent(_ s: String, _ width: String, first: Bool, blank: Bool) -> String {
