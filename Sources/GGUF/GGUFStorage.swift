@@ -74,6 +74,7 @@ public final class GGUFStorage: @unchecked Sendable {
                 _ = munmap(UnsafeMutableRawPointer(mutating: b.baseAddress), b.count)
             }
             lockOutcome = outcome
+            isFileMapping = true
         case .read:
             let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
             var done = 0
@@ -94,6 +95,24 @@ public final class GGUFStorage: @unchecked Sendable {
     }
 
     deinit { release(bytes) }
+
+    /// Whether the bytes are a read-only file mapping (pages the kernel can drop and re-read).
+    public private(set) var isFileMapping = false
+
+    /// Tells the operating system that the whole pages inside `count` bytes at `start` are not
+    /// needed for now (a packed copy replaced them): they leave this process's resident memory
+    /// and are read back from the file on the next access. Only for an unlocked file mapping,
+    /// where that is safe; otherwise nothing happens.
+    public func releasePages(_ start: UnsafeRawPointer, byteCount count: Int) {
+        guard isFileMapping, lockOutcome == .notRequested, count > 0, let base = bytes.baseAddress,
+              start >= base, start + count <= base + bytes.count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + count) / page * page
+        guard first < end, let p = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(p, end - first, Int32(MADV_DONTNEED))
+    }
 
     /// Pins `count` bytes at `base` in RAM (faulting them in now). Unlocking is implicit: munmap
     /// and free release the lock with the pages.

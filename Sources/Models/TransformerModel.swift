@@ -17,6 +17,8 @@ public final class TransformerModel: @unchecked Sendable {
     public let kernelPath: KernelPath
     /// Threads for single-row steps (decode) and for multi-row steps (prompts, several sequences).
     public let threads: Int, batchThreads: Int
+    /// Packed copies of the weights the packed kernels read (`ModelWeights.pack`).
+    public let packedWeights = PackedWeights()
     /// Activation buffers, kept across calls and grown when a batch has more rows.
     private var scratch: ForwardScratch?
 
@@ -56,6 +58,7 @@ public final class TransformerModel: @unchecked Sendable {
         self.batchThreads = max(1, batchThreads ?? threads)
         self.kernelPath = kernelPath
         pool = ComputePool(threads: max(self.threads, self.batchThreads))
+        if KernelDispatch.packsWeights { weights.pack(into: packedWeights, path: kernelPath, storage: file.storage) }
     }
 
     public convenience init(path: String, mode: GGUFStorage.LoadMode = .mmap, threads: Int, batchThreads: Int? = nil,

@@ -37,23 +37,25 @@ public final class ComputePool: @unchecked Sendable {
         return scratch!
     }
 
-    /// Calls `body(range)` for disjoint ranges covering 0..<count.
-    public func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+    /// Calls `body(range)` for disjoint ranges covering 0..<count, each starting at a multiple of
+    /// `granule` (kernels that work on groups of rows).
+    public func parallelFor(_ count: Int, minimumChunk: Int = 1, granule: Int = 1, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
         let threads = min(max(1, activeThreads), threadCount)
         // Several tasks per thread so a thread slowed by another process does not hold up the region.
-        let tasks = min(threads * 8, max(1, count / max(1, minimumChunk)))
+        let tasks = min(threads * 8, max(1, count / max(1, minimumChunk, granule)))
         if tasks <= 1 || threads == 1 {
             body(0..<count)
             return
         }
         withoutActuallyEscaping(body) { body in
-            var job = PoolJob(count: count, tasks: tasks, body: body)
+            var job = PoolJob(count: count, granule: max(1, granule), tasks: tasks, body: body)
             withUnsafeMutablePointer(to: &job) { p in
                 cn_pool_run(pool, Int32(threads), { ctx, t in
                     let job = ctx!.assumingMemoryBound(to: PoolJob.self)
-                    let n = job.pointee.count, tasks = job.pointee.tasks, t = Int(t)
-                    let start = n * t / tasks, end = n * (t + 1) / tasks
+                    let n = job.pointee.count, g = job.pointee.granule, tasks = job.pointee.tasks, t = Int(t)
+                    let units = (n + g - 1) / g
+                    let start = min(n, units * t / tasks * g), end = min(n, units * (t + 1) / tasks * g)
                     if start < end { job.pointee.body(start..<end) }
                 }, p, Int64(tasks))
             }
@@ -64,6 +66,7 @@ public final class ComputePool: @unchecked Sendable {
 /// One parallel region's work, read (never written) by every worker.
 private struct PoolJob {
     let count: Int
+    let granule: Int
     let tasks: Int
     let body: (Range<Int>) -> Void
 }

@@ -9,6 +9,8 @@ public struct ExpertWeights: @unchecked Sendable {
     public let rows: Int
     public let columns: Int
     public let data: UnsafeRawPointer
+    /// All experts' rows repacked (`PackedWeights.pack`), or nil.
+    public internal(set) var packed: UnsafeRawPointer?
 
     public init(type: GGMLType, count: Int, rows: Int, columns: Int, data: UnsafeRawPointer) {
         self.type = type
@@ -35,7 +37,11 @@ public struct ExpertWeights: @unchecked Sendable {
     /// Expert `e`'s matrix, in place.
     public func expert(_ e: Int) -> WeightMatrix {
         precondition(e >= 0 && e < count, "expert \(e) of \(count)")
-        return WeightMatrix(type: type, rows: rows, columns: columns, data: data + e * expertBytes)
+        var m = WeightMatrix(type: type, rows: rows, columns: columns, data: data + e * expertBytes)
+        if let packed {  // rows is a whole number of groups when packed
+            m.packed = packed + e * (rows / PackedWeights.groupRows) * PackedWeights.groupBytes(columns: columns)
+        }
+        return m
     }
 }
 
@@ -90,7 +96,8 @@ extension Matmul {
         }
         // work items: (used expert, product, weight row), flattened
         let perExpert = products.reduce(0) { $0 + $1.0.rows }
-        pool.parallelFor(g.experts.count * perExpert, minimumChunk: 16) { range in
+        let granule = products.contains { $0.0.packed != nil } ? PackedWeights.groupRows : 1
+        pool.parallelFor(g.experts.count * perExpert, minimumChunk: 16, granule: granule) { range in
             var item = range.lowerBound
             while item < range.upperBound {
                 let slot = item / perExpert, e = Int(g.experts[slot])

@@ -39,6 +39,11 @@ public enum KernelDispatch {
         return path
     }()
 
+    /// Whether models attach packed weight copies for the packed kernels (`PackedWeights`): yes,
+    /// unless the environment variable `CRIA_PACK` is `off` (to time the stored-layout kernels;
+    /// results are the same either way).
+    public static let packsWeights: Bool = ProcessInfo.processInfo.environment["CRIA_PACK"] != "off"
+
     /// Whether `path` has a C matrix kernel for weights of `type`.
     static func hasMatmul(_ path: KernelPath, _ type: GGMLTypeID) -> Bool {
         path != .portable && cn_matmul_supported(path.rawValue, type) != 0

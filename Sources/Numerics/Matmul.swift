@@ -28,7 +28,7 @@ public enum Matmul {
                                   into y: UnsafeMutablePointer<Float>, pool: ComputePool, path: KernelPath,
                                   orders: UnsafePointer<RowOrder>? = nil) {
         let a = quantizeActivations(x, columns: w.columns, batch: batch, format: activationFormat, pool: pool, path: path)
-        pool.parallelFor(w.rows, minimumChunk: 16) { rows in
+        pool.parallelFor(w.rows, minimumChunk: 16, granule: w.packed == nil ? 1 : PackedWeights.groupRows) { rows in
             multiplyRows(w, rows, a, batch: batch, activationFormat: activationFormat, into: y, path: path, orders: orders)
         }
     }
@@ -49,7 +49,8 @@ public enum Matmul {
         }
         let a = quantizeActivations(x, columns: products[0].0.columns, batch: batch, format: format, pool: pool, path: path)
         let total = products.reduce(0) { $0 + $1.0.rows }
-        pool.parallelFor(total, minimumChunk: 16) { range in
+        let granule = products.contains { $0.0.packed != nil } ? PackedWeights.groupRows : 1
+        pool.parallelFor(total, minimumChunk: 16, granule: granule) { range in
             var start = 0
             for (w, y) in products {
                 let lo = max(range.lowerBound, start), hi = min(range.upperBound, start + w.rows)
@@ -83,9 +84,25 @@ public enum Matmul {
         let rowBytes = ActivationQuantization.rowBytes(activationFormat, count: k)
         let typeID = Int32(w.type.rawValue)
         if KernelDispatch.hasMatmul(path, typeID) {
-            cn_matmul(path.rawValue, typeID, Int32(k / w.type.blockSize), w.row(rows.lowerBound), w.rowBytes,
-                      Int32(rows.count), a, rowBytes, Int32(batch), y + rows.lowerBound, m,
-                      orders.map { UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self) })
+            let modes = orders.map { UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self) }
+            func stored(_ r: Range<Int>) {
+                guard !r.isEmpty else { return }
+                cn_matmul(path.rawValue, typeID, Int32(k / w.type.blockSize), w.row(r.lowerBound), w.rowBytes,
+                          Int32(r.count), a, rowBytes, Int32(batch), y + r.lowerBound, m, modes)
+            }
+            // The whole groups of 16 inside `rows` from the packed copy (the same bits, unless a
+            // row asks for llama.cpp's repacked-gemm order); the edges from the stored rows.
+            let g = PackedWeights.groupRows
+            let first = (rows.lowerBound + g - 1) / g, end = min(rows.upperBound, w.rows / g * g) / g
+            if let packed = w.packed, first < end, path == .avx512,
+               !(0..<batch).contains(where: { orders?[$0].contains(.repackedQ4K) ?? false }) {
+                stored(rows.lowerBound..<first * g)
+                cn_q4k_packed_matmul(path.rawValue, Int32(k / 256), packed + first * PackedWeights.groupBytes(columns: k),
+                                     Int32(end - first), a, rowBytes, Int32(batch), y + first * g, m)
+                stored(end * g..<rows.upperBound)
+                return
+            }
+            stored(rows)
             return
         }
         for r in rows {

@@ -9,6 +9,10 @@ public struct WeightMatrix: @unchecked Sendable {
     public let columns: Int
     public let rowBytes: Int
     public let data: UnsafeRawPointer
+    /// The same rows repacked for a faster kernel (Q4_K in groups of 16 rows, `PackedWeights`):
+    /// the first `rows / 16 · 16` rows, owned by the `PackedWeights` that made it; nil when the
+    /// matrix is used as stored.
+    public internal(set) var packed: UnsafeRawPointer?
 
     public init(type: GGMLType, rows: Int, columns: Int, data: UnsafeRawPointer) {
         self.type = type
@@ -43,6 +47,10 @@ extension WeightMatrix {
     /// projection such as Phi-3's `attn_qkv`).
     public func rows(_ start: Int, _ count: Int) -> WeightMatrix {
         precondition(start >= 0 && count >= 0 && start + count <= rows, "rows \(start)+\(count) of \(rows)")
-        return WeightMatrix(type: type, rows: count, columns: columns, data: data + start * rowBytes)
+        var part = WeightMatrix(type: type, rows: count, columns: columns, data: data + start * rowBytes)
+        if let packed, start % PackedWeights.groupRows == 0 {
+            part.packed = packed + start / PackedWeights.groupRows * PackedWeights.groupBytes(columns: columns)
+        }
+        return part
     }
 }

@@ -48,6 +48,15 @@ int cn_matmul_supported(int path, int ggml_type);
 void cn_matmul(int path, int ggml_type, int blocks, const void *w, size_t w_stride, int rows,
                const void *a, size_t a_stride, int tokens, float *y, size_t y_stride, const uint8_t *modes);
 
+/// Q4_K weights repacked into groups of 16 rows (packed_q4k.c): bytes for the first rows/16·16 rows,
+/// the copy itself, and the product y[t·y_stride + 16g + r] for groups g < `groups`, r < 16, t < tokens
+/// (Q8_K activations). The product runs on CN_PATH_AVX512 only and gives cn_matmul's bits for
+/// tokens whose mode is 0.
+size_t cn_q4k_packed_bytes(int rows, int blocks);
+void cn_q4k_pack(const void *w, size_t w_stride, int rows, int blocks, void *out);
+void cn_q4k_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t a_stride, int tokens,
+                          float *y, size_t y_stride);
+
 /// Activation quantizers (round to nearest even), identical to ActivationQuantization's Swift ones.
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum);
 void cn_quantize_q8_K(int path, const float *x, int count, void *out);

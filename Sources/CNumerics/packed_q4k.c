@@ -1,0 +1,147 @@
+// Q4_K weights repacked at load time into groups of 16 rows, and their AVX-512 VNNI product.
+//
+// Why: the row-at-a-time Q4_K kernel needs a horizontal sum per (row, super-block, token) and
+// decodes at ~half the machine's read bandwidth. With 16 rows interleaved four bytes at a time,
+// one 512-bit dpbusd multiplies four elements of all 16 rows by one broadcast activation group,
+// each row stays in its own lane from the first element to the last, and a prompt tile reuses
+// every unpacked weight vector for four tokens.
+//
+// Every output keeps the invariant Q4_K order of the row kernels (kernels_body.inc, q4_K_impl
+// without a mode bit): per super-block the exact integers isum = Σ_j sc_j·Σ q·q_a and
+// msum = Σ_j m_j·Σ q_a are formed, then sum = fma(isum, d·d_a, sum) and
+// sumb = fma(msum, dmin·d_a, sumb), and the result is sum − sumb. So packed and unpacked
+// products give identical bits (PackedQ4KTests checks it).
+#include "cnumerics.h"
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+enum {
+    PK_ROWS = 16,
+    PK_QS = 0,        // [pair p < 4][chunk c < 8][row r < 16][4 bytes]: bytes 32p+4c..+3 of row r's nibbles
+    PK_SC = 2048,     // [sub-block j < 8][row r]: the 6-bit scale
+    PK_MN = 2176,     // [pair k < 4][row r][2]: the 6-bit mins of sub-blocks 2k and 2k+1
+    PK_D = 2304,      // [row r]: d as f16
+    PK_DMIN = 2336,   // [row r]: dmin as f16
+    PK_BLOCK = 2368   // bytes per super-block of a group
+};
+
+size_t cn_q4k_packed_bytes(int rows, int blocks) {
+    return (size_t)(rows / PK_ROWS) * (size_t)blocks * PK_BLOCK;
+}
+
+static void pk_scale_min(const uint8_t *s, int j, uint8_t *sc, uint8_t *m) {
+    if (j < 4) { *sc = s[j] & 63; *m = s[j + 4] & 63; }
+    else { *sc = (uint8_t)((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4)); *m = (uint8_t)((s[j + 4] >> 4) | ((s[j] >> 6) << 4)); }
+}
+
+void cn_q4k_pack(const void *w, size_t ws, int rows, int blocks, void *out) {
+    const uint8_t *src = (const uint8_t *)w;
+    uint8_t *dst = (uint8_t *)out;
+    for (int g = 0; g < rows / PK_ROWS; g++) {
+        for (int b = 0; b < blocks; b++) {
+            uint8_t *o = dst + ((size_t)g * blocks + b) * PK_BLOCK;
+            for (int r = 0; r < PK_ROWS; r++) {
+                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q4_K;
+                for (int p = 0; p < 4; p++)
+                    for (int c = 0; c < 8; c++) memcpy(o + PK_QS + (p * 8 + c) * 64 + r * 4, wb + 16 + 32 * p + 4 * c, 4);
+                for (int j = 0; j < 8; j++) {
+                    uint8_t sc, m;
+                    pk_scale_min(wb + 4, j, &sc, &m);
+                    o[PK_SC + j * PK_ROWS + r] = sc;
+                    o[PK_MN + (j / 2) * 32 + r * 2 + (j % 2)] = m;
+                }
+                memcpy(o + PK_D + 2 * r, wb, 2);
+                memcpy(o + PK_DMIN + 2 * r, wb + 2, 2);
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#define PK_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+static inline PK_TARGET int32_t pk_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+// One group of 16 rows against `nt` ≤ 4 activation rows (Q8_K) over `nb` super-blocks:
+// y[t·ys + r] for r < 16. Inlined per nt so the accumulators stay in registers.
+static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, const uint8_t *pg, const uint8_t *a, size_t as,
+                                                                    const int nt, float *y, size_t ys) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 sum[4], sumb[4];
+    for (int t = 0; t < nt; t++) { sum[t] = _mm512_setzero_ps(); sumb[t] = _mm512_setzero_ps(); }
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *gb = pg + (size_t)b * PK_BLOCK;
+        const uint8_t *ab[4];
+        for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
+        __m512i isum[4], msum[4];
+        for (int t = 0; t < nt; t++) { isum[t] = _mm512_setzero_si512(); msum[t] = _mm512_setzero_si512(); }
+        for (int p = 0; p < 4; p++) {
+            __m512i plo[4], phi[4];
+            for (int t = 0; t < nt; t++) { plo[t] = _mm512_setzero_si512(); phi[t] = _mm512_setzero_si512(); }
+            for (int c = 0; c < 8; c++) {
+                const __m512i v = _mm512_loadu_si512((const void *)(gb + PK_QS + (p * 8 + c) * 64));
+                const __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                for (int t = 0; t < nt; t++) {
+                    const uint8_t *q = ab[t] + 4 + 64 * p + 4 * c;
+                    plo[t] = _mm512_dpbusd_epi32(plo[t], lo, _mm512_set1_epi32(pk_load32(q)));
+                    phi[t] = _mm512_dpbusd_epi32(phi[t], hi, _mm512_set1_epi32(pk_load32(q + 32)));
+                }
+            }
+            const __m512i slo = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + PK_SC + 2 * p * PK_ROWS)));
+            const __m512i shi = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + PK_SC + (2 * p + 1) * PK_ROWS)));
+            for (int t = 0; t < nt; t++)
+                isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(plo[t], slo), _mm512_mullo_epi32(phi[t], shi)));
+        }
+        for (int k = 0; k < 4; k++) {
+            const __m512i mv = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(gb + PK_MN + 32 * k)));
+            for (int t = 0; t < nt; t++) {
+                int16_t bs[4];
+                memcpy(bs, ab[t] + 260 + 8 * k, 8);
+                const uint32_t pair = (uint16_t)(int16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(int16_t)(bs[2] + bs[3]) << 16;
+                msum[t] = _mm512_add_epi32(msum[t], _mm512_madd_epi16(mv, _mm512_set1_epi32((int)pair)));
+            }
+        }
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + PK_D)));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + PK_DMIN)));
+        for (int t = 0; t < nt; t++) {
+            float dav;
+            memcpy(&dav, ab[t], 4);
+            const __m512 da = _mm512_set1_ps(dav);
+            sum[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(d, da), sum[t]);
+            sumb[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(msum[t]), _mm512_mul_ps(dmin, da), sumb[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) _mm512_storeu_ps(y + (size_t)t * ys, _mm512_sub_ps(sum[t], sumb[t]));
+}
+
+static PK_TARGET void pk_tile_any(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
+    switch (nt) {
+    case 1: pk_tile(nb, pg, a, as, 1, y, ys); break;
+    case 2: pk_tile(nb, pg, a, as, 2, y, ys); break;
+    case 3: pk_tile(nb, pg, a, as, 3, y, ys); break;
+    default: pk_tile(nb, pg, a, as, 4, y, ys); break;
+    }
+}
+
+void cn_q4k_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
+                          float *y, size_t ys) {
+    if (path != CN_PATH_AVX512) return;
+    const uint8_t *p = (const uint8_t *)packed, *act = (const uint8_t *)a;
+    const size_t gbytes = (size_t)blocks * PK_BLOCK;
+    // Groups in chunks that stay in L2 while every token tile passes over them.
+    const int chunk = tokens <= 4 ? groups : (int)(196608 / gbytes) + 1;
+    for (int g0 = 0; g0 < groups; g0 += chunk) {
+        const int ng = groups - g0 < chunk ? groups - g0 : chunk;
+        for (int t0 = 0; t0 < tokens; t0 += 4) {
+            const int nt = tokens - t0 < 4 ? tokens - t0 : 4;
+            for (int g = g0; g < g0 + ng; g++)
+                pk_tile_any(blocks, p + (size_t)g * gbytes, act + (size_t)t0 * as, as, nt, y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
+        }
+    }
+}
+#else
+void cn_q4k_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
+                          float *y, size_t ys) {}
+#endif

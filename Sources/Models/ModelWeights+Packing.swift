@@ -1,0 +1,46 @@
+import GGUF
+import CriaNumerics
+
+extension ModelWeights {
+    /// Attaches packed copies (`PackedWeights`) to every matrix `path` has a packed kernel for,
+    /// and lets the operating system drop the mapped pages the copies replace (they are read
+    /// back from the file if anything still needs the stored rows: an embedding lookup, or a row
+    /// in llama.cpp's repacked-gemm order). Results do not change; speed and memory do.
+    mutating func pack(into store: PackedWeights, path: KernelPath, storage: GGUFStorage) {
+        func pack(_ w: inout WeightMatrix) {
+            let before = w.packed
+            w = store.pack(w, path: path)
+            if before == nil, w.packed != nil { storage.releasePages(w.data, byteCount: w.rows / PackedWeights.groupRows * PackedWeights.groupRows * w.rowBytes) }
+        }
+        func pack(_ w: inout WeightMatrix?) {
+            guard var m = w else { return }
+            pack(&m)
+            w = m
+        }
+        func pack(_ e: inout ExpertWeights) {
+            let before = e.packed
+            e = store.pack(e, path: path)
+            if before == nil, e.packed != nil { storage.releasePages(e.data, byteCount: e.count * e.expertBytes) }
+        }
+        pack(&tokenEmbedding)
+        pack(&output)
+        for i in layers.indices {
+            pack(&layers[i].query)
+            pack(&layers[i].key)
+            pack(&layers[i].value)
+            pack(&layers[i].output)
+            pack(&layers[i].gate)
+            pack(&layers[i].up)
+            pack(&layers[i].down)
+            if var x = layers[i].experts {
+                pack(&x.gate)
+                pack(&x.up)
+                pack(&x.down)
+                pack(&x.sharedGate)
+                pack(&x.sharedUp)
+                pack(&x.sharedDown)
+                layers[i].experts = x
+            }
+        }
+    }
+}
