@@ -3,9 +3,10 @@ import CriaNumerics
 
 extension ModelWeights {
     /// Attaches packed copies (`PackedWeights`) to every matrix `path` has a packed kernel for,
-    /// and lets the operating system drop the mapped pages the copies replace (they are read
-    /// back from the file if anything still needs the stored rows: an embedding lookup, or a row
-    /// in llama.cpp's repacked-gemm order). Results do not change; speed and memory do.
+    /// and lets the operating system drop the mapped pages the copies replace. They are read
+    /// back from the file when something still needs the stored rows: an embedding lookup (the
+    /// rows of the tokens seen), a prompt through a Q5_0/Q8_0 matrix (the stored blocked kernel),
+    /// a row in llama.cpp's repacked-gemm order. Results do not change; speed and memory do.
     mutating func pack(into store: PackedWeights, path: KernelPath, storage: GGUFStorage) {
         func pack(_ w: inout WeightMatrix) {
             let before = w.packed

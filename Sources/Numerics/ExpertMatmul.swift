@@ -39,7 +39,7 @@ public struct ExpertWeights: @unchecked Sendable {
         precondition(e >= 0 && e < count, "expert \(e) of \(count)")
         var m = WeightMatrix(type: type, rows: rows, columns: columns, data: data + e * expertBytes)
         if let packed {  // rows is a whole number of groups when packed
-            m.packed = packed + e * (rows / PackedWeights.groupRows) * PackedWeights.groupBytes(columns: columns)
+            m.packed = packed + e * (rows / PackedWeights.groupRows) * PackedWeights.groupBytes(type, columns: columns)
         }
         return m
     }

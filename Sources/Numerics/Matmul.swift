@@ -94,11 +94,10 @@ public enum Matmul {
             // row asks for llama.cpp's repacked-gemm order); the edges from the stored rows.
             let g = PackedWeights.groupRows
             let first = (rows.lowerBound + g - 1) / g, end = min(rows.upperBound, w.rows / g * g) / g
-            if let packed = w.packed, first < end, path == .avx512,
+            if w.packed != nil, first < end, path == .avx512, PackedWeights.uses(w.type, batch: batch),
                !(0..<batch).contains(where: { orders?[$0].contains(.repackedQ4K) ?? false }) {
                 stored(rows.lowerBound..<first * g)
-                cn_q4k_packed_matmul(path.rawValue, Int32(k / 256), packed + first * PackedWeights.groupBytes(columns: k),
-                                     Int32(end - first), a, rowBytes, Int32(batch), y + first * g, m)
+                PackedWeights.multiply(w, groups: first..<end, a, aStride: rowBytes, batch: batch, into: y, yStride: m, path: path)
                 stored(end * g..<rows.upperBound)
                 return
             }

@@ -4,23 +4,41 @@ import GGUF
 /// Load-time copies of weight matrices in the layout of a faster kernel, owned for as long as
 /// the model that uses them.
 ///
-/// Today one layout: Q4_K rows interleaved in groups of 16 (`packed_q4k.c`), which the AVX-512
-/// path multiplies with one row per vector lane instead of a horizontal sum per row and block.
-/// The packed product gives the stored product's bits for every row in the default order, so
-/// packing changes speed, never results. Rows past the last whole group stay with the stored
-/// kernel.
+/// Three layouts, all with rows interleaved in groups of 16 so the AVX-512 path multiplies one
+/// row per vector lane instead of a horizontal sum per row and block: Q4_K (`packed_q4k.c`, used
+/// for every batch size) and Q5_0 and Q8_0 (`packed_q0.c`, used for up to `smallBatchLimit`
+/// rows, the decode steps; prompts keep the stored blocked kernel). The packed products give the stored
+/// products' bits for every row in the default order, so packing changes speed, never results.
+/// Rows past the last whole group stay with the stored kernel.
 public final class PackedWeights: @unchecked Sendable {
     /// Rows per packed group.
     public static let groupRows = 16
+    /// Activation rows up to which a packed Q5_0 or Q8_0 matrix uses its packed copy.
+    public static let smallBatchLimit = 4
 
-    /// Bytes of one packed group of Q4_K rows with `columns` elements each.
-    public static func groupBytes(columns: Int) -> Int {
-        cn_q4k_packed_bytes(Int32(groupRows), Int32(columns / 256))
+    /// Bytes of `rows / 16` packed groups of `type` rows with `columns` elements each.
+    static func bytes(_ type: GGMLType, rows: Int, columns: Int) -> Int {
+        let r = Int32(rows), blocks = Int32(columns / type.blockSize)
+        switch type {
+        case .q5_0: return cn_q5_0_packed_bytes(r, blocks)
+        case .q8_0: return cn_q8_0_packed_bytes(r, blocks)
+        default: return cn_q4k_packed_bytes(r, blocks)
+        }
+    }
+
+    /// Bytes of one packed group of `type` rows with `columns` elements each.
+    public static func groupBytes(_ type: GGMLType, columns: Int) -> Int {
+        bytes(type, rows: groupRows, columns: columns)
     }
 
     /// Whether `path` has a packed kernel for weights of `type`.
     public static func supports(_ type: GGMLType, path: KernelPath) -> Bool {
-        type == .q4_K && path == .avx512
+        (type == .q4_K || type == .q5_0 || type == .q8_0) && path == .avx512
+    }
+
+    /// Whether a product of `batch` activation rows with a packed `type` matrix reads the copy.
+    static func uses(_ type: GGMLType, batch: Int) -> Bool {
+        type == .q4_K || batch <= smallBatchLimit
     }
 
     private var copies: [UnsafeRawPointer: UnsafeMutableRawPointer] = [:]
@@ -37,15 +55,21 @@ public final class PackedWeights: @unchecked Sendable {
     /// whole group of rows; `w` unchanged otherwise. A matrix already packed here (a tied
     /// embedding and LM head) shares its copy. Not thread-safe: call while loading.
     public func pack(_ w: WeightMatrix, path: KernelPath) -> WeightMatrix {
-        guard w.packed == nil, Self.supports(w.type, path: path), w.rows >= Self.groupRows, w.columns % 256 == 0 else { return w }
+        guard w.packed == nil, Self.supports(w.type, path: path), w.rows >= Self.groupRows,
+              w.columns % w.type.blockSize == 0 else { return w }
         var out = w
         if let copy = copies[w.data] {
             out.packed = UnsafeRawPointer(copy)
             return out
         }
-        let bytes = cn_q4k_packed_bytes(Int32(w.rows), Int32(w.columns / 256))
+        let rows = Int32(w.rows), blocks = Int32(w.columns / w.type.blockSize)
+        let bytes = Self.bytes(w.type, rows: w.rows, columns: w.columns)
         let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        cn_q4k_pack(w.data, w.rowBytes, Int32(w.rows), Int32(w.columns / 256), copy)
+        switch w.type {
+        case .q5_0: cn_q5_0_pack(w.data, w.rowBytes, rows, blocks, copy)
+        case .q8_0: cn_q8_0_pack(w.data, w.rowBytes, rows, blocks, copy)
+        default: cn_q4k_pack(w.data, w.rowBytes, rows, blocks, copy)
+        }
         copies[w.data] = copy
         byteCount += bytes
         out.packed = UnsafeRawPointer(copy)
@@ -55,10 +79,25 @@ public final class PackedWeights: @unchecked Sendable {
     /// Every expert of `e` packed at once (their matrices are stored back to back, so one copy
     /// holds them all and expert `i` starts `i · rows/16` groups in).
     public func pack(_ e: ExpertWeights, path: KernelPath) -> ExpertWeights {
-        guard e.packed == nil, Self.supports(e.type, path: path), e.rows % Self.groupRows == 0, e.columns % 256 == 0 else { return e }
+        guard e.packed == nil, Self.supports(e.type, path: path), e.rows % Self.groupRows == 0 else { return e }
         let all = pack(WeightMatrix(type: e.type, rows: e.rows * e.count, columns: e.columns, data: e.data), path: path)
         var out = e
         out.packed = all.packed
         return out
+    }
+
+    /// y rows of groups `groups` of packed `w` (see `Matmul.multiplyRows`).
+    static func multiply(_ w: WeightMatrix, groups: Range<Int>, _ a: UnsafeRawPointer, aStride: Int, batch: Int,
+                         into y: UnsafeMutablePointer<Float>, yStride: Int, path: KernelPath) {
+        guard let packed = w.packed else { return }
+        let blocks = Int32(w.columns / w.type.blockSize)
+        let start = packed + groups.lowerBound * groupBytes(w.type, columns: w.columns)
+        let out = y + groups.lowerBound * groupRows
+        let n = Int32(groups.count)
+        switch w.type {
+        case .q5_0: cn_q5_0_packed_matmul(path.rawValue, blocks, start, n, a, aStride, Int32(batch), out, yStride)
+        case .q8_0: cn_q8_0_packed_matmul(path.rawValue, blocks, start, n, a, aStride, Int32(batch), out, yStride)
+        default: cn_q4k_packed_matmul(path.rawValue, blocks, start, n, a, aStride, Int32(batch), out, yStride)
+        }
     }
 }

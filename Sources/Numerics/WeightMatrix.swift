@@ -9,7 +9,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let columns: Int
     public let rowBytes: Int
     public let data: UnsafeRawPointer
-    /// The same rows repacked for a faster kernel (Q4_K in groups of 16 rows, `PackedWeights`):
+    /// The same rows repacked for a faster kernel (Q4_K, Q5_0 or Q8_0 in groups of 16 rows, `PackedWeights`):
     /// the first `rows / 16 · 16` rows, owned by the `PackedWeights` that made it; nil when the
     /// matrix is used as stored.
     public internal(set) var packed: UnsafeRawPointer?
@@ -49,7 +49,7 @@ extension WeightMatrix {
         precondition(start >= 0 && count >= 0 && start + count <= rows, "rows \(start)+\(count) of \(rows)")
         var part = WeightMatrix(type: type, rows: count, columns: columns, data: data + start * rowBytes)
         if let packed, start % PackedWeights.groupRows == 0 {
-            part.packed = packed + start / PackedWeights.groupRows * PackedWeights.groupBytes(columns: columns)
+            part.packed = packed + start / PackedWeights.groupRows * PackedWeights.groupBytes(type, columns: columns)
         }
         return part
     }

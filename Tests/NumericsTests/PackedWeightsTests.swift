@@ -12,23 +12,28 @@ import TestSupport
 /// reference and the portable dot in KernelTests.
 @Suite struct PackedWeightsTests {
     /// 45 rows: two whole groups and 13 rows the stored kernel keeps; 1…13 tokens: single rows,
-    /// tiles of 4, remainders and the many-token chunking.
-    @Test(arguments: [1, 2, 3, 4, 5, 9, 13])
-    func packedProductEqualsStoredProduct(_ tokens: Int) throws {
-        guard PackedWeights.supports(.q4_K, path: KernelDispatch.best) else {
+    /// tiles, remainders and the many-token chunking (Q5_0's and Q8_0's packed kernel serves up to 4 rows;
+    /// above that `Matmul` takes the stored kernel, so the direct call below is Q4_K's only).
+    @Test(arguments: [GGMLType.q4_K, .q5_0, .q8_0], [1, 2, 3, 4, 5, 9, 13])
+    func packedProductEqualsStoredProduct(_ type: GGMLType, _ tokens: Int) throws {
+        guard PackedWeights.supports(type, path: KernelDispatch.best) else {
             print("PackedWeightsTests: this CPU has no AVX-512 VNNI path, nothing is packed; skipped")
             return
         }
-        let c = KernelTests.makeCase(.q4_K, rows: 45, tokens: tokens, seed: 4242 + UInt64(tokens))
+        let c = KernelTests.makeCase(type, rows: 45, tokens: tokens, seed: 4242 + UInt64(tokens) + UInt64(type.rawValue))
         let store = PackedWeights()
         let pool = ComputePool(threads: 2)
+        let format = try #require(ActivationQuantization.format(for: type))
+        let aBytes = ActivationQuantization.rowBytes(format, count: c.k)
+        var a = [UInt8](repeating: 0, count: aBytes * tokens)
         var stored = [Float](repeating: .nan, count: tokens * c.rows)
         var packed = [Float](repeating: .infinity, count: tokens * c.rows)
-        c.weights.withUnsafeBytes { wb in
-            let w = WeightMatrix(type: .q4_K, rows: c.rows, columns: c.k, data: wb.baseAddress!)
+        var direct = [Float](repeating: .infinity, count: tokens * c.rows)
+        try c.weights.withUnsafeBytes { wb in
+            let w = WeightMatrix(type: type, rows: c.rows, columns: c.k, data: wb.baseAddress!)
             let p = store.pack(w, path: .avx512)
             #expect(p.packed != nil)
-            #expect(store.byteCount == 2 * PackedWeights.groupBytes(columns: c.k))
+            #expect(store.byteCount == 2 * PackedWeights.groupBytes(type, columns: c.k))
             c.x.withUnsafeBufferPointer { xb in
                 stored.withUnsafeMutableBufferPointer {
                     Matmul.multiply(w, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: .avx512)
@@ -36,12 +41,32 @@ import TestSupport
                 packed.withUnsafeMutableBufferPointer {
                     Matmul.multiply(p, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: .avx512)
                 }
+                a.withUnsafeMutableBytes { ab in
+                    for t in 0..<tokens {
+                        ActivationQuantization.quantize(xb.baseAddress! + t * c.k, count: c.k, format: format, into: ab.baseAddress! + t * aBytes)
+                    }
+                }
             }
+            if PackedWeights.uses(type, batch: tokens) {
+                a.withUnsafeBytes { ab in
+                    direct.withUnsafeMutableBufferPointer {
+                        PackedWeights.multiply(p, groups: 0..<2, ab.baseAddress!, aStride: aBytes, batch: tokens, into: $0.baseAddress!,
+                                               yStride: c.rows, path: .avx512)
+                    }
+                }
+                for t in 0..<tokens {
+                    for r in 0..<32 {
+                        let i = t * c.rows + r
+                        #expect(direct[i].bitPattern == stored[i].bitPattern, "\(type.name) t\(t) r\(r): packed kernel \(direct[i]) vs stored \(stored[i])")
+                    }
+                }
+            }
+            _ = try #require(stored.first)
         }
         for t in 0..<tokens {
             for r in 0..<c.rows {
                 let i = t * c.rows + r
-                #expect(packed[i].bitPattern == stored[i].bitPattern, "t\(t) r\(r): packed \(packed[i]) vs stored \(stored[i])")
+                #expect(packed[i].bitPattern == stored[i].bitPattern, "\(type.name) t\(t) r\(r): packed \(packed[i]) vs stored \(stored[i])")
             }
         }
     }

@@ -57,6 +57,17 @@ void cn_q4k_pack(const void *w, size_t w_stride, int rows, int blocks, void *out
 void cn_q4k_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t a_stride, int tokens,
                           float *y, size_t y_stride);
 
+/// Q5_0 and Q8_0 weights repacked into groups of 16 rows (packed_q0.c), as the Q4_K functions above,
+/// with Q8_0 activations; the products are meant for a few activation rows (decode) and give cn_matmul's bits.
+size_t cn_q5_0_packed_bytes(int rows, int blocks);
+void cn_q5_0_pack(const void *w, size_t w_stride, int rows, int blocks, void *out);
+void cn_q5_0_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t a_stride, int tokens,
+                           float *y, size_t y_stride);
+size_t cn_q8_0_packed_bytes(int rows, int blocks);
+void cn_q8_0_pack(const void *w, size_t w_stride, int rows, int blocks, void *out);
+void cn_q8_0_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t a_stride, int tokens,
+                           float *y, size_t y_stride);
+
 /// Activation quantizers (round to nearest even), identical to ActivationQuantization's Swift ones.
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum);
 void cn_quantize_q8_K(int path, const float *x, int count, void *out);
