@@ -6,12 +6,13 @@ extension ModelWeights {
     /// and lets the operating system drop the mapped pages the copies replace. They are read
     /// back from the file when something still needs the stored rows: an embedding lookup (the
     /// rows of the tokens seen), a prompt through a Q5_0/Q8_0 matrix (the stored blocked kernel),
-    /// a row in llama.cpp's repacked-gemm order. Results do not change; speed and memory do.
-    mutating func pack(into store: PackedWeights, path: KernelPath, storage: GGUFStorage) {
+    /// a row in llama.cpp's repacked-gemm order. Q6_K's copy serves prompts only, so its stored rows
+    /// stay. Results do not change; speed and memory do.
+    mutating func pack(into store: PackedWeights, path: KernelPath, storage: GGUFStorage, pool: ComputePool) {
         func pack(_ w: inout WeightMatrix) {
             let before = w.packed
-            w = store.pack(w, path: path)
-            if before == nil, w.packed != nil { storage.releasePages(w.data, byteCount: w.rows / PackedWeights.groupRows * PackedWeights.groupRows * w.rowBytes) }
+            w = store.pack(w, path: path, pool: pool)
+            if before == nil, w.packed != nil, PackedWeights.replacesStoredRows(w.type) { storage.releasePages(w.data, byteCount: w.rows / PackedWeights.groupRows * PackedWeights.groupRows * w.rowBytes) }
         }
         func pack(_ w: inout WeightMatrix?) {
             guard var m = w else { return }
@@ -20,8 +21,8 @@ extension ModelWeights {
         }
         func pack(_ e: inout ExpertWeights) {
             let before = e.packed
-            e = store.pack(e, path: path)
-            if before == nil, e.packed != nil { storage.releasePages(e.data, byteCount: e.count * e.expertBytes) }
+            e = store.pack(e, path: path, pool: pool)
+            if before == nil, e.packed != nil, PackedWeights.replacesStoredRows(e.type) { storage.releasePages(e.data, byteCount: e.count * e.expertBytes) }
         }
         pack(&tokenEmbedding)
         pack(&output)

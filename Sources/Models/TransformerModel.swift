@@ -58,7 +58,7 @@ public final class TransformerModel: @unchecked Sendable {
         self.batchThreads = max(1, batchThreads ?? threads)
         self.kernelPath = kernelPath
         pool = ComputePool(threads: max(self.threads, self.batchThreads))
-        if KernelDispatch.packsWeights { weights.pack(into: packedWeights, path: kernelPath, storage: file.storage) }
+        if KernelDispatch.packsWeights { weights.pack(into: packedWeights, path: kernelPath, storage: file.storage, pool: pool) }
     }
 
     public convenience init(path: String, mode: GGUFStorage.LoadMode = .mmap, threads: Int, batchThreads: Int? = nil,

@@ -90,12 +90,11 @@ public enum Matmul {
                 cn_matmul(path.rawValue, typeID, Int32(k / w.type.blockSize), w.row(r.lowerBound), w.rowBytes,
                           Int32(r.count), a, rowBytes, Int32(batch), y + r.lowerBound, m, modes)
             }
-            // The whole groups of 16 inside `rows` from the packed copy (the same bits, unless a
-            // row asks for llama.cpp's repacked-gemm order); the edges from the stored rows.
+            // The whole groups of 16 inside `rows` from the packed copy where it serves this batch
+            // (the same bits); the edges from the stored rows.
             let g = PackedWeights.groupRows
             let first = (rows.lowerBound + g - 1) / g, end = min(rows.upperBound, w.rows / g * g) / g
-            if w.packed != nil, first < end, path == .avx512, PackedWeights.uses(w.type, batch: batch),
-               !(0..<batch).contains(where: { orders?[$0].contains(.repackedQ4K) ?? false }) {
+            if w.packed != nil, first < end, path == .avx512, PackedWeights.uses(w.type, batch: batch, orders: orders) {
                 stored(rows.lowerBound..<first * g)
                 PackedWeights.multiply(w, groups: first..<end, a, aStride: rowBytes, batch: batch, into: y, yStride: m, path: path)
                 stored(end * g..<rows.upperBound)

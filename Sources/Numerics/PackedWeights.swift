@@ -4,10 +4,12 @@ import GGUF
 /// Load-time copies of weight matrices in the layout of a faster kernel, owned for as long as
 /// the model that uses them.
 ///
-/// Three layouts, all with rows interleaved in groups of 16 so the AVX-512 path multiplies one
+/// Four layouts, all with rows interleaved in groups of 16 so the AVX-512 path multiplies one
 /// row per vector lane instead of a horizontal sum per row and block: Q4_K (`packed_q4k.c`, used
-/// for every batch size) and Q5_0 and Q8_0 (`packed_q0.c`, used for up to `smallBatchLimit`
-/// rows, the decode steps; prompts keep the stored blocked kernel). The packed products give the stored
+/// for every batch size), Q5_0 and Q8_0 (`packed_q0.c`, used for up to `smallBatchLimit` rows,
+/// the decode steps; prompts keep the stored blocked kernel), and Q6_K (`packed_q6k.c`: weights
+/// pre-multiplied by their scales as int16, 2.4 times the stored bytes, so used for prompts
+/// only; decode keeps the stored rows, which therefore stay in memory). The packed products give the stored
 /// products' bits for every row in the default order, so packing changes speed, never results.
 /// Rows past the last whole group stay with the stored kernel.
 public final class PackedWeights: @unchecked Sendable {
@@ -22,6 +24,7 @@ public final class PackedWeights: @unchecked Sendable {
         switch type {
         case .q5_0: return cn_q5_0_packed_bytes(r, blocks)
         case .q8_0: return cn_q8_0_packed_bytes(r, blocks)
+        case .q6_K: return cn_q6k_packed_bytes(r, blocks)
         default: return cn_q4k_packed_bytes(r, blocks)
         }
     }
@@ -33,13 +36,28 @@ public final class PackedWeights: @unchecked Sendable {
 
     /// Whether `path` has a packed kernel for weights of `type`.
     public static func supports(_ type: GGMLType, path: KernelPath) -> Bool {
-        (type == .q4_K || type == .q5_0 || type == .q8_0) && path == .avx512
+        (type == .q4_K || type == .q5_0 || type == .q8_0 || type == .q6_K) && path == .avx512
     }
 
-    /// Whether a product of `batch` activation rows with a packed `type` matrix reads the copy.
-    static func uses(_ type: GGMLType, batch: Int) -> Bool {
-        type == .q4_K || batch <= smallBatchLimit
+    /// Whether a product of `batch` activation rows with a packed `type` matrix reads the copy,
+    /// given the rows' orders: rows in one of llama.cpp's batch-dependent orders for this type
+    /// take the stored kernel, which has them.
+    static func uses(_ type: GGMLType, batch: Int, orders: UnsafePointer<RowOrder>?) -> Bool {
+        let stored: RowOrder
+        switch type {
+        case .q4_K: stored = .repackedQ4K
+        case .q6_K:
+            guard batch > smallBatchLimit else { return false }
+            stored = .tiledKQuant
+        default: return batch <= smallBatchLimit
+        }
+        guard let orders else { return true }
+        return !(0..<batch).contains { orders[$0].contains(stored) }
     }
+
+    /// Whether the packed copy serves every product that matters for memory (decode), so the
+    /// mapped pages of the stored rows can be released.
+    public static func replacesStoredRows(_ type: GGMLType) -> Bool { type != .q6_K }
 
     private var copies: [UnsafeRawPointer: UnsafeMutableRawPointer] = [:]
     /// Bytes held by the packed copies.
@@ -53,8 +71,9 @@ public final class PackedWeights: @unchecked Sendable {
 
     /// `w` with a packed copy attached when `path` has a packed kernel for its type and it has a
     /// whole group of rows; `w` unchanged otherwise. A matrix already packed here (a tied
-    /// embedding and LM head) shares its copy. Not thread-safe: call while loading.
-    public func pack(_ w: WeightMatrix, path: KernelPath) -> WeightMatrix {
+    /// embedding and LM head) shares its copy. `pool` (optional) copies groups in parallel. Not
+    /// thread-safe: call while loading.
+    public func pack(_ w: WeightMatrix, path: KernelPath, pool: ComputePool? = nil) -> WeightMatrix {
         guard w.packed == nil, Self.supports(w.type, path: path), w.rows >= Self.groupRows,
               w.columns % w.type.blockSize == 0 else { return w }
         var out = w
@@ -62,14 +81,22 @@ public final class PackedWeights: @unchecked Sendable {
             out.packed = UnsafeRawPointer(copy)
             return out
         }
-        let rows = Int32(w.rows), blocks = Int32(w.columns / w.type.blockSize)
+        let blocks = Int32(w.columns / w.type.blockSize)
         let bytes = Self.bytes(w.type, rows: w.rows, columns: w.columns)
         let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        switch w.type {
-        case .q5_0: cn_q5_0_pack(w.data, w.rowBytes, rows, blocks, copy)
-        case .q8_0: cn_q8_0_pack(w.data, w.rowBytes, rows, blocks, copy)
-        default: cn_q4k_pack(w.data, w.rowBytes, rows, blocks, copy)
+        let groupBytes = Self.groupBytes(w.type, columns: w.columns)
+        func packGroups(_ groups: Range<Int>) {
+            let src = w.data + groups.lowerBound * Self.groupRows * w.rowBytes, dst = copy + groups.lowerBound * groupBytes
+            let rows = Int32(groups.count * Self.groupRows)
+            switch w.type {
+            case .q5_0: cn_q5_0_pack(src, w.rowBytes, rows, blocks, dst)
+            case .q8_0: cn_q8_0_pack(src, w.rowBytes, rows, blocks, dst)
+            case .q6_K: cn_q6k_pack(src, w.rowBytes, rows, blocks, dst)
+            default: cn_q4k_pack(src, w.rowBytes, rows, blocks, dst)
+            }
         }
+        let groups = w.rows / Self.groupRows
+        if let pool { pool.parallelFor(groups, minimumChunk: 4) { packGroups($0) } } else { packGroups(0..<groups) }
         copies[w.data] = copy
         byteCount += bytes
         out.packed = UnsafeRawPointer(copy)
@@ -78,9 +105,9 @@ public final class PackedWeights: @unchecked Sendable {
 
     /// Every expert of `e` packed at once (their matrices are stored back to back, so one copy
     /// holds them all and expert `i` starts `i · rows/16` groups in).
-    public func pack(_ e: ExpertWeights, path: KernelPath) -> ExpertWeights {
+    public func pack(_ e: ExpertWeights, path: KernelPath, pool: ComputePool? = nil) -> ExpertWeights {
         guard e.packed == nil, Self.supports(e.type, path: path), e.rows % Self.groupRows == 0 else { return e }
-        let all = pack(WeightMatrix(type: e.type, rows: e.rows * e.count, columns: e.columns, data: e.data), path: path)
+        let all = pack(WeightMatrix(type: e.type, rows: e.rows * e.count, columns: e.columns, data: e.data), path: path, pool: pool)
         var out = e
         out.packed = all.packed
         return out
@@ -97,6 +124,7 @@ public final class PackedWeights: @unchecked Sendable {
         switch w.type {
         case .q5_0: cn_q5_0_packed_matmul(path.rawValue, blocks, start, n, a, aStride, Int32(batch), out, yStride)
         case .q8_0: cn_q8_0_packed_matmul(path.rawValue, blocks, start, n, a, aStride, Int32(batch), out, yStride)
+        case .q6_K: cn_q6k_packed_matmul(path.rawValue, blocks, start, n, a, aStride, Int32(batch), out, yStride)
         default: cn_q4k_packed_matmul(path.rawValue, blocks, start, n, a, aStride, Int32(batch), out, yStride)
         }
     }

@@ -12,9 +12,9 @@ import TestSupport
 /// reference and the portable dot in KernelTests.
 @Suite struct PackedWeightsTests {
     /// 45 rows: two whole groups and 13 rows the stored kernel keeps; 1…13 tokens: single rows,
-    /// tiles, remainders and the many-token chunking (Q5_0's and Q8_0's packed kernel serves up to 4 rows;
-    /// above that `Matmul` takes the stored kernel, so the direct call below is Q4_K's only).
-    @Test(arguments: [GGMLType.q4_K, .q5_0, .q8_0], [1, 2, 3, 4, 5, 9, 13])
+    /// tiles, remainders and the many-token chunking (Q5_0's and Q8_0's packed kernel serves up to 4 rows,
+    /// Q6_K's more than 4; the direct call below runs where the packed kernel serves).
+    @Test(arguments: [GGMLType.q4_K, .q5_0, .q8_0, .q6_K], [1, 2, 3, 4, 5, 9, 13])
     func packedProductEqualsStoredProduct(_ type: GGMLType, _ tokens: Int) throws {
         guard PackedWeights.supports(type, path: KernelDispatch.best) else {
             print("PackedWeightsTests: this CPU has no AVX-512 VNNI path, nothing is packed; skipped")
@@ -47,7 +47,7 @@ import TestSupport
                     }
                 }
             }
-            if PackedWeights.uses(type, batch: tokens) {
+            if PackedWeights.uses(type, batch: tokens, orders: nil) {
                 a.withUnsafeBytes { ab in
                     direct.withUnsafeMutableBufferPointer {
                         PackedWeights.multiply(p, groups: 0..<2, ab.baseAddress!, aStride: aBytes, batch: tokens, into: $0.baseAddress!,

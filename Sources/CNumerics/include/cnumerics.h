@@ -68,6 +68,13 @@ void cn_q8_0_pack(const void *w, size_t w_stride, int rows, int blocks, void *ou
 void cn_q8_0_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t a_stride, int tokens,
                            float *y, size_t y_stride);
 
+/// Q6_K weights repacked for prompts into groups of 16 rows with scaled int16 weights (packed_q6k.c;
+/// 2.4× the stored bytes), Q8_K activations; gives cn_matmul's bits for tokens whose mode is 0.
+size_t cn_q6k_packed_bytes(int rows, int blocks);
+void cn_q6k_pack(const void *w, size_t w_stride, int rows, int blocks, void *out);
+void cn_q6k_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t a_stride, int tokens,
+                          float *y, size_t y_stride);
+
 /// Activation quantizers (round to nearest even), identical to ActivationQuantization's Swift ones.
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum);
 void cn_quantize_q8_K(int path, const float *x, int count, void *out);
