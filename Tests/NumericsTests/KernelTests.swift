@@ -254,8 +254,10 @@ import TestSupport
     func attentionMatchesPortable(_ path: KernelPath) {
         var rng = SplitMix(seed: 3)
         func r() -> Float { Float(rng.next() % 20001) / 10000 - 1 }
-        for (hd, heads) in [(128, 1), (256, 4), (72, 5), (16, 2)] {
-            let cells = 80, stride = 2 * hd  // 61 visible: more than one block of 32
+        // 80 cells (61 visible: more than one block of 32); 300 (281 visible: the AVX-512 path's
+        // chunks of 128 cells, a partial last one)
+        for (hd, heads, cells) in [(128, 1, 80), (256, 4, 80), (72, 5, 80), (16, 2, 80), (64, 3, 300), (256, 4, 300)] {
+            let stride = 2 * hd, queryPosition = Int32(2 * cells - 39)
             let q = (0..<heads * hd).map { _ in r() * 2 }
             let keys = (0..<cells * stride).map { _ in Float16(r()) }
             let values = (0..<cells * stride).map { _ in Float16(r()) }
@@ -268,7 +270,7 @@ import TestSupport
                     scratch.withUnsafeMutableBytes { s in
                         result.withUnsafeMutableBufferPointer { o in
                             Attention.attendHeads(queries: q, queryStride: hd, heads: heads, keys: keys, values: values,
-                                                  stride: stride, positions: positions, cellCount: cells, queryPosition: 121,
+                                                  stride: stride, positions: positions, cellCount: cells, queryPosition: queryPosition,
                                                   window: window, scale: 0.125, softcap: softcap, headDimension: hd,
                                                   scratch: s.baseAddress!, into: o.baseAddress!, outputStride: hd, path: p)
                         }
@@ -286,7 +288,7 @@ import TestSupport
                             q.withUnsafeBufferPointer { qb in
                                 Attention.attendHeads(queries: qb.baseAddress! + hd, queryStride: hd, heads: 1, keys: keys,
                                                       values: values, stride: stride, positions: positions, cellCount: cells,
-                                                      queryPosition: 121, window: window, scale: 0.125, softcap: softcap, headDimension: hd,
+                                                      queryPosition: queryPosition, window: window, scale: 0.125, softcap: softcap, headDimension: hd,
                                                       scratch: s.baseAddress!, into: o.baseAddress!, outputStride: hd, path: path)
                             }
                         }
