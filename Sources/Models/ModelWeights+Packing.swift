@@ -7,12 +7,17 @@ extension ModelWeights {
     /// back from the file when something still needs the stored rows: an embedding lookup (the
     /// rows of the tokens seen), a prompt through a Q5_0/Q8_0 matrix (the stored blocked kernel),
     /// a row in llama.cpp's repacked-gemm order. Q6_K's copy serves prompts only, so its stored rows
-    /// stay. Results do not change; speed and memory do.
+    /// stay, and a Q6_K LM head is not copied at all (prompts ask it for a few rows; the copy would
+    /// be 2.4 times its size). Results do not change; speed and memory do.
     mutating func pack(into store: PackedWeights, path: KernelPath, storage: GGUFStorage, pool: ComputePool) {
+        let release = { (start: UnsafeRawPointer, count: Int) in storage.releasePages(start, byteCount: count) }
         func pack(_ w: inout WeightMatrix) {
             let before = w.packed
-            w = store.pack(w, path: path, pool: pool)
-            if before == nil, w.packed != nil, PackedWeights.replacesStoredRows(w.type) { storage.releasePages(w.data, byteCount: w.rows / PackedWeights.groupRows * PackedWeights.groupRows * w.rowBytes) }
+            w = store.pack(w, path: path, pool: pool, release: release)
+            // the pages a slice boundary cut in two
+            if before == nil, w.packed != nil, PackedWeights.replacesStoredRows(w.type) {
+                release(w.data, w.rows / PackedWeights.groupRows * PackedWeights.groupRows * w.rowBytes)
+            }
         }
         func pack(_ w: inout WeightMatrix?) {
             guard var m = w else { return }
@@ -21,11 +26,11 @@ extension ModelWeights {
         }
         func pack(_ e: inout ExpertWeights) {
             let before = e.packed
-            e = store.pack(e, path: path, pool: pool)
-            if before == nil, e.packed != nil, PackedWeights.replacesStoredRows(e.type) { storage.releasePages(e.data, byteCount: e.count * e.expertBytes) }
+            e = store.pack(e, path: path, pool: pool, release: release)
+            if before == nil, e.packed != nil, PackedWeights.replacesStoredRows(e.type) { release(e.data, e.count * e.expertBytes) }
         }
-        pack(&tokenEmbedding)
-        pack(&output)
+        if PackedWeights.replacesStoredRows(tokenEmbedding.type) { pack(&tokenEmbedding) }
+        if PackedWeights.replacesStoredRows(output.type) { pack(&output) }
         for i in layers.indices {
             pack(&layers[i].query)
             pack(&layers[i].key)

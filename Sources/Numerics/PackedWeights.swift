@@ -71,9 +71,13 @@ public final class PackedWeights: @unchecked Sendable {
 
     /// `w` with a packed copy attached when `path` has a packed kernel for its type and it has a
     /// whole group of rows; `w` unchanged otherwise. A matrix already packed here (a tied
-    /// embedding and LM head) shares its copy. `pool` (optional) copies groups in parallel. Not
+    /// embedding and LM head) shares its copy. `pool` (optional) copies groups in parallel.
+    /// `release` (optional), for types whose copy replaces the stored rows, is called with each
+    /// stretch of stored bytes as soon as it is copied, so the stored pages can leave memory
+    /// while the copy grows (peak memory ≈ the copy, not the copy plus the matrix). Not
     /// thread-safe: call while loading.
-    public func pack(_ w: WeightMatrix, path: KernelPath, pool: ComputePool? = nil) -> WeightMatrix {
+    public func pack(_ w: WeightMatrix, path: KernelPath, pool: ComputePool? = nil,
+                     release: ((UnsafeRawPointer, Int) -> Void)? = nil) -> WeightMatrix {
         guard w.packed == nil, Self.supports(w.type, path: path), w.rows >= Self.groupRows,
               w.columns % w.type.blockSize == 0 else { return w }
         var out = w
@@ -94,6 +98,7 @@ public final class PackedWeights: @unchecked Sendable {
             case .q6_K: cn_q6k_pack(src, w.rowBytes, rows, blocks, dst)
             default: cn_q4k_pack(src, w.rowBytes, rows, blocks, dst)
             }
+            if let release, Self.replacesStoredRows(w.type) { release(src, groups.count * Self.groupRows * w.rowBytes) }
         }
         let groups = w.rows / Self.groupRows
         if let pool { pool.parallelFor(groups, minimumChunk: 4) { packGroups($0) } } else { packGroups(0..<groups) }
@@ -105,9 +110,11 @@ public final class PackedWeights: @unchecked Sendable {
 
     /// Every expert of `e` packed at once (their matrices are stored back to back, so one copy
     /// holds them all and expert `i` starts `i · rows/16` groups in).
-    public func pack(_ e: ExpertWeights, path: KernelPath, pool: ComputePool? = nil) -> ExpertWeights {
+    public func pack(_ e: ExpertWeights, path: KernelPath, pool: ComputePool? = nil,
+                     release: ((UnsafeRawPointer, Int) -> Void)? = nil) -> ExpertWeights {
         guard e.packed == nil, Self.supports(e.type, path: path), e.rows % Self.groupRows == 0 else { return e }
-        let all = pack(WeightMatrix(type: e.type, rows: e.rows * e.count, columns: e.columns, data: e.data), path: path, pool: pool)
+        let all = pack(WeightMatrix(type: e.type, rows: e.rows * e.count, columns: e.columns, data: e.data), path: path, pool: pool,
+                       release: release)
         var out = e
         out.packed = all.packed
         return out
