@@ -1,0 +1,23 @@
+import GPU
+import TestSupport
+
+/// The Vulkan device the GPU tests share (the preferred compute device: lavapipe on CI), or nil
+/// where none can be opened; then the device suites are skipped and the reason is printed once.
+enum GPUTestDevice {
+    static let kernels: VulkanKernels? = {
+        do {
+            return try VulkanKernels(device: VulkanDevice())
+        } catch {
+            print("GPU tests skipped: no Vulkan device (\(error)); scripts/install-vulkan installs lavapipe")
+            return nil
+        }
+    }()
+
+    static var available: Bool { kernels != nil }
+}
+
+/// Uniform floats in -1..<1 from a seed, so a failure reproduces.
+func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
+    var generator = SplitMix(seed: seed)
+    return (0..<count).map { _ in Float(generator.unit() * 2 - 1) }
+}

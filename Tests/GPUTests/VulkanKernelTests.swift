@@ -1,0 +1,181 @@
+import CriaNumerics
+import GGUF
+import GPU
+import Testing
+
+/// Each shader against the CPU: a float64 reference computed here, and Cria's own CPU kernel
+/// (Matmul.multiply, VectorMath.rmsNorm), with the tolerance stated at each check. Runs on the
+/// preferred Vulkan device (lavapipe on CI); skipped, with one printed line, where there is none.
+@Suite(.enabled(if: GPUTestDevice.available, "no Vulkan device (see the printed line)"))
+struct VulkanKernelTests {
+    let kernels = GPUTestDevice.kernels!
+    var device: VulkanDevice { kernels.device }
+
+    func buffer(_ values: [Float]) throws -> VulkanBuffer {
+        let buffer = try device.makeBuffer(bytes: values.count * 4)
+        try buffer.write(values)
+        return buffer
+    }
+
+    /// y = W·x through Matmul.multiply, the CPU engine's product.
+    func cpuProduct(type: GGMLType, weights: UnsafeRawPointer, rows: Int, columns: Int, x: [Float]) -> [Float] {
+        var y = [Float](repeating: 0, count: rows)
+        let pool = ComputePool(threads: 1)
+        Matmul.multiply(WeightMatrix(type: type, rows: rows, columns: columns, data: weights), x, batch: 1,
+                        into: &y, pool: pool)
+        return y
+    }
+
+    // Float accumulation over k terms in f32 errs by at most about k·2⁻²⁴·Σ|w·x|; the shader's
+    // 64 strided partial sums and tree cut k to columns/64 + 6, so 1e-5·Σ|w·x| holds with room
+    // up to ~10⁴ columns.
+    @Test(arguments: [(rows: 300, columns: 1000), (rows: 5, columns: 64), (rows: 1, columns: 3)])
+    func matvecF32MatchesFloat64AndCPU(shape: (rows: Int, columns: Int)) throws {
+        let (rows, columns) = shape
+        let w = randomFloats(rows * columns, seed: 11), x = randomFloats(columns, seed: 12)
+        let output = try device.makeBuffer(bytes: rows * 4)
+        try kernels.matvecF32(weights: buffer(w), input: buffer(x), output: output, rows: rows, columns: columns)
+        let gpu = try output.readFloats(count: rows)
+        let cpu = w.withUnsafeBytes { cpuProduct(type: .f32, weights: $0.baseAddress!, rows: rows, columns: columns, x: x) }
+        for r in 0..<rows {
+            var exact = 0.0, magnitude = 0.0
+            for k in 0..<columns {
+                let term = Double(w[r * columns + k]) * Double(x[k])
+                exact += term
+                magnitude += abs(term)
+            }
+            #expect(abs(Double(gpu[r]) - exact) <= 1e-5 * magnitude, "row \(r): gpu \(gpu[r]) vs float64 \(exact)")
+            #expect(abs(Double(gpu[r]) - Double(cpu[r])) <= 2e-5 * magnitude, "row \(r): gpu \(gpu[r]) vs CPU \(cpu[r])")
+        }
+    }
+
+    /// More rows than the first dispatch dimension takes (65535 on lavapipe): the rest go
+    /// through the second, and every row is still written exactly once.
+    @Test func matvecF32CoversRowsBeyondOneGridDimension() throws {
+        let columns = 4
+        let rows = device.info.maxWorkGroupCount.x + 37
+        var w = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows { w[r * columns + r % columns] = Float(r % 1000) }
+        let x: [Float] = [1, 1, 1, 1]
+        let output = try device.makeBuffer(bytes: rows * 4)
+        try output.write([Float](repeating: -1, count: rows))
+        try kernels.matvecF32(weights: buffer(w), input: buffer(x), output: output, rows: rows, columns: columns)
+        let y = try output.readFloats(count: rows)
+        let wrong = (0..<rows).filter { y[$0] != Float($0 % 1000) }
+        #expect(wrong.isEmpty, "\(wrong.count) rows wrong, first \(wrong.first ?? -1)")
+    }
+
+    /// Q8_0 weights, f32 activations. Against the float64 dot of the dequantized rows (the
+    /// shader's math, in higher precision): 1e-4·Σ|w·x|. Against the CPU kernel, which rounds
+    /// the activations to Q8_0 first: each x̂ differs from x by at most 0.6·d_x (half a step plus
+    /// the f16 rounding of the step d_x = max|x_block|/127), so |gpu − cpu| ≤ Σ|w|·0.6·d_x + 1e-4·Σ|w·x|.
+    @Test(arguments: [(rows: 96, columns: 512), (rows: 37, columns: 4096), (rows: 1, columns: 32)])
+    func matvecQ8_0MatchesDequantizedFloat64AndCPU(shape: (rows: Int, columns: Int)) throws {
+        let (rows, columns) = shape
+        let rowBytes = columns / 32 * GGMLType.q8_0.typeSize
+        let source = randomFloats(rows * columns, seed: 21), x = randomFloats(columns, seed: 22)
+        var packed = [UInt8](repeating: 0, count: rows * rowBytes)
+        packed.withUnsafeMutableBytes { bytes in
+            for r in 0..<rows {
+                source.withUnsafeBufferPointer {
+                    ActivationQuantization.quantize($0.baseAddress! + r * columns, count: columns, format: .q8_0,
+                                                    into: bytes.baseAddress! + r * rowBytes)
+                }
+            }
+        }
+        let bufferBytes = try #require(VulkanKernels.q8_0BufferBytes(rows: rows, columns: columns))
+        let weights = try device.makeBuffer(bytes: bufferBytes)
+        try packed.withUnsafeBytes { try weights.write($0) }
+        let output = try device.makeBuffer(bytes: rows * 4)
+        try kernels.matvecQ8_0(weights: weights, input: buffer(x), output: output, rows: rows, columns: columns)
+        let gpu = try output.readFloats(count: rows)
+        let cpu = packed.withUnsafeBytes {
+            cpuProduct(type: .q8_0, weights: $0.baseAddress!, rows: rows, columns: columns, x: x)
+        }
+        var dequantized = [Float](repeating: 0, count: columns)
+        for r in 0..<rows {
+            try packed.withUnsafeBytes {
+                try Dequantize.row(.q8_0, $0.baseAddress! + r * rowBytes, count: columns, into: &dequantized)
+            }
+            var exact = 0.0, magnitude = 0.0, activationError = 0.0
+            for b in 0..<columns / 32 {
+                let step = Double(x[b * 32..<b * 32 + 32].map(abs).max()!) / 127
+                for i in b * 32..<b * 32 + 32 {
+                    let term = Double(dequantized[i]) * Double(x[i])
+                    exact += term
+                    magnitude += abs(term)
+                    activationError += abs(Double(dequantized[i])) * 0.6 * step
+                }
+            }
+            #expect(abs(Double(gpu[r]) - exact) <= 1e-4 * magnitude, "row \(r): gpu \(gpu[r]) vs float64 \(exact)")
+            #expect(abs(Double(gpu[r]) - Double(cpu[r])) <= activationError + 1e-4 * magnitude,
+                    "row \(r): gpu \(gpu[r]) vs CPU \(cpu[r])")
+        }
+    }
+
+    // Per element, against float64 and against VectorMath.rmsNorm: 2e-5 relative (an f32 sum
+    // of count squares errs by ~count/64·2⁻²⁴, inversesqrt by 2 ulp, two products by 1 ulp each).
+    @Test func rmsNormMatchesFloat64AndCPU() throws {
+        let rows = 3, count = 1000
+        let eps: Float = 1e-6
+        let x = randomFloats(rows * count, seed: 31), weight = randomFloats(count, seed: 32)
+        let output = try device.makeBuffer(bytes: rows * count * 4)
+        try kernels.rmsNorm(input: buffer(x), weight: buffer(weight), output: output, rows: rows, count: count, eps: eps)
+        let gpu = try output.readFloats(count: rows * count)
+        var cpu = [Float](repeating: 0, count: count)
+        for r in 0..<rows {
+            let row = Array(x[r * count..<(r + 1) * count])
+            VectorMath.rmsNorm(row, weight: weight, count: count, eps: eps, into: &cpu)
+            let mean = row.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(count)
+            let scale = 1 / (mean + Double(eps)).squareRoot()
+            for i in 0..<count {
+                let exact = Double(row[i]) * scale * Double(weight[i])
+                let g = Double(gpu[r * count + i])
+                #expect(abs(g - exact) <= 2e-5 * abs(exact) + 1e-30, "row \(r) [\(i)]: gpu \(g) vs float64 \(exact)")
+                #expect(abs(g - Double(cpu[i])) <= 4e-5 * abs(exact) + 1e-30, "row \(r) [\(i)]: gpu \(g) vs CPU \(cpu[i])")
+            }
+        }
+    }
+
+    @Test func buffersTooSmallForTheShapeAreErrors() throws {
+        let small = try device.makeBuffer(bytes: 16)
+        let output = try device.makeBuffer(bytes: 16)
+        #expect {
+            try kernels.matvecF32(weights: small, input: small, output: output, rows: 4, columns: 4)
+        } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
+        #expect {
+            try kernels.matvecQ8_0(weights: small, input: small, output: output, rows: 1, columns: 33)
+        } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
+        #expect {
+            try kernels.rmsNorm(input: small, weight: small, output: output, rows: 0, count: 4, eps: 1e-6)
+        } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
+    }
+
+    @Test func impossibleBufferSizesAreErrors() {
+        for bytes in [0, -1, device.info.maxStorageBufferBytes + 1] {
+            #expect(throws: VulkanError.self) { try device.makeBuffer(bytes: bytes) }
+        }
+    }
+}
+
+/// The loader's view of the devices.
+@Suite(.enabled(if: GPUTestDevice.available, "no Vulkan device (see the printed line)"))
+struct VulkanDeviceTests {
+    @Test func openedDeviceIsListedWithComputeAndMemory() throws {
+        let opened = GPUTestDevice.kernels!.device.info
+        let devices = try VulkanDevice.list()
+        #expect(devices.contains(opened))
+        #expect(opened.hasCompute)
+        #expect(!opened.name.isEmpty)
+        #expect(opened.apiVersion >> 22 & 0x7F >= 1)
+        #expect(!opened.heaps.isEmpty && opened.heaps.allSatisfy { $0.bytes > 0 })
+        #expect(opened.maxPushConstantBytes >= 128)  // Vulkan's required minimum
+        #expect(opened.maxWorkGroupInvocations >= 128)
+    }
+
+    @Test func noSuchDeviceIndexIsAnError() throws {
+        let count = try VulkanDevice.list().count
+        #expect { try VulkanDevice(index: count) } throws: { ($0 as? VulkanError)?.kind == .noDevice }
+        #expect { try VulkanDevice(index: -1) } throws: { ($0 as? VulkanError)?.kind == .noDevice }
+    }
+}
