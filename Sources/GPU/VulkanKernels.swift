@@ -1,4 +1,4 @@
-/// The compute kernels on one Vulkan device: each checks its shapes against the buffers it is
+/// The compute kernels on one Vulkan device (F32, Q8_0 and Q4_K matrix × vector, RMS norm): each checks its shapes against the buffers it is
 /// given, picks its dispatch grid and runs its embedded shader. Pipelines are built once here.
 /// The shaders' math is in their sources (Sources/CVulkan/shaders); results are compared with
 /// the CPU kernels in Tests/GPUTests.
@@ -20,6 +20,14 @@ public final class VulkanKernels: @unchecked Sendable {
         let (bytes, overflow) = rows.multipliedReportingOverflow(by: columns / 32 * 34)
         guard !overflow, bytes <= Int.max - 3 else { return nil }
         return (bytes + 3) / 4 * 4
+    }
+
+    /// Bytes of a Q4_K matrix (144-byte super-blocks of 256, already whole words): the buffer
+    /// for `matvecQ4_K`'s weights must be this large.
+    public static func q4_KBufferBytes(rows: Int, columns: Int) -> Int? {
+        guard rows >= 0, columns >= 0, columns % 256 == 0 else { return nil }
+        let (bytes, overflow) = rows.multipliedReportingOverflow(by: columns / 256 * 144)
+        return overflow ? nil : bytes
     }
 
     /// y[r] = Σ_k W[r][k]·x[k]: `weights` holds rows × columns f32 (row-major), `input` columns
@@ -47,6 +55,21 @@ public final class VulkanKernels: @unchecked Sendable {
         try require(input, bytes: columns * 4, "matvec_q8_0 input")
         try require(output, bytes: rows * 4, "matvec_q8_0 output")
         try device.run(pipelines[.matvecQ8_0]!, buffers: [weights, input, output],
+                       pushConstants: [UInt32(rows), UInt32(columns)], groups: try grid(rows: rows))
+    }
+
+    /// y[r] = Σ_k W[r][k]·x[k] with W in Q4_K super-blocks (rows contiguous, columns a multiple
+    /// of 256: `q4_KBufferBytes`), `input` columns f32, `output` receives rows f32.
+    public func matvecQ4_K(weights: VulkanBuffer, input: VulkanBuffer, output: VulkanBuffer,
+                           rows: Int, columns: Int) throws(VulkanError) {
+        try checkShape(rows: rows, columns: columns)
+        guard let bytes = Self.q4_KBufferBytes(rows: rows, columns: columns) else {
+            throw VulkanError(kind: .invalidArgument, message: "Q4_K rows of \(columns) columns: not a multiple of 256")
+        }
+        try require(weights, bytes: bytes, "matvec_q4_K weights")
+        try require(input, bytes: columns * 4, "matvec_q4_K input")
+        try require(output, bytes: rows * 4, "matvec_q4_K output")
+        try device.run(pipelines[.matvecQ4_K]!, buffers: [weights, input, output],
                        pushConstants: [UInt32(rows), UInt32(columns)], groups: try grid(rows: rows))
     }
 

@@ -1,6 +1,7 @@
 import CriaNumerics
 import GGUF
 import GPU
+import TestSupport
 import Testing
 
 /// Each shader against the CPU: a float64 reference computed here, and Cria's own CPU kernel
@@ -105,6 +106,58 @@ struct VulkanKernelTests {
                     exact += term
                     magnitude += abs(term)
                     activationError += abs(Double(dequantized[i])) * 0.6 * step
+                }
+            }
+            #expect(abs(Double(gpu[r]) - exact) <= 1e-4 * magnitude, "row \(r): gpu \(gpu[r]) vs float64 \(exact)")
+            #expect(abs(Double(gpu[r]) - Double(cpu[r])) <= activationError + 1e-4 * magnitude,
+                    "row \(r): gpu \(gpu[r]) vs CPU \(cpu[r])")
+        }
+    }
+
+    /// Q4_K weights from random bytes (every bit pattern is a valid block once d and dmin are
+    /// finite: here d in [2⁻⁸, 2⁻⁷), dmin in [2⁻⁹, 2⁻⁸)), f32 activations. The shader adds
+    /// scale·Σq·x − min·Σx per sub-block, whose terms are bounded by (|w| + 2·63·dmin)·|x|, so
+    /// against the float64 dot of the dequantized row: 1e-4·Σ(|w| + 126·dmin)·|x|. Against the
+    /// CPU kernel, which rounds the activations to Q8_K (f32 step amax/127 per 256), add
+    /// Σ|w|·0.6·step.
+    @Test(arguments: [(rows: 40, columns: 2048), (rows: 3, columns: 256)])
+    func matvecQ4_KMatchesDequantizedFloat64AndCPU(shape: (rows: Int, columns: Int)) throws {
+        let (rows, columns) = shape
+        let blocks = columns / 256, rowBytes = blocks * GGMLType.q4_K.typeSize
+        var generator = SplitMix(seed: 41)
+        var packed = (0..<rows * rowBytes).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        var dmins = [Double](repeating: 0, count: rows * blocks)
+        for block in 0..<rows * blocks {
+            // f16 bit patterns: exponent 7 is 2⁻⁸, 6 is 2⁻⁹, with a random 10-bit mantissa.
+            let d = UInt16(7 << 10) | UInt16(generator.next() & 0x3FF)
+            let dmin = UInt16(6 << 10) | UInt16(generator.next() & 0x3FF)
+            packed[block * 144] = UInt8(d & 0xFF); packed[block * 144 + 1] = UInt8(d >> 8)
+            packed[block * 144 + 2] = UInt8(dmin & 0xFF); packed[block * 144 + 3] = UInt8(dmin >> 8)
+            dmins[block] = Double(1 << 10 | Int(dmin & 0x3FF)) / 1024 / 512
+        }
+        let x = randomFloats(columns, seed: 42)
+        let bufferBytes = try #require(VulkanKernels.q4_KBufferBytes(rows: rows, columns: columns))
+        let weights = try device.makeBuffer(bytes: bufferBytes)
+        try packed.withUnsafeBytes { try weights.write($0) }
+        let output = try device.makeBuffer(bytes: rows * 4)
+        try kernels.matvecQ4_K(weights: weights, input: buffer(x), output: output, rows: rows, columns: columns)
+        let gpu = try output.readFloats(count: rows)
+        let cpu = packed.withUnsafeBytes {
+            cpuProduct(type: .q4_K, weights: $0.baseAddress!, rows: rows, columns: columns, x: x)
+        }
+        var dequantized = [Float](repeating: 0, count: columns)
+        for r in 0..<rows {
+            try packed.withUnsafeBytes {
+                try Dequantize.row(.q4_K, $0.baseAddress! + r * rowBytes, count: columns, into: &dequantized)
+            }
+            var exact = 0.0, magnitude = 0.0, activationError = 0.0
+            for b in 0..<blocks {
+                let step = Double(x[b * 256..<b * 256 + 256].map(abs).max()!) / 127
+                for i in b * 256..<b * 256 + 256 {
+                    let wi = Double(dequantized[i]), xi = Double(x[i])
+                    exact += wi * xi
+                    magnitude += (abs(wi) + 126 * dmins[r * blocks + b]) * abs(xi)
+                    activationError += abs(wi) * 0.6 * step
                 }
             }
             #expect(abs(Double(gpu[r]) - exact) <= 1e-4 * magnitude, "row \(r): gpu \(gpu[r]) vs float64 \(exact)")

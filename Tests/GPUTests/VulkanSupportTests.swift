@@ -10,6 +10,8 @@ import Testing
         #expect(VulkanKernels.q8_0BufferBytes(rows: 1, columns: 32) == 36)
         #expect(VulkanKernels.q8_0BufferBytes(rows: 1, columns: 33) == nil)
         #expect(VulkanKernels.q8_0BufferBytes(rows: Int.max, columns: 64) == nil)
+        #expect(VulkanKernels.q4_KBufferBytes(rows: 2, columns: 512) == 576)
+        #expect(VulkanKernels.q4_KBufferBytes(rows: 2, columns: 500) == nil)
     }
 
     @Test func everyShaderIsEmbedded() {
