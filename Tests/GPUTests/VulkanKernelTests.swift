@@ -1,6 +1,7 @@
+import CVulkan
 import CriaNumerics
 import GGUF
-import GPU
+@testable import GPU
 import TestSupport
 import Testing
 
@@ -224,6 +225,36 @@ struct VulkanDeviceTests {
         #expect(!opened.heaps.isEmpty && opened.heaps.allSatisfy { $0.bytes > 0 })
         #expect(opened.maxPushConstantBytes >= 128)  // Vulkan's required minimum
         #expect(opened.maxWorkGroupInvocations >= 128)
+    }
+
+    /// The C layer's checks on a real device: each bad argument is a status and a message.
+    @Test func badPipelineArgumentsAreErrorsNotCrashes() throws {
+        let device = GPUTestDevice.kernels!.device
+        var error = CVKError()
+        let notSPIRV: [UInt32] = [1, 2, 3, 4, 5, 6]
+        #expect(cvk_pipeline_create(device.context, notSPIRV, notSPIRV.count, 3, 8, &error) == nil)
+        #expect(VulkanError(error).kind == .invalidArgument && VulkanError(error).message.contains("not SPIR-V"))
+        let words = try #require(VulkanShader.matvecF32.spirv)
+        #expect(cvk_pipeline_create(device.context, words.baseAddress, words.count, 3, 6, &error) == nil)
+        #expect(VulkanError(error).message.contains("multiple of 4"))
+        #expect(cvk_pipeline_create(device.context, words.baseAddress, words.count, 0, 8, &error) == nil)
+        #expect(VulkanError(error).kind == .invalidArgument)
+
+        let pipeline = try device.makePipeline(.matvecF32)
+        let buffer = try device.makeBuffer(bytes: 64)
+        // Two buffers for a three-binding pipeline; too few push constants; a zero group count.
+        #expect { try device.run(pipeline, buffers: [buffer, buffer], pushConstants: [1, 1], groups: (1, 1, 1)) }
+            throws: { ($0 as? VulkanError)?.message.contains("binds 3 buffers") == true }
+        #expect { try device.run(pipeline, buffers: [buffer, buffer, buffer], pushConstants: [1], groups: (1, 1, 1)) }
+            throws: { ($0 as? VulkanError)?.message.contains("push constants") == true }
+        #expect { try device.run(pipeline, buffers: [buffer, buffer, buffer], pushConstants: [1, 1], groups: (0, 1, 1)) }
+            throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
+        // And the same pipeline still runs afterwards: 1×1 product of 2·3.
+        try buffer.write([2, 3])
+        let x = try device.makeBuffer(bytes: 4), y = try device.makeBuffer(bytes: 4)
+        try x.write([3])
+        try device.run(pipeline, buffers: [buffer, x, y], pushConstants: [1, 1], groups: (1, 1, 1))
+        #expect(try y.readFloats(count: 1) == [6])
     }
 
     @Test func noSuchDeviceIndexIsAnError() throws {
