@@ -46,7 +46,7 @@ let package = Package(
         // building and testing need no Vulkan; GPU wraps it (devices, buffers, pipelines, kernels).
         // The .comp sources are compiled into shaders_spirv.c by scripts/build-shaders.
         .target(name: "CVulkan", exclude: ["shaders"]),
-        .target(name: "GPU", dependencies: ["CVulkan"]),
+        .target(name: "GPU", dependencies: ["GGUF", "CVulkan"]),
         .target(name: "Models", dependencies: ["GGUF", "CriaNumerics"]),
         .target(name: "Tokenization", dependencies: ["GGUF"]),
         .target(name: "Sampling"),

@@ -5,7 +5,9 @@ import CVulkan
 public enum VulkanShader: String, CaseIterable, Sendable {
     case matvecF32 = "matvec_f32"
     case matvecQ8_0 = "matvec_q8_0"
+    case matvecQ5_0 = "matvec_q5_0"
     case matvecQ4_K = "matvec_q4_K"
+    case matvecQ6_K = "matvec_q6_K"
     case rmsNorm = "rms_norm"
 
     /// Storage buffers at bindings 0..<bindingCount.
@@ -14,7 +16,7 @@ public enum VulkanShader: String, CaseIterable, Sendable {
     /// Bytes of the shader's push-constant block.
     var pushConstantBytes: Int {
         switch self {
-        case .matvecF32, .matvecQ8_0, .matvecQ4_K: 8
+        case .matvecF32, .matvecQ8_0, .matvecQ5_0, .matvecQ4_K, .matvecQ6_K: 8
         case .rmsNorm: 12
         }
     }

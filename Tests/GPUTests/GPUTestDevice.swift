@@ -1,3 +1,5 @@
+import CriaNumerics
+import GGUF
 import GPU
 import TestSupport
 
@@ -20,4 +22,12 @@ enum GPUTestDevice {
 func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
     var generator = SplitMix(seed: seed)
     return (0..<count).map { _ in Float(generator.unit() * 2 - 1) }
+}
+
+/// y = W·x through Matmul.multiply, the CPU engine's product (one thread).
+func cpuProduct(type: GGMLType, weights: UnsafeRawPointer, rows: Int, columns: Int, x: [Float]) -> [Float] {
+    var y = [Float](repeating: 0, count: rows)
+    Matmul.multiply(WeightMatrix(type: type, rows: rows, columns: columns, data: weights), x, batch: 1,
+                    into: &y, pool: ComputePool(threads: 1))
+    return y
 }

@@ -5,8 +5,10 @@ import GGUF
 import TestSupport
 import Testing
 
-/// Each shader against the CPU: a float64 reference computed here, and Cria's own CPU kernel
-/// (Matmul.multiply, VectorMath.rmsNorm), with the tolerance stated at each check. Runs on the
+/// The F32 product and RMS norm against the CPU (a float64 reference computed here, and Cria's
+/// own kernels, Matmul.multiply and VectorMath.rmsNorm, with the tolerance stated at each
+/// check), the dispatch grid, and the kernels' shape checks. Quantized products:
+/// VulkanQuantizedMatvecTests. Runs on the
 /// preferred Vulkan device (lavapipe on CI); skipped, with one printed line, where there is none.
 @Suite(.enabled(if: GPUTestDevice.available, "no Vulkan device (see the printed line)"))
 struct VulkanKernelTests {
@@ -19,15 +21,6 @@ struct VulkanKernelTests {
         return buffer
     }
 
-    /// y = W·x through Matmul.multiply, the CPU engine's product.
-    func cpuProduct(type: GGMLType, weights: UnsafeRawPointer, rows: Int, columns: Int, x: [Float]) -> [Float] {
-        var y = [Float](repeating: 0, count: rows)
-        let pool = ComputePool(threads: 1)
-        Matmul.multiply(WeightMatrix(type: type, rows: rows, columns: columns, data: weights), x, batch: 1,
-                        into: &y, pool: pool)
-        return y
-    }
-
     // Float accumulation over k terms in f32 errs by at most about k·2⁻²⁴·Σ|w·x|; the shader's
     // 64 strided partial sums and tree cut k to columns/64 + 6, so 1e-5·Σ|w·x| holds with room
     // up to ~10⁴ columns.
@@ -36,7 +29,7 @@ struct VulkanKernelTests {
         let (rows, columns) = shape
         let w = randomFloats(rows * columns, seed: 11), x = randomFloats(columns, seed: 12)
         let output = try device.makeBuffer(bytes: rows * 4)
-        try kernels.matvecF32(weights: buffer(w), input: buffer(x), output: output, rows: rows, columns: columns)
+        try kernels.matvec(.f32, weights: buffer(w), input: buffer(x), output: output, rows: rows, columns: columns)
         let gpu = try output.readFloats(count: rows)
         let cpu = w.withUnsafeBytes { cpuProduct(type: .f32, weights: $0.baseAddress!, rows: rows, columns: columns, x: x) }
         for r in 0..<rows {
@@ -61,110 +54,10 @@ struct VulkanKernelTests {
         let x: [Float] = [1, 1, 1, 1]
         let output = try device.makeBuffer(bytes: rows * 4)
         try output.write([Float](repeating: -1, count: rows))
-        try kernels.matvecF32(weights: buffer(w), input: buffer(x), output: output, rows: rows, columns: columns)
+        try kernels.matvec(.f32, weights: buffer(w), input: buffer(x), output: output, rows: rows, columns: columns)
         let y = try output.readFloats(count: rows)
         let wrong = (0..<rows).filter { y[$0] != Float($0 % 1000) }
         #expect(wrong.isEmpty, "\(wrong.count) rows wrong, first \(wrong.first ?? -1)")
-    }
-
-    /// Q8_0 weights, f32 activations. Against the float64 dot of the dequantized rows (the
-    /// shader's math, in higher precision): 1e-4·Σ|w·x|. Against the CPU kernel, which rounds
-    /// the activations to Q8_0 first: each x̂ differs from x by at most 0.6·d_x (half a step plus
-    /// the f16 rounding of the step d_x = max|x_block|/127), so |gpu − cpu| ≤ Σ|w|·0.6·d_x + 1e-4·Σ|w·x|.
-    @Test(arguments: [(rows: 96, columns: 512), (rows: 37, columns: 4096), (rows: 1, columns: 32)])
-    func matvecQ8_0MatchesDequantizedFloat64AndCPU(shape: (rows: Int, columns: Int)) throws {
-        let (rows, columns) = shape
-        let rowBytes = columns / 32 * GGMLType.q8_0.typeSize
-        let source = randomFloats(rows * columns, seed: 21), x = randomFloats(columns, seed: 22)
-        var packed = [UInt8](repeating: 0, count: rows * rowBytes)
-        packed.withUnsafeMutableBytes { bytes in
-            for r in 0..<rows {
-                source.withUnsafeBufferPointer {
-                    ActivationQuantization.quantize($0.baseAddress! + r * columns, count: columns, format: .q8_0,
-                                                    into: bytes.baseAddress! + r * rowBytes)
-                }
-            }
-        }
-        let bufferBytes = try #require(VulkanKernels.q8_0BufferBytes(rows: rows, columns: columns))
-        let weights = try device.makeBuffer(bytes: bufferBytes)
-        try packed.withUnsafeBytes { try weights.write($0) }
-        let output = try device.makeBuffer(bytes: rows * 4)
-        try kernels.matvecQ8_0(weights: weights, input: buffer(x), output: output, rows: rows, columns: columns)
-        let gpu = try output.readFloats(count: rows)
-        let cpu = packed.withUnsafeBytes {
-            cpuProduct(type: .q8_0, weights: $0.baseAddress!, rows: rows, columns: columns, x: x)
-        }
-        var dequantized = [Float](repeating: 0, count: columns)
-        for r in 0..<rows {
-            try packed.withUnsafeBytes {
-                try Dequantize.row(.q8_0, $0.baseAddress! + r * rowBytes, count: columns, into: &dequantized)
-            }
-            var exact = 0.0, magnitude = 0.0, activationError = 0.0
-            for b in 0..<columns / 32 {
-                let step = Double(x[b * 32..<b * 32 + 32].map(abs).max()!) / 127
-                for i in b * 32..<b * 32 + 32 {
-                    let term = Double(dequantized[i]) * Double(x[i])
-                    exact += term
-                    magnitude += abs(term)
-                    activationError += abs(Double(dequantized[i])) * 0.6 * step
-                }
-            }
-            #expect(abs(Double(gpu[r]) - exact) <= 1e-4 * magnitude, "row \(r): gpu \(gpu[r]) vs float64 \(exact)")
-            #expect(abs(Double(gpu[r]) - Double(cpu[r])) <= activationError + 1e-4 * magnitude,
-                    "row \(r): gpu \(gpu[r]) vs CPU \(cpu[r])")
-        }
-    }
-
-    /// Q4_K weights from random bytes (every bit pattern is a valid block once d and dmin are
-    /// finite: here d in [2⁻⁸, 2⁻⁷), dmin in [2⁻⁹, 2⁻⁸)), f32 activations. The shader adds
-    /// scale·Σq·x − min·Σx per sub-block, whose terms are bounded by (|w| + 2·63·dmin)·|x|, so
-    /// against the float64 dot of the dequantized row: 1e-4·Σ(|w| + 126·dmin)·|x|. Against the
-    /// CPU kernel, which rounds the activations to Q8_K (f32 step amax/127 per 256), add
-    /// Σ|w|·0.6·step.
-    @Test(arguments: [(rows: 40, columns: 2048), (rows: 3, columns: 256)])
-    func matvecQ4_KMatchesDequantizedFloat64AndCPU(shape: (rows: Int, columns: Int)) throws {
-        let (rows, columns) = shape
-        let blocks = columns / 256, rowBytes = blocks * GGMLType.q4_K.typeSize
-        var generator = SplitMix(seed: 41)
-        var packed = (0..<rows * rowBytes).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-        var dmins = [Double](repeating: 0, count: rows * blocks)
-        for block in 0..<rows * blocks {
-            // f16 bit patterns: exponent 7 is 2⁻⁸, 6 is 2⁻⁹, with a random 10-bit mantissa.
-            let d = UInt16(7 << 10) | UInt16(generator.next() & 0x3FF)
-            let dmin = UInt16(6 << 10) | UInt16(generator.next() & 0x3FF)
-            packed[block * 144] = UInt8(d & 0xFF); packed[block * 144 + 1] = UInt8(d >> 8)
-            packed[block * 144 + 2] = UInt8(dmin & 0xFF); packed[block * 144 + 3] = UInt8(dmin >> 8)
-            dmins[block] = Double(1 << 10 | Int(dmin & 0x3FF)) / 1024 / 512
-        }
-        let x = randomFloats(columns, seed: 42)
-        let bufferBytes = try #require(VulkanKernels.q4_KBufferBytes(rows: rows, columns: columns))
-        let weights = try device.makeBuffer(bytes: bufferBytes)
-        try packed.withUnsafeBytes { try weights.write($0) }
-        let output = try device.makeBuffer(bytes: rows * 4)
-        try kernels.matvecQ4_K(weights: weights, input: buffer(x), output: output, rows: rows, columns: columns)
-        let gpu = try output.readFloats(count: rows)
-        let cpu = packed.withUnsafeBytes {
-            cpuProduct(type: .q4_K, weights: $0.baseAddress!, rows: rows, columns: columns, x: x)
-        }
-        var dequantized = [Float](repeating: 0, count: columns)
-        for r in 0..<rows {
-            try packed.withUnsafeBytes {
-                try Dequantize.row(.q4_K, $0.baseAddress! + r * rowBytes, count: columns, into: &dequantized)
-            }
-            var exact = 0.0, magnitude = 0.0, activationError = 0.0
-            for b in 0..<blocks {
-                let step = Double(x[b * 256..<b * 256 + 256].map(abs).max()!) / 127
-                for i in b * 256..<b * 256 + 256 {
-                    let wi = Double(dequantized[i]), xi = Double(x[i])
-                    exact += wi * xi
-                    magnitude += (abs(wi) + 126 * dmins[r * blocks + b]) * abs(xi)
-                    activationError += abs(wi) * 0.6 * step
-                }
-            }
-            #expect(abs(Double(gpu[r]) - exact) <= 1e-4 * magnitude, "row \(r): gpu \(gpu[r]) vs float64 \(exact)")
-            #expect(abs(Double(gpu[r]) - Double(cpu[r])) <= activationError + 1e-4 * magnitude,
-                    "row \(r): gpu \(gpu[r]) vs CPU \(cpu[r])")
-        }
     }
 
     // Per element, against float64 and against VectorMath.rmsNorm: 2e-5 relative (an f32 sum
@@ -195,11 +88,14 @@ struct VulkanKernelTests {
         let small = try device.makeBuffer(bytes: 16)
         let output = try device.makeBuffer(bytes: 16)
         #expect {
-            try kernels.matvecF32(weights: small, input: small, output: output, rows: 4, columns: 4)
+            try kernels.matvec(.f32, weights: small, input: small, output: output, rows: 4, columns: 4)
         } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
         #expect {
-            try kernels.matvecQ8_0(weights: small, input: small, output: output, rows: 1, columns: 33)
+            try kernels.matvec(.q8_0, weights: small, input: small, output: output, rows: 1, columns: 33)
         } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
+        #expect {
+            try kernels.matvec(.iq2_xxs, weights: small, input: small, output: output, rows: 1, columns: 256)
+        } throws: { ($0 as? VulkanError)?.message.contains("no Vulkan matrix × vector shader") == true }
         #expect {
             try kernels.rmsNorm(input: small, weight: small, output: output, rows: 0, count: 4, eps: 1e-6)
         } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }

@@ -1,17 +1,30 @@
 import CVulkan
+import GGUF
 @testable import GPU
 import Testing
 
 /// What needs no Vulkan device: shape arithmetic, device ranking, error conversion.
 @Suite struct VulkanSupportTests {
-    @Test func q8_0BufferIsWholeWordsOfBlocks() {
-        // 3 rows × 2 blocks × 34 bytes = 204 bytes, already whole words; 1 × 1 × 34 = 34 → 36.
-        #expect(VulkanKernels.q8_0BufferBytes(rows: 3, columns: 64) == 204)
-        #expect(VulkanKernels.q8_0BufferBytes(rows: 1, columns: 32) == 36)
-        #expect(VulkanKernels.q8_0BufferBytes(rows: 1, columns: 33) == nil)
-        #expect(VulkanKernels.q8_0BufferBytes(rows: Int.max, columns: 64) == nil)
-        #expect(VulkanKernels.q4_KBufferBytes(rows: 2, columns: 512) == 576)
-        #expect(VulkanKernels.q4_KBufferBytes(rows: 2, columns: 500) == nil)
+    @Test func weightBuffersAreWholeWordsOfBlocks() {
+        // 3 rows × 2 blocks × 34 bytes = 204 bytes, already whole words; 1 × 1 × 34 = 34 → 36;
+        // Q5_0 1 × 3 × 22 = 66 → 68; Q6_K 1 × 210 → 212; Q4_K 2 × 2 × 144 = 576.
+        #expect(VulkanKernels.weightBufferBytes(.q8_0, rows: 3, columns: 64) == 204)
+        #expect(VulkanKernels.weightBufferBytes(.q8_0, rows: 1, columns: 32) == 36)
+        #expect(VulkanKernels.weightBufferBytes(.q5_0, rows: 1, columns: 96) == 68)
+        #expect(VulkanKernels.weightBufferBytes(.q6_K, rows: 1, columns: 256) == 212)
+        #expect(VulkanKernels.weightBufferBytes(.q4_K, rows: 2, columns: 512) == 576)
+        #expect(VulkanKernels.weightBufferBytes(.f32, rows: 2, columns: 3) == 24)
+        #expect(VulkanKernels.weightBufferBytes(.q8_0, rows: 1, columns: 33) == nil)
+        #expect(VulkanKernels.weightBufferBytes(.q4_K, rows: 2, columns: 500) == nil)
+        #expect(VulkanKernels.weightBufferBytes(.q8_0, rows: Int.max, columns: 64) == nil)
+    }
+
+    @Test func matvecShadersCoverTheTestModelsFormats() {
+        // gemma-3-270m-q4_k_m holds F32, Q8_0, Q5_0, Q4_K and Q6_K matrices.
+        for type in [GGMLType.f32, .q8_0, .q5_0, .q4_K, .q6_K] {
+            #expect(VulkanKernels.matvecShader(for: type) != nil, "\(type)")
+        }
+        #expect(VulkanKernels.matvecShader(for: .iq2_xxs) == nil)
     }
 
     @Test func everyShaderIsEmbedded() {
