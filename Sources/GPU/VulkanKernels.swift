@@ -39,25 +39,32 @@ public final class VulkanKernels: @unchecked Sendable {
         return (bytes + 3) / 4 * 4
     }
 
-    /// y[r] = Σ_k W[r][k]·x[k]: `weights` holds rows × columns of `type` (F32, Q8_0, Q5_0, Q4_K
-    /// or Q6_K, rows contiguous in GGUF's layout, `weightBufferBytes` large), `input` columns
-    /// f32, `output` receives rows f32. Quantized weights are dequantized in the shader and
-    /// dotted with the f32 activations.
-    public func matvec(_ type: GGMLType, weights: VulkanBuffer, input: VulkanBuffer, output: VulkanBuffer,
-                       rows: Int, columns: Int) throws(VulkanError) {
+    /// y[n][r] = Σ_k W[r][k]·x[n][k] for n < batch: `weights` holds rows × columns of `type`
+    /// (F32, Q8_0, Q5_0, Q4_K or Q6_K, rows contiguous in GGUF's layout, `weightBufferBytes`
+    /// large), `input` batch × columns f32, `output` receives batch × rows f32. Quantized
+    /// weights are dequantized in the shader and dotted with the f32 activations.
+    public func multiply(_ type: GGMLType, weights: VulkanBuffer, input: VulkanBuffer, output: VulkanBuffer,
+                         rows: Int, columns: Int, batch: Int = 1) throws(VulkanError) {
         guard let shader = Self.matvecShader(for: type) else {
             throw VulkanError(kind: .invalidArgument, message: "no Vulkan matrix × vector shader for \(type) weights yet")
         }
         try checkShape(rows: rows, columns: columns)
+        guard batch >= 1, batch <= device.info.maxWorkGroupCount.z else {
+            throw VulkanError(kind: .invalidArgument,
+                              message: "a batch of \(batch) rows is outside 1...\(device.info.maxWorkGroupCount.z) (the device's grid)")
+        }
         guard let bytes = Self.weightBufferBytes(type, rows: rows, columns: columns) else {
             throw VulkanError(kind: .invalidArgument,
                               message: "\(type) rows of \(columns) columns: not a multiple of \(type.blockSize)")
         }
         try require(weights, bytes: bytes, "\(shader.rawValue) weights")
-        try require(input, bytes: columns * 4, "\(shader.rawValue) input")
-        try require(output, bytes: rows * 4, "\(shader.rawValue) output")
+        // batch ≤ 2³² and columns, rows ≤ 2³¹: these products fit an Int.
+        try require(input, bytes: batch * columns * 4, "\(shader.rawValue) input")
+        try require(output, bytes: batch * rows * 4, "\(shader.rawValue) output")
+        var groups = try grid(rows: rows)
+        groups.z = batch
         try device.run(pipelines[shader]!, buffers: [weights, input, output],
-                       pushConstants: [UInt32(rows), UInt32(columns)], groups: try grid(rows: rows))
+                       pushConstants: [UInt32(rows), UInt32(columns)], groups: groups)
     }
 
     /// y[r][i] = x[r][i] / sqrt(mean(x[r]²) + eps) · w[i] for `rows` rows of `count` f32.

@@ -24,10 +24,10 @@ func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
     return (0..<count).map { _ in Float(generator.unit() * 2 - 1) }
 }
 
-/// y = W·x through Matmul.multiply, the CPU engine's product (one thread).
-func cpuProduct(type: GGMLType, weights: UnsafeRawPointer, rows: Int, columns: Int, x: [Float]) -> [Float] {
-    var y = [Float](repeating: 0, count: rows)
-    Matmul.multiply(WeightMatrix(type: type, rows: rows, columns: columns, data: weights), x, batch: 1,
+/// y = W·x for `batch` rows of x through Matmul.multiply, the CPU engine's product (one thread).
+func cpuProduct(type: GGMLType, weights: UnsafeRawPointer, rows: Int, columns: Int, x: [Float], batch: Int = 1) -> [Float] {
+    var y = [Float](repeating: 0, count: batch * rows)
+    Matmul.multiply(WeightMatrix(type: type, rows: rows, columns: columns, data: weights), x, batch: batch,
                     into: &y, pool: ComputePool(threads: 1))
     return y
 }

@@ -24,23 +24,29 @@ struct VulkanKernelTests {
     // Float accumulation over k terms in f32 errs by at most about k·2⁻²⁴·Σ|w·x|; the shader's
     // 64 strided partial sums and tree cut k to columns/64 + 6, so 1e-5·Σ|w·x| holds with room
     // up to ~10⁴ columns.
-    @Test(arguments: [(rows: 300, columns: 1000), (rows: 5, columns: 64), (rows: 1, columns: 3)])
-    func matvecF32MatchesFloat64AndCPU(shape: (rows: Int, columns: Int)) throws {
-        let (rows, columns) = shape
-        let w = randomFloats(rows * columns, seed: 11), x = randomFloats(columns, seed: 12)
-        let output = try device.makeBuffer(bytes: rows * 4)
-        try kernels.matvec(.f32, weights: buffer(w), input: buffer(x), output: output, rows: rows, columns: columns)
-        let gpu = try output.readFloats(count: rows)
-        let cpu = w.withUnsafeBytes { cpuProduct(type: .f32, weights: $0.baseAddress!, rows: rows, columns: columns, x: x) }
-        for r in 0..<rows {
-            var exact = 0.0, magnitude = 0.0
-            for k in 0..<columns {
-                let term = Double(w[r * columns + k]) * Double(x[k])
-                exact += term
-                magnitude += abs(term)
+    @Test(arguments: [(rows: 300, columns: 1000, batch: 1), (rows: 5, columns: 64, batch: 7), (rows: 1, columns: 3, batch: 2)])
+    func matvecF32MatchesFloat64AndCPU(shape: (rows: Int, columns: Int, batch: Int)) throws {
+        let (rows, columns, batch) = shape
+        let w = randomFloats(rows * columns, seed: 11), x = randomFloats(batch * columns, seed: 12)
+        let output = try device.makeBuffer(bytes: batch * rows * 4)
+        try kernels.multiply(.f32, weights: buffer(w), input: buffer(x), output: output, rows: rows, columns: columns,
+                             batch: batch)
+        let gpu = try output.readFloats(count: batch * rows)
+        let cpu = w.withUnsafeBytes {
+            cpuProduct(type: .f32, weights: $0.baseAddress!, rows: rows, columns: columns, x: x, batch: batch)
+        }
+        for n in 0..<batch {
+            for r in 0..<rows {
+                var exact = 0.0, magnitude = 0.0
+                for k in 0..<columns {
+                    let term = Double(w[r * columns + k]) * Double(x[n * columns + k])
+                    exact += term
+                    magnitude += abs(term)
+                }
+                let g = Double(gpu[n * rows + r]), c = Double(cpu[n * rows + r])
+                #expect(abs(g - exact) <= 1e-5 * magnitude, "[\(n)][\(r)]: gpu \(g) vs float64 \(exact)")
+                #expect(abs(g - c) <= 2e-5 * magnitude, "[\(n)][\(r)]: gpu \(g) vs CPU \(c)")
             }
-            #expect(abs(Double(gpu[r]) - exact) <= 1e-5 * magnitude, "row \(r): gpu \(gpu[r]) vs float64 \(exact)")
-            #expect(abs(Double(gpu[r]) - Double(cpu[r])) <= 2e-5 * magnitude, "row \(r): gpu \(gpu[r]) vs CPU \(cpu[r])")
         }
     }
 
@@ -54,7 +60,7 @@ struct VulkanKernelTests {
         let x: [Float] = [1, 1, 1, 1]
         let output = try device.makeBuffer(bytes: rows * 4)
         try output.write([Float](repeating: -1, count: rows))
-        try kernels.matvec(.f32, weights: buffer(w), input: buffer(x), output: output, rows: rows, columns: columns)
+        try kernels.multiply(.f32, weights: buffer(w), input: buffer(x), output: output, rows: rows, columns: columns)
         let y = try output.readFloats(count: rows)
         let wrong = (0..<rows).filter { y[$0] != Float($0 % 1000) }
         #expect(wrong.isEmpty, "\(wrong.count) rows wrong, first \(wrong.first ?? -1)")
@@ -88,13 +94,16 @@ struct VulkanKernelTests {
         let small = try device.makeBuffer(bytes: 16)
         let output = try device.makeBuffer(bytes: 16)
         #expect {
-            try kernels.matvec(.f32, weights: small, input: small, output: output, rows: 4, columns: 4)
+            try kernels.multiply(.f32, weights: small, input: small, output: output, rows: 4, columns: 4)
         } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
         #expect {
-            try kernels.matvec(.q8_0, weights: small, input: small, output: output, rows: 1, columns: 33)
+            try kernels.multiply(.q8_0, weights: small, input: small, output: output, rows: 1, columns: 33)
         } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
         #expect {
-            try kernels.matvec(.iq2_xxs, weights: small, input: small, output: output, rows: 1, columns: 256)
+            try kernels.multiply(.f32, weights: small, input: small, output: output, rows: 1, columns: 1, batch: 0)
+        } throws: { ($0 as? VulkanError)?.message.contains("batch") == true }
+        #expect {
+            try kernels.multiply(.iq2_xxs, weights: small, input: small, output: output, rows: 1, columns: 256)
         } throws: { ($0 as? VulkanError)?.message.contains("no Vulkan matrix × vector shader") == true }
         #expect {
             try kernels.rmsNorm(input: small, weight: small, output: output, rows: 0, count: 4, eps: 1e-6)

@@ -4,8 +4,8 @@ import GPU
 import TestSupport
 import Testing
 
-/// The quantized matrix × vector shaders (Q8_0, Q5_0, Q4_K, Q6_K) against the CPU, on matrices
-/// in GGUF's block layout. Each result is checked twice:
+/// The quantized matrix products (Q8_0, Q5_0, Q4_K, Q6_K weights; one or several activation
+/// rows) against the CPU, on matrices in GGUF's block layout. Each result is checked twice:
 /// - against the float64 dot of the row as `Dequantize.row` decodes it (the shader's math in
 ///   higher precision): |gpu − exact| ≤ 1e-4·Σ m_i·|x_i|, where m_i bounds the magnitude of the
 ///   terms the shader adds for element i (|w_i| when it adds (d·s)·q·x; Q4_K also subtracts
@@ -41,22 +41,23 @@ struct VulkanQuantizedMatvecTests {
         return (bytes, values)
     }
 
-    /// Runs the shader for `type` on `packed` and checks it as the suite's comment says.
-    /// `extraMagnitude(row, column)` is what m_i adds to |w_i|.
-    func checkProduct(_ type: GGMLType, packed: [UInt8], rows: Int, columns: Int, seed: UInt64,
+    /// Runs the shader for `type` on `packed` with `batch` activation rows and checks every
+    /// output as the suite's comment says. `extraMagnitude(row, column)` is what m_i adds to |w_i|.
+    func checkProduct(_ type: GGMLType, packed: [UInt8], rows: Int, columns: Int, batch: Int, seed: UInt64,
                       extraMagnitude: (Int, Int) -> Double = { _, _ in 0 }) throws {
         let device = kernels.device
-        let x = randomFloats(columns, seed: seed)
+        let x = randomFloats(batch * columns, seed: seed)
         let bufferBytes = try #require(VulkanKernels.weightBufferBytes(type, rows: rows, columns: columns))
         let weights = try device.makeBuffer(bytes: bufferBytes)
         try packed.withUnsafeBytes { try weights.write($0) }
-        let input = try device.makeBuffer(bytes: columns * 4)
+        let input = try device.makeBuffer(bytes: batch * columns * 4)
         try input.write(x)
-        let output = try device.makeBuffer(bytes: rows * 4)
-        try kernels.matvec(type, weights: weights, input: input, output: output, rows: rows, columns: columns)
-        let gpu = try output.readFloats(count: rows)
+        let output = try device.makeBuffer(bytes: batch * rows * 4)
+        try kernels.multiply(type, weights: weights, input: input, output: output, rows: rows, columns: columns,
+                             batch: batch)
+        let gpu = try output.readFloats(count: batch * rows)
         let cpu = packed.withUnsafeBytes {
-            cpuProduct(type: type, weights: $0.baseAddress!, rows: rows, columns: columns, x: x)
+            cpuProduct(type: type, weights: $0.baseAddress!, rows: rows, columns: columns, x: x, batch: batch)
         }
         let activationBlock = type.blockSize == 256 ? 256 : 32
         let rowBytes = columns / type.blockSize * type.typeSize
@@ -65,26 +66,29 @@ struct VulkanQuantizedMatvecTests {
             try packed.withUnsafeBytes {
                 try Dequantize.row(type, $0.baseAddress! + r * rowBytes, count: columns, into: &w)
             }
-            var exact = 0.0, magnitude = 0.0, activationError = 0.0
-            for start in stride(from: 0, to: columns, by: activationBlock) {
-                let step = Double(x[start..<start + activationBlock].map(abs).max()!) / 127
-                for i in start..<start + activationBlock {
-                    let wi = Double(w[i]), xi = Double(x[i])
-                    exact += wi * xi
-                    magnitude += (abs(wi) + extraMagnitude(r, i)) * abs(xi)
-                    activationError += abs(wi) * 0.6 * step
+            for n in 0..<batch {
+                let xn = x[n * columns..<(n + 1) * columns]
+                var exact = 0.0, magnitude = 0.0, activationError = 0.0
+                for start in stride(from: 0, to: columns, by: activationBlock) {
+                    let step = Double(xn[xn.startIndex + start..<xn.startIndex + start + activationBlock].map(abs).max()!) / 127
+                    for i in start..<start + activationBlock {
+                        let wi = Double(w[i]), xi = Double(xn[xn.startIndex + i])
+                        exact += wi * xi
+                        magnitude += (abs(wi) + extraMagnitude(r, i)) * abs(xi)
+                        activationError += abs(wi) * 0.6 * step
+                    }
                 }
+                let g = Double(gpu[n * rows + r]), c = Double(cpu[n * rows + r])
+                #expect(abs(g - exact) <= 1e-4 * magnitude, "\(type) [\(n)][\(r)]: gpu \(g) vs float64 \(exact)")
+                #expect(abs(g - c) <= activationError + 1e-4 * magnitude, "\(type) [\(n)][\(r)]: gpu \(g) vs CPU \(c)")
             }
-            #expect(abs(Double(gpu[r]) - exact) <= 1e-4 * magnitude, "\(type) row \(r): gpu \(gpu[r]) vs float64 \(exact)")
-            #expect(abs(Double(gpu[r]) - Double(cpu[r])) <= activationError + 1e-4 * magnitude,
-                    "\(type) row \(r): gpu \(gpu[r]) vs CPU \(cpu[r])")
         }
     }
 
     /// Q8_0 rows as the CPU quantizes them (ActivationQuantization writes GGUF's Q8_0 blocks).
-    @Test(arguments: [(rows: 96, columns: 512), (rows: 37, columns: 4096), (rows: 1, columns: 32)])
-    func q8_0(shape: (rows: Int, columns: Int)) throws {
-        let (rows, columns) = shape
+    @Test(arguments: [(rows: 96, columns: 512, batch: 3), (rows: 37, columns: 4096, batch: 1), (rows: 1, columns: 32, batch: 2)])
+    func q8_0(shape: (rows: Int, columns: Int, batch: Int)) throws {
+        let (rows, columns, batch) = shape
         let rowBytes = columns / 32 * GGMLType.q8_0.typeSize
         let source = randomFloats(rows * columns, seed: 21)
         var packed = [UInt8](repeating: 0, count: rows * rowBytes)
@@ -96,33 +100,33 @@ struct VulkanQuantizedMatvecTests {
                 }
             }
         }
-        try checkProduct(.q8_0, packed: packed, rows: rows, columns: columns, seed: 22)
+        try checkProduct(.q8_0, packed: packed, rows: rows, columns: columns, batch: batch, seed: 22)
     }
 
     /// Q5_0: [d f16][qh 4][qs 16]; d in [2⁻⁶, 2⁻⁵). Odd block counts end rows mid-word.
-    @Test(arguments: [(rows: 50, columns: 640), (rows: 3, columns: 96), (rows: 1, columns: 32)])
-    func q5_0(shape: (rows: Int, columns: Int)) throws {
-        let (rows, columns) = shape
+    @Test(arguments: [(rows: 50, columns: 640, batch: 4), (rows: 3, columns: 96, batch: 1), (rows: 1, columns: 32, batch: 1)])
+    func q5_0(shape: (rows: Int, columns: Int, batch: Int)) throws {
+        let (rows, columns, batch) = shape
         let blocks = randomBlocks(.q5_0, blocks: rows * columns / 32, seed: 51, halves: [(0, -6)])
-        try checkProduct(.q5_0, packed: blocks.bytes, rows: rows, columns: columns, seed: 52)
+        try checkProduct(.q5_0, packed: blocks.bytes, rows: rows, columns: columns, batch: batch, seed: 52)
     }
 
     /// Q4_K: [d][dmin][scales 12][qs 128]; d in [2⁻⁸, 2⁻⁷), dmin in [2⁻⁹, 2⁻⁸).
-    @Test(arguments: [(rows: 40, columns: 2048), (rows: 3, columns: 256)])
-    func q4_K(shape: (rows: Int, columns: Int)) throws {
-        let (rows, columns) = shape
+    @Test(arguments: [(rows: 40, columns: 2048, batch: 2), (rows: 3, columns: 256, batch: 1)])
+    func q4_K(shape: (rows: Int, columns: Int, batch: Int)) throws {
+        let (rows, columns, batch) = shape
         let perRow = columns / 256
         let blocks = randomBlocks(.q4_K, blocks: rows * perRow, seed: 41, halves: [(0, -8), (2, -9)])
-        try checkProduct(.q4_K, packed: blocks.bytes, rows: rows, columns: columns, seed: 42) { r, i in
+        try checkProduct(.q4_K, packed: blocks.bytes, rows: rows, columns: columns, batch: batch, seed: 42) { r, i in
             126 * blocks.halves[r * perRow + i / 256][1]
         }
     }
 
     /// Q6_K: [ql 128][qh 64][scales 16 × i8][d]; d in [2⁻¹⁰, 2⁻⁹). 210-byte blocks end mid-word.
-    @Test(arguments: [(rows: 33, columns: 1280), (rows: 1, columns: 256)])
-    func q6_K(shape: (rows: Int, columns: Int)) throws {
-        let (rows, columns) = shape
+    @Test(arguments: [(rows: 33, columns: 1280, batch: 2), (rows: 1, columns: 256, batch: 1)])
+    func q6_K(shape: (rows: Int, columns: Int, batch: Int)) throws {
+        let (rows, columns, batch) = shape
         let blocks = randomBlocks(.q6_K, blocks: rows * columns / 256, seed: 61, halves: [(208, -10)])
-        try checkProduct(.q6_K, packed: blocks.bytes, rows: rows, columns: columns, seed: 62)
+        try checkProduct(.q6_K, packed: blocks.bytes, rows: rows, columns: columns, batch: batch, seed: 62)
     }
 }

@@ -1,6 +1,10 @@
 #version 450
 // y[r] = Σ_k W[r][k]·x[k]   (W: rows × columns f32, row-major; x: columns; y: rows)
 //
+// A batch of activation rows is the dispatch's z dimension: x holds batch × columns and y
+// batch × rows, activation row z giving output row z. Each activation row reads the weights
+// again: correct for prompts, not yet fast (a tiled many-row kernel would reuse them).
+//
 // One workgroup per row: 64 invocations each sum a strided slice of the row, then a tree in
 // shared memory adds the 64 partial sums. Rows beyond 65535 use the second dispatch dimension
 // (row = group.y · groups.x + group.x), so the host can cover any row count.
@@ -22,10 +26,12 @@ void main() {
     // Uniform across the workgroup, so no invocation skips a barrier another one reaches.
     if (row >= shape.rows) return;
     const uint lane = gl_LocalInvocationID.x;
+    // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
+    const uint xBase = gl_WorkGroupID.z * shape.columns;
     const uint base = row * shape.columns;
     float sum = 0.0;
     for (uint k = lane; k < shape.columns; k += 64) {
-        sum += w[base + k] * x[k];
+        sum += w[base + k] * x[xBase + k];
     }
     partial[lane] = sum;
     barrier();
@@ -33,5 +39,5 @@ void main() {
         if (lane < half_) partial[lane] += partial[lane + half_];
         barrier();
     }
-    if (lane == 0) y[row] = partial[0];
+    if (lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = partial[0];
 }

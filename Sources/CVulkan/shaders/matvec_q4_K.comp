@@ -1,6 +1,10 @@
 #version 450
 // y[r] = Σ_blocks Σ_sub Σ_j ((d·sc_sub)·q_j − dmin·m_sub)·x[...]   (W: rows × columns in Q4_K; x, y: f32)
 //
+// A batch of activation rows is the dispatch's z dimension: x holds batch × columns and y
+// batch × rows, activation row z giving output row z. Each activation row reads the weights
+// again: correct for prompts, not yet fast (a tiled many-row kernel would reuse them).
+//
 // A Q4_K super-block is 144 bytes (36 words, so blocks stay word-aligned) for 256 elements:
 // f16 d and dmin (word 0), twelve bytes of 6-bit scales and mins for its eight sub-blocks of 32
 // (words 1–3: bytes 0–3 scales 0–3, 4–7 mins 0–3, 8–11 the low 4 bits of scales and mins 4–7,
@@ -30,6 +34,8 @@ void main() {
     const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
     if (row >= shape.rows) return;
     const uint lane = gl_LocalInvocationID.x;
+    // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
+    const uint xBase = gl_WorkGroupID.z * shape.columns;
     const uint blocks = shape.columns / 256;
     float sum = 0.0;
     for (uint s = lane; s < blocks * 8; s += 64) {
@@ -52,7 +58,7 @@ void main() {
         for (uint k = 0; k < 8; k++) {
             const uint word = w[quants + k] >> shift;
             for (uint j = 0; j < 4; j++) {
-                const float xv = x[xStart + 4 * k + j];
+                const float xv = x[xBase + xStart + 4 * k + j];
                 dot += float((word >> (8u * j)) & 0xFu) * xv;
                 xSum += xv;
             }
@@ -66,5 +72,5 @@ void main() {
         if (lane < half_) partial[lane] += partial[lane + half_];
         barrier();
     }
-    if (lane == 0) y[row] = partial[0];
+    if (lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = partial[0];
 }

@@ -1,6 +1,10 @@
 #version 450
 // y[r] = Σ_b d_b · Σ_i (q_b[i] − 16)·x[32b + i]   (W: rows × columns in Q5_0 blocks; x, y: f32)
 //
+// A batch of activation rows is the dispatch's z dimension: x holds batch × columns and y
+// batch × rows, activation row z giving output row z. Each activation row reads the weights
+// again: correct for prompts, not yet fast (a tiled many-row kernel would reuse them).
+//
 // A Q5_0 block is 22 bytes for 32 elements: an f16 scale d, four bytes qh holding the fifth bit
 // of each element (bit i for element i), then 16 bytes of low nibbles: byte i holds element i
 // (low nibble) and element i + 16 (high nibble). Blocks are not word-aligned, so the matrix is
@@ -27,6 +31,8 @@ void main() {
     const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
     if (row >= shape.rows) return;
     const uint lane = gl_LocalInvocationID.x;
+    // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
+    const uint xBase = gl_WorkGroupID.z * shape.columns;
     const uint blocks = shape.columns / 32;
     float sum = 0.0;
     for (uint b = lane; b < blocks; b += 64) {
@@ -38,7 +44,7 @@ void main() {
             const uint byte_ = byteAt(start + 6 + i);
             const int low = int((byte_ & 0xFu) | (((qh >> i) & 1u) << 4)) - 16;
             const int high = int((byte_ >> 4) | (((qh >> (i + 16)) & 1u) << 4)) - 16;
-            blockSum += float(low) * x[b * 32 + i] + float(high) * x[b * 32 + 16 + i];
+            blockSum += float(low) * x[xBase + b * 32 + i] + float(high) * x[xBase + b * 32 + 16 + i];
         }
         sum += d * blockSum;
     }
@@ -48,5 +54,5 @@ void main() {
         if (lane < half_) partial[lane] += partial[lane + half_];
         barrier();
     }
-    if (lane == 0) y[row] = partial[0];
+    if (lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = partial[0];
 }

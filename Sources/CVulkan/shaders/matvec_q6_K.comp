@@ -1,6 +1,10 @@
 #version 450
 // y[r] = Σ_blocks Σ_g (d·s_g) · Σ_i (q_i − 32)·x[...]   (W: rows × columns in Q6_K; x, y: f32)
 //
+// A batch of activation rows is the dispatch's z dimension: x holds batch × columns and y
+// batch × rows, activation row z giving output row z. Each activation row reads the weights
+// again: correct for prompts, not yet fast (a tiled many-row kernel would reuse them).
+//
 // A Q6_K super-block is 210 bytes for 256 elements: ql (128 bytes of low nibbles), qh (64 bytes
 // of 2-bit high parts), sixteen signed 8-bit scales (one per 16 elements), then an f16 d. For
 // element i, with group = i / 128 and k = i % 128: the low nibble is in ql[64·group + k % 64]
@@ -29,6 +33,8 @@ void main() {
     const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
     if (row >= shape.rows) return;
     const uint lane = gl_LocalInvocationID.x;
+    // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
+    const uint xBase = gl_WorkGroupID.z * shape.columns;
     const uint blocks = shape.columns / 256;
     float sum = 0.0;
     for (uint s = lane; s < blocks * 16; s += 64) {
@@ -42,7 +48,7 @@ void main() {
             const uint group = i / 128, k = i % 128;
             const uint low = (byteAt(start + 64 * group + k % 64) >> (4u * (k / 64))) & 0xFu;
             const uint high = (byteAt(start + 128 + 32 * group + k % 32) >> (2u * (k / 32))) & 3u;
-            subSum += float(int(low | (high << 4)) - 32) * x[b * 256 + i];
+            subSum += float(int(low | (high << 4)) - 32) * x[xBase + b * 256 + i];
         }
         sum += scale * subSum;
     }
@@ -52,5 +58,5 @@ void main() {
         if (lane < half_) partial[lane] += partial[lane + half_];
         barrier();
     }
-    if (lane == 0) y[row] = partial[0];
+    if (lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = partial[0];
 }

@@ -1,6 +1,10 @@
 #version 450
 // y[r] = Σ_b d_b · Σ_i q_b[i]·x[32b + i]   (W: rows × columns in Q8_0 blocks; x, y: f32)
 //
+// A batch of activation rows is the dispatch's z dimension: x holds batch × columns and y
+// batch × rows, activation row z giving output row z. Each activation row reads the weights
+// again: correct for prompts, not yet fast (a tiled many-row kernel would reuse them).
+//
 // A Q8_0 block is 34 bytes: an f16 scale d, then 32 signed 8-bit quants. Blocks are not 4-byte
 // aligned, so the matrix is read as 32-bit words and bytes are extracted from them (the host
 // pads the buffer to a whole word). Activations stay f32: this is dequantize-then-dot, not the
@@ -27,6 +31,8 @@ void main() {
     const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
     if (row >= shape.rows) return;
     const uint lane = gl_LocalInvocationID.x;
+    // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
+    const uint xBase = gl_WorkGroupID.z * shape.columns;
     const uint blocks = shape.columns / 32;
     const uint rowStart = row * blocks * 34;
     float sum = 0.0;
@@ -37,7 +43,7 @@ void main() {
         for (uint i = 0; i < 32; i++) {
             // Sign-extend the stored byte.
             const int q = bitfieldExtract(int(byteAt(start + 2 + i)), 0, 8);
-            blockSum += float(q) * x[b * 32 + i];
+            blockSum += float(q) * x[xBase + b * 32 + i];
         }
         sum += d * blockSum;
     }
@@ -47,5 +53,5 @@ void main() {
         if (lane < half_) partial[lane] += partial[lane + half_];
         barrier();
     }
-    if (lane == 0) y[row] = partial[0];
+    if (lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = partial[0];
 }
