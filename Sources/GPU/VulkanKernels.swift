@@ -1,7 +1,7 @@
 import GGUF
 
-/// The compute kernels on one Vulkan device (matrix × vector for F32, Q8_0, Q5_0, Q4_K and Q6_K
-/// weights, RMS norm): each checks its shapes against the buffers it is
+/// The compute kernels on one Vulkan device (matrix products for F32, Q8_0, Q5_0, Q4_K and Q6_K
+/// weights, RMS norm, GEGLU/SwiGLU): each checks its shapes against the buffers it is
 /// given, picks its dispatch grid and runs its embedded shader. Pipelines are built once here.
 /// The shaders' math is in their sources (Sources/CVulkan/shaders); results are compared with
 /// the CPU kernels in Tests/GPUTests.
@@ -85,6 +85,25 @@ public final class VulkanKernels: @unchecked Sendable {
                        pushConstants: [UInt32(rows), UInt32(count), eps.bitPattern], groups: try grid(rows: rows))
     }
 
+    /// The gating non-linearity of `gatedActivation`.
+    public enum GateActivation: UInt32, Sendable {
+        case gelu = 0, silu = 1
+    }
+
+    /// out[i] = act(gate[i])·up[i] for `count` f32 elements (GEGLU with `.gelu`, SwiGLU with
+    /// `.silu`), in f32 (the CPU's GEGLU rounds gelu's input and output to f16).
+    public func gatedActivation(_ activation: GateActivation, gate: VulkanBuffer, up: VulkanBuffer,
+                                output: VulkanBuffer, count: Int) throws(VulkanError) {
+        guard count >= 1, count <= Int(UInt32.max) - 255 else {
+            throw VulkanError(kind: .invalidArgument, message: "gated activation of \(count) elements is outside 1...\(Int(UInt32.max) - 255)")
+        }
+        try require(gate, bytes: count * 4, "gated_activation gate")
+        try require(up, bytes: count * 4, "gated_activation up")
+        try require(output, bytes: count * 4, "gated_activation output")
+        try device.run(pipelines[.gatedActivation]!, buffers: [gate, up, output],
+                       pushConstants: [UInt32(count), activation.rawValue], groups: try grid(rows: (count + 255) / 256))
+    }
+
     // MARK: Checks and grid
 
     /// Both dimensions in 1...2³¹, so every index the shaders compute fits their 32-bit uints
@@ -102,7 +121,7 @@ public final class VulkanKernels: @unchecked Sendable {
         }
     }
 
-    /// One workgroup per row; rows beyond the device's first-dimension limit spill into the
+    /// One workgroup per row (or per 256 elements); rows beyond the device's first-dimension limit spill into the
     /// second (the shaders compute row = group.y · groups.x + group.x and skip rows ≥ rows).
     func grid(rows: Int) throws(VulkanError) -> (x: Int, y: Int, z: Int) {
         let limits = device.info.maxWorkGroupCount

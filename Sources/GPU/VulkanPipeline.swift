@@ -9,6 +9,7 @@ public enum VulkanShader: String, CaseIterable, Sendable {
     case matvecQ4_K = "matvec_q4_K"
     case matvecQ6_K = "matvec_q6_K"
     case rmsNorm = "rms_norm"
+    case gatedActivation = "gated_activation"
 
     /// Storage buffers at bindings 0..<bindingCount.
     var bindingCount: Int { 3 }
@@ -18,6 +19,7 @@ public enum VulkanShader: String, CaseIterable, Sendable {
         switch self {
         case .matvecF32, .matvecQ8_0, .matvecQ5_0, .matvecQ4_K, .matvecQ6_K: 8
         case .rmsNorm: 12
+        case .gatedActivation: 8
         }
     }
 

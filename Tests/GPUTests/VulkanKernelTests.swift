@@ -1,11 +1,12 @@
 import CVulkan
 import CriaNumerics
+import Foundation
 import GGUF
 @testable import GPU
 import TestSupport
 import Testing
 
-/// The F32 product and RMS norm against the CPU (a float64 reference computed here, and Cria's
+/// The F32 product, RMS norm and gated activations against the CPU (a float64 reference computed here, and Cria's
 /// own kernels, Matmul.multiply and VectorMath.rmsNorm, with the tolerance stated at each
 /// check), the dispatch grid, and the kernels' shape checks. Quantized products:
 /// VulkanQuantizedMatvecTests. Runs on the
@@ -87,6 +88,35 @@ struct VulkanKernelTests {
                 #expect(abs(g - exact) <= 2e-5 * abs(exact) + 1e-30, "row \(r) [\(i)]: gpu \(g) vs float64 \(exact)")
                 #expect(abs(g - Double(cpu[i])) <= 4e-5 * abs(exact) + 1e-30, "row \(r) [\(i)]: gpu \(g) vs CPU \(cpu[i])")
             }
+        }
+    }
+
+    /// GEGLU and SwiGLU on gates across -8...8 plus saturating ones (±30, ±100), against the
+    /// float64 functions: 1e-5·(|g| + |act(g)|)·|up| (f32 exp/tanh of a few ulp, a few
+    /// roundings). Against VectorMath.gatedActivation, whose gelu rounds its input and output to
+    /// f16 (2⁻¹¹ each, and gelu' ≤ 1.13): 2⁻⁹·(|g| + |act(g)|)·|up| for gelu, 1e-5 as above for silu.
+    @Test(arguments: [VulkanKernels.GateActivation.gelu, .silu])
+    func gatedActivationMatchesFloat64AndCPU(activation: VulkanKernels.GateActivation) throws {
+        let count = 3000
+        var gate = randomFloats(count, seed: 71).map { $0 * 8 }
+        gate[0...5] = [30, -30, 100, -100, 0, -0.0]
+        let up = randomFloats(count, seed: 72)
+        let output = try device.makeBuffer(bytes: count * 4)
+        try kernels.gatedActivation(activation, gate: buffer(gate), up: buffer(up), output: output, count: count)
+        let gpu = try output.readFloats(count: count)
+        var cpu = [Float](repeating: 0, count: count)
+        VectorMath.gatedActivation(gate: gate, up: up, count: count, activation: activation == .gelu ? .gelu : .silu,
+                                   into: &cpu)
+        for i in 0..<count {
+            let g = Double(gate[i]), u = Double(up[i])
+            let act = activation == .gelu
+                ? 0.5 * g * (1 + tanh(0.7978845608028654 * g * (1 + 0.044715 * g * g)))
+                : g / (1 + exp(-g))
+            let scale = (abs(g) + abs(act)) * abs(u)
+            #expect(gpu[i].isFinite, "[\(i)] gate \(g): \(gpu[i])")
+            #expect(abs(Double(gpu[i]) - act * u) <= 1e-5 * scale + 1e-30, "[\(i)] gate \(g): gpu \(gpu[i]) vs float64 \(act * u)")
+            let cpuTolerance = activation == .gelu ? scale / 512 : 1e-5 * scale
+            #expect(abs(Double(gpu[i]) - Double(cpu[i])) <= cpuTolerance + 1e-30, "[\(i)] gate \(g): gpu \(gpu[i]) vs CPU \(cpu[i])")
         }
     }
 
