@@ -1,7 +1,7 @@
 import GGUF
 
 /// The compute kernels on one Vulkan device (matrix products for F32, Q8_0, Q5_0, Q4_K and Q6_K
-/// weights, RMS norm, GEGLU/SwiGLU): each checks its shapes against the buffers it is
+/// weights, RMS norm, GEGLU/SwiGLU, RoPE): each checks its shapes against the buffers it is
 /// given, picks its dispatch grid and runs its embedded shader. Pipelines are built once here.
 /// The shaders' math is in their sources (Sources/CVulkan/shaders); results are compared with
 /// the CPU kernels in Tests/GPUTests.
@@ -102,6 +102,35 @@ public final class VulkanKernels: @unchecked Sendable {
         try require(output, bytes: count * 4, "gated_activation output")
         try device.run(pipelines[.gatedActivation]!, buffers: [gate, up, output],
                        pushConstants: [UInt32(count), activation.rawValue], groups: try grid(rows: (count + 255) / 256))
+    }
+
+    /// Which elements RoPE pairs: (2i, 2i+1) (`normal`) or (i, i + dims/2) (`neox`).
+    public enum RoPELayout: UInt32, Sendable {
+        case normal = 0, neox = 1
+    }
+
+    /// Rotary position embedding in place on `vectors` (rows × heads × headDim f32), rotating
+    /// the first `dims` elements of every head by row r's cos/sin pairs in `angles` (rows × dims
+    /// f32, each row as RoPE.angles writes it for that row's position).
+    public func rope(_ layout: RoPELayout, vectors: VulkanBuffer, angles: VulkanBuffer, rows: Int, heads: Int,
+                     headDim: Int, dims: Int) throws(VulkanError) {
+        try checkShape(rows: rows, columns: heads)
+        guard headDim >= 2, headDim <= 1 << 16, dims >= 2, dims <= headDim, dims % 2 == 0 else {
+            throw VulkanError(kind: .invalidArgument,
+                              message: "RoPE of \(dims) dimensions in heads of \(headDim): dims must be even, 2...headDim ≤ 65536")
+        }
+        let (vectorCount, o1) = rows.multipliedReportingOverflow(by: heads)
+        let (elements, o2) = vectorCount.multipliedReportingOverflow(by: headDim)
+        let (anglesCount, o3) = rows.multipliedReportingOverflow(by: dims)
+        let pairs = vectorCount.multipliedReportingOverflow(by: dims / 2)
+        guard !o1, !o2, !o3, !pairs.overflow, pairs.partialValue <= Int(UInt32.max) - 255 else {
+            throw VulkanError(kind: .invalidArgument, message: "RoPE over \(rows) × \(heads) heads is too large")
+        }
+        try require(vectors, bytes: elements * 4, "rope vectors")
+        try require(angles, bytes: anglesCount * 4, "rope angles")
+        try device.run(pipelines[.rope]!, buffers: [vectors, angles],
+                       pushConstants: [UInt32(rows), UInt32(heads), UInt32(headDim), UInt32(dims), layout.rawValue],
+                       groups: try grid(rows: (pairs.partialValue + 255) / 256))
     }
 
     // MARK: Checks and grid

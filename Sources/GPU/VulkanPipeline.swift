@@ -10,9 +10,10 @@ public enum VulkanShader: String, CaseIterable, Sendable {
     case matvecQ6_K = "matvec_q6_K"
     case rmsNorm = "rms_norm"
     case gatedActivation = "gated_activation"
+    case rope = "rope"
 
     /// Storage buffers at bindings 0..<bindingCount.
-    var bindingCount: Int { 3 }
+    var bindingCount: Int { self == .rope ? 2 : 3 }
 
     /// Bytes of the shader's push-constant block.
     var pushConstantBytes: Int {
@@ -20,6 +21,7 @@ public enum VulkanShader: String, CaseIterable, Sendable {
         case .matvecF32, .matvecQ8_0, .matvecQ5_0, .matvecQ4_K, .matvecQ6_K: 8
         case .rmsNorm: 12
         case .gatedActivation: 8
+        case .rope: 20
         }
     }
 

@@ -6,7 +6,7 @@ import GGUF
 import TestSupport
 import Testing
 
-/// The F32 product, RMS norm and gated activations against the CPU (a float64 reference computed here, and Cria's
+/// The F32 product, RMS norm, gated activations and RoPE against the CPU (a float64 reference computed here, and Cria's
 /// own kernels, Matmul.multiply and VectorMath.rmsNorm, with the tolerance stated at each
 /// check), the dispatch grid, and the kernels' shape checks. Quantized products:
 /// VulkanQuantizedMatvecTests. Runs on the
@@ -118,6 +118,52 @@ struct VulkanKernelTests {
             let cpuTolerance = activation == .gelu ? scale / 512 : 1e-5 * scale
             #expect(abs(Double(gpu[i]) - Double(cpu[i])) <= cpuTolerance + 1e-30, "[\(i)] gate \(g): gpu \(gpu[i]) vs CPU \(cpu[i])")
         }
+    }
+
+    /// RoPE on 3 rows (positions 0, 7, 1000) × 4 heads of 64, rotating 48 of them, against
+    /// RoPE.apply with the same RoPE.angles table. Each output is x0·c ∓ x1·s: the CPU fuses the
+    /// first product, the shader may not, so they differ by a few ulp of |x0·c| + |x1·s|:
+    /// tolerance 4·2⁻²⁴·(|x0| + |x1|)·m per element (m = 1 here), and elements past dims untouched.
+    @Test(arguments: [VulkanKernels.RoPELayout.normal, .neox])
+    func ropeMatchesCPU(layout: VulkanKernels.RoPELayout) throws {
+        let rows = 3, heads = 4, headDim = 64, dims = 48
+        let positions: [Float] = [0, 7, 1000]
+        let x = randomFloats(rows * heads * headDim, seed: 81)
+        var angles = [Float](repeating: 0, count: rows * dims)
+        for r in 0..<rows {
+            angles.withUnsafeMutableBufferPointer {
+                RoPE.angles(position: positions[r], dims: dims, base: 10000, into: $0.baseAddress! + r * dims)
+            }
+        }
+        let vectors = try buffer(x)
+        try kernels.rope(layout, vectors: vectors, angles: buffer(angles), rows: rows, heads: heads, headDim: headDim,
+                         dims: dims)
+        let gpu = try vectors.readFloats(count: x.count)
+        var cpu = x
+        for v in 0..<rows * heads {
+            cpu.withUnsafeMutableBufferPointer { out in
+                angles.withUnsafeBufferPointer {
+                    RoPE.apply(out.baseAddress! + v * headDim, dims: dims, layout: layout == .neox ? .neox : .normal,
+                               angles: $0.baseAddress! + (v / heads) * dims)
+                }
+            }
+        }
+        let half = dims / 2
+        for v in 0..<rows * heads {
+            for i in 0..<half {
+                let (a, b) = layout == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
+                let bound = 4 * 0x1p-24 * Double(abs(x[v * headDim + a]) + abs(x[v * headDim + b]))
+                for e in [a, b] {
+                    let k = v * headDim + e
+                    #expect(abs(Double(gpu[k]) - Double(cpu[k])) <= bound, "vector \(v) [\(e)]: gpu \(gpu[k]) vs CPU \(cpu[k])")
+                }
+            }
+            for e in dims..<headDim {
+                #expect(gpu[v * headDim + e] == x[v * headDim + e], "vector \(v) [\(e)] beyond dims changed")
+            }
+        }
+        // Position 0 is the identity rotation.
+        #expect(gpu[0..<headDim] == x[0..<headDim])
     }
 
     @Test func buffersTooSmallForTheShapeAreErrors() throws {
