@@ -1,7 +1,7 @@
 import GGUF
 
-/// The compute kernels on one Vulkan device (matrix products for F32, Q8_0, Q5_0, Q4_K and Q6_K
-/// weights, RMS norm, GEGLU/SwiGLU, RoPE): each checks its shapes against the buffers it is
+/// The compute kernels on one Vulkan device (matrix products for F32, F16, Q4_0, Q8_0, Q5_0, Q4_K
+/// and Q6_K weights, RMS norm, GEGLU/SwiGLU, RoPE): each checks its shapes against the buffers it is
 /// given, picks its dispatch grid and runs its embedded shader. Pipelines are built once here.
 /// The shaders' math is in their sources (Sources/CVulkan/shaders); results are compared with
 /// the CPU kernels in Tests/GPUTests.
@@ -20,6 +20,8 @@ public final class VulkanKernels: @unchecked Sendable {
     public static func matvecShader(for type: GGMLType) -> VulkanShader? {
         switch type {
         case .f32: .matvecF32
+        case .f16: .matvecF16
+        case .q4_0: .matvecQ4_0
         case .q8_0: .matvecQ8_0
         case .q5_0: .matvecQ5_0
         case .q4_K: .matvecQ4_K
@@ -29,7 +31,7 @@ public final class VulkanKernels: @unchecked Sendable {
     }
 
     /// Bytes of a rows × columns matrix of `type` in GGUF's block layout, rounded up to whole
-    /// 32-bit words (the shaders read words; blocks of 22, 34 or 210 bytes end mid-word): the
+    /// 32-bit words (the shaders read words; f16 pairs and blocks of 18, 22, 34 or 210 bytes end mid-word): the
     /// weight buffer for `matvec` must be this large. Nil when columns is not a whole number of
     /// blocks or the size overflows.
     public static func weightBufferBytes(_ type: GGMLType, rows: Int, columns: Int) -> Int? {
@@ -40,7 +42,7 @@ public final class VulkanKernels: @unchecked Sendable {
     }
 
     /// y[n][r] = Σ_k W[r][k]·x[n][k] for n < batch: `weights` holds rows × columns of `type`
-    /// (F32, Q8_0, Q5_0, Q4_K or Q6_K, rows contiguous in GGUF's layout, `weightBufferBytes`
+    /// (F32, F16, Q4_0, Q8_0, Q5_0, Q4_K or Q6_K, rows contiguous in GGUF's layout, `weightBufferBytes`
     /// large), `input` batch × columns f32, `output` receives batch × rows f32. Quantized
     /// weights are dequantized in the shader and dotted with the f32 activations.
     public func multiply(_ type: GGMLType, weights: VulkanBuffer, input: VulkanBuffer, output: VulkanBuffer,

@@ -4,6 +4,8 @@ import CVulkan
 /// scripts/build-shaders), with the buffers and push constants each one declares.
 public enum VulkanShader: String, CaseIterable, Sendable {
     case matvecF32 = "matvec_f32"
+    case matvecF16 = "matvec_f16"
+    case matvecQ4_0 = "matvec_q4_0"
     case matvecQ8_0 = "matvec_q8_0"
     case matvecQ5_0 = "matvec_q5_0"
     case matvecQ4_K = "matvec_q4_K"
@@ -18,7 +20,7 @@ public enum VulkanShader: String, CaseIterable, Sendable {
     /// Bytes of the shader's push-constant block.
     var pushConstantBytes: Int {
         switch self {
-        case .matvecF32, .matvecQ8_0, .matvecQ5_0, .matvecQ4_K, .matvecQ6_K: 8
+        case .matvecF32, .matvecF16, .matvecQ4_0, .matvecQ8_0, .matvecQ5_0, .matvecQ4_K, .matvecQ6_K: 8
         case .rmsNorm: 12
         case .gatedActivation: 8
         case .rope: 20

@@ -4,13 +4,13 @@ import GPU
 import TestSupport
 import Testing
 
-/// The quantized matrix products (Q8_0, Q5_0, Q4_K, Q6_K weights; one or several activation
-/// rows) against the CPU, on matrices in GGUF's block layout. Each result is checked twice:
+/// The F16 and quantized matrix products (F16, Q4_0, Q8_0, Q5_0, Q4_K, Q6_K weights; one or
+/// several activation rows) against the CPU, on matrices in GGUF's block layout. Each result is checked twice:
 /// - against the float64 dot of the row as `Dequantize.row` decodes it (the shader's math in
 ///   higher precision): |gpu − exact| ≤ 1e-4·Σ m_i·|x_i|, where m_i bounds the magnitude of the
 ///   terms the shader adds for element i (|w_i| when it adds (d·s)·q·x; Q4_K also subtracts
 ///   min·x, so |w_i| + 2·63·dmin there);
-/// - against `Matmul.multiply`, the CPU engine's kernel, which first rounds the activations to
+/// - against `Matmul.multiply`, the CPU engine's kernel, which for quantized weights first rounds the activations to
 ///   8 bits per block (Q8_0 blocks of 32 with an f16 step for Q8_0/Q5_0 weights, Q8_K blocks of
 ///   256 with an f32 step for the K formats): each x̂ is within 0.6·step of x (half a step, plus
 ///   the f16 rounding of the step), so |gpu − cpu| ≤ Σ|w_i|·0.6·step + the bound above.
@@ -59,7 +59,9 @@ struct VulkanQuantizedMatvecTests {
         let cpu = packed.withUnsafeBytes {
             cpuProduct(type: type, weights: $0.baseAddress!, rows: rows, columns: columns, x: x, batch: batch)
         }
-        let activationBlock = type.blockSize == 256 ? 256 : 32
+        // Float weights meet the activations unrounded on the CPU too (no step, any column count).
+        let rounded = ActivationQuantization.format(for: type) != nil
+        let activationBlock = !rounded ? 1 : type.blockSize == 256 ? 256 : 32
         let rowBytes = columns / type.blockSize * type.typeSize
         var w = [Float](repeating: 0, count: columns)
         for r in 0..<rows {
@@ -75,7 +77,7 @@ struct VulkanQuantizedMatvecTests {
                         let wi = Double(w[i]), xi = Double(xn[xn.startIndex + i])
                         exact += wi * xi
                         magnitude += (abs(wi) + extraMagnitude(r, i)) * abs(xi)
-                        activationError += abs(wi) * 0.6 * step
+                        activationError += rounded ? abs(wi) * 0.6 * step : 0
                     }
                 }
                 let g = Double(gpu[n * rows + r]), c = Double(cpu[n * rows + r])
@@ -101,6 +103,27 @@ struct VulkanQuantizedMatvecTests {
             }
         }
         try checkProduct(.q8_0, packed: packed, rows: rows, columns: columns, batch: batch, seed: 22)
+    }
+
+    /// F16 weights (finite random halves in ±[2⁻⁴, 2)); an odd column count puts rows mid-word.
+    @Test(arguments: [(rows: 20, columns: 333, batch: 2), (rows: 7, columns: 64, batch: 1)])
+    func f16(shape: (rows: Int, columns: Int, batch: Int)) throws {
+        let (rows, columns, batch) = shape
+        var generator = SplitMix(seed: 91)
+        var packed = [UInt8]()
+        for _ in 0..<rows * columns {
+            let bits = UInt16(generator.next() & 0x83FF) | UInt16(11 + generator.next() % 5) << 10
+            packed += [UInt8(bits & 0xFF), UInt8(bits >> 8)]
+        }
+        try checkProduct(.f16, packed: packed, rows: rows, columns: columns, batch: batch, seed: 92)
+    }
+
+    /// Q4_0: [d f16][qs 16]; d in [2⁻⁶, 2⁻⁵). 18-byte blocks end mid-word.
+    @Test(arguments: [(rows: 45, columns: 800, batch: 3), (rows: 1, columns: 32, batch: 1)])
+    func q4_0(shape: (rows: Int, columns: Int, batch: Int)) throws {
+        let (rows, columns, batch) = shape
+        let blocks = randomBlocks(.q4_0, blocks: rows * columns / 32, seed: 95, halves: [(0, -6)])
+        try checkProduct(.q4_0, packed: blocks.bytes, rows: rows, columns: columns, batch: batch, seed: 96)
     }
 
     /// Q5_0: [d f16][qh 4][qs 16]; d in [2⁻⁶, 2⁻⁵). Odd block counts end rows mid-word.

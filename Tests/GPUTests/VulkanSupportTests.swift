@@ -14,14 +14,16 @@ import Testing
         #expect(VulkanKernels.weightBufferBytes(.q6_K, rows: 1, columns: 256) == 212)
         #expect(VulkanKernels.weightBufferBytes(.q4_K, rows: 2, columns: 512) == 576)
         #expect(VulkanKernels.weightBufferBytes(.f32, rows: 2, columns: 3) == 24)
+        #expect(VulkanKernels.weightBufferBytes(.f16, rows: 1, columns: 3) == 8)
+        #expect(VulkanKernels.weightBufferBytes(.q4_0, rows: 1, columns: 32) == 20)
         #expect(VulkanKernels.weightBufferBytes(.q8_0, rows: 1, columns: 33) == nil)
         #expect(VulkanKernels.weightBufferBytes(.q4_K, rows: 2, columns: 500) == nil)
         #expect(VulkanKernels.weightBufferBytes(.q8_0, rows: Int.max, columns: 64) == nil)
     }
 
     @Test func matvecShadersCoverTheTestModelsFormats() {
-        // gemma-3-270m-q4_k_m holds F32, Q8_0, Q5_0, Q4_K and Q6_K matrices.
-        for type in [GGMLType.f32, .q8_0, .q5_0, .q4_K, .q6_K] {
+        // gemma-3-270m-q4_k_m holds F32, Q8_0, Q5_0, Q4_K and Q6_K matrices; F16 and Q4_0 are common.
+        for type in [GGMLType.f32, .f16, .q4_0, .q8_0, .q5_0, .q4_K, .q6_K] {
             #expect(VulkanKernels.matvecShader(for: type) != nil, "\(type)")
         }
         #expect(VulkanKernels.matvecShader(for: .iq2_xxs) == nil)
