@@ -1,10 +1,10 @@
 import GGUF
 
-/// The compute kernels on one Vulkan device (matrix products for F32, F16, Q4_0, Q8_0, Q5_0, Q4_K
-/// and Q6_K weights, RMS norm, GEGLU/SwiGLU, RoPE): each checks its shapes against the buffers it is
-/// given, picks its dispatch grid and runs its embedded shader. Pipelines are built once here.
-/// The shaders' math is in their sources (Sources/CVulkan/shaders); results are compared with
-/// the CPU kernels in Tests/GPUTests.
+/// The compute kernels on one Vulkan device: matrix products for F32, F16, Q4_0, Q8_0, Q5_0,
+/// Q4_K and Q6_K weights, RMS norm, GEGLU/SwiGLU, RoPE, attention over an f16 cache. Each checks
+/// its shapes against the buffers it is given, picks its dispatch grid and runs its embedded
+/// shader. Pipelines are built once here. The shaders' math is in their sources
+/// (Sources/CVulkan/shaders); results are compared with the CPU kernels in Tests/GPUTests.
 public final class VulkanKernels: @unchecked Sendable {
     public let device: VulkanDevice
     private let pipelines: [VulkanShader: VulkanPipeline]
@@ -133,6 +133,39 @@ public final class VulkanKernels: @unchecked Sendable {
         try device.run(pipelines[.rope]!, buffers: [vectors, angles],
                        pushConstants: [UInt32(rows), UInt32(heads), UInt32(headDim), UInt32(dims), layout.rawValue],
                        groups: try grid(rows: (pairs.partialValue + 255) / 256))
+    }
+
+    /// Scaled dot-product attention of one query position: `heads` query heads (`queries`,
+    /// heads × headDim f32) over the `cells` cached rows of one KV head (`keys`, `values`: f16,
+    /// cell c's row at c·stride halves; `positions`: cells Int32), causal and optionally within
+    /// `window` positions, with an optional soft cap on the scores. `scores` is scratch (heads ×
+    /// cells f32); `output` receives heads × headDim f32.
+    public func attend(queries: VulkanBuffer, keys: VulkanBuffer, values: VulkanBuffer, positions: VulkanBuffer,
+                       scores: VulkanBuffer, output: VulkanBuffer, heads: Int, headDim: Int, cells: Int, stride: Int,
+                       queryPosition: Int32, window: Int?, scale: Float, softcap: Float = 0) throws(VulkanError) {
+        guard heads >= 1, heads <= device.info.maxWorkGroupCount.x, headDim >= 1, headDim <= 1 << 16,
+              cells >= 1, cells <= Int(Int32.max), stride >= headDim, stride <= 1 << 20 else {
+            throw VulkanError(kind: .invalidArgument, message:
+                "attention over \(heads) heads of \(headDim) and \(cells) cells \(stride) apart is out of range")
+        }
+        if let window, window < 1 || window > Int(UInt32.max) {
+            throw VulkanError(kind: .invalidArgument, message: "attention window \(window) is outside 1...\(UInt32.max)")
+        }
+        guard scale.isFinite, softcap.isFinite, softcap >= 0 else {
+            throw VulkanError(kind: .invalidArgument, message: "attention scale \(scale) or soft cap \(softcap) is not usable")
+        }
+        // cells ≤ 2³¹ and stride ≤ 2²⁰: these products fit an Int.
+        let rowHalves = (cells - 1) * stride + headDim
+        try require(queries, bytes: heads * headDim * 4, "attention queries")
+        try require(keys, bytes: (rowHalves * 2 + 3) / 4 * 4, "attention keys")
+        try require(values, bytes: (rowHalves * 2 + 3) / 4 * 4, "attention values")
+        try require(positions, bytes: cells * 4, "attention positions")
+        try require(scores, bytes: heads * cells * 4, "attention scores")
+        try require(output, bytes: heads * headDim * 4, "attention output")
+        let push: [UInt32] = [UInt32(heads), UInt32(headDim), UInt32(cells), UInt32(stride),
+                              UInt32(bitPattern: queryPosition), UInt32(window ?? 0), scale.bitPattern, softcap.bitPattern]
+        try device.run(pipelines[.attention]!, buffers: [queries, keys, values, positions, scores, output],
+                       pushConstants: push, groups: (heads, 1, 1))
     }
 
     // MARK: Checks and grid

@@ -13,9 +13,16 @@ public enum VulkanShader: String, CaseIterable, Sendable {
     case rmsNorm = "rms_norm"
     case gatedActivation = "gated_activation"
     case rope = "rope"
+    case attention = "attention"
 
     /// Storage buffers at bindings 0..<bindingCount.
-    var bindingCount: Int { self == .rope ? 2 : 3 }
+    var bindingCount: Int {
+        switch self {
+        case .rope: 2
+        case .attention: 6
+        default: 3
+        }
+    }
 
     /// Bytes of the shader's push-constant block.
     var pushConstantBytes: Int {
@@ -24,6 +31,7 @@ public enum VulkanShader: String, CaseIterable, Sendable {
         case .rmsNorm: 12
         case .gatedActivation: 8
         case .rope: 20
+        case .attention: 32
         }
     }
 
