@@ -42,6 +42,11 @@ let package = Package(
         // apple/swift-numerics, whose umbrella target is called "Numerics", and SwiftPM requires
         // target names to be unique across the whole package graph.
         .target(name: "CriaNumerics", dependencies: ["GGUF", "CNumerics"], path: "Sources/Numerics"),
+        // Vulkan compute (docs/architecture.md): CVulkan opens libvulkan.so.1 at run time, so
+        // building and testing need no Vulkan; GPU wraps it (devices, buffers, pipelines, kernels).
+        // The .comp sources are compiled into shaders_spirv.c by scripts/build-shaders.
+        .target(name: "CVulkan", exclude: ["shaders"]),
+        .target(name: "GPU", dependencies: ["GGUF", "CVulkan"]),
         .target(name: "Models", dependencies: ["GGUF", "CriaNumerics"]),
         .target(name: "Tokenization", dependencies: ["GGUF"]),
         .target(name: "Sampling"),
@@ -71,6 +76,7 @@ let package = Package(
             name: "cria",
             dependencies: [
                 "GGUF", "CriaNumerics", "Models", "Tokenization", "Sampling", "Grammar", "Templates", "JSON", "Serving", "Server",
+                "GPU",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -93,6 +99,7 @@ let package = Package(
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "JSON", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Tokenization", "Sampling"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Serving", "Sampling"]),
+        .testTarget(name: "GPUTests", dependencies: ["GPU", "CriaNumerics", "GGUF", "TestSupport"]),
         // Entry points of the fuzz targets; FuzzRegressionTests replays Fuzz/corpus and
         // Fuzz/regressions through them in every test run.
         .target(name: "FuzzEntries", dependencies: ["GGUF", "JSON", "Grammar", "Templates", "Tokenization"]),

@@ -1,0 +1,76 @@
+#version 450
+// y[r] = Σ_blocks Σ_sub Σ_j ((d·sc_sub)·q_j − dmin·m_sub)·x[...]   (W: rows × columns in Q4_K; x, y: f32)
+//
+// A batch of activation rows is the dispatch's z dimension: x holds batch × columns and y
+// batch × rows, activation row z giving output row z. Each activation row reads the weights
+// again: correct for prompts, not yet fast (a tiled many-row kernel would reuse them).
+//
+// A Q4_K super-block is 144 bytes (36 words, so blocks stay word-aligned) for 256 elements:
+// f16 d and dmin (word 0), twelve bytes of 6-bit scales and mins for its eight sub-blocks of 32
+// (words 1–3: bytes 0–3 scales 0–3, 4–7 mins 0–3, 8–11 the low 4 bits of scales and mins 4–7,
+// whose top 2 bits sit in the spare bits of bytes 0–7), then 128 bytes of 4-bit quants (words
+// 4–35): sub-blocks 2g and 2g+1 share bytes 32g…32g+31, low nibbles for the first, high for the
+// second. Activations stay f32 (dequantize-then-dot). One workgroup per row; its 64 invocations
+// take the row's sub-blocks in turn, and a shared-memory tree adds their sums.
+layout(local_size_x = 64) in;
+
+layout(std430, set = 0, binding = 0) readonly buffer Weights { uint w[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Input { float x[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
+
+layout(push_constant) uniform Shape {
+    uint rows;
+    uint columns;  // a multiple of 256
+} shape;
+
+shared float partial[64];
+
+// Byte `i` (0…11) of the block's scales, which start at word 1.
+uint scaleByte(uint block, uint i) {
+    return (w[block + 1 + (i >> 2)] >> ((i & 3u) * 8u)) & 0xFFu;
+}
+
+void main() {
+    const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    if (row >= shape.rows) return;
+    const uint lane = gl_LocalInvocationID.x;
+    // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
+    const uint xBase = gl_WorkGroupID.z * shape.columns;
+    const uint blocks = shape.columns / 256;
+    float sum = 0.0;
+    for (uint s = lane; s < blocks * 8; s += 64) {
+        const uint b = s / 8, sub = s % 8;
+        const uint block = (row * blocks + b) * 36;  // word index of the block
+        const vec2 dm = unpackHalf2x16(w[block]);    // (d, dmin)
+        uint sc, m;
+        if (sub < 4) {
+            sc = scaleByte(block, sub) & 63u;
+            m = scaleByte(block, sub + 4) & 63u;
+        } else {
+            sc = (scaleByte(block, sub + 4) & 0xFu) | ((scaleByte(block, sub - 4) >> 6) << 4);
+            m = (scaleByte(block, sub + 4) >> 4) | ((scaleByte(block, sub) >> 6) << 4);
+        }
+        const float scale = dm.x * float(sc), minimum = dm.y * float(m);
+        const uint shift = 4u * (sub % 2);
+        const uint quants = block + 4 + (sub / 2) * 8;  // word index of the 32 bytes
+        const uint xStart = b * 256 + sub * 32;
+        float dot = 0.0, xSum = 0.0;
+        for (uint k = 0; k < 8; k++) {
+            const uint word = w[quants + k] >> shift;
+            for (uint j = 0; j < 4; j++) {
+                const float xv = x[xBase + xStart + 4 * k + j];
+                dot += float((word >> (8u * j)) & 0xFu) * xv;
+                xSum += xv;
+            }
+        }
+        // Σ_j (scale·q_j − minimum)·x_j = scale·Σ q_j·x_j − minimum·Σ x_j
+        sum += scale * dot - minimum * xSum;
+    }
+    partial[lane] = sum;
+    barrier();
+    for (uint half_ = 32; half_ > 0; half_ >>= 1) {
+        if (lane < half_) partial[lane] += partial[lane + half_];
+        barrier();
+    }
+    if (lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = partial[0];
+}

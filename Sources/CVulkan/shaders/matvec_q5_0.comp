@@ -1,0 +1,58 @@
+#version 450
+// y[r] = Σ_b d_b · Σ_i (q_b[i] − 16)·x[32b + i]   (W: rows × columns in Q5_0 blocks; x, y: f32)
+//
+// A batch of activation rows is the dispatch's z dimension: x holds batch × columns and y
+// batch × rows, activation row z giving output row z. Each activation row reads the weights
+// again: correct for prompts, not yet fast (a tiled many-row kernel would reuse them).
+//
+// A Q5_0 block is 22 bytes for 32 elements: an f16 scale d, four bytes qh holding the fifth bit
+// of each element (bit i for element i), then 16 bytes of low nibbles: byte i holds element i
+// (low nibble) and element i + 16 (high nibble). Blocks are not word-aligned, so the matrix is
+// read as words and bytes are extracted (the host pads the buffer to a whole word). Activations
+// stay f32 (dequantize-then-dot). One workgroup per row, 64 invocations over the row's blocks.
+layout(local_size_x = 64) in;
+
+layout(std430, set = 0, binding = 0) readonly buffer Weights { uint w[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Input { float x[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
+
+layout(push_constant) uniform Shape {
+    uint rows;
+    uint columns;  // a multiple of 32
+} shape;
+
+shared float partial[64];
+
+uint byteAt(uint offset) {
+    return (w[offset >> 2] >> ((offset & 3u) * 8u)) & 0xFFu;
+}
+
+void main() {
+    const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    if (row >= shape.rows) return;
+    const uint lane = gl_LocalInvocationID.x;
+    // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
+    const uint xBase = gl_WorkGroupID.z * shape.columns;
+    const uint blocks = shape.columns / 32;
+    float sum = 0.0;
+    for (uint b = lane; b < blocks; b += 64) {
+        const uint start = (row * blocks + b) * 22;
+        const float d = unpackHalf2x16(byteAt(start) | (byteAt(start + 1) << 8)).x;
+        const uint qh = byteAt(start + 2) | (byteAt(start + 3) << 8) | (byteAt(start + 4) << 16) | (byteAt(start + 5) << 24);
+        float blockSum = 0.0;
+        for (uint i = 0; i < 16; i++) {
+            const uint byte_ = byteAt(start + 6 + i);
+            const int low = int((byte_ & 0xFu) | (((qh >> i) & 1u) << 4)) - 16;
+            const int high = int((byte_ >> 4) | (((qh >> (i + 16)) & 1u) << 4)) - 16;
+            blockSum += float(low) * x[xBase + b * 32 + i] + float(high) * x[xBase + b * 32 + 16 + i];
+        }
+        sum += d * blockSum;
+    }
+    partial[lane] = sum;
+    barrier();
+    for (uint half_ = 32; half_ > 0; half_ >>= 1) {
+        if (lane < half_) partial[lane] += partial[lane + half_];
+        barrier();
+    }
+    if (lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = partial[0];
+}

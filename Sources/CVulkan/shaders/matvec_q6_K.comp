@@ -1,0 +1,62 @@
+#version 450
+// y[r] = Σ_blocks Σ_g (d·s_g) · Σ_i (q_i − 32)·x[...]   (W: rows × columns in Q6_K; x, y: f32)
+//
+// A batch of activation rows is the dispatch's z dimension: x holds batch × columns and y
+// batch × rows, activation row z giving output row z. Each activation row reads the weights
+// again: correct for prompts, not yet fast (a tiled many-row kernel would reuse them).
+//
+// A Q6_K super-block is 210 bytes for 256 elements: ql (128 bytes of low nibbles), qh (64 bytes
+// of 2-bit high parts), sixteen signed 8-bit scales (one per 16 elements), then an f16 d. For
+// element i, with group = i / 128 and k = i % 128: the low nibble is in ql[64·group + k % 64]
+// (high nibble when k ≥ 64), the two high bits in qh[32·group + k % 32] at bit 2·(k / 32).
+// Blocks are not word-aligned: the matrix is read as words and bytes extracted (the host pads
+// the buffer to a whole word). Activations stay f32 (dequantize-then-dot). One workgroup per
+// row; its 64 invocations take the row's 16-element sub-blocks in turn.
+layout(local_size_x = 64) in;
+
+layout(std430, set = 0, binding = 0) readonly buffer Weights { uint w[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Input { float x[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
+
+layout(push_constant) uniform Shape {
+    uint rows;
+    uint columns;  // a multiple of 256
+} shape;
+
+shared float partial[64];
+
+uint byteAt(uint offset) {
+    return (w[offset >> 2] >> ((offset & 3u) * 8u)) & 0xFFu;
+}
+
+void main() {
+    const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    if (row >= shape.rows) return;
+    const uint lane = gl_LocalInvocationID.x;
+    // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
+    const uint xBase = gl_WorkGroupID.z * shape.columns;
+    const uint blocks = shape.columns / 256;
+    float sum = 0.0;
+    for (uint s = lane; s < blocks * 16; s += 64) {
+        const uint b = s / 16, g = s % 16;
+        const uint start = (row * blocks + b) * 210;
+        const float d = unpackHalf2x16(byteAt(start + 208) | (byteAt(start + 209) << 8)).x;
+        const float scale = d * float(bitfieldExtract(int(byteAt(start + 192 + g)), 0, 8));
+        float subSum = 0.0;
+        for (uint j = 0; j < 16; j++) {
+            const uint i = g * 16 + j;
+            const uint group = i / 128, k = i % 128;
+            const uint low = (byteAt(start + 64 * group + k % 64) >> (4u * (k / 64))) & 0xFu;
+            const uint high = (byteAt(start + 128 + 32 * group + k % 32) >> (2u * (k / 32))) & 3u;
+            subSum += float(int(low | (high << 4)) - 32) * x[xBase + b * 256 + i];
+        }
+        sum += scale * subSum;
+    }
+    partial[lane] = sum;
+    barrier();
+    for (uint half_ = 32; half_ > 0; half_ >>= 1) {
+        if (lane < half_) partial[lane] += partial[lane + half_];
+        barrier();
+    }
+    if (lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = partial[0];
+}

@@ -1,0 +1,66 @@
+import CVulkan
+
+/// The compute shaders embedded in the binary (Sources/CVulkan/shaders/NAME.comp, compiled by
+/// scripts/build-shaders), with the buffers and push constants each one declares.
+public enum VulkanShader: String, CaseIterable, Sendable {
+    case matvecF32 = "matvec_f32"
+    case matvecF16 = "matvec_f16"
+    case matvecQ4_0 = "matvec_q4_0"
+    case matvecQ8_0 = "matvec_q8_0"
+    case matvecQ5_0 = "matvec_q5_0"
+    case matvecQ4_K = "matvec_q4_K"
+    case matvecQ6_K = "matvec_q6_K"
+    case rmsNorm = "rms_norm"
+    case gatedActivation = "gated_activation"
+    case rope = "rope"
+    case attention = "attention"
+
+    /// Storage buffers at bindings 0..<bindingCount.
+    var bindingCount: Int {
+        switch self {
+        case .rope: 2
+        case .attention: 6
+        default: 3
+        }
+    }
+
+    /// Bytes of the shader's push-constant block.
+    var pushConstantBytes: Int {
+        switch self {
+        case .matvecF32, .matvecF16, .matvecQ4_0, .matvecQ8_0, .matvecQ5_0, .matvecQ4_K, .matvecQ6_K: 8
+        case .rmsNorm: 12
+        case .gatedActivation: 8
+        case .rope: 20
+        case .attention: 32
+        }
+    }
+
+    /// The embedded SPIR-V words, found by name in the generated table.
+    var spirv: UnsafeBufferPointer<UInt32>? {
+        guard let entry = cvk_shader_find(rawValue) else { return nil }
+        return UnsafeBufferPointer(start: entry.pointee.words, count: entry.pointee.wordCount)
+    }
+}
+
+/// A compute pipeline built from one embedded shader on one device.
+public final class VulkanPipeline: @unchecked Sendable {
+    let device: VulkanDevice
+    let handle: OpaquePointer
+    public let shader: VulkanShader
+
+    init(device: VulkanDevice, shader: VulkanShader) throws(VulkanError) {
+        guard let words = shader.spirv, let base = words.baseAddress else {
+            throw VulkanError(kind: .invalidArgument, message: "no embedded SPIR-V for shader \(shader.rawValue) (run scripts/build-shaders)")
+        }
+        var error = CVKError()
+        guard let handle = cvk_pipeline_create(device.context, base, words.count, UInt32(shader.bindingCount),
+                                               UInt32(shader.pushConstantBytes), &error) else {
+            throw VulkanError(error)
+        }
+        self.device = device
+        self.handle = handle
+        self.shader = shader
+    }
+
+    deinit { cvk_pipeline_destroy(handle) }
+}

@@ -1,0 +1,33 @@
+import CriaNumerics
+import GGUF
+import GPU
+import TestSupport
+
+/// The Vulkan device the GPU tests share (the preferred compute device: lavapipe on CI), or nil
+/// where none can be opened; then the device suites are skipped and the reason is printed once.
+enum GPUTestDevice {
+    static let kernels: VulkanKernels? = {
+        do {
+            return try VulkanKernels(device: VulkanDevice())
+        } catch {
+            print("GPU tests skipped: no Vulkan device (\(error)); scripts/install-vulkan installs lavapipe")
+            return nil
+        }
+    }()
+
+    static var available: Bool { kernels != nil }
+}
+
+/// Uniform floats in -1..<1 from a seed, so a failure reproduces.
+func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
+    var generator = SplitMix(seed: seed)
+    return (0..<count).map { _ in Float(generator.unit() * 2 - 1) }
+}
+
+/// y = W·x for `batch` rows of x through Matmul.multiply, the CPU engine's product (one thread).
+func cpuProduct(type: GGMLType, weights: UnsafeRawPointer, rows: Int, columns: Int, x: [Float], batch: Int = 1) -> [Float] {
+    var y = [Float](repeating: 0, count: batch * rows)
+    Matmul.multiply(WeightMatrix(type: type, rows: rows, columns: columns, data: weights), x, batch: batch,
+                    into: &y, pool: ComputePool(threads: 1))
+    return y
+}

@@ -1,0 +1,246 @@
+import CVulkan
+import CriaNumerics
+import Foundation
+import GGUF
+@testable import GPU
+import TestSupport
+import Testing
+
+/// The F32 product, RMS norm, gated activations and RoPE against the CPU (a float64 reference computed here, and Cria's
+/// own kernels, Matmul.multiply and VectorMath.rmsNorm, with the tolerance stated at each
+/// check), the dispatch grid, and the kernels' shape checks. Quantized products:
+/// VulkanQuantizedMatvecTests. Runs on the
+/// preferred Vulkan device (lavapipe on CI); skipped, with one printed line, where there is none.
+@Suite(.enabled(if: GPUTestDevice.available, "no Vulkan device (see the printed line)"))
+struct VulkanKernelTests {
+    let kernels = GPUTestDevice.kernels!
+    var device: VulkanDevice { kernels.device }
+
+    func buffer(_ values: [Float]) throws -> VulkanBuffer {
+        let buffer = try device.makeBuffer(bytes: values.count * 4)
+        try buffer.write(values)
+        return buffer
+    }
+
+    // Float accumulation over k terms in f32 errs by at most about k·2⁻²⁴·Σ|w·x|; the shader's
+    // 64 strided partial sums and tree cut k to columns/64 + 6, so 1e-5·Σ|w·x| holds with room
+    // up to ~10⁴ columns.
+    @Test(arguments: [(rows: 300, columns: 1000, batch: 1), (rows: 5, columns: 64, batch: 7), (rows: 1, columns: 3, batch: 2)])
+    func matvecF32MatchesFloat64AndCPU(shape: (rows: Int, columns: Int, batch: Int)) throws {
+        let (rows, columns, batch) = shape
+        let w = randomFloats(rows * columns, seed: 11), x = randomFloats(batch * columns, seed: 12)
+        let output = try device.makeBuffer(bytes: batch * rows * 4)
+        try kernels.multiply(.f32, weights: buffer(w), input: buffer(x), output: output, rows: rows, columns: columns,
+                             batch: batch)
+        let gpu = try output.readFloats(count: batch * rows)
+        let cpu = w.withUnsafeBytes {
+            cpuProduct(type: .f32, weights: $0.baseAddress!, rows: rows, columns: columns, x: x, batch: batch)
+        }
+        for n in 0..<batch {
+            for r in 0..<rows {
+                var exact = 0.0, magnitude = 0.0
+                for k in 0..<columns {
+                    let term = Double(w[r * columns + k]) * Double(x[n * columns + k])
+                    exact += term
+                    magnitude += abs(term)
+                }
+                let g = Double(gpu[n * rows + r]), c = Double(cpu[n * rows + r])
+                #expect(abs(g - exact) <= 1e-5 * magnitude, "[\(n)][\(r)]: gpu \(g) vs float64 \(exact)")
+                #expect(abs(g - c) <= 2e-5 * magnitude, "[\(n)][\(r)]: gpu \(g) vs CPU \(c)")
+            }
+        }
+    }
+
+    /// More rows than the first dispatch dimension takes (65535 on lavapipe): the rest go
+    /// through the second, and every row is still written exactly once.
+    @Test func matvecF32CoversRowsBeyondOneGridDimension() throws {
+        let columns = 4
+        let rows = device.info.maxWorkGroupCount.x + 37
+        var w = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows { w[r * columns + r % columns] = Float(r % 1000) }
+        let x: [Float] = [1, 1, 1, 1]
+        let output = try device.makeBuffer(bytes: rows * 4)
+        try output.write([Float](repeating: -1, count: rows))
+        try kernels.multiply(.f32, weights: buffer(w), input: buffer(x), output: output, rows: rows, columns: columns)
+        let y = try output.readFloats(count: rows)
+        let wrong = (0..<rows).filter { y[$0] != Float($0 % 1000) }
+        #expect(wrong.isEmpty, "\(wrong.count) rows wrong, first \(wrong.first ?? -1)")
+    }
+
+    // Per element, against float64 and against VectorMath.rmsNorm: 2e-5 relative (an f32 sum
+    // of count squares errs by ~count/64·2⁻²⁴, inversesqrt by 2 ulp, two products by 1 ulp each).
+    @Test func rmsNormMatchesFloat64AndCPU() throws {
+        let rows = 3, count = 1000
+        let eps: Float = 1e-6
+        let x = randomFloats(rows * count, seed: 31), weight = randomFloats(count, seed: 32)
+        let output = try device.makeBuffer(bytes: rows * count * 4)
+        try kernels.rmsNorm(input: buffer(x), weight: buffer(weight), output: output, rows: rows, count: count, eps: eps)
+        let gpu = try output.readFloats(count: rows * count)
+        var cpu = [Float](repeating: 0, count: count)
+        for r in 0..<rows {
+            let row = Array(x[r * count..<(r + 1) * count])
+            VectorMath.rmsNorm(row, weight: weight, count: count, eps: eps, into: &cpu)
+            let mean = row.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(count)
+            let scale = 1 / (mean + Double(eps)).squareRoot()
+            for i in 0..<count {
+                let exact = Double(row[i]) * scale * Double(weight[i])
+                let g = Double(gpu[r * count + i])
+                #expect(abs(g - exact) <= 2e-5 * abs(exact) + 1e-30, "row \(r) [\(i)]: gpu \(g) vs float64 \(exact)")
+                #expect(abs(g - Double(cpu[i])) <= 4e-5 * abs(exact) + 1e-30, "row \(r) [\(i)]: gpu \(g) vs CPU \(cpu[i])")
+            }
+        }
+    }
+
+    /// GEGLU and SwiGLU on gates across -8...8 plus saturating ones (±30, ±100), against the
+    /// float64 functions: 1e-5·(|g| + |act(g)|)·|up| (f32 exp/tanh of a few ulp, a few
+    /// roundings). Against VectorMath.gatedActivation, whose gelu rounds its input and output to
+    /// f16 (2⁻¹¹ each, and gelu' ≤ 1.13): 2⁻⁹·(|g| + |act(g)|)·|up| for gelu, 1e-5 as above for silu.
+    @Test(arguments: [VulkanKernels.GateActivation.gelu, .silu])
+    func gatedActivationMatchesFloat64AndCPU(activation: VulkanKernels.GateActivation) throws {
+        let count = 3000
+        var gate = randomFloats(count, seed: 71).map { $0 * 8 }
+        gate[0...5] = [30, -30, 100, -100, 0, -0.0]
+        let up = randomFloats(count, seed: 72)
+        let output = try device.makeBuffer(bytes: count * 4)
+        try kernels.gatedActivation(activation, gate: buffer(gate), up: buffer(up), output: output, count: count)
+        let gpu = try output.readFloats(count: count)
+        var cpu = [Float](repeating: 0, count: count)
+        VectorMath.gatedActivation(gate: gate, up: up, count: count, activation: activation == .gelu ? .gelu : .silu,
+                                   into: &cpu)
+        for i in 0..<count {
+            let g = Double(gate[i]), u = Double(up[i])
+            let act = activation == .gelu
+                ? 0.5 * g * (1 + tanh(0.7978845608028654 * g * (1 + 0.044715 * g * g)))
+                : g / (1 + exp(-g))
+            let scale = (abs(g) + abs(act)) * abs(u)
+            #expect(gpu[i].isFinite, "[\(i)] gate \(g): \(gpu[i])")
+            #expect(abs(Double(gpu[i]) - act * u) <= 1e-5 * scale + 1e-30, "[\(i)] gate \(g): gpu \(gpu[i]) vs float64 \(act * u)")
+            let cpuTolerance = activation == .gelu ? scale / 512 : 1e-5 * scale
+            #expect(abs(Double(gpu[i]) - Double(cpu[i])) <= cpuTolerance + 1e-30, "[\(i)] gate \(g): gpu \(gpu[i]) vs CPU \(cpu[i])")
+        }
+    }
+
+    /// RoPE on 3 rows (positions 0, 7, 1000) × 4 heads of 64, rotating 48 of them, against
+    /// RoPE.apply with the same RoPE.angles table. Each output is x0·c ∓ x1·s: the CPU fuses the
+    /// first product, the shader may not, so they differ by a few ulp of |x0·c| + |x1·s|:
+    /// tolerance 4·2⁻²⁴·(|x0| + |x1|)·m per element (m = 1 here), and elements past dims untouched.
+    @Test(arguments: [VulkanKernels.RoPELayout.normal, .neox])
+    func ropeMatchesCPU(layout: VulkanKernels.RoPELayout) throws {
+        let rows = 3, heads = 4, headDim = 64, dims = 48
+        let positions: [Float] = [0, 7, 1000]
+        let x = randomFloats(rows * heads * headDim, seed: 81)
+        var angles = [Float](repeating: 0, count: rows * dims)
+        for r in 0..<rows {
+            angles.withUnsafeMutableBufferPointer {
+                RoPE.angles(position: positions[r], dims: dims, base: 10000, into: $0.baseAddress! + r * dims)
+            }
+        }
+        let vectors = try buffer(x)
+        try kernels.rope(layout, vectors: vectors, angles: buffer(angles), rows: rows, heads: heads, headDim: headDim,
+                         dims: dims)
+        let gpu = try vectors.readFloats(count: x.count)
+        var cpu = x
+        for v in 0..<rows * heads {
+            cpu.withUnsafeMutableBufferPointer { out in
+                angles.withUnsafeBufferPointer {
+                    RoPE.apply(out.baseAddress! + v * headDim, dims: dims, layout: layout == .neox ? .neox : .normal,
+                               angles: $0.baseAddress! + (v / heads) * dims)
+                }
+            }
+        }
+        let half = dims / 2
+        for v in 0..<rows * heads {
+            for i in 0..<half {
+                let (a, b) = layout == .neox ? (i, i + half) : (2 * i, 2 * i + 1)
+                let bound = 4 * 0x1p-24 * Double(abs(x[v * headDim + a]) + abs(x[v * headDim + b]))
+                for e in [a, b] {
+                    let k = v * headDim + e
+                    #expect(abs(Double(gpu[k]) - Double(cpu[k])) <= bound, "vector \(v) [\(e)]: gpu \(gpu[k]) vs CPU \(cpu[k])")
+                }
+            }
+            for e in dims..<headDim {
+                #expect(gpu[v * headDim + e] == x[v * headDim + e], "vector \(v) [\(e)] beyond dims changed")
+            }
+        }
+        // Position 0 is the identity rotation.
+        #expect(gpu[0..<headDim] == x[0..<headDim])
+    }
+
+    @Test func buffersTooSmallForTheShapeAreErrors() throws {
+        let small = try device.makeBuffer(bytes: 16)
+        let output = try device.makeBuffer(bytes: 16)
+        #expect {
+            try kernels.multiply(.f32, weights: small, input: small, output: output, rows: 4, columns: 4)
+        } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
+        #expect {
+            try kernels.multiply(.q8_0, weights: small, input: small, output: output, rows: 1, columns: 33)
+        } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
+        #expect {
+            try kernels.multiply(.f32, weights: small, input: small, output: output, rows: 1, columns: 1, batch: 0)
+        } throws: { ($0 as? VulkanError)?.message.contains("batch") == true }
+        #expect {
+            try kernels.multiply(.iq2_xxs, weights: small, input: small, output: output, rows: 1, columns: 256)
+        } throws: { ($0 as? VulkanError)?.message.contains("no Vulkan matrix × vector shader") == true }
+        #expect {
+            try kernels.rmsNorm(input: small, weight: small, output: output, rows: 0, count: 4, eps: 1e-6)
+        } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
+    }
+
+    @Test func impossibleBufferSizesAreErrors() {
+        for bytes in [0, -1, device.info.maxStorageBufferBytes + 1] {
+            #expect(throws: VulkanError.self) { try device.makeBuffer(bytes: bytes) }
+        }
+    }
+}
+
+/// The loader's view of the devices.
+@Suite(.enabled(if: GPUTestDevice.available, "no Vulkan device (see the printed line)"))
+struct VulkanDeviceTests {
+    @Test func openedDeviceIsListedWithComputeAndMemory() throws {
+        let opened = GPUTestDevice.kernels!.device.info
+        let devices = try VulkanDevice.list()
+        #expect(devices.contains(opened))
+        #expect(opened.hasCompute)
+        #expect(!opened.name.isEmpty)
+        #expect(opened.apiVersion >> 22 & 0x7F >= 1)
+        #expect(!opened.heaps.isEmpty && opened.heaps.allSatisfy { $0.bytes > 0 })
+        #expect(opened.maxPushConstantBytes >= 128)  // Vulkan's required minimum
+        #expect(opened.maxWorkGroupInvocations >= 128)
+    }
+
+    /// The C layer's checks on a real device: each bad argument is a status and a message.
+    @Test func badPipelineArgumentsAreErrorsNotCrashes() throws {
+        let device = GPUTestDevice.kernels!.device
+        var error = CVKError()
+        let notSPIRV: [UInt32] = [1, 2, 3, 4, 5, 6]
+        #expect(cvk_pipeline_create(device.context, notSPIRV, notSPIRV.count, 3, 8, &error) == nil)
+        #expect(VulkanError(error).kind == .invalidArgument && VulkanError(error).message.contains("not SPIR-V"))
+        let words = try #require(VulkanShader.matvecF32.spirv)
+        #expect(cvk_pipeline_create(device.context, words.baseAddress, words.count, 3, 6, &error) == nil)
+        #expect(VulkanError(error).message.contains("multiple of 4"))
+        #expect(cvk_pipeline_create(device.context, words.baseAddress, words.count, 0, 8, &error) == nil)
+        #expect(VulkanError(error).kind == .invalidArgument)
+
+        let pipeline = try device.makePipeline(.matvecF32)
+        let buffer = try device.makeBuffer(bytes: 64)
+        // Two buffers for a three-binding pipeline; too few push constants; a zero group count.
+        #expect { try device.run(pipeline, buffers: [buffer, buffer], pushConstants: [1, 1], groups: (1, 1, 1)) }
+            throws: { ($0 as? VulkanError)?.message.contains("binds 3 buffers") == true }
+        #expect { try device.run(pipeline, buffers: [buffer, buffer, buffer], pushConstants: [1], groups: (1, 1, 1)) }
+            throws: { ($0 as? VulkanError)?.message.contains("push constants") == true }
+        #expect { try device.run(pipeline, buffers: [buffer, buffer, buffer], pushConstants: [1, 1], groups: (0, 1, 1)) }
+            throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
+        // And the same pipeline still runs afterwards: 1×1 product of 2·3.
+        try buffer.write([2, 3])
+        let x = try device.makeBuffer(bytes: 4), y = try device.makeBuffer(bytes: 4)
+        try x.write([3])
+        try device.run(pipeline, buffers: [buffer, x, y], pushConstants: [1, 1], groups: (1, 1, 1))
+        #expect(try y.readFloats(count: 1) == [6])
+    }
+
+    @Test func noSuchDeviceIndexIsAnError() throws {
+        let count = try VulkanDevice.list().count
+        #expect { try VulkanDevice(index: count) } throws: { ($0 as? VulkanError)?.kind == .noDevice }
+        #expect { try VulkanDevice(index: -1) } throws: { ($0 as? VulkanError)?.kind == .noDevice }
+    }
+}
