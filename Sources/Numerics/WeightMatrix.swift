@@ -1,3 +1,4 @@
+import CNumerics
 import GGUF
 
 /// A 2-D weight tensor in its storage format, viewed in place (usually inside the memory map).
@@ -34,10 +35,22 @@ public struct WeightMatrix: @unchecked Sendable {
 
     public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
 
-    /// Dequantizes row `r` into `out` (`columns` floats).
+    /// Dequantizes row `r` into `out` (`columns` floats). A row with a packed copy is read from
+    /// the copy (rebuilt in its stored layout first), since its stored pages may have been
+    /// released (`ModelWeights.pack`).
     @inline(__always)
     public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         // Supported types and whole-block rows were checked at init.
+        if let packed, PackedWeights.replacesStoredRows(type), r < rows / PackedWeights.groupRows * PackedWeights.groupRows {
+            withUnsafeTemporaryAllocation(byteCount: rowBytes, alignment: 16) { stored in
+                if cn_packed_stored_row(Int32(type.rawValue), packed, Int32(columns / type.blockSize), Int32(r), stored.baseAddress!) != 0 {
+                    Dequantize.rowUnchecked(type, UnsafeRawPointer(stored.baseAddress!), count: columns, into: out)
+                } else {
+                    Dequantize.rowUnchecked(type, row(r), count: columns, into: out)
+                }
+            }
+            return
+        }
         Dequantize.rowUnchecked(type, row(r), count: columns, into: out)
     }
 }

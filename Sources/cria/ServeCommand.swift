@@ -327,7 +327,9 @@ struct ServeCommand: AsyncParsableCommand {
         loader.loraBase = loraOptions.loraBase
         let readyLoader = loader
         let embeddingsEnabled = server.embeddingsEnabled
-        Task.detached {
+        // Loading computes (packed weight copies, see PackedWeights), so it runs on a thread of
+        // its own, never on the Swift concurrency pool that answers /health meanwhile.
+        let loadThread = Thread {
             do {
                 let served = try readyLoader.load { outcome in
                     switch outcome {
@@ -361,6 +363,9 @@ struct ServeCommand: AsyncParsableCommand {
                 Foundation.exit(1)
             }
         }
+        loadThread.name = "cria-load"
+        loadThread.stackSize = 16 << 20
+        loadThread.start()
         try await runListeners(host: hostState, configuration: server, addresses: addresses)
     }
 

@@ -153,4 +153,32 @@ import TestSupport
         // and the orders differ somewhere, so the check above could fail
         #expect(zip(stored, plain).contains { $0.bitPattern != $1.bitPattern })
     }
+
+    /// Every row of a packed Q8_0, Q5_0 or Q4_K copy comes back as its stored bytes, so a row read
+    /// from the copy (an embedding lookup) dequantizes to the stored row's values.
+    @Test(arguments: [GGMLType.q8_0, .q5_0, .q4_K])
+    func packedRowsRebuildTheStoredBytes(_ type: GGMLType) throws {
+        guard PackedWeights.supports(type, path: KernelDispatch.best) else { return }
+        let c = KernelTests.makeCase(type, rows: 40, tokens: 1, seed: 515 + UInt64(type.rawValue))
+        let store = PackedWeights()
+        try c.weights.withUnsafeBytes { wb in
+            let w = WeightMatrix(type: type, rows: c.rows, columns: c.k, data: wb.baseAddress!)
+            let p = store.pack(w, path: .avx512)
+            let packed = try #require(p.packed)
+            var rebuilt = [UInt8](repeating: 0, count: w.rowBytes)
+            for r in 0..<32 {
+                let ok = rebuilt.withUnsafeMutableBytes {
+                    cn_packed_stored_row(Int32(type.rawValue), packed, Int32(c.k / type.blockSize), Int32(r), $0.baseAddress!)
+                }
+                #expect(ok == 1)
+                #expect(rebuilt == Array(c.weights[r * w.rowBytes..<(r + 1) * w.rowBytes]), "\(type.name) row \(r)")
+            }
+            var fromPacked = [Float](repeating: .nan, count: c.k), fromStored = [Float](repeating: .infinity, count: c.k)
+            for r in [0, 17, 31, 35] {  // 35: past the last whole group, read as stored
+                fromPacked.withUnsafeMutableBufferPointer { p.dequantizeRow(r, into: $0.baseAddress!) }
+                fromStored.withUnsafeMutableBufferPointer { w.dequantizeRow(r, into: $0.baseAddress!) }
+                #expect(fromPacked.map(\.bitPattern) == fromStored.map(\.bitPattern))
+            }
+        }
+    }
 }

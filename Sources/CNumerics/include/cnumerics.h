@@ -75,6 +75,10 @@ void cn_q6k_pack(const void *w, size_t w_stride, int rows, int blocks, void *out
 void cn_q6k_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t a_stride, int tokens,
                           float *y, size_t y_stride);
 
+/// Row `row` (< the packed groups · 16) of a packed Q8_0, Q5_0 or Q4_K copy in its stored layout, into
+/// `out` (the stored row's bytes); returns 0 for other types (packed_rows.c).
+int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void *out);
+
 /// Activation quantizers (round to nearest even), identical to ActivationQuantization's Swift ones.
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum);
 void cn_quantize_q8_K(int path, const float *x, int count, void *out);
