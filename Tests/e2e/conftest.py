@@ -73,7 +73,11 @@ class CriaServer:
         self.process = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT,
                                         env={**os.environ, **(env or {})})
         if wait_ready:
-            self.wait_ready(ready_timeout)
+            try:
+                self.wait_ready(ready_timeout)
+            except BaseException:
+                self.stop()  # not left running when the test fails at setup
+                raise
 
     def output(self) -> str:
         with open(self.log.name, encoding="utf-8", errors="replace") as f:
@@ -114,26 +118,42 @@ class CriaServer:
                 self.process.wait()
 
 
+_SERVERS = []
+
+
 @pytest.fixture(scope="session")
 def start_server(model_path):
-    """Factory: start_server(*args) → a ready CriaServer, stopped at the end of the session."""
-    servers = []
+    """Factory: start_server(*args) → a ready CriaServer, stopped at the end of the test module
+    that started it (`keep=True`: at the end of the session). Each server holds its own packed
+    weight copies (private memory), so dozens alive at once would exhaust a small machine."""
 
-    def start(*args, **kw):
+    def start(*args, keep=False, **kw):
         server = CriaServer(args, **kw)
-        servers.append(server)
+        server.keep = keep
+        _SERVERS.append(server)
         return server
 
     yield start
-    for s in servers:
+    for s in _SERVERS:
         s.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_module_servers():
+    """Stops the servers a test module started once its tests (and module fixtures) are done."""
+    first = len(_SERVERS)
+    yield
+    for s in _SERVERS[first:]:
+        if not s.keep:
+            s.stop()
 
 
 @pytest.fixture(scope="session")
 def server(start_server, tmp_path_factory):
     """The shared server: 4 slots of 1024 tokens, embeddings, metrics, slot files."""
     slot_dir = tmp_path_factory.mktemp("slots")
-    s = start_server("-np", "4", "-c", "4096", "-t", "2", "--embedding", "--metrics", "--slot-save-path", slot_dir)
+    s = start_server("-np", "4", "-c", "4096", "-t", "2", "--embedding", "--metrics", "--slot-save-path", slot_dir,
+                     keep=True)
     s.slot_dir = slot_dir
     return s
 
