@@ -14,41 +14,18 @@
 // (one row per 32-bit element), so the same operations run on 16 rows at once and give the
 // same bits (PackedWeightsTests).
 #include "cnumerics.h"
+#include "packed_layouts.h"
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
-enum {
-    P5_ROWS = 16,
-    P5_QS = 0,     // [c < 4][row r][4 bytes]: nibble bytes 4c..4c+3 (low: elements 4c.., high: 16 + 4c..)
-    P5_QH = 256,   // [lane j < 8]: 64-bit mask, bit 4r + k = fifth bit of row r's element 4j + k
-    P5_D = 320,    // [row r]: d as f16
-    P5_BLOCK = 352 // bytes per 32-element block of a group
-};
-
-enum {
-    P8_QS = 0,     // [lane j < 8][row r][4 bytes]: q + 128 of elements 4j..4j+3
-    P8_D = 512,    // [row r]: d as f16
-    P8_BLOCK = 544
-};
-
-size_t cn_q5_0_packed_bytes(int rows, int blocks) {
-    return (size_t)(rows / P5_ROWS) * (size_t)blocks * P5_BLOCK;
-}
-
-size_t cn_q8_0_packed_bytes(int rows, int blocks) {
-    return (size_t)(rows / P5_ROWS) * (size_t)blocks * P8_BLOCK;
-}
-
-void cn_q8_0_pack(const void *w, size_t ws, int rows, int blocks, void *out) {
-    const uint8_t *src = (const uint8_t *)w;
-    uint8_t *dst = (uint8_t *)out;
-    for (int g = 0; g < rows / P5_ROWS; g++) {
+void pk_q8_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
+    for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
             uint8_t *o = dst + ((size_t)g * blocks + b) * P8_BLOCK;
-            for (int r = 0; r < P5_ROWS; r++) {
-                const uint8_t *wb = src + (size_t)(g * P5_ROWS + r) * ws + (size_t)b * CN_BYTES_Q8_0;
+            for (int r = 0; r < PK_ROWS; r++) {
+                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q8_0;
                 for (int j = 0; j < 8; j++)
                     for (int k = 0; k < 4; k++) o[P8_QS + j * 64 + r * 4 + k] = (uint8_t)(wb[2 + 4 * j + k] ^ 0x80);
                 memcpy(o + P8_D + 2 * r, wb, 2);
@@ -57,15 +34,13 @@ void cn_q8_0_pack(const void *w, size_t ws, int rows, int blocks, void *out) {
     }
 }
 
-void cn_q5_0_pack(const void *w, size_t ws, int rows, int blocks, void *out) {
-    const uint8_t *src = (const uint8_t *)w;
-    uint8_t *dst = (uint8_t *)out;
-    for (int g = 0; g < rows / P5_ROWS; g++) {
+void pk_q5_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
+    for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
             uint8_t *o = dst + ((size_t)g * blocks + b) * P5_BLOCK;
             uint64_t masks[8] = {0};
-            for (int r = 0; r < P5_ROWS; r++) {
-                const uint8_t *wb = src + (size_t)(g * P5_ROWS + r) * ws + (size_t)b * CN_BYTES_Q5_0;
+            for (int r = 0; r < PK_ROWS; r++) {
+                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q5_0;
                 uint32_t qh;
                 memcpy(&qh, wb + 2, 4);
                 for (int c = 0; c < 4; c++) memcpy(o + P5_QS + c * 64 + r * 4, wb + 6 + 4 * c, 4);
@@ -149,29 +124,15 @@ static P5_TARGET void p5_tile_any(int q8, int nb, const uint8_t *pg, const uint8
     }
 }
 
-static void p5_matmul(int q8, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens, float *y, size_t ys) {
-    const uint8_t *p = (const uint8_t *)packed, *act = (const uint8_t *)a;
+void pk_q0_matmul(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     const size_t gbytes = (size_t)blocks * (q8 ? P8_BLOCK : P5_BLOCK);
     for (int g = 0; g < groups; g++) {
         for (int t0 = 0; t0 < tokens; t0 += 2) {
-            float *yt = y + (size_t)t0 * ys + (size_t)g * P5_ROWS;
+            float *yt = y + (size_t)t0 * ys + (size_t)g * PK_ROWS;
             p5_tile_any(q8, blocks, p + (size_t)g * gbytes, act + (size_t)t0 * as, as, tokens - t0, yt, ys);
         }
     }
 }
-
-void cn_q5_0_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
-                           float *y, size_t ys) {
-    if (path == CN_PATH_AVX512) p5_matmul(0, blocks, packed, groups, a, as, tokens, y, ys);
-}
-
-void cn_q8_0_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
-                           float *y, size_t ys) {
-    if (path == CN_PATH_AVX512) p5_matmul(1, blocks, packed, groups, a, as, tokens, y, ys);
-}
 #else
-void cn_q5_0_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
-                           float *y, size_t ys) {}
-void cn_q8_0_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
-                           float *y, size_t ys) {}
+void pk_q0_matmul(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 #endif

@@ -12,33 +12,18 @@
 // sumb = fma(msum, dmin·d_a, sumb), and the result is sum − sumb. So packed and unpacked
 // products give identical bits (PackedQ4KTests checks it).
 #include "cnumerics.h"
+#include "packed_layouts.h"
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
-
-enum {
-    PK_ROWS = 16,
-    PK_QS = 0,        // [pair p < 4][chunk c < 8][row r < 16][4 bytes]: bytes 32p+4c..+3 of row r's nibbles
-    PK_SC = 2048,     // [sub-block j < 8][row r]: the 6-bit scale
-    PK_MN = 2176,     // [pair k < 4][row r][2]: the 6-bit mins of sub-blocks 2k and 2k+1
-    PK_D = 2304,      // [row r]: d as f16
-    PK_DMIN = 2336,   // [row r]: dmin as f16
-    PK_BLOCK = 2368   // bytes per super-block of a group
-};
-
-size_t cn_q4k_packed_bytes(int rows, int blocks) {
-    return (size_t)(rows / PK_ROWS) * (size_t)blocks * PK_BLOCK;
-}
 
 static void pk_scale_min(const uint8_t *s, int j, uint8_t *sc, uint8_t *m) {
     if (j < 4) { *sc = s[j] & 63; *m = s[j + 4] & 63; }
     else { *sc = (uint8_t)((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4)); *m = (uint8_t)((s[j + 4] >> 4) | ((s[j] >> 6) << 4)); }
 }
 
-void cn_q4k_pack(const void *w, size_t ws, int rows, int blocks, void *out) {
-    const uint8_t *src = (const uint8_t *)w;
-    uint8_t *dst = (uint8_t *)out;
+void pk_q4k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
             uint8_t *o = dst + ((size_t)g * blocks + b) * PK_BLOCK;
@@ -125,10 +110,7 @@ static PK_TARGET void pk_tile_any(int nb, const uint8_t *pg, const uint8_t *a, s
     }
 }
 
-void cn_q4k_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
-                          float *y, size_t ys) {
-    if (path != CN_PATH_AVX512) return;
-    const uint8_t *p = (const uint8_t *)packed, *act = (const uint8_t *)a;
+void pk_q4k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     const size_t gbytes = (size_t)blocks * PK_BLOCK;
     // Groups in chunks that stay in L2 while every token tile passes over them.
     const int chunk = tokens <= 4 ? groups : (int)(196608 / gbytes) + 1;
@@ -142,6 +124,5 @@ void cn_q4k_packed_matmul(int path, int blocks, const void *packed, int groups, 
     }
 }
 #else
-void cn_q4k_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
-                          float *y, size_t ys) {}
+void pk_q4k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 #endif

@@ -13,23 +13,12 @@
 // + m+1). Lane m of 16 rows is one vector here, so the bits are the same (PackedWeightsTests).
 // The copy is 2.4 times the stored size, so decode keeps the stored rows (memory-bound there).
 #include "cnumerics.h"
+#include "packed_layouts.h"
 #include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
-
-enum {
-    P6_ROWS = 16,
-    P6_W = 0,        // [m < 8][k < 8][pair p < 2][row r][2 × int16]: s·u of elements 32k + 4m + 2p, +1
-    P6_SC = 8192,    // [m < 8][row r][2 × int16]: the scales s_2m, s_2m+1 (for the −32 correction)
-    P6_D = 8704,     // [row r]: d as f16
-    P6_BLOCK = 8736  // bytes per super-block of a group
-};
-
-size_t cn_q6k_packed_bytes(int rows, int blocks) {
-    return (size_t)(rows / P6_ROWS) * (size_t)blocks * P6_BLOCK;
-}
 
 // Element e (< 256) of a stored Q6_K super-block as u = q + 32 ∈ [0, 63]. Each half of 128
 // elements has 64 bytes of nibbles and 32 bytes of high bit pairs; element 32k + l of the half
@@ -43,14 +32,12 @@ static int p6_u(const uint8_t *wb, int e) {
     return nibble | ((qh[l] >> (2 * k)) & 3) << 4;
 }
 
-void cn_q6k_pack(const void *w, size_t ws, int rows, int blocks, void *out) {
-    const uint8_t *src = (const uint8_t *)w;
-    uint8_t *dst = (uint8_t *)out;
-    for (int g = 0; g < rows / P6_ROWS; g++) {
+void pk_q6k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
+    for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
             uint8_t *o = dst + ((size_t)g * blocks + b) * P6_BLOCK;
-            for (int r = 0; r < P6_ROWS; r++) {
-                const uint8_t *wb = src + (size_t)(g * P6_ROWS + r) * ws + (size_t)b * CN_BYTES_Q6_K;
+            for (int r = 0; r < PK_ROWS; r++) {
+                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q6_K;
                 const int8_t *sc = (const int8_t *)(wb + 192);
                 for (int m = 0; m < 8; m++) {
                     for (int k = 0; k < 8; k++) {
@@ -60,11 +47,11 @@ void cn_q6k_pack(const void *w, size_t ws, int rows, int blocks, void *out) {
                                 const int e = 32 * k + 4 * m + 2 * p + x;
                                 pair[x] = (int16_t)(p6_u(wb, e) * sc[e / 16]);
                             }
-                            memcpy(o + P6_W + ((((size_t)m * 8 + k) * 2 + p) * P6_ROWS + r) * 4, pair, 4);
+                            memcpy(o + P6_W + ((((size_t)m * 8 + k) * 2 + p) * PK_ROWS + r) * 4, pair, 4);
                         }
                     }
                     const int16_t scales[2] = {sc[2 * m], sc[2 * m + 1]};
-                    memcpy(o + P6_SC + ((size_t)m * P6_ROWS + r) * 4, scales, 4);
+                    memcpy(o + P6_SC + ((size_t)m * PK_ROWS + r) * 4, scales, 4);
                 }
                 memcpy(o + P6_D + 2 * r, wb + 208, 2);
             }
@@ -149,9 +136,7 @@ static P6_TARGET void p6_widen(const uint8_t *a, size_t as, int nt, int nb, int1
 static _Thread_local int16_t *p6_buf;
 static _Thread_local size_t p6_cap;
 
-void cn_q6k_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
-                          float *y, size_t ys) {
-    if (path != CN_PATH_AVX512) return;
+void pk_q6k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     const size_t need = (size_t)P6_T * blocks * 256;
     if (need > p6_cap) {
         free(p6_buf);
@@ -159,7 +144,6 @@ void cn_q6k_packed_matmul(int path, int blocks, const void *packed, int groups, 
         p6_cap = p6_buf ? need : 0;
         if (!p6_buf) return;
     }
-    const uint8_t *p = (const uint8_t *)packed, *act = (const uint8_t *)a;
     const size_t gbytes = (size_t)blocks * P6_BLOCK;
     // Groups in chunks that stay in L2 while every token tile passes over them.
     const int chunk = (int)(393216 / gbytes) + 1;
@@ -170,11 +154,10 @@ void cn_q6k_packed_matmul(int path, int blocks, const void *packed, int groups, 
             p6_widen(act + (size_t)t0 * as, as, nt, blocks, p6_buf);
             for (int g = g0; g < g0 + ng; g++)
                 p6_tile_any(blocks, p + (size_t)g * gbytes, p6_buf, (size_t)blocks * 256, act + (size_t)t0 * as, as, nt,
-                            y + (size_t)t0 * ys + (size_t)g * P6_ROWS, ys);
+                            y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
         }
     }
 }
 #else
-void cn_q6k_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
-                          float *y, size_t ys) {}
+void pk_q6k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 #endif

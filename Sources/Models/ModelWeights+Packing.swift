@@ -11,24 +11,13 @@ extension ModelWeights {
     /// be 2.4 times its size). Results do not change; speed and memory do.
     mutating func pack(into store: PackedWeights, path: KernelPath, storage: GGUFStorage, pool: ComputePool) {
         let release = { (start: UnsafeRawPointer, count: Int) in storage.releasePages(start, byteCount: count) }
-        func pack(_ w: inout WeightMatrix) {
-            let before = w.packed
-            w = store.pack(w, path: path, pool: pool, release: release)
-            // the pages a slice boundary cut in two
-            if before == nil, w.packed != nil, PackedWeights.replacesStoredRows(w.type) {
-                release(w.data, w.rows / PackedWeights.groupRows * PackedWeights.groupRows * w.rowBytes)
-            }
-        }
+        func pack(_ w: inout WeightMatrix) { w = store.pack(w, path: path, pool: pool, release: release) }
         func pack(_ w: inout WeightMatrix?) {
             guard var m = w else { return }
             pack(&m)
             w = m
         }
-        func pack(_ e: inout ExpertWeights) {
-            let before = e.packed
-            e = store.pack(e, path: path, pool: pool, release: release)
-            if before == nil, e.packed != nil, PackedWeights.replacesStoredRows(e.type) { release(e.data, e.count * e.expertBytes) }
-        }
+        func pack(_ e: inout ExpertWeights) { e = store.pack(e, path: path, pool: pool, release: release) }
         if PackedWeights.replacesStoredRows(tokenEmbedding.type) { pack(&tokenEmbedding) }
         if PackedWeights.replacesStoredRows(output.type) { pack(&output) }
         for i in layers.indices {

@@ -9,9 +9,9 @@ import GGUF
 /// for every batch size), Q5_0 and Q8_0 (`packed_q0.c`, used for up to `smallBatchLimit` rows,
 /// the decode steps; prompts keep the stored blocked kernel), and Q6_K (`packed_q6k.c`: weights
 /// pre-multiplied by their scales as int16, 2.4 times the stored bytes, so used for prompts
-/// only; decode keeps the stored rows, which therefore stay in memory). The packed products give the stored
-/// products' bits for every row in the default order, so packing changes speed, never results.
-/// Rows past the last whole group stay with the stored kernel.
+/// only; decode keeps the stored rows, which therefore stay in memory). The packed products give
+/// the stored products' bits for every row in the default order, so packing changes speed, never
+/// results. Rows past the last whole group stay with the stored kernel.
 public final class PackedWeights: @unchecked Sendable {
     /// Rows per packed group.
     public static let groupRows = 16
@@ -20,13 +20,7 @@ public final class PackedWeights: @unchecked Sendable {
 
     /// Bytes of `rows / 16` packed groups of `type` rows with `columns` elements each.
     static func bytes(_ type: GGMLType, rows: Int, columns: Int) -> Int {
-        let r = Int32(rows), blocks = Int32(columns / type.blockSize)
-        switch type {
-        case .q5_0: return cn_q5_0_packed_bytes(r, blocks)
-        case .q8_0: return cn_q8_0_packed_bytes(r, blocks)
-        case .q6_K: return cn_q6k_packed_bytes(r, blocks)
-        default: return cn_q4k_packed_bytes(r, blocks)
-        }
+        cn_packed_bytes(Int32(type.rawValue), Int32(rows), Int32(columns / type.blockSize))
     }
 
     /// Bytes of one packed group of `type` rows with `columns` elements each.
@@ -74,8 +68,9 @@ public final class PackedWeights: @unchecked Sendable {
     /// embedding and LM head) shares its copy. `pool` (optional) copies groups in parallel.
     /// `release` (optional), for types whose copy replaces the stored rows, is called with each
     /// stretch of stored bytes as soon as it is copied, so the stored pages can leave memory
-    /// while the copy grows (peak memory ≈ the copy, not the copy plus the matrix). Not
-    /// thread-safe: call while loading.
+    /// while the copy grows (peak memory ≈ the copy, not the copy plus the matrix), then once
+    /// with all of them (the pages a stretch boundary cut in two). Not thread-safe: call while
+    /// loading.
     public func pack(_ w: WeightMatrix, path: KernelPath, pool: ComputePool? = nil,
                      release: ((UnsafeRawPointer, Int) -> Void)? = nil) -> WeightMatrix {
         guard w.packed == nil, Self.supports(w.type, path: path), w.rows >= Self.groupRows,
@@ -85,23 +80,19 @@ public final class PackedWeights: @unchecked Sendable {
             out.packed = UnsafeRawPointer(copy)
             return out
         }
-        let blocks = Int32(w.columns / w.type.blockSize)
+        let type = Int32(w.type.rawValue), blocks = Int32(w.columns / w.type.blockSize)
         let bytes = Self.bytes(w.type, rows: w.rows, columns: w.columns)
+        let release = Self.replacesStoredRows(w.type) ? release : nil
         let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         let groupBytes = Self.groupBytes(w.type, columns: w.columns)
         func packGroups(_ groups: Range<Int>) {
             let src = w.data + groups.lowerBound * Self.groupRows * w.rowBytes, dst = copy + groups.lowerBound * groupBytes
-            let rows = Int32(groups.count * Self.groupRows)
-            switch w.type {
-            case .q5_0: cn_q5_0_pack(src, w.rowBytes, rows, blocks, dst)
-            case .q8_0: cn_q8_0_pack(src, w.rowBytes, rows, blocks, dst)
-            case .q6_K: cn_q6k_pack(src, w.rowBytes, rows, blocks, dst)
-            default: cn_q4k_pack(src, w.rowBytes, rows, blocks, dst)
-            }
-            if let release, Self.replacesStoredRows(w.type) { release(src, groups.count * Self.groupRows * w.rowBytes) }
+            cn_pack(type, src, w.rowBytes, Int32(groups.count * Self.groupRows), blocks, dst)
+            release?(src, groups.count * Self.groupRows * w.rowBytes)
         }
         let groups = w.rows / Self.groupRows
         if let pool { pool.parallelFor(groups, minimumChunk: 4) { packGroups($0) } } else { packGroups(0..<groups) }
+        release?(w.data, groups * Self.groupRows * w.rowBytes)
         copies[w.data] = copy
         byteCount += bytes
         out.packed = UnsafeRawPointer(copy)
@@ -127,12 +118,7 @@ public final class PackedWeights: @unchecked Sendable {
         let blocks = Int32(w.columns / w.type.blockSize)
         let start = packed + groups.lowerBound * groupBytes(w.type, columns: w.columns)
         let out = y + groups.lowerBound * groupRows
-        let n = Int32(groups.count)
-        switch w.type {
-        case .q5_0: cn_q5_0_packed_matmul(path.rawValue, blocks, start, n, a, aStride, Int32(batch), out, yStride)
-        case .q8_0: cn_q8_0_packed_matmul(path.rawValue, blocks, start, n, a, aStride, Int32(batch), out, yStride)
-        case .q6_K: cn_q6k_packed_matmul(path.rawValue, blocks, start, n, a, aStride, Int32(batch), out, yStride)
-        default: cn_q4k_packed_matmul(path.rawValue, blocks, start, n, a, aStride, Int32(batch), out, yStride)
-        }
+        cn_packed_matmul(path.rawValue, Int32(w.type.rawValue), blocks, start, Int32(groups.count), a, aStride, Int32(batch),
+                         out, yStride)
     }
 }

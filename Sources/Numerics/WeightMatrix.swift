@@ -10,7 +10,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let columns: Int
     public let rowBytes: Int
     public let data: UnsafeRawPointer
-    /// The same rows repacked for a faster kernel (Q4_K, Q5_0 or Q8_0 in groups of 16 rows, `PackedWeights`):
+    /// The same rows repacked for a faster kernel (Q4_K, Q5_0, Q8_0 or Q6_K in groups of 16 rows, `PackedWeights`):
     /// the first `rows / 16 · 16` rows, owned by the `PackedWeights` that made it; nil when the
     /// matrix is used as stored.
     public internal(set) var packed: UnsafeRawPointer?

@@ -48,36 +48,19 @@ int cn_matmul_supported(int path, int ggml_type);
 void cn_matmul(int path, int ggml_type, int blocks, const void *w, size_t w_stride, int rows,
                const void *a, size_t a_stride, int tokens, float *y, size_t y_stride, const uint8_t *modes);
 
-/// Q4_K weights repacked into groups of 16 rows (packed_q4k.c): bytes for the first rows/16·16 rows,
-/// the copy itself, and the product y[t·y_stride + 16g + r] for groups g < `groups`, r < 16, t < tokens
-/// (Q8_K activations). The product runs on CN_PATH_AVX512 only and gives cn_matmul's bits for
-/// tokens whose mode is 0.
-size_t cn_q4k_packed_bytes(int rows, int blocks);
-void cn_q4k_pack(const void *w, size_t w_stride, int rows, int blocks, void *out);
-void cn_q4k_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t a_stride, int tokens,
-                          float *y, size_t y_stride);
-
-/// Q5_0 and Q8_0 weights repacked into groups of 16 rows (packed_q0.c), as the Q4_K functions above,
-/// with Q8_0 activations; the products are meant for a few activation rows (decode) and give cn_matmul's bits.
-size_t cn_q5_0_packed_bytes(int rows, int blocks);
-void cn_q5_0_pack(const void *w, size_t w_stride, int rows, int blocks, void *out);
-void cn_q5_0_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t a_stride, int tokens,
-                           float *y, size_t y_stride);
-size_t cn_q8_0_packed_bytes(int rows, int blocks);
-void cn_q8_0_pack(const void *w, size_t w_stride, int rows, int blocks, void *out);
-void cn_q8_0_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t a_stride, int tokens,
-                           float *y, size_t y_stride);
-
-/// Q6_K weights repacked for prompts into groups of 16 rows with scaled int16 weights (packed_q6k.c;
-/// 2.4× the stored bytes), Q8_K activations; gives cn_matmul's bits for tokens whose mode is 0.
-size_t cn_q6k_packed_bytes(int rows, int blocks);
-void cn_q6k_pack(const void *w, size_t w_stride, int rows, int blocks, void *out);
-void cn_q6k_packed_matmul(int path, int blocks, const void *packed, int groups, const void *a, size_t a_stride, int tokens,
-                          float *y, size_t y_stride);
-
+/// Weights repacked into groups of 16 rows (packed.c, packed_layouts.h), for ggml_type CN_TYPE_Q4_K,
+/// CN_TYPE_Q5_0, CN_TYPE_Q8_0 or CN_TYPE_Q6_K: the copy's bytes for the first rows/16·16 rows, the copy
+/// itself, and the product y[t·y_stride + 16g + r] for groups g < `groups`, r < 16, t < tokens (the
+/// weight's activation format, as cn_matmul). The product runs on CN_PATH_AVX512 only and gives
+/// cn_matmul's bits for tokens whose mode is 0; Q5_0's and Q8_0's kernel is meant for a few tokens
+/// (decode), Q6_K's (2.4× the stored bytes) for many (prompts).
+size_t cn_packed_bytes(int ggml_type, int rows, int blocks);
+void cn_pack(int ggml_type, const void *w, size_t w_stride, int rows, int blocks, void *out);
+void cn_packed_matmul(int path, int ggml_type, int blocks, const void *packed, int groups, const void *a, size_t a_stride,
+                      int tokens, float *y, size_t y_stride);
 /// Row `row` (< the packed groups · 16) of a packed Q8_0, Q5_0 or Q4_K copy in its stored layout, into
-/// `out` (the stored row's bytes); returns 0 for other types (packed_rows.c).
-int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void *out);
+/// `out` (the stored row's bytes); returns 0 for other types.
+int cn_packed_stored_row(int ggml_type, const void *packed, int blocks, int row, void *out);
 
 /// Activation quantizers (round to nearest even), identical to ActivationQuantization's Swift ones.
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum);

@@ -1,0 +1,109 @@
+// The public entry points of the packed weight copies (packed_layouts.h): their size, the copy
+// and the product, dispatched by GGML type; and one row of a copy back in its stored GGUF layout,
+// so that readers of single rows (embedding lookups) need not touch the stored pages the copy let
+// go. Every stored bit is kept by the Q8_0, Q5_0 and Q4_K layouts, so the bytes are the original
+// ones (PackedWeightsTests).
+#include "cnumerics.h"
+#include "packed_layouts.h"
+#include <string.h>
+
+// Bytes per block (32 elements) or super-block (256) of a 16-row group; 0: not a packed type
+static size_t pk_block_bytes(int type) {
+    switch (type) {
+    case CN_TYPE_Q4_K: return PK_BLOCK;
+    case CN_TYPE_Q5_0: return P5_BLOCK;
+    case CN_TYPE_Q8_0: return P8_BLOCK;
+    case CN_TYPE_Q6_K: return P6_BLOCK;
+    default: return 0;
+    }
+}
+
+size_t cn_packed_bytes(int type, int rows, int blocks) {
+    return (size_t)(rows / PK_ROWS) * (size_t)blocks * pk_block_bytes(type);
+}
+
+void cn_pack(int type, const void *w, size_t ws, int rows, int blocks, void *out) {
+    const uint8_t *src = (const uint8_t *)w;
+    uint8_t *dst = (uint8_t *)out;
+    switch (type) {
+    case CN_TYPE_Q4_K: pk_q4k_pack(src, ws, rows, blocks, dst); break;
+    case CN_TYPE_Q5_0: pk_q5_0_pack(src, ws, rows, blocks, dst); break;
+    case CN_TYPE_Q8_0: pk_q8_0_pack(src, ws, rows, blocks, dst); break;
+    case CN_TYPE_Q6_K: pk_q6k_pack(src, ws, rows, blocks, dst); break;
+    default: break;
+    }
+}
+
+void cn_packed_matmul(int path, int type, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
+                      float *y, size_t ys) {
+    if (path != CN_PATH_AVX512) return;
+    const uint8_t *p = (const uint8_t *)packed, *act = (const uint8_t *)a;
+    switch (type) {
+    case CN_TYPE_Q4_K: pk_q4k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
+    case CN_TYPE_Q5_0: pk_q0_matmul(0, blocks, p, groups, act, as, tokens, y, ys); break;
+    case CN_TYPE_Q8_0: pk_q0_matmul(1, blocks, p, groups, act, as, tokens, y, ys); break;
+    case CN_TYPE_Q6_K: pk_q6k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
+    default: break;
+    }
+}
+
+static void pr_q8_0(const uint8_t *g, int blocks, int lane, uint8_t *out) {
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *gb = g + (size_t)b * P8_BLOCK;
+        uint8_t *o = out + (size_t)b * CN_BYTES_Q8_0;
+        memcpy(o, gb + P8_D + 2 * lane, 2);
+        for (int j = 0; j < 8; j++)
+            for (int k = 0; k < 4; k++) o[2 + 4 * j + k] = (uint8_t)(gb[P8_QS + j * 64 + lane * 4 + k] ^ 0x80);
+    }
+}
+
+static void pr_q5_0(const uint8_t *g, int blocks, int lane, uint8_t *out) {
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *gb = g + (size_t)b * P5_BLOCK;
+        uint8_t *o = out + (size_t)b * CN_BYTES_Q5_0;
+        memcpy(o, gb + P5_D + 2 * lane, 2);
+        uint32_t qh = 0;
+        for (int j = 0; j < 8; j++) {
+            uint64_t mask;
+            memcpy(&mask, gb + P5_QH + 8 * j, 8);
+            qh |= (uint32_t)((mask >> (4 * lane)) & 0xF) << (4 * j);
+        }
+        memcpy(o + 2, &qh, 4);
+        for (int c = 0; c < 4; c++) memcpy(o + 6 + 4 * c, gb + P5_QS + c * 64 + lane * 4, 4);
+    }
+}
+
+static void pr_q4_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *gb = g + (size_t)b * PK_BLOCK;
+        uint8_t *o = out + (size_t)b * CN_BYTES_Q4_K;
+        memcpy(o, gb + PK_D + 2 * lane, 2);
+        memcpy(o + 2, gb + PK_DMIN + 2 * lane, 2);
+        uint8_t sc[8], m[8];
+        for (int j = 0; j < 8; j++) {
+            sc[j] = gb[PK_SC + j * PK_ROWS + lane];
+            m[j] = gb[PK_MN + (j / 2) * 32 + lane * 2 + j % 2];
+        }
+        // the 6-bit scales and mins in Q4_K's 12-byte encoding (the inverse of its decoding)
+        uint8_t *s = o + 4;
+        for (int j = 0; j < 4; j++) {
+            s[j] = (uint8_t)((sc[j] & 63) | (sc[j + 4] >> 4) << 6);
+            s[j + 4] = (uint8_t)((m[j] & 63) | (m[j + 4] >> 4) << 6);
+            s[j + 8] = (uint8_t)((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4);
+        }
+        for (int p = 0; p < 4; p++)
+            for (int c = 0; c < 8; c++) memcpy(o + 16 + 32 * p + 4 * c, gb + PK_QS + (p * 8 + c) * 64 + lane * 4, 4);
+    }
+}
+
+int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void *out) {
+    const size_t gbytes = type == CN_TYPE_Q6_K ? 0 : pk_block_bytes(type);  // Q6_K's copy drops the stored bits' layout
+    if (!gbytes || row < 0) return 0;
+    const uint8_t *g = (const uint8_t *)packed + (size_t)(row / PK_ROWS) * blocks * gbytes;
+    switch (type) {
+    case CN_TYPE_Q8_0: pr_q8_0(g, blocks, row % PK_ROWS, out); break;
+    case CN_TYPE_Q5_0: pr_q5_0(g, blocks, row % PK_ROWS, out); break;
+    default: pr_q4_K(g, blocks, row % PK_ROWS, out); break;
+    }
+    return 1;
+}

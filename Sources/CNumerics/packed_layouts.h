@@ -1,0 +1,54 @@
+// Byte layouts of the packed weight copies (one 16-row group per block or super-block), shared
+// by their kernels (packed_q4k.c, packed_q0.c, packed_q6k.c) and their public entry points
+// (packed.c), plus the per-format functions packed.c dispatches to.
+#ifndef CN_PACKED_LAYOUTS_H
+#define CN_PACKED_LAYOUTS_H
+#include <stddef.h>
+#include <stdint.h>
+
+enum { PK_ROWS = 16 };
+
+// Q4_K, per super-block of a group
+enum {
+    PK_QS = 0,        // [pair p < 4][chunk c < 8][row r < 16][4 bytes]: bytes 32p+4c..+3 of row r's nibbles
+    PK_SC = 2048,     // [sub-block j < 8][row r]: the 6-bit scale
+    PK_MN = 2176,     // [pair k < 4][row r][2]: the 6-bit mins of sub-blocks 2k and 2k+1
+    PK_D = 2304,      // [row r]: d as f16
+    PK_DMIN = 2336,   // [row r]: dmin as f16
+    PK_BLOCK = 2368   // bytes per super-block of a group
+};
+
+// Q5_0, per 32-element block of a group
+enum {
+    P5_QS = 0,     // [c < 4][row r][4 bytes]: nibble bytes 4c..4c+3 (low: elements 4c.., high: 16 + 4c..)
+    P5_QH = 256,   // [lane j < 8]: 64-bit mask, bit 4r + k = fifth bit of row r's element 4j + k
+    P5_D = 320,    // [row r]: d as f16
+    P5_BLOCK = 352 // bytes per 32-element block of a group
+};
+
+// Q8_0, per 32-element block of a group
+enum {
+    P8_QS = 0,     // [lane j < 8][row r][4 bytes]: q + 128 of elements 4j..4j+3
+    P8_D = 512,    // [row r]: d as f16
+    P8_BLOCK = 544
+};
+
+// Q6_K, per super-block of a group
+enum {
+    P6_W = 0,        // [m < 8][k < 8][pair p < 2][row r][2 × int16]: s·u of elements 32k + 4m + 2p, +1
+    P6_SC = 8192,    // [m < 8][row r][2 × int16]: the scales s_2m, s_2m+1 (for the −32 correction)
+    P6_D = 8704,     // [row r]: d as f16
+    P6_BLOCK = 8736  // bytes per super-block of a group
+};
+
+// Per format: copy `rows` (a multiple of 16) stored rows into groups; multiply `groups` groups
+// with `tokens` activation rows (AVX-512 VNNI; see each file for the order kept)
+void pk_q4k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
+void pk_q5_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
+void pk_q8_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
+void pk_q6k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
+void pk_q4k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+void pk_q0_matmul(int q8, int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+void pk_q6k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+
+#endif
