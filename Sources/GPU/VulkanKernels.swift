@@ -1,7 +1,8 @@
 import GGUF
 
 /// The compute kernels on one Vulkan device: matrix products for F32, F16, Q4_0, Q8_0, Q5_0,
-/// Q4_K and Q6_K weights, RMS norm, GEGLU/SwiGLU, RoPE, attention over an f16 cache. Each checks
+/// Q4_K, Q5_K and Q6_K weights, RMS norm, GEGLU/SwiGLU, RoPE, scaled adds, writing rows into an
+/// f16 cache, attention over that cache (one query position, or several rows of a batch). Each checks
 /// its shapes against the buffers it is given, picks its dispatch grid and runs its embedded
 /// shader. Pipelines are built once here. The shaders' math is in their sources
 /// (Sources/CVulkan/shaders); results are compared with the CPU kernels in Tests/GPUTests.
@@ -25,6 +26,7 @@ public final class VulkanKernels: @unchecked Sendable {
         case .q8_0: .matvecQ8_0
         case .q5_0: .matvecQ5_0
         case .q4_K: .matvecQ4_K
+        case .q5_K: .matvecQ5_K
         case .q6_K: .matvecQ6_K
         default: nil
         }
@@ -42,7 +44,7 @@ public final class VulkanKernels: @unchecked Sendable {
     }
 
     /// y[n][r] = Σ_k W[r][k]·x[n][k] for n < batch: `weights` holds rows × columns of `type`
-    /// (F32, F16, Q4_0, Q8_0, Q5_0, Q4_K or Q6_K, rows contiguous in GGUF's layout, `weightBufferBytes`
+    /// (F32, F16, Q4_0, Q8_0, Q5_0, Q4_K, Q5_K or Q6_K, rows contiguous in GGUF's layout, `weightBufferBytes`
     /// large), `input` batch × columns f32, `output` receives batch × rows f32. Quantized
     /// weights are dequantized in the shader and dotted with the f32 activations.
     public func multiply(_ type: GGMLType, weights: VulkanBuffer, input: VulkanBuffer, output: VulkanBuffer,
@@ -166,6 +168,126 @@ public final class VulkanKernels: @unchecked Sendable {
                               UInt32(bitPattern: queryPosition), UInt32(window ?? 0), scale.bitPattern, softcap.bitPattern]
         try device.run(pipelines[.attention]!, buffers: [queries, keys, values, positions, scores, output],
                        pushConstants: push, groups: (heads, 1, 1))
+    }
+
+    /// Scaled dot-product attention of `rows` query rows of one sequence, batch rows firstRow…
+    /// firstRow + rows − 1: `attend`'s math for each row, with grouped-query heads. Row n's queries
+    /// are heads × headDim f32 at float n·heads·headDim of `queries`, its position is
+    /// `queryPositions[n]` (Int32), and its output goes to the same floats of `output`. Query head
+    /// h reads KV head h / (heads / kvHeads): element i of cell c is half c·stride + kvHead·headDim
+    /// + i of `keys` and `values` (f16; `positions`: cells Int32). A cell is visible from row n
+    /// when its position ≤ queryPositions[n] and, with a `window`, lies less than `window` before
+    /// it; a row that sees no cell gets zeros. `scores` is scratch (rows × heads × cells f32).
+    public func attendRows(queries: VulkanBuffer, keys: VulkanBuffer, values: VulkanBuffer, positions: VulkanBuffer,
+                           queryPositions: VulkanBuffer, scores: VulkanBuffer, output: VulkanBuffer,
+                           firstRow: Int, rows: Int, heads: Int, kvHeads: Int, headDim: Int, cells: Int, stride: Int,
+                           window: Int?, scale: Float, softcap: Float = 0) throws(VulkanError) {
+        let limits = device.info.maxWorkGroupCount
+        guard heads >= 1, heads <= limits.x, kvHeads >= 1, kvHeads <= heads, headDim >= 1, headDim <= 1 << 16,
+              cells >= 1, cells <= Int(Int32.max), stride >= 1, stride <= 1 << 20 else {
+            throw VulkanError(kind: .invalidArgument, message:
+                "attention over \(heads) heads (\(kvHeads) KV heads) of \(headDim) and \(cells) cells \(stride) apart is out of range")
+        }
+        guard heads % kvHeads == 0 else {
+            throw VulkanError(kind: .invalidArgument, message:
+                "attention over \(heads) query heads: not a multiple of the \(kvHeads) KV heads")
+        }
+        // A cell's row holds every KV head (kvHeads ≤ heads < 2³² and headDim ≤ 2¹⁶: this fits an Int).
+        guard stride >= kvHeads * headDim else {
+            throw VulkanError(kind: .invalidArgument, message:
+                "attention cells \(stride) halves apart cannot hold \(kvHeads) KV heads of \(headDim)")
+        }
+        guard rows >= 1, rows <= limits.y, firstRow >= 0 else {
+            throw VulkanError(kind: .invalidArgument, message:
+                "attention over \(rows) rows from row \(firstRow): rows must be in 1...\(limits.y) (the device's grid), the first ≥ 0")
+        }
+        if let window, window < 1 || window > Int(UInt32.max) {
+            throw VulkanError(kind: .invalidArgument, message: "attention window \(window) is outside 1...\(UInt32.max)")
+        }
+        guard scale.isFinite, softcap.isFinite, softcap >= 0 else {
+            throw VulkanError(kind: .invalidArgument, message: "attention scale \(scale) or soft cap \(softcap) is not usable")
+        }
+        // Batch rows, query floats, scratch floats: every product checked, then each buffer's
+        // size (≤ maxStorageBufferRange < 2³² bytes) bounds what the shader's uints index.
+        let (batchRows, o1) = firstRow.addingReportingOverflow(rows)
+        let (batchHeads, o2) = batchRows.multipliedReportingOverflow(by: heads)
+        let (queryFloats, o3) = batchHeads.multipliedReportingOverflow(by: headDim)
+        let (queryBytes, o4) = queryFloats.multipliedReportingOverflow(by: 4)
+        let (rowHeads, o5) = rows.multipliedReportingOverflow(by: heads)
+        let (scoreFloats, o6) = rowHeads.multipliedReportingOverflow(by: cells)
+        let (scoreBytes, o7) = scoreFloats.multipliedReportingOverflow(by: 4)
+        guard !o1, !o2, !o3, !o4, !o5, !o6, !o7 else {
+            throw VulkanError(kind: .invalidArgument, message:
+                "attention over rows \(firstRow)..<\(firstRow &+ rows) × \(heads) heads of \(headDim) and \(cells) cells is too large")
+        }
+        // cells ≤ 2³¹ and stride ≤ 2²⁰: these products fit an Int.
+        let rowHalves = (cells - 1) * stride + kvHeads * headDim
+        try require(queries, bytes: queryBytes, "attention queries")
+        try require(keys, bytes: (rowHalves * 2 + 3) / 4 * 4, "attention keys")
+        try require(values, bytes: (rowHalves * 2 + 3) / 4 * 4, "attention values")
+        try require(positions, bytes: cells * 4, "attention positions")
+        try require(queryPositions, bytes: batchRows * 4, "attention query positions")
+        try require(scores, bytes: scoreBytes, "attention scores")
+        try require(output, bytes: queryBytes, "attention output")
+        let push: [UInt32] = [UInt32(heads), UInt32(kvHeads), UInt32(headDim), UInt32(cells), UInt32(stride),
+                              UInt32(firstRow), UInt32(window ?? 0), scale.bitPattern, softcap.bitPattern]
+        try device.run(pipelines[.attentionRows]!,
+                       buffers: [queries, keys, values, positions, queryPositions, scores, output],
+                       pushConstants: push, groups: (heads, rows, 1))
+    }
+
+    /// Writes `rows` rows of `width` f32 from `source`, starting at its row `sourceRow`, into
+    /// `destination` as f16, starting at its row `destinationRow` (rows `width` halves apart, two
+    /// per 32-bit word, the lower-addressed in the low half), rounding to nearest, ties to even:
+    /// new K or V rows into an f16 KV cache on the device. Halves outside those rows are left
+    /// as they were. `width` is even, so no row ends mid-word.
+    public func storeHalfRows(source: VulkanBuffer, sourceRow: Int, destination: VulkanBuffer, destinationRow: Int,
+                              rows: Int, width: Int) throws(VulkanError) {
+        guard width % 2 == 0 else {
+            throw VulkanError(kind: .invalidArgument, message:
+                "f16 rows of \(width) halves: the width must be even (two halves per 32-bit word)")
+        }
+        guard rows >= 1, width >= 2, sourceRow >= 0, destinationRow >= 0 else {
+            throw VulkanError(kind: .invalidArgument, message:
+                "storing \(rows) f16 rows of \(width) from row \(sourceRow) to row \(destinationRow): rows must be ≥ 1, width ≥ 2, the starting rows ≥ 0")
+        }
+        let (sourceEnd, o1) = sourceRow.addingReportingOverflow(rows)
+        let (sourceFloats, o2) = sourceEnd.multipliedReportingOverflow(by: width)
+        let (sourceBytes, o3) = sourceFloats.multipliedReportingOverflow(by: 4)
+        let (destinationEnd, o4) = destinationRow.addingReportingOverflow(rows)
+        let (destinationHalves, o5) = destinationEnd.multipliedReportingOverflow(by: width)
+        let (destinationBytes, o6) = destinationHalves.multipliedReportingOverflow(by: 2)
+        guard !o1, !o2, !o3, !o4, !o5, !o6 else {
+            throw VulkanError(kind: .invalidArgument, message:
+                "storing \(rows) f16 rows of \(width) from row \(sourceRow) to row \(destinationRow) is too large")
+        }
+        try require(source, bytes: sourceBytes, "store_half_rows source")
+        try require(destination, bytes: destinationBytes, "store_half_rows destination")
+        // Both ends are within buffers of < 2³² bytes, so the starts and the pair count fit a UInt32.
+        let pairs = rows * width / 2
+        try device.run(pipelines[.storeHalfRows]!, buffers: [source, destination],
+                       pushConstants: [UInt32(sourceRow * width), UInt32(destinationRow * width / 2), UInt32(pairs)],
+                       groups: try grid(rows: (pairs + 255) / 256))
+    }
+
+    /// y[i] = y[i] + scale·a[i mod period] for i < count, in f32 with the product and the sum
+    /// rounded separately (no fma), as Swift's `y + scale * a` on Floats: residual adds
+    /// (period = count, scale 1) and per-row bias adds (period = the row width).
+    public func addScaled(_ a: VulkanBuffer, into y: VulkanBuffer, count: Int, period: Int, scale: Float) throws(VulkanError) {
+        guard count >= 1, count <= Int(UInt32.max) - 255 else {
+            throw VulkanError(kind: .invalidArgument, message: "add of \(count) elements is outside 1...\(Int(UInt32.max) - 255)")
+        }
+        guard period >= 1, period <= count else {
+            throw VulkanError(kind: .invalidArgument, message: "add with period \(period) is outside 1...\(count) (the count)")
+        }
+        guard scale.isFinite else {
+            throw VulkanError(kind: .invalidArgument, message: "add scale \(scale) is not finite")
+        }
+        try require(a, bytes: period * 4, "add_scaled addend")
+        try require(y, bytes: count * 4, "add_scaled accumulator")
+        try device.run(pipelines[.addScaled]!, buffers: [a, y],
+                       pushConstants: [UInt32(count), UInt32(period), scale.bitPattern],
+                       groups: try grid(rows: (count + 255) / 256))
     }
 
     // MARK: Checks and grid

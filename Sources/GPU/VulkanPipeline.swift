@@ -9,17 +9,22 @@ public enum VulkanShader: String, CaseIterable, Sendable {
     case matvecQ8_0 = "matvec_q8_0"
     case matvecQ5_0 = "matvec_q5_0"
     case matvecQ4_K = "matvec_q4_K"
+    case matvecQ5_K = "matvec_q5_K"
     case matvecQ6_K = "matvec_q6_K"
     case rmsNorm = "rms_norm"
     case gatedActivation = "gated_activation"
     case rope = "rope"
     case attention = "attention"
+    case attentionRows = "attention_rows"
+    case storeHalfRows = "store_half_rows"
+    case addScaled = "add_scaled"
 
     /// Storage buffers at bindings 0..<bindingCount.
     var bindingCount: Int {
         switch self {
-        case .rope: 2
+        case .rope, .storeHalfRows, .addScaled: 2
         case .attention: 6
+        case .attentionRows: 7
         default: 3
         }
     }
@@ -27,11 +32,13 @@ public enum VulkanShader: String, CaseIterable, Sendable {
     /// Bytes of the shader's push-constant block.
     var pushConstantBytes: Int {
         switch self {
-        case .matvecF32, .matvecF16, .matvecQ4_0, .matvecQ8_0, .matvecQ5_0, .matvecQ4_K, .matvecQ6_K: 8
+        case .matvecF32, .matvecF16, .matvecQ4_0, .matvecQ8_0, .matvecQ5_0, .matvecQ4_K, .matvecQ5_K, .matvecQ6_K: 8
         case .rmsNorm: 12
         case .gatedActivation: 8
         case .rope: 20
         case .attention: 32
+        case .attentionRows: 36
+        case .storeHalfRows, .addScaled: 12
         }
     }
 

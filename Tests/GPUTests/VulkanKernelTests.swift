@@ -166,6 +166,76 @@ struct VulkanKernelTests {
         #expect(gpu[0..<headDim] == x[0..<headDim])
     }
 
+    /// Rows 2…4 of a 6-row f32 source into rows 4…6 of a 10-row f16 destination, compared bit
+    /// for bit with Swift's Float16(x) (round to nearest, ties to even): random values, ties at
+    /// 1 + 2⁻¹¹ and 1 + 3·2⁻¹¹ (to 1 and 1 + 2⁻⁹), −0, the largest half, values that round to
+    /// ±infinity, and subnormal halves. Every half outside the written rows keeps its sentinel.
+    @Test func storeHalfRowsMatchesFloat16ConversionAndLeavesTheRestAlone() throws {
+        let width = 6, sourceRows = 6, destinationRows = 10
+        let sourceRow = 2, destinationRow = 4, rows = 3
+        var source = randomFloats(sourceRows * width, seed: 111).map { $0 * 100 }
+        let special: [Float] = [1 + 0x1p-11, 1 + 3 * 0x1p-11, -0.0, 65504, 65520, -70000,
+                                1e-6, -3e-7, 0x1p-24, 0x1p-25 * 3, 0.1, -2.5]
+        source.replaceSubrange(sourceRow * width..<sourceRow * width + special.count, with: special)
+        let sentinel = Float16(-7.25)
+        let initial = [Float16](repeating: sentinel, count: destinationRows * width)
+        let destination = try device.makeBuffer(bytes: destinationRows * width * 2)
+        try initial.withUnsafeBytes { try destination.write($0) }
+        try kernels.storeHalfRows(source: buffer(source), sourceRow: sourceRow, destination: destination,
+                                  destinationRow: destinationRow, rows: rows, width: width)
+        let stored = Array(UnsafeBufferPointer(start: destination.contents.assumingMemoryBound(to: UInt16.self),
+                                               count: destinationRows * width))
+        for cell in 0..<destinationRows * width {
+            let row = cell / width, j = cell % width
+            if row >= destinationRow, row < destinationRow + rows {
+                let x = source[(sourceRow + row - destinationRow) * width + j]
+                #expect(stored[cell] == Float16(x).bitPattern,
+                        "row \(row) [\(j)]: \(x) stored as 0x\(String(stored[cell], radix: 16)), Float16 gives 0x\(String(Float16(x).bitPattern, radix: 16))")
+            } else {
+                #expect(stored[cell] == sentinel.bitPattern, "row \(row) [\(j)] outside the written rows changed")
+            }
+        }
+        #expect {
+            try kernels.storeHalfRows(source: buffer(source), sourceRow: 0, destination: destination,
+                                      destinationRow: 0, rows: 1, width: 5)
+        } throws: { ($0 as? VulkanError)?.message.contains("even") == true }
+        #expect {
+            try kernels.storeHalfRows(source: buffer(source), sourceRow: 4, destination: destination,
+                                      destinationRow: 0, rows: 3, width: width)
+        } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
+        #expect {
+            try kernels.storeHalfRows(source: buffer(source), sourceRow: 0, destination: destination,
+                                      destinationRow: 8, rows: 3, width: width)
+        } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
+    }
+
+    /// A residual add (period = count, scale 1) and a bias add over rows of 40 (scale 0.37),
+    /// against the same f32 operations in Swift, y + scale·a with two roundings: exactly equal
+    /// (the shader marks them `precise`, so no fma contracts them).
+    @Test(arguments: [(count: 1000, period: 1000, scale: Float(1)), (count: 1000, period: 40, scale: 0.37),
+                      (count: 70000, period: 7, scale: -3.1)])
+    func addScaledMatchesFloatArithmeticExactly(shape: (count: Int, period: Int, scale: Float)) throws {
+        let (count, period, scale) = shape
+        let a = randomFloats(period, seed: 121).map { $0 * 3 }
+        let y = randomFloats(count, seed: 122)
+        let accumulator = try buffer(y)
+        try kernels.addScaled(buffer(a), into: accumulator, count: count, period: period, scale: scale)
+        let gpu = try accumulator.readFloats(count: count)
+        var mismatches = 0
+        for i in 0..<count {
+            let product: Float = scale * a[i % period]
+            let expected: Float = y[i] + product
+            if gpu[i].bitPattern != expected.bitPattern {
+                mismatches += 1
+                if mismatches <= 5 { Issue.record("[\(i)]: gpu \(gpu[i]) vs Swift \(expected)") }
+            }
+        }
+        #expect(mismatches == 0)
+        #expect {
+            try kernels.addScaled(buffer(a), into: accumulator, count: 10, period: 11, scale: 1)
+        } throws: { ($0 as? VulkanError)?.message.contains("period") == true }
+    }
+
     @Test func buffersTooSmallForTheShapeAreErrors() throws {
         let small = try device.makeBuffer(bytes: 16)
         let output = try device.makeBuffer(bytes: 16)

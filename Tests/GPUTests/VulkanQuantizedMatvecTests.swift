@@ -4,12 +4,12 @@ import GPU
 import TestSupport
 import Testing
 
-/// The F16 and quantized matrix products (F16, Q4_0, Q8_0, Q5_0, Q4_K, Q6_K weights; one or
+/// The F16 and quantized matrix products (F16, Q4_0, Q8_0, Q5_0, Q4_K, Q5_K, Q6_K weights; one or
 /// several activation rows) against the CPU, on matrices in GGUF's block layout. Each result is checked twice:
 /// - against the float64 dot of the row as `Dequantize.row` decodes it (the shader's math in
 ///   higher precision): |gpu − exact| ≤ 1e-4·Σ m_i·|x_i|, where m_i bounds the magnitude of the
-///   terms the shader adds for element i (|w_i| when it adds (d·s)·q·x; Q4_K also subtracts
-///   min·x, so |w_i| + 2·63·dmin there);
+///   terms the shader adds for element i (|w_i| when it adds (d·s)·q·x; Q4_K and Q5_K also
+///   subtract min·x, so |w_i| + 2·63·dmin there);
 /// - against `Matmul.multiply`, the CPU engine's kernel, which for quantized weights first rounds the activations to
 ///   8 bits per block (Q8_0 blocks of 32 with an f16 step for Q8_0/Q5_0 weights, Q8_K blocks of
 ///   256 with an f32 step for the K formats): each x̂ is within 0.6·step of x (half a step, plus
@@ -141,6 +141,18 @@ struct VulkanQuantizedMatvecTests {
         let perRow = columns / 256
         let blocks = randomBlocks(.q4_K, blocks: rows * perRow, seed: 41, halves: [(0, -8), (2, -9)])
         try checkProduct(.q4_K, packed: blocks.bytes, rows: rows, columns: columns, batch: batch, seed: 42) { r, i in
+            126 * blocks.halves[r * perRow + i / 256][1]
+        }
+    }
+
+    /// Q5_K: [d][dmin][scales 12][qh 32][qs 128]; d in [2⁻⁸, 2⁻⁷), dmin in [2⁻⁹, 2⁻⁸). Random qh
+    /// bytes set the fifth bit of about half the quants, so both halves of 0…31 are exercised.
+    @Test(arguments: [(rows: 40, columns: 2048, batch: 2), (rows: 3, columns: 256, batch: 1)])
+    func q5_K(shape: (rows: Int, columns: Int, batch: Int)) throws {
+        let (rows, columns, batch) = shape
+        let perRow = columns / 256
+        let blocks = randomBlocks(.q5_K, blocks: rows * perRow, seed: 43, halves: [(0, -8), (2, -9)])
+        try checkProduct(.q5_K, packed: blocks.bytes, rows: rows, columns: columns, batch: batch, seed: 44) { r, i in
             126 * blocks.halves[r * perRow + i / 256][1]
         }
     }

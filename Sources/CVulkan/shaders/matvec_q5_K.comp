@@ -1,0 +1,80 @@
+#version 450
+// y[r] = Σ_blocks Σ_sub Σ_j ((d·sc_sub)·q_j − dmin·m_sub)·x[...]   (W: rows × columns in Q5_K; x, y: f32)
+//
+// A batch of activation rows is the dispatch's z dimension: x holds batch × columns and y
+// batch × rows, activation row z giving output row z. Each activation row reads the weights
+// again: correct for prompts, not yet fast (a tiled many-row kernel would reuse them).
+//
+// A Q5_K super-block is 176 bytes (44 words, so blocks stay word-aligned) for 256 elements:
+// f16 d and dmin (word 0), twelve bytes of 6-bit scales and mins for its eight sub-blocks of 32
+// packed as in Q4_K (words 1–3), 32 bytes of high bits qh (words 4–11: bit s of byte j is the
+// fifth bit of element j of sub-block s), then 128 bytes of low 4-bit quants (words 12–43):
+// sub-blocks 2g and 2g+1 share bytes 32g…32g+31, low nibbles for the first, high for the
+// second. So q_j of sub-block s is (nibble of byte j) | (bit s of qh byte j) << 4, in 0…31.
+// Activations stay f32 (dequantize-then-dot). One workgroup per row; its 64 invocations take
+// the row's sub-blocks in turn, and a shared-memory tree adds their sums.
+layout(local_size_x = 64) in;
+
+layout(std430, set = 0, binding = 0) readonly buffer Weights { uint w[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Input { float x[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
+
+layout(push_constant) uniform Shape {
+    uint rows;
+    uint columns;  // a multiple of 256
+} shape;
+
+shared float partial[64];
+
+// Byte `i` (0…11) of the block's scales, which start at word 1.
+uint scaleByte(uint block, uint i) {
+    return (w[block + 1 + (i >> 2)] >> ((i & 3u) * 8u)) & 0xFFu;
+}
+
+void main() {
+    const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    if (row >= shape.rows) return;
+    const uint lane = gl_LocalInvocationID.x;
+    // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
+    const uint xBase = gl_WorkGroupID.z * shape.columns;
+    const uint blocks = shape.columns / 256;
+    float sum = 0.0;
+    for (uint s = lane; s < blocks * 8; s += 64) {
+        const uint b = s / 8, sub = s % 8;
+        const uint block = (row * blocks + b) * 44;  // word index of the block
+        const vec2 dm = unpackHalf2x16(w[block]);    // (d, dmin)
+        uint sc, m;
+        if (sub < 4) {
+            sc = scaleByte(block, sub) & 63u;
+            m = scaleByte(block, sub + 4) & 63u;
+        } else {
+            sc = (scaleByte(block, sub + 4) & 0xFu) | ((scaleByte(block, sub - 4) >> 6) << 4);
+            m = (scaleByte(block, sub + 4) >> 4) | ((scaleByte(block, sub) >> 6) << 4);
+        }
+        const float scale = dm.x * float(sc), minimum = dm.y * float(m);
+        const uint shift = 4u * (sub % 2);
+        const uint quants = block + 12 + (sub / 2) * 8;  // word index of the 32 low-nibble bytes
+        const uint xStart = b * 256 + sub * 32;
+        float dot = 0.0, xSum = 0.0;
+        for (uint k = 0; k < 8; k++) {
+            const uint word = w[quants + k] >> shift;
+            // qh bytes 4k…4k+3 belong to the same elements as these quant bytes; bit `sub` of each.
+            const uint high = w[block + 4 + k] >> sub;
+            for (uint j = 0; j < 4; j++) {
+                const float xv = x[xBase + xStart + 4 * k + j];
+                const uint q = ((word >> (8u * j)) & 0xFu) | (((high >> (8u * j)) & 1u) << 4);
+                dot += float(q) * xv;
+                xSum += xv;
+            }
+        }
+        // Σ_j (scale·q_j − minimum)·x_j = scale·Σ q_j·x_j − minimum·Σ x_j
+        sum += scale * dot - minimum * xSum;
+    }
+    partial[lane] = sum;
+    barrier();
+    for (uint half_ = 32; half_ > 0; half_ >>= 1) {
+        if (lane < half_) partial[lane] += partial[lane + half_];
+        barrier();
+    }
+    if (lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = partial[0];
+}
