@@ -47,7 +47,7 @@ let package = Package(
         // The .comp sources are compiled into shaders_spirv.c by scripts/build-shaders.
         .target(name: "CVulkan", exclude: ["shaders"]),
         .target(name: "GPU", dependencies: ["GGUF", "CVulkan"]),
-        .target(name: "Models", dependencies: ["GGUF", "CriaNumerics"]),
+        .target(name: "Models", dependencies: ["GGUF", "CriaNumerics", "GPU"]),
         .target(name: "Tokenization", dependencies: ["GGUF"]),
         .target(name: "Sampling"),
         // One JSON value type, parser, serializer and string escaper for Server, Grammar and Templates.
@@ -91,7 +91,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "NumericsTests", dependencies: ["CriaNumerics", "GGUF", "CNumerics", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "CriaNumerics", "GGUF"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "CriaNumerics", "GGUF", "GPU"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

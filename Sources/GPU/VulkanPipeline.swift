@@ -42,9 +42,13 @@ public enum VulkanShader: String, CaseIterable, Sendable {
         }
     }
 
-    /// The embedded SPIR-V words, found by name in the generated table.
-    var spirv: UnsafeBufferPointer<UInt32>? {
-        guard let entry = cvk_shader_find(rawValue) else { return nil }
+    /// Whether the shader is a matrix product with a one-invocation-per-row build (`_rowwise`).
+    public var hasRowwiseBuild: Bool { rawValue.hasPrefix("matvec_") }
+
+    /// The embedded SPIR-V words, found by name in the generated table (`rowwise`: the build with
+    /// one invocation per row).
+    func spirv(rowwise: Bool = false) -> UnsafeBufferPointer<UInt32>? {
+        guard let entry = cvk_shader_find(rawValue + (rowwise ? "_rowwise" : "")) else { return nil }
         return UnsafeBufferPointer(start: entry.pointee.words, count: entry.pointee.wordCount)
     }
 }
@@ -54,10 +58,13 @@ public final class VulkanPipeline: @unchecked Sendable {
     let device: VulkanDevice
     let handle: OpaquePointer
     public let shader: VulkanShader
+    /// Whether this is the shader's one-invocation-per-row build.
+    public let rowwise: Bool
 
-    init(device: VulkanDevice, shader: VulkanShader) throws(VulkanError) {
-        guard let words = shader.spirv, let base = words.baseAddress else {
-            throw VulkanError(kind: .invalidArgument, message: "no embedded SPIR-V for shader \(shader.rawValue) (run scripts/build-shaders)")
+    init(device: VulkanDevice, shader: VulkanShader, rowwise: Bool = false) throws(VulkanError) {
+        guard let words = shader.spirv(rowwise: rowwise), let base = words.baseAddress else {
+            throw VulkanError(kind: .invalidArgument, message:
+                "no embedded SPIR-V for shader \(shader.rawValue)\(rowwise ? " (rowwise)" : "") (run scripts/build-shaders)")
         }
         var error = CVKError()
         guard let handle = cvk_pipeline_create(device.context, base, words.count, UInt32(shader.bindingCount),
@@ -67,6 +74,7 @@ public final class VulkanPipeline: @unchecked Sendable {
         self.device = device
         self.handle = handle
         self.shader = shader
+        self.rowwise = rowwise
     }
 
     deinit { cvk_pipeline_destroy(handle) }

@@ -12,12 +12,13 @@ extension KVCache {
 
     /// The cells of `sequence` in the layout above.
     public func encodedSequence(_ sequence: Int) -> [UInt8] {
-        let s = cells(sequence)
-        let n = s.count
+        let s = existingCells(sequence)
+        let n = s?.count ?? 0
         var out: [UInt8] = []
         out.reserveCapacity(24 + n * 4 + layerCount * n * (keyRowBytes + valueRowBytes))
         let header = [Self.slotMagic, UInt32(layerCount), UInt32(kvDimension), keyType.rawValue, valueType.rawValue, UInt32(n)]
         for v in header { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
+        guard let s, n > 0 else { return out }
         out += UnsafeRawBufferPointer(start: s.positions, count: n * 4)
         for l in 0..<layerCount {
             out += UnsafeRawBufferPointer(start: s.key(layer: l, cell: 0), count: n * keyRowBytes)
@@ -52,7 +53,7 @@ extension KVCache {
         guard n <= capacity else { throw .contextFull(sequence: sequence, capacity: capacity) }
         let expected = headerBytes + n * 4 + layerCount * n * (keyRowBytes + valueRowBytes)
         guard bytes.count == expected else { throw .badBatch("slot data has \(bytes.count) bytes, expected \(expected)") }
-        let s = cells(sequence)
+        let s = try cells(sequence)
         bytes.withUnsafeBytes { raw in
             var offset = headerBytes
             func copy(into p: UnsafeMutableRawPointer, _ count: Int) {

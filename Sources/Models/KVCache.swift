@@ -21,11 +21,14 @@ public final class KVCache: @unchecked Sendable {
     /// them (`KVCacheFormats.rotation`); 0 for none.
     public let keyRotation: Int, valueRotation: Int
     private var sequences: [Int: SequenceCells] = [:]
+    /// Where the K and V rows of offloaded layers live (a device's memory); nil: all in host memory.
+    let layerMemory: KVLayerMemory?
 
     /// `keyType`/`valueType` must be in `KVCacheFormats.supported` and split each head into whole
     /// blocks (`TransformerModel.makeCache` checks this against the model).
     public init(layerCount: Int, kvDimension: Int, capacity: Int, keyType: GGMLType = .f16, valueType: GGMLType = .f16,
-                keyRotation: Int = 0, valueRotation: Int = 0) {
+                keyRotation: Int = 0, valueRotation: Int = 0, layerMemory: KVLayerMemory? = nil) {
+        self.layerMemory = layerMemory
         self.layerCount = layerCount
         self.kvDimension = kvDimension
         self.capacity = capacity
@@ -40,13 +43,18 @@ public final class KVCache: @unchecked Sendable {
     /// Bytes the cells of one full sequence take (keys and values of every layer, and positions).
     public var bytesPerSequence: Int { layerCount * capacity * (keyRowBytes + valueRowBytes) + capacity * 4 }
 
-    /// The cells of `sequence`, created empty on first use.
-    func cells(_ sequence: Int) -> SequenceCells {
+    /// The cells of `sequence`, created empty on first use (which fails only when an offloaded
+    /// layer's device cannot hold them).
+    func cells(_ sequence: Int) throws(ModelError) -> SequenceCells {
         if let s = sequences[sequence] { return s }
-        let s = SequenceCells(layers: layerCount, capacity: capacity, keyRowBytes: keyRowBytes, valueRowBytes: valueRowBytes)
+        let s = try SequenceCells(layers: layerCount, capacity: capacity, keyRowBytes: keyRowBytes,
+                                  valueRowBytes: valueRowBytes, memory: layerMemory)
         sequences[sequence] = s
         return s
     }
+
+    /// The cells of `sequence` if it has any.
+    func existingCells(_ sequence: Int) -> SequenceCells? { sequences[sequence] }
 
     /// Number of cached tokens of `sequence`.
     public func count(_ sequence: Int) -> Int { sequences[sequence]?.count ?? 0 }
@@ -75,9 +83,9 @@ public final class KVCache: @unchecked Sendable {
     }
 
     /// Copies the cells of `source` with positions below `end` into `destination`, replacing it.
-    public func copyPrefix(from source: Int, to destination: Int, end: Int32) {
+    public func copyPrefix(from source: Int, to destination: Int, end: Int32) throws(ModelError) {
         guard source != destination else { return }
-        let dst = cells(destination)
+        let dst = try cells(destination)
         dst.count = 0
         guard let src = sequences[source] else { return }
         var n = 0
@@ -99,37 +107,85 @@ public final class KVCache: @unchecked Sendable {
     }
 }
 
-/// The storage of one sequence: positions plus K and V rows for every layer, laid out
-/// [layer][cell][row bytes] so attention reads each layer's cells contiguously.
+/// Memory for the K or V rows of one layer of one sequence outside host memory: a device's
+/// buffer, mapped into the address space, where that layer runs on the device (-ngl). The
+/// owner is kept alive with the sequence; the host reads and writes the rows (cache edits, slot
+/// files) through `address`, the device through the owner.
+public protocol KVLayerMemory: AnyObject, Sendable {
+    /// Whether `layer`'s rows live in this memory.
+    func holds(layer: Int) -> Bool
+    /// A zero-filled allocation of `bytes` for `layer`, or a message saying why there is none.
+    func allocate(layer: Int, bytes: Int) -> Result<(owner: AnyObject, address: UnsafeMutableRawPointer), ModelError>
+}
+
+/// The storage of one sequence: positions plus K and V rows for every layer, each layer's
+/// cells contiguous ([layer][cell][row bytes]) so attention reads them in one run; a layer's
+/// block sits in host memory or, when offloaded, in its device's memory (`KVLayerMemory`).
 final class SequenceCells {
     let layers: Int, capacity: Int, keyRowBytes: Int, valueRowBytes: Int
     var count = 0
     let positions: UnsafeMutablePointer<Int32>
-    let keys: UnsafeMutableRawPointer
-    let values: UnsafeMutableRawPointer
+    /// Each layer's first key and value row.
+    private let keyBases: [UnsafeMutableRawPointer], valueBases: [UnsafeMutableRawPointer]
+    /// The host blocks this object frees, and the device allocations it keeps alive.
+    private let hostBlocks: [UnsafeMutableRawPointer]
+    private(set) var deviceOwners: [Int: (key: AnyObject, value: AnyObject)] = [:]
 
-    init(layers: Int, capacity: Int, keyRowBytes: Int, valueRowBytes: Int) {
+    init(layers: Int, capacity: Int, keyRowBytes: Int, valueRowBytes: Int, memory: KVLayerMemory? = nil) throws(ModelError) {
         self.layers = layers
         self.capacity = capacity
         self.keyRowBytes = keyRowBytes
         self.valueRowBytes = valueRowBytes
+        var keys: [UnsafeMutableRawPointer] = [], values: [UnsafeMutableRawPointer] = []
+        var host: [UnsafeMutableRawPointer] = []
+        var owners: [Int: (key: AnyObject, value: AnyObject)] = [:]
+        let hostLayers = (0..<layers).filter { !(memory?.holds(layer: $0) ?? false) }
+        if !hostLayers.isEmpty {
+            let k = UnsafeMutableRawPointer.allocate(byteCount: hostLayers.count * capacity * keyRowBytes, alignment: 64)
+            let v = UnsafeMutableRawPointer.allocate(byteCount: hostLayers.count * capacity * valueRowBytes, alignment: 64)
+            host = [k, v]
+        }
+        var hostIndex = 0
+        var failure: ModelError?
+        for l in 0..<layers {
+            if let memory, memory.holds(layer: l) {
+                switch (memory.allocate(layer: l, bytes: capacity * keyRowBytes), memory.allocate(layer: l, bytes: capacity * valueRowBytes)) {
+                case let (.success(k), .success(v)):
+                    keys.append(k.address)
+                    values.append(v.address)
+                    owners[l] = (k.owner, v.owner)
+                case let (.failure(e), _), let (_, .failure(e)):
+                    failure = e
+                }
+                if failure != nil { break }
+            } else {
+                keys.append(host[0] + hostIndex * capacity * keyRowBytes)
+                values.append(host[1] + hostIndex * capacity * valueRowBytes)
+                hostIndex += 1
+            }
+        }
+        if let failure {
+            for block in host { block.deallocate() }
+            throw failure
+        }
         positions = .allocate(capacity: capacity)
-        keys = .allocate(byteCount: layers * capacity * keyRowBytes, alignment: 64)
-        values = .allocate(byteCount: layers * capacity * valueRowBytes, alignment: 64)
+        keyBases = keys
+        valueBases = values
+        hostBlocks = host
+        deviceOwners = owners
     }
 
     deinit {
         positions.deallocate()
-        keys.deallocate()
-        values.deallocate()
+        for block in hostBlocks { block.deallocate() }
     }
 
     @inline(__always) func key(layer: Int, cell: Int) -> UnsafeMutableRawPointer {
-        keys + (layer * capacity + cell) * keyRowBytes
+        keyBases[layer] + cell * keyRowBytes
     }
 
     @inline(__always) func value(layer: Int, cell: Int) -> UnsafeMutableRawPointer {
-        values + (layer * capacity + cell) * valueRowBytes
+        valueBases[layer] + cell * valueRowBytes
     }
 
     /// Compacts the cells, keeping those whose position satisfies `predicate`.

@@ -8,6 +8,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case invalidHyperparameter(String)
     case contextFull(sequence: Int, capacity: Int)
     case badBatch(String)
+    /// GPU offload (-ngl) cannot run this model or this device failed.
+    case offload(String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case let .invalidHyperparameter(text): return "invalid model hyper-parameter: \(text)"
         case let .contextFull(sequence, capacity): return "context of sequence \(sequence) is full (\(capacity) tokens)"
         case let .badBatch(text): return "invalid batch: \(text)"
+        case let .offload(text): return "GPU offload (-ngl): \(text)"
         }
     }
 }

@@ -9,7 +9,9 @@ extension ModelWeights {
     /// a row in llama.cpp's repacked-gemm order. Q6_K's copy serves prompts only, so its stored rows
     /// stay, and a Q6_K LM head is not copied at all (prompts ask it for a few rows; the copy would
     /// be 2.4 times its size). Results do not change; speed and memory do.
-    mutating func pack(into store: PackedWeights, path: KernelPath, storage: GGUFStorage, pool: ComputePool) {
+    /// Layers in `skippingLayers` (and the LM head with `skippingOutput`) run on a device and are not copied.
+    mutating func pack(into store: PackedWeights, path: KernelPath, storage: GGUFStorage, pool: ComputePool,
+                       skippingLayers: Set<Int> = [], skippingOutput: Bool = false) {
         let release = { (start: UnsafeRawPointer, count: Int) in storage.releasePages(start, byteCount: count) }
         func pack(_ w: inout WeightMatrix) { w = store.pack(w, path: path, pool: pool, release: release) }
         func pack(_ w: inout WeightMatrix?) {
@@ -19,8 +21,8 @@ extension ModelWeights {
         }
         func pack(_ e: inout ExpertWeights) { e = store.pack(e, path: path, pool: pool, release: release) }
         if PackedWeights.replacesStoredRows(tokenEmbedding.type) { pack(&tokenEmbedding) }
-        if PackedWeights.replacesStoredRows(output.type) { pack(&output) }
-        for i in layers.indices {
+        if PackedWeights.replacesStoredRows(output.type), !skippingOutput { pack(&output) }
+        for i in layers.indices where !skippingLayers.contains(i) {
             pack(&layers[i].query)
             pack(&layers[i].key)
             pack(&layers[i].value)

@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import CriaNumerics
+import GPU
 
 /// A transformer (every architecture in `Architectures/`: decoders, and the BERT-family encoders
 /// that only make embeddings) that runs batches of rows over a KV cache.
@@ -21,6 +22,13 @@ public final class TransformerModel: @unchecked Sendable {
     public let packedWeights = PackedWeights()
     /// Activation buffers, kept across calls and grown when a batch has more rows.
     private var scratch: ForwardScratch?
+    /// The layers (and LM head) that run on Vulkan devices (`-ngl`); nil: all on the CPU.
+    let offload: ModelOffload?
+    /// How many layers run on a device, and whether the LM head does.
+    public var offloadedLayers: Int { offload?.plan.offloadedLayers ?? 0 }
+    public var offloadsOutput: Bool { offload?.outputBackend != nil }
+    /// The devices the offloaded layers run on.
+    public var offloadDevices: [VulkanDeviceInfo] { offload?.backends.map { $0.device.info } ?? [] }
 
     /// Called with named intermediate tensors (llama.cpp's names, e.g. "l_out-3") as the forward
     /// pass computes them: rows × width floats. For numerical debugging against llama.cpp's
@@ -46,9 +54,10 @@ public final class TransformerModel: @unchecked Sendable {
     /// The `--lora-base` model whose matrices replaced the adapted ones (kept open for them).
     var loraBaseFile: GGUFFile?
 
-    /// `threads` run single-row (decode) steps, `batchThreads` (default: `threads`) multi-row ones.
+    /// `threads` run single-row (decode) steps, `batchThreads` (default: `threads`) multi-row ones;
+    /// `offload` puts layers on Vulkan devices (their weights are copied there now).
     public init(file: GGUFFile, threads: Int, batchThreads: Int? = nil,
-                kernelPath: KernelPath = KernelDispatch.current) throws {
+                kernelPath: KernelPath = KernelDispatch.current, offload request: OffloadRequest? = nil) throws {
         self.file = file
         let vocab = file.metadata.array("tokenizer.ggml.tokens")?.count
             ?? file.tensor(named: "token_embd.weight")?.shape.last ?? 0
@@ -58,24 +67,37 @@ public final class TransformerModel: @unchecked Sendable {
         self.batchThreads = max(1, batchThreads ?? threads)
         self.kernelPath = kernelPath
         pool = ComputePool(threads: max(self.threads, self.batchThreads))
-        if KernelDispatch.packsWeights { weights.pack(into: packedWeights, path: kernelPath, storage: file.storage, pool: pool) }
+        let plan = try request?.plan(layers: config.layerCount)
+        if let plan {
+            offload = try Self.makeOffload(plan, weights: weights, config: config, storage: file.storage)
+        } else {
+            offload = nil
+        }
+        if KernelDispatch.packsWeights {
+            weights.pack(into: packedWeights, path: kernelPath, storage: file.storage, pool: pool,
+                         skippingLayers: Set(offload.map { Array($0.layerBackends.keys) } ?? []), skippingOutput: offload?.outputBackend != nil)
+        }
     }
 
     public convenience init(path: String, mode: GGUFStorage.LoadMode = .mmap, threads: Int, batchThreads: Int? = nil,
-                            kernelPath: KernelPath = KernelDispatch.current) throws {
+                            kernelPath: KernelPath = KernelDispatch.current, offload: OffloadRequest? = nil) throws {
         try self.init(file: GGUFFile(path: path, mode: mode), threads: threads, batchThreads: batchThreads,
-                      kernelPath: kernelPath)
+                      kernelPath: kernelPath, offload: offload)
     }
 
     /// A cache whose sequences each hold up to `capacity` tokens, in f16.
     public func makeCache(capacity: Int) -> KVCache {
-        KVCache(layerCount: config.layerCount, kvDimension: config.kvDimension, capacity: capacity)
+        KVCache(layerCount: config.layerCount, kvDimension: config.kvDimension, capacity: capacity,
+                layerMemory: offload?.kvMemory)
     }
 
     /// A cache storing keys as `keyType` and values as `valueType` (`-ctk`/`-ctv`): one of
     /// `KVCacheFormats.supported`, in whole blocks per attention head.
     public func makeCache(capacity: Int, keyType: GGMLType, valueType: GGMLType) throws(ModelError) -> KVCache {
         for (type, flag) in [(keyType, "-ctk"), (valueType, "-ctv")] {
+            guard offload == nil || type == .f16 else {
+                throw .offload("\(flag) \(type.name.lowercased()): offloaded layers keep their KV cache in f16")
+            }
             guard KVCacheFormats.supported.contains(type) else {
                 throw .invalidHyperparameter("\(flag) \(type.name.lowercased()): the KV cache stores \(KVCacheFormats.names)")
             }
@@ -88,7 +110,8 @@ public final class TransformerModel: @unchecked Sendable {
         return KVCache(layerCount: config.layerCount, kvDimension: config.kvDimension, capacity: capacity,
                        keyType: keyType, valueType: valueType,
                        keyRotation: KVCacheFormats.rotation(for: keyType, headDimension: hd, keys: true),
-                       valueRotation: KVCacheFormats.rotation(for: valueType, headDimension: hd, keys: false))
+                       valueRotation: KVCacheFormats.rotation(for: valueType, headDimension: hd, keys: false),
+                       layerMemory: offload?.kvMemory)
     }
 
     /// Runs `batch`, appending its keys and values to `cache`, and returns the logits of the rows
@@ -98,7 +121,7 @@ public final class TransformerModel: @unchecked Sendable {
             throw ModelError.badBatch("\(config.architecture) is an embedding model: it has no output layer to predict tokens with")
         }
         guard let (x, s) = try residualStream(batch, cache: cache) else { return [] }
-        return computeLogits(batch, hidden: x, scratch: s)
+        return try computeLogits(batch, hidden: x, scratch: s)
     }
 
     /// Runs `batch` like `forward` but returns, for every row in row order, the final hidden
@@ -123,6 +146,12 @@ public final class TransformerModel: @unchecked Sendable {
     /// Embeds the batch and runs every layer over it; returns the residual stream
     /// (`count × embeddingLength`, inside the reused scratch), or nil for an empty batch.
     private func residualStream(_ batch: Batch, cache: KVCache) throws -> (UnsafeMutablePointer<Float>, ForwardScratch)? {
+        if offload != nil, cache.layerMemory !== offload?.kvMemory {
+            throw ModelError.offload("this cache was not made by the offloaded model (makeCache), so its offloaded layers are not on the device")
+        }
+        if offload != nil, !adapters.isEmpty {
+            throw ModelError.offload("LoRA adapters do not run on the Vulkan backend; load the model without -ngl to use them")
+        }
         let cells = try assignCells(batch, cache: cache)
         let n = batch.count
         guard n > 0 else { return nil }
@@ -134,17 +163,10 @@ public final class TransformerModel: @unchecked Sendable {
         // (tiles follow causal masks; bidirectional rows take the single-row path)
         let schedule = ForwardSchedule(batch, numerics: numerics, microBatchSize: microBatchSize,
                                        tiledAttention: cache.keyType == .f16 && cache.valueType == .f16 && config.causalAttention)
-        schedule.rowOrders.withUnsafeBufferPointer { orders in
+        try schedule.rowOrders.withUnsafeBufferPointer { orders in
             let pass = ForwardPass(batch: batch, cache: cache, cells: cells, scratch: s, schedule: schedule, orders: orders.baseAddress!,
                                    adapterScales: rowAdapterScales(batch), ropeFactors: ropeFactors(cache))
-            for layer in 0..<config.layerCount {
-                attentionBlock(layer, pass)
-                if weights.layers[layer].experts != nil {
-                    expertFeedForwardBlock(layer, pass)
-                } else {
-                    feedForwardBlock(layer, pass)
-                }
-            }
+            try runLayers(pass)
         }
         return (s.x, s)
     }
@@ -165,8 +187,7 @@ public final class TransformerModel: @unchecked Sendable {
 
     private func reposition(_ cache: KVCache, sequence: Int, positions range: Range<Int32>, to newPosition: (Int32) -> Int32) {
         let moved = cache.repositionCells(sequence, range: range, to: newPosition)
-        guard !moved.isEmpty else { return }
-        let s = cache.cells(sequence)
+        guard !moved.isEmpty, let s = cache.existingCells(sequence) else { return }
         let c = config
         let byDelta = Dictionary(grouping: moved, by: \.delta)
         // Keys are read back as floats, rotated, and stored again in the cache's format (for a
@@ -222,10 +243,13 @@ public final class TransformerModel: @unchecked Sendable {
                     throw ModelError.badBatch("position \(row.position) is beyond the model's \(positions.rows) position embeddings")
                 }
             }
-            var state = next[row.sequence] ?? {
-                let s = cache.cells(row.sequence)
-                return (s, s.count, s.count > 0 ? s.positions[s.count - 1] : -1)
-            }()
+            var state: (cells: SequenceCells, count: Int, last: Int32)
+            if let known = next[row.sequence] {
+                state = known
+            } else {
+                let s = try cache.cells(row.sequence)
+                state = (s, s.count, s.count > 0 ? s.positions[s.count - 1] : -1)
+            }
             guard row.position > state.last else {
                 throw ModelError.badBatch("position \(row.position) of sequence \(row.sequence) is not after \(state.last)")
             }
@@ -271,7 +295,7 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// Sliding-window layers use their own base and scaling (none, except for gpt-oss).
-    private func ropeParameters(_ layer: Int) -> (base: Float, scale: Float, attentionFactor: Float, yarn: RoPE.YaRN?) {
+    func ropeParameters(_ layer: Int) -> (base: Float, scale: Float, attentionFactor: Float, yarn: RoPE.YaRN?) {
         let c = config
         return c.slidingLayers[layer]
             ? (c.ropeBaseSliding, c.ropeScaleSliding, c.ropeAttentionFactorSliding, c.ropeYaRNSliding)
@@ -291,7 +315,7 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// x += attention(norm(x)), and the rows' keys and values into the cache.
-    private func attentionBlock(_ layer: Int, _ pass: ForwardPass) {
+    func attentionBlock(_ layer: Int, _ pass: ForwardPass) {
         let c = config, w = weights.layers[layer], s = pass.scratch, n = pass.batch.count, d = c.embeddingLength
         let (x, h, q, k, v, o) = (s.x, s.h, s.q, s.k, s.v, s.o)
         normalizeInput(x, weight: w.attentionNorm, into: h, rows: n)
@@ -321,7 +345,7 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// x += mlp(norm(x)).
-    private func feedForwardBlock(_ layer: Int, _ pass: ForwardPass) {
+    func feedForwardBlock(_ layer: Int, _ pass: ForwardPass) {
         let c = config, w = weights.layers[layer], s = pass.scratch, n = pass.batch.count, d = c.embeddingLength
         guard let wUp = w.up, let wDown = w.down else { preconditionFailure("layer \(layer) has no dense FFN") }
         let (x, h, gate, up, o) = (s.x, s.h, s.gate, s.up, s.o)
@@ -553,12 +577,18 @@ public final class TransformerModel: @unchecked Sendable {
     /// The factor on q·k: 1 when the queries were already scaled (Gemma).
     private var scoreScale: Float { config.scalesQueries ? 1 : config.attentionScale }
 
-    private func computeLogits(_ batch: Batch, hidden x: UnsafeMutablePointer<Float>, scratch s: ForwardScratch) -> [Float] {
+    private func computeLogits(_ batch: Batch, hidden x: UnsafeMutablePointer<Float>, scratch s: ForwardScratch) throws -> [Float] {
         let d = config.embeddingLength, vocab = config.vocabularySize
         let wanted = batch.rows.indices.filter { batch.rows[$0].wantsLogits }
         guard !wanted.isEmpty else { return [] }
         let normed = s.h
         guard let outputNorm = weights.outputNorm else { return [] }  // (encoders never get here: see forward)
+        if let backend = offload?.outputBackend {
+            var logits = [Float](repeating: 0, count: wanted.count * vocab)
+            try logits.withUnsafeMutableBufferPointer { try deviceLogits(backend, hidden: x, wanted: wanted, into: $0.baseAddress!) }
+            scaleLogits(&logits)
+            return logits
+        }
         for (j, i) in wanted.enumerated() {
             VectorMath.rmsNorm(x + i * d, weight: outputNorm, count: d, eps: config.rmsEpsilon, into: normed + j * d)
         }

@@ -46,6 +46,8 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var kvCache: KVCacheOptions
 
+    @OptionGroup var gpu: GPUOptions
+
     @Flag(name: .customLong("profile"), help: "Also measure read bandwidth and split a decode step into its parts.")
     var profile = false
 
@@ -59,7 +61,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads ?? threads)
+        let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads ?? threads, offload: try gpu.request())
         m.numerics = numerics
         // Read and convert the schema first, so a bad one fails before any measuring.
         let schemaBench = try jsonSchema.map { try loadSchemaBench(m, path: $0) }
@@ -71,6 +73,10 @@ struct BenchCommand: ParsableCommand {
         }
         print("model: \(model)  numerics: \(numerics.rawValue)  kv: \(kvCache.cacheTypeK.lowercased())/\(kvCache.cacheTypeV.lowercased())  threads: \(threads)  batch threads: \(batchThreads ?? threads)  reps: \(repetitions)")
         print(Self.describe(m.parameterCount))
+        if let offload = GPUOptions.describe(m) {
+            print(offload.summary)
+            if let warning = offload.warning { print("warning: " + warning) }
+        }
         print("| test | t/s |")
         print("| --- | --- |")
         if prompt > 0 {

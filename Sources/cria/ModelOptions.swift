@@ -1,10 +1,16 @@
 import ArgumentParser
+import Foundation
 import GGUF
 import Models
 import Tokenization
 
 /// Options shared by the commands that load a model (`run`, `tokenize`, `perplexity`).
 struct ModelOptions: ParsableArguments {
+    /// A line to stderr, so stdout stays the command's output.
+    private func printError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
     @Option(name: [.short, .customLong("model")], help: "Path to a .gguf model.")
     var model: String
 
@@ -17,13 +23,19 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("numerics"), help: NumericsMode.help)
     var numerics = NumericsMode.invariant
 
+    @OptionGroup var gpu: GPUOptions
+
     func openFile() throws -> GGUFFile {
         try GGUFFile(path: model, mode: noMmap ? .read : .mmap)
     }
 
     func loadModel(_ file: GGUFFile) throws -> TransformerModel {
-        let model = try TransformerModel(file: file, threads: threads)
+        let model = try TransformerModel(file: file, threads: threads, offload: try gpu.request())
         model.numerics = numerics
+        if let offload = GPUOptions.describe(model) {
+            printError(offload.summary)
+            if let warning = offload.warning { printError("warning: " + warning) }
+        }
         return model
     }
 }

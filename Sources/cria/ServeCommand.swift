@@ -108,12 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
     var threadsBatch: Int?
     @Option(name: .customLong("threads-http"), help: "Threads of the HTTP server.")
     var threadsHTTP: Int?
-    @Option(name: [.customLong("ngl", withSingleDash: true), .customLong("n-gpu-layers")], help: "GPU layers (no GPU in this build: ignored).")
-    var gpuLayers: Int?
-    @Option(name: [.customLong("mg", withSingleDash: true), .customLong("main-gpu")], help: "Main GPU (ignored).")
-    var mainGPU: Int?
-    @Option(name: [.customLong("ts", withSingleDash: true), .customLong("tensor-split")], help: "Tensor split (ignored).")
-    var tensorSplit: String?
+    @OptionGroup var gpu: GPUOptions
 
     // HTTP
     @Option(name: .customLong("host"), help: "Address to listen on.")
@@ -245,9 +240,6 @@ struct ServeCommand: AsyncParsableCommand {
         // A reader of our stdout going away must cost log lines, not the server (write gets EPIPE).
         signal(SIGPIPE, SIG_IGN)
         let log = try logging.makeLog(verbose: verbose)
-        if gpuLayers != nil || mainGPU != nil || tensorSplit != nil {
-            log.warn("this build has no GPU support: -ngl, -mg and -ts are ignored")
-        }
         if let numa {
             log.warn("--numa \(numa) has no effect: cria does not place threads or memory on NUMA nodes "
                      + "(this machine has \(Self.numaNodeCount()) node(s))")
@@ -325,6 +317,10 @@ struct ServeCommand: AsyncParsableCommand {
         loader.adapters = try loraOptions.adapters()
         loader.adaptersStartUnapplied = loraOptions.initWithoutApply
         loader.loraBase = loraOptions.loraBase
+        loader.offload = try gpu.request()
+        if loader.offload != nil, !loader.adapters.isEmpty || loader.loraBase != nil {
+            throw ValidationError("--lora and --lora-base do not run with -ngl yet: the Vulkan backend has no adapters")
+        }
         let readyLoader = loader
         let embeddingsEnabled = server.embeddingsEnabled
         // Loading computes (packed weight copies, see PackedWeights), so it runs on a thread of
@@ -351,6 +347,10 @@ struct ServeCommand: AsyncParsableCommand {
                               "n_params_active": "\(params.active)"]
                 if let experts = config.experts { loaded["n_expert"] = "\(experts.count)"; loaded["n_expert_used"] = "\(experts.used)" }
                 log.info("model loaded", loaded)
+                if let offload = GPUOptions.describe(served.engine.model) {
+                    log.info(offload.summary)
+                    if let warning = offload.warning { log.warn(warning) }
+                }
                 if config.isEncoder && !embeddingsEnabled {
                     // llama-server also starts here, and its embedding routes refuse without the flag.
                     log.warn("\(config.architecture) is an embedding model: it cannot generate text, and /embedding and "
@@ -475,12 +475,14 @@ struct ModelLoader: Sendable {
     var adaptersStartUnapplied = false
     /// `--lora-base`: the model whose matrices replace the adapted ones.
     var loraBase: String?
+    /// `-ngl`, `-mg`, `-ts`.
+    var offload: OffloadRequest?
 
     /// Loads everything; `reportLock` hears what `--mlock` did before the engine starts.
     func load(reportLock: (GGUFStorage.LockOutcome) -> Void = { _ in }) throws -> ServedModel {
         let file = try GGUFFile(path: path, mode: mode, mlock: lockMemory)
         reportLock(file.storage.lockOutcome)
-        let model = try TransformerModel(file: file, threads: threads, batchThreads: batchThreads)
+        let model = try TransformerModel(file: file, threads: threads, batchThreads: batchThreads, offload: offload)
         model.microBatchSize = microBatchSize
         model.numerics = numerics
         for adapter in adapters {

@@ -16,6 +16,13 @@ enum GPUTestDevice {
     }()
 
     static var available: Bool { kernels != nil }
+
+    /// The same device with each matrix-product layout (the device's own choice is one of them).
+    static let bothLayouts: [VulkanKernels] = {
+        guard let kernels else { return [] }
+        let layouts: [VulkanKernels.MatvecLayout] = [.workgroupPerRow, .invocationPerRow]
+        return layouts.compactMap { try? VulkanKernels(device: kernels.device, matvecLayout: $0) }
+    }()
 }
 
 /// Uniform floats in -1..<1 from a seed, so a failure reproduces.

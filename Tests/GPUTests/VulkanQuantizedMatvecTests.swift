@@ -53,9 +53,18 @@ struct VulkanQuantizedMatvecTests {
         let input = try device.makeBuffer(bytes: batch * columns * 4)
         try input.write(x)
         let output = try device.makeBuffer(bytes: batch * rows * 4)
-        try kernels.multiply(type, weights: weights, input: input, output: output, rows: rows, columns: columns,
-                             batch: batch)
-        let gpu = try output.readFloats(count: batch * rows)
+        #expect(GPUTestDevice.bothLayouts.count == 2)
+        for kernels in GPUTestDevice.bothLayouts {
+            try kernels.multiply(type, weights: weights, input: input, output: output, rows: rows, columns: columns,
+                                 batch: batch)
+            try checkOutput(type, packed: packed, gpu: try output.readFloats(count: batch * rows), x: x, rows: rows,
+                            columns: columns, batch: batch, extraMagnitude: extraMagnitude, layout: kernels.matvecLayout)
+        }
+    }
+
+    /// The checks of `checkProduct` on one layout's output.
+    func checkOutput(_ type: GGMLType, packed: [UInt8], gpu: [Float], x: [Float], rows: Int, columns: Int, batch: Int,
+                     extraMagnitude: (Int, Int) -> Double, layout: VulkanKernels.MatvecLayout) throws {
         let cpu = packed.withUnsafeBytes {
             cpuProduct(type: type, weights: $0.baseAddress!, rows: rows, columns: columns, x: x, batch: batch)
         }
@@ -81,8 +90,8 @@ struct VulkanQuantizedMatvecTests {
                     }
                 }
                 let g = Double(gpu[n * rows + r]), c = Double(cpu[n * rows + r])
-                #expect(abs(g - exact) <= 1e-4 * magnitude, "\(type) [\(n)][\(r)]: gpu \(g) vs float64 \(exact)")
-                #expect(abs(g - c) <= activationError + 1e-4 * magnitude, "\(type) [\(n)][\(r)]: gpu \(g) vs CPU \(c)")
+                #expect(abs(g - exact) <= 1e-4 * magnitude, "\(type) \(layout) [\(n)][\(r)]: gpu \(g) vs float64 \(exact)")
+                #expect(abs(g - c) <= activationError + 1e-4 * magnitude, "\(type) \(layout) [\(n)][\(r)]: gpu \(g) vs CPU \(c)")
             }
         }
     }

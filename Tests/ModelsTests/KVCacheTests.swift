@@ -7,9 +7,9 @@ import GGUF
 /// rows, and slot files round-trip, name a format mismatch, and still read the older f16 layout.
 @Suite struct KVCacheTests {
     /// A cache with `n` cells in sequence 0 whose key and value bytes encode (layer, cell, byte).
-    static func filled(_ key: GGMLType, _ value: GGMLType, cells n: Int) -> KVCache {
+    static func filled(_ key: GGMLType, _ value: GGMLType, cells n: Int) throws -> KVCache {
         let cache = KVCache(layerCount: 3, kvDimension: 64, capacity: 8, keyType: key, valueType: value)
-        let s = cache.cells(0)
+        let s = try cache.cells(0)
         for c in 0..<n {
             s.positions[c] = Int32(10 + c)
             for l in 0..<3 {
@@ -32,7 +32,7 @@ import GGUF
 
     @Test(arguments: [(GGMLType.q8_0, GGMLType.q4_0), (.f16, .f16), (.q4_0, .q8_0)])
     func slotFilesRoundTrip(_ key: GGMLType, _ value: GGMLType) throws {
-        let cache = Self.filled(key, value, cells: 5)
+        let cache = try Self.filled(key, value, cells: 5)
         let bytes = cache.encodedSequence(0)
         let other = KVCache(layerCount: 3, kvDimension: 64, capacity: 8, keyType: key, valueType: value)
         try other.loadSequence(2, from: bytes)
@@ -49,7 +49,7 @@ import GGUF
 
     /// Files written before cache formats existed: UInt32 layers, kvDimension, n, positions, then f16 rows.
     @Test func legacyF16SlotFilesStillLoad() throws {
-        let cache = Self.filled(.f16, .f16, cells: 2)
+        let cache = try Self.filled(.f16, .f16, cells: 2)
         var legacy: [UInt8] = []
         for v in [UInt32(3), 64, 2] { withUnsafeBytes(of: v.littleEndian) { legacy += $0 } }
         let current = cache.encodedSequence(0)
@@ -62,13 +62,13 @@ import GGUF
     }
 
     @Test func compactionAndPrefixCopiesMoveWholeRows() throws {
-        let cache = Self.filled(.q8_0, .q4_0, cells: 6)
+        let cache = try Self.filled(.q8_0, .q4_0, cells: 6)
         let before = cache.encodedSequence(0)
-        cache.copyPrefix(from: 0, to: 1, end: 13)  // positions 10, 11, 12
+        try cache.copyPrefix(from: 0, to: 1, end: 13)  // positions 10, 11, 12
         #expect(cache.positions(1) == [10, 11, 12])
         cache.remove(0, positions: 11..<13)
         #expect(cache.positions(0) == [10, 13, 14, 15])
-        let s = cache.cells(0), original = KVCacheTests.filled(.q8_0, .q4_0, cells: 6).cells(0)
+        let s = try cache.cells(0), original = try KVCacheTests.filled(.q8_0, .q4_0, cells: 6).cells(0)
         for l in 0..<3 {
             for (kept, from) in [(0, 0), (1, 3), (3, 5)] {
                 #expect(memcmp(s.key(layer: l, cell: kept), original.key(layer: l, cell: from), cache.keyRowBytes) == 0)

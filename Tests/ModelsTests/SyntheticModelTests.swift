@@ -183,7 +183,7 @@ enum Synthetic {
         let original = try Synthetic.run(model, cache, e.tokensA, start: 0)
         _ = try Synthetic.run(model, cache, e.tokensB, start: 0, sequence: 1)  // replaced below
 
-        cache.copyPrefix(from: 0, to: 1, end: 7)
+        try cache.copyPrefix(from: 0, to: 1, end: 7)
         #expect(cache.positions(1) == (0..<7).map { $0 })
         #expect(cache.count(0) == 12)
         let continued = try Synthetic.run(model, cache, e.cont, start: 7, sequence: 1)

@@ -10,6 +10,14 @@
 // (row = group.y · groups.x + group.x), so the host can cover any row count.
 layout(local_size_x = 64) in;
 
+// LANES invocations share one row: 64 (the default) is one workgroup per row, its partial sums
+// added in shared memory, for GPUs; 1 (the `_rowwise` build of this file, scripts/build-shaders)
+// is one invocation per row with no barrier at all, for Vulkan devices that run on the CPU
+// (lavapipe), where a barrier costs far more than the arithmetic.
+#ifndef LANES
+#define LANES 64
+#endif
+
 // Two f16 weights per 32-bit word, the lower-addressed in the low half (the host pads the
 // buffer to a whole word); each is widened to f32 exactly before the product.
 layout(std430, set = 0, binding = 0) readonly buffer Weights { uint w[]; };
@@ -21,26 +29,33 @@ layout(push_constant) uniform Shape {
     uint columns;
 } shape;
 
+#if LANES > 1
 shared float partial[64];
+#endif
 
 void main() {
-    const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
-    // Uniform across the workgroup, so no invocation skips a barrier another one reaches.
-    if (row >= shape.rows) return;
-    const uint lane = gl_LocalInvocationID.x;
+    const uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    const uint lane = gl_LocalInvocationID.x % LANES;
+    const uint row = group * (64 / LANES) + gl_LocalInvocationID.x / LANES;
+    // (no early return: with LANES > 1 every invocation must reach the barriers)
+    const bool valid = row < shape.rows;
     // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
     const uint xBase = gl_WorkGroupID.z * shape.columns;
     const uint base = row * shape.columns;
     float sum = 0.0;
-    for (uint k = lane; k < shape.columns; k += 64) {
+    for (uint k = lane; valid && k < shape.columns; k += LANES) {
         const uint index = base + k;
         sum += unpackHalf2x16(w[index >> 1])[index & 1u] * x[xBase + k];
     }
-    partial[lane] = sum;
+#if LANES > 1
+    const uint slot = gl_LocalInvocationID.x;
+    partial[slot] = sum;
     barrier();
-    for (uint half_ = 32; half_ > 0; half_ >>= 1) {
-        if (lane < half_) partial[lane] += partial[lane + half_];
+    for (uint half_ = LANES / 2; half_ > 0; half_ >>= 1) {
+        if (lane < half_) partial[slot] += partial[slot + half_];
         barrier();
     }
-    if (lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = partial[0];
+    sum = partial[slot];
+#endif
+    if (valid && lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = sum;
 }

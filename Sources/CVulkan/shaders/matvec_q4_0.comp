@@ -12,6 +12,14 @@
 // a shared-memory tree for the partial sums.
 layout(local_size_x = 64) in;
 
+// LANES invocations share one row: 64 (the default) is one workgroup per row, its partial sums
+// added in shared memory, for GPUs; 1 (the `_rowwise` build of this file, scripts/build-shaders)
+// is one invocation per row with no barrier at all, for Vulkan devices that run on the CPU
+// (lavapipe), where a barrier costs far more than the arithmetic.
+#ifndef LANES
+#define LANES 64
+#endif
+
 layout(std430, set = 0, binding = 0) readonly buffer Weights { uint w[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Input { float x[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
@@ -21,22 +29,26 @@ layout(push_constant) uniform Shape {
     uint columns;  // a multiple of 32
 } shape;
 
+#if LANES > 1
 shared float partial[64];
+#endif
 
 uint byteAt(uint offset) {
     return (w[offset >> 2] >> ((offset & 3u) * 8u)) & 0xFFu;
 }
 
 void main() {
-    const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
-    if (row >= shape.rows) return;
-    const uint lane = gl_LocalInvocationID.x;
+    const uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    const uint lane = gl_LocalInvocationID.x % LANES;
+    const uint row = group * (64 / LANES) + gl_LocalInvocationID.x / LANES;
+    // (no early return: with LANES > 1 every invocation must reach the barriers)
+    const bool valid = row < shape.rows;
     // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
     const uint xBase = gl_WorkGroupID.z * shape.columns;
     const uint blocks = shape.columns / 32;
     const uint rowStart = row * blocks * 18;
     float sum = 0.0;
-    for (uint b = lane; b < blocks; b += 64) {
+    for (uint b = lane; valid && b < blocks; b += LANES) {
         const uint start = rowStart + b * 18;
         const float d = unpackHalf2x16(byteAt(start) | (byteAt(start + 1) << 8)).x;
         float blockSum = 0.0;
@@ -47,11 +59,15 @@ void main() {
         }
         sum += d * blockSum;
     }
-    partial[lane] = sum;
+#if LANES > 1
+    const uint slot = gl_LocalInvocationID.x;
+    partial[slot] = sum;
     barrier();
-    for (uint half_ = 32; half_ > 0; half_ >>= 1) {
-        if (lane < half_) partial[lane] += partial[lane + half_];
+    for (uint half_ = LANES / 2; half_ > 0; half_ >>= 1) {
+        if (lane < half_) partial[slot] += partial[slot + half_];
         barrier();
     }
-    if (lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = partial[0];
+    sum = partial[slot];
+#endif
+    if (valid && lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = sum;
 }

@@ -14,6 +14,14 @@
 // take the row's sub-blocks in turn, and a shared-memory tree adds their sums.
 layout(local_size_x = 64) in;
 
+// LANES invocations share one row: 64 (the default) is one workgroup per row, its partial sums
+// added in shared memory, for GPUs; 1 (the `_rowwise` build of this file, scripts/build-shaders)
+// is one invocation per row with no barrier at all, for Vulkan devices that run on the CPU
+// (lavapipe), where a barrier costs far more than the arithmetic.
+#ifndef LANES
+#define LANES 64
+#endif
+
 layout(std430, set = 0, binding = 0) readonly buffer Weights { uint w[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Input { float x[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
@@ -23,7 +31,9 @@ layout(push_constant) uniform Shape {
     uint columns;  // a multiple of 256
 } shape;
 
+#if LANES > 1
 shared float partial[64];
+#endif
 
 // Byte `i` (0…11) of the block's scales, which start at word 1.
 uint scaleByte(uint block, uint i) {
@@ -31,14 +41,16 @@ uint scaleByte(uint block, uint i) {
 }
 
 void main() {
-    const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
-    if (row >= shape.rows) return;
-    const uint lane = gl_LocalInvocationID.x;
+    const uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    const uint lane = gl_LocalInvocationID.x % LANES;
+    const uint row = group * (64 / LANES) + gl_LocalInvocationID.x / LANES;
+    // (no early return: with LANES > 1 every invocation must reach the barriers)
+    const bool valid = row < shape.rows;
     // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
     const uint xBase = gl_WorkGroupID.z * shape.columns;
     const uint blocks = shape.columns / 256;
     float sum = 0.0;
-    for (uint s = lane; s < blocks * 8; s += 64) {
+    for (uint s = lane; valid && s < blocks * 8; s += LANES) {
         const uint b = s / 8, sub = s % 8;
         const uint block = (row * blocks + b) * 36;  // word index of the block
         const vec2 dm = unpackHalf2x16(w[block]);    // (d, dmin)
@@ -66,11 +78,15 @@ void main() {
         // Σ_j (scale·q_j − minimum)·x_j = scale·Σ q_j·x_j − minimum·Σ x_j
         sum += scale * dot - minimum * xSum;
     }
-    partial[lane] = sum;
+#if LANES > 1
+    const uint slot = gl_LocalInvocationID.x;
+    partial[slot] = sum;
     barrier();
-    for (uint half_ = 32; half_ > 0; half_ >>= 1) {
-        if (lane < half_) partial[lane] += partial[lane + half_];
+    for (uint half_ = LANES / 2; half_ > 0; half_ >>= 1) {
+        if (lane < half_) partial[slot] += partial[slot + half_];
         barrier();
     }
-    if (lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = partial[0];
+    sum = partial[slot];
+#endif
+    if (valid && lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = sum;
 }

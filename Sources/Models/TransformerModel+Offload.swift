@@ -1,0 +1,321 @@
+import GGUF
+import GPU
+import CriaNumerics
+
+/// The offloaded part of a model (`OffloadPlan`): the devices and which layers each runs.
+final class ModelOffload: @unchecked Sendable {
+    let plan: OffloadPlan
+    let backends: [DeviceBackend]
+    let layerBackends: [Int: DeviceBackend]
+    let outputBackend: DeviceBackend?
+    let kvMemory: DeviceKVMemory
+
+    init(plan: OffloadPlan, backends: [DeviceBackend]) {
+        self.plan = plan
+        self.backends = backends
+        func backend(_ index: Int?) -> DeviceBackend? { index.flatMap { i in backends.first { $0.index == i } } }
+        var layers: [Int: DeviceBackend] = [:]
+        for (layer, device) in plan.layerDevices.enumerated() { if let b = backend(device) { layers[layer] = b } }
+        layerBackends = layers
+        outputBackend = backend(plan.outputDevice)
+        kvMemory = DeviceKVMemory(layerBackends: layers)
+    }
+}
+
+extension TransformerModel {
+    /// Why `config` cannot run on the Vulkan backend, nil when it can: the device runs the dense,
+    /// causal, RMS-normed decoder block with an f16 cache; other blocks stay on the CPU.
+    static func offloadObstacle(_ c: ModelConfiguration) -> String? {
+        if c.isEncoder || !c.causalAttention || c.normKind != .rms || c.normalizesResiduals {
+            return "\(c.architecture) is an encoder; the Vulkan backend runs causal decoders"
+        }
+        if c.experts != nil { return "\(c.architecture) routes through experts, which the Vulkan backend does not run yet" }
+        if c.hasAttentionSinks { return "\(c.architecture)'s attention sinks are not in the Vulkan backend yet" }
+        if !c.normalizesBlockInputs { return "\(c.architecture) normalizes only block outputs; the Vulkan backend needs input norms" }
+        if !c.gatedFeedForward { return "\(c.architecture)'s feed-forward block has no gate" }
+        if c.valueDimension != c.headDimension { return "value heads of \(c.valueDimension) differ from key heads of \(c.headDimension)" }
+        if c.kvDimension % 2 != 0 { return "an odd KV width (\(c.kvDimension)) does not fit the f16 cache's word pairs" }
+        return nil
+    }
+
+    /// Opens the plan's devices and copies the offloaded layers (and the LM head) to them.
+    static func makeOffload(_ plan: OffloadPlan, weights: ModelWeights, config c: ModelConfiguration,
+                            storage: GGUFStorage) throws(ModelError) -> ModelOffload? {
+        guard !plan.devices.isEmpty else { return nil }
+        if let obstacle = offloadObstacle(c) { throw .offload(obstacle) }
+        let backends = try plan.devices.map { (index) throws(ModelError) in try DeviceBackend(index: index) }
+        let offload = ModelOffload(plan: plan, backends: backends)
+        let release = { (start: UnsafeRawPointer, count: Int) in storage.releasePages(start, byteCount: count) }
+        for (layer, backend) in offload.layerBackends.sorted(by: { $0.key < $1.key }) {
+            try backend.upload(layer: layer, weights.layers[layer], config: c, release: release)
+        }
+        if let backend = offload.outputBackend, let norm = weights.outputNorm {
+            try backend.uploadOutput(norm: norm, matrix: weights.output)
+        }
+        return offload
+    }
+
+    /// Runs the layers of `pass` from first to last, each on the CPU or on its device, moving the
+    /// residual stream between host and device memory where consecutive layers change places.
+    /// The stream ends in host memory.
+    func runLayers(_ pass: ForwardPass) throws {
+        let s = pass.scratch, n = pass.batch.count, d = config.embeddingLength
+        var resident: DeviceBackend?  // where x is now; nil: the host
+        var deviceState: [ObjectIdentifier: DevicePass] = [:]
+        for layer in 0..<config.layerCount {
+            let target = offload?.layerBackends[layer]
+            if target !== resident {
+                if let resident { try resident.scratch(rows: n, config: config).x.contents.copyBytesOut(to: s.x, floats: n * d) }
+                if let target { try target.scratch(rows: n, config: config).x.contents.copyBytesIn(from: s.x, floats: n * d) }
+                resident = target
+            }
+            if let target {
+                let key = ObjectIdentifier(target)
+                if deviceState[key] == nil { deviceState[key] = try DevicePass(pass, backend: target, config: config) }
+                try deviceLayer(layer, deviceState[key]!)
+            } else {
+                attentionBlock(layer, pass)
+                if weights.layers[layer].experts != nil {
+                    expertFeedForwardBlock(layer, pass)
+                } else {
+                    feedForwardBlock(layer, pass)
+                }
+            }
+        }
+        if let resident { try resident.scratch(rows: n, config: config).x.contents.copyBytesOut(to: s.x, floats: n * d) }
+    }
+
+    /// x += attention(norm(x)) and x += mlp(norm(x)) for one layer on its device: the steps of
+    /// `attentionBlock` and `feedForwardBlock` as shaders, in f32 (the CPU rounds some of them,
+    /// such as GELU's input, to f16; results agree within the tolerances of the offload tests).
+    func deviceLayer(_ layer: Int, _ p: DevicePass) throws {
+        let c = config, n = p.rows, d = c.embeddingLength, qd = c.queryDimension, kvd = c.kvDimension, hd = c.headDimension
+        let w = p.backend.layers[layer]!, s = p.scratch, k = p.backend.kernels
+        do {
+            try k.rmsNorm(input: s.x, weight: w.attentionNorm, output: s.h, rows: n, count: d, eps: c.rmsEpsilon)
+            try multiply(k, w.query, s.h, s.q, rows: n)
+            try multiply(k, w.key, s.h, s.k, rows: n)
+            try multiply(k, w.value, s.h, s.v, rows: n)
+            for (bias, y, width) in [(w.queryBias, s.q, qd), (w.keyBias, s.k, kvd), (w.valueBias, s.v, kvd)] {
+                if let bias { try k.addScaled(bias, into: y, count: n * width, period: width, scale: 1) }
+            }
+            let wholeRow = c.queryKeyNorm == .wholeRow
+            if let norm = w.queryNorm {
+                try k.rmsNorm(input: s.q, weight: norm, output: s.q, rows: wholeRow ? n : n * c.headCount,
+                              count: wholeRow ? qd : hd, eps: c.rmsEpsilon)
+            }
+            if let norm = w.keyNorm {
+                try k.rmsNorm(input: s.k, weight: norm, output: s.k, rows: wholeRow ? n : n * c.headCountKV,
+                              count: wholeRow ? kvd : hd, eps: c.rmsEpsilon)
+            }
+            if c.ropeLayers[layer] {
+                try p.writeAngles(ropeParameters(layer), factors: p.ropeFactors, config: c)
+                let layout: VulkanKernels.RoPELayout = c.ropeLayout == .neox ? .neox : .normal
+                try k.rope(layout, vectors: s.q, angles: s.angles, rows: n, heads: c.headCount, headDim: hd, dims: c.ropeDimensions)
+                try k.rope(layout, vectors: s.k, angles: s.angles, rows: n, heads: c.headCountKV, headDim: hd, dims: c.ropeDimensions)
+            }
+            // Every row's K and V first, so each row then sees the earlier rows of its own batch.
+            for run in p.runs {
+                let (key, value) = p.cacheBuffers(run, layer: layer)
+                try k.storeHalfRows(source: s.k, sourceRow: run.firstRow, destination: key, destinationRow: run.firstCell,
+                                    rows: run.rows, width: kvd)
+                try k.storeHalfRows(source: s.v, sourceRow: run.firstRow, destination: value, destinationRow: run.firstCell,
+                                    rows: run.rows, width: kvd)
+            }
+            try attend(layer, p)
+            try multiply(k, w.output, s.attn, s.o, rows: n)
+            if let bias = w.outputBias { try k.addScaled(bias, into: s.o, count: n * d, period: d, scale: 1) }
+            try addResidual(k, s.o, to: s.x, rows: n, postNorm: w.postAttentionNorm)
+
+            try k.rmsNorm(input: s.x, weight: w.ffnNorm, output: s.h, rows: n, count: d, eps: c.rmsEpsilon)
+            let ff = c.feedForwardLength
+            try multiply(k, w.gate, s.h, s.gate, rows: n)
+            try multiply(k, w.up, s.h, s.up, rows: n)
+            if let bias = w.upBias { try k.addScaled(bias, into: s.up, count: n * ff, period: ff, scale: 1) }
+            if let bias = w.gateBias { try k.addScaled(bias, into: s.gate, count: n * ff, period: ff, scale: 1) }
+            try k.gatedActivation(c.activation == .gelu ? .gelu : .silu, gate: s.gate, up: s.up, output: s.gate, count: n * ff)
+            try multiply(k, w.down, s.gate, s.o, rows: n)
+            if let bias = w.downBias { try k.addScaled(bias, into: s.o, count: n * d, period: d, scale: 1) }
+            try addResidual(k, s.o, to: s.x, rows: n, postNorm: w.postFFNNorm)
+        } catch {
+            guard let failure = error as? VulkanError else { throw error }
+            throw ModelError.offload("layer \(layer) on \(p.backend.device.info.name): \(failure.message)")
+        }
+    }
+
+    private func multiply(_ k: VulkanKernels, _ m: DeviceMatrix, _ x: VulkanBuffer, _ y: VulkanBuffer, rows n: Int) throws {
+        try k.multiply(m.type, weights: m.buffer, input: x, output: y, rows: m.rows, columns: m.columns, batch: n)
+    }
+
+    /// x += residualScale·postNorm(o), as `addResidual` on the CPU.
+    private func addResidual(_ k: VulkanKernels, _ o: VulkanBuffer, to x: VulkanBuffer, rows n: Int,
+                             postNorm: VulkanBuffer?) throws {
+        let d = config.embeddingLength
+        if let postNorm { try k.rmsNorm(input: o, weight: postNorm, output: o, rows: n, count: d, eps: config.rmsEpsilon) }
+        try k.addScaled(o, into: x, count: n * d, period: n * d, scale: config.residualScale)
+    }
+
+    /// Attention of every run of rows over its sequence's cells on the device. The query scale
+    /// (which Gemma applies to q on the CPU) is applied to the scores here: the same product,
+    /// rounded once less.
+    private func attend(_ layer: Int, _ p: DevicePass) throws {
+        let c = config, s = p.scratch, k = p.backend.kernels
+        let window = c.slidingLayers[layer] ? c.slidingWindow : nil
+        for run in p.runs {
+            let (keys, values) = p.cacheBuffers(run, layer: layer)
+            let cells = run.sequence.count
+            // Scores take rows × heads × cells floats: a long run is taken in parts that fit the budget.
+            let budget = min(64 << 20, p.backend.device.info.maxStorageBufferBytes)
+            let perRow = c.headCount * cells * 4
+            let rowsPerPart = max(1, min(run.rows, budget / max(1, perRow)))
+            let scores = try p.scores(bytes: rowsPerPart * perRow)
+            var first = run.firstRow
+            while first < run.firstRow + run.rows {
+                let count = min(rowsPerPart, run.firstRow + run.rows - first)
+                try k.attendRows(queries: s.q, keys: keys, values: values, positions: run.positions, queryPositions: s.queryPositions,
+                                 scores: scores, output: s.attn, firstRow: first, rows: count, heads: c.headCount,
+                                 kvHeads: c.headCountKV, headDim: c.headDimension, cells: cells, stride: c.kvDimension,
+                                 window: window, scale: c.attentionScale, softcap: c.attentionSoftcap ?? 0)
+                first += count
+            }
+        }
+    }
+
+    /// Logits of the rows `wanted` on the output's device: their final states are copied there,
+    /// normed and multiplied by each part of the LM head, and the parts' columns interleaved
+    /// into `logits` (wanted.count × vocabularySize).
+    func deviceLogits(_ backend: DeviceBackend, hidden x: UnsafeMutablePointer<Float>, wanted: [Int],
+                      into logits: UnsafeMutablePointer<Float>) throws {
+        guard let (norm, head) = backend.output else { return }
+        let d = config.embeddingLength, vocab = config.vocabularySize, k = backend.kernels
+        let largestPart = head.parts.map(\.rows).max() ?? 1
+        let budget = min(64 << 20, backend.device.info.maxStorageBufferBytes)
+        let chunk = max(1, min(wanted.count, budget / (largestPart * 4)))
+        let s = try backend.scratch(rows: chunk, config: config)
+        let out = try s.logitsBuffer(bytes: chunk * largestPart * 4, backend: backend)
+        do {
+            var start = 0
+            while start < wanted.count {
+                let rows = Array(wanted[start..<min(wanted.count, start + chunk)])
+                let xs = s.x.contents.assumingMemoryBound(to: Float.self)
+                for (j, i) in rows.enumerated() { (xs + j * d).update(from: x + i * d, count: d) }
+                try k.rmsNorm(input: s.x, weight: norm, output: s.h, rows: rows.count, count: d, eps: config.rmsEpsilon)
+                for part in head.parts {
+                    try k.multiply(head.type, weights: part.buffer, input: s.h, output: out, rows: part.rows, columns: d,
+                                   batch: rows.count)
+                    let ys = out.contents.assumingMemoryBound(to: Float.self)
+                    for j in 0..<rows.count {
+                        (logits + (start + j) * vocab + part.firstRow).update(from: ys + j * part.rows, count: part.rows)
+                    }
+                }
+                start += rows.count
+            }
+        } catch {
+            throw ModelError.offload("the LM head on \(backend.device.info.name): \(error.message)")
+        }
+    }
+}
+
+/// What one device needs for the layers it runs in one forward pass: the batch's runs of rows
+/// (consecutive cells of one sequence) with their cell positions on the device, the rows'
+/// positions, and RoPE angles written per layer.
+struct DevicePass {
+    /// Rows `firstRow ..< firstRow + rows` of the batch go to cells `firstCell ...` of `sequence`.
+    struct Run {
+        let sequence: SequenceCells
+        let firstRow: Int, rows: Int, firstCell: Int
+        /// The sequence's cell positions (count of them) on the device.
+        let positions: VulkanBuffer
+    }
+
+    let backend: DeviceBackend
+    let scratch: DeviceScratch
+    let rows: Int
+    let runs: [Run]
+    let batch: Batch
+    let ropeFactors: [Float]?
+
+    init(_ pass: ForwardPass, backend: DeviceBackend, config c: ModelConfiguration) throws {
+        self.backend = backend
+        batch = pass.batch
+        rows = pass.batch.count
+        ropeFactors = pass.ropeFactors
+        let s = try backend.scratch(rows: rows, config: c)
+        scratch = s
+        let positions = s.queryPositions.contents.assumingMemoryBound(to: Int32.self)
+        for (i, row) in pass.batch.rows.enumerated() { positions[i] = row.position }
+        var runs: [Run] = []
+        var sequenceBuffers: [ObjectIdentifier: VulkanBuffer] = [:]
+        var i = 0
+        while i < rows {
+            let (seq, cell) = pass.cells[i]
+            var end = i + 1
+            while end < rows, pass.cells[end].0 === seq, pass.cells[end].1 == cell + (end - i) { end += 1 }
+            let id = ObjectIdentifier(seq)
+            if sequenceBuffers[id] == nil {
+                let buffer = try s.cellPositions(sequenceBuffers.count, capacity: seq.capacity, backend: backend)
+                buffer.contents.copyMemory(from: seq.positions, byteCount: seq.count * 4)
+                sequenceBuffers[id] = buffer
+            }
+            runs.append(Run(sequence: seq, firstRow: i, rows: end - i, firstCell: cell, positions: sequenceBuffers[id]!))
+            i = end
+        }
+        self.runs = runs
+    }
+
+    /// The device buffers of `run`'s sequence's keys and values in `layer`.
+    func cacheBuffers(_ run: Run, layer: Int) -> (VulkanBuffer, VulkanBuffer) {
+        let owners = run.sequence.deviceOwners[layer]!
+        return (owners.key as! VulkanBuffer, owners.value as! VulkanBuffer)
+    }
+
+    func scores(bytes: Int) throws(ModelError) -> VulkanBuffer {
+        if let scores = scratch.scores, scores.byteCount >= bytes { return scores }
+        let made = try backend.makeBuffer(bytes: bytes, "the attention scores")
+        scratch.scores = made
+        return made
+    }
+
+    /// Every row's RoPE cos/sin pairs for one layer's parameters into `scratch.angles`.
+    func writeAngles(_ rope: (base: Float, scale: Float, attentionFactor: Float, yarn: RoPE.YaRN?), factors: [Float]?,
+                     config c: ModelConfiguration) throws {
+        let angles = scratch.angles.contents.assumingMemoryBound(to: Float.self)
+        func write(_ f: UnsafePointer<Float>?) {
+            for (i, row) in batch.rows.enumerated() {
+                RoPE.angles(position: Float(row.position), dims: c.ropeDimensions, base: rope.base, scale: rope.scale,
+                            factors: f, attentionFactor: rope.attentionFactor, yarn: rope.yarn, into: angles + i * c.ropeDimensions)
+            }
+        }
+        if let factors { factors.withUnsafeBufferPointer { write($0.baseAddress) } } else { write(nil) }
+    }
+}
+
+extension DeviceScratch {
+    /// The `index`-th per-sequence positions buffer of a batch, made on first use.
+    func cellPositions(_ index: Int, capacity: Int, backend: DeviceBackend) throws(ModelError) -> VulkanBuffer {
+        while cellPositions.count <= index {
+            cellPositions.append(try backend.makeBuffer(bytes: capacity * 4, "the cache positions"))
+        }
+        if cellPositions[index].byteCount < capacity * 4 {
+            cellPositions[index] = try backend.makeBuffer(bytes: capacity * 4, "the cache positions")
+        }
+        return cellPositions[index]
+    }
+
+    func logitsBuffer(bytes: Int, backend: DeviceBackend) throws(ModelError) -> VulkanBuffer {
+        if let logits, logits.byteCount >= bytes { return logits }
+        let made = try backend.makeBuffer(bytes: bytes, "the logits")
+        logits = made
+        return made
+    }
+}
+
+private extension UnsafeMutableRawPointer {
+    func copyBytesOut(to x: UnsafeMutablePointer<Float>, floats: Int) {
+        x.update(from: assumingMemoryBound(to: Float.self), count: floats)
+    }
+
+    func copyBytesIn(from x: UnsafeMutablePointer<Float>, floats: Int) {
+        copyMemory(from: x, byteCount: floats * 4)
+    }
+}

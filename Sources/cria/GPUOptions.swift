@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import GPU
+import Models
+
+/// llama-server's offload flags (`-ngl`, `-mg`, `-ts`), shared by every command that loads a
+/// model: the last `-ngl` layers run on Vulkan devices (docs/gpu.md).
+struct GPUOptions: ParsableArguments {
+    @Option(name: [.customLong("ngl", withSingleDash: true), .customLong("gpu-layers"), .customLong("n-gpu-layers")],
+            help: "Layers to run on the Vulkan device: the last N (N ≥ the layer count also moves the LM head; 0: CPU only).")
+    var gpuLayers: Int?
+
+    @Option(name: [.customLong("mg", withSingleDash: true), .customLong("main-gpu")],
+            help: "Vulkan device index (`cria info --devices`) for the offloaded layers (default: the first discrete GPU, else the first device).")
+    var mainGPU: Int?
+
+    @Option(name: [.customLong("ts", withSingleDash: true), .customLong("tensor-split")],
+            help: "Shares of the offloaded layers per device, e.g. 3,1 (device 0 takes 75%).")
+    var tensorSplit: String?
+
+    func validate() throws {
+        if let gpuLayers, gpuLayers < 0 { throw ValidationError("-ngl \(gpuLayers): the number of GPU layers cannot be negative") }
+        if let mainGPU, mainGPU < 0 { throw ValidationError("-mg \(mainGPU): device indexes start at 0") }
+        _ = try split()
+    }
+
+    /// `-ts` as numbers: comma- (or slash-) separated, each finite and non-negative, not all zero.
+    func split() throws -> [Double]? {
+        guard let tensorSplit else { return nil }
+        let parts = tensorSplit.split(whereSeparator: { $0 == "," || $0 == "/" }).map { $0.trimmingCharacters(in: .whitespaces) }
+        let values = parts.map { Double($0) }
+        guard !parts.isEmpty, parts.count <= 64, values.allSatisfy({ $0 != nil && $0!.isFinite && $0! >= 0 }),
+              values.contains(where: { $0! > 0 }) else {
+            throw ValidationError("-ts \(tensorSplit): expected non-negative numbers separated by commas, not all zero (e.g. 3,1)")
+        }
+        return values.map { $0! }
+    }
+
+    /// What to offload, nil for nothing (`-ngl` absent or 0).
+    func request() throws -> OffloadRequest? {
+        guard let gpuLayers, gpuLayers > 0 else { return nil }
+        return OffloadRequest(gpuLayers: gpuLayers, mainDevice: mainGPU, split: try split())
+    }
+
+    /// One line saying where the layers went, and a warning when a device is a CPU implementation.
+    static func describe(_ model: TransformerModel) -> (summary: String, warning: String?)? {
+        guard model.offloadedLayers > 0 else { return nil }
+        let devices = model.offloadDevices
+        let summary = "offloaded \(model.offloadedLayers)/\(model.config.layerCount) layers"
+            + (model.offloadsOutput ? " and the LM head" : "") + " to " + devices.map { "\($0.name) (device \($0.index))" }.joined(separator: ", ")
+        let cpu = devices.filter { $0.kind == .cpu }.map(\.name)
+        let warning = cpu.isEmpty ? nil
+            : "\(cpu.joined(separator: ", ")) is a Vulkan device that runs on the CPU: offloaded layers run slower there than on cria's own CPU kernels"
+        return (summary, warning)
+    }
+}

@@ -1,0 +1,94 @@
+"""-ngl on the real model through Vulkan (Mesa's lavapipe in CI, scripts/install-vulkan): greedy
+continuations of llama.cpp's recorded prompts with every layer and with half the layers on the
+device, `cria bench -ngl`, and the errors where Vulkan is missing. The device tests are skipped,
+with the reason, where `cria info --devices` lists no device.
+
+lavapipe runs the shaders on the CPU at well under 1 token/s for this model, so by default two of
+the six recorded prompts are continued for 32 tokens; CRIA_GPU_FULL=1 runs all six for all 48
+recorded tokens (the issue's bar: at least 32 tokens agree on at least 5 of 6)."""
+import json
+import os
+import re
+
+import pytest
+
+from conftest import REFERENCE, CriaServer
+
+FULL = os.environ.get("CRIA_GPU_FULL") == "1"
+
+
+@pytest.fixture(scope="module")
+def vulkan_device(cria):
+    out = cria("info", "--devices", check=False).stdout
+    if not re.search(r"^\s+0: ", out, re.M):
+        pytest.skip(f"no Vulkan device ({out.strip()}); scripts/install-vulkan installs lavapipe")
+    return out
+
+
+def recorded_cases():
+    data = json.loads((REFERENCE / "completions.json").read_text())
+    cases = data["completions"] if FULL else [c for c in data["completions"] if c["name"] in ("english_prose", "code")]
+    return data["request_template"], cases
+
+
+def agreement(server, template, case, tokens):
+    penalty = case["generation_settings"]["repeat_penalty"]
+    r = server.post("/completion", {**template, "prompt": case["prompt"], "repeat_penalty": penalty, "n_predict": tokens},
+                    timeout=3600)
+    assert r.status_code == 200, r.text
+    got, expected = r.json()["tokens"], case["tokens"][:tokens]
+    same = 0
+    while same < len(expected) and same < len(got) and got[same] == expected[same]:
+        same += 1
+    return same
+
+
+@pytest.mark.parametrize("layers", ["99", "9"])
+def test_offloaded_greedy_continuations_follow_llama_cpp(vulkan_device, start_server, layers):
+    """With all 18 layers and the LM head (-ngl 99), or the last 9 layers (-ngl 9), on the device:
+    the device computes in f32 where llama.cpp rounds activations to 8 bits, so the continuations
+    may part late; the bar is 32 agreeing tokens (on 5 of 6 prompts when all six run)."""
+    server = start_server("-np", "1", "-c", "512", "-t", "2", "-ngl", layers, ready_timeout=600)
+    template, cases = recorded_cases()
+    tokens = 48 if FULL else 32
+    agreed = {case["name"]: agreement(server, template, case, tokens) for case in cases}
+    print(f"-ngl {layers}: greedy tokens agreeing with llama.cpp's recording: {agreed}")
+    good = sum(1 for n in agreed.values() if n >= 32)
+    assert good >= (5 if FULL else len(cases)), agreed
+    log = server.output()
+    assert ("offloaded 18/18 layers and the LM head" if layers == "99" else "offloaded 9/18 layers") in log, log
+
+
+def test_bench_reports_the_same_table_with_offload(vulkan_device, cria, model_path):
+    out = cria("bench", "-m", model_path, "-p", "8", "-n", "2", "-r", "1", "-ngl", "99", timeout=1200).stdout
+    assert "offloaded 18/18 layers and the LM head" in out, out
+    assert re.search(r"^\| pp8 \| [0-9.]+ ± [0-9.]+ \|$", out, re.M), out
+    assert re.search(r"^\| tg2 \| [0-9.]+ ± [0-9.]+ \|$", out, re.M), out
+
+
+def test_offload_without_a_vulkan_loader_names_it(cria, model_path):
+    env = {**os.environ, "CRIA_VULKAN_LOADER": "/nonexistent/libvulkan.so.1"}
+    import subprocess
+    from conftest import cria_binary
+    r = subprocess.run([str(cria_binary()), "run", "-m", str(model_path), "-ngl", "4", "-n", "1", "-p", "hi"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode != 0
+    assert "GPU offload (-ngl)" in r.stderr and "libvulkan.so.1" in r.stderr, r.stderr
+    # The server stops at startup with the same message, and nothing else changes without -ngl.
+    s = CriaServer(["-np", "1", "-c", "256", "-ngl", "99"], env=env, wait_ready=False)
+    try:
+        s.process.wait(timeout=120)
+    finally:
+        s.stop()
+    assert s.process.returncode != 0 and "libvulkan.so.1" in s.output(), s.output()
+
+
+def test_bad_offload_flags_are_refused(cria, model_path):
+    for flags, word in ((["-ngl", "-1"], "-ngl"), (["-ngl", "4", "-ts", "1,x"], "-ts"), (["-mg", "-2"], "-mg")):
+        r = cria("run", "-m", model_path, *flags, "-n", "1", "-p", "hi", check=False)
+        assert r.returncode != 0 and word in r.stderr, (flags, r.stderr)
+
+
+def test_offload_refuses_what_the_device_cannot_run(vulkan_device, cria, model_path):
+    r = cria("run", "-m", model_path, "-ngl", "4", "-ctk", "q8_0", "-n", "1", "-p", "hi", check=False)
+    assert r.returncode != 0 and "f16" in r.stderr, r.stderr
