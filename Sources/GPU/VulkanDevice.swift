@@ -59,8 +59,8 @@ public final class VulkanDevice: @unchecked Sendable {
     }
 
     /// A compute pipeline for one embedded shader.
-    public func makePipeline(_ shader: VulkanShader, rowwise: Bool = false) throws(VulkanError) -> VulkanPipeline {
-        try VulkanPipeline(device: self, shader: shader, rowwise: rowwise)
+    public func makePipeline(_ shader: VulkanShader, build: VulkanShader.Build = .standard) throws(VulkanError) -> VulkanPipeline {
+        try VulkanPipeline(device: self, shader: shader, build: build)
     }
 
     /// Runs `pipeline` over `groups` workgroups with `buffers` bound at bindings 0, 1, … and

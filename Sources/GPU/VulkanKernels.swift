@@ -9,6 +9,8 @@ import GGUF
 public final class VulkanKernels: @unchecked Sendable {
     public let device: VulkanDevice
     private let pipelines: [VulkanShader: VulkanPipeline]
+    /// The matrix products' 8-rows-per-invocation builds (one-invocation-per-row layout only).
+    private let batchedPipelines: [VulkanShader: VulkanPipeline]
     /// How the matrix products spread a row over invocations.
     public let matvecLayout: MatvecLayout
 
@@ -20,16 +22,25 @@ public final class VulkanKernels: @unchecked Sendable {
         case workgroupPerRow, invocationPerRow
     }
 
+    /// Activation rows one invocation takes in the one-invocation-per-row layout for batches of
+    /// at least this many (the shaders' NB in their `_rowwise8` build, scripts/build-shaders):
+    /// each weight is decoded once for them. Each row's sum keeps its order, so a row's result is
+    /// the same bits in either build.
+    public static let rowwiseActivationRows = 8
+
     /// `matvecLayout` nil: by the device's kind (one invocation per row on CPU devices).
     public init(device: VulkanDevice, matvecLayout: MatvecLayout? = nil) throws(VulkanError) {
         self.device = device
         let layout = matvecLayout ?? (device.info.kind == .cpu ? .invocationPerRow : .workgroupPerRow)
         self.matvecLayout = layout
-        var pipelines: [VulkanShader: VulkanPipeline] = [:]
+        var pipelines: [VulkanShader: VulkanPipeline] = [:], batched: [VulkanShader: VulkanPipeline] = [:]
         for shader in VulkanShader.allCases {
-            pipelines[shader] = try device.makePipeline(shader, rowwise: shader.hasRowwiseBuild && layout == .invocationPerRow)
+            let rowwise = shader.hasRowwiseBuild && layout == .invocationPerRow
+            pipelines[shader] = try device.makePipeline(shader, build: rowwise ? .rowwise : .standard)
+            if rowwise { batched[shader] = try device.makePipeline(shader, build: .rowwise8) }
         }
         self.pipelines = pipelines
+        batchedPipelines = batched
     }
 
     /// The shader for y = W·x with weights of `type`, or nil when there is none yet.
@@ -68,9 +79,12 @@ public final class VulkanKernels: @unchecked Sendable {
             throw VulkanError(kind: .invalidArgument, message: "no Vulkan matrix × vector shader for \(type) weights yet")
         }
         try checkShape(rows: rows, columns: columns)
-        guard batch >= 1, batch <= device.info.maxWorkGroupCount.z else {
-            throw VulkanError(kind: .invalidArgument,
-                              message: "a batch of \(batch) rows is outside 1...\(device.info.maxWorkGroupCount.z) (the device's grid)")
+        // (8 rows per invocation only for batches that fill them: a decode step reads one)
+        let batched = matvecLayout == .invocationPerRow && batch >= Self.rowwiseActivationRows
+        let perGroup = batched ? Self.rowwiseActivationRows : 1
+        let limit = min(device.info.maxWorkGroupCount.z * perGroup, Int(UInt32.max))
+        guard batch >= 1, batch <= limit else {
+            throw VulkanError(kind: .invalidArgument, message: "a batch of \(batch) rows is outside 1...\(limit) (the device's grid)")
         }
         guard let bytes = Self.weightBufferBytes(type, rows: rows, columns: columns) else {
             throw VulkanError(kind: .invalidArgument,
@@ -81,9 +95,9 @@ public final class VulkanKernels: @unchecked Sendable {
         try require(input, bytes: batch * columns * 4, "\(shader.rawValue) input")
         try require(output, bytes: batch * rows * 4, "\(shader.rawValue) output")
         var groups = try grid(rows: matvecLayout == .invocationPerRow ? (rows + 63) / 64 : rows)
-        groups.z = batch
-        try device.run(pipelines[shader]!, buffers: [weights, input, output],
-                       pushConstants: [UInt32(rows), UInt32(columns)], groups: groups)
+        groups.z = (batch + perGroup - 1) / perGroup
+        try device.run((batched ? batchedPipelines : pipelines)[shader]!, buffers: [weights, input, output],
+                       pushConstants: [UInt32(rows), UInt32(columns), UInt32(batch)], groups: groups)
     }
 
     /// y[r][i] = x[r][i] / sqrt(mean(x[r]²) + eps) · w[i] for `rows` rows of `count` f32.

@@ -32,7 +32,7 @@ public enum VulkanShader: String, CaseIterable, Sendable {
     /// Bytes of the shader's push-constant block.
     var pushConstantBytes: Int {
         switch self {
-        case .matvecF32, .matvecF16, .matvecQ4_0, .matvecQ8_0, .matvecQ5_0, .matvecQ4_K, .matvecQ5_K, .matvecQ6_K: 8
+        case .matvecF32, .matvecF16, .matvecQ4_0, .matvecQ8_0, .matvecQ5_0, .matvecQ4_K, .matvecQ5_K, .matvecQ6_K: 12
         case .rmsNorm: 12
         case .gatedActivation: 8
         case .rope: 20
@@ -42,13 +42,18 @@ public enum VulkanShader: String, CaseIterable, Sendable {
         }
     }
 
-    /// Whether the shader is a matrix product with a one-invocation-per-row build (`_rowwise`).
+    /// Whether the shader is a matrix product with one-invocation-per-row builds (`Build`).
     public var hasRowwiseBuild: Bool { rawValue.hasPrefix("matvec_") }
 
-    /// The embedded SPIR-V words, found by name in the generated table (`rowwise`: the build with
-    /// one invocation per row).
-    func spirv(rowwise: Bool = false) -> UnsafeBufferPointer<UInt32>? {
-        guard let entry = cvk_shader_find(rawValue + (rowwise ? "_rowwise" : "")) else { return nil }
+    /// Which compilation of a shader (scripts/build-shaders): as written, or a matrix product
+    /// with one invocation per row taking one activation row (`_rowwise`) or 8 (`_rowwise8`).
+    public enum Build: String, Sendable {
+        case standard = "", rowwise = "_rowwise", rowwise8 = "_rowwise8"
+    }
+
+    /// The embedded SPIR-V words of one build, found by name in the generated table.
+    func spirv(_ build: Build = .standard) -> UnsafeBufferPointer<UInt32>? {
+        guard let entry = cvk_shader_find(rawValue + build.rawValue) else { return nil }
         return UnsafeBufferPointer(start: entry.pointee.words, count: entry.pointee.wordCount)
     }
 }
@@ -58,13 +63,12 @@ public final class VulkanPipeline: @unchecked Sendable {
     let device: VulkanDevice
     let handle: OpaquePointer
     public let shader: VulkanShader
-    /// Whether this is the shader's one-invocation-per-row build.
-    public let rowwise: Bool
+    public let build: VulkanShader.Build
 
-    init(device: VulkanDevice, shader: VulkanShader, rowwise: Bool = false) throws(VulkanError) {
-        guard let words = shader.spirv(rowwise: rowwise), let base = words.baseAddress else {
+    init(device: VulkanDevice, shader: VulkanShader, build: VulkanShader.Build = .standard) throws(VulkanError) {
+        guard let words = shader.spirv(build), let base = words.baseAddress else {
             throw VulkanError(kind: .invalidArgument, message:
-                "no embedded SPIR-V for shader \(shader.rawValue)\(rowwise ? " (rowwise)" : "") (run scripts/build-shaders)")
+                "no embedded SPIR-V for shader \(shader.rawValue)\(build.rawValue) (run scripts/build-shaders)")
         }
         var error = CVKError()
         guard let handle = cvk_pipeline_create(device.context, base, words.count, UInt32(shader.bindingCount),
@@ -74,7 +78,7 @@ public final class VulkanPipeline: @unchecked Sendable {
         self.device = device
         self.handle = handle
         self.shader = shader
-        self.rowwise = rowwise
+        self.build = build
     }
 
     deinit { cvk_pipeline_destroy(handle) }

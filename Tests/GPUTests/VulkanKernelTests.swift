@@ -26,7 +26,8 @@ struct VulkanKernelTests {
     // invocations per row, strided partial sums and the tree cut k to columns/64 + 6, so
     // 1e-5·Σ|w·x| holds with room up to ~10⁴ columns; one invocation per row sums all columns in
     // order, so its bound is columns·2⁻²⁴ (at least 1e-5).
-    @Test(arguments: [(rows: 300, columns: 1000, batch: 1), (rows: 5, columns: 64, batch: 7), (rows: 1, columns: 3, batch: 2)])
+    @Test(arguments: [(rows: 300, columns: 1000, batch: 1), (rows: 5, columns: 64, batch: 7), (rows: 1, columns: 3, batch: 2),
+                      (rows: 67, columns: 40, batch: 19)])
     func matvecF32MatchesFloat64AndCPU(shape: (rows: Int, columns: Int, batch: Int)) throws {
         #expect(GPUTestDevice.bothLayouts.count == 2)
         for kernels in GPUTestDevice.bothLayouts {
@@ -56,6 +57,25 @@ struct VulkanKernelTests {
                 let g = Double(gpu[n * rows + r]), c = Double(cpu[n * rows + r])
                 #expect(abs(g - exact) <= bound * magnitude, "\(kernels.matvecLayout) [\(n)][\(r)]: gpu \(g) vs float64 \(exact)")
                 #expect(abs(g - c) <= (bound + 1e-5) * magnitude, "\(kernels.matvecLayout) [\(n)][\(r)]: gpu \(g) vs CPU \(c)")
+            }
+        }
+    }
+
+    /// A row's product is the same bits alone as inside a batch, in both layouts (the one-
+    /// invocation-per-row build takes 8 activation rows at a time, each in its own order).
+    @Test func batchedProductsEqualSingleRows() throws {
+        let rows = 70, columns = 96, batch = 19
+        let w = randomFloats(rows * columns, seed: 41), x = randomFloats(batch * columns, seed: 42)
+        let weights = try buffer(w), input = try buffer(x)
+        for kernels in GPUTestDevice.bothLayouts {
+            let output = try device.makeBuffer(bytes: batch * rows * 4)
+            try kernels.multiply(.f32, weights: weights, input: input, output: output, rows: rows, columns: columns, batch: batch)
+            let all = try output.readFloats(count: batch * rows)
+            for n in [0, 7, 8, 18] {
+                let single = try device.makeBuffer(bytes: rows * 4)
+                try kernels.multiply(.f32, weights: weights, input: buffer(Array(x[n * columns..<(n + 1) * columns])), output: single,
+                                     rows: rows, columns: columns)
+                #expect(try single.readFloats(count: rows) == Array(all[n * rows..<(n + 1) * rows]), "\(kernels.matvecLayout) row \(n)")
             }
         }
     }
@@ -310,13 +330,13 @@ struct VulkanDeviceTests {
             throws: { ($0 as? VulkanError)?.message.contains("binds 3 buffers") == true }
         #expect { try device.run(pipeline, buffers: [buffer, buffer, buffer], pushConstants: [1], groups: (1, 1, 1)) }
             throws: { ($0 as? VulkanError)?.message.contains("push constants") == true }
-        #expect { try device.run(pipeline, buffers: [buffer, buffer, buffer], pushConstants: [1, 1], groups: (0, 1, 1)) }
+        #expect { try device.run(pipeline, buffers: [buffer, buffer, buffer], pushConstants: [1, 1, 1], groups: (0, 1, 1)) }
             throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
-        // And the same pipeline still runs afterwards: 1×1 product of 2·3.
+        // And the same pipeline still runs afterwards: 1×1 product of 2·3 (rows, columns, batch 1).
         try buffer.write([2, 3])
         let x = try device.makeBuffer(bytes: 4), y = try device.makeBuffer(bytes: 4)
         try x.write([3])
-        try device.run(pipeline, buffers: [buffer, x, y], pushConstants: [1, 1], groups: (1, 1, 1))
+        try device.run(pipeline, buffers: [buffer, x, y], pushConstants: [1, 1, 1], groups: (1, 1, 1))
         #expect(try y.readFloats(count: 1) == [6])
     }
 

@@ -97,7 +97,8 @@ struct VulkanQuantizedMatvecTests {
     }
 
     /// Q8_0 rows as the CPU quantizes them (ActivationQuantization writes GGUF's Q8_0 blocks).
-    @Test(arguments: [(rows: 96, columns: 512, batch: 3), (rows: 37, columns: 4096, batch: 1), (rows: 1, columns: 32, batch: 2)])
+    @Test(arguments: [(rows: 96, columns: 512, batch: 3), (rows: 37, columns: 4096, batch: 1), (rows: 1, columns: 32, batch: 2),
+                      (rows: 70, columns: 64, batch: 19)])
     func q8_0(shape: (rows: Int, columns: Int, batch: Int)) throws {
         let (rows, columns, batch) = shape
         let rowBytes = columns / 32 * GGMLType.q8_0.typeSize
@@ -115,7 +116,7 @@ struct VulkanQuantizedMatvecTests {
     }
 
     /// F16 weights (finite random halves in ±[2⁻⁴, 2)); an odd column count puts rows mid-word.
-    @Test(arguments: [(rows: 20, columns: 333, batch: 2), (rows: 7, columns: 64, batch: 1)])
+    @Test(arguments: [(rows: 20, columns: 333, batch: 2), (rows: 7, columns: 64, batch: 1), (rows: 5, columns: 10, batch: 19)])
     func f16(shape: (rows: Int, columns: Int, batch: Int)) throws {
         let (rows, columns, batch) = shape
         var generator = SplitMix(seed: 91)
@@ -128,7 +129,7 @@ struct VulkanQuantizedMatvecTests {
     }
 
     /// Q4_0: [d f16][qs 16]; d in [2⁻⁶, 2⁻⁵). 18-byte blocks end mid-word.
-    @Test(arguments: [(rows: 45, columns: 800, batch: 3), (rows: 1, columns: 32, batch: 1)])
+    @Test(arguments: [(rows: 45, columns: 800, batch: 3), (rows: 1, columns: 32, batch: 1), (rows: 3, columns: 64, batch: 19)])
     func q4_0(shape: (rows: Int, columns: Int, batch: Int)) throws {
         let (rows, columns, batch) = shape
         let blocks = randomBlocks(.q4_0, blocks: rows * columns / 32, seed: 95, halves: [(0, -6)])
@@ -136,7 +137,8 @@ struct VulkanQuantizedMatvecTests {
     }
 
     /// Q5_0: [d f16][qh 4][qs 16]; d in [2⁻⁶, 2⁻⁵). Odd block counts end rows mid-word.
-    @Test(arguments: [(rows: 50, columns: 640, batch: 4), (rows: 3, columns: 96, batch: 1), (rows: 1, columns: 32, batch: 1)])
+    @Test(arguments: [(rows: 50, columns: 640, batch: 4), (rows: 3, columns: 96, batch: 1), (rows: 1, columns: 32, batch: 1),
+                      (rows: 66, columns: 64, batch: 19)])
     func q5_0(shape: (rows: Int, columns: Int, batch: Int)) throws {
         let (rows, columns, batch) = shape
         let blocks = randomBlocks(.q5_0, blocks: rows * columns / 32, seed: 51, halves: [(0, -6)])
@@ -144,7 +146,7 @@ struct VulkanQuantizedMatvecTests {
     }
 
     /// Q4_K: [d][dmin][scales 12][qs 128]; d in [2⁻⁸, 2⁻⁷), dmin in [2⁻⁹, 2⁻⁸).
-    @Test(arguments: [(rows: 40, columns: 2048, batch: 2), (rows: 3, columns: 256, batch: 1)])
+    @Test(arguments: [(rows: 40, columns: 2048, batch: 2), (rows: 3, columns: 256, batch: 1), (rows: 65, columns: 256, batch: 19)])
     func q4_K(shape: (rows: Int, columns: Int, batch: Int)) throws {
         let (rows, columns, batch) = shape
         let perRow = columns / 256
@@ -156,7 +158,7 @@ struct VulkanQuantizedMatvecTests {
 
     /// Q5_K: [d][dmin][scales 12][qh 32][qs 128]; d in [2⁻⁸, 2⁻⁷), dmin in [2⁻⁹, 2⁻⁸). Random qh
     /// bytes set the fifth bit of about half the quants, so both halves of 0…31 are exercised.
-    @Test(arguments: [(rows: 40, columns: 2048, batch: 2), (rows: 3, columns: 256, batch: 1)])
+    @Test(arguments: [(rows: 40, columns: 2048, batch: 2), (rows: 3, columns: 256, batch: 1), (rows: 65, columns: 256, batch: 19)])
     func q5_K(shape: (rows: Int, columns: Int, batch: Int)) throws {
         let (rows, columns, batch) = shape
         let perRow = columns / 256
@@ -167,7 +169,7 @@ struct VulkanQuantizedMatvecTests {
     }
 
     /// Q6_K: [ql 128][qh 64][scales 16 × i8][d]; d in [2⁻¹⁰, 2⁻⁹). 210-byte blocks end mid-word.
-    @Test(arguments: [(rows: 33, columns: 1280, batch: 2), (rows: 1, columns: 256, batch: 1)])
+    @Test(arguments: [(rows: 33, columns: 1280, batch: 2), (rows: 1, columns: 256, batch: 1), (rows: 65, columns: 256, batch: 19)])
     func q6_K(shape: (rows: Int, columns: Int, batch: Int)) throws {
         let (rows, columns, batch) = shape
         let blocks = randomBlocks(.q6_K, blocks: rows * columns / 256, seed: 61, halves: [(208, -10)])

@@ -1,8 +1,8 @@
 #version 450
 // y[r] = Σ_blocks Σ_sub Σ_j ((d·sc_sub)·q_j − dmin·m_sub)·x[...]   (W: rows × columns in Q4_K; x, y: f32)
 //
-// A batch of activation rows is the dispatch's z dimension: x holds batch × columns and y
-// batch × rows, activation row z giving output row z. Each activation row reads the weights
+// A batch of activation rows is the dispatch's z dimension, NB rows per z: x holds
+// batch × columns and y batch × rows. Each activation row reads the weights
 // again: correct for prompts, not yet fast (a tiled many-row kernel would reuse them).
 //
 // A Q4_K super-block is 144 bytes (36 words, so blocks stay word-aligned) for 256 elements:
@@ -15,12 +15,24 @@
 layout(local_size_x = 64) in;
 
 // LANES invocations share one row: 64 (the default) is one workgroup per row, its partial sums
-// added in shared memory, for GPUs; 1 (the `_rowwise` build of this file, scripts/build-shaders)
+// added in shared memory, for GPUs; 1 (the `_rowwise` builds of this file, scripts/build-shaders)
 // is one invocation per row with no barrier at all, for Vulkan devices that run on the CPU
 // (lavapipe), where a barrier costs far more than the arithmetic.
 #ifndef LANES
 #define LANES 64
 #endif
+
+// NB activation rows per invocation (1 here; the `_rowwise8` build takes 8): each weight is
+// decoded once and dotted with all of them, each row's sum in the same order as alone. Rows past
+// the batch read its last row again and write nothing.
+#ifndef NB
+#define NB 1
+#endif
+#if LANES > 1 && NB > 1
+#error "the shared-memory reduction sums one activation row"
+#endif
+#define EACH for (uint n = 0; n < NB; n++)
+#define X(i) x[xRow[n] + (i)]
 
 layout(std430, set = 0, binding = 0) readonly buffer Weights { uint w[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Input { float x[]; };
@@ -29,6 +41,7 @@ layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
 layout(push_constant) uniform Shape {
     uint rows;
     uint columns;  // a multiple of 256
+    uint batch;    // activation rows
 } shape;
 
 #if LANES > 1
@@ -46,10 +59,14 @@ void main() {
     const uint row = group * (64 / LANES) + gl_LocalInvocationID.x / LANES;
     // (no early return: with LANES > 1 every invocation must reach the barriers)
     const bool valid = row < shape.rows;
-    // Activation row gl_WorkGroupID.z: its input starts at z·columns, its outputs at z·rows.
-    const uint xBase = gl_WorkGroupID.z * shape.columns;
+    // Activation rows z·NB … z·NB + NB − 1 (z = gl_WorkGroupID.z): row a's input starts at
+    // a·columns, its outputs at a·rows.
+    const uint firstX = gl_WorkGroupID.z * NB;
+    uint xRow[NB];
+    EACH xRow[n] = min(firstX + n, shape.batch - 1) * shape.columns;
     const uint blocks = shape.columns / 256;
-    float sum = 0.0;
+    float sum[NB];
+    EACH sum[n] = 0.0;
     for (uint s = lane; valid && s < blocks * 8; s += LANES) {
         const uint b = s / 8, sub = s % 8;
         const uint block = (row * blocks + b) * 36;  // word index of the block
@@ -66,27 +83,33 @@ void main() {
         const uint shift = 4u * (sub % 2);
         const uint quants = block + 4 + (sub / 2) * 8;  // word index of the 32 bytes
         const uint xStart = b * 256 + sub * 32;
-        float dot = 0.0, xSum = 0.0;
+        float dot[NB], xSum[NB];
+        EACH { dot[n] = 0.0; xSum[n] = 0.0; }
         for (uint k = 0; k < 8; k++) {
             const uint word = w[quants + k] >> shift;
             for (uint j = 0; j < 4; j++) {
-                const float xv = x[xBase + xStart + 4 * k + j];
-                dot += float((word >> (8u * j)) & 0xFu) * xv;
-                xSum += xv;
+                const float q = float((word >> (8u * j)) & 0xFu);
+                EACH {
+                    const float xv = X(xStart + 4 * k + j);
+                    dot[n] += q * xv;
+                    xSum[n] += xv;
+                }
             }
         }
         // Σ_j (scale·q_j − minimum)·x_j = scale·Σ q_j·x_j − minimum·Σ x_j
-        sum += scale * dot - minimum * xSum;
+        EACH sum[n] += scale * dot[n] - minimum * xSum[n];
     }
 #if LANES > 1
     const uint slot = gl_LocalInvocationID.x;
-    partial[slot] = sum;
+    partial[slot] = sum[0];
     barrier();
     for (uint half_ = LANES / 2; half_ > 0; half_ >>= 1) {
         if (lane < half_) partial[slot] += partial[slot + half_];
         barrier();
     }
-    sum = partial[slot];
+    sum[0] = partial[slot];
 #endif
-    if (valid && lane == 0) y[gl_WorkGroupID.z * shape.rows + row] = sum;
+    if (valid && lane == 0) {
+        EACH if (firstX + n < shape.batch) y[(firstX + n) * shape.rows + row] = sum[n];
+    }
 }
