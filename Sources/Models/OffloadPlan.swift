@@ -51,8 +51,8 @@ public struct OffloadPlan: Sendable, Equatable {
     public var offloadedLayers: Int { layerDevices.count { $0 != nil } }
 
     /// `gpuLayers` (-ngl, ≥ 0; more than the model has means all), `mainDevice` (-mg: the device
-    /// used without a split), `split` (-ts: one non-negative share per device, in device order;
-    /// nil or empty: no split) over `deviceCount` devices.
+    /// used without a split), `split` (-ts: one non-negative share per device, in device order,
+    /// shares beyond `deviceCount` ignored; nil or empty: no split) over `deviceCount` devices.
     public init(layers: Int, gpuLayers: Int, deviceCount: Int, mainDevice: Int, split: [Double]? = nil) throws(ModelError) {
         guard gpuLayers >= 0 else { throw .offload("-ngl \(gpuLayers) is negative") }
         guard deviceCount > 0 else { throw .offload("no Vulkan device is available") }
@@ -62,19 +62,20 @@ public struct OffloadPlan: Sendable, Equatable {
         }
         let offloaded = min(gpuLayers, layers)
         var owners: [Int]
-        if let split, !split.isEmpty {
-            guard split.count <= deviceCount else {
-                throw .offload("-ts names \(split.count) devices; this machine has \(deviceCount)")
+        // Shares for devices this machine does not have are ignored, as llama.cpp ignores them, so
+        // a command line written for a bigger machine still runs.
+        let shares = split.map { Array($0.prefix(deviceCount)) }
+        if let split, !split.isEmpty, let shares {
+            guard split.allSatisfy({ $0.isFinite && $0 >= 0 }), shares.reduce(0, +) > 0 else {
+                throw .offload("-ts \(split.map { "\($0)" }.joined(separator: ",")): shares must be non-negative numbers, "
+                    + "not all zero for the \(deviceCount) device\(deviceCount == 1 ? "" : "s") this machine has")
             }
-            guard split.allSatisfy({ $0.isFinite && $0 >= 0 }), split.reduce(0, +) > 0 else {
-                throw .offload("-ts \(split.map { "\($0)" }.joined(separator: ",")): shares must be non-negative numbers, not all zero")
-            }
-            owners = Self.distribute(offloaded, shares: split)
+            owners = Self.distribute(offloaded, shares: shares)
         } else {
             owners = Array(repeating: mainDevice, count: offloaded)
         }
         layerDevices = Array(repeating: nil, count: layers - offloaded) + owners.map { Optional($0) }
-        let last = split.flatMap { s in s.indices.last { s[$0] > 0 } } ?? mainDevice
+        let last = shares.flatMap { s in s.indices.last { s[$0] > 0 } } ?? mainDevice
         outputDevice = gpuLayers >= layers ? (owners.last ?? last) : nil
     }
 

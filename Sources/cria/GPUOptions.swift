@@ -15,7 +15,7 @@ struct GPUOptions: ParsableArguments {
     var mainGPU: Int?
 
     @Option(name: [.customLong("ts", withSingleDash: true), .customLong("tensor-split")],
-            help: "Shares of the offloaded layers per device, e.g. 3,1 (device 0 takes 75%).")
+            help: "Shares of the offloaded layers per device, e.g. 3,1 (device 0 takes 75%); shares for devices this machine lacks are ignored.")
     var tensorSplit: String?
 
     func validate() throws {

@@ -27,7 +27,9 @@ import CriaNumerics
         #expect(plan.outputDevice == nil && plan.devices == [0, 2])
         let all = try OffloadPlan(layers: 4, gpuLayers: 99, deviceCount: 2, mainDevice: 0, split: [1, 1])
         #expect(all.layerDevices == [0, 0, 1, 1] && all.outputDevice == 1)
-        #expect(OffloadPlan.distribute(5, shares: [1, 1, 1]) == [0, 0, 1, 2, 2])  // bounds round(5/3) = 2, round(10/3) = 3
+        #expect(OffloadPlan.distribute(5, shares: [1, 1, 1]) == [0, 0, 1, 2, 2])
+        let ignored = try OffloadPlan(layers: 4, gpuLayers: 99, deviceCount: 1, mainDevice: 0, split: [3, 2])
+        #expect(ignored.layerDevices == [0, 0, 0, 0] && ignored.outputDevice == 0)  // bounds round(5/3) = 2, round(10/3) = 3
     }
 
     @Test func impossiblePlansSayWhy() {
@@ -36,8 +38,9 @@ import CriaNumerics
         }
         #expect(message { () throws(ModelError) in try OffloadPlan(layers: 4, gpuLayers: 2, deviceCount: 1, mainDevice: 1) }
             .contains("-mg 1"))
-        #expect(message { () throws(ModelError) in try OffloadPlan(layers: 4, gpuLayers: 2, deviceCount: 1, mainDevice: 0, split: [1, 1]) }
-            .contains("-ts names 2 devices"))
+        // (shares for devices the machine lacks are ignored, as llama.cpp does; the rest must not all be zero)
+        #expect(message { () throws(ModelError) in try OffloadPlan(layers: 4, gpuLayers: 2, deviceCount: 1, mainDevice: 0, split: [0, 1]) }
+            .contains("not all zero for the 1 device"))
         #expect(message { () throws(ModelError) in try OffloadPlan(layers: 4, gpuLayers: 2, deviceCount: 2, mainDevice: 0, split: [0, 0]) }
             .contains("not all zero"))
         #expect(message { () throws(ModelError) in try OffloadPlan(layers: 4, gpuLayers: -1, deviceCount: 1, mainDevice: 0) }
