@@ -1,8 +1,9 @@
 import GGUF
 
 /// The compute kernels on one Vulkan device: matrix products for F32, F16, Q4_0, Q8_0, Q5_0,
-/// Q4_K, Q5_K and Q6_K weights, RMS norm, GEGLU/SwiGLU, RoPE, scaled adds, writing rows into an
-/// f16 cache, attention over that cache (one query position, or several rows of a batch). Each checks
+/// Q4_K, Q5_K and Q6_K weights, rounding activations through the 8-bit blocks the CPU dots
+/// quantized weights with, RMS norm, GEGLU/SwiGLU, RoPE, scaled adds, writing rows into an f16
+/// cache, attention of a batch's rows over that cache. Each checks
 /// its shapes against the buffers it is given, picks its dispatch grid and runs its embedded
 /// shader. Pipelines are built once here. The shaders' math is in their sources
 /// (Sources/CVulkan/shaders); results are compared with the CPU kernels in Tests/GPUTests.
@@ -124,7 +125,7 @@ public final class VulkanKernels: @unchecked Sendable {
     }
 
     /// out[i] = act(gate[i])·up[i] for `count` f32 elements (GEGLU with `.gelu`, SwiGLU with
-    /// `.silu`), in f32 (the CPU's GEGLU rounds gelu's input and output to f16).
+    /// `.silu`); gelu as the CPU evaluates it, its input and output rounded to f16.
     public func gatedActivation(_ activation: GateActivation, gate: VulkanBuffer, up: VulkanBuffer,
                                 output: VulkanBuffer, count: Int) throws(VulkanError) {
         guard count >= 1, count <= Int(UInt32.max) - 255 else {
@@ -166,51 +167,20 @@ public final class VulkanKernels: @unchecked Sendable {
                        groups: try grid(rows: (pairs.partialValue + 255) / 256))
     }
 
-    /// Scaled dot-product attention of one query position: `heads` query heads (`queries`,
-    /// heads × headDim f32) over the `cells` cached rows of one KV head (`keys`, `values`: f16,
-    /// cell c's row at c·stride halves; `positions`: cells Int32), causal and optionally within
-    /// `window` positions, with an optional soft cap on the scores. `scores` is scratch (heads ×
-    /// cells f32); `output` receives heads × headDim f32.
-    public func attend(queries: VulkanBuffer, keys: VulkanBuffer, values: VulkanBuffer, positions: VulkanBuffer,
-                       scores: VulkanBuffer, output: VulkanBuffer, heads: Int, headDim: Int, cells: Int, stride: Int,
-                       queryPosition: Int32, window: Int?, scale: Float, softcap: Float = 0) throws(VulkanError) {
-        guard heads >= 1, heads <= device.info.maxWorkGroupCount.x, headDim >= 1, headDim <= 1 << 16,
-              cells >= 1, cells <= Int(Int32.max), stride >= headDim, stride <= 1 << 20 else {
-            throw VulkanError(kind: .invalidArgument, message:
-                "attention over \(heads) heads of \(headDim) and \(cells) cells \(stride) apart is out of range")
-        }
-        if let window, window < 1 || window > Int(UInt32.max) {
-            throw VulkanError(kind: .invalidArgument, message: "attention window \(window) is outside 1...\(UInt32.max)")
-        }
-        guard scale.isFinite, softcap.isFinite, softcap >= 0 else {
-            throw VulkanError(kind: .invalidArgument, message: "attention scale \(scale) or soft cap \(softcap) is not usable")
-        }
-        // cells ≤ 2³¹ and stride ≤ 2²⁰: these products fit an Int.
-        let rowHalves = (cells - 1) * stride + headDim
-        try require(queries, bytes: heads * headDim * 4, "attention queries")
-        try require(keys, bytes: (rowHalves * 2 + 3) / 4 * 4, "attention keys")
-        try require(values, bytes: (rowHalves * 2 + 3) / 4 * 4, "attention values")
-        try require(positions, bytes: cells * 4, "attention positions")
-        try require(scores, bytes: heads * cells * 4, "attention scores")
-        try require(output, bytes: heads * headDim * 4, "attention output")
-        let push: [UInt32] = [UInt32(heads), UInt32(headDim), UInt32(cells), UInt32(stride),
-                              UInt32(bitPattern: queryPosition), UInt32(window ?? 0), scale.bitPattern, softcap.bitPattern]
-        try device.run(pipelines[.attention]!, buffers: [queries, keys, values, positions, scores, output],
-                       pushConstants: push, groups: (heads, 1, 1))
-    }
-
     /// Scaled dot-product attention of `rows` query rows of one sequence, batch rows firstRow…
-    /// firstRow + rows − 1: `attend`'s math for each row, with grouped-query heads. Row n's queries
-    /// are heads × headDim f32 at float n·heads·headDim of `queries`, its position is
-    /// `queryPositions[n]` (Int32), and its output goes to the same floats of `output`. Query head
-    /// h reads KV head h / (heads / kvHeads): element i of cell c is half c·stride + kvHead·headDim
-    /// + i of `keys` and `values` (f16; `positions`: cells Int32). A cell is visible from row n
-    /// when its position ≤ queryPositions[n] and, with a `window`, lies less than `window` before
-    /// it; a row that sees no cell gets zeros. `scores` is scratch (rows × heads × cells f32).
+    /// firstRow + rows − 1, in the numerics of the CPU's one-row attention over an f16 cache
+    /// (attention_rows.comp says how). Row n's queries are heads × headDim f32 at float
+    /// n·heads·headDim of `queries` (multiplied by `queryScale` before they are rounded to f16),
+    /// its position is `queryPositions[n]` (Int32), and its output goes to the same floats of
+    /// `output`. Query head h reads KV head h / (heads / kvHeads): element i of cell c is half
+    /// c·stride + kvHead·headDim + i of `keys` and `values` (f16; `positions`: cells Int32). A
+    /// cell is visible from row n when its position ≤ queryPositions[n] and, with a `window`,
+    /// lies less than `window` before it; a row that sees no cell gets zeros. Scores are
+    /// (q·k)·scale, soft-capped when `softcap` ≠ 0. `scores` is scratch (rows × heads × cells f32).
     public func attendRows(queries: VulkanBuffer, keys: VulkanBuffer, values: VulkanBuffer, positions: VulkanBuffer,
                            queryPositions: VulkanBuffer, scores: VulkanBuffer, output: VulkanBuffer,
                            firstRow: Int, rows: Int, heads: Int, kvHeads: Int, headDim: Int, cells: Int, stride: Int,
-                           window: Int?, scale: Float, softcap: Float = 0) throws(VulkanError) {
+                           window: Int?, scale: Float, softcap: Float = 0, queryScale: Float = 1) throws(VulkanError) {
         let limits = device.info.maxWorkGroupCount
         guard heads >= 1, heads <= limits.x, kvHeads >= 1, kvHeads <= heads, headDim >= 1, headDim <= 1 << 16,
               cells >= 1, cells <= Int(Int32.max), stride >= 1, stride <= 1 << 20 else {
@@ -233,8 +203,9 @@ public final class VulkanKernels: @unchecked Sendable {
         if let window, window < 1 || window > Int(UInt32.max) {
             throw VulkanError(kind: .invalidArgument, message: "attention window \(window) is outside 1...\(UInt32.max)")
         }
-        guard scale.isFinite, softcap.isFinite, softcap >= 0 else {
-            throw VulkanError(kind: .invalidArgument, message: "attention scale \(scale) or soft cap \(softcap) is not usable")
+        guard scale.isFinite, softcap.isFinite, softcap >= 0, queryScale.isFinite else {
+            throw VulkanError(kind: .invalidArgument, message:
+                "attention scale \(scale), query scale \(queryScale) or soft cap \(softcap) is not usable")
         }
         // Batch rows, query floats, scratch floats: every product checked, then each buffer's
         // size (≤ maxStorageBufferRange < 2³² bytes) bounds what the shader's uints index.
@@ -259,7 +230,8 @@ public final class VulkanKernels: @unchecked Sendable {
         try require(scores, bytes: scoreBytes, "attention scores")
         try require(output, bytes: queryBytes, "attention output")
         let push: [UInt32] = [UInt32(heads), UInt32(kvHeads), UInt32(headDim), UInt32(cells), UInt32(stride),
-                              UInt32(firstRow), UInt32(window ?? 0), scale.bitPattern, softcap.bitPattern]
+                              UInt32(firstRow), UInt32(window ?? 0), scale.bitPattern, softcap.bitPattern,
+                              queryScale.bitPattern]
         try device.run(pipelines[.attentionRows]!,
                        buffers: [queries, keys, values, positions, queryPositions, scores, output],
                        pushConstants: push, groups: (heads, rows, 1))
@@ -317,6 +289,31 @@ public final class VulkanKernels: @unchecked Sendable {
         try device.run(pipelines[.addScaled]!, buffers: [a, y],
                        pushConstants: [UInt32(count), UInt32(period), scale.bitPattern],
                        groups: try grid(rows: (count + 255) / 256))
+    }
+
+    /// The 8-bit activation blocks of `roundActivations`: Q8_0 (32 per block, f16 scale) or
+    /// Q8_K (256 per block, f32 scale), as the CPU quantizes activations for Q4_0/Q5_0/Q8_0 and
+    /// for the k-quants.
+    public enum ActivationBlocks: UInt32, Sendable {
+        case q8_0 = 0, q8_K = 1
+
+        public var blockSize: Int { self == .q8_0 ? 32 : 256 }
+    }
+
+    /// output = input rounded through `blocks` and back to f32 (`count` floats, a whole number of
+    /// blocks): what the CPU's integer dot sees of an activation row, so that a product of
+    /// quantized weights with the output agrees with the CPU's up to the order of f32 additions.
+    public func roundActivations(_ blocks: ActivationBlocks, input: VulkanBuffer, output: VulkanBuffer,
+                                 count: Int) throws(VulkanError) {
+        guard count >= 1, count <= Int(UInt32.max), count % blocks.blockSize == 0 else {
+            throw VulkanError(kind: .invalidArgument, message:
+                "rounding \(count) activations to \(blocks) blocks: the count must be a positive multiple of \(blocks.blockSize) below 2³²")
+        }
+        try require(input, bytes: count * 4, "round_activations input")
+        try require(output, bytes: count * 4, "round_activations output")
+        let n = count / blocks.blockSize
+        try device.run(pipelines[.roundActivations]!, buffers: [input, output],
+                       pushConstants: [UInt32(n), blocks.rawValue], groups: try grid(rows: (n + 63) / 64))
     }
 
     // MARK: Checks and grid

@@ -14,16 +14,15 @@ public enum VulkanShader: String, CaseIterable, Sendable {
     case rmsNorm = "rms_norm"
     case gatedActivation = "gated_activation"
     case rope = "rope"
-    case attention = "attention"
     case attentionRows = "attention_rows"
     case storeHalfRows = "store_half_rows"
     case addScaled = "add_scaled"
+    case roundActivations = "round_activations"
 
     /// Storage buffers at bindings 0..<bindingCount.
     var bindingCount: Int {
         switch self {
-        case .rope, .storeHalfRows, .addScaled: 2
-        case .attention: 6
+        case .rope, .storeHalfRows, .addScaled, .roundActivations: 2
         case .attentionRows: 7
         default: 3
         }
@@ -34,10 +33,9 @@ public enum VulkanShader: String, CaseIterable, Sendable {
         switch self {
         case .matvecF32, .matvecF16, .matvecQ4_0, .matvecQ8_0, .matvecQ5_0, .matvecQ4_K, .matvecQ5_K, .matvecQ6_K: 12
         case .rmsNorm: 12
-        case .gatedActivation: 8
+        case .gatedActivation, .roundActivations: 8
         case .rope: 20
-        case .attention: 32
-        case .attentionRows: 36
+        case .attentionRows: 40
         case .storeHalfRows, .addScaled: 12
         }
     }

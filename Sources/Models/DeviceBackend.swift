@@ -136,6 +136,8 @@ struct DeviceLayerWeights {
 final class DeviceScratch {
     let rows: Int
     let x, h, q, k, v, attn, o, gate, up, angles, queryPositions: VulkanBuffer
+    /// A product's input rounded through 8-bit activation blocks (as wide as the widest input).
+    let rounded: VulkanBuffer
     /// Cell positions of the batch's sequences, one buffer per distinct sequence in a batch.
     var cellPositions: [VulkanBuffer] = []
     var scores: VulkanBuffer?
@@ -159,6 +161,7 @@ final class DeviceScratch {
         up = try make(c.feedForwardLength, "the feed-forward up projection")
         angles = try make(max(2, c.ropeDimensions), "the RoPE angles")
         queryPositions = try make(1, "the row positions")
+        rounded = try make(max(c.embeddingLength, c.queryDimension, c.feedForwardLength), "the rounded activations")
     }
 }
 

@@ -86,16 +86,18 @@ extension TransformerModel {
     }
 
     /// x += attention(norm(x)) and x += mlp(norm(x)) for one layer on its device: the steps of
-    /// `attentionBlock` and `feedForwardBlock` as shaders, in f32 (the CPU rounds some of them,
-    /// such as GELU's input, to f16; results agree within the tolerances of the offload tests).
+    /// `attentionBlock` and `feedForwardBlock` as shaders, rounding where the CPU engine's default
+    /// (invariant) numerics round — 8-bit activation blocks before quantized products, f16
+    /// queries and accumulator in attention, f16 around GELU — so the two differ only in the
+    /// order of some f32 additions.
     func deviceLayer(_ layer: Int, _ p: DevicePass) throws {
         let c = config, n = p.rows, d = c.embeddingLength, qd = c.queryDimension, kvd = c.kvDimension, hd = c.headDimension
         let w = p.backend.layers[layer]!, s = p.scratch, k = p.backend.kernels
         do {
             try k.rmsNorm(input: s.x, weight: w.attentionNorm, output: s.h, rows: n, count: d, eps: c.rmsEpsilon)
-            try multiply(k, w.query, s.h, s.q, rows: n)
-            try multiply(k, w.key, s.h, s.k, rows: n)
-            try multiply(k, w.value, s.h, s.v, rows: n)
+            try multiply(k, w.query, s.h, s.q, rows: n, scratch: s)
+            try multiply(k, w.key, s.h, s.k, rows: n, scratch: s)
+            try multiply(k, w.value, s.h, s.v, rows: n, scratch: s)
             for (bias, y, width) in [(w.queryBias, s.q, qd), (w.keyBias, s.k, kvd), (w.valueBias, s.v, kvd)] {
                 if let bias { try k.addScaled(bias, into: y, count: n * width, period: width, scale: 1) }
             }
@@ -123,18 +125,18 @@ extension TransformerModel {
                                     rows: run.rows, width: kvd)
             }
             try attend(layer, p)
-            try multiply(k, w.output, s.attn, s.o, rows: n)
+            try multiply(k, w.output, s.attn, s.o, rows: n, scratch: s)
             if let bias = w.outputBias { try k.addScaled(bias, into: s.o, count: n * d, period: d, scale: 1) }
             try addResidual(k, s.o, to: s.x, rows: n, postNorm: w.postAttentionNorm)
 
             try k.rmsNorm(input: s.x, weight: w.ffnNorm, output: s.h, rows: n, count: d, eps: c.rmsEpsilon)
             let ff = c.feedForwardLength
-            try multiply(k, w.gate, s.h, s.gate, rows: n)
-            try multiply(k, w.up, s.h, s.up, rows: n)
+            try multiply(k, w.gate, s.h, s.gate, rows: n, scratch: s)
+            try multiply(k, w.up, s.h, s.up, rows: n, scratch: s)
             if let bias = w.upBias { try k.addScaled(bias, into: s.up, count: n * ff, period: ff, scale: 1) }
             if let bias = w.gateBias { try k.addScaled(bias, into: s.gate, count: n * ff, period: ff, scale: 1) }
             try k.gatedActivation(c.activation == .gelu ? .gelu : .silu, gate: s.gate, up: s.up, output: s.gate, count: n * ff)
-            try multiply(k, w.down, s.gate, s.o, rows: n)
+            try multiply(k, w.down, s.gate, s.o, rows: n, scratch: s)
             if let bias = w.downBias { try k.addScaled(bias, into: s.o, count: n * d, period: d, scale: 1) }
             try addResidual(k, s.o, to: s.x, rows: n, postNorm: w.postFFNNorm)
         } catch {
@@ -143,8 +145,29 @@ extension TransformerModel {
         }
     }
 
-    private func multiply(_ k: VulkanKernels, _ m: DeviceMatrix, _ x: VulkanBuffer, _ y: VulkanBuffer, rows n: Int) throws {
-        try k.multiply(m.type, weights: m.buffer, input: x, output: y, rows: m.rows, columns: m.columns, batch: n)
+    private func multiply(_ k: VulkanKernels, _ m: DeviceMatrix, _ x: VulkanBuffer, _ y: VulkanBuffer, rows n: Int,
+                          scratch: DeviceScratch) throws {
+        let input = try Self.roundedInput(k, m.type, x, columns: m.columns, rows: n, scratch: scratch)
+        try k.multiply(m.type, weights: m.buffer, input: input, output: y, rows: m.rows, columns: m.columns, batch: n)
+    }
+
+    /// `x` as the CPU's product with weights of `type` sees it: rounded through the 8-bit
+    /// activation blocks the CPU quantizes to (into `scratch.rounded`), or `x` itself for float
+    /// weights. The device then multiplies in floats what the CPU multiplies in integers, and
+    /// the two differ only in the order of f32 additions.
+    static func roundedInput(_ k: VulkanKernels, _ type: GGMLType, _ x: VulkanBuffer, columns: Int, rows n: Int,
+                             scratch: DeviceScratch) throws(VulkanError) -> VulkanBuffer {
+        let blocks: VulkanKernels.ActivationBlocks
+        switch ActivationQuantization.format(for: type) {
+        case .q8_0: blocks = .q8_0
+        case .q8_K: blocks = .q8_K
+        case nil: return x
+        case let other?:
+            throw VulkanError(kind: .invalidArgument, message:
+                "\(type.name) weights are dotted with \(other.name) activations, which the Vulkan backend does not round to")
+        }
+        try k.roundActivations(blocks, input: x, output: scratch.rounded, count: n * columns)
+        return scratch.rounded
     }
 
     /// x += residualScale·postNorm(o), as `addResidual` on the CPU.
@@ -155,9 +178,8 @@ extension TransformerModel {
         try k.addScaled(o, into: x, count: n * d, period: n * d, scale: config.residualScale)
     }
 
-    /// Attention of every run of rows over its sequence's cells on the device. The query scale
-    /// (which Gemma applies to q on the CPU) is applied to the scores here: the same product,
-    /// rounded once less.
+    /// Attention of every run of rows over its sequence's cells on the device. Models that scale
+    /// the queries (Gemma, Phi-3) have them scaled before the f16 rounding, as on the CPU.
     private func attend(_ layer: Int, _ p: DevicePass) throws {
         let c = config, s = p.scratch, k = p.backend.kernels
         let window = c.slidingLayers[layer] ? c.slidingWindow : nil
@@ -175,7 +197,8 @@ extension TransformerModel {
                 try k.attendRows(queries: s.q, keys: keys, values: values, positions: run.positions, queryPositions: s.queryPositions,
                                  scores: scores, output: s.attn, firstRow: first, rows: count, heads: c.headCount,
                                  kvHeads: c.headCountKV, headDim: c.headDimension, cells: cells, stride: c.kvDimension,
-                                 window: window, scale: c.attentionScale, softcap: c.attentionSoftcap ?? 0)
+                                 window: window, scale: c.scalesQueries ? 1 : c.attentionScale,
+                                 softcap: c.attentionSoftcap ?? 0, queryScale: c.scalesQueries ? c.attentionScale : 1)
                 first += count
             }
         }
@@ -200,8 +223,9 @@ extension TransformerModel {
                 let xs = s.x.contents.assumingMemoryBound(to: Float.self)
                 for (j, i) in rows.enumerated() { (xs + j * d).update(from: x + i * d, count: d) }
                 try k.rmsNorm(input: s.x, weight: norm, output: s.h, rows: rows.count, count: d, eps: config.rmsEpsilon)
+                let input = try Self.roundedInput(k, head.type, s.h, columns: d, rows: rows.count, scratch: s)
                 for part in head.parts {
-                    try k.multiply(head.type, weights: part.buffer, input: s.h, output: out, rows: part.rows, columns: d,
+                    try k.multiply(head.type, weights: part.buffer, input: input, output: out, rows: part.rows, columns: d,
                                    batch: rows.count)
                     let ys = out.contents.assumingMemoryBound(to: Float.self)
                     for j in 0..<rows.count {

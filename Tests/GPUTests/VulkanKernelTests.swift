@@ -124,9 +124,12 @@ struct VulkanKernelTests {
     }
 
     /// GEGLU and SwiGLU on gates across -8...8 plus saturating ones (±30, ±100), against the
-    /// float64 functions: 1e-5·(|g| + |act(g)|)·|up| (f32 exp/tanh of a few ulp, a few
-    /// roundings). Against VectorMath.gatedActivation, whose gelu rounds its input and output to
-    /// f16 (2⁻¹¹ each, and gelu' ≤ 1.13): 2⁻⁹·(|g| + |act(g)|)·|up| for gelu, 1e-5 as above for silu.
+    /// float64 functions: silu 1e-5·(|g| + |act(g)|)·|up| (f32 exp of a few ulp, a few
+    /// roundings); gelu, whose input and output are rounded to f16 as on the CPU (2⁻¹¹ each, and
+    /// gelu' ≤ 1.13), 2⁻⁹·(|g| + |act(g)|)·|up|. Against VectorMath.gatedActivation (the CPU):
+    /// silu 1e-5 as above; gelu one f16 step of the output, 2⁻¹⁰·|act(g)|·|up|, plus 1e-6·|g·up|
+    /// (the device's tanh may differ from the CPU's in its last bits, which 1 + tanh amplifies for
+    /// negative gates, and move an f16 rounding), and at least 90% of gelu outputs equal (93% on lavapipe).
     @Test(arguments: [VulkanKernels.GateActivation.gelu, .silu])
     func gatedActivationMatchesFloat64AndCPU(activation: VulkanKernels.GateActivation) throws {
         let count = 3000
@@ -139,6 +142,7 @@ struct VulkanKernelTests {
         var cpu = [Float](repeating: 0, count: count)
         VectorMath.gatedActivation(gate: gate, up: up, count: count, activation: activation == .gelu ? .gelu : .silu,
                                    into: &cpu)
+        var equal = 0
         for i in 0..<count {
             let g = Double(gate[i]), u = Double(up[i])
             let act = activation == .gelu
@@ -146,10 +150,13 @@ struct VulkanKernelTests {
                 : g / (1 + exp(-g))
             let scale = (abs(g) + abs(act)) * abs(u)
             #expect(gpu[i].isFinite, "[\(i)] gate \(g): \(gpu[i])")
-            #expect(abs(Double(gpu[i]) - act * u) <= 1e-5 * scale + 1e-30, "[\(i)] gate \(g): gpu \(gpu[i]) vs float64 \(act * u)")
-            let cpuTolerance = activation == .gelu ? scale / 512 : 1e-5 * scale
+            let exactTolerance = activation == .gelu ? scale / 512 : 1e-5 * scale
+            #expect(abs(Double(gpu[i]) - act * u) <= exactTolerance + 1e-30, "[\(i)] gate \(g): gpu \(gpu[i]) vs float64 \(act * u)")
+            let cpuTolerance = activation == .gelu ? 0x1p-10 * abs(act * u) + 1e-6 * abs(g * u) : 1e-5 * scale
             #expect(abs(Double(gpu[i]) - Double(cpu[i])) <= cpuTolerance + 1e-30, "[\(i)] gate \(g): gpu \(gpu[i]) vs CPU \(cpu[i])")
+            equal += gpu[i] == cpu[i] ? 1 : 0
         }
+        if activation == .gelu { #expect(equal * 10 >= count * 9, "gelu: \(equal) of \(count) outputs equal the CPU's") }
     }
 
     /// RoPE on 3 rows (positions 0, 7, 1000) × 4 heads of 64, rotating 48 of them, against

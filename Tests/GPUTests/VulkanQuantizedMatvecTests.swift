@@ -14,6 +14,10 @@ import Testing
 ///   8 bits per block (Q8_0 blocks of 32 with an f16 step for Q8_0/Q5_0 weights, Q8_K blocks of
 ///   256 with an f32 step for the K formats): each x̂ is within 0.6·step of x (half a step, plus
 ///   the f16 rounding of the step), so |gpu − cpu| ≤ Σ|w_i|·0.6·step + the bound above.
+/// For quantized weights the product is also run on the activations as `roundActivations`
+/// rounds them (what the offloaded forward pass does): then only the order of f32 additions
+/// differs from the CPU's integer dot, |gpu − cpu| ≤ 1e-5·Σ m_i·|x_i|.
+/// `roundActivations` itself must give, bit for bit, the CPU's 8-bit blocks decoded back to f32.
 /// Skipped, with one printed line, where no Vulkan device exists.
 @Suite(.enabled(if: GPUTestDevice.available, "no Vulkan device (see the printed line)"))
 struct VulkanQuantizedMatvecTests {
@@ -53,12 +57,87 @@ struct VulkanQuantizedMatvecTests {
         let input = try device.makeBuffer(bytes: batch * columns * 4)
         try input.write(x)
         let output = try device.makeBuffer(bytes: batch * rows * 4)
+        let blocks = Self.activationBlocks(type)
+        let roundedInput = try device.makeBuffer(bytes: batch * columns * 4)
+        if let blocks { try kernels.roundActivations(blocks, input: input, output: roundedInput, count: batch * columns) }
         #expect(GPUTestDevice.bothLayouts.count == 2)
         for kernels in GPUTestDevice.bothLayouts {
             try kernels.multiply(type, weights: weights, input: input, output: output, rows: rows, columns: columns,
                                  batch: batch)
             try checkOutput(type, packed: packed, gpu: try output.readFloats(count: batch * rows), x: x, rows: rows,
                             columns: columns, batch: batch, extraMagnitude: extraMagnitude, layout: kernels.matvecLayout)
+            guard blocks != nil else { continue }
+            try kernels.multiply(type, weights: weights, input: roundedInput, output: output, rows: rows, columns: columns,
+                                 batch: batch)
+            try checkRoundedOutput(type, packed: packed, gpu: try output.readFloats(count: batch * rows), x: x,
+                                   rows: rows, columns: columns, batch: batch, extraMagnitude: extraMagnitude,
+                                   layout: kernels.matvecLayout)
+        }
+    }
+
+    static func activationBlocks(_ type: GGMLType) -> VulkanKernels.ActivationBlocks? {
+        switch ActivationQuantization.format(for: type) {
+        case .q8_0: .q8_0
+        case .q8_K: .q8_K
+        default: nil
+        }
+    }
+
+    /// A product on rounded activations against the CPU's: within 1e-5·Σ m_i·|x_i|.
+    func checkRoundedOutput(_ type: GGMLType, packed: [UInt8], gpu: [Float], x: [Float], rows: Int, columns: Int,
+                            batch: Int, extraMagnitude: (Int, Int) -> Double, layout: VulkanKernels.MatvecLayout) throws {
+        let cpu = packed.withUnsafeBytes {
+            cpuProduct(type: type, weights: $0.baseAddress!, rows: rows, columns: columns, x: x, batch: batch)
+        }
+        let rowBytes = columns / type.blockSize * type.typeSize
+        var w = [Float](repeating: 0, count: columns)
+        var worst = 0.0
+        for r in 0..<rows {
+            try packed.withUnsafeBytes {
+                try Dequantize.row(type, $0.baseAddress! + r * rowBytes, count: columns, into: &w)
+            }
+            for n in 0..<batch {
+                var magnitude = 0.0
+                for i in 0..<columns { magnitude += (abs(Double(w[i])) + extraMagnitude(r, i)) * abs(Double(x[n * columns + i])) }
+                let g = Double(gpu[n * rows + r]), c = Double(cpu[n * rows + r])
+                #expect(abs(g - c) <= 1e-5 * magnitude, "\(type) \(layout) rounded [\(n)][\(r)]: gpu \(g) vs CPU \(c)")
+                worst = max(worst, abs(g - c) / max(magnitude, .leastNormalMagnitude))
+            }
+        }
+        print("\(type) \(layout) \(rows)×\(columns)×\(batch) on rounded activations: |gpu − cpu| ≤ \(worst)·Σ m|x|")
+    }
+
+    /// `roundActivations` against the CPU's quantization decoded back to f32, bit for bit, on rows
+    /// with a zero block, blocks whose largest magnitude is negative and whose other values lie
+    /// halfway between steps (ties to even), and a block of tiny values.
+    @Test(arguments: [GGMLType.q8_0, .q8_K])
+    func roundActivationsEqualCPUQuantization(format: GGMLType) throws {
+        let device = kernels.device
+        let count = 4 * 256
+        var x = randomFloats(count, seed: 61).map { $0 * 3 }
+        for i in 256..<288 { x[i] = 0 }          // a zero block of either size's first 32
+        // Halves with −127 the largest magnitude: the step is exactly 1 for both formats, so every
+        // other element is a tie, rounded to even.
+        for i in 512..<768 { x[i] = Float(i % 11) - 5.5 }
+        x[512] = -127
+        for i in 768..<1024 { x[i] = x[i] * 1e-30 }
+        if format == .q8_K { for i in 256..<512 { x[i] = 0 } }
+        let input = try device.makeBuffer(bytes: count * 4), output = try device.makeBuffer(bytes: count * 4)
+        try input.write(x)
+        try kernels.roundActivations(format == .q8_0 ? .q8_0 : .q8_K, input: input, output: output, count: count)
+        let gpu = try output.readFloats(count: count)
+        var bytes = [UInt8](repeating: 0, count: ActivationQuantization.rowBytes(format, count: count))
+        var cpu = [Float](repeating: 0, count: count)
+        try bytes.withUnsafeMutableBytes { b in
+            x.withUnsafeBufferPointer { ActivationQuantization.quantize($0.baseAddress!, count: count, format: format, into: b.baseAddress!) }
+            try Dequantize.row(format, b.baseAddress!, count: count, into: &cpu)
+        }
+        for i in 0..<count {
+            #expect(gpu[i].bitPattern == cpu[i].bitPattern, "\(format) [\(i)] of \(x[i]): gpu \(gpu[i]) vs CPU \(cpu[i])")
+        }
+        #expect(gpu[256..<288].allSatisfy { $0 == 0 })
+        #expect { try kernels.roundActivations(.q8_K, input: input, output: output, count: 100) } throws: {
+            ($0 as? VulkanError)?.message.contains("multiple of 256") == true
         }
     }
 

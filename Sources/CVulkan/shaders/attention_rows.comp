@@ -1,19 +1,29 @@
 #version 450
-// y[n][h] = Σ_c p_c·v_c / Σ_c p_c,  p_c = exp(s_c − max_c s_c),  s_c = scale·(q_{n,h}·k_c)
-//   (with a soft cap: s_c = cap·tanh(scale/cap·(q_{n,h}·k_c))), over the cached cells c visible
-//   from batch row n: position_c ≤ queryPosition_n, and queryPosition_n − position_c < window
-//   when windowed.
+// y[n][h] = Σ_c p_c·v_c / Σ_c p_c over the cached cells c visible from batch row n
+//   (position_c ≤ queryPosition_n, and queryPosition_n − position_c < window when windowed),
+//   in the numerics of the CPU engine's one-row attention (CriaNumerics' Attention.attendHeads,
+//   itself llama.cpp's CPU flash attention with an f16 cache), so offloaded layers agree with it:
+//   - the query is scaled by queryScale (models that scale queries before attention; else 1)
+//     and rounded to f16;
+//   - q·k over the head as ggml_vec_dot_f16 orders it: 64 partial sums (element e of every
+//     64-element step into sum e), then sums e and e+32, e+16 and e+48 paired as
+//     (s_e + s_{e+32}) + (s_{e+16} + s_{e+48}) for e < 16, then halves added (8, 4), then
+//     (s0 + s2) + (s1 + s3); the f16·f16 products are exact in f32, so only these additions
+//     round. Elements past the last whole 64 are added in order in f32 (the CPU adds them in f64);
+//   - score = dot·scale, or cap·tanh(dot·(scale/cap)) with a soft cap;
+//   - the cells in order with a running max M, sum S and an f16 accumulator a: when the score
+//     grows M, ms = exp(M − score) rescales a as f16(a·ms) and vs = 1, else vs = exp(score − M);
+//     then a = f16(fma(v, vs, a)) and S = fma(S, ms, vs); y = a·(1/S) (zeros when nothing is
+//     visible).
 //
-// attention.comp for several query rows of one sequence (a prompt's rows against the cache they
-// were just written into), with the same math in the same order. Row r of the dispatch is batch
-// row n = firstRow + r: its queries are heads × headDim f32 at n·heads·headDim, its position is
-// queryPositions[n], its output goes where its queries are. Query head h reads KV head
-// h / (heads / kvHeads) (grouped-query attention), whose cell-c row starts at half
+// Row r of the dispatch is batch row n = firstRow + r: its queries are heads × headDim f32 at
+// n·heads·headDim, its position is queryPositions[n], its output goes where its queries are.
+// Query head h reads KV head h / (heads / kvHeads), whose cell-c row starts at half
 // c·stride + kvHead·headDim of keys and values (f16, two per word, the lower-addressed in the
-// low half). One workgroup per (head, row) — x the head, y the row — in three passes over the
-// cells: scores (into the `scores` scratch, rows × heads × cells) and their max, then the
-// exponentials and their sum, then each invocation sums its output elements over the cells.
-// All in f32; no visible cell gives zeros.
+// low half). One workgroup per (head, row) — x the head, y the row. Pass 1: each invocation
+// scores every 64th cell into the `scores` scratch (rows × heads × cells; −inf for hidden
+// cells). Pass 2: each invocation runs the softmax over all cells for its output elements (up
+// to 8 at a time), so every invocation repeats the same M and S.
 layout(local_size_x = 64) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer Queries { float q[]; };
@@ -34,12 +44,12 @@ layout(push_constant) uniform Shape {
     uint window;         // 0: no window
     float scale;
     float softcap;       // 0: none
+    float queryScale;
 } shape;
-
-shared float reduction[64];
 
 float keyAt(uint index) { return unpackHalf2x16(keys[index >> 1])[index & 1u]; }
 float valueAt(uint index) { return unpackHalf2x16(values[index >> 1])[index & 1u]; }
+float toHalf(float x) { return unpackHalf2x16(packHalf2x16(vec2(x, 0.0))).x; }
 
 void main() {
     const uint h = gl_WorkGroupID.x, r = gl_WorkGroupID.y;
@@ -53,60 +63,70 @@ void main() {
     const uint kvBase = kvHead * shape.headDim;
     const float negativeInfinity = uintBitsToFloat(0xFF800000u);
     const float scale = shape.softcap != 0.0 ? shape.scale / shape.softcap : shape.scale;
+    const uint main64 = shape.headDim / 64 * 64;
 
-    // Pass 1: scores and their maximum.
-    float localMax = negativeInfinity;
+    // Pass 1: scores.
     for (uint c = lane; c < shape.cells; c += 64) {
         const int position = positions[c];
         const bool visible = position <= queryPosition
             && (shape.window == 0u || uint(queryPosition - position) < shape.window);
-        float score = negativeInfinity;
+        precise float score = negativeInfinity;
         if (visible) {
-            float dot = 0.0;
             const uint kBase = c * shape.stride + kvBase;
-            for (uint i = 0; i < shape.headDim; i++) dot += keyAt(kBase + i) * q[qBase + i];
+            precise float s[64];
+            for (uint e = 0; e < 64; e++) s[e] = 0.0;
+            for (uint i = 0; i < main64; i += 64) {
+                for (uint e = 0; e < 64; e++) {
+                    s[e] += keyAt(kBase + i + e) * toHalf(q[qBase + i + e] * shape.queryScale);
+                }
+            }
+            for (uint e = 0; e < 16; e++) s[e] = (s[e] + s[e + 32]) + (s[e + 16] + s[e + 48]);
+            for (uint e = 0; e < 8; e++) s[e] = s[e] + s[e + 8];
+            for (uint e = 0; e < 4; e++) s[e] = s[e] + s[e + 4];
+            precise float dot = (s[0] + s[2]) + (s[1] + s[3]);
+            for (uint i = main64; i < shape.headDim; i++) {
+                dot += keyAt(kBase + i) * toHalf(q[qBase + i] * shape.queryScale);
+            }
             score = dot * scale;
             // tanh is ±1 in f32 beyond |t| ≈ 9; the clamp keeps exp-built tanh finite.
             if (shape.softcap != 0.0) score = shape.softcap * tanh(clamp(score, -10.0, 10.0));
         }
         scores[sBase + c] = score;
-        localMax = max(localMax, score);
     }
-    reduction[lane] = localMax;
-    barrier();
-    for (uint half_ = 32; half_ > 0; half_ >>= 1) {
-        if (lane < half_) reduction[lane] = max(reduction[lane], reduction[lane + half_]);
-        barrier();
-    }
-    const float m = reduction[0];
-    barrier();
-
-    // Pass 2: p_c = exp(s_c − m) (0 for invisible cells), and their sum.
-    float localSum = 0.0;
-    for (uint c = lane; c < shape.cells; c += 64) {
-        const float s = scores[sBase + c];
-        const float p = s == negativeInfinity ? 0.0 : exp(s - m);
-        scores[sBase + c] = p;
-        localSum += p;
-    }
-    reduction[lane] = localSum;
-    // Every invocation's p values must be visible to all before pass 3 reads them.
+    // Every invocation's scores must be visible to all before pass 2 reads them.
     memoryBarrierBuffer();
     barrier();
-    for (uint half_ = 32; half_ > 0; half_ >>= 1) {
-        if (lane < half_) reduction[lane] += reduction[lane + half_];
-        barrier();
-    }
-    const float total = reduction[0];
-    const float inverse = total == 0.0 ? 0.0 : 1.0 / total;
 
-    // Pass 3: y[n][h][i] = Σ_c p_c·v_c[i] / total.
-    for (uint i = lane; i < shape.headDim; i += 64) {
-        float acc = 0.0;
+    // Pass 2: the running softmax, for elements first, first + 64, … (8 of them) of this lane.
+    for (uint first = lane; first < shape.headDim; first += 64 * 8) {
+        precise float acc[8];
+        for (uint j = 0; j < 8; j++) acc[j] = 0.0;
+        precise float m = negativeInfinity, total = 0.0;
         for (uint c = 0; c < shape.cells; c++) {
-            const float p = scores[sBase + c];
-            if (p != 0.0) acc += p * valueAt(c * shape.stride + kvBase + i);
+            const float score = scores[sBase + c];
+            if (score == negativeInfinity) continue;
+            float ms = 1.0, vs = 1.0;
+            const bool grows = score > m;
+            if (grows) {
+                ms = exp(m - score);
+                m = score;
+            } else {
+                vs = exp(score - m);
+            }
+            const uint vBase = c * shape.stride + kvBase;
+            for (uint j = 0; j < 8; j++) {
+                const uint i = first + 64 * j;
+                if (i >= shape.headDim) break;
+                if (grows) acc[j] = toHalf(acc[j] * ms);
+                acc[j] = toHalf(fma(valueAt(vBase + i), vs, acc[j]));
+            }
+            total = fma(total, ms, vs);
         }
-        y[qBase + i] = acc * inverse;
+        const float inverse = total == 0.0 ? 0.0 : 1.0 / total;
+        for (uint j = 0; j < 8; j++) {
+            const uint i = first + 64 * j;
+            if (i >= shape.headDim) break;
+            y[qBase + i] = acc[j] * inverse;
+        }
     }
 }
