@@ -64,15 +64,19 @@ extension TransformerModel {
         var deviceState: [ObjectIdentifier: DevicePass] = [:]
         for layer in 0..<config.layerCount {
             let target = offload?.layerBackends[layer]
+            func state(_ backend: DeviceBackend) throws -> DevicePass {
+                if let known = deviceState[ObjectIdentifier(backend)] { return known }
+                let made = try DevicePass(pass, backend: backend, config: config)
+                deviceState[ObjectIdentifier(backend)] = made
+                return made
+            }
             if target !== resident {
-                if let resident { try resident.scratch(rows: n, config: config).x.contents.copyBytesOut(to: s.x, floats: n * d) }
-                if let target { try target.scratch(rows: n, config: config).x.contents.copyBytesIn(from: s.x, floats: n * d) }
+                if let resident { try state(resident).scratch.x.contents.copyBytesOut(to: s.x, floats: n * d) }
+                if let target { try state(target).scratch.x.contents.copyBytesIn(from: s.x, floats: n * d) }
                 resident = target
             }
             if let target {
-                let key = ObjectIdentifier(target)
-                if deviceState[key] == nil { deviceState[key] = try DevicePass(pass, backend: target, config: config) }
-                try deviceLayer(layer, deviceState[key]!)
+                try deviceLayer(layer, state(target))
             } else {
                 attentionBlock(layer, pass)
                 if weights.layers[layer].experts != nil {
@@ -82,7 +86,9 @@ extension TransformerModel {
                 }
             }
         }
-        if let resident { try resident.scratch(rows: n, config: config).x.contents.copyBytesOut(to: s.x, floats: n * d) }
+        if let resident, let last = deviceState[ObjectIdentifier(resident)] {
+            last.scratch.x.contents.copyBytesOut(to: s.x, floats: n * d)
+        }
     }
 
     /// x += attention(norm(x)) and x += mlp(norm(x)) for one layer on its device: the steps of
@@ -91,7 +97,7 @@ extension TransformerModel {
     /// queries and accumulator in attention, f16 around GELU — so the two differ only in the
     /// order of some f32 additions.
     func deviceLayer(_ layer: Int, _ p: DevicePass) throws {
-        let c = config, n = p.rows, d = c.embeddingLength, qd = c.queryDimension, kvd = c.kvDimension, hd = c.headDimension
+        let c = config, n = p.batch.count, d = c.embeddingLength, qd = c.queryDimension, kvd = c.kvDimension, hd = c.headDimension
         let w = p.backend.layers[layer]!, s = p.scratch, k = p.backend.kernels
         do {
             try k.rmsNorm(input: s.x, weight: w.attentionNorm, output: s.h, rows: n, count: d, eps: c.rmsEpsilon)
@@ -254,7 +260,6 @@ struct DevicePass {
 
     let backend: DeviceBackend
     let scratch: DeviceScratch
-    let rows: Int
     let runs: [Run]
     let batch: Batch
     let ropeFactors: [Float]?
@@ -262,7 +267,7 @@ struct DevicePass {
     init(_ pass: ForwardPass, backend: DeviceBackend, config c: ModelConfiguration) throws {
         self.backend = backend
         batch = pass.batch
-        rows = pass.batch.count
+        let rows = pass.batch.count
         ropeFactors = pass.ropeFactors
         let s = try backend.scratch(rows: rows, config: c)
         scratch = s

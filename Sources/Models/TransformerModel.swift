@@ -583,18 +583,16 @@ public final class TransformerModel: @unchecked Sendable {
         guard !wanted.isEmpty else { return [] }
         let normed = s.h
         guard let outputNorm = weights.outputNorm else { return [] }  // (encoders never get here: see forward)
-        if let backend = offload?.outputBackend {
-            var logits = [Float](repeating: 0, count: wanted.count * vocab)
-            try logits.withUnsafeMutableBufferPointer { try deviceLogits(backend, hidden: x, wanted: wanted, into: $0.baseAddress!) }
-            scaleLogits(&logits)
-            return logits
-        }
-        for (j, i) in wanted.enumerated() {
-            VectorMath.rmsNorm(x + i * d, weight: outputNorm, count: d, eps: config.rmsEpsilon, into: normed + j * d)
-        }
         var logits = [Float](repeating: 0, count: wanted.count * vocab)
-        logits.withUnsafeMutableBufferPointer { lb in
-            Matmul.multiply(weights.output, normed, batch: wanted.count, into: lb.baseAddress!, pool: pool, path: kernelPath)
+        if let backend = offload?.outputBackend {
+            try logits.withUnsafeMutableBufferPointer { try deviceLogits(backend, hidden: x, wanted: wanted, into: $0.baseAddress!) }
+        } else {
+            for (j, i) in wanted.enumerated() {
+                VectorMath.rmsNorm(x + i * d, weight: outputNorm, count: d, eps: config.rmsEpsilon, into: normed + j * d)
+            }
+            logits.withUnsafeMutableBufferPointer { lb in
+                Matmul.multiply(weights.output, normed, batch: wanted.count, into: lb.baseAddress!, pool: pool, path: kernelPath)
+            }
         }
         scaleLogits(&logits)
         return logits

@@ -88,7 +88,6 @@ struct OffloadSyntheticTests {
         let tol = Synthetic.tolerance(name)
         let model = try Self.model(name, gpuLayers: gpuLayers)
         #expect(model.offloadedLayers == min(gpuLayers, 2) && model.offloadsOutput == (gpuLayers >= 2))
-        let vocab = model.config.vocabularySize, n = e.tokensA.count
         let whole = try Synthetic.run(model, model.makeCache(capacity: 64), e.tokensA, start: 0)
         let diff = Synthetic.maxAbsDiff(whole, e.logitsA)
         print("\(name) -ngl \(gpuLayers): whole-sequence max |Δlogit| vs numpy = \(diff)")
@@ -108,17 +107,7 @@ struct OffloadSyntheticTests {
         let stepDiff = Synthetic.maxAbsDiff(stepwise, e.logitsA)
         #expect(stepDiff <= tol, "\(name) -ngl \(gpuLayers): token by token, max |Δ| \(stepDiff) > \(tol)")
         let wholeB = try Synthetic.run(model, model.makeCache(capacity: 64), e.tokensB, start: 0)
-        var batch = Batch()
-        for i in 0..<n {
-            batch.append(.init(token: e.tokensA[i], position: Int32(i), sequence: 0, wantsLogits: true))
-            batch.append(.init(token: e.tokensB[i], position: Int32(i), sequence: 1, wantsLogits: true))
-        }
-        let mixed = try model.forward(batch, cache: model.makeCache(capacity: 64))
-        var mixedA: [Float] = [], mixedB: [Float] = []
-        for i in 0..<n {
-            mixedA += Synthetic.rows(mixed, 2 * i..<2 * i + 1, vocab: vocab)
-            mixedB += Synthetic.rows(mixed, 2 * i + 1..<2 * i + 2, vocab: vocab)
-        }
+        let (mixedA, mixedB) = try Synthetic.interleaved(model, e.tokensA, e.tokensB)
         #expect(mixedA == whole && mixedB == wholeB, "\(name) -ngl \(gpuLayers): a shared batch changed a row's logits")
         #expect(Synthetic.maxAbsDiff(wholeB, e.logitsB) <= tol)
     }

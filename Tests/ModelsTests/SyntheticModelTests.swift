@@ -63,6 +63,24 @@ enum Synthetic {
         Array(logits[rows.lowerBound * vocab..<rows.upperBound * vocab])
     }
 
+    /// Runs `a` (sequence 0) and `b` (sequence 1), equally long, interleaved row by row in one
+    /// batch from position 0 on a fresh cache, and returns each sequence's logits.
+    static func interleaved(_ model: TransformerModel, _ a: [Int32], _ b: [Int32]) throws -> (a: [Float], b: [Float]) {
+        var batch = Batch()
+        for i in a.indices {
+            batch.append(.init(token: a[i], position: Int32(i), sequence: 0, wantsLogits: true))
+            batch.append(.init(token: b[i], position: Int32(i), sequence: 1, wantsLogits: true))
+        }
+        let mixed = try model.forward(batch, cache: model.makeCache(capacity: 64))
+        let vocab = model.config.vocabularySize
+        var logitsA: [Float] = [], logitsB: [Float] = []
+        for i in a.indices {
+            logitsA += rows(mixed, 2 * i..<2 * i + 1, vocab: vocab)
+            logitsB += rows(mixed, 2 * i + 1..<2 * i + 2, vocab: vocab)
+        }
+        return (logitsA, logitsB)
+    }
+
     /// Runs `tokens` at consecutive positions from `start` on `sequence`, all logits.
     static func run(_ model: TransformerModel, _ cache: KVCache, _ tokens: [Int32], start: Int, sequence: Int = 0) throws -> [Float] {
         try model.forward(Batch(tokens: tokens, startPosition: start, sequence: sequence, allLogits: true), cache: cache)
@@ -94,7 +112,6 @@ enum Synthetic {
         let e = try Synthetic.Expected(name)
         let tol = Synthetic.tolerance(name)
         let model = try TransformerModel(path: Synthetic.path(name), threads: 2)
-        let vocab = model.config.vocabularySize
         let n = e.tokensA.count
 
         // (a)
@@ -115,17 +132,7 @@ enum Synthetic {
 
         // (c)
         let wholeB = try Synthetic.run(model, model.makeCache(capacity: 64), e.tokensB, start: 0)
-        var batch = Batch()
-        for i in 0..<n {
-            batch.append(.init(token: e.tokensA[i], position: Int32(i), sequence: 0, wantsLogits: true))
-            batch.append(.init(token: e.tokensB[i], position: Int32(i), sequence: 1, wantsLogits: true))
-        }
-        let mixed = try model.forward(batch, cache: model.makeCache(capacity: 64))
-        var mixedA: [Float] = [], mixedB: [Float] = []
-        for i in 0..<n {
-            mixedA += Synthetic.rows(mixed, 2 * i..<2 * i + 1, vocab: vocab)
-            mixedB += Synthetic.rows(mixed, 2 * i + 1..<2 * i + 2, vocab: vocab)
-        }
+        let (mixedA, mixedB) = try Synthetic.interleaved(model, e.tokensA, e.tokensB)
         #expect(mixedA == whole, "\(name): interleaved seq 0 differs by \(Synthetic.maxAbsDiff(mixedA, whole))")
         #expect(mixedB == wholeB, "\(name): interleaved seq 1 differs by \(Synthetic.maxAbsDiff(mixedB, wholeB))")
         let diffB = Synthetic.maxAbsDiff(wholeB, e.logitsB)
