@@ -125,16 +125,23 @@ public final class VulkanKernels: @unchecked Sendable {
     }
 
     /// out[i] = act(gate[i])·up[i] for `count` f32 elements (GEGLU with `.gelu`, SwiGLU with
-    /// `.silu`); gelu as the CPU evaluates it, its input and output rounded to f16.
+    /// `.silu`); gelu as the CPU evaluates it, from `geluTable` (the CPU's 65536 f16 results by
+    /// the f16 bits of the input, VectorMath.geluF16Bits: 128 KiB), which `.gelu` requires.
     public func gatedActivation(_ activation: GateActivation, gate: VulkanBuffer, up: VulkanBuffer,
-                                output: VulkanBuffer, count: Int) throws(VulkanError) {
+                                output: VulkanBuffer, count: Int, geluTable: VulkanBuffer? = nil) throws(VulkanError) {
+        if activation == .gelu {
+            guard let geluTable else {
+                throw VulkanError(kind: .invalidArgument, message: "gated_activation with gelu needs the gelu table")
+            }
+            try require(geluTable, bytes: 65536 * 2, "gated_activation gelu table")
+        }
         guard count >= 1, count <= Int(UInt32.max) - 255 else {
             throw VulkanError(kind: .invalidArgument, message: "gated activation of \(count) elements is outside 1...\(Int(UInt32.max) - 255)")
         }
         try require(gate, bytes: count * 4, "gated_activation gate")
         try require(up, bytes: count * 4, "gated_activation up")
         try require(output, bytes: count * 4, "gated_activation output")
-        try device.run(pipelines[.gatedActivation]!, buffers: [gate, up, output],
+        try device.run(pipelines[.gatedActivation]!, buffers: [gate, up, output, geluTable ?? gate],
                        pushConstants: [UInt32(count), activation.rawValue], groups: try grid(rows: (count + 255) / 256))
     }
 

@@ -23,6 +23,7 @@ public enum VulkanShader: String, CaseIterable, Sendable {
     var bindingCount: Int {
         switch self {
         case .rope, .storeHalfRows, .addScaled, .roundActivations: 2
+        case .gatedActivation: 4
         case .attentionRows: 7
         default: 3
         }

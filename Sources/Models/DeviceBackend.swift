@@ -14,14 +14,19 @@ final class DeviceBackend: @unchecked Sendable {
     private(set) var layers: [Int: DeviceLayerWeights] = [:]
     private(set) var output: (norm: VulkanBuffer, matrix: DeviceMatrix)?
     private(set) var scratch: DeviceScratch?
+    /// The CPU's GELU results by f16 input (VectorMath.geluF16Bits), for the device's GEGLU.
+    let geluTable: VulkanBuffer
 
     init(index: Int) throws(ModelError) {
         self.index = index
+        let bits = VectorMath.geluF16Bits
         do {
             kernels = try VulkanKernels(device: VulkanDevice(index: index))
+            geluTable = try kernels.device.makeBuffer(bytes: bits.count * 2)
         } catch {
             throw .offload("Vulkan device \(index): \(error.message)")
         }
+        bits.withUnsafeBytes { geluTable.contents.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
     /// Copies layer `layer`'s weights to the device; `release` is told which mapped bytes the

@@ -116,12 +116,15 @@ extension TransformerModel {
                 try k.rmsNorm(input: s.k, weight: norm, output: s.k, rows: wholeRow ? n : n * c.headCountKV,
                               count: wholeRow ? kvd : hd, eps: c.rmsEpsilon)
             }
+            observeDevice("Vcur-\(layer)", n, s.v, width: kvd)
             if c.ropeLayers[layer] {
                 try p.writeAngles(ropeParameters(layer), factors: p.ropeFactors, config: c)
                 let layout: VulkanKernels.RoPELayout = c.ropeLayout == .neox ? .neox : .normal
                 try k.rope(layout, vectors: s.q, angles: s.angles, rows: n, heads: c.headCount, headDim: hd, dims: c.ropeDimensions)
                 try k.rope(layout, vectors: s.k, angles: s.angles, rows: n, heads: c.headCountKV, headDim: hd, dims: c.ropeDimensions)
             }
+            observeDevice("Qcur-\(layer)", n, s.q, width: qd)
+            observeDevice("Kcur-\(layer)", n, s.k, width: kvd)
             // Every row's K and V first, so each row then sees the earlier rows of its own batch.
             for run in p.runs {
                 let (key, value) = p.cacheBuffers(run, layer: layer)
@@ -131,6 +134,7 @@ extension TransformerModel {
                                     rows: run.rows, width: kvd)
             }
             try attend(layer, p)
+            observeDevice("kqv_out-\(layer)", n, s.attn, width: qd)
             try multiply(k, w.output, s.attn, s.o, rows: n, scratch: s)
             if let bias = w.outputBias { try k.addScaled(bias, into: s.o, count: n * d, period: d, scale: 1) }
             try addResidual(k, s.o, to: s.x, rows: n, postNorm: w.postAttentionNorm)
@@ -141,14 +145,24 @@ extension TransformerModel {
             try multiply(k, w.up, s.h, s.up, rows: n, scratch: s)
             if let bias = w.upBias { try k.addScaled(bias, into: s.up, count: n * ff, period: ff, scale: 1) }
             if let bias = w.gateBias { try k.addScaled(bias, into: s.gate, count: n * ff, period: ff, scale: 1) }
-            try k.gatedActivation(c.activation == .gelu ? .gelu : .silu, gate: s.gate, up: s.up, output: s.gate, count: n * ff)
+            try k.gatedActivation(c.activation == .gelu ? .gelu : .silu, gate: s.gate, up: s.up, output: s.gate, count: n * ff,
+                                  geluTable: p.backend.geluTable)
+            observeDevice("ffn_geglu-\(layer)", n, s.gate, width: ff)
             try multiply(k, w.down, s.gate, s.o, rows: n, scratch: s)
             if let bias = w.downBias { try k.addScaled(bias, into: s.o, count: n * d, period: d, scale: 1) }
+            observeDevice("ffn_out-\(layer)", n, s.o, width: d)
             try addResidual(k, s.o, to: s.x, rows: n, postNorm: w.postFFNNorm)
+            observeDevice("l_out-\(layer)", n, s.x, width: d)
         } catch {
             guard let failure = error as? VulkanError else { throw error }
             throw ModelError.offload("layer \(layer) on \(p.backend.device.info.name): \(failure.message)")
         }
+    }
+
+    /// `observe` on a device buffer, read through its host mapping (every dispatch has finished).
+    private func observeDevice(_ name: @autoclosure () -> String, _ rows: Int, _ buffer: VulkanBuffer, width: Int) {
+        guard tensorObserver != nil else { return }
+        observe(name(), rows, buffer.contents.assumingMemoryBound(to: Float.self), width: width)
     }
 
     private func multiply(_ k: VulkanKernels, _ m: DeviceMatrix, _ x: VulkanBuffer, _ y: VulkanBuffer, rows n: Int,

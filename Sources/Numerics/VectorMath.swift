@@ -192,6 +192,9 @@ public enum VectorMath {
     }
 
     /// geluF16 of every f16 value (by bit pattern), as f16 bits: llama.cpp's table, built once.
+    /// (Public for the Vulkan backend, whose GELU reads the same table.)
+    public static var geluF16Bits: [UInt16] { geluF16Table }
+
     static let geluF16Table: [UInt16] = (0..<65536).map { h in
         Float16(gelu(Float(Float16(bitPattern: UInt16(h))))).bitPattern
     }

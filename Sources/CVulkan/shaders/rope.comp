@@ -1,7 +1,8 @@
 #version 450
 // Rotary position embedding, in place: for each row r, head h and pair i < dims/2,
 //   (x_a, x_b) ← (x_a·c − x_b·s, x_a·s + x_b·c),  c = cs[r][2i], s = cs[r][2i+1]
-// with (a, b) = (2i, 2i+1) in the normal layout, (i, i + dims/2) in the neox layout.
+// with (a, b) = (2i, 2i+1) in the normal layout, (i, i + dims/2) in the neox layout, each as
+// fma(x_a, c, −(x_b·s)) and fma(x_a, s, x_b·c), the CPU's roundings.
 //
 // The cos/sin table (rows × dims floats: m·cos θ_i, m·sin θ_i per row's position) comes from
 // the host, where RoPE.angles computes it as llama.cpp does (frequency factors, YaRN and all),
@@ -34,6 +35,7 @@ void main() {
     const uint b = base + (shape.layout_ == 0u ? 2 * i + 1 : i + half_);
     const float c = cs[row * shape.dims + 2 * i], s = cs[row * shape.dims + 2 * i + 1];
     const float x0 = x[a], x1 = x[b];
-    x[a] = x0 * c - x1 * s;
-    x[b] = x0 * s + x1 * c;
+    // As RoPE.apply on the CPU: one product rounded, the other fused into the sum.
+    x[a] = fma(x0, c, -(x1 * s));
+    x[b] = fma(x0, s, x1 * c);
 }
