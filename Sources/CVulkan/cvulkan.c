@@ -142,6 +142,7 @@ typedef struct {
     PFN_vkDestroyInstance DestroyInstance;
     PFN_vkEnumeratePhysicalDevices EnumeratePhysicalDevices;
     PFN_vkGetPhysicalDeviceProperties GetPhysicalDeviceProperties;
+    PFN_vkGetPhysicalDeviceFeatures GetPhysicalDeviceFeatures;
     PFN_vkGetPhysicalDeviceProperties2 GetPhysicalDeviceProperties2;
     PFN_vkGetPhysicalDeviceMemoryProperties GetPhysicalDeviceMemoryProperties;
     PFN_vkGetPhysicalDeviceQueueFamilyProperties GetPhysicalDeviceQueueFamilyProperties;
@@ -201,6 +202,7 @@ static CVKStatus instance_create(Instance *out, CVKError *error) {
     LOAD_INSTANCE(out, DestroyInstance)
     LOAD_INSTANCE(out, EnumeratePhysicalDevices)
     LOAD_INSTANCE(out, GetPhysicalDeviceProperties)
+    LOAD_INSTANCE(out, GetPhysicalDeviceFeatures)
     LOAD_INSTANCE(out, GetPhysicalDeviceMemoryProperties)
     LOAD_INSTANCE(out, GetPhysicalDeviceQueueFamilyProperties)
     LOAD_INSTANCE(out, CreateDevice)
@@ -277,6 +279,9 @@ static void describe_device(Instance *instance, VkPhysicalDevice device, CVKDevi
     info->maxPushConstantsSize = properties.limits.maxPushConstantsSize;
     info->maxStorageBufferRange = properties.limits.maxStorageBufferRange;
     info->hasCompute = compute_queue_family(instance, device) != UINT32_MAX;
+    VkPhysicalDeviceFeatures features;
+    instance->GetPhysicalDeviceFeatures(device, &features);
+    info->shaderFloat64 = features.shaderFloat64 == VK_TRUE;
 
     VkPhysicalDeviceMemoryProperties memory;
     instance->GetPhysicalDeviceMemoryProperties(device, &memory);
@@ -460,10 +465,13 @@ static CVKStatus context_init(CVKContext *c, uint32_t index, CVKError *error) {
         .queueCount = 1,
         .pQueuePriorities = &priority,
     };
+    // 64-bit floats where the device has them: the shaders that reproduce the CPU's f64 sums use them.
+    VkPhysicalDeviceFeatures enabled = {.shaderFloat64 = c->info.shaderFloat64 ? VK_TRUE : VK_FALSE};
     VkDeviceCreateInfo deviceInfo = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &queueInfo,
+        .pEnabledFeatures = &enabled,
     };
     VkResult result = c->instance.CreateDevice(c->physical, &deviceInfo, NULL, &c->device);
     if (result != VK_SUCCESS) {

@@ -32,6 +32,9 @@ public struct VulkanDeviceInfo: Sendable, Equatable {
     public let maxPushConstantBytes: Int
     public let maxStorageBufferBytes: Int
     public let heaps: [Heap]
+    /// Whether shaders may use 64-bit floats (the RMS norm and attention builds that reproduce
+    /// the CPU's f64 sums and roundings need them).
+    public let supportsFloat64: Bool
 
     /// "1.3.230".
     public var apiVersionString: String {
@@ -59,6 +62,7 @@ public struct VulkanDeviceInfo: Sendable, Equatable {
                              Int(info.maxComputeWorkGroupCount.2))
         maxPushConstantBytes = Int(info.maxPushConstantsSize)
         maxStorageBufferBytes = Int(info.maxStorageBufferRange)
+        supportsFloat64 = info.shaderFloat64 != 0
         let count = min(Int(info.heapCount), Int(CVK_MAX_HEAPS))
         heaps = withUnsafeBytes(of: info.heapSize) { sizes in
             withUnsafeBytes(of: info.heapDeviceLocal) { local in

@@ -29,15 +29,24 @@ public final class VulkanKernels: @unchecked Sendable {
     /// the same bits in either build.
     public static let rowwiseActivationRows = 8
 
+    /// Whether the RMS norm and attention run their `_f64` builds (the CPU's bits for the norm,
+    /// correctly rounded exp and fused fma in attention).
+    public let usesFloat64: Bool
+
     /// `matvecLayout` nil: by the device's kind (one invocation per row on CPU devices).
-    public init(device: VulkanDevice, matvecLayout: MatvecLayout? = nil) throws(VulkanError) {
+    /// `float64` nil: the `_f64` builds where the device has 64-bit floats (false: never; true on
+    /// a device without them fails to build the pipelines).
+    public init(device: VulkanDevice, matvecLayout: MatvecLayout? = nil, float64: Bool? = nil) throws(VulkanError) {
         self.device = device
         let layout = matvecLayout ?? (device.info.kind == .cpu ? .invocationPerRow : .workgroupPerRow)
         self.matvecLayout = layout
         var pipelines: [VulkanShader: VulkanPipeline] = [:], batched: [VulkanShader: VulkanPipeline] = [:]
+        let float64 = float64 ?? device.info.supportsFloat64
+        usesFloat64 = float64
         for shader in VulkanShader.allCases {
             let rowwise = shader.hasRowwiseBuild && layout == .invocationPerRow
-            pipelines[shader] = try device.makePipeline(shader, build: rowwise ? .rowwise : .standard)
+            let build: VulkanShader.Build = rowwise ? .rowwise : shader.hasFloat64Build && float64 ? .float64 : .standard
+            pipelines[shader] = try device.makePipeline(shader, build: build)
             if rowwise { batched[shader] = try device.makePipeline(shader, build: .rowwise8) }
         }
         self.pipelines = pipelines

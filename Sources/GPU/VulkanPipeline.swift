@@ -44,11 +44,15 @@ public enum VulkanShader: String, CaseIterable, Sendable {
     /// Whether the shader is a matrix product with one-invocation-per-row builds (`Build`).
     public var hasRowwiseBuild: Bool { rawValue.hasPrefix("matvec_") }
 
-    /// Which compilation of a shader (scripts/build-shaders): as written, or a matrix product
-    /// with one invocation per row taking one activation row (`_rowwise`) or 8 (`_rowwise8`).
+    /// Which compilation of a shader (scripts/build-shaders): as written, a matrix product with
+    /// one invocation per row taking one activation row (`_rowwise`) or 8 (`_rowwise8`), or the
+    /// RMS norm and attention with 64-bit floats where the CPU's arithmetic needs them (`_f64`).
     public enum Build: String, Sendable {
-        case standard = "", rowwise = "_rowwise", rowwise8 = "_rowwise8"
+        case standard = "", rowwise = "_rowwise", rowwise8 = "_rowwise8", float64 = "_f64"
     }
+
+    /// Whether the shader has a `_f64` build.
+    public var hasFloat64Build: Bool { self == .rmsNorm || self == .attentionRows }
 
     /// The embedded SPIR-V words of one build, found by name in the generated table.
     func spirv(_ build: Build = .standard) -> UnsafeBufferPointer<UInt32>? {

@@ -101,6 +101,7 @@ extension TransformerModel {
         let w = p.backend.layers[layer]!, s = p.scratch, k = p.backend.kernels
         do {
             try k.rmsNorm(input: s.x, weight: w.attentionNorm, output: s.h, rows: n, count: d, eps: c.rmsEpsilon)
+            observeDevice("attn_norm-\(layer)", n, s.h, width: d)
             try multiply(k, w.query, s.h, s.q, rows: n, scratch: s)
             try multiply(k, w.key, s.h, s.k, rows: n, scratch: s)
             try multiply(k, w.value, s.h, s.v, rows: n, scratch: s)

@@ -319,6 +319,7 @@ public final class TransformerModel: @unchecked Sendable {
         let c = config, w = weights.layers[layer], s = pass.scratch, n = pass.batch.count, d = c.embeddingLength
         let (x, h, q, k, v, o) = (s.x, s.h, s.q, s.k, s.v, s.o)
         normalizeInput(x, weight: w.attentionNorm, into: h, rows: n)
+        observe("attn_norm-\(layer)", n, h, width: d)
         Matmul.multiply((w.query, q), (w.key, k), (w.value, v), input: h, batch: n, pool: pool, path: kernelPath,
                         orders: pass.orders)
         addAdapterDeltas(.query, layer: layer, input: h, into: q, pass)

@@ -25,7 +25,11 @@ struct VulkanAttentionTests {
         var softcap: Float = 0
         var queryScale: Float = 1
         var headDim = 64
-        var testDescription: String { "window \(window ?? 0), cap \(softcap), query scale \(queryScale), head \(headDim)" }
+        /// The `_f64` build (where the device has 64-bit floats) or the f32 one.
+        var float64 = true
+        var testDescription: String {
+            "window \(window ?? 0), cap \(softcap), query scale \(queryScale), head \(headDim)\(float64 ? "" : ", f32 build")"
+        }
     }
 
     func deviceBuffer<T>(_ array: [T]) throws -> VulkanBuffer {
@@ -41,9 +45,11 @@ struct VulkanAttentionTests {
     /// some of them, and one row (position −1) sees none and gets zeros. Rows outside 2…6 of
     /// the output keep their sentinel.
     @Test(arguments: [Options(), Options(window: 8), Options(softcap: 30), Options(window: 8, softcap: 30),
-                      Options(queryScale: 0.0625), Options(headDim: 80), Options(window: 8, softcap: 5, headDim: 160)])
+                      Options(queryScale: 0.0625), Options(headDim: 80), Options(window: 8, softcap: 5, headDim: 160),
+                      Options(float64: false), Options(window: 8, softcap: 5, headDim: 160, float64: false)])
     func attentionRowsMatchCPUAndFloat64(options: Options) throws {
         let device = kernels.device
+        let kernels = try VulkanKernels(device: device, float64: options.float64 && device.info.supportsFloat64)
         let batchRows = 8, firstRow = 2, rows = 5
         let heads = 4, kvHeads = 2, headDim = options.headDim, cells = 37, stride = kvHeads * headDim + 16
         let group = heads / kvHeads

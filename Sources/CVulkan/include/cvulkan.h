@@ -64,6 +64,8 @@ typedef struct {
     uint64_t heapSize[CVK_MAX_HEAPS];
     /// 1 when the heap is device-local memory.
     uint32_t heapDeviceLocal[CVK_MAX_HEAPS];
+    /// 1 when shaders may use 64-bit floats (shaderFloat64; enabled on the device when present).
+    uint32_t shaderFloat64;
 } CVKDeviceInfo;
 
 typedef struct CVKContext CVKContext;

@@ -1,4 +1,7 @@
 #version 450
+#ifdef F64
+#extension GL_ARB_gpu_shader_fp64 : require
+#endif
 // y[n][h] = Σ_c p_c·v_c / Σ_c p_c over the cached cells c visible from batch row n
 //   (position_c ≤ queryPosition_n, and queryPosition_n − position_c < window when windowed),
 //   in the numerics of the CPU engine's one-row attention (CriaNumerics' Attention.attendHeads,
@@ -46,6 +49,47 @@ layout(push_constant) uniform Shape {
     float softcap;       // 0: none
     float queryScale;
 } shape;
+
+#ifdef F64
+// The `_f64` build (devices with shaderFloat64): exp correctly rounded like the CPU's expf
+// (computed in f64, then rounded), and fma fused like the CPU's (the exact product in f64, one
+// f64 addition, then rounded: the fused result but for double-rounding ties), where a device's
+// own exp may be off by an ulp or two and its fma may round the product first.
+double expDouble(double x) {
+    // x = k·ln2 + r, |r| ≤ ln2/2, with ln2 split so k·ln2Hi is exact; e^r by its Taylor series
+    // to r¹³/13! (the remainder is below 2⁻⁶⁰ of the result).
+    const double k = roundEven(x * 1.4426950408889634LF);
+    const double r = (x - k * 0.6931471803691238LF) - k * 1.9082149292705877e-10LF;
+    double p = 1.0LF / 6227020800.0LF;
+    p = p * r + 1.0LF / 479001600.0LF;
+    p = p * r + 1.0LF / 39916800.0LF;
+    p = p * r + 1.0LF / 3628800.0LF;
+    p = p * r + 1.0LF / 362880.0LF;
+    p = p * r + 1.0LF / 40320.0LF;
+    p = p * r + 1.0LF / 5040.0LF;
+    p = p * r + 1.0LF / 720.0LF;
+    p = p * r + 1.0LF / 120.0LF;
+    p = p * r + 1.0LF / 24.0LF;
+    p = p * r + 1.0LF / 6.0LF;
+    p = p * r + 0.5LF;
+    p = p * r + 1.0LF;
+    p = p * r + 1.0LF;
+    return ldexp(p, int(k));
+}
+
+float expf(float x) {
+    if (!(x > -104.0)) return 0.0;  // (below the smallest subnormal's log, and −inf)
+    if (x > 89.0) return uintBitsToFloat(0x7F800000u);
+    return float(expDouble(double(x)));
+}
+
+float fmaf(float a, float b, float c) { return float(double(a) * double(b) + double(c)); }
+float reciprocal(float x) { return float(1.0LF / double(x)); }
+#else
+float reciprocal(float x) { return 1.0 / x; }
+float expf(float x) { return exp(x); }
+float fmaf(float a, float b, float c) { return fma(a, b, c); }
+#endif
 
 float keyAt(uint index) { return unpackHalf2x16(keys[index >> 1])[index & 1u]; }
 float valueAt(uint index) { return unpackHalf2x16(values[index >> 1])[index & 1u]; }
@@ -108,21 +152,21 @@ void main() {
             float ms = 1.0, vs = 1.0;
             const bool grows = score > m;
             if (grows) {
-                ms = exp(m - score);
+                ms = expf(m - score);
                 m = score;
             } else {
-                vs = exp(score - m);
+                vs = expf(score - m);
             }
             const uint vBase = c * shape.stride + kvBase;
             for (uint j = 0; j < 8; j++) {
                 const uint i = first + 64 * j;
                 if (i >= shape.headDim) break;
                 if (grows) acc[j] = toHalf(acc[j] * ms);
-                acc[j] = toHalf(fma(valueAt(vBase + i), vs, acc[j]));
+                acc[j] = toHalf(fmaf(valueAt(vBase + i), vs, acc[j]));
             }
-            total = fma(total, ms, vs);
+            total = fmaf(total, ms, vs);
         }
-        const float inverse = total == 0.0 ? 0.0 : 1.0 / total;
+        const float inverse = total == 0.0 ? 0.0 : reciprocal(total);
         for (uint j = 0; j < 8; j++) {
             const uint i = first + 64 * j;
             if (i >= shape.headDim) break;
