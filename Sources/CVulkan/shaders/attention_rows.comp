@@ -25,8 +25,8 @@
 // c·stride + kvHead·headDim of keys and values (f16, two per word, the lower-addressed in the
 // low half). One workgroup per (head, row) — x the head, y the row. Pass 1: each invocation
 // scores every 64th cell into the `scores` scratch (rows × heads × cells; −inf for hidden
-// cells). Pass 2: each invocation runs the softmax over all cells for its output elements (up
-// to 8 at a time), so every invocation repeats the same M and S.
+// cells). Pass 2: one invocation runs the running max and takes each cell's exp once. Pass 3:
+// each invocation accumulates its output elements (up to 8 at a time) over the cells.
 layout(local_size_x = 64) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer Queries { float q[]; };
@@ -141,22 +141,36 @@ void main() {
     memoryBarrierBuffer();
     barrier();
 
-    // Pass 2: the running softmax, for elements first, first + 64, … (8 of them) of this lane.
-    for (uint first = lane; first < shape.headDim; first += 64 * 8) {
-        precise float acc[8];
-        for (uint j = 0; j < 8; j++) acc[j] = 0.0;
-        precise float m = negativeInfinity, total = 0.0;
+    // Pass 2: one invocation runs the softmax's running max M over the cells in order and leaves,
+    // per visible cell, the one factor that is not 1 — vs = exp(s − M) as +vs, or, where the
+    // score raises M, ms = exp(M − s) as −ms (−0 when M was −inf) — so each exp is taken once,
+    // as on the CPU, rather than once per invocation.
+    if (lane == 0u) {
+        float m = negativeInfinity;
         for (uint c = 0; c < shape.cells; c++) {
             const float score = scores[sBase + c];
             if (score == negativeInfinity) continue;
-            float ms = 1.0, vs = 1.0;
-            const bool grows = score > m;
-            if (grows) {
-                ms = expf(m - score);
+            if (score > m) {
+                scores[sBase + c] = -expf(m - score);
                 m = score;
             } else {
-                vs = expf(score - m);
+                scores[sBase + c] = expf(score - m);
             }
+        }
+    }
+    memoryBarrierBuffer();
+    barrier();
+
+    // Pass 3: the accumulators, for elements first, first + 64, … (8 of them) of this lane.
+    for (uint first = lane; first < shape.headDim; first += 64 * 8) {
+        precise float acc[8];
+        for (uint j = 0; j < 8; j++) acc[j] = 0.0;
+        precise float total = 0.0;
+        for (uint c = 0; c < shape.cells; c++) {
+            const float factor = scores[sBase + c];
+            if (factor == negativeInfinity) continue;
+            const bool grows = (floatBitsToUint(factor) >> 31) != 0u;
+            const float ms = grows ? -factor : 1.0, vs = grows ? 1.0 : factor;
             const uint vBase = c * shape.stride + kvBase;
             for (uint j = 0; j < 8; j++) {
                 const uint i = first + 64 * j;
