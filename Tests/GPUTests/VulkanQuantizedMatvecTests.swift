@@ -217,7 +217,7 @@ struct VulkanQuantizedMatvecTests {
 
     /// Q5_0: [d f16][qh 4][qs 16]; d in [2⁻⁶, 2⁻⁵). Odd block counts end rows mid-word.
     @Test(arguments: [(rows: 50, columns: 640, batch: 4), (rows: 3, columns: 96, batch: 1), (rows: 1, columns: 32, batch: 1),
-                      (rows: 66, columns: 64, batch: 19)])
+                      (rows: 66, columns: 64, batch: 19), (rows: 24, columns: 640, batch: 9)])
     func q5_0(shape: (rows: Int, columns: Int, batch: Int)) throws {
         let (rows, columns, batch) = shape
         let blocks = randomBlocks(.q5_0, blocks: rows * columns / 32, seed: 51, halves: [(0, -6)])
@@ -225,7 +225,8 @@ struct VulkanQuantizedMatvecTests {
     }
 
     /// Q4_K: [d][dmin][scales 12][qs 128]; d in [2⁻⁸, 2⁻⁷), dmin in [2⁻⁹, 2⁻⁸).
-    @Test(arguments: [(rows: 40, columns: 2048, batch: 2), (rows: 3, columns: 256, batch: 1), (rows: 65, columns: 256, batch: 19)])
+    @Test(arguments: [(rows: 40, columns: 2048, batch: 2), (rows: 3, columns: 256, batch: 1), (rows: 65, columns: 256, batch: 19),
+                      (rows: 24, columns: 1024, batch: 9)])
     func q4_K(shape: (rows: Int, columns: Int, batch: Int)) throws {
         let (rows, columns, batch) = shape
         let perRow = columns / 256
@@ -248,7 +249,8 @@ struct VulkanQuantizedMatvecTests {
     }
 
     /// Q6_K: [ql 128][qh 64][scales 16 × i8][d]; d in [2⁻¹⁰, 2⁻⁹). 210-byte blocks end mid-word.
-    @Test(arguments: [(rows: 33, columns: 1280, batch: 2), (rows: 1, columns: 256, batch: 1), (rows: 65, columns: 256, batch: 19)])
+    @Test(arguments: [(rows: 33, columns: 1280, batch: 2), (rows: 1, columns: 256, batch: 1), (rows: 65, columns: 256, batch: 19),
+                      (rows: 24, columns: 2048, batch: 9)])
     func q6_K(shape: (rows: Int, columns: Int, batch: Int)) throws {
         let (rows, columns, batch) = shape
         let blocks = randomBlocks(.q6_K, blocks: rows * columns / 256, seed: 61, halves: [(208, -10)])
