@@ -102,9 +102,7 @@ extension TransformerModel {
         do {
             try k.rmsNorm(input: s.x, weight: w.attentionNorm, output: s.h, rows: n, count: d, eps: c.rmsEpsilon)
             observeDevice("attn_norm-\(layer)", n, s.h, width: d)
-            try multiply(k, w.query, s.h, s.q, rows: n, scratch: s)
-            try multiply(k, w.key, s.h, s.k, rows: n, scratch: s)
-            try multiply(k, w.value, s.h, s.v, rows: n, scratch: s)
+            try multiply(k, [(w.query, s.q), (w.key, s.k), (w.value, s.v)], input: s.h, rows: n, scratch: s)
             for (bias, y, width) in [(w.queryBias, s.q, qd), (w.keyBias, s.k, kvd), (w.valueBias, s.v, kvd)] {
                 if let bias { try k.addScaled(bias, into: y, count: n * width, period: width, scale: 1) }
             }
@@ -136,20 +134,19 @@ extension TransformerModel {
             }
             try attend(layer, p)
             observeDevice("kqv_out-\(layer)", n, s.attn, width: qd)
-            try multiply(k, w.output, s.attn, s.o, rows: n, scratch: s)
+            try multiply(k, [(w.output, s.o)], input: s.attn, rows: n, scratch: s)
             if let bias = w.outputBias { try k.addScaled(bias, into: s.o, count: n * d, period: d, scale: 1) }
             try addResidual(k, s.o, to: s.x, rows: n, postNorm: w.postAttentionNorm)
 
             try k.rmsNorm(input: s.x, weight: w.ffnNorm, output: s.h, rows: n, count: d, eps: c.rmsEpsilon)
             let ff = c.feedForwardLength
-            try multiply(k, w.gate, s.h, s.gate, rows: n, scratch: s)
-            try multiply(k, w.up, s.h, s.up, rows: n, scratch: s)
+            try multiply(k, [(w.gate, s.gate), (w.up, s.up)], input: s.h, rows: n, scratch: s)
             if let bias = w.upBias { try k.addScaled(bias, into: s.up, count: n * ff, period: ff, scale: 1) }
             if let bias = w.gateBias { try k.addScaled(bias, into: s.gate, count: n * ff, period: ff, scale: 1) }
             try k.gatedActivation(c.activation == .gelu ? .gelu : .silu, gate: s.gate, up: s.up, output: s.gate, count: n * ff,
                                   geluTable: p.backend.geluTable)
             observeDevice("ffn_geglu-\(layer)", n, s.gate, width: ff)
-            try multiply(k, w.down, s.gate, s.o, rows: n, scratch: s)
+            try multiply(k, [(w.down, s.o)], input: s.gate, rows: n, scratch: s)
             if let bias = w.downBias { try k.addScaled(bias, into: s.o, count: n * d, period: d, scale: 1) }
             observeDevice("ffn_out-\(layer)", n, s.o, width: d)
             try addResidual(k, s.o, to: s.x, rows: n, postNorm: w.postFFNNorm)
@@ -166,10 +163,23 @@ extension TransformerModel {
         observe(name(), rows, buffer.contents.assumingMemoryBound(to: Float.self), width: width)
     }
 
-    private func multiply(_ k: VulkanKernels, _ m: DeviceMatrix, _ x: VulkanBuffer, _ y: VulkanBuffer, rows n: Int,
-                          scratch: DeviceScratch) throws {
-        let input = try Self.roundedInput(k, m.type, x, columns: m.columns, rows: n, scratch: scratch)
-        try k.multiply(m.type, weights: m.buffer, input: input, output: y, rows: m.rows, columns: m.columns, batch: n)
+    /// y = W·x for each (W, y) of `products`, which share the input `x`: x is rounded once for
+    /// consecutive matrices with the same activation format (Q, K and V; gate and up), as the CPU
+    /// quantizes a shared input once.
+    private func multiply(_ k: VulkanKernels, _ products: [(DeviceMatrix, VulkanBuffer)], input x: VulkanBuffer,
+                          rows n: Int, scratch: DeviceScratch) throws {
+        var last: (format: GGMLType?, columns: Int, input: VulkanBuffer)?
+        for (m, y) in products {
+            let format = ActivationQuantization.format(for: m.type)
+            let input: VulkanBuffer
+            if let last, last.format == format, last.columns == m.columns {
+                input = last.input
+            } else {
+                input = try Self.roundedInput(k, m.type, x, columns: m.columns, rows: n, scratch: scratch)
+                last = (format, m.columns, input)
+            }
+            try k.multiply(m.type, weights: m.buffer, input: input, output: y, rows: m.rows, columns: m.columns, batch: n)
+        }
     }
 
     /// `x` as the CPU's product with weights of `type` sees it: rounded through the 8-bit
