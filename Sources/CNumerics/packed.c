@@ -36,8 +36,16 @@ void cn_pack(int type, const void *w, size_t ws, int rows, int blocks, void *out
 
 void cn_packed_matmul(int path, int type, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
                       float *y, size_t ys) {
-    if (path != CN_PATH_AVX512) return;
     const uint8_t *p = (const uint8_t *)packed, *act = (const uint8_t *)a;
+    if (path == CN_PATH_AVX2) {
+        switch (type) {
+        case CN_TYPE_Q5_0: pk_q0_matmul_avx2(0, blocks, p, groups, act, as, tokens, y, ys); break;
+        case CN_TYPE_Q8_0: pk_q0_matmul_avx2(1, blocks, p, groups, act, as, tokens, y, ys); break;
+        default: break;
+        }
+        return;
+    }
+    if (path != CN_PATH_AVX512) return;
     switch (type) {
     case CN_TYPE_Q4_K: pk_q4k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     case CN_TYPE_Q5_0: pk_q0_matmul(0, blocks, p, groups, act, as, tokens, y, ys); break;

@@ -49,6 +49,8 @@ void pk_q8_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *ou
 void pk_q6k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q4k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q0_matmul(int q8, int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+void pk_q0_matmul_avx2(int q8, int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y,
+                       size_t ys);
 void pk_q6k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 
 #endif

@@ -1,5 +1,5 @@
 // Q5_0 and Q8_0 weights repacked at load time into groups of 16 rows, and their AVX-512 VNNI
-// product for one to four activation rows (decode).
+// and AVX2 products for one to four activation rows (decode).
 //
 // Why: the row kernel (kernels_body.inc, q0_row) unpacks 32 elements per block and row with a
 // 256-bit vector and a horizontal sum, and runs at 7.5 (Q5_0) and 13 (Q8_0) GB/s on one core,
@@ -133,6 +133,88 @@ void pk_q0_matmul(int q8, int blocks, const uint8_t *p, int groups, const uint8_
         }
     }
 }
+
+// ---- AVX2 (no VNNI, 16 vector registers) ----
+// The same layout, half a group (8 rows, one per 32-bit lane) per pass and one activation row at a
+// time, so the eight lane accumulators and their operands fit the registers. Without dpbusd the
+// lanes' integer sums come from maddubs (u8·s8 pairs, saturating at 16 bits) and madd: Q5_0's
+// unsigned u = q + 16 ≤ 31 keeps every pair exact, and −16·Σ q_a is added back; Q8_0's stored
+// q + 128 would not, so it is turned back into q and multiplied as |q| · (q_a with q's sign).
+#define P0_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+static inline P0_AVX2 int32_t p0_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+static inline P0_AVX2 __m256i p0_bits_to_bytes(uint32_t bits) {  // byte i = 0xFF where bit i is set
+    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
+                                          _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL,
+                                                            0x0101010101010101LL, 0x0000000000000000LL));
+    const __m256i m = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
+}
+
+// Rows 8h..8h+7 of one group against one activation row: y[r] for those rows.
+static inline __attribute__((always_inline)) P0_AVX2 void p0_half_avx2(const int q8, int nb, const uint8_t *pg, int h,
+                                                                       const uint8_t *a, float *y) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10), flip = _mm256_set1_epi8((char)0x80);
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    __m256 acc[8];
+    for (int j = 0; j < 8; j++) acc[j] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *gb = pg + (size_t)b * (q8 ? P8_BLOCK : P5_BLOCK);
+        const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_0;
+        uint16_t hd;
+        memcpy(&hd, ab, 2);
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + (q8 ? P8_D : P5_D) + 16 * h)));
+        const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(_cvtsh_ss(hd)));
+        if (q8) {
+            for (int j = 0; j < 8; j++) {
+                const __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(gb + P8_QS + j * 64 + 32 * h)), flip);
+                const __m256i s = _mm256_sign_epi8(_mm256_set1_epi32(p0_load32(ab + 2 + 4 * j)), q);
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), s), ones16);
+                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), scale, acc[j]);
+            }
+            continue;
+        }
+        int32_t corr[8];  // −16·Σ q_a over each lane's four activations
+        const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)(ab + 2))), ones16);
+        _mm256_storeu_si256((__m256i *)corr, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 4)));
+        for (int c = 0; c < 4; c++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P5_QS + c * 64 + 32 * h));
+            uint32_t mlo, mhi;
+            memcpy(&mlo, gb + P5_QH + 8 * c + 4 * h, 4);
+            memcpy(&mhi, gb + P5_QH + 8 * (c + 4) + 4 * h, 4);
+            const __m256i ulo = _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_and_si256(p0_bits_to_bytes(mlo), fifth));
+            const __m256i uhi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
+                                                _mm256_and_si256(p0_bits_to_bytes(mhi), fifth));
+            const __m256i plo = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ulo, _mm256_set1_epi32(p0_load32(ab + 2 + 4 * c))),
+                                                                   ones16), _mm256_set1_epi32(corr[c]));
+            const __m256i phi = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(uhi, _mm256_set1_epi32(p0_load32(ab + 18 + 4 * c))),
+                                                                   ones16), _mm256_set1_epi32(corr[c + 4]));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(plo), scale, acc[c]);
+            acc[c + 4] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(phi), scale, acc[c + 4]);
+        }
+    }
+    const __m256 s0 = _mm256_add_ps(acc[0], acc[4]), s1 = _mm256_add_ps(acc[1], acc[5]);
+    const __m256 s2 = _mm256_add_ps(acc[2], acc[6]), s3 = _mm256_add_ps(acc[3], acc[7]);
+    _mm256_storeu_ps(y, _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3)));
+}
+
+static P0_AVX2 void p0_group_avx2(int q8, int nb, const uint8_t *pg, const uint8_t *a, float *y) {
+    for (int h = 0; h < 2; h++) {
+        if (q8) p0_half_avx2(1, nb, pg, h, a, y + 8 * h);
+        else p0_half_avx2(0, nb, pg, h, a, y + 8 * h);
+    }
+}
+
+void pk_q0_matmul_avx2(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y,
+                       size_t ys) {
+    const size_t gbytes = (size_t)blocks * (q8 ? P8_BLOCK : P5_BLOCK);
+    for (int g = 0; g < groups; g++)
+        for (int t = 0; t < tokens; t++)
+            p0_group_avx2(q8, blocks, p + (size_t)g * gbytes, act + (size_t)t * as, y + (size_t)t * ys + (size_t)g * PK_ROWS);
+}
 #else
 void pk_q0_matmul(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_q0_matmul_avx2(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y,
+                       size_t ys) {}
 #endif

@@ -30,7 +30,11 @@ public final class PackedWeights: @unchecked Sendable {
 
     /// Whether `path` has a packed kernel for weights of `type`.
     public static func supports(_ type: GGMLType, path: KernelPath) -> Bool {
-        (type == .q4_K || type == .q5_0 || type == .q8_0 || type == .q6_K) && path == .avx512
+        switch path {
+        case .avx512: return type == .q4_K || type == .q5_0 || type == .q8_0 || type == .q6_K
+        case .avx2: return type == .q5_0 || type == .q8_0
+        case .portable: return false
+        }
     }
 
     /// Whether a product of `batch` activation rows with a packed `type` matrix reads the copy,

@@ -16,10 +16,17 @@ import TestSupport
     /// Q6_K's more than 4; the direct call below runs where the packed kernel serves).
     @Test(arguments: [GGMLType.q4_K, .q5_0, .q8_0, .q6_K], [1, 2, 3, 4, 5, 9, 13])
     func packedProductEqualsStoredProduct(_ type: GGMLType, _ tokens: Int) throws {
-        guard PackedWeights.supports(type, path: KernelDispatch.best) else {
-            print("PackedWeightsTests: this CPU has no AVX-512 VNNI path, nothing is packed; skipped")
-            return
-        }
+        let paths = Self.paths(type)
+        if paths.isEmpty { print("PackedWeightsTests: no kernel path of this CPU packs \(type.name); skipped") }
+        for path in paths { try packedProductEqualsStoredProduct(type, tokens, path: path) }
+    }
+
+    /// The paths of this CPU that pack `type` (AVX-512 machines check their AVX2 kernels too).
+    static func paths(_ type: GGMLType) -> [KernelPath] {
+        KernelDispatch.available.filter { PackedWeights.supports(type, path: $0) }
+    }
+
+    func packedProductEqualsStoredProduct(_ type: GGMLType, _ tokens: Int, path: KernelPath) throws {
         let c = KernelTests.makeCase(type, rows: 45, tokens: tokens, seed: 4242 + UInt64(tokens) + UInt64(type.rawValue))
         let store = PackedWeights()
         let pool = ComputePool(threads: 2)
@@ -31,15 +38,15 @@ import TestSupport
         var direct = [Float](repeating: .infinity, count: tokens * c.rows)
         try c.weights.withUnsafeBytes { wb in
             let w = WeightMatrix(type: type, rows: c.rows, columns: c.k, data: wb.baseAddress!)
-            let p = store.pack(w, path: .avx512)
+            let p = store.pack(w, path: path)
             #expect(p.packed != nil)
             #expect(store.byteCount == 2 * PackedWeights.groupBytes(type, columns: c.k))
             c.x.withUnsafeBufferPointer { xb in
                 stored.withUnsafeMutableBufferPointer {
-                    Matmul.multiply(w, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: .avx512)
+                    Matmul.multiply(w, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: path)
                 }
                 packed.withUnsafeMutableBufferPointer {
-                    Matmul.multiply(p, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: .avx512)
+                    Matmul.multiply(p, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: path)
                 }
                 a.withUnsafeMutableBytes { ab in
                     for t in 0..<tokens {
@@ -51,13 +58,13 @@ import TestSupport
                 a.withUnsafeBytes { ab in
                     direct.withUnsafeMutableBufferPointer {
                         PackedWeights.multiply(p, groups: 0..<2, ab.baseAddress!, aStride: aBytes, batch: tokens, into: $0.baseAddress!,
-                                               yStride: c.rows, path: .avx512)
+                                               yStride: c.rows, path: path)
                     }
                 }
                 for t in 0..<tokens {
                     for r in 0..<32 {
                         let i = t * c.rows + r
-                        #expect(direct[i].bitPattern == stored[i].bitPattern, "\(type.name) t\(t) r\(r): packed kernel \(direct[i]) vs stored \(stored[i])")
+                        #expect(direct[i].bitPattern == stored[i].bitPattern, "\(type.name) t\(t) r\(r) \(path): packed kernel \(direct[i]) vs stored \(stored[i])")
                     }
                 }
             }
@@ -66,7 +73,7 @@ import TestSupport
         for t in 0..<tokens {
             for r in 0..<c.rows {
                 let i = t * c.rows + r
-                #expect(packed[i].bitPattern == stored[i].bitPattern, "\(type.name) t\(t) r\(r): packed \(packed[i]) vs stored \(stored[i])")
+                #expect(packed[i].bitPattern == stored[i].bitPattern, "\(type.name) t\(t) r\(r) \(path): packed \(packed[i]) vs stored \(stored[i])")
             }
         }
     }
@@ -75,16 +82,19 @@ import TestSupport
     /// same results); one that does not falls back to the stored rows. Row ranges that cut
     /// groups (one thread per odd range) give the same bits as one call.
     @Test func partsAndRowRangesKeepTheBits() throws {
-        guard PackedWeights.supports(.q4_K, path: KernelDispatch.best) else { return }
+        for path in Self.paths(.q4_K) { try partsAndRowRangesKeepTheBits(path: path) }
+    }
+
+    func partsAndRowRangesKeepTheBits(path: KernelPath) throws {
         let c = KernelTests.makeCase(.q4_K, rows: 64, tokens: 3, seed: 77)
         let store = PackedWeights()
         c.weights.withUnsafeBytes { wb in
             let w = WeightMatrix(type: .q4_K, rows: c.rows, columns: c.k, data: wb.baseAddress!)
-            let p = store.pack(w, path: .avx512)
+            let p = store.pack(w, path: path)
             #expect(p.rows(16, 32).packed != nil)
             #expect(p.rows(8, 32).packed == nil)
-            #expect(store.pack(w, path: .avx512).packed == p.packed, "a matrix packed twice shares its copy")
-            #expect(store.pack(w, path: .avx2).packed == nil)
+            #expect(store.pack(w, path: path).packed == p.packed, "a matrix packed twice shares its copy")
+            #expect(store.pack(w, path: .portable).packed == nil)
             let format = GGMLType.q8_K
             let aBytes = ActivationQuantization.rowBytes(format, count: c.k)
             var a = [UInt8](repeating: 0, count: aBytes * c.tokens)
@@ -100,12 +110,12 @@ import TestSupport
                 var pieces = [Float](repeating: .infinity, count: c.tokens * c.rows)
                 whole.withUnsafeMutableBufferPointer {
                     Matmul.multiplyRows(w, 0..<c.rows, ab.baseAddress!, batch: c.tokens, activationFormat: format,
-                                        into: $0.baseAddress!, path: .avx512)
+                                        into: $0.baseAddress!, path: path)
                 }
                 pieces.withUnsafeMutableBufferPointer { yb in
                     for range in [0..<5, 5..<21, 21..<40, 40..<48, 48..<64] {
                         Matmul.multiplyRows(p, range, ab.baseAddress!, batch: c.tokens, activationFormat: format,
-                                            into: yb.baseAddress!, path: .avx512)
+                                            into: yb.baseAddress!, path: path)
                     }
                 }
                 #expect(zip(whole, pieces).allSatisfy { $0.bitPattern == $1.bitPattern })
@@ -113,7 +123,7 @@ import TestSupport
                 var part = [Float](repeating: .nan, count: c.tokens * 32)
                 part.withUnsafeMutableBufferPointer {
                     Matmul.multiplyRows(p.rows(16, 32), 0..<32, ab.baseAddress!, batch: c.tokens, activationFormat: format,
-                                        into: $0.baseAddress!, path: .avx512)
+                                        into: $0.baseAddress!, path: path)
                 }
                 for t in 0..<c.tokens {
                     for r in 0..<32 { #expect(part[t * 32 + r].bitPattern == whole[t * c.rows + 16 + r].bitPattern) }
@@ -124,7 +134,10 @@ import TestSupport
 
     /// Rows that ask for llama.cpp's repacked-gemm order take the stored kernel (which has it).
     @Test func llamaGemmOrderRowsUseTheStoredKernel() throws {
-        guard PackedWeights.supports(.q4_K, path: KernelDispatch.best) else { return }
+        for path in Self.paths(.q4_K) { try llamaGemmOrderRowsUseTheStoredKernel(path: path) }
+    }
+
+    func llamaGemmOrderRowsUseTheStoredKernel(path: KernelPath) throws {
         let c = KernelTests.makeCase(.q4_K, rows: 32, tokens: 4, seed: 91)
         let store = PackedWeights()
         let pool = ComputePool(threads: 1)
@@ -134,18 +147,18 @@ import TestSupport
         var plain = [Float](repeating: .infinity, count: c.tokens * c.rows)
         c.weights.withUnsafeBytes { wb in
             let w = WeightMatrix(type: .q4_K, rows: c.rows, columns: c.k, data: wb.baseAddress!)
-            let p = store.pack(w, path: .avx512)
+            let p = store.pack(w, path: path)
             c.x.withUnsafeBufferPointer { xb in
                 orders.withUnsafeBufferPointer { ob in
                     stored.withUnsafeMutableBufferPointer {
-                        Matmul.multiply(w, xb.baseAddress!, batch: c.tokens, into: $0.baseAddress!, pool: pool, path: .avx512, orders: ob.baseAddress!)
+                        Matmul.multiply(w, xb.baseAddress!, batch: c.tokens, into: $0.baseAddress!, pool: pool, path: path, orders: ob.baseAddress!)
                     }
                     packed.withUnsafeMutableBufferPointer {
-                        Matmul.multiply(p, xb.baseAddress!, batch: c.tokens, into: $0.baseAddress!, pool: pool, path: .avx512, orders: ob.baseAddress!)
+                        Matmul.multiply(p, xb.baseAddress!, batch: c.tokens, into: $0.baseAddress!, pool: pool, path: path, orders: ob.baseAddress!)
                     }
                 }
                 plain.withUnsafeMutableBufferPointer {
-                    Matmul.multiply(p, xb.baseAddress!, batch: c.tokens, into: $0.baseAddress!, pool: pool, path: .avx512)
+                    Matmul.multiply(p, xb.baseAddress!, batch: c.tokens, into: $0.baseAddress!, pool: pool, path: path)
                 }
             }
         }
@@ -158,12 +171,15 @@ import TestSupport
     /// from the copy (an embedding lookup) dequantizes to the stored row's values.
     @Test(arguments: [GGMLType.q8_0, .q5_0, .q4_K])
     func packedRowsRebuildTheStoredBytes(_ type: GGMLType) throws {
-        guard PackedWeights.supports(type, path: KernelDispatch.best) else { return }
+        for path in Self.paths(type) { try packedRowsRebuildTheStoredBytes(type, path: path) }
+    }
+
+    func packedRowsRebuildTheStoredBytes(_ type: GGMLType, path: KernelPath) throws {
         let c = KernelTests.makeCase(type, rows: 40, tokens: 1, seed: 515 + UInt64(type.rawValue))
         let store = PackedWeights()
         try c.weights.withUnsafeBytes { wb in
             let w = WeightMatrix(type: type, rows: c.rows, columns: c.k, data: wb.baseAddress!)
-            let p = store.pack(w, path: .avx512)
+            let p = store.pack(w, path: path)
             let packed = try #require(p.packed)
             var rebuilt = [UInt8](repeating: 0, count: w.rowBytes)
             for r in 0..<32 {
