@@ -41,6 +41,8 @@ void cn_packed_matmul(int path, int type, int blocks, const void *packed, int gr
         switch (type) {
         case CN_TYPE_Q5_0: pk_q0_matmul_avx2(0, blocks, p, groups, act, as, tokens, y, ys); break;
         case CN_TYPE_Q8_0: pk_q0_matmul_avx2(1, blocks, p, groups, act, as, tokens, y, ys); break;
+        case CN_TYPE_Q4_K: pk_q4k_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
+        case CN_TYPE_Q6_K: pk_q6k_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         default: break;
         }
         return;

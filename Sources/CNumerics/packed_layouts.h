@@ -42,7 +42,7 @@ enum {
 };
 
 // Per format: copy `rows` (a multiple of 16) stored rows into groups; multiply `groups` groups
-// with `tokens` activation rows (AVX-512 VNNI; see each file for the order kept)
+// with `tokens` activation rows (AVX-512 VNNI, and AVX2 in the *_avx2 variants; see each file for the order kept)
 void pk_q4k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q5_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q8_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
@@ -51,6 +51,8 @@ void pk_q4k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t 
 void pk_q0_matmul(int q8, int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q0_matmul_avx2(int q8, int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y,
                        size_t ys);
+void pk_q4k_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q6k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+void pk_q6k_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 
 #endif

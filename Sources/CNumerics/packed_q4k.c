@@ -1,4 +1,4 @@
-// Q4_K weights repacked at load time into groups of 16 rows, and their AVX-512 VNNI product.
+// Q4_K weights repacked at load time into groups of 16 rows, and their AVX-512 VNNI and AVX2 products.
 //
 // Why: the row-at-a-time Q4_K kernel needs a horizontal sum per (row, super-block, token) and
 // decodes at ~half the machine's read bandwidth. With 16 rows interleaved four bytes at a time,
@@ -123,6 +123,94 @@ void pk_q4k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act,
         }
     }
 }
+
+// ---- AVX2 (no VNNI, 16 vector registers) ----
+// Half a group (8 rows, one per 32-bit lane) per pass, up to two activation rows. maddubs gives
+// exact 16-bit pair sums (nibbles ≤ 15, Q8_K activations ≥ −128: |pair| ≤ 3840), and eight of
+// them still fit 16 bits (30720), so a sub-block's products stay in int16 lanes until one madd
+// with the row's scale widens them: the same exact isum and msum, the same float steps.
+#define PK_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+static inline PK_AVX2 int32_t pk2_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+// The 8 bytes at p (one per row) as int16 pairs (s, s) in 32-bit lanes: madd's scale operand
+static inline PK_AVX2 __m256i pk2_scale_pairs(const uint8_t *p) {
+    int64_t v;
+    memcpy(&v, p, 8);
+    const __m256i s = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(v));
+    return _mm256_or_si256(s, _mm256_slli_epi32(s, 16));
+}
+
+static inline __attribute__((always_inline)) PK_AVX2 void pk2_half(int nb, const uint8_t *pg, int h, const uint8_t *a, size_t as,
+                                                                   const int nt, float *y, size_t ys) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256 sum[2], sumb[2];
+    for (int t = 0; t < nt; t++) { sum[t] = _mm256_setzero_ps(); sumb[t] = _mm256_setzero_ps(); }
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *gb = pg + (size_t)b * PK_BLOCK;
+        const uint8_t *ab[2];
+        for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
+        __m256i isum[2];
+        for (int t = 0; t < nt; t++) isum[t] = _mm256_setzero_si256();
+        for (int p = 0; p < 4; p++) {
+            __m256i plo[2], phi[2];
+            for (int t = 0; t < nt; t++) { plo[t] = _mm256_setzero_si256(); phi[t] = _mm256_setzero_si256(); }
+            for (int c = 0; c < 8; c++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + PK_QS + (p * 8 + c) * 64 + 32 * h));
+                const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                for (int t = 0; t < nt; t++) {
+                    const uint8_t *q = ab[t] + 4 + 64 * p + 4 * c;
+                    plo[t] = _mm256_add_epi16(plo[t], _mm256_maddubs_epi16(lo, _mm256_set1_epi32(pk2_load32(q))));
+                    phi[t] = _mm256_add_epi16(phi[t], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(pk2_load32(q + 32))));
+                }
+            }
+            const __m256i slo = pk2_scale_pairs(gb + PK_SC + 2 * p * PK_ROWS + 8 * h);
+            const __m256i shi = pk2_scale_pairs(gb + PK_SC + (2 * p + 1) * PK_ROWS + 8 * h);
+            for (int t = 0; t < nt; t++)
+                isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(plo[t], slo), _mm256_madd_epi16(phi[t], shi)));
+        }
+        __m256i msum[2];
+        for (int t = 0; t < nt; t++) msum[t] = _mm256_setzero_si256();
+        for (int k = 0; k < 4; k++) {
+            const __m256i mv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(gb + PK_MN + 32 * k + 16 * h)));
+            for (int t = 0; t < nt; t++) {
+                int16_t bs[4];
+                memcpy(bs, ab[t] + 260 + 8 * k, 8);
+                const uint32_t pair = (uint16_t)(int16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(int16_t)(bs[2] + bs[3]) << 16;
+                msum[t] = _mm256_add_epi32(msum[t], _mm256_madd_epi16(mv, _mm256_set1_epi32((int)pair)));
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + PK_D + 16 * h)));
+        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + PK_DMIN + 16 * h)));
+        for (int t = 0; t < nt; t++) {
+            float dav;
+            memcpy(&dav, ab[t], 4);
+            const __m256 da = _mm256_set1_ps(dav);
+            sum[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d, da), sum[t]);
+            sumb[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum[t]), _mm256_mul_ps(dmin, da), sumb[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) _mm256_storeu_ps(y + (size_t)t * ys, _mm256_sub_ps(sum[t], sumb[t]));
+}
+
+static PK_AVX2 void pk2_group(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
+    for (int h = 0; h < 2; h++) {
+        if (nt >= 2) pk2_half(nb, pg, h, a, as, 2, y + 8 * h, ys);
+        else pk2_half(nb, pg, h, a, as, 1, y + 8 * h, ys);
+    }
+}
+
+void pk_q4k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    const size_t gbytes = (size_t)blocks * PK_BLOCK;
+    const int chunk = tokens <= 2 ? groups : (int)(196608 / gbytes) + 1;
+    for (int g0 = 0; g0 < groups; g0 += chunk) {
+        const int ng = groups - g0 < chunk ? groups - g0 : chunk;
+        for (int t0 = 0; t0 < tokens; t0 += 2)
+            for (int g = g0; g < g0 + ng; g++)
+                pk2_group(blocks, p + (size_t)g * gbytes, act + (size_t)t0 * as, as, tokens - t0, y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
+    }
+}
 #else
 void pk_q4k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_q4k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 #endif

@@ -158,6 +158,106 @@ void pk_q6k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act,
         }
     }
 }
+
+// ---- AVX2 (16 vector registers) ----
+// Half a group (8 rows, one per 32-bit lane) per pass, up to four activation rows sharing each
+// weight load; madd + add in place of dpwssd (the same exact lanes). The 8 × nt lane accumulators
+// outgrow the registers, but each is touched once per sub-block lane (after 16 madds), so the
+// compiler's spills cost little.
+#define P6_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+static inline P6_AVX2 int32_t p6_load32_avx2(const int16_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+static inline __attribute__((always_inline)) P6_AVX2 void p6_half_avx2(int nb, const uint8_t *pg, int h, const int16_t *a16,
+                                                                       size_t a16s, const uint8_t *a, size_t as, const int nt,
+                                                                       float *y, size_t ys) {
+    __m256 acc[P6_T][8];
+    for (int t = 0; t < nt; t++)
+        for (int m = 0; m < 8; m++) acc[t][m] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *gb = pg + (size_t)b * P6_BLOCK;
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P6_D + 16 * h)));
+        __m256 scale[P6_T];
+        int16_t bs[P6_T][16];
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *ab = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
+            float da;
+            memcpy(&da, ab, 4);
+            scale[t] = _mm256_mul_ps(_mm256_set1_ps(da), d);
+            memcpy(bs[t], ab + 260, 32);
+        }
+        for (int m = 0; m < 8; m++) {
+            __m256i l[P6_T];
+            for (int t = 0; t < nt; t++) l[t] = _mm256_setzero_si256();
+            const uint8_t *wm = gb + P6_W + (size_t)m * 8 * 2 * 64 + 32 * h;
+            for (int k = 0; k < 8; k++) {
+                for (int p = 0; p < 2; p++) {
+                    const __m256i wv = _mm256_loadu_si256((const __m256i *)(wm + (size_t)(k * 2 + p) * 64));
+                    for (int t = 0; t < nt; t++) {
+                        const int16_t *q = a16 + (size_t)t * a16s + (size_t)b * 256 + 32 * k + 4 * m + 2 * p;
+                        l[t] = _mm256_add_epi32(l[t], _mm256_madd_epi16(wv, _mm256_set1_epi32(p6_load32_avx2(q))));
+                    }
+                }
+            }
+            const __m256i sc = _mm256_loadu_si256((const __m256i *)(gb + P6_SC + (size_t)m * 64 + 32 * h));
+            for (int t = 0; t < nt; t++) {
+                const uint32_t pair = (uint16_t)bs[t][2 * m] | (uint32_t)(uint16_t)bs[t][2 * m + 1] << 16;
+                const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(sc, _mm256_set1_epi32((int)pair)), 5);
+                acc[t][m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(l[t], corr)), scale[t], acc[t][m]);
+            }
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        const __m256 s0 = _mm256_add_ps(acc[t][0], acc[t][4]), s1 = _mm256_add_ps(acc[t][1], acc[t][5]);
+        const __m256 s2 = _mm256_add_ps(acc[t][2], acc[t][6]), s3 = _mm256_add_ps(acc[t][3], acc[t][7]);
+        _mm256_storeu_ps(y + (size_t)t * ys, _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3)));
+    }
+}
+
+static P6_AVX2 void p6_group_avx2(int nb, const uint8_t *pg, const int16_t *a16, size_t a16s, const uint8_t *a, size_t as, int nt,
+                                  float *y, size_t ys) {
+    for (int h = 0; h < 2; h++) {
+        switch (nt) {
+        case 1: p6_half_avx2(nb, pg, h, a16, a16s, a, as, 1, y + 8 * h, ys); break;
+        case 2: p6_half_avx2(nb, pg, h, a16, a16s, a, as, 2, y + 8 * h, ys); break;
+        case 3: p6_half_avx2(nb, pg, h, a16, a16s, a, as, 3, y + 8 * h, ys); break;
+        default: p6_half_avx2(nb, pg, h, a16, a16s, a, as, 4, y + 8 * h, ys); break;
+        }
+    }
+}
+
+static P6_AVX2 void p6_widen_avx2(const uint8_t *a, size_t as, int nt, int nb, int16_t *out) {
+    for (int t = 0; t < nt; t++)
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *q = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K + 4;
+            int16_t *o = out + ((size_t)t * nb + b) * 256;
+            for (int i = 0; i < 256; i += 16)
+                _mm256_storeu_si256((__m256i *)(o + i), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + i))));
+        }
+}
+
+void pk_q6k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    const size_t need = (size_t)P6_T * blocks * 256;
+    if (need > p6_cap) {
+        free(p6_buf);
+        p6_buf = aligned_alloc(64, need * sizeof(int16_t));
+        p6_cap = p6_buf ? need : 0;
+        if (!p6_buf) return;
+    }
+    const size_t gbytes = (size_t)blocks * P6_BLOCK;
+    const int chunk = (int)(393216 / gbytes) + 1;
+    for (int g0 = 0; g0 < groups; g0 += chunk) {
+        const int ng = groups - g0 < chunk ? groups - g0 : chunk;
+        for (int t0 = 0; t0 < tokens; t0 += P6_T) {
+            const int nt = tokens - t0 < P6_T ? tokens - t0 : P6_T;
+            p6_widen_avx2(act + (size_t)t0 * as, as, nt, blocks, p6_buf);
+            for (int g = g0; g < g0 + ng; g++)
+                p6_group_avx2(blocks, p + (size_t)g * gbytes, p6_buf, (size_t)blocks * 256, act + (size_t)t0 * as, as, nt,
+                              y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
+        }
+    }
+}
 #else
 void pk_q6k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_q6k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 #endif

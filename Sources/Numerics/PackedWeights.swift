@@ -31,8 +31,7 @@ public final class PackedWeights: @unchecked Sendable {
     /// Whether `path` has a packed kernel for weights of `type`.
     public static func supports(_ type: GGMLType, path: KernelPath) -> Bool {
         switch path {
-        case .avx512: return type == .q4_K || type == .q5_0 || type == .q8_0 || type == .q6_K
-        case .avx2: return type == .q5_0 || type == .q8_0
+        case .avx512, .avx2: return type == .q4_K || type == .q5_0 || type == .q8_0 || type == .q6_K
         case .portable: return false
         }
     }
