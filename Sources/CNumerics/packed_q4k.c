@@ -125,7 +125,7 @@ void pk_q4k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act,
 }
 
 // ---- AVX2 (no VNNI, 16 vector registers) ----
-// Half a group (8 rows, one per 32-bit lane) per pass, up to two activation rows. maddubs gives
+// Half a group (8 rows, one per 32-bit lane) per pass, up to four activation rows. maddubs gives
 // exact 16-bit pair sums (nibbles ≤ 15, Q8_K activations ≥ −128: |pair| ≤ 3840), and eight of
 // them still fit 16 bits (30720), so a sub-block's products stay in int16 lanes until one madd
 // with the row's scale widens them: the same exact isum and msum, the same float steps.
@@ -144,16 +144,16 @@ static inline PK_AVX2 __m256i pk2_scale_pairs(const uint8_t *p) {
 static inline __attribute__((always_inline)) PK_AVX2 void pk2_half(int nb, const uint8_t *pg, int h, const uint8_t *a, size_t as,
                                                                    const int nt, float *y, size_t ys) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 sum[2], sumb[2];
+    __m256 sum[4], sumb[4];
     for (int t = 0; t < nt; t++) { sum[t] = _mm256_setzero_ps(); sumb[t] = _mm256_setzero_ps(); }
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * PK_BLOCK;
-        const uint8_t *ab[2];
+        const uint8_t *ab[4];
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
-        __m256i isum[2];
+        __m256i isum[4];
         for (int t = 0; t < nt; t++) isum[t] = _mm256_setzero_si256();
         for (int p = 0; p < 4; p++) {
-            __m256i plo[2], phi[2];
+            __m256i plo[4], phi[4];
             for (int t = 0; t < nt; t++) { plo[t] = _mm256_setzero_si256(); phi[t] = _mm256_setzero_si256(); }
             for (int c = 0; c < 8; c++) {
                 const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + PK_QS + (p * 8 + c) * 64 + 32 * h));
@@ -169,7 +169,7 @@ static inline __attribute__((always_inline)) PK_AVX2 void pk2_half(int nb, const
             for (int t = 0; t < nt; t++)
                 isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(plo[t], slo), _mm256_madd_epi16(phi[t], shi)));
         }
-        __m256i msum[2];
+        __m256i msum[4];
         for (int t = 0; t < nt; t++) msum[t] = _mm256_setzero_si256();
         for (int k = 0; k < 4; k++) {
             const __m256i mv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(gb + PK_MN + 32 * k + 16 * h)));
@@ -195,17 +195,21 @@ static inline __attribute__((always_inline)) PK_AVX2 void pk2_half(int nb, const
 
 static PK_AVX2 void pk2_group(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
     for (int h = 0; h < 2; h++) {
-        if (nt >= 2) pk2_half(nb, pg, h, a, as, 2, y + 8 * h, ys);
-        else pk2_half(nb, pg, h, a, as, 1, y + 8 * h, ys);
+        switch (nt) {
+        case 1: pk2_half(nb, pg, h, a, as, 1, y + 8 * h, ys); break;
+        case 2: pk2_half(nb, pg, h, a, as, 2, y + 8 * h, ys); break;
+        case 3: pk2_half(nb, pg, h, a, as, 3, y + 8 * h, ys); break;
+        default: pk2_half(nb, pg, h, a, as, 4, y + 8 * h, ys); break;
+        }
     }
 }
 
 void pk_q4k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     const size_t gbytes = (size_t)blocks * PK_BLOCK;
-    const int chunk = tokens <= 2 ? groups : (int)(196608 / gbytes) + 1;
+    const int chunk = tokens <= 4 ? groups : (int)(196608 / gbytes) + 1;
     for (int g0 = 0; g0 < groups; g0 += chunk) {
         const int ng = groups - g0 < chunk ? groups - g0 : chunk;
-        for (int t0 = 0; t0 < tokens; t0 += 2)
+        for (int t0 = 0; t0 < tokens; t0 += 4)
             for (int g = g0; g < g0 + ng; g++)
                 pk2_group(blocks, p + (size_t)g * gbytes, act + (size_t)t0 * as, as, tokens - t0, y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
     }
