@@ -4,8 +4,9 @@ import GGUF
 /// Load-time copies of weight matrices in the layout of a faster kernel, owned for as long as
 /// the model that uses them.
 ///
-/// Four layouts, all with rows interleaved in groups of 16 so the AVX-512 path multiplies one
-/// row per vector lane instead of a horizontal sum per row and block: Q4_K (`packed_q4k.c`, used
+/// Four layouts, all with rows interleaved in groups of 16 so the AVX-512 and AVX2 paths multiply
+/// one row per vector lane (AVX2: half a group per pass) instead of a horizontal sum per row and
+/// block: Q4_K (`packed_q4k.c`, used
 /// for every batch size), Q5_0 and Q8_0 (`packed_q0.c`, used for up to `smallBatchLimit` rows,
 /// the decode steps; prompts keep the stored blocked kernel), and Q6_K (`packed_q6k.c`: weights
 /// pre-multiplied by their scales as int16, 2.4 times the stored bytes, so used for prompts

@@ -51,7 +51,7 @@ void cn_matmul(int path, int ggml_type, int blocks, const void *w, size_t w_stri
 /// Weights repacked into groups of 16 rows (packed.c, packed_layouts.h), for ggml_type CN_TYPE_Q4_K,
 /// CN_TYPE_Q5_0, CN_TYPE_Q8_0 or CN_TYPE_Q6_K: the copy's bytes for the first rows/16·16 rows, the copy
 /// itself, and the product y[t·y_stride + 16g + r] for groups g < `groups`, r < 16, t < tokens (the
-/// weight's activation format, as cn_matmul). The product runs on CN_PATH_AVX512 only and gives
+/// weight's activation format, as cn_matmul). The product runs on CN_PATH_AVX512 and CN_PATH_AVX2 and gives
 /// cn_matmul's bits for tokens whose mode is 0; Q5_0's and Q8_0's kernel is meant for a few tokens
 /// (decode), Q6_K's (2.4× the stored bytes) for many (prompts).
 size_t cn_packed_bytes(int ggml_type, int rows, int blocks);
