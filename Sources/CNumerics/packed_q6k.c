@@ -136,28 +136,6 @@ static P6_TARGET void p6_widen(const uint8_t *a, size_t as, int nt, int nb, int1
 static _Thread_local int16_t *p6_buf;
 static _Thread_local size_t p6_cap;
 
-void pk_q6k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    const size_t need = (size_t)P6_T * blocks * 256;
-    if (need > p6_cap) {
-        free(p6_buf);
-        p6_buf = aligned_alloc(64, need * sizeof(int16_t));
-        p6_cap = p6_buf ? need : 0;
-        if (!p6_buf) return;
-    }
-    const size_t gbytes = (size_t)blocks * P6_BLOCK;
-    // Groups in chunks that stay in L2 while every token tile passes over them.
-    const int chunk = (int)(393216 / gbytes) + 1;
-    for (int g0 = 0; g0 < groups; g0 += chunk) {
-        const int ng = groups - g0 < chunk ? groups - g0 : chunk;
-        for (int t0 = 0; t0 < tokens; t0 += P6_T) {
-            const int nt = tokens - t0 < P6_T ? tokens - t0 : P6_T;
-            p6_widen(act + (size_t)t0 * as, as, nt, blocks, p6_buf);
-            for (int g = g0; g < g0 + ng; g++)
-                p6_tile_any(blocks, p + (size_t)g * gbytes, p6_buf, (size_t)blocks * 256, act + (size_t)t0 * as, as, nt,
-                            y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
-        }
-    }
-}
 
 // ---- AVX2 (16 vector registers) ----
 // Half a group (8 rows, one per 32-bit lane) per pass, up to four activation rows sharing each
@@ -236,7 +214,14 @@ static P6_AVX2 void p6_widen_avx2(const uint8_t *a, size_t as, int nt, int nb, i
         }
 }
 
-void pk_q6k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+typedef void (*p6_widen_fn)(const uint8_t *a, size_t as, int nt, int nb, int16_t *out);
+typedef void (*p6_tile_fn)(int nb, const uint8_t *pg, const int16_t *a16, size_t a16s, const uint8_t *a, size_t as, int nt,
+                           float *y, size_t ys);
+
+// The driver both instruction sets share: activations widened per tile of P6_T rows, groups in
+// chunks that stay in L2 while every token tile passes over them.
+static void p6_matmul(p6_widen_fn widen, p6_tile_fn tile, int blocks, const uint8_t *p, int groups, const uint8_t *act,
+                      size_t as, int tokens, float *y, size_t ys) {
     const size_t need = (size_t)P6_T * blocks * 256;
     if (need > p6_cap) {
         free(p6_buf);
@@ -250,12 +235,20 @@ void pk_q6k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t 
         const int ng = groups - g0 < chunk ? groups - g0 : chunk;
         for (int t0 = 0; t0 < tokens; t0 += P6_T) {
             const int nt = tokens - t0 < P6_T ? tokens - t0 : P6_T;
-            p6_widen_avx2(act + (size_t)t0 * as, as, nt, blocks, p6_buf);
+            widen(act + (size_t)t0 * as, as, nt, blocks, p6_buf);
             for (int g = g0; g < g0 + ng; g++)
-                p6_group_avx2(blocks, p + (size_t)g * gbytes, p6_buf, (size_t)blocks * 256, act + (size_t)t0 * as, as, nt,
-                              y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
+                tile(blocks, p + (size_t)g * gbytes, p6_buf, (size_t)blocks * 256, act + (size_t)t0 * as, as, nt,
+                     y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
         }
     }
+}
+
+void pk_q6k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    p6_matmul(p6_widen, p6_tile_any, blocks, p, groups, act, as, tokens, y, ys);
+}
+
+void pk_q6k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    p6_matmul(p6_widen_avx2, p6_group_avx2, blocks, p, groups, act, as, tokens, y, ys);
 }
 #else
 void pk_q6k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
