@@ -152,46 +152,23 @@ static inline P0_AVX2 __m256i p0_bits_to_bytes(uint32_t bits) {  // byte i = 0xF
     return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
 }
 
-// Rows 8h..8h+7 of one group against one activation row: y[r] for those rows.
-static inline __attribute__((always_inline)) P0_AVX2 void p0_half_avx2(const int q8, int nb, const uint8_t *pg, int h,
-                                                                       const uint8_t *a, float *y) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10), flip = _mm256_set1_epi8((char)0x80);
-    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+// Q8_0, rows 8h..8h+7 of one group against one activation row: y[r] for those rows.
+static P0_AVX2 void p8_half_avx2(int nb, const uint8_t *pg, int h, const uint8_t *a, float *y) {
+    const __m256i flip = _mm256_set1_epi8((char)0x80), ones16 = _mm256_set1_epi16(1);
     __m256 acc[8];
     for (int j = 0; j < 8; j++) acc[j] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const uint8_t *gb = pg + (size_t)b * (q8 ? P8_BLOCK : P5_BLOCK);
+        const uint8_t *gb = pg + (size_t)b * P8_BLOCK;
         const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_0;
         uint16_t hd;
         memcpy(&hd, ab, 2);
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + (q8 ? P8_D : P5_D) + 16 * h)));
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P8_D + 16 * h)));
         const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(_cvtsh_ss(hd)));
-        if (q8) {
-            for (int j = 0; j < 8; j++) {
-                const __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(gb + P8_QS + j * 64 + 32 * h)), flip);
-                const __m256i s = _mm256_sign_epi8(_mm256_set1_epi32(p0_load32(ab + 2 + 4 * j)), q);
-                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), s), ones16);
-                acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), scale, acc[j]);
-            }
-            continue;
-        }
-        int32_t corr[8];  // −16·Σ q_a over each lane's four activations
-        const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)(ab + 2))), ones16);
-        _mm256_storeu_si256((__m256i *)corr, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 4)));
-        for (int c = 0; c < 4; c++) {
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P5_QS + c * 64 + 32 * h));
-            uint32_t mlo, mhi;
-            memcpy(&mlo, gb + P5_QH + 8 * c + 4 * h, 4);
-            memcpy(&mhi, gb + P5_QH + 8 * (c + 4) + 4 * h, 4);
-            const __m256i ulo = _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_and_si256(p0_bits_to_bytes(mlo), fifth));
-            const __m256i uhi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
-                                                _mm256_and_si256(p0_bits_to_bytes(mhi), fifth));
-            const __m256i plo = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ulo, _mm256_set1_epi32(p0_load32(ab + 2 + 4 * c))),
-                                                                   ones16), _mm256_set1_epi32(corr[c]));
-            const __m256i phi = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(uhi, _mm256_set1_epi32(p0_load32(ab + 18 + 4 * c))),
-                                                                   ones16), _mm256_set1_epi32(corr[c + 4]));
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(plo), scale, acc[c]);
-            acc[c + 4] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(phi), scale, acc[c + 4]);
+        for (int j = 0; j < 8; j++) {
+            const __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(gb + P8_QS + j * 64 + 32 * h)), flip);
+            const __m256i s = _mm256_sign_epi8(_mm256_set1_epi32(p0_load32(ab + 2 + 4 * j)), q);
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(q, q), s), ones16);
+            acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), scale, acc[j]);
         }
     }
     const __m256 s0 = _mm256_add_ps(acc[0], acc[4]), s1 = _mm256_add_ps(acc[1], acc[5]);
@@ -199,23 +176,25 @@ static inline __attribute__((always_inline)) P0_AVX2 void p0_half_avx2(const int
     _mm256_storeu_ps(y, _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3)));
 }
 
-// Q5_0, rows 8h..8h+7 against two activation rows sharing each unpacked weight vector (decode of
-// several sequences): the same operations per row as p0_half_avx2; the sixteen accumulators
-// outgrow the registers, but each is touched once per lane and block. (Q8_0's unpacking is too
-// cheap to share: paired, it measured 164–168 vs 170–175 tokens/s at four sequences.)
-static P0_AVX2 void p5_half2_avx2(int nb, const uint8_t *pg, int h, const uint8_t *a, size_t as, float *y, size_t ys) {
+// Q5_0, rows 8h..8h+7 of one group against nt ≤ 2 activation rows (`as` apart; y[t·ys + r]).
+// Two rows (decode of several sequences) share each unpacked weight vector; their sixteen
+// accumulators outgrow the registers, but each is touched once per lane and block. Instantiated
+// per nt, so one row keeps its eight in registers. (Q8_0's unpacking is too cheap to share:
+// paired, it measured 164–168 vs 170–175 tokens/s at four sequences.)
+static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, const uint8_t *pg, int h, const uint8_t *a,
+                                                                       size_t as, const int nt, float *y, size_t ys) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     __m256 acc[2][8];
-    for (int t = 0; t < 2; t++)
+    for (int t = 0; t < nt; t++)
         for (int j = 0; j < 8; j++) acc[t][j] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * P5_BLOCK;
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P5_D + 16 * h)));
         const uint8_t *ab[2];
         __m256 scale[2];
-        int32_t corr[2][8];
-        for (int t = 0; t < 2; t++) {
+        int32_t corr[2][8];  // −16·Σ q_a over each lane's four activations
+        for (int t = 0; t < nt; t++) {
             ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_0;
             uint16_t hd;
             memcpy(&hd, ab[t], 2);
@@ -231,7 +210,7 @@ static P0_AVX2 void p5_half2_avx2(int nb, const uint8_t *pg, int h, const uint8_
             const __m256i ulo = _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_and_si256(p0_bits_to_bytes(mlo), fifth));
             const __m256i uhi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
                                                 _mm256_and_si256(p0_bits_to_bytes(mhi), fifth));
-            for (int t = 0; t < 2; t++) {
+            for (int t = 0; t < nt; t++) {
                 const __m256i plo = _mm256_add_epi32(
                     _mm256_madd_epi16(_mm256_maddubs_epi16(ulo, _mm256_set1_epi32(p0_load32(ab[t] + 2 + 4 * c))), ones16),
                     _mm256_set1_epi32(corr[t][c]));
@@ -243,32 +222,31 @@ static P0_AVX2 void p5_half2_avx2(int nb, const uint8_t *pg, int h, const uint8_
             }
         }
     }
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < nt; t++) {
         const __m256 s0 = _mm256_add_ps(acc[t][0], acc[t][4]), s1 = _mm256_add_ps(acc[t][1], acc[t][5]);
         const __m256 s2 = _mm256_add_ps(acc[t][2], acc[t][6]), s3 = _mm256_add_ps(acc[t][3], acc[t][7]);
         _mm256_storeu_ps(y + (size_t)t * ys, _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3)));
     }
 }
 
-static P0_AVX2 void p0_group_avx2(int q8, int nb, const uint8_t *pg, const uint8_t *a, float *y) {
-    for (int h = 0; h < 2; h++) {
-        if (q8) p0_half_avx2(1, nb, pg, h, a, y + 8 * h);
-        else p0_half_avx2(0, nb, pg, h, a, y + 8 * h);
-    }
+// One group (16 rows) against nt activation rows: Q5_0 two rows at a time, Q8_0 one.
+static P0_AVX2 void p0_group_avx2(int q8, int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
+    int t = 0;
+    if (!q8)
+        for (; t + 2 <= nt; t += 2)
+            for (int h = 0; h < 2; h++) p5_half_avx2(nb, pg, h, a + (size_t)t * as, as, 2, y + (size_t)t * ys + 8 * h, ys);
+    for (; t < nt; t++)
+        for (int h = 0; h < 2; h++) {
+            if (q8) p8_half_avx2(nb, pg, h, a + (size_t)t * as, y + (size_t)t * ys + 8 * h);
+            else p5_half_avx2(nb, pg, h, a + (size_t)t * as, as, 1, y + (size_t)t * ys + 8 * h, ys);
+        }
 }
 
 void pk_q0_matmul_avx2(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y,
                        size_t ys) {
     const size_t gbytes = (size_t)blocks * (q8 ? P8_BLOCK : P5_BLOCK);
-    for (int g = 0; g < groups; g++) {
-        const uint8_t *pg = p + (size_t)g * gbytes;
-        int t = 0;
-        if (!q8)
-            for (; t + 2 <= tokens; t += 2)
-                for (int h = 0; h < 2; h++)
-                    p5_half2_avx2(blocks, pg, h, act + (size_t)t * as, as, y + (size_t)t * ys + (size_t)g * PK_ROWS + 8 * h, ys);
-        for (; t < tokens; t++) p0_group_avx2(q8, blocks, pg, act + (size_t)t * as, y + (size_t)t * ys + (size_t)g * PK_ROWS);
-    }
+    for (int g = 0; g < groups; g++)
+        p0_group_avx2(q8, blocks, p + (size_t)g * gbytes, act, as, tokens, y + (size_t)g * PK_ROWS, ys);
 }
 #else
 void pk_q0_matmul(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
