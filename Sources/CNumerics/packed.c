@@ -22,12 +22,12 @@ size_t cn_packed_bytes(int type, int rows, int blocks) {
     return (size_t)(rows / PK_ROWS) * (size_t)blocks * pk_block_bytes(type);
 }
 
-void cn_pack(int type, const void *w, size_t ws, int rows, int blocks, void *out) {
+void cn_pack(int path, int type, const void *w, size_t ws, int rows, int blocks, void *out) {
     const uint8_t *src = (const uint8_t *)w;
     uint8_t *dst = (uint8_t *)out;
     switch (type) {
     case CN_TYPE_Q4_K: pk_q4k_pack(src, ws, rows, blocks, dst); break;
-    case CN_TYPE_Q5_0: pk_q5_0_pack(src, ws, rows, blocks, dst); break;
+    case CN_TYPE_Q5_0: pk_q5_0_pack(src, ws, rows, blocks, path == CN_PATH_AVX2, dst); break;
     case CN_TYPE_Q8_0: pk_q8_0_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q6_K: pk_q6k_pack(src, ws, rows, blocks, dst); break;
     default: break;
@@ -67,13 +67,18 @@ static void pr_q8_0(const uint8_t *g, int blocks, int lane, uint8_t *out) {
     }
 }
 
-static void pr_q5_0(const uint8_t *g, int blocks, int lane, uint8_t *out) {
+static void pr_q5_0(const uint8_t *g, int blocks, int lane, int sliced, uint8_t *out) {
     for (int b = 0; b < blocks; b++) {
         const uint8_t *gb = g + (size_t)b * P5_BLOCK;
         uint8_t *o = out + (size_t)b * CN_BYTES_Q5_0;
         memcpy(o, gb + P5_D + 2 * lane, 2);
         uint32_t qh = 0;
         for (int j = 0; j < 8; j++) {
+            if (sliced) {
+                for (int k = 0; k < 4; k++)
+                    qh |= (uint32_t)((gb[P5_QH + 32 * (lane / 8) + 4 * (lane % 8) + k] >> j) & 1) << (4 * j + k);
+                continue;
+            }
             uint64_t mask;
             memcpy(&mask, gb + P5_QH + 8 * j, 8);
             qh |= (uint32_t)((mask >> (4 * lane)) & 0xF) << (4 * j);
@@ -106,13 +111,13 @@ static void pr_q4_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
     }
 }
 
-int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void *out) {
+int cn_packed_stored_row(int path, int type, const void *packed, int blocks, int row, void *out) {
     const size_t gbytes = type == CN_TYPE_Q6_K ? 0 : pk_block_bytes(type);  // Q6_K's copy drops the stored bits' layout
     if (!gbytes || row < 0) return 0;
     const uint8_t *g = (const uint8_t *)packed + (size_t)(row / PK_ROWS) * blocks * gbytes;
     switch (type) {
     case CN_TYPE_Q8_0: pr_q8_0(g, blocks, row % PK_ROWS, out); break;
-    case CN_TYPE_Q5_0: pr_q5_0(g, blocks, row % PK_ROWS, out); break;
+    case CN_TYPE_Q5_0: pr_q5_0(g, blocks, row % PK_ROWS, path == CN_PATH_AVX2, out); break;
     default: pr_q4_K(g, blocks, row % PK_ROWS, out); break;
     }
     return 1;

@@ -34,20 +34,24 @@ void pk_q8_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *
     }
 }
 
-void pk_q5_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
+void pk_q5_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, int sliced, uint8_t *dst) {
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
             uint8_t *o = dst + ((size_t)g * blocks + b) * P5_BLOCK;
             uint64_t masks[8] = {0};
+            uint8_t slices[64] = {0};
             for (int r = 0; r < PK_ROWS; r++) {
                 const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q5_0;
                 uint32_t qh;
                 memcpy(&qh, wb + 2, 4);
                 for (int c = 0; c < 4; c++) memcpy(o + P5_QS + c * 64 + r * 4, wb + 6 + 4 * c, 4);
                 for (int j = 0; j < 8; j++) masks[j] |= (uint64_t)((qh >> (4 * j)) & 0xF) << (4 * r);
+                for (int j = 0; j < 8; j++)
+                    for (int k = 0; k < 4; k++) slices[32 * (r / 8) + 4 * (r % 8) + k] |= (uint8_t)(((qh >> (4 * j + k)) & 1) << j);
                 memcpy(o + P5_D + 2 * r, wb, 2);
             }
-            memcpy(o + P5_QH, masks, sizeof masks);
+            if (sliced) memcpy(o + P5_QH, slices, sizeof slices);
+            else memcpy(o + P5_QH, masks, sizeof masks);
         }
     }
 }
@@ -144,12 +148,19 @@ void pk_q0_matmul(int q8, int blocks, const uint8_t *p, int groups, const uint8_
 
 static inline P0_AVX2 int32_t p0_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
-static inline P0_AVX2 __m256i p0_bits_to_bytes(uint32_t bits) {  // byte i = 0xFF where bit i is set
-    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
-                                          _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL,
-                                                            0x0101010101010101LL, 0x0000000000000000LL));
-    const __m256i m = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
+// Lane j's fifth bits from the sliced copy (bit j of each byte) moved to bit 4 of each byte, other
+// bits left to the caller's mask: a 16-bit shift by at most 4 keeps every byte's bit 4 within it.
+static inline __attribute__((always_inline)) P0_AVX2 __m256i p5_lane_bits(__m256i s, const int j) {
+    switch (j) {
+    case 0: return _mm256_slli_epi16(s, 4);
+    case 1: return _mm256_slli_epi16(s, 3);
+    case 2: return _mm256_slli_epi16(s, 2);
+    case 3: return _mm256_slli_epi16(s, 1);
+    case 4: return s;
+    case 5: return _mm256_srli_epi16(s, 1);
+    case 6: return _mm256_srli_epi16(s, 2);
+    default: return _mm256_srli_epi16(s, 3);
+    }
 }
 
 // Q8_0, rows 8h..8h+7 of one group against one activation row: y[r] for those rows.
@@ -202,14 +213,12 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, c
             const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)(ab[t] + 2))), ones16);
             _mm256_storeu_si256((__m256i *)corr[t], _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 4)));
         }
+        const __m256i fifths = _mm256_loadu_si256((const __m256i *)(gb + P5_QH + 32 * h));
         for (int c = 0; c < 4; c++) {
             const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P5_QS + c * 64 + 32 * h));
-            uint32_t mlo, mhi;
-            memcpy(&mlo, gb + P5_QH + 8 * c + 4 * h, 4);
-            memcpy(&mhi, gb + P5_QH + 8 * (c + 4) + 4 * h, 4);
-            const __m256i ulo = _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_and_si256(p0_bits_to_bytes(mlo), fifth));
+            const __m256i ulo = _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_and_si256(p5_lane_bits(fifths, c), fifth));
             const __m256i uhi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
-                                                _mm256_and_si256(p0_bits_to_bytes(mhi), fifth));
+                                                _mm256_and_si256(p5_lane_bits(fifths, c + 4), fifth));
             for (int t = 0; t < nt; t++) {
                 const __m256i plo = _mm256_add_epi32(
                     _mm256_madd_epi16(_mm256_maddubs_epi16(ulo, _mm256_set1_epi32(p0_load32(ab[t] + 2 + 4 * c))), ones16),

@@ -94,7 +94,8 @@ public enum Matmul {
             // (the same bits); the edges from the stored rows.
             let g = PackedWeights.groupRows
             let first = (rows.lowerBound + g - 1) / g, end = min(rows.upperBound, w.rows / g * g) / g
-            if w.packed != nil, first < end, PackedWeights.supports(w.type, path: path), PackedWeights.uses(w.type, batch: batch, orders: orders) {
+            if w.packed != nil, first < end, PackedWeights.supports(w.type, path: path),
+               PackedWeights.sameLayout(w.type, w.packedPath, path), PackedWeights.uses(w.type, batch: batch, orders: orders) {
                 stored(rows.lowerBound..<first * g)
                 PackedWeights.multiply(w, groups: first..<end, a, aStride: rowBytes, batch: batch, into: y, yStride: m, path: path)
                 stored(end * g..<rows.upperBound)

@@ -37,6 +37,10 @@ public final class PackedWeights: @unchecked Sendable {
         }
     }
 
+    /// Whether a copy laid out for path `a` serves a product on path `b`: Q5_0's fifth bits are
+    /// laid out per path (AVX-512 reads 64-bit masks, AVX2 bit slices); the other layouts are shared.
+    public static func sameLayout(_ type: GGMLType, _ a: KernelPath, _ b: KernelPath) -> Bool { type != .q5_0 || a == b }
+
     /// Whether a product of `batch` activation rows with a packed `type` matrix reads the copy,
     /// given the rows' orders: rows in one of llama.cpp's batch-dependent orders for this type
     /// take the stored kernel, which has them.
@@ -57,7 +61,11 @@ public final class PackedWeights: @unchecked Sendable {
     /// mapped pages of the stored rows can be released.
     public static func replacesStoredRows(_ type: GGMLType) -> Bool { type != .q6_K }
 
-    private var copies: [UnsafeRawPointer: UnsafeMutableRawPointer] = [:]
+    private var copies: [CopyKey: UnsafeMutableRawPointer] = [:]
+    private struct CopyKey: Hashable {
+        let data: UnsafeRawPointer
+        let path: KernelPath
+    }
     /// Bytes held by the packed copies.
     public private(set) var byteCount = 0
 
@@ -80,7 +88,8 @@ public final class PackedWeights: @unchecked Sendable {
         guard w.packed == nil, Self.supports(w.type, path: path), w.rows >= Self.groupRows,
               w.columns % w.type.blockSize == 0 else { return w }
         var out = w
-        if let copy = copies[w.data] {
+        out.packedPath = path
+        if let copy = copies[CopyKey(data: w.data, path: path)] {
             out.packed = UnsafeRawPointer(copy)
             return out
         }
@@ -91,13 +100,13 @@ public final class PackedWeights: @unchecked Sendable {
         let groupBytes = Self.groupBytes(w.type, columns: w.columns)
         func packGroups(_ groups: Range<Int>) {
             let src = w.data + groups.lowerBound * Self.groupRows * w.rowBytes, dst = copy + groups.lowerBound * groupBytes
-            cn_pack(type, src, w.rowBytes, Int32(groups.count * Self.groupRows), blocks, dst)
+            cn_pack(path.rawValue, type, src, w.rowBytes, Int32(groups.count * Self.groupRows), blocks, dst)
             release?(src, groups.count * Self.groupRows * w.rowBytes)
         }
         let groups = w.rows / Self.groupRows
         if let pool { pool.parallelFor(groups, minimumChunk: 4) { packGroups($0) } } else { packGroups(0..<groups) }
         release?(w.data, groups * Self.groupRows * w.rowBytes)
-        copies[w.data] = copy
+        copies[CopyKey(data: w.data, path: path)] = copy
         byteCount += bytes
         out.packed = UnsafeRawPointer(copy)
         return out
@@ -112,6 +121,7 @@ public final class PackedWeights: @unchecked Sendable {
                        release: release)
         var out = e
         out.packed = all.packed
+        out.packedPath = path
         return out
     }
 

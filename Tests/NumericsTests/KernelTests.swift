@@ -256,7 +256,7 @@ import TestSupport
         func r() -> Float { Float(rng.next() % 20001) / 10000 - 1 }
         // 80 cells (61 visible: more than one block of 32); 300 (281 visible: the AVX-512 path's
         // chunks of 128 cells, a partial last one)
-        for (hd, heads, cells) in [(128, 1, 80), (256, 4, 80), (72, 5, 80), (16, 2, 80), (64, 3, 300), (256, 4, 300)] {
+        for (hd, heads, cells) in [(128, 1, 80), (256, 4, 80), (72, 5, 80), (16, 2, 80), (64, 3, 300), (256, 4, 300), (128, 6, 90)] {
             let stride = 2 * hd, queryPosition = Int32(2 * cells - 39)
             let q = (0..<heads * hd).map { _ in r() * 2 }
             let keys = (0..<cells * stride).map { _ in Float16(r()) }

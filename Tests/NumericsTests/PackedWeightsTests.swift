@@ -69,6 +69,18 @@ import TestSupport
                 }
             }
             _ = try #require(stored.first)
+            // A copy laid out for this path, multiplied on another (an AVX-512 CPU's AVX2 kernels):
+            // the other path's packed kernel where the layouts agree, its stored kernel where
+            // they do not (Q5_0) — the same bits either way.
+            for other in KernelDispatch.available where other != path {
+                var elsewhere = [Float](repeating: .infinity, count: tokens * c.rows)
+                c.x.withUnsafeBufferPointer { xb in
+                    elsewhere.withUnsafeMutableBufferPointer {
+                        Matmul.multiply(p, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: other)
+                    }
+                }
+                #expect(elsewhere.map(\.bitPattern) == stored.map(\.bitPattern), "\(type.name) packed for \(path), multiplied on \(other)")
+            }
         }
         for t in 0..<tokens {
             for r in 0..<c.rows {
@@ -184,7 +196,7 @@ import TestSupport
             var rebuilt = [UInt8](repeating: 0, count: w.rowBytes)
             for r in 0..<32 {
                 let ok = rebuilt.withUnsafeMutableBytes {
-                    cn_packed_stored_row(Int32(type.rawValue), packed, Int32(c.k / type.blockSize), Int32(r), $0.baseAddress!)
+                    cn_packed_stored_row(path.rawValue, Int32(type.rawValue), packed, Int32(c.k / type.blockSize), Int32(r), $0.baseAddress!)
                 }
                 #expect(ok == 1)
                 #expect(rebuilt == Array(c.weights[r * w.rowBytes..<(r + 1) * w.rowBytes]), "\(type.name) row \(r)")

@@ -53,14 +53,15 @@ void cn_matmul(int path, int ggml_type, int blocks, const void *w, size_t w_stri
 /// itself, and the product y[t·y_stride + 16g + r] for groups g < `groups`, r < 16, t < tokens (the
 /// weight's activation format, as cn_matmul). The product runs on CN_PATH_AVX512 and CN_PATH_AVX2 and gives
 /// cn_matmul's bits for tokens whose mode is 0; Q5_0's and Q8_0's kernel is meant for a few tokens
-/// (decode), Q6_K's (2.4× the stored bytes) for many (prompts).
+/// (decode), Q6_K's (2.4× the stored bytes) for many (prompts). `path` is the path that will multiply
+/// the copy (and read its rows back): Q5_0's fifth bits are laid out per path (packed_layouts.h).
 size_t cn_packed_bytes(int ggml_type, int rows, int blocks);
-void cn_pack(int ggml_type, const void *w, size_t w_stride, int rows, int blocks, void *out);
+void cn_pack(int path, int ggml_type, const void *w, size_t w_stride, int rows, int blocks, void *out);
 void cn_packed_matmul(int path, int ggml_type, int blocks, const void *packed, int groups, const void *a, size_t a_stride,
                       int tokens, float *y, size_t y_stride);
 /// Row `row` (< the packed groups · 16) of a packed Q8_0, Q5_0 or Q4_K copy in its stored layout, into
 /// `out` (the stored row's bytes); returns 0 for other types.
-int cn_packed_stored_row(int ggml_type, const void *packed, int blocks, int row, void *out);
+int cn_packed_stored_row(int path, int ggml_type, const void *packed, int blocks, int row, void *out);
 
 /// Activation quantizers (round to nearest even), identical to ActivationQuantization's Swift ones.
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum);
