@@ -149,6 +149,14 @@ static inline PK_AVX2 __m256i pk2_scale_pairs(const uint8_t *p) {
     return _mm256_or_si256(s, _mm256_slli_epi32(s, 16));
 }
 
+// The same quarter of the next super-block's nibbles (the next group's first after the last):
+// mixture-of-experts decode reads eight small expert matrices per product, each a new stream
+// the hardware prefetcher has to find again. Qwen3-30B-A3B shape, Zen 3, cria bench -p 0 -n 64
+// -t 2, alternating: 114–125 vs 97–112 tokens/s (one super-block ahead beat a half and 1.5).
+static inline void pk2_prefetch_next(const uint8_t *gb, int p) {
+    for (int o = 0; o < 512; o += 64) _mm_prefetch((const char *)(gb + PK_BLOCK + PK_QS + 512 * p + o), _MM_HINT_T0);
+}
+
 static inline __attribute__((always_inline)) PK_AVX2 void pk2_half(int nb, const uint8_t *pg, int h, const uint8_t *a, size_t as,
                                                                    const int nt, float *y, size_t ys) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
@@ -162,6 +170,7 @@ static inline __attribute__((always_inline)) PK_AVX2 void pk2_half(int nb, const
         __m256i isum[4];
         for (int t = 0; t < nt; t++) isum[t] = _mm256_setzero_si256();
         for (int p = 0; p < 4; p++) {
+            if (h == 0) pk2_prefetch_next(gb, p);  // the second half finds the lines in cache
             __m256i plo[4], phi[4];
             for (int t = 0; t < nt; t++) { plo[t] = _mm256_setzero_si256(); phi[t] = _mm256_setzero_si256(); }
             for (int c = 0; c < 8; c++) {
@@ -216,6 +225,7 @@ static PK_AVX2 void pk2_whole(int nb, const uint8_t *pg, const uint8_t *a, float
         const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_K;
         __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int p = 0; p < 4; p++) {
+            pk2_prefetch_next(gb, p);
             __m256i plo[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()}, phi[2] = {plo[0], plo[0]};
             for (int c = 0; c < 8; c++) {
                 const uint8_t *q = ab + 4 + 64 * p + 4 * c;
