@@ -22,12 +22,15 @@ size_t cn_packed_bytes(int type, int rows, int blocks) {
     return (size_t)(rows / PK_ROWS) * (size_t)blocks * pk_block_bytes(type);
 }
 
+// Q5_0's fifth bits: bit slices for the AVX2 kernels, 64-bit masks for AVX-512's (packed_layouts.h)
+static int pk_q5_0_sliced(int path) { return path == CN_PATH_AVX2; }
+
 void cn_pack(int path, int type, const void *w, size_t ws, int rows, int blocks, void *out) {
     const uint8_t *src = (const uint8_t *)w;
     uint8_t *dst = (uint8_t *)out;
     switch (type) {
     case CN_TYPE_Q4_K: pk_q4k_pack(src, ws, rows, blocks, dst); break;
-    case CN_TYPE_Q5_0: pk_q5_0_pack(src, ws, rows, blocks, path == CN_PATH_AVX2, dst); break;
+    case CN_TYPE_Q5_0: pk_q5_0_pack(src, ws, rows, blocks, pk_q5_0_sliced(path), dst); break;
     case CN_TYPE_Q8_0: pk_q8_0_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q6_K: pk_q6k_pack(src, ws, rows, blocks, dst); break;
     default: break;
@@ -77,11 +80,11 @@ static void pr_q5_0(const uint8_t *g, int blocks, int lane, int sliced, uint8_t 
             if (sliced) {
                 for (int k = 0; k < 4; k++)
                     qh |= (uint32_t)((gb[P5_QH + 32 * (lane / 8) + 4 * (lane % 8) + k] >> j) & 1) << (4 * j + k);
-                continue;
+            } else {
+                uint64_t mask;
+                memcpy(&mask, gb + P5_QH + 8 * j, 8);
+                qh |= (uint32_t)((mask >> (4 * lane)) & 0xF) << (4 * j);
             }
-            uint64_t mask;
-            memcpy(&mask, gb + P5_QH + 8 * j, 8);
-            qh |= (uint32_t)((mask >> (4 * lane)) & 0xF) << (4 * j);
         }
         memcpy(o + 2, &qh, 4);
         for (int c = 0; c < 4; c++) memcpy(o + 6 + 4 * c, gb + P5_QS + c * 64 + lane * 4, 4);
@@ -117,7 +120,7 @@ int cn_packed_stored_row(int path, int type, const void *packed, int blocks, int
     const uint8_t *g = (const uint8_t *)packed + (size_t)(row / PK_ROWS) * blocks * gbytes;
     switch (type) {
     case CN_TYPE_Q8_0: pr_q8_0(g, blocks, row % PK_ROWS, out); break;
-    case CN_TYPE_Q5_0: pr_q5_0(g, blocks, row % PK_ROWS, path == CN_PATH_AVX2, out); break;
+    case CN_TYPE_Q5_0: pr_q5_0(g, blocks, row % PK_ROWS, pk_q5_0_sliced(path), out); break;
     default: pr_q4_K(g, blocks, row % PK_ROWS, out); break;
     }
     return 1;

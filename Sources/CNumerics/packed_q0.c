@@ -45,9 +45,12 @@ void pk_q5_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, int slice
                 uint32_t qh;
                 memcpy(&qh, wb + 2, 4);
                 for (int c = 0; c < 4; c++) memcpy(o + P5_QS + c * 64 + r * 4, wb + 6 + 4 * c, 4);
-                for (int j = 0; j < 8; j++) masks[j] |= (uint64_t)((qh >> (4 * j)) & 0xF) << (4 * r);
-                for (int j = 0; j < 8; j++)
-                    for (int k = 0; k < 4; k++) slices[32 * (r / 8) + 4 * (r % 8) + k] |= (uint8_t)(((qh >> (4 * j + k)) & 1) << j);
+                if (sliced) {
+                    for (int j = 0; j < 8; j++)
+                        for (int k = 0; k < 4; k++) slices[32 * (r / 8) + 4 * (r % 8) + k] |= (uint8_t)(((qh >> (4 * j + k)) & 1) << j);
+                } else {
+                    for (int j = 0; j < 8; j++) masks[j] |= (uint64_t)((qh >> (4 * j)) & 0xF) << (4 * r);
+                }
                 memcpy(o + P5_D + 2 * r, wb, 2);
             }
             if (sliced) memcpy(o + P5_QH, slices, sizeof slices);
