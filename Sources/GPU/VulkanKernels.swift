@@ -29,8 +29,9 @@ public final class VulkanKernels: @unchecked Sendable {
     /// the same bits in either build.
     public static let rowwiseActivationRows = 8
 
-    /// Whether the RMS norm and attention run their `_f64` builds (the CPU's bits for the norm,
-    /// correctly rounded exp and fused fma in attention).
+    /// Whether the RMS norm, RoPE, attention and (one invocation per row) the quantized products
+    /// run their `_f64` builds: the CPU's f64 sums in the norm, correctly rounded exp in attention,
+    /// and fused multiply-adds rounded once, as the CPU rounds them.
     public let usesFloat64: Bool
 
     /// `matvecLayout` nil: by the device's kind (one invocation per row on CPU devices).
@@ -45,9 +46,10 @@ public final class VulkanKernels: @unchecked Sendable {
         usesFloat64 = float64
         for shader in VulkanShader.allCases {
             let rowwise = shader.hasRowwiseBuild && layout == .invocationPerRow
-            let build: VulkanShader.Build = rowwise ? .rowwise : shader.hasFloat64Build && float64 ? .float64 : .standard
+            let wide = shader.hasFloat64Build && float64
+            let build: VulkanShader.Build = rowwise ? (wide ? .rowwiseFloat64 : .rowwise) : wide && !shader.hasRowwiseBuild ? .float64 : .standard
             pipelines[shader] = try device.makePipeline(shader, build: build)
-            if rowwise { batched[shader] = try device.makePipeline(shader, build: .rowwise8) }
+            if rowwise { batched[shader] = try device.makePipeline(shader, build: wide ? .rowwise8Float64 : .rowwise8) }
         }
         self.pipelines = pipelines
         batchedPipelines = batched
@@ -81,8 +83,11 @@ public final class VulkanKernels: @unchecked Sendable {
 
     /// y[n][r] = Σ_k W[r][k]·x[n][k] for n < batch: `weights` holds rows × columns of `type`
     /// (F32, F16, Q4_0, Q8_0, Q5_0, Q4_K, Q5_K or Q6_K, rows contiguous in GGUF's layout, `weightBufferBytes`
-    /// large), `input` batch × columns f32, `output` receives batch × rows f32. Quantized
-    /// weights are dequantized in the shader and dotted with the f32 activations.
+    /// large), `output` receives batch × rows f32. `input` is batch × columns f32 for F32 and F16
+    /// weights; for quantized weights it is those activations as `roundActivations` wrote them into
+    /// the blocks `activationBlocks(for: type)`, and the shader takes the CPU's integer dot per block
+    /// — in the one-invocation-per-row layout with the CPU's float steps in its order, so with
+    /// `usesFloat64` each result is the CPU engine's bits (`Matmul` in invariant numerics).
     public func multiply(_ type: GGMLType, weights: VulkanBuffer, input: VulkanBuffer, output: VulkanBuffer,
                          rows: Int, columns: Int, batch: Int = 1) throws(VulkanError) {
         guard let shader = Self.matvecShader(for: type) else {
@@ -102,7 +107,8 @@ public final class VulkanKernels: @unchecked Sendable {
         }
         try require(weights, bytes: bytes, "\(shader.rawValue) weights")
         // batch ≤ 2³² and columns, rows ≤ 2³¹: these products fit an Int.
-        try require(input, bytes: batch * columns * 4, "\(shader.rawValue) input")
+        let inputBytes = Self.activationBlocks(for: type)?.bytes(count: batch * columns) ?? batch * columns * 4
+        try require(input, bytes: inputBytes, "\(shader.rawValue) input")
         try require(output, bytes: batch * rows * 4, "\(shader.rawValue) output")
         var groups = try grid(rows: matvecLayout == .invocationPerRow ? (rows + 63) / 64 : rows)
         groups.z = (batch + perGroup - 1) / perGroup
@@ -310,15 +316,33 @@ public final class VulkanKernels: @unchecked Sendable {
     /// The 8-bit activation blocks of `roundActivations`: Q8_0 (32 per block, f16 scale) or
     /// Q8_K (256 per block, f32 scale), as the CPU quantizes activations for Q4_0/Q5_0/Q8_0 and
     /// for the k-quants.
+    /// In the device's layout (matvec_quantized.glsl): a block is its step d as f32 bits and its
+    /// quants four to a word, and a Q8_K block then the sums of each 16 quants as 32-bit words.
     public enum ActivationBlocks: UInt32, Sendable {
         case q8_0 = 0, q8_K = 1
 
         public var blockSize: Int { self == .q8_0 ? 32 : 256 }
+
+        /// 32-bit words of one block: 1 + 8, or 1 + 64 + 16.
+        public var wordsPerBlock: Int { self == .q8_0 ? 9 : 81 }
+
+        /// Bytes of `count` activations in these blocks (a whole number of blocks): less than
+        /// their f32 bytes.
+        public func bytes(count: Int) -> Int { count / blockSize * wordsPerBlock * 4 }
     }
 
-    /// output = input rounded through `blocks` and back to f32 (`count` floats, a whole number of
-    /// blocks): what the CPU's integer dot sees of an activation row, so that a product of
-    /// quantized weights with the output agrees with the CPU's up to the order of f32 additions.
+    /// The blocks the quantized products with weights of `type` take as input, nil for float weights.
+    public static func activationBlocks(for type: GGMLType) -> ActivationBlocks? {
+        switch type {
+        case .q4_0, .q5_0, .q8_0: .q8_0
+        case .q4_K, .q5_K, .q6_K: .q8_K
+        default: nil
+        }
+    }
+
+    /// output = the `count` f32 of input (a whole number of blocks) quantized to `blocks` as the
+    /// CPU quantizes activations (`ActivationQuantization`: the same steps and quants, bit for
+    /// bit), in the device's layout (`ActivationBlocks`), for the quantized products.
     public func roundActivations(_ blocks: ActivationBlocks, input: VulkanBuffer, output: VulkanBuffer,
                                  count: Int) throws(VulkanError) {
         guard count >= 1, count <= Int(UInt32.max), count % blocks.blockSize == 0 else {
@@ -326,7 +350,7 @@ public final class VulkanKernels: @unchecked Sendable {
                 "rounding \(count) activations to \(blocks) blocks: the count must be a positive multiple of \(blocks.blockSize) below 2³²")
         }
         try require(input, bytes: count * 4, "round_activations input")
-        try require(output, bytes: count * 4, "round_activations output")
+        try require(output, bytes: blocks.bytes(count: count), "round_activations output")
         let n = count / blocks.blockSize
         try device.run(pipelines[.roundActivations]!, buffers: [input, output],
                        pushConstants: [UInt32(n), blocks.rawValue], groups: try grid(rows: (n + 63) / 64))

@@ -45,14 +45,23 @@ public enum VulkanShader: String, CaseIterable, Sendable {
     public var hasRowwiseBuild: Bool { rawValue.hasPrefix("matvec_") }
 
     /// Which compilation of a shader (scripts/build-shaders): as written, a matrix product with
-    /// one invocation per row taking one activation row (`_rowwise`) or 8 (`_rowwise8`), or the
-    /// RMS norm and attention with 64-bit floats where the CPU's arithmetic needs them (`_f64`).
+    /// one invocation per row taking one activation row (`_rowwise`) or 8 (`_rowwise8`), or
+    /// with 64-bit floats where the CPU's arithmetic needs them (`_f64`: the RMS norm, RoPE,
+    /// attention, the activation quantizer; `_rowwise_f64`, `_rowwise8_f64`: the quantized products' fused multiply-adds).
     public enum Build: String, Sendable {
         case standard = "", rowwise = "_rowwise", rowwise8 = "_rowwise8", float64 = "_f64"
+        case rowwiseFloat64 = "_rowwise_f64", rowwise8Float64 = "_rowwise8_f64"
     }
 
-    /// Whether the shader has a `_f64` build.
-    public var hasFloat64Build: Bool { self == .rmsNorm || self == .attentionRows }
+    /// Whether the shader has a `_f64` build (or, for the quantized products, `_rowwise_f64` and
+    /// `_rowwise8_f64` builds).
+    public var hasFloat64Build: Bool {
+        self == .rmsNorm || self == .rope || self == .attentionRows || self == .roundActivations || readsActivationBlocks
+    }
+
+    /// Whether the shader is a quantized matrix product, whose input is `round_activations`'
+    /// 8-bit blocks rather than floats.
+    public var readsActivationBlocks: Bool { rawValue.hasPrefix("matvec_q") }
 
     /// The embedded SPIR-V words of one build, found by name in the generated table.
     func spirv(_ build: Build = .standard) -> UnsafeBufferPointer<UInt32>? {

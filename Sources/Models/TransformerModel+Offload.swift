@@ -182,20 +182,16 @@ extension TransformerModel {
         }
     }
 
-    /// `x` as the CPU's product with weights of `type` sees it: rounded through the 8-bit
+    /// `x` as the CPU's product with weights of `type` takes it: quantized into the 8-bit
     /// activation blocks the CPU quantizes to (into `scratch.rounded`), or `x` itself for float
-    /// weights. The device then multiplies in floats what the CPU multiplies in integers, and
-    /// the two differ only in the order of f32 additions.
+    /// weights. The device's integer dot per block is then the CPU's, and its float steps too
+    /// where the kernels follow the CPU's order (`VulkanKernels.multiply`).
     static func roundedInput(_ k: VulkanKernels, _ type: GGMLType, _ x: VulkanBuffer, columns: Int, rows n: Int,
                              scratch: DeviceScratch) throws(VulkanError) -> VulkanBuffer {
-        let blocks: VulkanKernels.ActivationBlocks
-        switch ActivationQuantization.format(for: type) {
-        case .q8_0: blocks = .q8_0
-        case .q8_K: blocks = .q8_K
-        case nil: return x
-        case let other?:
+        guard let format = ActivationQuantization.format(for: type) else { return x }
+        guard let blocks = VulkanKernels.activationBlocks(for: type) else {
             throw VulkanError(kind: .invalidArgument, message:
-                "\(type.name) weights are dotted with \(other.name) activations, which the Vulkan backend does not round to")
+                "\(type.name) weights are dotted with \(format.name) activations, which the Vulkan backend does not round to")
         }
         try k.roundActivations(blocks, input: x, output: scratch.rounded, count: n * columns)
         return scratch.rounded

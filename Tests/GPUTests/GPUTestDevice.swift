@@ -23,6 +23,13 @@ enum GPUTestDevice {
         let layouts: [VulkanKernels.MatvecLayout] = [.workgroupPerRow, .invocationPerRow]
         return layouts.compactMap { try? VulkanKernels(device: kernels.device, matvecLayout: $0) }
     }()
+
+    /// The one-invocation-per-row layout with the device's own fma instead of the exact `_f64`
+    /// builds (what a Vulkan device on the CPU without shaderFloat64 would run).
+    static let rowwiseWithoutFloat64: VulkanKernels? = {
+        guard let kernels else { return nil }
+        return try? VulkanKernels(device: kernels.device, matvecLayout: .invocationPerRow, float64: false)
+    }()
 }
 
 /// Uniform floats in -1..<1 from a seed, so a failure reproduces.

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 #ifdef F64
 #extension GL_ARB_gpu_shader_fp64 : require
 #endif
@@ -52,9 +53,8 @@ layout(push_constant) uniform Shape {
 
 #ifdef F64
 // The `_f64` build (devices with shaderFloat64): exp correctly rounded like the CPU's expf
-// (computed in f64, then rounded), and fma fused like the CPU's (the exact product in f64, one
-// f64 addition, then rounded: the fused result but for double-rounding ties), where a device's
-// own exp may be off by an ulp or two and its fma may round the product first.
+// (computed in f64, then rounded), and fma fused like the CPU's (fused_multiply_add.glsl), where
+// a device's own exp may be off by an ulp or two and its fma may round the product first.
 double expDouble(double x) {
     // x = k·ln2 + r, |r| ≤ ln2/2, with ln2 split so k·ln2Hi is exact; e^r by its Taylor series
     // to r¹³/13! (the remainder is below 2⁻⁶⁰ of the result).
@@ -83,13 +83,13 @@ float expf(float x) {
     return float(expDouble(double(x)));
 }
 
-float fmaf(float a, float b, float c) { return float(double(a) * double(b) + double(c)); }
 float reciprocal(float x) { return float(1.0LF / double(x)); }
 #else
 float reciprocal(float x) { return 1.0 / x; }
 float expf(float x) { return exp(x); }
-float fmaf(float a, float b, float c) { return fma(a, b, c); }
 #endif
+
+#include "fused_multiply_add.glsl"
 
 float keyAt(uint index) { return unpackHalf2x16(keys[index >> 1])[index & 1u]; }
 float valueAt(uint index) { return unpackHalf2x16(values[index >> 1])[index & 1u]; }

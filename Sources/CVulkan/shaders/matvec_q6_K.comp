@@ -1,99 +1,57 @@
 #version 450
-// y[r] = Σ_blocks Σ_g (d·s_g) · Σ_i (q_i − 32)·x[...]   (W: rows × columns in Q6_K; x, y: f32)
-//
-// A batch of activation rows is the dispatch's z dimension, NB rows per z: x holds
-// batch × columns and y batch × rows. Each activation row reads the weights
-// again: correct for prompts, not yet fast (a tiled many-row kernel would reuse them).
+#extension GL_GOOGLE_include_directive : require
+// y[r] = Σ_blocks Σ_g (d·s_g) · Σ_i (q_i − 32)·x̂[...]   (W: rows × columns in Q6_K; x̂: Q8_K activation blocks)
 //
 // A Q6_K super-block is 210 bytes for 256 elements: ql (128 bytes of low nibbles), qh (64 bytes
 // of 2-bit high parts), sixteen signed 8-bit scales (one per 16 elements), then an f16 d. For
 // element i, with group = i / 128 and k = i % 128: the low nibble is in ql[64·group + k % 64]
 // (high nibble when k ≥ 64), the two high bits in qh[32·group + k % 32] at bit 2·(k / 32).
 // Blocks are not word-aligned: the matrix is read as words and bytes extracted (the host pads
-// the buffer to a whole word). Activations stay f32 (dequantize-then-dot). One workgroup per
-// row; its 64 invocations take the row's 16-element sub-blocks in turn.
-layout(local_size_x = 64) in;
-
-// LANES invocations share one row: 64 (the default) is one workgroup per row, its partial sums
-// added in shared memory, for GPUs; 1 (the `_rowwise` builds of this file, scripts/build-shaders)
-// is one invocation per row with no barrier at all, for Vulkan devices that run on the CPU
-// (lavapipe), where a barrier costs far more than the arithmetic.
-#ifndef LANES
-#define LANES 64
-#endif
-
-// NB activation rows per invocation (1 here; the `_rowwise8` build takes 8): each weight is
-// decoded once and dotted with all of them, each row's sum in the same order as alone. Rows past
-// the batch read its last row again and write nothing.
-#ifndef NB
-#define NB 1
-#endif
-#if LANES > 1 && NB > 1
-#error "the shared-memory reduction sums one activation row"
-#endif
-#define EACH for (uint n = 0; n < NB; n++)
-#define X(i) x[xRow[n] + (i)]
-
-layout(std430, set = 0, binding = 0) readonly buffer Weights { uint w[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Input { float x[]; };
-layout(std430, set = 0, binding = 2) writeonly buffer Output { float y[]; };
-
-layout(push_constant) uniform Shape {
-    uint rows;
-    uint columns;  // a multiple of 256
-    uint batch;    // activation rows
-} shape;
-
-#if LANES > 1
-shared float partial[64];
-#endif
-
-uint byteAt(uint offset) {
-    return (w[offset >> 2] >> ((offset & 3u) * 8u)) & 0xFFu;
-}
+// the buffer to a whole word).
+//
+// The CPU's order (QuantizedDot.q6_K, llama.cpp's x86 vec_dot): per super-block eight integer
+// lanes, lane m = Σ over elements e with e mod 32 in 4m…4m+3 of s·u·q_a (u = q_e + 32, 0…63)
+// minus 32·(s_2m·bsum_2m + s_2m+1·bsum_2m+1) (bsum_i: the sum of activation quants 16i…16i+15),
+// fused-multiply-added with d_a·d into eight lane accumulators, then laneSum. Shared parts and the
+// input's layout: matvec_quantized.glsl.
+#include "matvec_quantized.glsl"
 
 void main() {
-    const uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
-    const uint lane = gl_LocalInvocationID.x % LANES;
-    const uint row = group * (64 / LANES) + gl_LocalInvocationID.x / LANES;
-    // (no early return: with LANES > 1 every invocation must reach the barriers)
-    const bool valid = row < shape.rows;
-    // Activation rows z·NB … z·NB + NB − 1 (z = gl_WorkGroupID.z): row a's input starts at
-    // a·columns, its outputs at a·rows.
-    const uint firstX = gl_WorkGroupID.z * NB;
-    uint xRow[NB];
-    EACH xRow[n] = min(firstX + n, shape.batch - 1) * shape.columns;
+    locate();
     const uint blocks = shape.columns / 256;
-    float sum[NB];
-    EACH sum[n] = 0.0;
-    for (uint s = lane; valid && s < blocks * 16; s += LANES) {
-        const uint b = s / 16, g = s % 16;
+    float acc[NB][8];
+    EACH for (uint j = 0; j < 8; j++) acc[n][j] = 0.0;
+    for (uint b = lane; valid && b < blocks; b += LANES) {
         const uint start = (row * blocks + b) * 210;
         const float d = unpackHalf2x16(byteAt(start + 208) | (byteAt(start + 209) << 8)).x;
-        const float scale = d * float(bitfieldExtract(int(byteAt(start + 192 + g)), 0, 8));
-        float subSum[NB];
-        EACH subSum[n] = 0.0;
-        for (uint j = 0; j < 16; j++) {
-            const uint i = g * 16 + j;
-            const uint group = i / 128, k = i % 128;
-            const uint low = (byteAt(start + 64 * group + k % 64) >> (4u * (k / 64))) & 0xFu;
-            const uint high = (byteAt(start + 128 + 32 * group + k % 32) >> (2u * (k / 32))) & 3u;
-            const float q = float(int(low | (high << 4)) - 32);
-            EACH subSum[n] += q * X(b * 256 + i);
+        int scales[16];
+        for (uint g = 0; g < 16; g++) scales[g] = bitfieldExtract(int(byteAt(start + 192 + g)), 0, 8);
+        // u for elements 4k…4k+3, one byte each
+        uint quants[64];
+        for (uint k = 0; k < 64; k++) {
+            const uint e = 4 * k, group = e / 128, r = e % 128;
+            const uint lowStart = start + 64 * group + r % 64, lowShift = 4u * (r / 64);
+            const uint highStart = start + 128 + 32 * group + r % 32, highShift = 2u * (r / 32);
+            uint word = 0;
+            for (uint j = 0; j < 4; j++) {
+                const uint u = ((byteAt(lowStart + j) >> lowShift) & 0xFu) | (((byteAt(highStart + j) >> highShift) & 3u) << 4);
+                word |= u << (8u * j);
+            }
+            quants[k] = word;
         }
-        EACH sum[n] += scale * subSum[n];
+        EACH {
+            const uint a = activationBlock(n, b, 256, 81);
+            int lanes[8];
+            for (uint m = 0; m < 8; m++) lanes[m] = 0;
+            for (uint k = 0; k < 64; k++) lanes[k % 8] += scales[k / 4] * dot4(quants[k], xa[a + 1 + k]);
+            for (uint m = 0; m < 8; m++) {
+                lanes[m] -= 32 * (int(xa[a + 65 + 2 * m]) * scales[2 * m] + int(xa[a + 66 + 2 * m]) * scales[2 * m + 1]);
+            }
+            precise float scale = uintBitsToFloat(xa[a]) * d;
+            for (uint m = 0; m < 8; m++) acc[n][m] = fmaf(float(lanes[m]), scale, acc[n][m]);
+        }
     }
-#if LANES > 1
-    const uint slot = gl_LocalInvocationID.x;
-    partial[slot] = sum[0];
-    barrier();
-    for (uint half_ = LANES / 2; half_ > 0; half_ >>= 1) {
-        if (lane < half_) partial[slot] += partial[slot + half_];
-        barrier();
-    }
-    sum[0] = partial[slot];
-#endif
-    if (valid && lane == 0) {
-        EACH if (firstX + n < shape.batch) y[(firstX + n) * shape.rows + row] = sum[n];
-    }
+    float sum[NB];
+    EACH sum[n] = laneSum(acc[n]);
+    finish(sum);
 }

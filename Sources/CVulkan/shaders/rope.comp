@@ -1,8 +1,10 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Rotary position embedding, in place: for each row r, head h and pair i < dims/2,
 //   (x_a, x_b) ← (x_a·c − x_b·s, x_a·s + x_b·c),  c = cs[r][2i], s = cs[r][2i+1]
 // with (a, b) = (2i, 2i+1) in the normal layout, (i, i + dims/2) in the neox layout, each as
-// fma(x_a, c, −(x_b·s)) and fma(x_a, s, x_b·c), the CPU's roundings.
+// fma(x_a, c, −(x_b·s)) and fma(x_a, s, x_b·c), the CPU's roundings — exactly so in the `_f64`
+// build (fused_multiply_add.glsl), which the host picks where the device has 64-bit floats.
 //
 // The cos/sin table (rows × dims floats: m·cos θ_i, m·sin θ_i per row's position) comes from
 // the host, where RoPE.angles computes it as llama.cpp does (frequency factors, YaRN and all),
@@ -22,6 +24,8 @@ layout(push_constant) uniform Shape {
     uint layout_; // 0: normal, 1: neox
 } shape;
 
+#include "fused_multiply_add.glsl"
+
 void main() {
     const uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
     const uint pair = group * 256 + gl_LocalInvocationID.x;
@@ -36,6 +40,7 @@ void main() {
     const float c = cs[row * shape.dims + 2 * i], s = cs[row * shape.dims + 2 * i + 1];
     const float x0 = x[a], x1 = x[b];
     // As RoPE.apply on the CPU: one product rounded, the other fused into the sum.
-    x[a] = fma(x0, c, -(x1 * s));
-    x[b] = fma(x0, s, x1 * c);
+    precise float bs = x1 * s, bc = x1 * c;
+    x[a] = fmaf(x0, c, -bs);
+    x[b] = fmaf(x0, s, bc);
 }
