@@ -13,7 +13,8 @@
 //     64-element step into sum e), then sums e and e+32, e+16 and e+48 paired as
 //     (s_e + s_{e+32}) + (s_{e+16} + s_{e+48}) for e < 16, then halves added (8, 4), then
 //     (s0 + s2) + (s1 + s3); the f16·f16 products are exact in f32, so only these additions
-//     round. Elements past the last whole 64 are added in order in f32 (the CPU adds them in f64);
+//     round. Elements past the last whole 64 are added in order in f64, as on the CPU (in f32 in the
+//     build without 64-bit floats);
 //   - score = dot·scale, or cap·tanh(dot·(scale/cap)) with a soft cap;
 //   - the cells in order with a running max M, sum S and an f16 accumulator a: when the score
 //     grows M, ms = exp(M − score) rescales a as f16(a·ms) and vs = 1, else vs = exp(score − M);
@@ -52,37 +53,12 @@ layout(push_constant) uniform Shape {
 } shape;
 
 #ifdef F64
-// The `_f64` build (devices with shaderFloat64): exp correctly rounded like the CPU's expf
-// (computed in f64, then rounded), and fma fused like the CPU's (fused_multiply_add.glsl), where
+// The `_f64` build (devices with shaderFloat64): exp as the CPU's libm computes it (cpu_expf.glsl),
+// the reciprocal correctly rounded, and fma fused like the CPU's (fused_multiply_add.glsl), where
 // a device's own exp may be off by an ulp or two and its fma may round the product first.
-double expDouble(double x) {
-    // x = k·ln2 + r, |r| ≤ ln2/2, with ln2 split so k·ln2Hi is exact; e^r by its Taylor series
-    // to r¹³/13! (the remainder is below 2⁻⁶⁰ of the result).
-    const double k = roundEven(x * 1.4426950408889634LF);
-    const double r = (x - k * 0.6931471803691238LF) - k * 1.9082149292705877e-10LF;
-    double p = 1.0LF / 6227020800.0LF;
-    p = p * r + 1.0LF / 479001600.0LF;
-    p = p * r + 1.0LF / 39916800.0LF;
-    p = p * r + 1.0LF / 3628800.0LF;
-    p = p * r + 1.0LF / 362880.0LF;
-    p = p * r + 1.0LF / 40320.0LF;
-    p = p * r + 1.0LF / 5040.0LF;
-    p = p * r + 1.0LF / 720.0LF;
-    p = p * r + 1.0LF / 120.0LF;
-    p = p * r + 1.0LF / 24.0LF;
-    p = p * r + 1.0LF / 6.0LF;
-    p = p * r + 0.5LF;
-    p = p * r + 1.0LF;
-    p = p * r + 1.0LF;
-    return ldexp(p, int(k));
-}
+#include "cpu_expf.glsl"
 
-float expf(float x) {
-    if (!(x > -104.0)) return 0.0;  // (below the smallest subnormal's log, and −inf)
-    if (x > 89.0) return uintBitsToFloat(0x7F800000u);
-    return float(expDouble(double(x)));
-}
-
+float expf(float x) { return cpuExpf(x); }
 float reciprocal(float x) { return float(1.0LF / double(x)); }
 #else
 float reciprocal(float x) { return 1.0 / x; }
@@ -128,9 +104,18 @@ void main() {
             for (uint e = 0; e < 8; e++) s[e] = s[e] + s[e + 8];
             for (uint e = 0; e < 4; e++) s[e] = s[e] + s[e + 4];
             precise float dot = (s[0] + s[2]) + (s[1] + s[3]);
+#ifdef F64
+            // Elements past the last whole 64 are added in f64, as the CPU adds them.
+            precise double wide = double(dot);
+            for (uint i = main64; i < shape.headDim; i++) {
+                wide += double(keyAt(kBase + i) * toHalf(q[qBase + i] * shape.queryScale));
+            }
+            dot = float(wide);
+#else
             for (uint i = main64; i < shape.headDim; i++) {
                 dot += keyAt(kBase + i) * toHalf(q[qBase + i] * shape.queryScale);
             }
+#endif
             score = dot * scale;
             // tanh is ±1 in f32 beyond |t| ≈ 9; the clamp keeps exp-built tanh finite.
             if (shape.softcap != 0.0) score = shape.softcap * tanh(clamp(score, -10.0, 10.0));
