@@ -1,6 +1,6 @@
 // expf(x) as the CPU engine gets it from glibc's libm on x86-64 with FMA (glibc 2.27 and later,
-// the `__expf_fma` build its ifunc picks; read from its disassembly, checked against it with
-// Tests/GPUTests): with z = x·32/ln2 in f64, k = z rounded to the nearest integer, r = z − k,
+// the `__expf_fma` build its ifunc picks; read from its disassembly; scripts/check-cpu-expf.py
+// checks these steps against libm bit for bit): with z = x·32/ln2 in f64, k = z rounded to the nearest integer, r = z − k,
 //   e^x = 2^(k/32) · (1 + r·C2 + r²·(r·C0 + C1)),  rounded once to f32,
 // where 2^(k/32) = 2^(k mod 32 / 32)·2^⌊k/32⌋ from a table of 32 doubles and C0…C2 are glibc's
 // polynomial for 2^(r/32). Its f64 steps are fused multiply-adds there; here the first two (k and
