@@ -57,24 +57,23 @@ def cpu_continuations(start_server):
 @pytest.mark.parametrize("layers", ["99", "9"])
 def test_offloaded_greedy_continuations_follow_the_cpu_engine(vulkan_device, start_server, cpu_continuations, layers):
     """With all 18 layers and the LM head (-ngl 99), or the last 9 (-ngl 9), on the device, against
-    the CPU engine's greedy continuations of llama.cpp's recorded prompts. The device rounds where
-    the CPU rounds (8-bit activation blocks, f16 attention, the CPU's GELU table) but its matrix
-    products add their block sums in another order, so values differ in their last bits; where
-    one lands on the other side of an 8-bit rounding boundary the runs drift apart (chosen-token
-    logprobs 0.07-0.33 nats apart, measured), and where two tokens are close they part. Measured
-    on lavapipe with CRIA_GPU_FULL=1 (6 prompts x 48 tokens): -ngl 99 agrees for 48, 23, 8, 48,
-    48, 5 tokens (margins at the partings 0.02-0.16 nats), -ngl 9 for 48, 23, 48, 48, 13, 48
-    (margins 0.24 and 0.74). The issue's bar, 32 tokens on 5 of 6, is therefore NOT met (3 and 4
-    of 6); this test holds what is: at least half of the prompts run agree for 32 tokens (by
-    default english_prose and code, 32 tokens: one of them), every parting is within 1 nat of
-    the CPU's choice, and chosen-token logprobs stay within 0.5 of the CPU's before it."""
+    the CPU engine's greedy continuations of llama.cpp's recorded prompts. On lavapipe the device
+    runs the CPU engine's numerics bit for bit (the one-invocation-per-row `_f64` builds: the CPU's
+    8-bit activation blocks, integer dots and float steps in its order, fused multiply-adds
+    rounded once, glibc's expf, its f64 norm sums), so every logit is the CPU's: measured with
+    CRIA_GPU_FULL=1 (6 prompts x 48 tokens), -ngl 99 and -ngl 9 agree for all 48 tokens on all
+    six, every top-4 logprob equal. Asserted: the issue's bar, at least 32 agreeing tokens on all
+    prompts but one (5 of 6; both of the default two), every parting within 1 nat of the CPU's
+    choice and logprobs before it within 0.5; and on lavapipe, every token and top-4 logprob equal
+    to the CPU's. (On a GPU the products sum in another order: only the bar holds there.)"""
     server = start_server("-np", "1", "-c", "512", "-t", "2", "-ngl", layers, ready_timeout=600)
     template, cases = recorded_cases()
     n = 48 if FULL else 32
-    report = {}
+    report, exact = {}, 0
     for case in cases:
         got, tops = continuation(server, template, case, n)
         expected, cpu_tops = cpu_continuations[case["name"]]
+        exact += got == expected and tops == cpu_tops
         same = 0
         while same < len(expected) and same < len(got) and got[same] == expected[same]:
             same += 1
@@ -85,7 +84,9 @@ def test_offloaded_greedy_continuations_follow_the_cpu_engine(vulkan_device, sta
     for name, (same, drift, margin) in report.items():
         assert drift <= 0.5 and margin <= 1.0, (name, report)
     agreeing = sum(1 for r in report.values() if r[0] >= 32)
-    assert agreeing >= len(cases) // 2, report
+    assert agreeing >= (len(cases) - 1 if len(cases) > 2 else len(cases)), report
+    if "llvmpipe" in vulkan_device:
+        assert exact == len(cases), f"lavapipe: {exact} of {len(cases)} continuations are the CPU's bits; {report}"
     log = server.output()
     assert ("offloaded 18/18 layers and the LM head" if layers == "99" else "offloaded 9/18 layers") in log, log
 
