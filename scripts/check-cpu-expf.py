@@ -8,7 +8,8 @@ comparison, how often exp in f64 rounded to f32 differs from it.
   .venv/bin/python scripts/check-cpu-expf.py        (needs numpy and cc; ~5 s)
 
 Measured on glibc 2.36 (Debian 12), AMD EPYC Zen 3: the emulation differs on 0 inputs, the
-correctly rounded exp on 1429. The table 2^(i/32) is computed here as in the shader's source.
+correctly rounded exp on 1429. The shader's table of 2^(i/32) is read from its source and must
+equal 2^(i/32) computed here.
 """
 import os
 import subprocess
@@ -17,6 +18,7 @@ import tempfile
 
 import numpy as np
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.chdir(tempfile.mkdtemp())
 rng = np.random.default_rng(1)
 N = 2_000_000
@@ -29,7 +31,15 @@ int main(int c, char**v){ FILE*f=fopen(v[1],"rb"); FILE*o=fopen(v[2],"wb"); floa
 subprocess.run(["cc", "-O2", "expf_dump.c", "-o", "expf_dump", "-lm"], check=True)
 x.tofile("x.bin"); subprocess.run(["./expf_dump","x.bin","y.bin"], check=True)
 ref = np.fromfile("y.bin", dtype=np.float32)
-T = np.array([2.0 ** (i/32) for i in range(32)])
+import re
+import struct
+shader = open(os.path.join(ROOT, "Sources", "CVulkan", "shaders", "cpu_expf.glsl")).read()
+block = shader[shader.index("expfTable[32] = uvec2[32]("):]
+words = re.findall(r"uvec2\(0x([0-9a-f]{8})u, 0x([0-9a-f]{8})u\)", block[:block.index(");")])
+table = [struct.unpack("<d", struct.pack("<Q", int(hi, 16) << 32 | int(lo, 16)))[0] for lo, hi in words]
+T = np.array([2.0 ** (i / 32) for i in range(32)])
+if len(table) != 32 or any(a != b for a, b in zip(table, T)):
+    sys.exit(f"cpu_expf.glsl's table is not 2^(i/32): {len(table)} entries")
 invLn2N = float.fromhex("0x1.71547652b82fep+5"); c0 = float.fromhex("0x1.c6af84b912394p-20")
 c1 = float.fromhex("0x1.ebfce50fac4f3p-13"); c2 = float.fromhex("0x1.62e42ff0c52d6p-6")
 def two_product(a, b):

@@ -30,7 +30,7 @@ public final class VulkanKernels: @unchecked Sendable {
     public static let rowwiseActivationRows = 8
 
     /// Whether the RMS norm, RoPE, attention and (one invocation per row) the quantized products
-    /// run their `_f64` builds: the CPU's f64 sums in the norm, correctly rounded exp in attention,
+    /// run their `_f64` builds: the CPU's f64 sums in the norm, glibc's expf in attention, divisions
     /// and fused multiply-adds rounded once, as the CPU rounds them.
     public let usesFloat64: Bool
 

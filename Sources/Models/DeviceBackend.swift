@@ -141,7 +141,8 @@ struct DeviceLayerWeights {
 final class DeviceScratch {
     let rows: Int
     let x, h, q, k, v, attn, o, gate, up, angles, queryPositions: VulkanBuffer
-    /// A product's input rounded through 8-bit activation blocks (as wide as the widest input).
+    /// A quantized product's input as 8-bit activation blocks (`VulkanKernels.roundActivations`;
+    /// sized as floats for the widest input, more than the blocks take).
     let rounded: VulkanBuffer
     /// Cell positions of the batch's sequences, one buffer per distinct sequence in a batch.
     var cellPositions: [VulkanBuffer] = []

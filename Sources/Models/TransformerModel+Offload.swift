@@ -94,8 +94,8 @@ extension TransformerModel {
     /// x += attention(norm(x)) and x += mlp(norm(x)) for one layer on its device: the steps of
     /// `attentionBlock` and `feedForwardBlock` as shaders, rounding where the CPU engine's default
     /// (invariant) numerics round — 8-bit activation blocks before quantized products, f16
-    /// queries and accumulator in attention, f16 around GELU — so the two differ only in the
-    /// order of some f32 additions.
+    /// queries and accumulator in attention, f16 around GELU — and, on a device that runs its
+    /// numerics (`VulkanKernels.multiply`, `usesFloat64`: lavapipe), with the CPU's bits.
     func deviceLayer(_ layer: Int, _ p: DevicePass) throws {
         let c = config, n = p.batch.count, d = c.embeddingLength, qd = c.queryDimension, kvd = c.kvDimension, hd = c.headDimension
         let w = p.backend.layers[layer]!, s = p.scratch, k = p.backend.kernels

@@ -177,11 +177,13 @@ struct VulkanKernelTests {
 
     /// RoPE on 3 rows (positions 0, 7, 1000) × 4 heads of 64, rotating 48 of them, against
     /// RoPE.apply with the same RoPE.angles table. Each output is x0·c ∓ x1·s with the first
-    /// product fused on the CPU; the shader asks for the same fma, but Vulkan lets a device
-    /// round the product first (lavapipe does), so they differ by a few ulp of |x0·c| + |x1·s|:
-    /// tolerance 4·2⁻²⁴·(|x0| + |x1|)·m per element (m = 1 here). Elements past dims untouched.
-    @Test(arguments: [VulkanKernels.RoPELayout.normal, .neox])
-    func ropeMatchesCPU(layout: VulkanKernels.RoPELayout) throws {
+    /// product fused on the CPU; the `_f64` build fuses it exactly (the CPU's bits, checked), while
+    /// the device's own fma may round the product first (lavapipe's does), a few ulp of
+    /// |x0·c| + |x1·s|: tolerance 4·2⁻²⁴·(|x0| + |x1|)·m per element (m = 1 here) without 64-bit
+    /// floats. Elements past dims untouched.
+    @Test(arguments: [VulkanKernels.RoPELayout.normal, .neox], [true, false])
+    func ropeMatchesCPU(layout: VulkanKernels.RoPELayout, float64: Bool) throws {
+        let kernels = try VulkanKernels(device: device, float64: float64 && device.info.supportsFloat64)
         let rows = 3, heads = 4, headDim = 64, dims = 48
         let positions: [Float] = [0, 7, 1000]
         let x = randomFloats(rows * heads * headDim, seed: 81)
@@ -212,6 +214,9 @@ struct VulkanKernelTests {
                 for e in [a, b] {
                     let k = v * headDim + e
                     #expect(abs(Double(gpu[k]) - Double(cpu[k])) <= bound, "vector \(v) [\(e)]: gpu \(gpu[k]) vs CPU \(cpu[k])")
+                    if kernels.usesFloat64 {
+                        #expect(gpu[k].bitPattern == cpu[k].bitPattern, "vector \(v) [\(e)] (f64): gpu \(gpu[k]) vs CPU \(cpu[k])")
+                    }
                 }
             }
             for e in dims..<headDim {
@@ -301,6 +306,17 @@ struct VulkanKernelTests {
         #expect {
             try kernels.multiply(.q8_0, weights: small, input: small, output: output, rows: 1, columns: 33)
         } throws: { ($0 as? VulkanError)?.kind == .invalidArgument }
+        // A quantized product's input is 9 words per 32 activations (Q8_0 blocks), 81 per 256 (Q8_K):
+        // one word short is refused, the exact size accepted.
+        for (type, columns, words) in [(GGMLType.q8_0, 64, 18), (.q6_K, 256, 81)] {
+            let weights = try device.makeBuffer(bytes: VulkanKernels.weightBufferBytes(type, rows: 1, columns: columns)!)
+            #expect {
+                try kernels.multiply(type, weights: weights, input: device.makeBuffer(bytes: 4 * words - 4), output: output,
+                                     rows: 1, columns: columns)
+            } throws: { ($0 as? VulkanError)?.message.contains("input needs \(4 * words) bytes") == true }
+            try kernels.multiply(type, weights: weights, input: device.makeBuffer(bytes: 4 * words), output: output,
+                                 rows: 1, columns: columns)
+        }
         #expect {
             try kernels.multiply(.f32, weights: small, input: small, output: output, rows: 1, columns: 1, batch: 0)
         } throws: { ($0 as? VulkanError)?.message.contains("batch") == true }

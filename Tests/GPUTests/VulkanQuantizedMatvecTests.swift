@@ -122,8 +122,8 @@ struct VulkanQuantizedMatvecTests {
         var x = randomFloats(count, seed: 61).enumerated().map { i, v in v * 3 * Float(sign: .plus, exponent: i / 256 - 12, significand: 1) }
         for i in 0..<1024 { x[i] = x[i] / Float(sign: .plus, exponent: -12, significand: 1) }
         for i in 256..<288 { x[i] = 0 }          // a zero block of either size's first 32
-        // Halves with −127 the largest magnitude: the step is exactly 1 for both formats, so every
-        // other element is a tie, rounded to even.
+        // Halves with −127 the largest magnitude: the step is exactly 1 in that Q8_K block and in the
+        // Q8_0 block holding it (512…543), where every other element is a tie, rounded to even.
         for i in 512..<768 { x[i] = Float(i % 11) - 5.5 }
         x[512] = -127
         for i in 768..<1024 { x[i] = x[i] * 1e-30 }
@@ -156,8 +156,13 @@ struct VulkanQuantizedMatvecTests {
             }
         }
         #expect(cpu.count == count / blocks.blockSize * blocks.wordsPerBlock)
-        // (Without exact division, `_f64`, a step may be an ulp off; the quants must still agree.)
-        for i in 0..<cpu.count where kernels.usesFloat64 || i % blocks.wordsPerBlock != 0 {
+        // (Without exact division, `_f64`, the device's own may put a step or a quant off: no
+        // device here lacks 64-bit floats, so that build is only compiled.)
+        guard kernels.usesFloat64 else {
+            print("roundActivations: the device has no 64-bit floats; its blocks are not compared bit for bit")
+            return
+        }
+        for i in 0..<cpu.count {
             #expect(gpu[i] == cpu[i], "\(format) word \(i) (block \(i / blocks.wordsPerBlock)): gpu \(gpu[i]) vs CPU \(cpu[i])")
         }
         #expect { try kernels.roundActivations(.q8_K, input: input, output: output, count: 100) } throws: {
