@@ -54,18 +54,16 @@ layout(push_constant) uniform Shape {
 
 #ifdef F64
 // The `_f64` build (devices with shaderFloat64): exp as the CPU's libm computes it (cpu_expf.glsl),
-// the reciprocal correctly rounded, and fma fused like the CPU's (fused_multiply_add.glsl), where
-// a device's own exp may be off by an ulp or two and its fma may round the product first.
+// and the reciprocal and fma rounded once like the CPU's (rounded_once.glsl), where a device's
+// own exp may be off by an ulp or two and its fma may round the product first.
 #include "cpu_expf.glsl"
 
 float expf(float x) { return cpuExpf(x); }
-float reciprocal(float x) { return float(1.0LF / double(x)); }
 #else
-float reciprocal(float x) { return 1.0 / x; }
 float expf(float x) { return exp(x); }
 #endif
 
-#include "fused_multiply_add.glsl"
+#include "rounded_once.glsl"
 
 float keyAt(uint index) { return unpackHalf2x16(keys[index >> 1])[index & 1u]; }
 float valueAt(uint index) { return unpackHalf2x16(values[index >> 1])[index & 1u]; }
@@ -165,7 +163,7 @@ void main() {
             }
             total = fmaf(total, ms, vs);
         }
-        const float inverse = total == 0.0 ? 0.0 : reciprocal(total);
+        const float inverse = total == 0.0 ? 0.0 : divide(1.0, total);
         for (uint j = 0; j < 8; j++) {
             const uint i = first + 64 * j;
             if (i >= shape.headDim) break;

@@ -11,7 +11,7 @@
 // exact integer sum; the f32 steps follow the CPU's invariant order (QuantizedDot, kernels_body.inc)
 // where one invocation takes a row (LANES 1: the `_rowwise` builds, for Vulkan devices on the
 // CPU), so those builds give the CPU engine's bits — with its fused multiply-adds where fmaf is
-// exact (the `_f64` builds, fused_multiply_add.glsl). With LANES 64 (GPUs) the invocations take
+// exact (the `_f64` builds, rounded_once.glsl). With LANES 64 (GPUs) the invocations take
 // every 64th block and a shared-memory tree adds their sums: the same products, another order.
 layout(local_size_x = 64) in;
 
@@ -47,7 +47,7 @@ layout(push_constant) uniform Shape {
 shared float partial[64];
 #endif
 
-#include "fused_multiply_add.glsl"
+#include "rounded_once.glsl"
 
 // The invocation's place: its weight row, its lane among the row's LANES invocations, whether the
 // row exists (no early return: with LANES > 1 every invocation must reach the barriers), and its

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 #ifdef F64
 #extension GL_ARB_gpu_shader_fp64 : require
 #endif
@@ -25,6 +26,8 @@ layout(push_constant) uniform Shape {
 // result). Then y = (x·scale)·w as on the CPU, so the output is the CPU's to the bit.
 shared float rowScale;
 
+#include "rounded_once.glsl"
+
 void main() {
     const uint row = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
     if (row >= shape.rows) return;
@@ -39,7 +42,7 @@ void main() {
         precise float mean = float(sum / double(shape.count));
         precise float shifted = mean + shape.eps;
         const float root = float(sqrt(double(shifted)));
-        rowScale = float(1.0LF / double(root));
+        rowScale = divide(1.0, root);
     }
     barrier();
     const float scale = rowScale;

@@ -4,7 +4,7 @@
 //   (x_a, x_b) ← (x_a·c − x_b·s, x_a·s + x_b·c),  c = cs[r][2i], s = cs[r][2i+1]
 // with (a, b) = (2i, 2i+1) in the normal layout, (i, i + dims/2) in the neox layout, each as
 // fma(x_a, c, −(x_b·s)) and fma(x_a, s, x_b·c), the CPU's roundings — exactly so in the `_f64`
-// build (fused_multiply_add.glsl), which the host picks where the device has 64-bit floats.
+// build (rounded_once.glsl), which the host picks where the device has 64-bit floats.
 //
 // The cos/sin table (rows × dims floats: m·cos θ_i, m·sin θ_i per row's position) comes from
 // the host, where RoPE.angles computes it as llama.cpp does (frequency factors, YaRN and all),
@@ -24,7 +24,7 @@ layout(push_constant) uniform Shape {
     uint layout_; // 0: normal, 1: neox
 } shape;
 
-#include "fused_multiply_add.glsl"
+#include "rounded_once.glsl"
 
 void main() {
     const uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Quantizes f32 activations into the 8-bit blocks the CPU dots quantized weights with
 // (CriaNumerics' ActivationQuantization), the input of the quantized matrix products
 // (matvec_quantized.glsl has the layout):
@@ -8,9 +9,8 @@
 //     s = −127/m, q = min(127, roundEven(s·x)), d = 1/s; 81 words: d, q 4 per word, then the
 //     16 sums of q over elements 16i…16i+15
 // A block of zeros gives d = 0 and q = 0, as on the CPU. The divisions must be correctly rounded
-// for the CPU's bits, which Vulkan does not promise (lavapipe multiplies by a reciprocal): the
-// `_f64` build divides in f64 and rounds once to f32 (exact: 53 ≥ 2·24 + 2 bits), for devices
-// with shaderFloat64. Blocks never straddle rows (a quantized
+// for the CPU's bits, which Vulkan does not promise: the `_f64` build divides exactly
+// (rounded_once.glsl), for devices with shaderFloat64. Blocks never straddle rows (a quantized
 // weight's width is a whole number of blocks), so the rows are one run of blocks. One invocation
 // per block, 64 per workgroup; groups beyond the first dispatch dimension continue in the second.
 layout(local_size_x = 64) in;
@@ -23,11 +23,7 @@ layout(push_constant) uniform Shape {
     uint format;  // 0: Q8_0, 1: Q8_K
 } shape;
 
-#ifdef F64
-float divide(float a, float b) { return float(double(a) / double(b)); }
-#else
-float divide(float a, float b) { return a / b; }
-#endif
+#include "rounded_once.glsl"
 
 void main() {
     const uint group = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
