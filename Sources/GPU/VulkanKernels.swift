@@ -45,11 +45,13 @@ public final class VulkanKernels: @unchecked Sendable {
         let float64 = float64 ?? device.info.supportsFloat64
         usesFloat64 = float64
         for shader in VulkanShader.allCases {
-            let rowwise = shader.hasRowwiseBuild && layout == .invocationPerRow
-            let wide = shader.hasFloat64Build && float64
-            let build: VulkanShader.Build = rowwise ? (wide ? .rowwiseFloat64 : .rowwise) : wide && !shader.hasRowwiseBuild ? .float64 : .standard
-            pipelines[shader] = try device.makePipeline(shader, build: build)
-            if rowwise { batched[shader] = try device.makePipeline(shader, build: wide ? .rowwise8Float64 : .rowwise8) }
+            if layout == .invocationPerRow && shader.has(.rowwise) {
+                let wide = float64 && shader.has(.rowwiseFloat64)
+                pipelines[shader] = try device.makePipeline(shader, build: wide ? .rowwiseFloat64 : .rowwise)
+                batched[shader] = try device.makePipeline(shader, build: wide ? .rowwise8Float64 : .rowwise8)
+            } else {
+                pipelines[shader] = try device.makePipeline(shader, build: float64 && shader.has(.float64) ? .float64 : .standard)
+            }
         }
         self.pipelines = pipelines
         batchedPipelines = batched

@@ -41,9 +41,6 @@ public enum VulkanShader: String, CaseIterable, Sendable {
         }
     }
 
-    /// Whether the shader is a matrix product with one-invocation-per-row builds (`Build`).
-    public var hasRowwiseBuild: Bool { rawValue.hasPrefix("matvec_") }
-
     /// Which compilation of a shader (scripts/build-shaders): as written, a matrix product with
     /// one invocation per row taking one activation row (`_rowwise`) or 8 (`_rowwise8`), or
     /// with 64-bit floats where the CPU's arithmetic needs them (`_f64`: the RMS norm, RoPE,
@@ -53,15 +50,8 @@ public enum VulkanShader: String, CaseIterable, Sendable {
         case rowwiseFloat64 = "_rowwise_f64", rowwise8Float64 = "_rowwise8_f64"
     }
 
-    /// Whether the shader has a `_f64` build (or, for the quantized products, `_rowwise_f64` and
-    /// `_rowwise8_f64` builds).
-    public var hasFloat64Build: Bool {
-        self == .rmsNorm || self == .rope || self == .attentionRows || self == .roundActivations || readsActivationBlocks
-    }
-
-    /// Whether the shader is a quantized matrix product, whose input is `round_activations`'
-    /// 8-bit blocks rather than floats.
-    public var readsActivationBlocks: Bool { rawValue.hasPrefix("matvec_q") }
+    /// Whether `build` of the shader is embedded (scripts/build-shaders decides which exist).
+    public func has(_ build: Build) -> Bool { spirv(build) != nil }
 
     /// The embedded SPIR-V words of one build, found by name in the generated table.
     func spirv(_ build: Build = .standard) -> UnsafeBufferPointer<UInt32>? {
