@@ -15,6 +15,7 @@
 // same bits (PackedWeightsTests).
 #include "cnumerics.h"
 #include "packed_layouts.h"
+#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -190,32 +191,48 @@ static P0_AVX2 void p8_half_avx2(int nb, const uint8_t *pg, int h, const uint8_t
     _mm256_storeu_ps(y, _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3)));
 }
 
-// Q5_0, rows 8h..8h+7 of one group against nt ≤ 2 activation rows (`as` apart; y[t·ys + r]).
-// Two rows (decode of several sequences) share each unpacked weight vector; their sixteen
-// accumulators outgrow the registers, but each is touched once per lane and block. Instantiated
-// per nt, so one row keeps its eight in registers. (Q8_0's unpacking is too cheap to share:
-// paired, it measured 164–168 vs 170–175 tokens/s at four sequences.)
-static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, const uint8_t *pg, int h, const uint8_t *a,
-                                                                       size_t as, const int nt, float *y, size_t ys) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
+// The activation side of the AVX2 Q5_0 kernel for one Q8_0 row, computed once per product instead
+// of once per half group: per block, the eight 4-byte groups of q_a broadcast to every 32-bit lane,
+// the lanes' corrections −16·Σ q_a (over each lane's four activations) broadcast, and d_a.
+typedef struct {
+    __m256i q[8];
+    __m256i corr[8];
+} p5_act;
+
+static P0_AVX2 void p5_prepare(int nb, const uint8_t *a, p5_act *out, float *da) {
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_0;
+        uint16_t hd;
+        memcpy(&hd, ab, 2);
+        da[b] = _cvtsh_ss(hd);
+        const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)(ab + 2))), ones16);
+        int32_t corr[8];
+        _mm256_storeu_si256((__m256i *)corr, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 4)));
+        for (int j = 0; j < 8; j++) {
+            out[b].q[j] = _mm256_set1_epi32(p0_load32(ab + 2 + 4 * j));
+            out[b].corr[j] = _mm256_set1_epi32(corr[j]);
+        }
+    }
+}
+
+// Q5_0, rows 8h..8h+7 of one group against nt ≤ 2 prepared activation rows (act + t·nb, da + t·nb;
+// y[t·ys + r]). Two rows (decode of several sequences) share each unpacked weight vector; their
+// sixteen accumulators outgrow the registers, but each is touched once per lane and block.
+// Instantiated per nt, so one row keeps its eight in registers. (Q8_0's unpacking is too cheap to
+// share: paired, it measured 164–168 vs 170–175 tokens/s at four sequences.)
+static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, const uint8_t *pg, int h, const p5_act *act,
+                                                                       const float *da, const int nt, float *y, size_t ys) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
+    const __m256i ones16 = _mm256_set1_epi16(1);
     __m256 acc[2][8];
     for (int t = 0; t < nt; t++)
         for (int j = 0; j < 8; j++) acc[t][j] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * P5_BLOCK;
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P5_D + 16 * h)));
-        const uint8_t *ab[2];
         __m256 scale[2];
-        int32_t corr[2][8];  // −16·Σ q_a over each lane's four activations
-        for (int t = 0; t < nt; t++) {
-            ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_0;
-            uint16_t hd;
-            memcpy(&hd, ab[t], 2);
-            scale[t] = _mm256_mul_ps(d, _mm256_set1_ps(_cvtsh_ss(hd)));
-            const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)(ab[t] + 2))), ones16);
-            _mm256_storeu_si256((__m256i *)corr[t], _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 4)));
-        }
+        for (int t = 0; t < nt; t++) scale[t] = _mm256_mul_ps(d, _mm256_broadcast_ss(da + (size_t)t * nb + b));
         const __m256i fifths = _mm256_loadu_si256((const __m256i *)(gb + P5_QH + 32 * h));
         for (int c = 0; c < 4; c++) {
             const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P5_QS + c * 64 + 32 * h));
@@ -223,12 +240,9 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, c
             const __m256i uhi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
                                                 _mm256_and_si256(p5_lane_bits(fifths, c + 4), fifth));
             for (int t = 0; t < nt; t++) {
-                const __m256i plo = _mm256_add_epi32(
-                    _mm256_madd_epi16(_mm256_maddubs_epi16(ulo, _mm256_set1_epi32(p0_load32(ab[t] + 2 + 4 * c))), ones16),
-                    _mm256_set1_epi32(corr[t][c]));
-                const __m256i phi = _mm256_add_epi32(
-                    _mm256_madd_epi16(_mm256_maddubs_epi16(uhi, _mm256_set1_epi32(p0_load32(ab[t] + 18 + 4 * c))), ones16),
-                    _mm256_set1_epi32(corr[t][c + 4]));
+                const p5_act *ab = act + (size_t)t * nb + b;
+                const __m256i plo = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ulo, ab->q[c]), ones16), ab->corr[c]);
+                const __m256i phi = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(uhi, ab->q[c + 4]), ones16), ab->corr[c + 4]);
                 acc[t][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(plo), scale[t], acc[t][c]);
                 acc[t][c + 4] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(phi), scale[t], acc[t][c + 4]);
             }
@@ -241,24 +255,49 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, c
     }
 }
 
-// One group (16 rows) against nt activation rows: Q5_0 two rows at a time, Q8_0 one.
-static P0_AVX2 void p0_group_avx2(int q8, int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
-    int t = 0;
-    if (!q8)
-        for (; t + 2 <= nt; t += 2)
-            for (int h = 0; h < 2; h++) p5_half_avx2(nb, pg, h, a + (size_t)t * as, as, 2, y + (size_t)t * ys + 8 * h, ys);
-    for (; t < nt; t++)
-        for (int h = 0; h < 2; h++) {
-            if (q8) p8_half_avx2(nb, pg, h, a + (size_t)t * as, y + (size_t)t * ys + 8 * h);
-            else p5_half_avx2(nb, pg, h, a + (size_t)t * as, as, 1, y + (size_t)t * ys + 8 * h, ys);
-        }
+// A thread's prepared activations (grown, never shrunk: the pool's threads live as long as the engine)
+static _Thread_local p5_act *p5_buffer;
+static _Thread_local size_t p5_capacity;
+
+// Q5_0: the activation rows prepared once (act + t·nb, d_a at da + t·nb), then each group against
+// them two at a time: a group's weights are read from memory once and stay in cache for the next
+// pair.
+static P0_AVX2 void p5_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    const size_t need = (size_t)tokens * nb;
+    if (p5_capacity < need) {
+        free(p5_buffer);
+        p5_buffer = aligned_alloc(64, (need * (sizeof(p5_act) + sizeof(float)) + 63) / 64 * 64);
+        if (!p5_buffer) abort();  // about half a KB per block and activation row: out of memory
+        p5_capacity = need;
+    }
+    p5_act *prepared = p5_buffer;
+    float *da = (float *)(prepared + need);
+    for (int t = 0; t < tokens; t++) p5_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb, da + (size_t)t * nb);
+    const size_t gbytes = (size_t)nb * P5_BLOCK;
+    for (int g = 0; g < groups; g++)
+        for (int t0 = 0; t0 < tokens; t0 += 2)
+            for (int h = 0; h < 2; h++) {
+                const p5_act *at = prepared + (size_t)t0 * nb;
+                const float *dt = da + (size_t)t0 * nb;
+                float *yt = y + (size_t)t0 * ys + (size_t)g * PK_ROWS + 8 * h;
+                if (tokens - t0 >= 2) p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 2, yt, ys);
+                else p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 1, yt, ys);
+            }
+}
+
+// Q8_0: each group against each activation row in turn. (Its activations prepared as Q5_0's
+// measured no faster: it has no corrections to share.)
+static P0_AVX2 void p8_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    const size_t gbytes = (size_t)nb * P8_BLOCK;
+    for (int g = 0; g < groups; g++)
+        for (int t = 0; t < tokens; t++)
+            for (int h = 0; h < 2; h++) p8_half_avx2(nb, p + (size_t)g * gbytes, h, act + (size_t)t * as, y + (size_t)t * ys + (size_t)g * PK_ROWS + 8 * h);
 }
 
 void pk_q0_matmul_avx2(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y,
                        size_t ys) {
-    const size_t gbytes = (size_t)blocks * (q8 ? P8_BLOCK : P5_BLOCK);
-    for (int g = 0; g < groups; g++)
-        p0_group_avx2(q8, blocks, p + (size_t)g * gbytes, act, as, tokens, y + (size_t)g * PK_ROWS, ys);
+    if (q8) p8_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys);
+    else p5_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys);
 }
 #else
 void pk_q0_matmul(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
