@@ -143,10 +143,10 @@ void pk_q0_matmul(int q8, int blocks, const uint8_t *p, int groups, const uint8_
 }
 
 // ---- AVX2 (no VNNI, 16 vector registers) ----
-// The same layout, half a group (8 rows, one per 32-bit lane) per pass and one activation row at a
-// time, so the eight lane accumulators and their operands fit the registers. Without dpbusd the
-// lanes' integer sums come from maddubs (u8·s8 pairs, saturating at 16 bits) and madd: Q5_0's
-// unsigned u = q + 16 ≤ 31 keeps every pair exact, and −16·Σ q_a is added back; Q8_0's stored
+// The same layout, half a group (8 rows, one per 32-bit lane) per pass (Q5_0: two activation rows
+// at a time, Q8_0: one), so the lane accumulators and their operands fit the registers. Without
+// dpbusd the lanes' integer sums come from maddubs (u8·s8 pairs, saturating at 16 bits) and madd:
+// Q5_0's unsigned u = q + 16 ≤ 31 keeps every pair exact, and −16·Σ q_a is added back; Q8_0's stored
 // q + 128 would not, so it is turned back into q and multiplied as |q| · (q_a with q's sign).
 #define P0_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -191,9 +191,13 @@ static P0_AVX2 void p8_half_avx2(int nb, const uint8_t *pg, int h, const uint8_t
     _mm256_storeu_ps(y, _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3)));
 }
 
-// The activation side of the AVX2 Q5_0 kernel for one Q8_0 row, computed once per product instead
-// of once per half group: per block, the eight 4-byte groups of q_a broadcast to every 32-bit lane,
-// the lanes' corrections −16·Σ q_a (over each lane's four activations) broadcast, and d_a.
+// The activation side of the AVX2 Q5_0 kernel for one Q8_0 row, computed once per call (a task of
+// many groups) instead of once per half group and block: per block, the eight 4-byte groups of q_a
+// broadcast to every 32-bit lane, the lanes' corrections −16·Σ q_a (over each lane's four
+// activations) broadcast, and d_a. 516 bytes per block: for Q5_0's usual widths (K of 640 to 2048,
+// the tensors whose width is not a multiple of 256) four rows stay in L2. (Keeping only the
+// corrections and d_a, 36 bytes, and broadcasting the groups from the row at each use measured 7%
+// slower at K = 640 on Zen 3 and 4% faster at K = 9216.)
 typedef struct {
     __m256i q[8];
     __m256i corr[8];
@@ -219,8 +223,7 @@ static P0_AVX2 void p5_prepare(int nb, const uint8_t *a, p5_act *out, float *da)
 // Q5_0, rows 8h..8h+7 of one group against nt ≤ 2 prepared activation rows (act + t·nb, da + t·nb;
 // y[t·ys + r]). Two rows (decode of several sequences) share each unpacked weight vector; their
 // sixteen accumulators outgrow the registers, but each is touched once per lane and block.
-// Instantiated per nt, so one row keeps its eight in registers. (Q8_0's unpacking is too cheap to
-// share: paired, it measured 164–168 vs 170–175 tokens/s at four sequences.)
+// Instantiated per nt, so one row keeps its eight in registers.
 static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, const uint8_t *pg, int h, const p5_act *act,
                                                                        const float *da, const int nt, float *y, size_t ys) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
@@ -255,20 +258,23 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, c
     }
 }
 
-// A thread's prepared activations (grown, never shrunk: the pool's threads live as long as the engine)
+// A thread's prepared activations (grown, never shrunk, as kernels_body.inc's scratch: the pool's
+// threads live as long as the engine)
 static _Thread_local p5_act *p5_buffer;
 static _Thread_local size_t p5_capacity;
 
-// Q5_0: the activation rows prepared once (act + t·nb, d_a at da + t·nb), then each group against
-// them two at a time: a group's weights are read from memory once and stay in cache for the next
-// pair.
+// Q5_0: the call's activation rows prepared once (act + t·nb, d_a at da + t·nb), then each group
+// against them two at a time: a group's weights are read from memory once and stay in cache for
+// the next pair.
 static P0_AVX2 void p5_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    if (tokens <= 0 || groups <= 0) return;
     const size_t need = (size_t)tokens * nb;
     if (p5_capacity < need) {
         free(p5_buffer);
-        p5_buffer = aligned_alloc(64, (need * (sizeof(p5_act) + sizeof(float)) + 63) / 64 * 64);
+        const size_t grown = need + need / 4;
+        p5_buffer = aligned_alloc(64, (grown * (sizeof(p5_act) + sizeof(float)) + 63) / 64 * 64);
         if (!p5_buffer) abort();  // about half a KB per block and activation row: out of memory
-        p5_capacity = need;
+        p5_capacity = grown;
     }
     p5_act *prepared = p5_buffer;
     float *da = (float *)(prepared + need);
@@ -285,8 +291,9 @@ static P0_AVX2 void p5_matmul_avx2(int nb, const uint8_t *p, int groups, const u
             }
 }
 
-// Q8_0: each group against each activation row in turn. (Its activations prepared as Q5_0's
-// measured no faster: it has no corrections to share.)
+// Q8_0: each group against each activation row in turn. (Its unpacking is too cheap to share
+// between rows: paired, it measured 164–168 vs 170–175 tokens/s at four sequences; and its
+// activations prepared as Q5_0's measured no faster: it has no corrections to share.)
 static P0_AVX2 void p8_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     const size_t gbytes = (size_t)nb * P8_BLOCK;
     for (int g = 0; g < groups; g++)
