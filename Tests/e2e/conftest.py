@@ -83,6 +83,16 @@ class CriaServer:
         with open(self.log.name, encoding="utf-8", errors="replace") as f:
             return f.read()
 
+    def output_when(self, ready, timeout=10.0) -> str:
+        """The output once `ready(output)` holds (or, after `timeout` seconds, as it is): a
+        request's log line may be written just after its response reaches the client."""
+        deadline = time.time() + timeout
+        while True:
+            out = self.output()
+            if ready(out) or time.time() >= deadline:
+                return out
+            time.sleep(0.05)
+
     def url(self, path: str) -> str:
         return self.base + path
 
