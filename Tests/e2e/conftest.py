@@ -60,6 +60,17 @@ def free_port() -> int:
 _LOG_DIR = tempfile.TemporaryDirectory(prefix="cria-e2e-logs-")
 
 
+def wait_for(predicate, timeout=10):
+    """Whether `predicate()` holds within `timeout` seconds (polled): a request's log line is
+    written just after its response reaches the client."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
 class CriaServer:
     """A running `cria serve`; `url(path)` builds request URLs, `stop()` ends it."""
 
@@ -82,16 +93,6 @@ class CriaServer:
     def output(self) -> str:
         with open(self.log.name, encoding="utf-8", errors="replace") as f:
             return f.read()
-
-    def output_when(self, ready, timeout=10.0) -> str:
-        """The output once `ready(output)` holds (or, after `timeout` seconds, as it is): a
-        request's log line may be written just after its response reaches the client."""
-        deadline = time.time() + timeout
-        while True:
-            out = self.output()
-            if ready(out) or time.time() >= deadline:
-                return out
-            time.sleep(0.05)
 
     def url(self, path: str) -> str:
         return self.base + path

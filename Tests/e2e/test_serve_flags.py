@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from conftest import MODEL, cria_binary, free_port
+from conftest import MODEL, cria_binary, free_port, wait_for
 
 GREEDY = {"temperature": 0, "return_tokens": True}
 
@@ -64,10 +64,10 @@ def test_json_log_lines_and_request_log(start_server):
     s.post("/tokenize", {"content": "hi"})
     s.get("/no-such-route")
     expected = {("POST", "/tokenize", "200"), ("GET", "/no-such-route", "404")}
-    out = s.output_when(lambda o: expected <= set(requests_logged(o)))
+    assert wait_for(lambda: expected <= set(requests_logged(s.output())))
+    out = s.output()
     complete = out[: out.rfind("\n") + 1]  # a line being written as we read is not checked
     lines = [json.loads(line) for line in complete.splitlines()]  # every line is JSON, Hummingbird's too
-    assert expected <= set(requests_logged(out))
     assert all(e["remote_addr"] == "127.0.0.1" for e in lines if e["msg"] == "request")
     numa = [e for e in lines if e["level"] == "WARN" and "--numa isolate" in e["msg"]]
     assert numa and "no effect" in numa[0]["msg"]
@@ -76,7 +76,8 @@ def test_json_log_lines_and_request_log(start_server):
 def test_text_log_format(start_server):
     s = start_server("-np", "1", "-c", "256", "--log-format", "text")
     s.post("/tokenize", {"content": "hi"})
-    lines = s.output_when(lambda o: "path=/tokenize" in o).splitlines()
+    assert wait_for(lambda: "path=/tokenize" in s.output())
+    lines = s.output().splitlines()
     assert any(line.startswith("INFO request ") and "path=/tokenize" in line and "status=200" in line for line in lines)
     assert not any(line.startswith("{") for line in lines)
 

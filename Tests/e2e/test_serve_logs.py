@@ -1,18 +1,8 @@
 """Logging: --log-file, --log-disable, --log-format, -lv; request lines carry their duration
 and each request is logged once."""
 import json
-import time
 
-from conftest import CriaServer
-
-
-def wait_for(predicate, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+from conftest import CriaServer, wait_for
 
 
 def test_log_file_gets_every_line_and_requests_carry_their_duration(tmp_path):
