@@ -10,8 +10,10 @@ import Sampling
 /// same threads is the least a step can take. The step is then split by timing its parts alone
 /// with one row: the LM head product, the layers' products, and the rest (norms, RoPE, attention,
 /// cache stores, activation quantization and thread hand-offs) as the difference; sampling with
-/// the server's default chain comes on top of the step. Last, the layers' products for a 512-row
-/// prompt by weight type (the compute-bound side).
+/// the server's default chain comes on top of the step. The share of the bound is measured a
+/// second time with every step timed beside one read of the weights (`interleaved`), which a
+/// shared host's changing bandwidth cannot skew. Last, the layers' products for a 512-row prompt
+/// by weight type (the compute-bound side).
 struct DecodeProfile {
     let model: TransformerModel
     let steps: Int
@@ -77,6 +79,9 @@ struct DecodeProfile {
             byType.append((type, ms.reduce(0) { $0 + $1.rows * $1.rowBytes }, seconds))
         }
 
+        let paired = try interleaved(regions, token: token)
+        let lastLevelCache = CacheSize.lastLevel()
+
         let rest = stepSeconds - headSeconds - layerSeconds
         print("| part of a decode step (1 row) | ms/token | share |")
         print("| --- | --- | --- |")
@@ -87,14 +92,39 @@ struct DecodeProfile {
             print(String(format: "| %@ | %.3f | %.1f%% |", name, seconds * 1000, 100 * seconds / stepSeconds))
         }
         for (type, typeBytes, seconds) in byType {
-            print(String(format: "| … layer products in %@ (%.1f MB, %.1f GB/s) | %.3f | %.1f%% |", type, Double(typeBytes) / 1e6,
-                         Double(typeBytes) / seconds / 1e9, seconds * 1000, 100 * seconds / stepSeconds))
+            // timed alone, matrices that fit the last-level cache are read from it, not from memory
+            let cached = lastLevelCache.map { typeBytes < $0 } ?? false
+            print(String(format: "| … layer products in %@ (%.1f MB, %.1f GB/s%@) | %.3f | %.1f%% |", type, Double(typeBytes) / 1e6,
+                         Double(typeBytes) / seconds / 1e9, cached ? "; fits the cache when timed alone" : "",
+                         seconds * 1000, 100 * seconds / stepSeconds))
         }
         print(String(format: "| sampling, default chain (after the step) | %.3f | +%.1f%% |",
                      samplingSeconds * 1000, 100 * samplingSeconds / stepSeconds))
         print(String(format: "decode: %.1f tokens/s = %.0f%% of the bandwidth bound; the products alone run at %.1f GB/s",
                      1 / stepSeconds, 100 * readSeconds / stepSeconds, Double(bytes) / (headSeconds + layerSeconds) / 1e9))
+        print(String(format: "interleaved (%d steps, each beside one read of the weights): decode %.1f tokens/s, reads %.1f GB/s: "
+                     + "%.0f%% of the bandwidth bound", paired.count, 1 / paired.step, Double(bytes) / paired.read / 1e9,
+                     100 * paired.read / paired.step))
         promptProducts(layerMatrices, rows: 512)
+    }
+
+    /// Mean seconds of a decode step and of one read of the weights, each step timed right after
+    /// its read, `repetitions` × `steps` times: both see the same neighbours, where a bound read
+    /// once before the decode can be off by a third on a shared host. (The read leaves the caches
+    /// holding weights, not the step's KV rows; a step reads 0.1–2 MB of those, ~1% of its bytes.)
+    private func interleaved(_ regions: [UnsafeRawBufferPointer], token: (Int) -> Int32) throws
+        -> (step: Double, read: Double, count: Int) {
+        let cache = model.makeCache(capacity: steps + 1)
+        var step = 0.0, read = 0.0, count = 0
+        for _ in 0..<max(1, repetitions) {
+            cache.clearAll()
+            for s in 0..<steps {
+                read += seconds { _ = MemoryBandwidth.read(regions, pool: model.pool) }
+                step += try seconds { _ = try model.forward(Batch(tokens: [token(s)], startPosition: s), cache: cache) }
+                count += 1
+            }
+        }
+        return (step / Double(count), read / Double(count), count)
     }
 
     /// The layers' products for a prompt of `rows` rows (the batch threads), by weight type: the
@@ -137,11 +167,14 @@ struct DecodeProfile {
     /// The shortest of `repetitions` timings of `body`, in seconds.
     private func best(_ body: () throws -> Void) rethrows -> Double {
         var shortest = Double.infinity
-        for _ in 0..<max(1, repetitions) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try body()
-            shortest = min(shortest, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-        }
+        for _ in 0..<max(1, repetitions) { shortest = min(shortest, try seconds(body)) }
         return shortest
+    }
+
+    /// One timing of `body`, in seconds.
+    private func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
 }

@@ -11,7 +11,13 @@ struct InfoCommand: ParsableCommand {
     )
 
     @Argument(help: "Path to a .gguf file.")
-    var model: String?
+    var path: String?
+
+    // Every other command names its model with -m, so hands type it here too.
+    @Option(name: [.customShort("m"), .customLong("model")], help: "Path to a .gguf file (as the argument).")
+    var modelOption: String?
+
+    private var model: String? { path ?? modelOption }
 
     @Option(name: .customLong("max-array"), help: "Array items to print per metadata value.")
     var maxArrayItems = 8
@@ -23,6 +29,7 @@ struct InfoCommand: ParsableCommand {
     var devices = false
 
     func validate() throws {
+        if path != nil && modelOption != nil { throw ValidationError("give the .gguf file once: as the argument or with -m") }
         if devices && model != nil { throw ValidationError("give either a .gguf file or --devices, not both") }
         if !devices && model == nil { throw ValidationError("missing a .gguf file to describe (or --devices)") }
     }

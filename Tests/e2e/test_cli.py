@@ -146,6 +146,13 @@ def test_bench_profile_reports_bandwidth_bound_and_decode_parts(cria, model_path
     head = float(next(v for k, v in parts.items() if k.startswith("LM head product (Q8_0, 262144 rows)")))
     assert 0 < head < total, out
     assert re.search(r"^decode: [0-9.]+ tokens/s = [0-9]+% of the bandwidth bound", out, re.M), out
+    # steps timed beside reads of the weights: 16 steps × 1 repetition, and the share follows from the two rates
+    paired = re.search(r"^interleaved \((\d+) steps, each beside one read of the weights\): decode ([0-9.]+) tokens/s, "
+                       r"reads ([0-9.]+) GB/s: ([0-9]+)% of the bandwidth bound$", out, re.M)
+    assert paired and int(paired[1]) == 16, out
+    tokens_per_s, gbps, share = float(paired[2]), float(paired[3]), int(paired[4])
+    assert tokens_per_s > 0 and gbps > 0, out
+    assert abs(100 * (mb / 1000 / gbps) * tokens_per_s - share) <= 1.5, out
 
 
 def test_bench_reports_active_and_total_parameters(cria, model_path):

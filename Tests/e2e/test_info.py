@@ -30,6 +30,14 @@ def test_info_no_mmap_gives_same_listing(cria, model_path):
     assert cria("info", "--no-mmap", model_path).stdout == cria("info", model_path).stdout
 
 
+def test_info_takes_the_model_with_m_as_the_other_commands_do(cria, model_path):
+    listing = cria("info", model_path).stdout
+    assert cria("info", "-m", model_path).stdout == listing
+    assert cria("info", "--model", model_path).stdout == listing
+    both = cria("info", "-m", model_path, model_path, check=False)
+    assert both.returncode != 0 and "once" in both.stderr, both.stderr
+
+
 def test_info_on_non_gguf_file_is_clear_error(cria, tmp_path):
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"not a model at all, just text")
@@ -93,5 +101,8 @@ def test_info_needs_a_model_or_devices(cria):
     assert result.returncode != 0
     assert "missing a .gguf file" in result.stderr
     result = cria("info", "--devices", "x.gguf", check=False)
+    assert result.returncode != 0
+    assert "not both" in result.stderr
+    result = cria("info", "--devices", "-m", "x.gguf", check=False)
     assert result.returncode != 0
     assert "not both" in result.stderr
