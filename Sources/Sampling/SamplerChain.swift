@@ -164,13 +164,15 @@ public final class SamplerChain: @unchecked Sendable {
         let c = candidates
         c.load(logits: logits)
         run(c, masked: false)
+        var admitsNothing = false
         if let constraint, let token = c.selectedToken, !constraint.allows(token) {
             c.load(logits: logits)
-            run(c, masked: true)
+            admitsNothing = !run(c, masked: true)
         }
-        let token = c.selectedToken ?? Int32(truncatingIfNeeded: c.argmax())
-        guard nProbs > 0 else { return SampledToken(token: token, probabilities: nil) }
-        return SampledToken(token: token, probabilities: probabilities(token: token, logits: logits))
+        let token = c.selectedToken ?? c.argmaxToken()
+        guard nProbs > 0 else { return SampledToken(token: token, probabilities: nil, constraintAdmitsNothing: admitsNothing) }
+        return SampledToken(token: token, probabilities: probabilities(token: token, logits: logits),
+                            constraintAdmitsNothing: admitsNothing)
     }
 
     /// A token chosen outside the chain (a reasoning budget forcing the end of thinking): nothing
@@ -207,20 +209,29 @@ public final class SamplerChain: @unchecked Sendable {
         rng.reseed(seed)
     }
 
-    private func run(_ c: TokenCandidates, masked: Bool) {
+    /// Runs the stages; with `masked`, the constraint's mask after the prefix (logit bias,
+    /// penalties). Returns false when the mask left no finite logit: every token the constraint
+    /// allows was already ruled out (a complete grammar whose end is banned), so whatever the
+    /// samplers then pick is not a real choice.
+    @discardableResult
+    private func run(_ c: TokenCandidates, masked: Bool) -> Bool {
         for s in prefix { s.apply(to: c, rng: &rng) }
+        var possible = true
         if masked, let constraint {
             if c.isDense {
                 constraint.maskDisallowed(c.dense)
+                possible = FastMath.maximum(c.denseLogits, c.vocabularySize) > -.infinity
             } else {
                 for i in 0..<c.count where !constraint.allows(c.storage[i].id) { c.storage[i].logit = -.infinity }
                 c.logitsChanged(orderPreserved: false)
+                possible = (0..<c.count).contains { c.storage[$0].logit > -.infinity }
             }
         }
         for s in samplers {
             s.apply(to: c, rng: &rng)
             if c.selectedIndex != nil { break }
         }
+        return possible
     }
 
     private func probabilities(token: Int32, logits: UnsafeBufferPointer<Float>) -> TokenProbabilities {

@@ -217,6 +217,13 @@ public final class TokenCandidates: @unchecked Sendable {
         return best
     }
 
+    /// Token id of the candidate with the largest logit (`argmax` is an index into the candidates,
+    /// which is the token id only while they are dense).
+    public func argmaxToken() -> Int32 {
+        let i = argmax()
+        return isDense ? Int32(truncatingIfNeeded: i) : storage[i].id
+    }
+
     /// Token id of the selected candidate.
     public var selectedToken: Int32? {
         guard let s = selectedIndex else { return nil }

@@ -40,4 +40,14 @@ public struct TokenProbabilities: Sendable, Equatable {
 public struct SampledToken: Sendable, Equatable {
     public var token: Int32
     public var probabilities: TokenProbabilities?
+    /// The constraint allows no token that is still possible (a complete grammar whose only way
+    /// on, end of generation, is banned by `ignore_eos` or a logit bias): `token` breaks it and
+    /// must not be emitted.
+    public var constraintAdmitsNothing = false
+
+    public init(token: Int32, probabilities: TokenProbabilities?, constraintAdmitsNothing: Bool = false) {
+        self.token = token
+        self.probabilities = probabilities
+        self.constraintAdmitsNothing = constraintAdmitsNothing
+    }
 }

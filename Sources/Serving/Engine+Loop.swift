@@ -364,6 +364,13 @@ extension Engine {
             }
         }
         let sampled = nextToken(task, logits: logits)
+        if sampled.constraintAdmitsNothing {
+            // The grammar allows nothing more (it is complete and end of generation is banned by
+            // ignore_eos or a logit bias): the text so far is the answer, ended as at EOS, with
+            // no token past the grammar. (llama-server fails the request with a 500 here.)
+            finish(slot, reason: .endOfGeneration)
+            return
+        }
         task.sampler.accept(sampled.token)
         task.predicted += 1
         counters.predictedTokens += 1

@@ -203,6 +203,40 @@ final class ConstraintTests: XCTestCase {
         XCTAssertGreaterThan(g.maskCalls, 0)
     }
 
+    /// A finished grammar allows only end of generation; with EOS banned nothing is possible, and
+    /// the chain says so instead of passing off a token the grammar rejects as a sample.
+    func testConstraintThatAdmitsOnlyABannedTokenIsReported() throws {
+        final class OnlyEOS: TokenConstraint {
+            func allows(_ token: Int32) -> Bool { token == 3 }
+            func accept(_ token: Int32) {}
+            func reset() {}
+        }
+        let vocabulary = VocabularyInfo(size: 6, eosTokens: [3])
+        let logits: [Float] = [0, 9, 1, 2, 3, 7]
+        for (ignoreEos, greedy) in [(true, true), (true, false), (false, true), (false, false)] {
+            var p = SamplingParameters()
+            p.ignoreEos = ignoreEos
+            p.temperature = greedy ? 0 : 0.8
+            p.seed = 5
+            p.nProbs = greedy ? 0 : 2
+            let chain = try SamplerChain(parameters: p, vocabulary: vocabulary, contextSize: 16, constraint: OnlyEOS())
+            let sampled = chain.sample(logits: logits)
+            XCTAssertEqual(sampled.constraintAdmitsNothing, ignoreEos, "ignore_eos \(ignoreEos), greedy \(greedy)")
+            if !ignoreEos { XCTAssertEqual(sampled.token, 3) }
+        }
+        // the same with the end banned by a logit bias instead
+        var p = SamplingParameters()
+        p.temperature = 0
+        p.logitBias = [LogitBiasEntry(.token(3), .ban)]
+        let chain = try SamplerChain(parameters: p, vocabulary: vocabulary, contextSize: 16, constraint: OnlyEOS())
+        XCTAssertTrue(chain.sample(logits: logits).constraintAdmitsNothing)
+        // an ordinary rejection that the mask resolves is not reported
+        var q = SamplingParameters()
+        q.temperature = 0
+        let even = try SamplerChain(parameters: q, vocabulary: VocabularyInfo(size: 6), contextSize: 16, constraint: EvenOnly())
+        XCTAssertFalse(even.sample(logits: [0, 9, 1, 8, 3, 7]).constraintAdmitsNothing)
+    }
+
     func testDefaultMaskUsesAllows() {
         final class OnlyTwo: TokenConstraint {
             func allows(_ token: Int32) -> Bool { token == 2 }

@@ -137,6 +137,20 @@ def test_grammar_constrains_output(server):
     assert body["content"] in ("yes.", "no.")
 
 
+def test_finished_grammar_with_end_banned_stops_without_more_tokens(server):
+    # The grammar is done after "a" and its only way on, end of generation, is banned by
+    # ignore_eos: nothing may follow, so the answer is "a", ended as at EOS, not filler tokens up
+    # to n_predict (llama-server answers a 500 here). Greedy and sampled, plain and streamed.
+    for extra in ({"temperature": 0}, {"temperature": 0.8, "seed": 4}):
+        request = {"prompt": "Say a:", "grammar": 'root ::= "a"', "n_predict": 20, "ignore_eos": True, **extra}
+        body = server.post("/completion", request).json()
+        assert body["content"] == "a" and body["tokens_predicted"] == 1, (extra, body)
+        assert body["stop_type"] == "eos" and body["stopped_eos"] is True, (extra, body)
+        events = sse_events(server.post("/completion", {**request, "stream": True}, stream=True))
+        assert "".join(e.get("content", "") for e in events) == "a", (extra, events)
+        assert events[-1]["stop"] is True and events[-1]["stop_type"] == "eos", (extra, events[-1])
+
+
 def test_json_schema_constrains_output(server):
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
     body = server.post("/completion", {"prompt": "A JSON object:", "temperature": 0, "n_predict": 16,
