@@ -170,9 +170,12 @@ public final class SamplerChain: @unchecked Sendable {
             admitsNothing = !run(c, masked: true)
         }
         let token = c.selectedToken ?? c.argmaxToken()
-        guard nProbs > 0 else { return SampledToken(token: token, probabilities: nil, constraintAdmitsNothing: admitsNothing) }
-        return SampledToken(token: token, probabilities: probabilities(token: token, logits: logits),
-                            constraintAdmitsNothing: admitsNothing)
+        if admitsNothing, let constraint {
+            return SampledToken(token: token, probabilities: nil, constraintAdmitsNothing: true,
+                                constraintCouldEnd: vocabulary.eosTokens.contains { constraint.allows($0) })
+        }
+        guard nProbs > 0 else { return SampledToken(token: token, probabilities: nil) }
+        return SampledToken(token: token, probabilities: probabilities(token: token, logits: logits))
     }
 
     /// A token chosen outside the chain (a reasoning budget forcing the end of thinking): nothing

@@ -40,14 +40,19 @@ public struct TokenProbabilities: Sendable, Equatable {
 public struct SampledToken: Sendable, Equatable {
     public var token: Int32
     public var probabilities: TokenProbabilities?
-    /// The constraint allows no token that is still possible (a complete grammar whose only way
-    /// on, end of generation, is banned by `ignore_eos` or a logit bias): `token` breaks it and
-    /// must not be emitted.
+    /// The constraint allows no token that is still possible: `token` breaks it and must not be
+    /// emitted (and `probabilities` is nil).
     public var constraintAdmitsNothing = false
+    /// With `constraintAdmitsNothing`: the constraint would accept end of generation here (a
+    /// finished grammar whose end is banned by `ignore_eos` or a logit bias), rather than being
+    /// cut off mid-way (a logit bias banned every token it allows).
+    public var constraintCouldEnd = false
 
-    public init(token: Int32, probabilities: TokenProbabilities?, constraintAdmitsNothing: Bool = false) {
+    public init(token: Int32, probabilities: TokenProbabilities?, constraintAdmitsNothing: Bool = false,
+                constraintCouldEnd: Bool = false) {
         self.token = token
         self.probabilities = probabilities
         self.constraintAdmitsNothing = constraintAdmitsNothing
+        self.constraintCouldEnd = constraintCouldEnd
     }
 }

@@ -365,10 +365,11 @@ extension Engine {
         }
         let sampled = nextToken(task, logits: logits)
         if sampled.constraintAdmitsNothing {
-            // The grammar allows nothing more (it is complete and end of generation is banned by
-            // ignore_eos or a logit bias): the text so far is the answer, ended as at EOS, with
-            // no token past the grammar. (llama-server fails the request with a 500 here.)
-            finish(slot, reason: .endOfGeneration)
+            // Nothing the grammar allows is possible. A finished grammar whose end is banned
+            // (ignore_eos, or a logit bias against EOS) ends as at EOS; one cut off mid-way (a
+            // logit bias banned every token it allows) ends as at a limit, its text incomplete.
+            // No token is emitted or counted. (llama-server fails such requests with a 500.)
+            finish(slot, reason: sampled.constraintCouldEnd ? .endOfGeneration : .limit)
             return
         }
         task.sampler.accept(sampled.token)

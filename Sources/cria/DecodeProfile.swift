@@ -12,7 +12,7 @@ import Sampling
 /// cache stores, activation quantization and thread hand-offs) as the difference; sampling with
 /// the server's default chain comes on top of the step. The share of the bound is measured a
 /// second time with every step timed beside one read of the weights (`interleaved`), which a
-/// shared host's changing bandwidth cannot skew. Last, the layers' products for a 512-row prompt
+/// shared host's changing bandwidth skews much less. Last, the layers' products for a 512-row prompt
 /// by weight type (the compute-bound side).
 struct DecodeProfile {
     let model: TransformerModel
@@ -92,7 +92,8 @@ struct DecodeProfile {
             print(String(format: "| %@ | %.3f | %.1f%% |", name, seconds * 1000, 100 * seconds / stepSeconds))
         }
         for (type, typeBytes, seconds) in byType {
-            // timed alone, matrices that fit the last-level cache are read from it, not from memory
+            // timed alone, matrices that fit the last-level cache (CPU 0's; hosts with several L3s
+            // have more) are read from it, not from memory
             let cached = lastLevelCache.map { typeBytes < $0 } ?? false
             print(String(format: "| … layer products in %@ (%.1f MB, %.1f GB/s%@) | %.3f | %.1f%% |", type, Double(typeBytes) / 1e6,
                          Double(typeBytes) / seconds / 1e9, cached ? "; fits the cache when timed alone" : "",

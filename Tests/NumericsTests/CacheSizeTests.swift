@@ -17,7 +17,13 @@ import Testing
     @Test func lastLevelMatchesSysfs() throws {
         #if os(Linux)
         let root = "/sys/devices/system/cpu/cpu0/cache"
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root), !entries.isEmpty else {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        let readable = entries.filter { $0.hasPrefix("index") }.contains {
+            (try? String(contentsOfFile: "\(root)/\($0)/size", encoding: .utf8)).flatMap {
+                CacheSize.parse($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            } != nil
+        }
+        guard readable else {  // containers and some VMs hide the sizes
             #expect(CacheSize.lastLevel() == nil)
             return
         }

@@ -222,14 +222,29 @@ final class ConstraintTests: XCTestCase {
             let chain = try SamplerChain(parameters: p, vocabulary: vocabulary, contextSize: 16, constraint: OnlyEOS())
             let sampled = chain.sample(logits: logits)
             XCTAssertEqual(sampled.constraintAdmitsNothing, ignoreEos, "ignore_eos \(ignoreEos), greedy \(greedy)")
-            if !ignoreEos { XCTAssertEqual(sampled.token, 3) }
+            XCTAssertEqual(sampled.constraintCouldEnd, ignoreEos, "ignore_eos \(ignoreEos), greedy \(greedy)")
+            if ignoreEos { XCTAssertNil(sampled.probabilities) } else { XCTAssertEqual(sampled.token, 3) }
         }
         // the same with the end banned by a logit bias instead
         var p = SamplingParameters()
         p.temperature = 0
         p.logitBias = [LogitBiasEntry(.token(3), .ban)]
         let chain = try SamplerChain(parameters: p, vocabulary: vocabulary, contextSize: 16, constraint: OnlyEOS())
-        XCTAssertTrue(chain.sample(logits: logits).constraintAdmitsNothing)
+        let banned = chain.sample(logits: logits)
+        XCTAssertTrue(banned.constraintAdmitsNothing && banned.constraintCouldEnd)
+        // a grammar cut off mid-way: it allows only token 1, which a logit bias bans; it could not end here
+        final class OnlyOne: TokenConstraint {
+            func allows(_ token: Int32) -> Bool { token == 1 }
+            func accept(_ token: Int32) {}
+            func reset() {}
+        }
+        var cut = SamplingParameters()
+        cut.temperature = 0
+        cut.logitBias = [LogitBiasEntry(.token(1), .ban)]
+        let cutChain = try SamplerChain(parameters: cut, vocabulary: vocabulary, contextSize: 16, constraint: OnlyOne())
+        let stuck = cutChain.sample(logits: logits)
+        XCTAssertTrue(stuck.constraintAdmitsNothing)
+        XCTAssertFalse(stuck.constraintCouldEnd)
         // an ordinary rejection that the mask resolves is not reported
         var q = SamplingParameters()
         q.temperature = 0

@@ -151,6 +151,19 @@ def test_finished_grammar_with_end_banned_stops_without_more_tokens(server):
         assert events[-1]["stop"] is True and events[-1]["stop_type"] == "eos", (extra, events[-1])
 
 
+def test_grammar_cut_off_by_logit_bias_stops_as_at_a_limit(server):
+    # After "a" the grammar wants "b", which the logit bias bans (the "b" token and the test model's
+    # byte token for it, and "ab" so that "a" comes first): nothing may follow and the grammar is
+    # unfinished, so the generation ends as at a limit with "a".
+    byte_b = 336
+    assert server.post("/detokenize", {"tokens": [byte_b]}).json()["content"] == "b"
+    request = {"prompt": "Say ab:", "grammar": 'root ::= "a" "b"', "n_predict": 20, "temperature": 0,
+               "logit_bias": [["b", False], ["ab", False], [byte_b, False]]}
+    body = server.post("/completion", request).json()
+    assert body["content"] == "a" and body["tokens_predicted"] == 1, body
+    assert body["stop_type"] == "limit" and body["stopped_limit"] is True and body["stopped_eos"] is False, body
+
+
 def test_json_schema_constrains_output(server):
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
     body = server.post("/completion", {"prompt": "A JSON object:", "temperature": 0, "n_predict": 16,
