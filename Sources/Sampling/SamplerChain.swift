@@ -223,12 +223,11 @@ public final class SamplerChain: @unchecked Sendable {
         if masked, let constraint {
             if c.isDense {
                 constraint.maskDisallowed(c.dense)
-                possible = FastMath.maximum(c.denseLogits, c.vocabularySize) > -.infinity
             } else {
                 for i in 0..<c.count where !constraint.allows(c.storage[i].id) { c.storage[i].logit = -.infinity }
                 c.logitsChanged(orderPreserved: false)
-                possible = (0..<c.count).contains { c.storage[$0].logit > -.infinity }
             }
+            possible = c.maxLogit() > -.infinity
         }
         for s in samplers {
             s.apply(to: c, rng: &rng)

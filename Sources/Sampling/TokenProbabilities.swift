@@ -47,12 +47,4 @@ public struct SampledToken: Sendable, Equatable {
     /// finished grammar whose end is banned by `ignore_eos` or a logit bias), rather than being
     /// cut off mid-way (a logit bias banned every token it allows).
     public var constraintCouldEnd = false
-
-    public init(token: Int32, probabilities: TokenProbabilities?, constraintAdmitsNothing: Bool = false,
-                constraintCouldEnd: Bool = false) {
-        self.token = token
-        self.probabilities = probabilities
-        self.constraintAdmitsNothing = constraintAdmitsNothing
-        self.constraintCouldEnd = constraintCouldEnd
-    }
 }
