@@ -22,15 +22,12 @@ size_t cn_packed_bytes(int type, int rows, int blocks) {
     return (size_t)(rows / PK_ROWS) * (size_t)blocks * pk_block_bytes(type);
 }
 
-// Q5_0's fifth bits: bit slices for the AVX2 kernels, 64-bit masks for AVX-512's (packed_layouts.h)
-static int pk_q5_0_sliced(int path) { return path == CN_PATH_AVX2; }
-
 void cn_pack(int path, int type, const void *w, size_t ws, int rows, int blocks, void *out) {
     const uint8_t *src = (const uint8_t *)w;
     uint8_t *dst = (uint8_t *)out;
     switch (type) {
     case CN_TYPE_Q4_K: pk_q4k_pack(src, ws, rows, blocks, dst); break;
-    case CN_TYPE_Q5_0: pk_q5_0_pack(src, ws, rows, blocks, pk_q5_0_sliced(path), dst); break;
+    case CN_TYPE_Q5_0: pk_q5_0_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q8_0: pk_q8_0_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q6_K: pk_q6k_pack(src, ws, rows, blocks, dst); break;
     default: break;
@@ -38,12 +35,17 @@ void cn_pack(int path, int type, const void *w, size_t ws, int rows, int blocks,
 }
 
 void cn_packed_matmul(int path, int type, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
-                      float *y, size_t ys) {
+                      float *y, size_t ys, int order) {
     const uint8_t *p = (const uint8_t *)packed, *act = (const uint8_t *)a;
+    // Q5_0 has one copy, the AVX2 kernels' (an AVX-512 machine runs them too): its block-total
+    // order gains nothing from 512-bit dpbusd that the 16-bit sums of maddubs do not already give
+    if (type == CN_TYPE_Q5_0 && (path == CN_PATH_AVX2 || path == CN_PATH_AVX512)) {
+        pk_q0_matmul_avx2(0, order, blocks, p, groups, act, as, tokens, y, ys);
+        return;
+    }
     if (path == CN_PATH_AVX2) {
         switch (type) {
-        case CN_TYPE_Q5_0: pk_q0_matmul_avx2(0, blocks, p, groups, act, as, tokens, y, ys); break;
-        case CN_TYPE_Q8_0: pk_q0_matmul_avx2(1, blocks, p, groups, act, as, tokens, y, ys); break;
+        case CN_TYPE_Q8_0: pk_q0_matmul_avx2(1, order, blocks, p, groups, act, as, tokens, y, ys); break;
         case CN_TYPE_Q4_K: pk_q4k_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         case CN_TYPE_Q6_K: pk_q6k_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         default: break;
@@ -53,8 +55,7 @@ void cn_packed_matmul(int path, int type, int blocks, const void *packed, int gr
     if (path != CN_PATH_AVX512) return;
     switch (type) {
     case CN_TYPE_Q4_K: pk_q4k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
-    case CN_TYPE_Q5_0: pk_q0_matmul(0, blocks, p, groups, act, as, tokens, y, ys); break;
-    case CN_TYPE_Q8_0: pk_q0_matmul(1, blocks, p, groups, act, as, tokens, y, ys); break;
+    case CN_TYPE_Q8_0: pk_q8_0_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     case CN_TYPE_Q6_K: pk_q6k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     default: break;
     }
@@ -70,22 +71,15 @@ static void pr_q8_0(const uint8_t *g, int blocks, int lane, uint8_t *out) {
     }
 }
 
-static void pr_q5_0(const uint8_t *g, int blocks, int lane, int sliced, uint8_t *out) {
+static void pr_q5_0(const uint8_t *g, int blocks, int lane, uint8_t *out) {
     for (int b = 0; b < blocks; b++) {
         const uint8_t *gb = g + (size_t)b * P5_BLOCK;
         uint8_t *o = out + (size_t)b * CN_BYTES_Q5_0;
         memcpy(o, gb + P5_D + 2 * lane, 2);
         uint32_t qh = 0;
-        for (int j = 0; j < 8; j++) {
-            if (sliced) {
-                for (int k = 0; k < 4; k++)
-                    qh |= (uint32_t)((gb[P5_QH + 32 * (lane / 8) + 4 * (lane % 8) + k] >> j) & 1) << (4 * j + k);
-            } else {
-                uint64_t mask;
-                memcpy(&mask, gb + P5_QH + 8 * j, 8);
-                qh |= (uint32_t)((mask >> (4 * lane)) & 0xF) << (4 * j);
-            }
-        }
+        for (int j = 0; j < 8; j++)
+            for (int k = 0; k < 4; k++)
+                qh |= (uint32_t)((gb[P5_QH + 32 * (lane / 8) + 4 * (lane % 8) + k] >> j) & 1) << (4 * j + k);
         memcpy(o + 2, &qh, 4);
         for (int c = 0; c < 4; c++) memcpy(o + 6 + 4 * c, gb + P5_QS + c * 64 + lane * 4, 4);
     }
@@ -120,7 +114,7 @@ int cn_packed_stored_row(int path, int type, const void *packed, int blocks, int
     const uint8_t *g = (const uint8_t *)packed + (size_t)(row / PK_ROWS) * blocks * gbytes;
     switch (type) {
     case CN_TYPE_Q8_0: pr_q8_0(g, blocks, row % PK_ROWS, out); break;
-    case CN_TYPE_Q5_0: pr_q5_0(g, blocks, row % PK_ROWS, pk_q5_0_sliced(path), out); break;
+    case CN_TYPE_Q5_0: pr_q5_0(g, blocks, row % PK_ROWS, out); break;
     default: pr_q4_K(g, blocks, row % PK_ROWS, out); break;
     }
     return 1;

@@ -21,9 +21,8 @@ enum {
 // Q5_0, per 32-element block of a group
 enum {
     P5_QS = 0,     // [c < 4][row r][4 bytes]: nibble bytes 4c..4c+3 (low: elements 4c.., high: 16 + 4c..)
-    P5_QH = 256,   // [lane j < 8]: 64-bit mask, bit 4r + k = fifth bit of row r's element 4j + k
-                   // (AVX2's copy, "sliced": [half h < 2][32 bytes], bit j of byte 4r + k = fifth bit of
-                   // row 8h + r's element 4j + k, so lane j's bits are one shift away for 8 rows)
+    P5_QH = 256,   // [half h < 2][32 bytes]: bit j of byte 4r + k = fifth bit of row 8h + r's element 4j + k
+                   // ("bit slices": lane j's bits are one shift away for 8 rows)
     P5_D = 320,    // [row r]: d as f16
     P5_BLOCK = 352 // bytes per 32-element block of a group
 };
@@ -46,13 +45,14 @@ enum {
 // Per format: copy `rows` (a multiple of 16) stored rows into groups; multiply `groups` groups
 // with `tokens` activation rows (AVX-512 VNNI, and AVX2 in the *_avx2 variants; see each file for the order kept)
 void pk_q4k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
-void pk_q5_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, int sliced, uint8_t *out);
+void pk_q5_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q8_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q6k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q4k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
-void pk_q0_matmul(int q8, int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
-void pk_q0_matmul_avx2(int q8, int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y,
-                       size_t ys);
+void pk_q8_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+// Q8_0 when q8, else Q5_0 in the order `order` names (CN_ORDER_Q0_LANES or not; every token's)
+void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens,
+                       float *y, size_t ys);
 void pk_q4k_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q6k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q6k_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);

@@ -35,83 +35,56 @@ void pk_q8_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *
     }
 }
 
-void pk_q5_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, int sliced, uint8_t *dst) {
+void pk_q5_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
             uint8_t *o = dst + ((size_t)g * blocks + b) * P5_BLOCK;
-            uint64_t masks[8] = {0};
             uint8_t slices[64] = {0};
             for (int r = 0; r < PK_ROWS; r++) {
                 const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q5_0;
                 uint32_t qh;
                 memcpy(&qh, wb + 2, 4);
                 for (int c = 0; c < 4; c++) memcpy(o + P5_QS + c * 64 + r * 4, wb + 6 + 4 * c, 4);
-                if (sliced) {
-                    for (int j = 0; j < 8; j++)
-                        for (int k = 0; k < 4; k++) slices[32 * (r / 8) + 4 * (r % 8) + k] |= (uint8_t)(((qh >> (4 * j + k)) & 1) << j);
-                } else {
-                    for (int j = 0; j < 8; j++) masks[j] |= (uint64_t)((qh >> (4 * j)) & 0xF) << (4 * r);
-                }
+                for (int j = 0; j < 8; j++)
+                    for (int k = 0; k < 4; k++) slices[32 * (r / 8) + 4 * (r % 8) + k] |= (uint8_t)(((qh >> (4 * j + k)) & 1) << j);
                 memcpy(o + P5_D + 2 * r, wb, 2);
             }
-            if (sliced) memcpy(o + P5_QH, slices, sizeof slices);
-            else memcpy(o + P5_QH, masks, sizeof masks);
+            memcpy(o + P5_QH, slices, sizeof slices);
         }
     }
 }
 
 #if defined(__x86_64__)
-#define P5_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define P8_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
-static inline P5_TARGET int32_t p5_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+static inline P8_TARGET int32_t p8_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
-// One group of 16 rows (Q5_0, or Q8_0 when q8) against nt ≤ 2 activation rows (Q8_0) over nb
-// blocks: y[t·ys + r].
-static inline __attribute__((always_inline)) P5_TARGET void p5_tile(const int q8, int nb, const uint8_t *pg, const uint8_t *a,
+// One group of 16 rows of Q8_0 against nt ≤ 2 activation rows (Q8_0) over nb blocks: y[t·ys + r].
+static inline __attribute__((always_inline)) P8_TARGET void p8_tile(int nb, const uint8_t *pg, const uint8_t *a,
                                                                     size_t as, const int nt, float *y, size_t ys) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(0x10);
     const __m256i ones = _mm256_set1_epi8(1);
     __m512 acc[2][8];
     for (int t = 0; t < nt; t++)
         for (int j = 0; j < 8; j++) acc[t][j] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const uint8_t *gb = pg + (size_t)b * (q8 ? P8_BLOCK : P5_BLOCK);
-        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + (q8 ? P8_D : P5_D))));
+        const uint8_t *gb = pg + (size_t)b * P8_BLOCK;
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + P8_D)));
         const uint8_t *ab[2];
         __m512 scale[2];
-        int32_t corr[2][8];  // −16·Σ q_a (Q8_0: −128·Σ q_a) over each lane's four activations: q = u − 16 (u − 128)
+        int32_t corr[2][8];  // −128·Σ q_a over each lane's four activations: the stored bytes are q + 128
         for (int t = 0; t < nt; t++) {
             ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_0;
             uint16_t h;
             memcpy(&h, ab[t], 2);
             scale[t] = _mm512_mul_ps(d, _mm512_set1_ps(_cvtsh_ss(h)));
             const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, _mm256_loadu_si256((const __m256i *)(ab[t] + 2)));
-            _mm256_storeu_si256((__m256i *)corr[t], _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(s, q8 ? 7 : 4)));
+            _mm256_storeu_si256((__m256i *)corr[t], _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(s, 7)));
         }
-        if (q8) {
-            for (int j = 0; j < 8; j++) {
-                const __m512i u = _mm512_loadu_si512((const void *)(gb + P8_QS + j * 64));
-                for (int t = 0; t < nt; t++) {
-                    const __m512i p = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[t][j]), u, _mm512_set1_epi32(p5_load32(ab[t] + 2 + 4 * j)));
-                    acc[t][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale[t], acc[t][j]);
-                }
-            }
-            continue;
-        }
-        for (int c = 0; c < 4; c++) {
-            const __m512i v = _mm512_loadu_si512((const void *)(gb + P5_QS + c * 64));
-            uint64_t mlo, mhi;
-            memcpy(&mlo, gb + P5_QH + 8 * c, 8);
-            memcpy(&mhi, gb + P5_QH + 8 * (c + 4), 8);
-            const __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-            const __m512i ulo = _mm512_mask_add_epi8(lo, (__mmask64)mlo, lo, sixteen);
-            const __m512i uhi = _mm512_mask_add_epi8(hi, (__mmask64)mhi, hi, sixteen);
+        for (int j = 0; j < 8; j++) {
+            const __m512i u = _mm512_loadu_si512((const void *)(gb + P8_QS + j * 64));
             for (int t = 0; t < nt; t++) {
-                const __m512i plo = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[t][c]), ulo, _mm512_set1_epi32(p5_load32(ab[t] + 2 + 4 * c)));
-                const __m512i phi = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[t][c + 4]), uhi,
-                                                        _mm512_set1_epi32(p5_load32(ab[t] + 2 + 16 + 4 * c)));
-                acc[t][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(plo), scale[t], acc[t][c]);
-                acc[t][c + 4] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(phi), scale[t], acc[t][c + 4]);
+                const __m512i p = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[t][j]), u, _mm512_set1_epi32(p8_load32(ab[t] + 2 + 4 * j)));
+                acc[t][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale[t], acc[t][j]);
             }
         }
     }
@@ -122,22 +95,14 @@ static inline __attribute__((always_inline)) P5_TARGET void p5_tile(const int q8
     }
 }
 
-static P5_TARGET void p5_tile_any(int q8, int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
-    if (q8) {
-        if (nt >= 2) p5_tile(1, nb, pg, a, as, 2, y, ys);
-        else p5_tile(1, nb, pg, a, as, 1, y, ys);
-    } else {
-        if (nt >= 2) p5_tile(0, nb, pg, a, as, 2, y, ys);
-        else p5_tile(0, nb, pg, a, as, 1, y, ys);
-    }
-}
-
-void pk_q0_matmul(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    const size_t gbytes = (size_t)blocks * (q8 ? P8_BLOCK : P5_BLOCK);
+P8_TARGET void pk_q8_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    const size_t gbytes = (size_t)blocks * P8_BLOCK;
     for (int g = 0; g < groups; g++) {
         for (int t0 = 0; t0 < tokens; t0 += 2) {
-            float *yt = y + (size_t)t0 * ys + (size_t)g * PK_ROWS;
-            p5_tile_any(q8, blocks, p + (size_t)g * gbytes, act + (size_t)t0 * as, as, tokens - t0, yt, ys);
+            float *yt = y + (size_t)g * PK_ROWS + (size_t)t0 * ys;
+            const uint8_t *at = act + (size_t)t0 * as, *pg = p + (size_t)g * gbytes;
+            if (tokens - t0 >= 2) p8_tile(blocks, pg, at, as, 2, yt, ys);
+            else p8_tile(blocks, pg, at, as, 1, yt, ys);
         }
     }
 }
@@ -301,13 +266,201 @@ static P0_AVX2 void p8_matmul_avx2(int nb, const uint8_t *p, int groups, const u
             for (int h = 0; h < 2; h++) p8_half_avx2(nb, p + (size_t)g * gbytes, h, act + (size_t)t * as, y + (size_t)t * ys + (size_t)g * PK_ROWS + 8 * h);
 }
 
-void pk_q0_matmul_avx2(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y,
-                       size_t ys) {
+// ---- Q5_0 in invariant numerics' block-total order (any number of activation rows) ----
+// Per block the exact Σ q·q_a of all 32 elements times d_w·d_a, added in f64 block after block
+// (every product exact there: d_w·d_a has 22 significant bits, the sum at most 17), then rounded
+// once to f32 (QuantizedDot.q5_0Totals). With a row in each 32-bit lane nothing is summed across
+// lanes: maddubs gives each row's pair sums of u·q_a (u = q + 16 ≤ 31, so a pair is at most 7874
+// and four chunks' pairs, 31496, still fit 16 bits), one madd per four chunks widens them, and
+// −16·Σ q_a of the whole block is added back. That is 1.5 vector multiplies per 32 products where
+// the eight-lane order needs three (a cvt and an FMA per lane), which is what prompts over Q5_0
+// weights were bound by.
+
+// Per activation row and block: −16·Σ q_a and d_a, the row's side of the product.
+typedef struct {
+    int32_t corr;
+    float d;
+} p5t_act;
+
+// Eight rows' f64 accumulators (lo: rows 0–3, hi: 4–7) plus total · d_w · d_a: the f32 scales
+// d (8 rows' d_w) and da widen exactly, and every product is exact, so mul-then-add is one rounding.
+static inline __attribute__((always_inline)) P0_AVX2 void p5t_add(__m256d *lo, __m256d *hi, __m256i total, __m256d dlo, __m256d dhi,
+                                                                  float da) {
+    const __m256d a = _mm256_set1_pd((double)da);
+    *lo = _mm256_add_pd(*lo, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(total)), _mm256_mul_pd(dlo, a)));
+    *hi = _mm256_add_pd(*hi, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(total, 1)), _mm256_mul_pd(dhi, a)));
+}
+
+static inline __attribute__((always_inline)) P0_AVX2 void p5t_store(__m256d lo, __m256d hi, float *y) {
+    _mm_storeu_ps(y, _mm256_cvtpd_ps(lo));
+    _mm_storeu_ps(y + 4, _mm256_cvtpd_ps(hi));
+}
+
+static P0_AVX2 void p5t_prepare(int nb, const uint8_t *a, p5t_act *out) {
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_0;
+        uint16_t hd;
+        memcpy(&hd, ab, 2);
+        const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)(ab + 2))), ones16);
+        int32_t lanes[8];
+        _mm256_storeu_si256((__m256i *)lanes, sums);
+        int32_t total = 0;
+        for (int j = 0; j < 8; j++) total += lanes[j];
+        out[b].corr = -16 * total;
+        out[b].d = _cvtsh_ss(hd);
+    }
+}
+
+// Rows 8h..8h+7 of one group against nt ≤ P5T_TOKENS activation rows (a + t·as, prepared side at
+// act + t·nb): y[t·ys + r].
+#define P5T_TOKENS 4
+static inline __attribute__((always_inline)) P0_AVX2 void p5t_half(int nb, const uint8_t *pg, int h, const uint8_t *a, size_t as,
+                                                                   const p5t_act *act, const int nt, float *y, size_t ys) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10), ones16 = _mm256_set1_epi16(1);
+    __m256d lo[P5T_TOKENS], hi[P5T_TOKENS];
+    for (int t = 0; t < nt; t++) lo[t] = hi[t] = _mm256_setzero_pd();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *gb = pg + (size_t)b * P5_BLOCK;
+        const __m256i fifths = _mm256_loadu_si256((const __m256i *)(gb + P5_QH + 32 * h));
+        __m256i slo[P5T_TOKENS], shi[P5T_TOKENS];
+        for (int c = 0; c < 4; c++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P5_QS + c * 64 + 32 * h));
+            const __m256i ulo = _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_and_si256(p5_lane_bits(fifths, c), fifth));
+            const __m256i uhi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
+                                                _mm256_and_si256(p5_lane_bits(fifths, c + 4), fifth));
+            for (int t = 0; t < nt; t++) {
+                const uint8_t *ab = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_0 + 2;
+                const __m256i plo = _mm256_maddubs_epi16(ulo, _mm256_set1_epi32(p0_load32(ab + 4 * c)));
+                const __m256i phi = _mm256_maddubs_epi16(uhi, _mm256_set1_epi32(p0_load32(ab + 16 + 4 * c)));
+                slo[t] = c == 0 ? plo : _mm256_add_epi16(slo[t], plo);
+                shi[t] = c == 0 ? phi : _mm256_add_epi16(shi[t], phi);
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P5_D + 16 * h)));
+        const __m256d dlo = _mm256_cvtps_pd(_mm256_castps256_ps128(d)), dhi = _mm256_cvtps_pd(_mm256_extractf128_ps(d, 1));
+        for (int t = 0; t < nt; t++) {
+            const p5t_act *x = act + (size_t)t * nb + b;
+            const __m256i total = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(slo[t], ones16), _mm256_madd_epi16(shi[t], ones16)),
+                                                   _mm256_set1_epi32(x->corr));
+            p5t_add(&lo[t], &hi[t], total, dlo, dhi, x->d);
+        }
+    }
+    for (int t = 0; t < nt; t++) p5t_store(lo[t], hi[t], y + (size_t)t * ys);
+}
+
+// Many activation rows: a group unpacked once into u (p5t_unpack: per block and half h the eight
+// 4-byte chunks of u = q + 16, chunk j holding elements 4j..4j+3 of rows 8h..8h+7, then the rows'
+// d_w as f32), then one activation row at a time against all 16 rows, each broadcast of its bytes
+// serving both halves. The same integers and float operations as p5t_half. (Measured on Zen 3,
+// 2048 × 640 against 512 rows, one thread: 16 rows × 1 activation row 74–83 GMAC/s, 8 × 4 72–79,
+// 8 × 3 74–78, 16 × 2 60–66, whose sums outgrow the registers; the eight-lane order's blocked
+// kernel 39.)
+typedef struct {
+    __m256i u[8][2];
+    __m256d d[4];  // rows 0–3, 4–7, 8–11, 12–15
+} p5t_block;
+
+static P0_AVX2 void p5t_unpack(int nb, const uint8_t *pg, p5t_block *out) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *gb = pg + (size_t)b * P5_BLOCK;
+        for (int h = 0; h < 2; h++) {
+            const __m256i fifths = _mm256_loadu_si256((const __m256i *)(gb + P5_QH + 32 * h));
+            for (int c = 0; c < 4; c++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P5_QS + c * 64 + 32 * h));
+                out[b].u[c][h] = _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_and_si256(p5_lane_bits(fifths, c), fifth));
+                out[b].u[c + 4][h] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
+                                                     _mm256_and_si256(p5_lane_bits(fifths, c + 4), fifth));
+            }
+            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P5_D + 16 * h)));
+            out[b].d[2 * h] = _mm256_cvtps_pd(_mm256_castps256_ps128(d));
+            out[b].d[2 * h + 1] = _mm256_cvtps_pd(_mm256_extractf128_ps(d, 1));
+        }
+    }
+}
+
+// The unpacked group against activation row a (prepared side act): y[r] for its 16 rows.
+static P0_AVX2 void p5t_row(int nb, const p5t_block *w, const uint8_t *a, const p5t_act *act, float *y) {
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};  // rows in fours
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_0 + 2;
+        __m256i s16[2], s32[2];
+        for (int j = 0; j < 8; j++) {
+            const __m256i x = _mm256_set1_epi32(p0_load32(ab + 4 * j));
+            for (int h = 0; h < 2; h++) {
+                const __m256i p = _mm256_maddubs_epi16(_mm256_load_si256(&w[b].u[j][h]), x);
+                s16[h] = j % 4 == 0 ? p : _mm256_add_epi16(s16[h], p);
+                if (j == 3) s32[h] = _mm256_madd_epi16(s16[h], ones16);
+                if (j == 7) s32[h] = _mm256_add_epi32(s32[h], _mm256_madd_epi16(s16[h], ones16));
+            }
+        }
+        const __m256i corr = _mm256_set1_epi32(act[b].corr);
+        for (int h = 0; h < 2; h++)
+            p5t_add(&acc[2 * h], &acc[2 * h + 1], _mm256_add_epi32(s32[h], corr), w[b].d[2 * h], w[b].d[2 * h + 1], act[b].d);
+    }
+    p5t_store(acc[0], acc[1], y);
+    p5t_store(acc[2], acc[3], y + 8);
+}
+
+static _Thread_local p5t_act *p5t_buffer;
+static _Thread_local size_t p5t_capacity;
+static _Thread_local p5t_block *p5t_weights;
+static _Thread_local size_t p5t_weight_capacity;
+
+// The call's activation rows prepared once; then, for a few rows (decode), each half group against
+// them P5T_TOKENS at a time (its weights, nb · 176 bytes, stay in L1 across the rows), for more
+// (prompts), each group unpacked once against every row.
+static P0_AVX2 void p5t_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    if (tokens <= 0 || groups <= 0) return;
+    const size_t need = (size_t)tokens * nb;
+    if (p5t_capacity < need) {
+        free(p5t_buffer);
+        const size_t grown = need + need / 4;
+        p5t_buffer = malloc(grown * sizeof(p5t_act));
+        if (!p5t_buffer) abort();  // 8 bytes per block and activation row: out of memory
+        p5t_capacity = grown;
+    }
+    for (int t = 0; t < tokens; t++) p5t_prepare(nb, act + (size_t)t * as, p5t_buffer + (size_t)t * nb);
+    const size_t gbytes = (size_t)nb * P5_BLOCK;
+    if (tokens > P5T_TOKENS) {
+        if (p5t_weight_capacity < (size_t)nb) {
+            free(p5t_weights);
+            p5t_weights = aligned_alloc(32, (size_t)nb * sizeof(p5t_block));
+            if (!p5t_weights) abort();  // 640 bytes per block: out of memory
+            p5t_weight_capacity = (size_t)nb;
+        }
+        for (int g = 0; g < groups; g++) {
+            p5t_unpack(nb, p + (size_t)g * gbytes, p5t_weights);
+            for (int t = 0; t < tokens; t++)
+                p5t_row(nb, p5t_weights, act + (size_t)t * as, p5t_buffer + (size_t)t * nb, y + (size_t)t * ys + (size_t)g * PK_ROWS);
+        }
+        return;
+    }
+    for (int g = 0; g < groups; g++)
+        for (int h = 0; h < 2; h++)
+            for (int t0 = 0; t0 < tokens; t0 += P5T_TOKENS) {
+                const uint8_t *pg = p + (size_t)g * gbytes, *at = act + (size_t)t0 * as;
+                const p5t_act *xt = p5t_buffer + (size_t)t0 * nb;
+                float *yt = y + (size_t)t0 * ys + (size_t)g * PK_ROWS + 8 * h;
+                switch (tokens - t0) {
+                case 1: p5t_half(nb, pg, h, at, as, xt, 1, yt, ys); break;
+                case 2: p5t_half(nb, pg, h, at, as, xt, 2, yt, ys); break;
+                case 3: p5t_half(nb, pg, h, at, as, xt, 3, yt, ys); break;
+                default: p5t_half(nb, pg, h, at, as, xt, P5T_TOKENS, yt, ys); break;
+                }
+            }
+}
+
+void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens,
+                       float *y, size_t ys) {
     if (q8) p8_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys);
-    else p5_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys);
+    else if (order & CN_ORDER_Q0_LANES) p5_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys);
+    else p5t_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys);
 }
 #else
-void pk_q0_matmul(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
-void pk_q0_matmul_avx2(int q8, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y,
-                       size_t ys) {}
+void pk_q8_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens,
+                       float *y, size_t ys) {}
 #endif

@@ -3,11 +3,11 @@ import CriaNumerics
 /// How one batch is computed, decided once before the first layer: the float order of every
 /// row's matrix products and which rows attend together in tiles.
 ///
-/// In invariant numerics every row gets the same plan whatever the batch (gemv order, one-row
-/// attention), so a row's numbers depend only on its own sequence. In llama.cpp numerics the plan
-/// follows llama.cpp's: each sequence's rows are cut into micro-batch groups, and a group's size
-/// picks the orders (repacked Q4_K gemm from 4 rows, tiled K-quant products from 8, tiled
-/// attention from 64).
+/// In invariant numerics every row gets the same plan whatever the batch (gemv order with Q5_0's
+/// block totals, one-row attention), so a row's numbers depend only on its own sequence. In
+/// llama.cpp numerics the plan follows llama.cpp's: every row takes its eight-lane Q5_0 order, each
+/// sequence's rows are cut into micro-batch groups, and a group's size picks the other orders
+/// (repacked Q4_K gemm from 4 rows, tiled K-quant products from 8, tiled attention from 64).
 struct ForwardSchedule {
     /// Matrix-product order of each row, in row order.
     var rowOrders: [RowOrder]
@@ -28,7 +28,7 @@ struct ForwardSchedule {
         for group in Self.microBatchGroups(batch, size: microBatchSize) {
             let gemmRows = group.count >= 4 ? group.count - group.count % 4 : 0
             for (j, i) in group.enumerated() {
-                var order: RowOrder = []
+                var order: RowOrder = .q0Lanes
                 if group.count >= 2 { order.insert(.multiRow) }
                 if group.count >= 8 { order.insert(.tiledKQuant) }
                 if j < gemmRows { order.insert(.repackedQ4K) }

@@ -25,14 +25,14 @@ extension TransformerModel {
         let grouping = ExpertGrouping(selected: e.selected, tokens: n, slots: k, expertCount: x.count)
 
         Matmul.multiplyExperts([(w.up, e.up), (w.gate, e.gate)], input: .perToken(s.h), grouping: grouping,
-                               scratch: e.matmul, pool: pool, path: kernelPath)
+                               scratch: e.matmul, pool: pool, path: kernelPath, order: uniformOrder)
         addExpertBias(w.upBias, e.up, width: ff, grouping: grouping, selected: e.selected)
         addExpertBias(w.gateBias, e.gate, width: ff, grouping: grouping, selected: e.selected)
         eachRow(grouping.pairCount) { i in
             x.activation.apply(gate: e.gate + i * ff, up: e.up + i * ff, count: ff, into: e.gate + i * ff, path: kernelPath)
         }
         Matmul.multiplyExperts([(w.down, e.down)], input: .grouped(e.gate), grouping: grouping, scratch: e.matmul,
-                               pool: pool, path: kernelPath)
+                               pool: pool, path: kernelPath, order: uniformOrder)
         addExpertBias(w.downBias, e.down, width: d, grouping: grouping, selected: e.selected)
         sumExperts(e, grouping: grouping, into: s.o)
         addSharedExpert(w, pass)

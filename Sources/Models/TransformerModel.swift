@@ -47,6 +47,10 @@ public final class TransformerModel: @unchecked Sendable {
     /// Whether rows follow llama.cpp's batch-dependent orders or one fixed order (the default).
     public var numerics = NumericsMode.invariant
 
+    /// The order of products whose every row takes llama.cpp's one-row order in llama.cpp numerics
+    /// (the LM head, the experts): its eight Q5_0 lanes there, the invariant order otherwise.
+    var uniformOrder: RowOrder { numerics == .llamaCpp ? .q0Lanes : [] }
+
     /// LoRA adapters applied at run time (`--lora`), by id; each row uses its sequence's scales
     /// from the batch (`Batch.adapterScales`) or, for sequences without one, `adapterScales`.
     public var adapters: [LoraAdapter] = []
@@ -591,8 +595,10 @@ public final class TransformerModel: @unchecked Sendable {
             for (j, i) in wanted.enumerated() {
                 VectorMath.rmsNorm(x + i * d, weight: outputNorm, count: d, eps: config.rmsEpsilon, into: normed + j * d)
             }
+            let orders = [RowOrder](repeating: uniformOrder, count: wanted.count)
             logits.withUnsafeMutableBufferPointer { lb in
-                Matmul.multiply(weights.output, normed, batch: wanted.count, into: lb.baseAddress!, pool: pool, path: kernelPath)
+                Matmul.multiply(weights.output, normed, batch: wanted.count, into: lb.baseAddress!, pool: pool, path: kernelPath,
+                                orders: orders)
             }
         }
         scaleLogits(&logits)

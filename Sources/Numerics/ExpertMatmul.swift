@@ -64,13 +64,13 @@ extension Matmul {
     // (expert, weight row) for all products together, one parallel region. Every y element is the
     // same instruction sequence as in `multiply` with one activation row, whatever the other pairs
     // (the kernels are batch-invariant), so a token's result does not depend on which tokens
-    // share its experts. llama.cpp's mul_mat_id takes the vec_dot order for every row, which is
-    // this order.
+    // share its experts. llama.cpp's mul_mat_id takes the vec_dot order for every row: this
+    // order with `order` .q0Lanes (llama.cpp numerics), the invariant one without.
     //
     // Outputs are in the grouping's order (`pairCount × rows` each).
     public static func multiplyExperts(_ products: [(ExpertWeights, UnsafeMutablePointer<Float>)], input: ExpertInput,
                                        grouping g: ExpertGrouping, scratch: ExpertMatmulScratch, pool: ComputePool,
-                                       path: KernelPath = KernelDispatch.current) {
+                                       path: KernelPath = KernelDispatch.current, order: RowOrder = []) {
         guard g.pairCount > 0, let first = products.first else { return }
         let k = first.0.columns
         precondition(products.allSatisfy { $0.0.columns == k && $0.0.type == first.0.type })
@@ -100,6 +100,8 @@ extension Matmul {
         // work items: (used expert, product, weight row), flattened
         let perExpert = products.reduce(0) { $0 + $1.0.rows }
         let granule = products.contains { $0.0.packed != nil } ? PackedWeights.groupRows : 1
+        let rowOrders = [RowOrder](repeating: order, count: order.isEmpty ? 0 : g.pairCount)
+        rowOrders.withUnsafeBufferPointer { orders in
         pool.parallelFor(g.experts.count * perExpert, minimumChunk: 16, granule: granule) { range in
             var item = range.lowerBound
             while item < range.upperBound {
@@ -111,12 +113,14 @@ extension Matmul {
                     let a = max(from, start), b = min(to, start + w.rows)
                     if a < b {
                         multiplyRows(w.expert(e), (a - start)..<(b - start), UnsafeRawPointer(grouped + lo * rowBytes),
-                                     batch: count, activationFormat: format, into: y + lo * w.rows, path: path)
+                                     batch: count, activationFormat: format, into: y + lo * w.rows, path: path,
+                                     orders: order.isEmpty ? nil : orders.baseAddress.map { $0 + lo })
                     }
                     start += w.rows
                 }
                 item = slot * perExpert + to
             }
+        }
         }
     }
 

@@ -95,9 +95,10 @@ public enum Matmul {
             let g = PackedWeights.groupRows
             let first = (rows.lowerBound + g - 1) / g, end = min(rows.upperBound, w.rows / g * g) / g
             if w.packed != nil, first < end, PackedWeights.supports(w.type, path: path),
-               PackedWeights.sameLayout(w.type, w.packedPath, path), PackedWeights.uses(w.type, batch: batch, orders: orders) {
+               PackedWeights.uses(w.type, batch: batch, orders: orders) {
                 stored(rows.lowerBound..<first * g)
-                PackedWeights.multiply(w, groups: first..<end, a, aStride: rowBytes, batch: batch, into: y, yStride: m, path: path)
+                PackedWeights.multiply(w, groups: first..<end, a, aStride: rowBytes, batch: batch, into: y, yStride: m, path: path,
+                                       order: orders?[0] ?? [])
                 stored(end * g..<rows.upperBound)
                 return
             }

@@ -7,8 +7,9 @@ import GGUF
 /// Four layouts, all with rows interleaved in groups of 16 so the AVX-512 and AVX2 paths multiply
 /// one row per vector lane (AVX2: half a group per pass) instead of a horizontal sum per row and
 /// block: Q4_K (`packed_q4k.c`, used
-/// for every batch size), Q5_0 and Q8_0 (`packed_q0.c`, used for up to `smallBatchLimit` rows,
-/// the decode steps; prompts keep the stored blocked kernel), and Q6_K (`packed_q6k.c`: weights
+/// for every batch size), Q5_0 (`packed_q0.c`, every batch size in invariant numerics' block-total
+/// order, up to `smallBatchLimit` rows in llama.cpp's eight-lane order), Q8_0 (`packed_q0.c`, up to
+/// `smallBatchLimit` rows, the decode steps; prompts keep the stored blocked kernel), and Q6_K (`packed_q6k.c`: weights
 /// pre-multiplied by their scales as int16, 2.4 times the stored bytes, so used for prompts
 /// only; decode keeps the stored rows, which therefore stay in memory). The packed products give
 /// the stored products' bits for every row in the default order, so packing changes speed, never
@@ -37,10 +38,6 @@ public final class PackedWeights: @unchecked Sendable {
         }
     }
 
-    /// Whether a copy laid out for path `a` serves a product on path `b`: Q5_0's fifth bits are
-    /// laid out per path (AVX-512 reads 64-bit masks, AVX2 bit slices); the other layouts are shared.
-    public static func sameLayout(_ type: GGMLType, _ a: KernelPath, _ b: KernelPath) -> Bool { type != .q5_0 || a == b }
-
     /// Whether a product of `batch` activation rows with a packed `type` matrix reads the copy,
     /// given the rows' orders: rows in one of llama.cpp's batch-dependent orders for this type
     /// take the stored kernel, which has them.
@@ -51,6 +48,11 @@ public final class PackedWeights: @unchecked Sendable {
         case .q6_K:
             guard batch > smallBatchLimit else { return false }
             stored = .tiledKQuant
+        case .q5_0:
+            // one order for the whole batch (the kernel takes one); the block totals at any size
+            let lanes = orders?[0].contains(.q0Lanes) ?? false
+            if let orders, (1..<max(batch, 1)).contains(where: { orders[$0].contains(.q0Lanes) != lanes }) { return false }
+            return !lanes || batch <= smallBatchLimit
         default: return batch <= smallBatchLimit
         }
         guard let orders else { return true }
@@ -126,13 +128,14 @@ public final class PackedWeights: @unchecked Sendable {
     }
 
     /// y rows of groups `groups` of packed `w` (see `Matmul.multiplyRows`).
+    /// `order`: every row's (`uses` has checked that they agree where the kernel reads it).
     static func multiply(_ w: WeightMatrix, groups: Range<Int>, _ a: UnsafeRawPointer, aStride: Int, batch: Int,
-                         into y: UnsafeMutablePointer<Float>, yStride: Int, path: KernelPath) {
+                         into y: UnsafeMutablePointer<Float>, yStride: Int, path: KernelPath, order: RowOrder) {
         guard let packed = w.packed else { return }
         let blocks = Int32(w.columns / w.type.blockSize)
         let start = packed + groups.lowerBound * groupBytes(w.type, columns: w.columns)
         let out = y + groups.lowerBound * groupRows
         cn_packed_matmul(path.rawValue, Int32(w.type.rawValue), blocks, start, Int32(groups.count), a, aStride, Int32(batch),
-                         out, yStride)
+                         out, yStride, Int32(order.rawValue))
     }
 }

@@ -7,8 +7,9 @@ import GGUF
 public enum QuantizedDot {
     /// Σ over the row; `w` in `weightType`, `a` in `ActivationQuantization.format(for: weightType)`,
     /// `count` elements.
-    /// `order`: llama.cpp's batch-dependent order for the row, where it has one (its tiled
-    /// matmul for Q5_K and Q6_K, its repacked gemm for Q4_K); other formats have one order.
+    /// `order`: llama.cpp's order for the row, where it differs from invariant numerics' (its tiled
+    /// matmul for Q5_K and Q6_K, its repacked gemm for Q4_K, its eight lanes for Q5_0); other
+    /// formats have one order.
     public static func dot(_ weightType: GGMLType, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int,
                            order: RowOrder = []) -> Float {
         let tiled = order.contains(.tiledKQuant)
@@ -18,7 +19,7 @@ public enum QuantizedDot {
         switch weightType {
         case .q8_0: return q8_0(w, a, blocks: count / 32)
         case .q4_0: return q4_0(w, a, blocks: count / 32)
-        case .q5_0: return q5_0(w, a, blocks: count / 32)
+        case .q5_0: return order.contains(.q0Lanes) ? q5_0(w, a, blocks: count / 32) : q5_0Totals(w, a, blocks: count / 32)
         case .q4_1: return q4_1(w, a, blocks: count / 32)
         case .q5_1: return q5_1(w, a, blocks: count / 32)
         case .iq4_nl: return iq4_nl(w, a, blocks: count / 32)
@@ -106,6 +107,29 @@ public enum QuantizedDot {
             }
             return loadF16(wb, 0)
         }
+    }
+
+    /// Q5_0 in invariant numerics' order: block b's exact Σ q_w·q_a over all 32 elements times
+    /// d_w·d_a, added in Double block after block, rounded once to Float. Every product is exact
+    /// (d_w·d_a has at most 22 significant bits, the block sum 17), so the only roundings are the
+    /// Double additions and the last one: the result is the quantized operands' exact dot product
+    /// to within an f64 rounding, in one fixed order. (The same block sums accumulated in f32
+    /// moved the GPL-3 perplexity 0.23% from llama.cpp's, see docs/numerics.md.)
+    static func q5_0Totals(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        var acc: Double = 0
+        for b in 0..<blocks {
+            let wb = w + b * 22, ab = a + b * 34
+            let qh = wb.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian
+            var s: Int32 = 0
+            for j in 0..<16 {
+                let byte = u8(wb, 6 + j)
+                let lo = ((byte & 0xF) | Int32((qh >> UInt32(j)) & 1) << 4) - 16
+                let hi = ((byte >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4) - 16
+                s += lo * i8(ab, 2 + j) + hi * i8(ab, 18 + j)
+            }
+            acc += Double(s) * Double(loadF16(wb, 0) * loadF16(ab, 0))
+        }
+        return Float(acc)
     }
 
     // Σ_b d_w·d_a·Σ q_w·q_a + m_w·s_a   (s_a = d_a·Σ q_a, stored in the Q8_1 block)

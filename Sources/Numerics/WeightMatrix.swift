@@ -14,7 +14,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// the first `rows / 16 · 16` rows, owned by the `PackedWeights` that made it; nil when the
     /// matrix is used as stored.
     public internal(set) var packed: UnsafeRawPointer?
-    /// The kernel path `packed` was laid out for (`PackedWeights.sameLayout`).
+    /// The kernel path `packed` was made on (its rows are read back through it).
     public internal(set) var packedPath = KernelPath.portable
 
     public init(type: GGMLType, rows: Int, columns: Int, data: UnsafeRawPointer) {

@@ -84,13 +84,18 @@ import TestSupport
         for (position, pair) in g.pairs.enumerated() { #expect(g.positions[Int(pair)] == Int32(position)) }
     }
 
-    static let expertFormats: [GGMLType] = [.q8_0, .q4_0, .q4_K, .q5_K, .q6_K]
+    static let expertFormats: [GGMLType] = [.q8_0, .q4_0, .q5_0, .q4_K, .q5_K, .q6_K]
 
     /// Every (token, slot) row of the grouped products is bit-identical to the same token through
     /// `Matmul.multiply` with the selected expert's matrix alone, whatever other tokens share
     /// the expert, for per-token input (gate/up, two products at once) and grouped input (down).
+    /// Q5_0 in both of its orders (invariant block totals, llama.cpp's lanes).
     @Test(arguments: expertFormats, KernelDispatch.available)
     func groupedProductsEqualEachTokenAlone(_ type: GGMLType, _ path: KernelPath) {
+        for order in type == .q5_0 ? [[], RowOrder.q0Lanes] : [[]] { groupedProductsEqualEachTokenAlone(type, path, order: order) }
+    }
+
+    func groupedProductsEqualEachTokenAlone(_ type: GGMLType, _ path: KernelPath, order: RowOrder) {
         let experts = 6, rows = 20, tokens = 7, slots = 3
         let c = KernelTests.makeCase(type, rows: 2 * experts * rows, tokens: tokens * slots, seed: UInt64(type.rawValue) + 77)
         let k = c.k
@@ -111,22 +116,22 @@ import TestSupport
                 ya.withUnsafeMutableBufferPointer { pa in
                     yb.withUnsafeMutableBufferPointer { pb in
                         Matmul.multiplyExperts([(a, pa.baseAddress!), (b, pb.baseAddress!)], input: .perToken(x), grouping: g,
-                                               scratch: scratch, pool: pool, path: path)
+                                               scratch: scratch, pool: pool, path: path, order: order)
                     }
                 }
                 // grouped input: row i of x is grouped position i's input
                 yd.withUnsafeMutableBufferPointer { pd in
                     Matmul.multiplyExperts([(a, pd.baseAddress!)], input: .grouped(x), grouping: g, scratch: scratch,
-                                           pool: pool, path: path)
+                                           pool: pool, path: path, order: order)
                 }
                 for pair in 0..<g.pairCount {
                     let t = pair / slots, e = Int(selected[pair]), i = Int(g.positions[pair])
                     for (w, y, input) in [(a, ya, x + t * k), (b, yb, x + t * k), (a, yd, x + i * k)] {
                         alone.withUnsafeMutableBufferPointer {
-                            Matmul.multiply(w.expert(e), input, batch: 1, into: $0.baseAddress!, pool: pool, path: path)
+                            Matmul.multiply(w.expert(e), input, batch: 1, into: $0.baseAddress!, pool: pool, path: path, orders: [order])
                         }
                         let same = (0..<rows).allSatisfy { alone[$0].bitPattern == y[i * rows + $0].bitPattern }
-                        #expect(same, "\(type.name) \(path): pair \(pair) (token \(t), expert \(e)) differs from the token alone")
+                        #expect(same, "\(type.name) \(path) \(order): pair \(pair) (token \(t), expert \(e)) differs from the token alone")
                     }
                 }
             }

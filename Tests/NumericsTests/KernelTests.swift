@@ -90,8 +90,9 @@ import TestSupport
     func matmulMatchesReferences(_ type: GGMLType, _ path: KernelPath) throws {
         // 10 tokens: tiles of 4 plus a remainder, and the many-token (blocked) kernels where a path has them
         let c = Self.makeCase(type, tokens: 10, seed: UInt64(type.rawValue) * 7 + 1)
-        // tokens mix llama.cpp's batch-dependent orders: none, tiled, gemm, both
-        let modes: [RowOrder] = (0..<c.tokens).map { RowOrder(rawValue: UInt8($0 % 4)) }
+        // tokens mix llama.cpp's orders: none, tiled, gemm, both, and Q5_0's eight lanes on every
+        // third token (so runs of either Q5_0 order, and single tokens, meet in one call)
+        let modes: [RowOrder] = (0..<c.tokens).map { RowOrder(rawValue: UInt8($0 % 4)).union($0 % 3 == 0 ? .q0Lanes : []) }
         let format = try #require(ActivationQuantization.format(for: type))
         let aBytes = ActivationQuantization.rowBytes(format, count: c.k)
         let pool = ComputePool(threads: 2)
@@ -149,7 +150,7 @@ import TestSupport
     @Test(arguments: formats, KernelDispatch.available)
     func matmulIsBatchInvariant(_ type: GGMLType, _ path: KernelPath) {
         let c = Self.makeCase(type, rows: 37, tokens: 21, seed: UInt64(type.rawValue) * 13 + 5)
-        let modes: [RowOrder] = (0..<c.tokens).map { RowOrder(rawValue: UInt8(($0 * 7) % 4)) }
+        let modes: [RowOrder] = (0..<c.tokens).map { RowOrder(rawValue: UInt8(($0 * 7) % 4)).union($0 % 3 == 1 ? .q0Lanes : []) }
         let pool = ComputePool(threads: 2)
         var batched = [Float](repeating: .nan, count: c.tokens * c.rows)
         var single = [Float](repeating: .nan, count: c.rows)

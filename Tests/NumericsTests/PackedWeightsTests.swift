@@ -12,13 +12,17 @@ import TestSupport
 /// reference and the portable dot in KernelTests.
 @Suite struct PackedWeightsTests {
     /// 45 rows: two whole groups and 13 rows the stored kernel keeps; 1…13 tokens: single rows,
-    /// tiles, remainders and the many-token chunking (Q5_0's and Q8_0's packed kernel serves up to 4 rows,
-    /// Q6_K's more than 4; the direct call below runs where the packed kernel serves).
+    /// tiles, remainders and the many-token chunking (Q8_0's packed kernel and Q5_0's in llama.cpp's
+    /// lane order serve up to 4 rows, Q5_0's block totals every batch, Q6_K's more than 4; the direct
+    /// call below runs where the packed kernel serves). Q5_0 in both of its orders.
     @Test(arguments: [GGMLType.q4_K, .q5_0, .q8_0, .q6_K], [1, 2, 3, 4, 5, 9, 13])
     func packedProductEqualsStoredProduct(_ type: GGMLType, _ tokens: Int) throws {
         let paths = Self.paths(type)
         if paths.isEmpty { print("PackedWeightsTests: no kernel path of this CPU packs \(type.name); skipped") }
-        for path in paths { try packedProductEqualsStoredProduct(type, tokens, path: path) }
+        let orders: [RowOrder] = type == .q5_0 ? [[], .q0Lanes] : [[]]
+        for path in paths {
+            for order in orders { try packedProductEqualsStoredProduct(type, tokens, path: path, order: order) }
+        }
     }
 
     /// The paths of this CPU that pack `type` (AVX-512 machines check their AVX2 kernels too).
@@ -26,7 +30,8 @@ import TestSupport
         KernelDispatch.available.filter { PackedWeights.supports(type, path: $0) }
     }
 
-    func packedProductEqualsStoredProduct(_ type: GGMLType, _ tokens: Int, path: KernelPath) throws {
+    func packedProductEqualsStoredProduct(_ type: GGMLType, _ tokens: Int, path: KernelPath, order: RowOrder) throws {
+        let orders = [RowOrder](repeating: order, count: tokens)
         let c = KernelTests.makeCase(type, rows: 45, tokens: tokens, seed: 4242 + UInt64(tokens) + UInt64(type.rawValue))
         let store = PackedWeights()
         let pool = ComputePool(threads: 2)
@@ -43,10 +48,10 @@ import TestSupport
             #expect(store.byteCount == 2 * PackedWeights.groupBytes(type, columns: c.k))
             c.x.withUnsafeBufferPointer { xb in
                 stored.withUnsafeMutableBufferPointer {
-                    Matmul.multiply(w, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: path)
+                    Matmul.multiply(w, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: path, orders: orders)
                 }
                 packed.withUnsafeMutableBufferPointer {
-                    Matmul.multiply(p, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: path)
+                    Matmul.multiply(p, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: path, orders: orders)
                 }
                 a.withUnsafeMutableBytes { ab in
                     for t in 0..<tokens {
@@ -54,38 +59,37 @@ import TestSupport
                     }
                 }
             }
-            if PackedWeights.uses(type, batch: tokens, orders: nil) {
+            if PackedWeights.uses(type, batch: tokens, orders: orders) {
                 a.withUnsafeBytes { ab in
                     direct.withUnsafeMutableBufferPointer {
                         PackedWeights.multiply(p, groups: 0..<2, ab.baseAddress!, aStride: aBytes, batch: tokens, into: $0.baseAddress!,
-                                               yStride: c.rows, path: path)
+                                               yStride: c.rows, path: path, order: order)
                     }
                 }
                 for t in 0..<tokens {
                     for r in 0..<32 {
                         let i = t * c.rows + r
-                        #expect(direct[i].bitPattern == stored[i].bitPattern, "\(type.name) t\(t) r\(r) \(path): packed kernel \(direct[i]) vs stored \(stored[i])")
+                        #expect(direct[i].bitPattern == stored[i].bitPattern, "\(type.name) t\(t) r\(r) \(path) \(order): packed kernel \(direct[i]) vs stored \(stored[i])")
                     }
                 }
             }
             _ = try #require(stored.first)
-            // A copy laid out for this path, multiplied on another (an AVX-512 CPU's AVX2 kernels):
-            // the other path's packed kernel where the layouts agree, its stored kernel where
-            // they do not (Q5_0) — the same bits either way.
+            // A copy made on this path, multiplied on another (an AVX-512 CPU's AVX2 kernels): the
+            // layouts are the same, so the other path's packed kernel, with the same bits.
             for other in KernelDispatch.available where other != path {
                 var elsewhere = [Float](repeating: .infinity, count: tokens * c.rows)
                 c.x.withUnsafeBufferPointer { xb in
                     elsewhere.withUnsafeMutableBufferPointer {
-                        Matmul.multiply(p, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: other)
+                        Matmul.multiply(p, xb.baseAddress!, batch: tokens, into: $0.baseAddress!, pool: pool, path: other, orders: orders)
                     }
                 }
-                #expect(elsewhere.map(\.bitPattern) == stored.map(\.bitPattern), "\(type.name) packed for \(path), multiplied on \(other)")
+                #expect(elsewhere.map(\.bitPattern) == stored.map(\.bitPattern), "\(type.name) packed for \(path), multiplied on \(other) \(order)")
             }
         }
         for t in 0..<tokens {
             for r in 0..<c.rows {
                 let i = t * c.rows + r
-                #expect(packed[i].bitPattern == stored[i].bitPattern, "\(type.name) t\(t) r\(r) \(path): packed \(packed[i]) vs stored \(stored[i])")
+                #expect(packed[i].bitPattern == stored[i].bitPattern, "\(type.name) t\(t) r\(r) \(path) \(order): packed \(packed[i]) vs stored \(stored[i])")
             }
         }
     }

@@ -29,9 +29,10 @@ enum {
     CN_BYTES_TQ2_0 = 66, CN_BYTES_MXFP4 = 17, CN_BYTES_Q8_K = 292
 };
 
-/// A token's float order in cn_matmul (bits of `modes`; 0 = llama.cpp's vec_dot/gemv order, the one
-/// invariant numerics use): llama.cpp's tiled K-quant matmul, and its repacked Q4_K gemm.
-enum { CN_ORDER_TILED_KQUANT = 1, CN_ORDER_REPACKED_Q4K = 2 };
+/// A token's float order in cn_matmul (bits of `modes`; 0 = the one invariant numerics use): llama.cpp's
+/// tiled K-quant matmul, its repacked Q4_K gemm, and its eight-lane order for Q5_0 (vec_dot and gemm on
+/// x86), which invariant numerics replace by per-block totals (QuantizedDot.q5_0).
+enum { CN_ORDER_TILED_KQUANT = 1, CN_ORDER_REPACKED_Q4K = 2, CN_ORDER_Q0_LANES = 4 };
 
 /// The best path this CPU supports (AVX2+FMA+F16C, AVX-512 F/BW/VL/VNNI), or CN_PATH_NONE.
 int cn_best_path(void);
@@ -52,13 +53,14 @@ void cn_matmul(int path, int ggml_type, int blocks, const void *w, size_t w_stri
 /// CN_TYPE_Q5_0, CN_TYPE_Q8_0 or CN_TYPE_Q6_K: the copy's bytes for the first rows/16·16 rows, the copy
 /// itself, and the product y[t·y_stride + 16g + r] for groups g < `groups`, r < 16, t < tokens (the
 /// weight's activation format, as cn_matmul). The product runs on CN_PATH_AVX512 and CN_PATH_AVX2 and gives
-/// cn_matmul's bits for tokens whose mode is 0; Q5_0's and Q8_0's kernel is meant for a few tokens
-/// (decode), Q6_K's (2.4× the stored bytes) for many (prompts). `path` is the path that will multiply
-/// the copy (and read its rows back): Q5_0's fifth bits are laid out per path (packed_layouts.h).
+/// cn_matmul's bits for tokens whose mode is `order` (every token's; only CN_ORDER_Q0_LANES is read, by
+/// Q5_0); Q5_0's block-total kernel serves any number of tokens, its eight-lane one and Q8_0's are meant
+/// for a few (decode), Q6_K's (2.4× the stored bytes) for many (prompts). The copies are laid out alike
+/// on both paths (`path` is kept for the callers' symmetry).
 size_t cn_packed_bytes(int ggml_type, int rows, int blocks);
 void cn_pack(int path, int ggml_type, const void *w, size_t w_stride, int rows, int blocks, void *out);
 void cn_packed_matmul(int path, int ggml_type, int blocks, const void *packed, int groups, const void *a, size_t a_stride,
-                      int tokens, float *y, size_t y_stride);
+                      int tokens, float *y, size_t y_stride, int order);
 /// Row `row` (< the packed groups · 16) of a packed Q8_0, Q5_0 or Q4_K copy in its stored layout, into
 /// `out` (the stored row's bytes); returns 0 for other types.
 int cn_packed_stored_row(int path, int ggml_type, const void *packed, int blocks, int row, void *out);

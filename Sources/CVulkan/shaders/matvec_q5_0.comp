@@ -6,7 +6,8 @@
 // bit of element i, then 16 bytes whose low nibbles are elements 0–15 and high nibbles 16–31.
 // Blocks are not word-aligned, so the matrix is read as words and bytes extracted (the host pads
 // the buffer to a whole word). Shared parts, the input's layout and the order of the sums:
-// matvec_quantized.glsl and matvec_q0.glsl.
+// matvec_quantized.glsl and matvec_q0.glsl (with the CPU's invariant order for Q5_0, block totals).
+#define BLOCK_TOTALS
 #include "matvec_quantized.glsl"
 
 float weightBlock(uint block, out int q[32]) {
