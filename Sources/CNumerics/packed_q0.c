@@ -1,18 +1,20 @@
-// Q5_0 and Q8_0 weights repacked at load time into groups of 16 rows, and their AVX-512 VNNI
-// and AVX2 products for one to four activation rows (decode).
+// Q5_0 and Q8_0 weights repacked at load time into groups of 16 rows, and their products: Q8_0
+// with AVX-512 VNNI and AVX2 for one to four activation rows (decode); Q5_0 with AVX2 (on both
+// x86 paths) for any number of rows in invariant numerics' block-total order, and for up to four
+// in llama.cpp's eight-lane order.
 //
 // Why: the row kernel (kernels_body.inc, q0_row) unpacks 32 elements per block and row with a
 // 256-bit vector and a horizontal sum, and runs at 7.5 (Q5_0) and 13 (Q8_0) GB/s on one core,
 // below the read bandwidth; Gemma's LM head is a 178 MB Q8_0 matrix. Packed, one 512-bit dpbusd
-// covers four elements of 16 rows; Q5_0's fifth bits arrive as a ready 64-bit mask (one masked
-// add per 16 rows × 4 elements), Q8_0's bytes are stored offset by 128 (unsigned, as dpbusd
-// wants) and the offset is taken back with the activations' sums.
+// covers four elements of 16 rows (one 256-bit maddubs eight rows), Q8_0's bytes are stored
+// offset by 128 (unsigned, as dpbusd wants) and the offset is taken back with the activations'
+// sums; Q5_0's fifth bits are stored in bit slices (packed_layouts.h).
 //
-// The order is the row kernel's: per block, lane j (elements 4j..4j+3) gets its exact integer
-// Σ q·q_a, converted to f32 and fused-multiply-added with d_w·d_a into lane accumulator j; at
-// the end lane j is added to lane j+4, then j+2, then j+1. Here lane j of every row is vector j
-// (one row per 32-bit element), so the same operations run on 16 rows at once and give the
-// same bits (PackedWeightsTests).
+// The eight-lane order is the row kernel's: per block, lane j (elements 4j..4j+3) gets its exact
+// integer Σ q·q_a, converted to f32 and fused-multiply-added with d_w·d_a into lane accumulator
+// j; at the end lane j is added to lane j+4, then j+2, then j+1. Here lane j of every row is
+// vector j (one row per 32-bit element), so the same operations run on 8 or 16 rows at once and
+// give the same bits (PackedWeightsTests).
 #include "cnumerics.h"
 #include "packed_layouts.h"
 #include <stdlib.h>

@@ -17,7 +17,7 @@ import GGUF
 public final class PackedWeights: @unchecked Sendable {
     /// Rows per packed group.
     public static let groupRows = 16
-    /// Activation rows up to which a packed Q5_0 or Q8_0 matrix uses its packed copy.
+    /// Activation rows up to which a packed Q8_0 matrix (and Q5_0 in llama.cpp's lane order) uses its packed copy.
     public static let smallBatchLimit = 4
 
     /// Bytes of `rows / 16` packed groups of `type` rows with `columns` elements each.
