@@ -355,9 +355,10 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5t_half(int nb, const
 // 4-byte chunks of u = q + 16, chunk j holding elements 4j..4j+3 of rows 8h..8h+7, then the rows'
 // d_w as f32), then one activation row at a time against all 16 rows, each broadcast of its bytes
 // serving both halves. The same integers and float operations as p5t_half. (Measured on Zen 3,
-// 2048 × 640 against 512 rows, one thread: 16 rows × 1 activation row 74–83 GMAC/s, 8 × 4 72–79,
-// 8 × 3 74–78, 16 × 2 60–66, whose sums outgrow the registers; the eight-lane order's blocked
-// kernel 39.)
+// 2048 × 640 against 512 rows, one thread, with the sums still added in f32: 16 rows × 1
+// activation row 74–83 GMAC/s, 8 × 4 72–79, 8 × 3 74–78, 16 × 2 60–66, whose sums outgrow the
+// registers. The f64 additions cost a quarter: 58–63 GMAC/s, against 39 for the eight-lane
+// order's blocked kernel.)
 typedef struct {
     __m256i u[8][2];
     __m256d d[4];  // rows 0–3, 4–7, 8–11, 12–15
