@@ -2,6 +2,7 @@
 // (kernels_body.inc) compiled under a target attribute, so a CPU without AVX-512 never runs
 // AVX-512 code and no -march flag is needed for the module.
 #include "cnumerics.h"
+#include "packed_layouts.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -110,8 +110,9 @@ P8_TARGET void pk_q8_0_matmul(int blocks, const uint8_t *p, int groups, const ui
 }
 
 // ---- AVX2 (no VNNI, 16 vector registers) ----
-// The same layout, half a group (8 rows, one per 32-bit lane) per pass (Q5_0: two activation rows
-// at a time, Q8_0: one), so the lane accumulators and their operands fit the registers. Without
+// The same layout, half a group (8 rows, one per 32-bit lane) per pass (Q5_0 in the eight-lane
+// order: two activation rows at a time, Q8_0: one), so the lane accumulators and their operands fit
+// the registers; Q5_0's block-total kernels follow below. Without
 // dpbusd the lanes' integer sums come from maddubs (u8·s8 pairs, saturating at 16 bits) and madd:
 // Q5_0's unsigned u = q + 16 ≤ 31 keeps every pair exact, and −16·Σ q_a is added back; Q8_0's stored
 // q + 128 would not, so it is turned back into q and multiplied as |q| · (q_a with q's sign).

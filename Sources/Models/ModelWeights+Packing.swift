@@ -5,7 +5,8 @@ extension ModelWeights {
     /// Attaches packed copies (`PackedWeights`) to every matrix `path` has a packed kernel for,
     /// and lets the operating system drop the mapped pages the copies replace. They are read
     /// back from the file when something still needs the stored rows: an embedding lookup (the
-    /// rows of the tokens seen), a prompt through a Q5_0/Q8_0 matrix (the stored blocked kernel),
+    /// rows of the tokens seen), a prompt through a Q8_0 matrix, or through a Q5_0 one in llama.cpp
+    /// numerics (the stored blocked kernel),
     /// a row in llama.cpp's repacked-gemm order. Q6_K's copy serves prompts only, so its stored rows
     /// stay, and a Q6_K LM head is not copied at all (prompts ask it for a few rows; the copy would
     /// be 2.4 times its size). Results do not change; speed and memory do.

@@ -49,7 +49,7 @@ public final class TransformerModel: @unchecked Sendable {
 
     /// The order of products whose every row takes llama.cpp's one-row order in llama.cpp numerics
     /// (the LM head, the experts): its eight Q5_0 lanes there, the invariant order otherwise.
-    var uniformOrder: RowOrder { numerics == .llamaCpp ? .q0Lanes : [] }
+    public var uniformOrder: RowOrder { numerics == .llamaCpp ? .q0Lanes : [] }
 
     /// LoRA adapters applied at run time (`--lora`), by id; each row uses its sequence's scales
     /// from the batch (`Batch.adapterScales`) or, for sequences without one, `adapterScales`.

@@ -98,7 +98,7 @@ public enum Matmul {
                PackedWeights.uses(w.type, batch: batch, orders: orders) {
                 stored(rows.lowerBound..<first * g)
                 PackedWeights.multiply(w, groups: first..<end, a, aStride: rowBytes, batch: batch, into: y, yStride: m, path: path,
-                                       order: orders?[0] ?? [])
+                                       order: batch > 0 ? orders?[0] ?? [] : [])
                 stored(end * g..<rows.upperBound)
                 return
             }

@@ -50,7 +50,7 @@ public final class PackedWeights: @unchecked Sendable {
             stored = .tiledKQuant
         case .q5_0:
             // one order for the whole batch (the kernel takes one); the block totals at any size
-            let lanes = orders?[0].contains(.q0Lanes) ?? false
+            let lanes = batch > 0 && (orders?[0].contains(.q0Lanes) ?? false)
             if let orders, (1..<max(batch, 1)).contains(where: { orders[$0].contains(.q0Lanes) != lanes }) { return false }
             return !lanes || batch <= smallBatchLimit
         default: return batch <= smallBatchLimit

@@ -20,6 +20,6 @@ public struct RowOrder: OptionSet, Sendable, Hashable {
     public static let multiRow = RowOrder(rawValue: 1 << 7)
     /// llama.cpp's eight-lane order for Q5_0 (its x86 vec_dot and gemm, for every row): invariant
     /// numerics sum each block's 32 products first, which halves the vector multiplies of a
-    /// prompt's Q5_0 products (`QuantizedDot.q5_0`).
+    /// prompt's Q5_0 products (`QuantizedDot.q5_0Totals`).
     public static let q0Lanes = RowOrder(rawValue: UInt8(CN_ORDER_Q0_LANES))
 }

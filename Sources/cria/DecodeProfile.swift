@@ -137,6 +137,7 @@ struct DecodeProfile {
         var input = [Float](repeating: 0, count: rows * width)
         for i in input.indices { input[i] = Float(sin(Double(i) * 0.37)) }
         var out = [Float](repeating: 0, count: rows * matrices.map(\.rows).max()!)
+        let orders = [RowOrder](repeating: m.uniformOrder, count: rows)  // the mode's one-row order (Q5_0's lanes or sums)
         print("| layer products for a \(rows)-row prompt | ms | GMAC/s |")
         print("| --- | --- | --- |")
         for type in Set(matrices.map(\.type.name)).sorted() {
@@ -146,7 +147,8 @@ struct DecodeProfile {
                 input.withUnsafeBufferPointer { x in
                     out.withUnsafeMutableBufferPointer { y in
                         for w in ms {
-                            Matmul.multiply(w, x.baseAddress!, batch: rows, into: y.baseAddress!, pool: m.pool, path: m.kernelPath)
+                            Matmul.multiply(w, x.baseAddress!, batch: rows, into: y.baseAddress!, pool: m.pool, path: m.kernelPath,
+                                            orders: orders)
                         }
                     }
                 }
@@ -160,7 +162,8 @@ struct DecodeProfile {
     private func product(_ w: WeightMatrix, _ x: [Float], _ y: inout [Float]) {
         x.withUnsafeBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in
-                Matmul.multiply(w, xb.baseAddress!, batch: 1, into: yb.baseAddress!, pool: model.pool, path: model.kernelPath)
+                Matmul.multiply(w, xb.baseAddress!, batch: 1, into: yb.baseAddress!, pool: model.pool, path: model.kernelPath,
+                                orders: [model.uniformOrder])
             }
         }
     }

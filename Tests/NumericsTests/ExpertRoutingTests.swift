@@ -89,14 +89,19 @@ import TestSupport
     /// Every (token, slot) row of the grouped products is bit-identical to the same token through
     /// `Matmul.multiply` with the selected expert's matrix alone, whatever other tokens share
     /// the expert, for per-token input (gate/up, two products at once) and grouped input (down).
-    /// Q5_0 in both of its orders (invariant block totals, llama.cpp's lanes).
+    /// Q5_0 in both of its orders (invariant block totals, llama.cpp's lanes). Experts of 20 rows
+    /// use the stored kernels; where the path packs the format, experts of 32 rows also run from a
+    /// packed copy (each expert's rows starting a group).
     @Test(arguments: expertFormats, KernelDispatch.available)
     func groupedProductsEqualEachTokenAlone(_ type: GGMLType, _ path: KernelPath) {
-        for order in type == .q5_0 ? [[], RowOrder.q0Lanes] : [[]] { groupedProductsEqualEachTokenAlone(type, path, order: order) }
+        for order in type == .q5_0 ? [[], RowOrder.q0Lanes] : [[]] {
+            groupedProductsEqualEachTokenAlone(type, path, order: order, packed: false)
+            if PackedWeights.supports(type, path: path) { groupedProductsEqualEachTokenAlone(type, path, order: order, packed: true) }
+        }
     }
 
-    func groupedProductsEqualEachTokenAlone(_ type: GGMLType, _ path: KernelPath, order: RowOrder) {
-        let experts = 6, rows = 20, tokens = 7, slots = 3
+    func groupedProductsEqualEachTokenAlone(_ type: GGMLType, _ path: KernelPath, order: RowOrder, packed: Bool) {
+        let experts = 6, rows = packed ? 32 : 20, tokens = 7, slots = 3
         let c = KernelTests.makeCase(type, rows: 2 * experts * rows, tokens: tokens * slots, seed: UInt64(type.rawValue) + 77)
         let k = c.k
         // overlapping choices: every expert is shared by several tokens, one token uses expert 5 alone
@@ -107,8 +112,14 @@ import TestSupport
         let scratch = ExpertMatmulScratch()
         c.weights.withUnsafeBytes { wb in
             let bytes = experts * rows * (k / type.blockSize * type.typeSize)
-            let a = ExpertWeights(type: type, count: experts, rows: rows, columns: k, data: wb.baseAddress!)
-            let b = ExpertWeights(type: type, count: experts, rows: rows, columns: k, data: wb.baseAddress! + bytes)
+            let store = PackedWeights()
+            var a = ExpertWeights(type: type, count: experts, rows: rows, columns: k, data: wb.baseAddress!)
+            var b = ExpertWeights(type: type, count: experts, rows: rows, columns: k, data: wb.baseAddress! + bytes)
+            if packed {
+                a = store.pack(a, path: path)
+                b = store.pack(b, path: path)
+                #expect(a.packed != nil && b.packed != nil && a.expert(1).packed != nil)
+            }
             var ya = [Float](repeating: .nan, count: g.pairCount * rows), yb = ya, yd = ya
             var alone = [Float](repeating: .nan, count: rows)
             c.x.withUnsafeBufferPointer { xb in
@@ -131,7 +142,7 @@ import TestSupport
                             Matmul.multiply(w.expert(e), input, batch: 1, into: $0.baseAddress!, pool: pool, path: path, orders: [order])
                         }
                         let same = (0..<rows).allSatisfy { alone[$0].bitPattern == y[i * rows + $0].bitPattern }
-                        #expect(same, "\(type.name) \(path) \(order): pair \(pair) (token \(t), expert \(e)) differs from the token alone")
+                        #expect(same, "\(type.name) \(path) \(order) packed \(packed): pair \(pair) (token \(t), expert \(e)) differs from the token alone")
                     }
                 }
             }

@@ -140,8 +140,10 @@ import TestSupport
                     #expect(abs(got - exact) <= 1e-3 * magnitude, "\(type.name) \(path) r\(r) t\(t): \(got) vs exact \(exact)")
                     if type == .q5_0 && !modes[t].contains(.q0Lanes) {
                         // invariant numerics' Q5_0 order adds exact products in f64 and rounds once:
-                        // within an ulp of the float64 reference (in practice the nearest Float to it)
-                        #expect(abs(got - exact) <= Double(Float(exact).ulp), "\(type.name) \(path) r\(r) t\(t): \(got) vs exact \(exact)")
+                        // within an ulp of the float64 reference (in practice the nearest Float to
+                        // it), give or take the reference's own rounding (k additions in f64)
+                        let slack = Double(c.k) * 0x1p-52 * magnitude
+                        #expect(abs(got - exact) <= Double(Float(exact).ulp) + slack, "\(type.name) \(path) r\(r) t\(t): \(got) vs exact \(exact)")
                     }
                     #expect(Float(got).bitPattern == Float(portable).bitPattern,
                             "\(type.name) \(path) r\(r) t\(t): \(got) vs portable \(portable)")

@@ -31,7 +31,7 @@ enum {
 
 /// A token's float order in cn_matmul (bits of `modes`; 0 = the one invariant numerics use): llama.cpp's
 /// tiled K-quant matmul, its repacked Q4_K gemm, and its eight-lane order for Q5_0 (vec_dot and gemm on
-/// x86), which invariant numerics replace by per-block totals (QuantizedDot.q5_0).
+/// x86), which invariant numerics replace by per-block totals (QuantizedDot.q5_0Totals).
 enum { CN_ORDER_TILED_KQUANT = 1, CN_ORDER_REPACKED_Q4K = 2, CN_ORDER_Q0_LANES = 4 };
 
 /// The best path this CPU supports (AVX2+FMA+F16C, AVX-512 F/BW/VL/VNNI), or CN_PATH_NONE.
