@@ -102,25 +102,25 @@ extension Matmul {
         let granule = products.contains { $0.0.packed != nil } ? PackedWeights.groupRows : 1
         let rowOrders = [RowOrder](repeating: order, count: order.isEmpty ? 0 : g.pairCount)
         rowOrders.withUnsafeBufferPointer { orders in
-        pool.parallelFor(g.experts.count * perExpert, minimumChunk: 16, granule: granule) { range in
-            var item = range.lowerBound
-            while item < range.upperBound {
-                let slot = item / perExpert, e = Int(g.experts[slot])
-                let lo = g.starts[slot], count = g.starts[slot + 1] - lo
-                let from = item - slot * perExpert, to = min(perExpert, range.upperBound - slot * perExpert)
-                var start = 0
-                for (w, y) in products {
-                    let a = max(from, start), b = min(to, start + w.rows)
-                    if a < b {
-                        multiplyRows(w.expert(e), (a - start)..<(b - start), UnsafeRawPointer(grouped + lo * rowBytes),
-                                     batch: count, activationFormat: format, into: y + lo * w.rows, path: path,
-                                     orders: order.isEmpty ? nil : orders.baseAddress.map { $0 + lo })
+            pool.parallelFor(g.experts.count * perExpert, minimumChunk: 16, granule: granule) { range in
+                var item = range.lowerBound
+                while item < range.upperBound {
+                    let slot = item / perExpert, e = Int(g.experts[slot])
+                    let lo = g.starts[slot], count = g.starts[slot + 1] - lo
+                    let from = item - slot * perExpert, to = min(perExpert, range.upperBound - slot * perExpert)
+                    var start = 0
+                    for (w, y) in products {
+                        let a = max(from, start), b = min(to, start + w.rows)
+                        if a < b {
+                            multiplyRows(w.expert(e), (a - start)..<(b - start), UnsafeRawPointer(grouped + lo * rowBytes),
+                                         batch: count, activationFormat: format, into: y + lo * w.rows, path: path,
+                                         orders: order.isEmpty ? nil : orders.baseAddress.map { $0 + lo })
+                        }
+                        start += w.rows
                     }
-                    start += w.rows
+                    item = slot * perExpert + to
                 }
-                item = slot * perExpert + to
             }
-        }
         }
     }
 
