@@ -22,7 +22,7 @@ size_t cn_packed_bytes(int type, int rows, int blocks) {
     return (size_t)(rows / PK_ROWS) * (size_t)blocks * pk_block_bytes(type);
 }
 
-void cn_pack(int path, int type, const void *w, size_t ws, int rows, int blocks, void *out) {
+void cn_pack(int type, const void *w, size_t ws, int rows, int blocks, void *out) {
     const uint8_t *src = (const uint8_t *)w;
     uint8_t *dst = (uint8_t *)out;
     switch (type) {
@@ -108,7 +108,7 @@ static void pr_q4_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
     }
 }
 
-int cn_packed_stored_row(int path, int type, const void *packed, int blocks, int row, void *out) {
+int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void *out) {
     const size_t gbytes = type == CN_TYPE_Q6_K ? 0 : pk_block_bytes(type);  // Q6_K's copy drops the stored bits' layout
     if (!gbytes || row < 0) return 0;
     const uint8_t *g = (const uint8_t *)packed + (size_t)(row / PK_ROWS) * blocks * gbytes;

@@ -135,6 +135,29 @@ static inline __attribute__((always_inline)) P0_AVX2 __m256i p5_lane_bits(__m256
     }
 }
 
+// u = q + 16 of chunks c (elements 4c..4c+3, *lo) and c + 4 (16 + 4c.., *hi) of rows 8h..8h+7 of
+// block gb: the nibbles with their fifth bits from the bit slices.
+static inline __attribute__((always_inline)) P0_AVX2 void p5_unpack_pair(const uint8_t *gb, int h, const int c, __m256i fifths,
+                                                                         __m256i *lo, __m256i *hi) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P5_QS + c * 64 + 32 * h));
+    *lo = _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_and_si256(p5_lane_bits(fifths, c), fifth));
+    *hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), _mm256_and_si256(p5_lane_bits(fifths, c + 4), fifth));
+}
+
+// A thread's buffer of at least `bytes` (64-byte aligned), grown by a quarter when it must grow and
+// never shrunk, as kernels_body.inc's scratch: the pool's threads live as long as the engine.
+static void *p0_grow(void **buf, size_t *capacity, size_t bytes) {
+    if (*capacity < bytes) {
+        free(*buf);
+        const size_t grown = (bytes + bytes / 4 + 63) / 64 * 64;
+        *buf = aligned_alloc(64, grown);
+        if (!*buf) abort();  // out of memory
+        *capacity = grown;
+    }
+    return *buf;
+}
+
 // Q8_0, rows 8h..8h+7 of one group against one activation row: y[r] for those rows.
 static P0_AVX2 void p8_half_avx2(int nb, const uint8_t *pg, int h, const uint8_t *a, float *y) {
     const __m256i flip = _mm256_set1_epi8((char)0x80), ones16 = _mm256_set1_epi16(1);
@@ -194,7 +217,6 @@ static P0_AVX2 void p5_prepare(int nb, const uint8_t *a, p5_act *out, float *da)
 // Instantiated per nt, so one row keeps its eight in registers.
 static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, const uint8_t *pg, int h, const p5_act *act,
                                                                        const float *da, const int nt, float *y, size_t ys) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
     const __m256i ones16 = _mm256_set1_epi16(1);
     __m256 acc[2][8];
     for (int t = 0; t < nt; t++)
@@ -206,10 +228,8 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, c
         for (int t = 0; t < nt; t++) scale[t] = _mm256_mul_ps(d, _mm256_broadcast_ss(da + (size_t)t * nb + b));
         const __m256i fifths = _mm256_loadu_si256((const __m256i *)(gb + P5_QH + 32 * h));
         for (int c = 0; c < 4; c++) {
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P5_QS + c * 64 + 32 * h));
-            const __m256i ulo = _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_and_si256(p5_lane_bits(fifths, c), fifth));
-            const __m256i uhi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
-                                                _mm256_and_si256(p5_lane_bits(fifths, c + 4), fifth));
+            __m256i ulo, uhi;
+            p5_unpack_pair(gb, h, c, fifths, &ulo, &uhi);
             for (int t = 0; t < nt; t++) {
                 const p5_act *ab = act + (size_t)t * nb + b;
                 const __m256i plo = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ulo, ab->q[c]), ones16), ab->corr[c]);
@@ -226,9 +246,8 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, c
     }
 }
 
-// A thread's prepared activations (grown, never shrunk, as kernels_body.inc's scratch: the pool's
-// threads live as long as the engine)
-static _Thread_local p5_act *p5_buffer;
+// A thread's prepared activations (p0_grow)
+static _Thread_local void *p5_buffer;
 static _Thread_local size_t p5_capacity;
 
 // Q5_0: the call's activation rows prepared once (act + t·nb, d_a at da + t·nb), then each group
@@ -236,15 +255,8 @@ static _Thread_local size_t p5_capacity;
 // the next pair.
 static P0_AVX2 void p5_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     if (tokens <= 0 || groups <= 0) return;
-    const size_t need = (size_t)tokens * nb;
-    if (p5_capacity < need) {
-        free(p5_buffer);
-        const size_t grown = need + need / 4;
-        p5_buffer = aligned_alloc(64, (grown * (sizeof(p5_act) + sizeof(float)) + 63) / 64 * 64);
-        if (!p5_buffer) abort();  // about half a KB per block and activation row: out of memory
-        p5_capacity = grown;
-    }
-    p5_act *prepared = p5_buffer;
+    const size_t need = (size_t)tokens * nb;  // about half a KB per block and activation row
+    p5_act *prepared = p0_grow(&p5_buffer, &p5_capacity, need * (sizeof(p5_act) + sizeof(float)));
     float *da = (float *)(prepared + need);
     for (int t = 0; t < tokens; t++) p5_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb, da + (size_t)t * nb);
     const size_t gbytes = (size_t)nb * P5_BLOCK;
@@ -320,7 +332,7 @@ static P0_AVX2 void p5t_prepare(int nb, const uint8_t *a, p5t_act *out) {
 #define P5T_TOKENS 4
 static inline __attribute__((always_inline)) P0_AVX2 void p5t_half(int nb, const uint8_t *pg, int h, const uint8_t *a, size_t as,
                                                                    const p5t_act *act, const int nt, float *y, size_t ys) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10), ones16 = _mm256_set1_epi16(1);
+    const __m256i ones16 = _mm256_set1_epi16(1);
     __m256d lo[P5T_TOKENS], hi[P5T_TOKENS];
     for (int t = 0; t < nt; t++) lo[t] = hi[t] = _mm256_setzero_pd();
     for (int b = 0; b < nb; b++) {
@@ -328,10 +340,8 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5t_half(int nb, const
         const __m256i fifths = _mm256_loadu_si256((const __m256i *)(gb + P5_QH + 32 * h));
         __m256i slo[P5T_TOKENS], shi[P5T_TOKENS];
         for (int c = 0; c < 4; c++) {
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P5_QS + c * 64 + 32 * h));
-            const __m256i ulo = _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_and_si256(p5_lane_bits(fifths, c), fifth));
-            const __m256i uhi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
-                                                _mm256_and_si256(p5_lane_bits(fifths, c + 4), fifth));
+            __m256i ulo, uhi;
+            p5_unpack_pair(gb, h, c, fifths, &ulo, &uhi);
             for (int t = 0; t < nt; t++) {
                 const uint8_t *ab = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_0 + 2;
                 const __m256i plo = _mm256_maddubs_epi16(ulo, _mm256_set1_epi32(p0_load32(ab + 4 * c)));
@@ -366,17 +376,11 @@ typedef struct {
 } p5t_block;
 
 static P0_AVX2 void p5t_unpack(int nb, const uint8_t *pg, p5t_block *out) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F), fifth = _mm256_set1_epi8(0x10);
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * P5_BLOCK;
         for (int h = 0; h < 2; h++) {
             const __m256i fifths = _mm256_loadu_si256((const __m256i *)(gb + P5_QH + 32 * h));
-            for (int c = 0; c < 4; c++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P5_QS + c * 64 + 32 * h));
-                out[b].u[c][h] = _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_and_si256(p5_lane_bits(fifths, c), fifth));
-                out[b].u[c + 4][h] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
-                                                     _mm256_and_si256(p5_lane_bits(fifths, c + 4), fifth));
-            }
+            for (int c = 0; c < 4; c++) p5_unpack_pair(gb, h, c, fifths, &out[b].u[c][h], &out[b].u[c + 4][h]);
             const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P5_D + 16 * h)));
             out[b].d[2 * h] = _mm256_cvtps_pd(_mm256_castps256_ps128(d));
             out[b].d[2 * h + 1] = _mm256_cvtps_pd(_mm256_extractf128_ps(d, 1));
@@ -408,37 +412,23 @@ static P0_AVX2 void p5t_row(int nb, const p5t_block *w, const uint8_t *a, const 
     p5t_store(acc[2], acc[3], y + 8);
 }
 
-static _Thread_local p5t_act *p5t_buffer;
-static _Thread_local size_t p5t_capacity;
-static _Thread_local p5t_block *p5t_weights;
-static _Thread_local size_t p5t_weight_capacity;
+static _Thread_local void *p5t_buffer, *p5t_weights;  // p0_grow
+static _Thread_local size_t p5t_capacity, p5t_weight_capacity;
 
 // The call's activation rows prepared once; then, for a few rows (decode), each half group against
 // them P5T_TOKENS at a time (its weights, nb · 176 bytes, stay in L1 across the rows), for more
 // (prompts), each group unpacked once against every row.
 static P0_AVX2 void p5t_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     if (tokens <= 0 || groups <= 0) return;
-    const size_t need = (size_t)tokens * nb;
-    if (p5t_capacity < need) {
-        free(p5t_buffer);
-        const size_t grown = need + need / 4;
-        p5t_buffer = malloc(grown * sizeof(p5t_act));
-        if (!p5t_buffer) abort();  // 8 bytes per block and activation row: out of memory
-        p5t_capacity = grown;
-    }
-    for (int t = 0; t < tokens; t++) p5t_prepare(nb, act + (size_t)t * as, p5t_buffer + (size_t)t * nb);
+    p5t_act *prepared = p0_grow(&p5t_buffer, &p5t_capacity, (size_t)tokens * nb * sizeof(p5t_act));
+    for (int t = 0; t < tokens; t++) p5t_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb);
     const size_t gbytes = (size_t)nb * P5_BLOCK;
     if (tokens > P5T_TOKENS) {
-        if (p5t_weight_capacity < (size_t)nb) {
-            free(p5t_weights);
-            p5t_weights = aligned_alloc(32, (size_t)nb * sizeof(p5t_block));
-            if (!p5t_weights) abort();  // 640 bytes per block: out of memory
-            p5t_weight_capacity = (size_t)nb;
-        }
+        p5t_block *unpacked = p0_grow(&p5t_weights, &p5t_weight_capacity, (size_t)nb * sizeof(p5t_block));
         for (int g = 0; g < groups; g++) {
-            p5t_unpack(nb, p + (size_t)g * gbytes, p5t_weights);
+            p5t_unpack(nb, p + (size_t)g * gbytes, unpacked);
             for (int t = 0; t < tokens; t++)
-                p5t_row(nb, p5t_weights, act + (size_t)t * as, p5t_buffer + (size_t)t * nb, y + (size_t)t * ys + (size_t)g * PK_ROWS);
+                p5t_row(nb, unpacked, act + (size_t)t * as, prepared + (size_t)t * nb, y + (size_t)t * ys + (size_t)g * PK_ROWS);
         }
         return;
     }
@@ -446,7 +436,7 @@ static P0_AVX2 void p5t_matmul_avx2(int nb, const uint8_t *p, int groups, const 
         for (int h = 0; h < 2; h++)
             for (int t0 = 0; t0 < tokens; t0 += P5T_TOKENS) {
                 const uint8_t *pg = p + (size_t)g * gbytes, *at = act + (size_t)t0 * as;
-                const p5t_act *xt = p5t_buffer + (size_t)t0 * nb;
+                const p5t_act *xt = prepared + (size_t)t0 * nb;
                 float *yt = y + (size_t)t0 * ys + (size_t)g * PK_ROWS + 8 * h;
                 switch (tokens - t0) {
                 case 1: p5t_half(nb, pg, h, at, as, xt, 1, yt, ys); break;

@@ -11,8 +11,6 @@ public struct ExpertWeights: @unchecked Sendable {
     public let data: UnsafeRawPointer
     /// All experts' rows repacked (`PackedWeights.pack`), or nil.
     public internal(set) var packed: UnsafeRawPointer?
-    /// The kernel path `packed` was laid out for.
-    public internal(set) var packedPath = KernelPath.portable
 
     public init(type: GGMLType, count: Int, rows: Int, columns: Int, data: UnsafeRawPointer) {
         self.type = type
@@ -42,7 +40,6 @@ public struct ExpertWeights: @unchecked Sendable {
         var m = WeightMatrix(type: type, rows: rows, columns: columns, data: data + e * expertBytes)
         if let packed {  // rows is a whole number of groups when packed
             m.packed = packed + e * (rows / PackedWeights.groupRows) * PackedWeights.groupBytes(type, columns: columns)
-            m.packedPath = packedPath
         }
         return m
     }

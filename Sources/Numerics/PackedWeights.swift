@@ -90,7 +90,6 @@ public final class PackedWeights: @unchecked Sendable {
         guard w.packed == nil, Self.supports(w.type, path: path), w.rows >= Self.groupRows,
               w.columns % w.type.blockSize == 0 else { return w }
         var out = w
-        out.packedPath = path
         if let copy = copies[CopyKey(data: w.data, path: path)] {
             out.packed = UnsafeRawPointer(copy)
             return out
@@ -102,7 +101,7 @@ public final class PackedWeights: @unchecked Sendable {
         let groupBytes = Self.groupBytes(w.type, columns: w.columns)
         func packGroups(_ groups: Range<Int>) {
             let src = w.data + groups.lowerBound * Self.groupRows * w.rowBytes, dst = copy + groups.lowerBound * groupBytes
-            cn_pack(path.rawValue, type, src, w.rowBytes, Int32(groups.count * Self.groupRows), blocks, dst)
+            cn_pack(type, src, w.rowBytes, Int32(groups.count * Self.groupRows), blocks, dst)
             release?(src, groups.count * Self.groupRows * w.rowBytes)
         }
         let groups = w.rows / Self.groupRows
@@ -123,7 +122,6 @@ public final class PackedWeights: @unchecked Sendable {
                        release: release)
         var out = e
         out.packed = all.packed
-        out.packedPath = path
         return out
     }
 

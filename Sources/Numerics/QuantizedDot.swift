@@ -95,18 +95,22 @@ public enum QuantizedDot {
         }
     }
 
-    // q_w − 16, q_w with its fifth bit from qh
-    static func q5_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
-        q0(a, blocks: blocks) { b, q in
-            let wb = w + b * 22
-            let qh = wb.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian
-            for j in 0..<16 {
-                let byte = u8(wb, 6 + j)
-                q[j] = ((byte & 0xF) | Int32((qh >> UInt32(j)) & 1) << 4) - 16
-                q[j + 16] = ((byte >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4) - 16
-            }
-            return loadF16(wb, 0)
+    // Block b of a Q5_0 row as 32 signed values q_w − 16 (q_w with its fifth bit from qh) into q;
+    // returns its scale d_w.
+    @inline(__always)
+    static func q5_0Block(_ w: UnsafeRawPointer, _ b: Int, _ q: UnsafeMutablePointer<Int32>) -> Float {
+        let wb = w + b * 22
+        let qh = wb.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian
+        for j in 0..<16 {
+            let byte = u8(wb, 6 + j)
+            q[j] = ((byte & 0xF) | Int32((qh >> UInt32(j)) & 1) << 4) - 16
+            q[j + 16] = ((byte >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4) - 16
         }
+        return loadF16(wb, 0)
+    }
+
+    static func q5_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
+        q0(a, blocks: blocks) { b, q in q5_0Block(w, b, q) }
     }
 
     /// Q5_0 in invariant numerics' order: block b's exact Σ q_w·q_a over all 32 elements times
@@ -116,20 +120,18 @@ public enum QuantizedDot {
     /// to within an f64 rounding, in one fixed order. (The same block sums accumulated in f32
     /// moved the GPL-3 perplexity 0.23% from llama.cpp's, see docs/numerics.md.)
     static func q5_0Totals(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
-        var acc: Double = 0
-        for b in 0..<blocks {
-            let wb = w + b * 22, ab = a + b * 34
-            let qh = wb.loadUnaligned(fromByteOffset: 2, as: UInt32.self).littleEndian
-            var s: Int32 = 0
-            for j in 0..<16 {
-                let byte = u8(wb, 6 + j)
-                let lo = ((byte & 0xF) | Int32((qh >> UInt32(j)) & 1) << 4) - 16
-                let hi = ((byte >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4) - 16
-                s += lo * i8(ab, 2 + j) + hi * i8(ab, 18 + j)
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 32) { qb in
+            let q = qb.baseAddress!
+            var acc: Double = 0
+            for b in 0..<blocks {
+                let ab = a + b * 34
+                let dw = q5_0Block(w, b, q)
+                var s: Int32 = 0
+                for i in 0..<32 { s += q[i] * i8(ab, 2 + i) }
+                acc += Double(s) * Double(dw * loadF16(ab, 0))
             }
-            acc += Double(s) * Double(loadF16(wb, 0) * loadF16(ab, 0))
+            return Float(acc)
         }
-        return Float(acc)
     }
 
     // Σ_b d_w·d_a·Σ q_w·q_a + m_w·s_a   (s_a = d_a·Σ q_a, stored in the Q8_1 block)

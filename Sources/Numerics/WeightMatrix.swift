@@ -14,8 +14,6 @@ public struct WeightMatrix: @unchecked Sendable {
     /// the first `rows / 16 · 16` rows, owned by the `PackedWeights` that made it; nil when the
     /// matrix is used as stored.
     public internal(set) var packed: UnsafeRawPointer?
-    /// The kernel path `packed` was made on (its rows are read back through it).
-    public internal(set) var packedPath = KernelPath.portable
 
     public init(type: GGMLType, rows: Int, columns: Int, data: UnsafeRawPointer) {
         self.type = type
@@ -45,7 +43,7 @@ public struct WeightMatrix: @unchecked Sendable {
         // Supported types and whole-block rows were checked at init.
         if let packed, PackedWeights.replacesStoredRows(type), r < rows / PackedWeights.groupRows * PackedWeights.groupRows {
             withUnsafeTemporaryAllocation(byteCount: rowBytes, alignment: 16) { stored in
-                if cn_packed_stored_row(packedPath.rawValue, Int32(type.rawValue), packed, Int32(columns / type.blockSize), Int32(r), stored.baseAddress!) != 0 {
+                if cn_packed_stored_row(Int32(type.rawValue), packed, Int32(columns / type.blockSize), Int32(r), stored.baseAddress!) != 0 {
                     Dequantize.rowUnchecked(type, UnsafeRawPointer(stored.baseAddress!), count: columns, into: out)
                 } else {
                     Dequantize.rowUnchecked(type, row(r), count: columns, into: out)
@@ -65,7 +63,6 @@ extension WeightMatrix {
         var part = WeightMatrix(type: type, rows: count, columns: columns, data: data + start * rowBytes)
         if let packed, start % PackedWeights.groupRows == 0 {
             part.packed = packed + start / PackedWeights.groupRows * PackedWeights.groupBytes(type, columns: columns)
-            part.packedPath = packedPath
         }
         return part
     }

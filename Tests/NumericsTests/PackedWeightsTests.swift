@@ -200,7 +200,7 @@ import TestSupport
             var rebuilt = [UInt8](repeating: 0, count: w.rowBytes)
             for r in 0..<32 {
                 let ok = rebuilt.withUnsafeMutableBytes {
-                    cn_packed_stored_row(path.rawValue, Int32(type.rawValue), packed, Int32(c.k / type.blockSize), Int32(r), $0.baseAddress!)
+                    cn_packed_stored_row(Int32(type.rawValue), packed, Int32(c.k / type.blockSize), Int32(r), $0.baseAddress!)
                 }
                 #expect(ok == 1)
                 #expect(rebuilt == Array(c.weights[r * w.rowBytes..<(r + 1) * w.rowBytes]), "\(type.name) row \(r)")

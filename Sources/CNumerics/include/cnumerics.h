@@ -56,14 +56,14 @@ void cn_matmul(int path, int ggml_type, int blocks, const void *w, size_t w_stri
 /// cn_matmul's bits for tokens whose mode is `order` (every token's; only CN_ORDER_Q0_LANES is read, by
 /// Q5_0); Q5_0's block-total kernel serves any number of tokens, its eight-lane one and Q8_0's are meant
 /// for a few (decode), Q6_K's (2.4× the stored bytes) for many (prompts). The copies are laid out alike
-/// on both paths (`path` is kept for the callers' symmetry).
+/// on both paths.
 size_t cn_packed_bytes(int ggml_type, int rows, int blocks);
-void cn_pack(int path, int ggml_type, const void *w, size_t w_stride, int rows, int blocks, void *out);
+void cn_pack(int ggml_type, const void *w, size_t w_stride, int rows, int blocks, void *out);
 void cn_packed_matmul(int path, int ggml_type, int blocks, const void *packed, int groups, const void *a, size_t a_stride,
                       int tokens, float *y, size_t y_stride, int order);
 /// Row `row` (< the packed groups · 16) of a packed Q8_0, Q5_0 or Q4_K copy in its stored layout, into
 /// `out` (the stored row's bytes); returns 0 for other types.
-int cn_packed_stored_row(int path, int ggml_type, const void *packed, int blocks, int row, void *out);
+int cn_packed_stored_row(int ggml_type, const void *packed, int blocks, int row, void *out);
 
 /// Activation quantizers (round to nearest even), identical to ActivationQuantization's Swift ones.
 void cn_quantize_q8_0(int path, const float *x, int count, void *out, int with_sum);
