@@ -37,8 +37,12 @@ void cn_pack(int type, const void *w, size_t ws, int rows, int blocks, void *out
 void cn_packed_matmul(int path, int type, int blocks, const void *packed, int groups, const void *a, size_t as, int tokens,
                       float *y, size_t ys, int order) {
     const uint8_t *p = (const uint8_t *)packed, *act = (const uint8_t *)a;
-    // Q5_0 has one copy, the AVX2 kernels' (an AVX-512 machine runs them too): its block-total
-    // order gains nothing from 512-bit dpbusd that the 16-bit sums of maddubs do not already give
+    // Q5_0 has one copy on both paths; AVX-512 multiplies it in the block-total order, the AVX2
+    // kernels serve the eight-lane order everywhere (it is for a few rows only)
+    if (type == CN_TYPE_Q5_0 && path == CN_PATH_AVX512 && !(order & CN_ORDER_Q0_LANES)) {
+        pk_q5_0_matmul(blocks, p, groups, act, as, tokens, y, ys);
+        return;
+    }
     if (type == CN_TYPE_Q5_0 && (path == CN_PATH_AVX2 || path == CN_PATH_AVX512)) {
         pk_q0_matmul_avx2(0, order, blocks, p, groups, act, as, tokens, y, ys);
         return;

@@ -50,6 +50,8 @@ void pk_q8_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *ou
 void pk_q6k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q4k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q8_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+// Q5_0 in invariant numerics' block-total order, any number of tokens
+void pk_q5_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q8_0 when q8, else Q5_0 in the order `order` names (CN_ORDER_Q0_LANES or not; every token's)
 void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens,
                        float *y, size_t ys);

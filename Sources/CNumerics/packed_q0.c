@@ -1,7 +1,7 @@
 // Q5_0 and Q8_0 weights repacked at load time into groups of 16 rows, and their products: Q8_0
-// with AVX-512 VNNI and AVX2 for one to four activation rows (decode); Q5_0 with AVX2 (on both
-// x86 paths) for any number of rows in invariant numerics' block-total order, and for up to four
-// in llama.cpp's eight-lane order.
+// with AVX-512 VNNI and AVX2 for one to four activation rows (decode); Q5_0 with AVX-512 VNNI and
+// AVX2 for any number of rows in invariant numerics' block-total order, and with AVX2 (on both x86
+// paths) for up to four in llama.cpp's eight-lane order.
 //
 // Why: the row kernel (kernels_body.inc, q0_row) unpacks 32 elements per block and row with a
 // 256-bit vector and a horizontal sum, and runs at 7.5 (Q5_0) and 13 (Q8_0) GB/s on one core,
@@ -447,6 +447,131 @@ static P0_AVX2 void p5t_matmul_avx2(int nb, const uint8_t *p, int groups, const 
             }
 }
 
+// ---- Q5_0 block totals with AVX-512 VNNI: 16 rows per vector ----
+// The same order and bits as the p5t_* kernels (block totals added in f64): dpbusd multiplies
+// u = q + 16 (unsigned) by q_a (signed) four at a time straight into 32-bit sums, so a block of 16
+// rows is eight dpbusd where AVX2 needs sixteen maddubs, twelve 16-bit adds and four madds. The f64
+// step is (total · d_w) · d_a in one FMA: total · d_w (at most 17 + 11 significant bits) is exact
+// in f64, so the FMA rounds once, as p5t_add's total · (d_w · d_a) + acc does.
+
+// u of chunks c (*lo) and c + 4 (*hi) for all 16 rows of block gb. m holds slice bit c at bit 0
+// and bit c + 4 at bit 4 of each byte; the select f = C ? A : B (0xE4) with C = 0x0F takes the
+// nibble from A and bit 4 from B, whose bits 5–7 are zero (a 16-bit shift of m by 4 carries its
+// bit 4 into the next byte's low nibble, which the select discards).
+static inline __attribute__((always_inline)) P8_TARGET void p5z_unpack_pair(const uint8_t *gb, const int c, __m512i fifths,
+                                                                           __m512i *lo, __m512i *hi) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i v = _mm512_loadu_si512((const void *)(gb + P5_QS + c * 64));
+    const __m512i m = _mm512_and_si512(c == 0 ? fifths : _mm512_srli_epi16(fifths, c), _mm512_set1_epi8(0x11));
+    *lo = _mm512_ternarylogic_epi32(v, _mm512_slli_epi16(m, 4), m4, 0xE4);
+    *hi = _mm512_ternarylogic_epi32(_mm512_srli_epi16(v, 4), m, m4, 0xE4);
+}
+
+// Rows 0–7 (lo) and 8–15 (hi) of a group's d_w as f64
+static inline __attribute__((always_inline)) P8_TARGET void p5z_scales(const uint8_t *gb, __m512d *lo, __m512d *hi) {
+    *lo = _mm512_cvtps_pd(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P5_D))));
+    *hi = _mm512_cvtps_pd(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P5_D + 16))));
+}
+
+// One activation row's block (bytes ab, prepared side x) against 16 rows (u[j]: chunk j, elements
+// 4j..4j+3): Σ u·q_a − 16·Σ q_a, then (total · d_w) · d_a added to the f64 accumulators.
+static inline __attribute__((always_inline)) P8_TARGET void p5z_block(const __m512i *u, __m512d dlo, __m512d dhi, const uint8_t *ab,
+                                                                     const p5t_act *x, __m512d *lo, __m512d *hi) {
+    __m512i s = _mm512_set1_epi32(x->corr);
+    for (int j = 0; j < 8; j++) s = _mm512_dpbusd_epi32(s, u[j], _mm512_set1_epi32(p8_load32(ab + 4 * j)));
+    const __m512d a = _mm512_set1_pd((double)x->d);
+    *lo = _mm512_fmadd_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(s)), dlo), a, *lo);
+    *hi = _mm512_fmadd_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(s, 1)), dhi), a, *hi);
+}
+
+static inline __attribute__((always_inline)) P8_TARGET void p5z_store(__m512d lo, __m512d hi, float *y) {
+    _mm256_storeu_ps(y, _mm512_cvtpd_ps(lo));
+    _mm256_storeu_ps(y + 8, _mm512_cvtpd_ps(hi));
+}
+
+// A few activation rows (nt ≤ P5T_TOKENS, decode): a group unpacked block by block, each block
+// shared by the rows.
+static inline __attribute__((always_inline)) P8_TARGET void p5z_group(int nb, const uint8_t *pg, const uint8_t *a, size_t as,
+                                                                     const p5t_act *act, const int nt, float *y, size_t ys) {
+    __m512d lo[P5T_TOKENS], hi[P5T_TOKENS];
+    for (int t = 0; t < nt; t++) lo[t] = hi[t] = _mm512_setzero_pd();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *gb = pg + (size_t)b * P5_BLOCK;
+        const __m512i fifths = _mm512_loadu_si512((const void *)(gb + P5_QH));
+        __m512i u[8];
+        for (int c = 0; c < 4; c++) p5z_unpack_pair(gb, c, fifths, &u[c], &u[c + 4]);
+        __m512d dlo, dhi;
+        p5z_scales(gb, &dlo, &dhi);
+        for (int t = 0; t < nt; t++)
+            p5z_block(u, dlo, dhi, a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_0 + 2, act + (size_t)t * nb + b, &lo[t], &hi[t]);
+    }
+    for (int t = 0; t < nt; t++) p5z_store(lo[t], hi[t], y + (size_t)t * ys);
+}
+
+// Many activation rows (prompts): a group unpacked once (u and d_w per block, 640 bytes), then
+// each row against it.
+typedef struct {
+    __m512i u[8];
+    __m512d d[2];
+} p5z_unpacked;
+
+static P8_TARGET void p5z_unpack(int nb, const uint8_t *pg, p5z_unpacked *out) {
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *gb = pg + (size_t)b * P5_BLOCK;
+        const __m512i fifths = _mm512_loadu_si512((const void *)(gb + P5_QH));
+        for (int c = 0; c < 4; c++) p5z_unpack_pair(gb, c, fifths, &out[b].u[c], &out[b].u[c + 4]);
+        p5z_scales(gb, &out[b].d[0], &out[b].d[1]);
+    }
+}
+
+#define P5Z_ROWS 4
+static inline __attribute__((always_inline)) P8_TARGET void p5z_rows(int nb, const p5z_unpacked *w, const uint8_t *a, size_t as, const p5t_act *act, const int nt, float *y, size_t ys) {
+    __m512d lo[P5Z_ROWS], hi[P5Z_ROWS];
+    for (int t = 0; t < nt; t++) lo[t] = hi[t] = _mm512_setzero_pd();
+    for (int b = 0; b < nb; b++)
+        for (int t = 0; t < nt; t++)
+            p5z_block(w[b].u, w[b].d[0], w[b].d[1], a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_0 + 2, act + (size_t)t * nb + b, &lo[t], &hi[t]);
+    for (int t = 0; t < nt; t++) p5z_store(lo[t], hi[t], y + (size_t)t * ys);
+}
+
+static _Thread_local void *p5z_buffer, *p5z_weights;  // p0_grow
+static _Thread_local size_t p5z_capacity, p5z_weight_capacity;
+
+P8_TARGET void pk_q5_0_matmul(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    if (tokens <= 0 || groups <= 0) return;
+    p5t_act *prepared = p0_grow(&p5z_buffer, &p5z_capacity, (size_t)tokens * nb * sizeof(p5t_act));
+    for (int t = 0; t < tokens; t++) p5t_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb);
+    const size_t gbytes = (size_t)nb * P5_BLOCK;
+    if (tokens > P5T_TOKENS) {
+        p5z_unpacked *unpacked = p0_grow(&p5z_weights, &p5z_weight_capacity, (size_t)nb * sizeof(p5z_unpacked));
+        for (int g = 0; g < groups; g++) {
+            p5z_unpack(nb, p + (size_t)g * gbytes, unpacked);
+            for (int t = 0; t < tokens; t += P5Z_ROWS) {
+                const uint8_t *at = act + (size_t)t * as;
+                const p5t_act *xt = prepared + (size_t)t * nb;
+                float *yt = y + (size_t)t * ys + (size_t)g * PK_ROWS;
+                switch (tokens - t) {
+                case 1: p5z_rows(nb, unpacked, at, as, xt, 1, yt, ys); break;
+                case 2: p5z_rows(nb, unpacked, at, as, xt, 2, yt, ys); break;
+                case 3: p5z_rows(nb, unpacked, at, as, xt, 3, yt, ys); break;
+                default: p5z_rows(nb, unpacked, at, as, xt, P5Z_ROWS, yt, ys); break;
+                }
+            }
+        }
+        return;
+    }
+    for (int g = 0; g < groups; g++) {
+        const uint8_t *pg = p + (size_t)g * gbytes;
+        float *yg = y + (size_t)g * PK_ROWS;
+        switch (tokens) {
+        case 1: p5z_group(nb, pg, act, as, prepared, 1, yg, ys); break;
+        case 2: p5z_group(nb, pg, act, as, prepared, 2, yg, ys); break;
+        case 3: p5z_group(nb, pg, act, as, prepared, 3, yg, ys); break;
+        default: p5z_group(nb, pg, act, as, prepared, P5T_TOKENS, yg, ys); break;
+        }
+    }
+}
+
 void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens,
                        float *y, size_t ys) {
     if (q8) p8_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys);
@@ -455,6 +580,7 @@ void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *p, int grou
 }
 #else
 void pk_q8_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_q5_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens,
                        float *y, size_t ys) {}
 #endif
