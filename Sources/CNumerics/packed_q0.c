@@ -415,13 +415,20 @@ static P0_AVX2 void p5t_row(int nb, const p5t_block *w, const uint8_t *a, const 
 static _Thread_local void *p5t_buffer, *p5t_weights;  // p0_grow
 static _Thread_local size_t p5t_capacity, p5t_weight_capacity;
 
+// The call's activation rows' prepared sides (row t at + t·nb), in the thread's buffer that every
+// block-total kernel uses (a thread runs one product at a time)
+static P0_AVX2 p5t_act *p5t_prepare_rows(int nb, const uint8_t *act, size_t as, int tokens) {
+    p5t_act *prepared = p0_grow(&p5t_buffer, &p5t_capacity, (size_t)tokens * nb * sizeof(p5t_act));
+    for (int t = 0; t < tokens; t++) p5t_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb);
+    return prepared;
+}
+
 // The call's activation rows prepared once; then, for a few rows (decode), each half group against
 // them P5T_TOKENS at a time (its weights, nb · 176 bytes, stay in L1 across the rows), for more
 // (prompts), each group unpacked once against every row.
 static P0_AVX2 void p5t_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     if (tokens <= 0 || groups <= 0) return;
-    p5t_act *prepared = p0_grow(&p5t_buffer, &p5t_capacity, (size_t)tokens * nb * sizeof(p5t_act));
-    for (int t = 0; t < tokens; t++) p5t_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb);
+    const p5t_act *prepared = p5t_prepare_rows(nb, act, as, tokens);
     const size_t gbytes = (size_t)nb * P5_BLOCK;
     if (tokens > P5T_TOKENS) {
         p5t_block *unpacked = p0_grow(&p5t_weights, &p5t_weight_capacity, (size_t)nb * sizeof(p5t_block));
@@ -538,13 +545,12 @@ static inline __attribute__((always_inline)) P8_TARGET void p5z_rows(int nb, con
     for (int t = 0; t < nt; t++) p5z_store(lo[t], hi[t], y + (size_t)t * ys);
 }
 
-static _Thread_local void *p5z_buffer, *p5z_weights;  // p0_grow
-static _Thread_local size_t p5z_capacity, p5z_weight_capacity;
+static _Thread_local void *p5z_weights;  // p0_grow
+static _Thread_local size_t p5z_weight_capacity;
 
 P8_TARGET void pk_q5_0_matmul(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     if (tokens <= 0 || groups <= 0) return;
-    p5t_act *prepared = p0_grow(&p5z_buffer, &p5z_capacity, (size_t)tokens * nb * sizeof(p5t_act));
-    for (int t = 0; t < tokens; t++) p5t_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb);
+    const p5t_act *prepared = p5t_prepare_rows(nb, act, as, tokens);
     const size_t gbytes = (size_t)nb * P5_BLOCK;
     if (tokens > P5T_TOKENS) {
         p5z_unpacked *unpacked = p0_grow(&p5z_weights, &p5z_weight_capacity, (size_t)nb * sizeof(p5z_unpacked));
