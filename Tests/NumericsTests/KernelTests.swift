@@ -88,8 +88,13 @@ import TestSupport
 
     @Test(arguments: formats, KernelDispatch.available)
     func matmulMatchesReferences(_ type: GGMLType, _ path: KernelPath) throws {
-        // 10 tokens: tiles of 4 plus a remainder, and the many-token (blocked) kernels where a path has them
-        let c = Self.makeCase(type, tokens: 10, seed: UInt64(type.rawValue) * 7 + 1)
+        // 3 tokens: the row kernels of decode (one tile); 10: tiles of 4 plus a remainder, and the
+        // many-token (blocked) kernels where a path has them
+        for tokens in [3, 10] { try matmulMatchesReferences(type, path, tokens: tokens) }
+    }
+
+    func matmulMatchesReferences(_ type: GGMLType, _ path: KernelPath, tokens: Int) throws {
+        let c = Self.makeCase(type, tokens: tokens, seed: UInt64(type.rawValue) * 7 + UInt64(tokens))
         // tokens mix llama.cpp's orders: none, tiled, gemm, both, and Q5_0's eight lanes on every
         // third token (so runs of either Q5_0 order, and single tokens, meet in one call)
         let modes: [RowOrder] = (0..<c.tokens).map { RowOrder(rawValue: UInt8($0 % 4)).union($0 % 3 == 0 ? .q0Lanes : []) }
