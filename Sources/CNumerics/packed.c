@@ -1,7 +1,7 @@
 // The public entry points of the packed weight copies (packed_layouts.h): their size, the copy
 // and the product, dispatched by GGML type; and one row of a copy back in its stored GGUF layout,
 // so that readers of single rows (embedding lookups) need not touch the stored pages the copy let
-// go. Every stored bit is kept by the Q8_0, Q5_0 and Q4_K layouts, so the bytes are the original
+// go. Every stored bit is kept by the Q8_0, Q5_0, Q4_0 and Q4_K layouts, so the bytes are the original
 // ones (PackedWeightsTests).
 #include "cnumerics.h"
 #include "packed_layouts.h"
@@ -13,6 +13,7 @@ static size_t pk_block_bytes(int type) {
     case CN_TYPE_Q4_K: return PK_BLOCK;
     case CN_TYPE_Q5_0: return P5_BLOCK;
     case CN_TYPE_Q8_0: return P8_BLOCK;
+    case CN_TYPE_Q4_0: return P4_BLOCK;
     case CN_TYPE_Q6_K: return P6_BLOCK;
     default: return 0;
     }
@@ -29,6 +30,7 @@ void cn_pack(int type, const void *w, size_t ws, int rows, int blocks, void *out
     case CN_TYPE_Q4_K: pk_q4k_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q5_0: pk_q5_0_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q8_0: pk_q8_0_pack(src, ws, rows, blocks, dst); break;
+    case CN_TYPE_Q4_0: pk_q4_0_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q6_K: pk_q6k_pack(src, ws, rows, blocks, dst); break;
     default: break;
     }
@@ -45,6 +47,11 @@ void cn_packed_matmul(int path, int type, int blocks, const void *packed, int gr
     }
     if (type == CN_TYPE_Q5_0 && (path == CN_PATH_AVX2 || path == CN_PATH_AVX512)) {
         pk_q0_matmul_avx2(0, order, blocks, p, groups, act, as, tokens, y, ys);
+        return;
+    }
+    if (type == CN_TYPE_Q4_0) {
+        if (path == CN_PATH_AVX512) pk_q4_0_matmul(blocks, p, groups, act, as, tokens, y, ys);
+        else if (path == CN_PATH_AVX2) pk_q4_0_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys);
         return;
     }
     if (path == CN_PATH_AVX2) {
@@ -72,6 +79,15 @@ static void pr_q8_0(const uint8_t *g, int blocks, int lane, uint8_t *out) {
         memcpy(o, gb + P8_D + 2 * lane, 2);
         for (int j = 0; j < 8; j++)
             for (int k = 0; k < 4; k++) o[2 + 4 * j + k] = (uint8_t)(gb[P8_QS + j * 64 + lane * 4 + k] ^ 0x80);
+    }
+}
+
+static void pr_q4_0(const uint8_t *g, int blocks, int lane, uint8_t *out) {
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *gb = g + (size_t)b * P4_BLOCK;
+        uint8_t *o = out + (size_t)b * CN_BYTES_Q4_0;
+        memcpy(o, gb + P4_D + 2 * lane, 2);
+        for (int c = 0; c < 4; c++) memcpy(o + 2 + 4 * c, gb + P4_QS + c * 64 + lane * 4, 4);
     }
 }
 
@@ -119,6 +135,7 @@ int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void
     switch (type) {
     case CN_TYPE_Q8_0: pr_q8_0(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q5_0: pr_q5_0(g, blocks, row % PK_ROWS, out); break;
+    case CN_TYPE_Q4_0: pr_q4_0(g, blocks, row % PK_ROWS, out); break;
     default: pr_q4_K(g, blocks, row % PK_ROWS, out); break;
     }
     return 1;

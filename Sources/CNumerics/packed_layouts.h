@@ -27,6 +27,13 @@ enum {
     P5_BLOCK = 352 // bytes per 32-element block of a group
 };
 
+// Q4_0, per 32-element block of a group: the stored bytes, rows interleaved
+enum {
+    P4_QS = 0,     // [c < 4][row r][4 bytes]: nibble bytes 4c..4c+3 (low: elements 4c.., high: 16 + 4c..)
+    P4_D = 256,    // [row r]: d as f16
+    P4_BLOCK = 288
+};
+
 // Q8_0, per 32-element block of a group
 enum {
     P8_QS = 0,     // [lane j < 8][row r][4 bytes]: q + 128 of elements 4j..4j+3
@@ -47,9 +54,13 @@ enum {
 void pk_q4k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q5_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q8_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
+void pk_q4_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q6k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q4k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q8_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+// Q4_0 in the eight-lane order (its only order), one to four tokens; AVX-512 VNNI and AVX2
+void pk_q4_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+void pk_q4_0_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q5_0 in invariant numerics' block-total order, any number of tokens
 void pk_q5_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q8_0 when q8, else Q5_0 in the order `order` names (CN_ORDER_Q0_LANES or not; every token's)

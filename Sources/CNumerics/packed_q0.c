@@ -1,11 +1,11 @@
-// Q5_0 and Q8_0 weights repacked at load time into groups of 16 rows, and their products: Q8_0
-// with AVX-512 VNNI and AVX2 for one to four activation rows (decode); Q5_0 with AVX-512 VNNI and
-// AVX2 for any number of rows in invariant numerics' block-total order, and with AVX2 (on both x86
-// paths) for up to four in llama.cpp's eight-lane order.
+// Q5_0, Q8_0 and Q4_0 weights repacked at load time into groups of 16 rows, and their products:
+// Q8_0 and Q4_0 with AVX-512 VNNI and AVX2 for one to four activation rows (decode); Q5_0 with
+// AVX-512 VNNI and AVX2 for any number of rows in invariant numerics' block-total order, and with
+// AVX2 (on both x86 paths) for up to four in llama.cpp's eight-lane order.
 //
 // Why: the row kernel (kernels_body.inc, q0_row) unpacks 32 elements per block and row with a
 // 256-bit vector and a horizontal sum, and runs at 7.5 (Q5_0) and 13 (Q8_0) GB/s on one core,
-// below the read bandwidth; Gemma's LM head is a 178 MB Q8_0 matrix. Packed, one 512-bit dpbusd
+// below the read bandwidth (Q4_0's at 5.5 GB/s from L2 on Zen 4); Gemma's LM head is a 178 MB Q8_0 matrix. Packed, one 512-bit dpbusd
 // covers four elements of 16 rows (one 256-bit maddubs eight rows), Q8_0's bytes are stored
 // offset by 128 (unsigned, as dpbusd wants) and the offset is taken back with the activations'
 // sums; Q5_0's fifth bits are stored in bit slices (packed_layouts.h).
@@ -37,6 +37,19 @@ void pk_q8_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *
     }
 }
 
+void pk_q4_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
+    for (int g = 0; g < rows / PK_ROWS; g++) {
+        for (int b = 0; b < blocks; b++) {
+            uint8_t *o = dst + ((size_t)g * blocks + b) * P4_BLOCK;
+            for (int r = 0; r < PK_ROWS; r++) {
+                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q4_0;
+                for (int c = 0; c < 4; c++) memcpy(o + P4_QS + c * 64 + r * 4, wb + 2 + 4 * c, 4);
+                memcpy(o + P4_D + 2 * r, wb, 2);
+            }
+        }
+    }
+}
+
 void pk_q5_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
@@ -57,38 +70,82 @@ void pk_q5_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *
 }
 
 #if defined(__x86_64__)
+// A thread's buffer of at least `bytes` (64-byte aligned), grown by a quarter when it must grow and
+// never shrunk, as kernels_body.inc's scratch: the pool's threads live as long as the engine.
+static void *p0_grow(void **buf, size_t *capacity, size_t bytes) {
+    if (*capacity < bytes) {
+        free(*buf);
+        const size_t grown = (bytes + bytes / 4 + 63) / 64 * 64;
+        *buf = aligned_alloc(64, grown);
+        if (!*buf) abort();  // out of memory
+        *capacity = grown;
+    }
+    return *buf;
+}
+
 #define P8_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 static inline P8_TARGET int32_t p8_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
-// One group of 16 rows of Q8_0 against nt ≤ 2 activation rows (Q8_0) over nb blocks: y[t·ys + r].
-static inline __attribute__((always_inline)) P8_TARGET void p8_tile(int nb, const uint8_t *pg, const uint8_t *a,
-                                                                    size_t as, const int nt, float *y, size_t ys) {
+// The activation side of the eight-lane kernels, once per call instead of once per group and
+// block: per row and block the lanes' corrections −2^shift·Σ q_a over each lane's four
+// activations (the stored weights are q + 2^shift: Q8_0 128, Q4_0 8) and d_a. Read back as
+// broadcasts; computing them in the group loop and storing them for that meant a store the
+// broadcasts had to wait on, once per block and group.
+static P8_TARGET void p8_prepare(int nb, const uint8_t *a, size_t as, int tokens, int shift, int32_t *corr, float *da) {
     const __m256i ones = _mm256_set1_epi8(1);
+    for (int t = 0; t < tokens; t++)
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *ab = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_0;
+            uint16_t h;
+            memcpy(&h, ab, 2);
+            da[(size_t)t * nb + b] = _cvtsh_ss(h);
+            const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, _mm256_loadu_si256((const __m256i *)(ab + 2)));
+            _mm256_storeu_si256((__m256i *)(corr + ((size_t)t * nb + b) * 8),
+                                _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_sll_epi32(s, _mm_cvtsi32_si128(shift))));
+        }
+}
+
+static _Thread_local void *p8_buffer;  // p0_grow
+static _Thread_local size_t p8_capacity;
+
+// One group of 16 rows of Q8_0 (q4 = 0) or Q4_0 (q4 = 1) against nt ≤ 2 activation rows (Q8_0;
+// prepared side at corr + 8·t·nb, da + t·nb) over nb blocks: y[t·ys + r]. Q8_0's bytes are
+// q + 128, Q4_0's nibbles q + 8: dpbusd starts each lane from the correction. Lane j of the row
+// kernel is vector j here (Q4_0: the low nibbles of chunk c are lane c, the high ones lane c + 4).
+static inline __attribute__((always_inline)) P8_TARGET void p8_tile(int nb, const uint8_t *pg, const uint8_t *a, size_t as,
+                                                                    const int32_t *corr, const float *da, const int nt,
+                                                                    float *y, size_t ys, const int q4) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
     __m512 acc[2][8];
     for (int t = 0; t < nt; t++)
         for (int j = 0; j < 8; j++) acc[t][j] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const uint8_t *gb = pg + (size_t)b * P8_BLOCK;
-        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + P8_D)));
+        const uint8_t *gb = pg + (size_t)b * (q4 ? P4_BLOCK : P8_BLOCK);
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + (q4 ? P4_D : P8_D))));
         const uint8_t *ab[2];
+        const int32_t *cb[2];
         __m512 scale[2];
-        int32_t corr[2][8];  // −128·Σ q_a over each lane's four activations: the stored bytes are q + 128
         for (int t = 0; t < nt; t++) {
-            ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_0;
-            uint16_t h;
-            memcpy(&h, ab[t], 2);
-            scale[t] = _mm512_mul_ps(d, _mm512_set1_ps(_cvtsh_ss(h)));
-            const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, _mm256_loadu_si256((const __m256i *)(ab[t] + 2)));
-            _mm256_storeu_si256((__m256i *)corr[t], _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(s, 7)));
+            ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_0 + 2;
+            cb[t] = corr + ((size_t)t * nb + b) * 8;
+            scale[t] = _mm512_mul_ps(d, _mm512_set1_ps(da[(size_t)t * nb + b]));
         }
-        for (int j = 0; j < 8; j++) {
-            const __m512i u = _mm512_loadu_si512((const void *)(gb + P8_QS + j * 64));
+        __m512i u[8];
+        if (q4) {
+            for (int c = 0; c < 4; c++) {
+                const __m512i v = _mm512_loadu_si512((const void *)(gb + P4_QS + c * 64));
+                u[c] = _mm512_and_si512(v, m4);
+                u[c + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            }
+        } else {
+            for (int j = 0; j < 8; j++) u[j] = _mm512_loadu_si512((const void *)(gb + P8_QS + j * 64));
+        }
+        for (int j = 0; j < 8; j++)
             for (int t = 0; t < nt; t++) {
-                const __m512i p = _mm512_dpbusd_epi32(_mm512_set1_epi32(corr[t][j]), u, _mm512_set1_epi32(p8_load32(ab[t] + 2 + 4 * j)));
+                const __m512i p = _mm512_dpbusd_epi32(_mm512_set1_epi32(cb[t][j]), u[j], _mm512_set1_epi32(p8_load32(ab[t] + 4 * j)));
                 acc[t][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale[t], acc[t][j]);
             }
-        }
     }
     for (int t = 0; t < nt; t++) {
         const __m512 s0 = _mm512_add_ps(acc[t][0], acc[t][4]), s1 = _mm512_add_ps(acc[t][1], acc[t][5]);
@@ -97,16 +154,32 @@ static inline __attribute__((always_inline)) P8_TARGET void p8_tile(int nb, cons
     }
 }
 
-P8_TARGET void pk_q8_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    const size_t gbytes = (size_t)blocks * P8_BLOCK;
+static inline __attribute__((always_inline)) P8_TARGET void p8_matmul(int nb, const uint8_t *p, int groups, const uint8_t *act,
+                                                                      size_t as, int tokens, float *y, size_t ys, const int q4) {
+    if (tokens <= 0 || groups <= 0) return;
+    const size_t need = (size_t)tokens * nb;
+    int32_t *corr = p0_grow(&p8_buffer, &p8_capacity, need * (8 * sizeof(int32_t) + sizeof(float)));
+    float *da = (float *)(corr + 8 * need);
+    p8_prepare(nb, act, as, tokens, q4 ? 3 : 7, corr, da);
+    const size_t gbytes = (size_t)nb * (q4 ? P4_BLOCK : P8_BLOCK);
     for (int g = 0; g < groups; g++) {
         for (int t0 = 0; t0 < tokens; t0 += 2) {
             float *yt = y + (size_t)g * PK_ROWS + (size_t)t0 * ys;
             const uint8_t *at = act + (size_t)t0 * as, *pg = p + (size_t)g * gbytes;
-            if (tokens - t0 >= 2) p8_tile(blocks, pg, at, as, 2, yt, ys);
-            else p8_tile(blocks, pg, at, as, 1, yt, ys);
+            const int32_t *ct = corr + (size_t)t0 * nb * 8;
+            const float *dt = da + (size_t)t0 * nb;
+            if (tokens - t0 >= 2) p8_tile(nb, pg, at, as, ct, dt, 2, yt, ys, q4);
+            else p8_tile(nb, pg, at, as, ct, dt, 1, yt, ys, q4);
         }
     }
+}
+
+P8_TARGET void pk_q8_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, 0);
+}
+
+P8_TARGET void pk_q4_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, 1);
 }
 
 // ---- AVX2 (no VNNI, 16 vector registers) ----
@@ -145,19 +218,6 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_unpack_pair(const u
     *hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), _mm256_and_si256(p5_lane_bits(fifths, c + 4), fifth));
 }
 
-// A thread's buffer of at least `bytes` (64-byte aligned), grown by a quarter when it must grow and
-// never shrunk, as kernels_body.inc's scratch: the pool's threads live as long as the engine.
-static void *p0_grow(void **buf, size_t *capacity, size_t bytes) {
-    if (*capacity < bytes) {
-        free(*buf);
-        const size_t grown = (bytes + bytes / 4 + 63) / 64 * 64;
-        *buf = aligned_alloc(64, grown);
-        if (!*buf) abort();  // out of memory
-        *capacity = grown;
-    }
-    return *buf;
-}
-
 // Q8_0, rows 8h..8h+7 of one group against one activation row: y[r] for those rows.
 static P0_AVX2 void p8_half_avx2(int nb, const uint8_t *pg, int h, const uint8_t *a, float *y) {
     const __m256i flip = _mm256_set1_epi8((char)0x80), ones16 = _mm256_set1_epi16(1);
@@ -194,7 +254,8 @@ typedef struct {
     __m256i corr[8];
 } p5_act;
 
-static P0_AVX2 void p5_prepare(int nb, const uint8_t *a, p5_act *out, float *da) {
+// `shift`: log2 of the weights' offset (Q5_0's u = q + 16: 4; Q4_0's u = q + 8: 3)
+static P0_AVX2 void p5_prepare(int nb, const uint8_t *a, p5_act *out, float *da, int shift) {
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     for (int b = 0; b < nb; b++) {
         const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_0;
@@ -203,7 +264,7 @@ static P0_AVX2 void p5_prepare(int nb, const uint8_t *a, p5_act *out, float *da)
         da[b] = _cvtsh_ss(hd);
         const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)(ab + 2))), ones16);
         int32_t corr[8];
-        _mm256_storeu_si256((__m256i *)corr, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 4)));
+        _mm256_storeu_si256((__m256i *)corr, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_sll_epi32(sums, _mm_cvtsi32_si128(shift))));
         for (int j = 0; j < 8; j++) {
             out[b].q[j] = _mm256_set1_epi32(p0_load32(ab + 2 + 4 * j));
             out[b].corr[j] = _mm256_set1_epi32(corr[j]);
@@ -215,21 +276,29 @@ static P0_AVX2 void p5_prepare(int nb, const uint8_t *a, p5_act *out, float *da)
 // y[t·ys + r]). Two rows (decode of several sequences) share each unpacked weight vector; their
 // sixteen accumulators outgrow the registers, but each is touched once per lane and block.
 // Instantiated per nt, so one row keeps its eight in registers.
+// `q4`: Q4_0's layout instead (no fifth bits; act prepared with its offset of 8).
 static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, const uint8_t *pg, int h, const p5_act *act,
-                                                                       const float *da, const int nt, float *y, size_t ys) {
-    const __m256i ones16 = _mm256_set1_epi16(1);
+                                                                       const float *da, const int nt, float *y, size_t ys,
+                                                                       const int q4) {
+    const __m256i ones16 = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0F);
     __m256 acc[2][8];
     for (int t = 0; t < nt; t++)
         for (int j = 0; j < 8; j++) acc[t][j] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const uint8_t *gb = pg + (size_t)b * P5_BLOCK;
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P5_D + 16 * h)));
+        const uint8_t *gb = pg + (size_t)b * (q4 ? P4_BLOCK : P5_BLOCK);
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + (q4 ? P4_D : P5_D) + 16 * h)));
         __m256 scale[2];
         for (int t = 0; t < nt; t++) scale[t] = _mm256_mul_ps(d, _mm256_broadcast_ss(da + (size_t)t * nb + b));
-        const __m256i fifths = _mm256_loadu_si256((const __m256i *)(gb + P5_QH + 32 * h));
+        const __m256i fifths = q4 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)(gb + P5_QH + 32 * h));
         for (int c = 0; c < 4; c++) {
             __m256i ulo, uhi;
-            p5_unpack_pair(gb, h, c, fifths, &ulo, &uhi);
+            if (q4) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P4_QS + c * 64 + 32 * h));
+                ulo = _mm256_and_si256(v, m4);
+                uhi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            } else {
+                p5_unpack_pair(gb, h, c, fifths, &ulo, &uhi);
+            }
             for (int t = 0; t < nt; t++) {
                 const p5_act *ab = act + (size_t)t * nb + b;
                 const __m256i plo = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ulo, ab->q[c]), ones16), ab->corr[c]);
@@ -258,7 +327,7 @@ static P0_AVX2 void p5_matmul_avx2(int nb, const uint8_t *p, int groups, const u
     const size_t need = (size_t)tokens * nb;  // about half a KB per block and activation row
     p5_act *prepared = p0_grow(&p5_buffer, &p5_capacity, need * (sizeof(p5_act) + sizeof(float)));
     float *da = (float *)(prepared + need);
-    for (int t = 0; t < tokens; t++) p5_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb, da + (size_t)t * nb);
+    for (int t = 0; t < tokens; t++) p5_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb, da + (size_t)t * nb, 4);
     const size_t gbytes = (size_t)nb * P5_BLOCK;
     for (int g = 0; g < groups; g++)
         for (int t0 = 0; t0 < tokens; t0 += 2)
@@ -266,8 +335,28 @@ static P0_AVX2 void p5_matmul_avx2(int nb, const uint8_t *p, int groups, const u
                 const p5_act *at = prepared + (size_t)t0 * nb;
                 const float *dt = da + (size_t)t0 * nb;
                 float *yt = y + (size_t)t0 * ys + (size_t)g * PK_ROWS + 8 * h;
-                if (tokens - t0 >= 2) p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 2, yt, ys);
-                else p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 1, yt, ys);
+                if (tokens - t0 >= 2) p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 2, yt, ys, 0);
+                else p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 1, yt, ys, 0);
+            }
+}
+
+// Q4_0 (its eight-lane order, the row kernel's): as Q5_0's above, with u = q + 8 straight from the
+// nibbles and the corrections −8·Σ q_a.
+P0_AVX2 void pk_q4_0_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    if (tokens <= 0 || groups <= 0) return;
+    const size_t need = (size_t)tokens * nb;
+    p5_act *prepared = p0_grow(&p5_buffer, &p5_capacity, need * (sizeof(p5_act) + sizeof(float)));
+    float *da = (float *)(prepared + need);
+    for (int t = 0; t < tokens; t++) p5_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb, da + (size_t)t * nb, 3);
+    const size_t gbytes = (size_t)nb * P4_BLOCK;
+    for (int g = 0; g < groups; g++)
+        for (int t0 = 0; t0 < tokens; t0 += 2)
+            for (int h = 0; h < 2; h++) {
+                const p5_act *at = prepared + (size_t)t0 * nb;
+                const float *dt = da + (size_t)t0 * nb;
+                float *yt = y + (size_t)t0 * ys + (size_t)g * PK_ROWS + 8 * h;
+                if (tokens - t0 >= 2) p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 2, yt, ys, 1);
+                else p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 1, yt, ys, 1);
             }
 }
 
@@ -591,6 +680,8 @@ void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *p, int grou
 #else
 void pk_q8_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_q5_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_q4_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_q4_0_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens,
                        float *y, size_t ys) {}
 #endif

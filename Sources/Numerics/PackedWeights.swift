@@ -4,11 +4,11 @@ import GGUF
 /// Load-time copies of weight matrices in the layout of a faster kernel, owned for as long as
 /// the model that uses them.
 ///
-/// Four layouts, all with rows interleaved in groups of 16 so the AVX-512 and AVX2 paths multiply
+/// Five layouts, all with rows interleaved in groups of 16 so the AVX-512 and AVX2 paths multiply
 /// one row per vector lane (AVX2: half a group per pass) instead of a horizontal sum per row and
 /// block: Q4_K (`packed_q4k.c`, used
 /// for every batch size), Q5_0 (`packed_q0.c`, every batch size in invariant numerics' block-total
-/// order, up to `smallBatchLimit` rows in llama.cpp's eight-lane order), Q8_0 (`packed_q0.c`, up to
+/// order, up to `smallBatchLimit` rows in llama.cpp's eight-lane order), Q8_0 and Q4_0 (`packed_q0.c`, up to
 /// `smallBatchLimit` rows, the decode steps; prompts keep the stored blocked kernel), and Q6_K (`packed_q6k.c`: weights
 /// pre-multiplied by their scales as int16, 2.4 times the stored bytes, so used for prompts
 /// only; decode keeps the stored rows, which therefore stay in memory). The packed products give
@@ -17,7 +17,7 @@ import GGUF
 public final class PackedWeights: @unchecked Sendable {
     /// Rows per packed group.
     public static let groupRows = 16
-    /// Activation rows up to which a packed Q8_0 matrix (and Q5_0 in llama.cpp's lane order) uses its packed copy.
+    /// Activation rows up to which a packed Q8_0 or Q4_0 matrix (and Q5_0 in llama.cpp's lane order) uses its packed copy.
     public static let smallBatchLimit = 4
 
     /// Bytes of `rows / 16` packed groups of `type` rows with `columns` elements each.
@@ -33,7 +33,7 @@ public final class PackedWeights: @unchecked Sendable {
     /// Whether `path` has a packed kernel for weights of `type`.
     public static func supports(_ type: GGMLType, path: KernelPath) -> Bool {
         switch path {
-        case .avx512, .avx2: return type == .q4_K || type == .q5_0 || type == .q8_0 || type == .q6_K
+        case .avx512, .avx2: return type == .q4_K || type == .q5_0 || type == .q8_0 || type == .q4_0 || type == .q6_K
         case .portable: return false
         }
     }
