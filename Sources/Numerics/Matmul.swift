@@ -95,7 +95,7 @@ public enum Matmul {
             let g = PackedWeights.groupRows
             let first = (rows.lowerBound + g - 1) / g, end = min(rows.upperBound, w.rows / g * g) / g
             if w.packed != nil, first < end, PackedWeights.supports(w.type, path: path),
-               PackedWeights.uses(w.type, batch: batch, orders: orders) {
+               PackedWeights.uses(w.type, batch: batch, orders: orders, path: path) {
                 stored(rows.lowerBound..<first * g)
                 PackedWeights.multiply(w, groups: first..<end, a, aStride: rowBytes, batch: batch, into: y, yStride: m, path: path,
                                        order: batch > 0 ? orders?[0] ?? [] : [])

@@ -59,7 +59,7 @@ import TestSupport
                     }
                 }
             }
-            if PackedWeights.uses(type, batch: tokens, orders: orders) {
+            if PackedWeights.uses(type, batch: tokens, orders: orders, path: path) {
                 a.withUnsafeBytes { ab in
                     direct.withUnsafeMutableBufferPointer {
                         PackedWeights.multiply(p, groups: 0..<2, ab.baseAddress!, aStride: aBytes, batch: tokens, into: $0.baseAddress!,
