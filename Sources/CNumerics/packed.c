@@ -1,7 +1,7 @@
 // The public entry points of the packed weight copies (packed_layouts.h): their size, the copy
 // and the product, dispatched by GGML type; and one row of a copy back in its stored GGUF layout,
 // so that readers of single rows (embedding lookups) need not touch the stored pages the copy let
-// go. Every stored bit is kept by the Q8_0, Q5_0, Q4_0 and Q4_K layouts, so the bytes are the original
+// go. Every stored bit is kept by the Q8_0, Q5_0, Q4_0, Q4_K, Q5_K and IQ4_XS layouts, so the bytes are the original
 // ones (PackedWeightsTests).
 #include "cnumerics.h"
 #include "packed_layouts.h"
@@ -11,6 +11,8 @@
 static size_t pk_block_bytes(int type) {
     switch (type) {
     case CN_TYPE_Q4_K: return PK_BLOCK;
+    case CN_TYPE_Q5_K: return K5_BLOCK;
+    case CN_TYPE_IQ4_XS: return I4_BLOCK;
     case CN_TYPE_Q5_0: return P5_BLOCK;
     case CN_TYPE_Q8_0: return P8_BLOCK;
     case CN_TYPE_Q4_0: return P4_BLOCK;
@@ -28,6 +30,8 @@ void cn_pack(int type, const void *w, size_t ws, int rows, int blocks, void *out
     uint8_t *dst = (uint8_t *)out;
     switch (type) {
     case CN_TYPE_Q4_K: pk_q4k_pack(src, ws, rows, blocks, dst); break;
+    case CN_TYPE_Q5_K: pk_q5k_pack(src, ws, rows, blocks, dst); break;
+    case CN_TYPE_IQ4_XS: pk_iq4xs_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q5_0: pk_q5_0_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q8_0: pk_q8_0_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q4_0: pk_q4_0_pack(src, ws, rows, blocks, dst); break;
@@ -66,6 +70,8 @@ void cn_packed_matmul(int path, int type, int blocks, const void *packed, int gr
     if (path != CN_PATH_AVX512) return;
     switch (type) {
     case CN_TYPE_Q4_K: pk_q4k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
+    case CN_TYPE_Q5_K: pk_q5k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
+    case CN_TYPE_IQ4_XS: pk_iq4xs_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     case CN_TYPE_Q8_0: pk_q8_0_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     case CN_TYPE_Q6_K: pk_q6k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     default: break;
@@ -128,6 +134,55 @@ static void pr_q4_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
     }
 }
 
+// Q5_K: Q4_K's fields (the scales and mins re-encoded, d, dmin, the nibbles) plus qh from the slices
+static void pr_q5_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *gb = g + (size_t)b * K5_BLOCK;
+        uint8_t *o = out + (size_t)b * CN_BYTES_Q5_K;
+        memcpy(o, gb + K5_D + 2 * lane, 2);
+        memcpy(o + 2, gb + K5_DMIN + 2 * lane, 2);
+        uint8_t sc[8], m[8];
+        for (int j = 0; j < 8; j++) {
+            sc[j] = gb[K5_SC + j * PK_ROWS + lane];
+            m[j] = gb[K5_MN + (j / 2) * 32 + lane * 2 + j % 2];
+        }
+        uint8_t *s = o + 4;
+        for (int j = 0; j < 4; j++) {
+            s[j] = (uint8_t)((sc[j] & 63) | (sc[j + 4] >> 4) << 6);
+            s[j + 4] = (uint8_t)((m[j] & 63) | (m[j + 4] >> 4) << 6);
+            s[j + 8] = (uint8_t)((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4);
+        }
+        uint8_t *qh = o + 16;
+        memset(qh, 0, 32);
+        for (int p = 0; p < 4; p++)
+            for (int c = 0; c < 8; c++) {
+                memcpy(o + 48 + 32 * p + 4 * c, gb + K5_QS + (p * 8 + c) * 64 + lane * 4, 4);
+                for (int k = 0; k < 4; k++)
+                    for (int h = 0; h < 2; h++)
+                        qh[4 * c + k] |= (uint8_t)(((gb[K5_QH + (2 * p + h) * 64 + lane * 4 + k] >> c) & 1) << (2 * p + h));
+            }
+    }
+}
+
+// IQ4_XS: d, the scales back in their 2 + 4 bytes (high bits, then low nibbles), the nibbles
+static void pr_iq4_xs(const uint8_t *g, int blocks, int lane, uint8_t *out) {
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *gb = g + (size_t)b * I4_BLOCK;
+        uint8_t *o = out + (size_t)b * CN_BYTES_IQ4_XS;
+        memcpy(o, gb + I4_D + 2 * lane, 2);
+        int sh = 0;
+        memset(o + 4, 0, 4);
+        for (int j = 0; j < 8; j++) {
+            const int u = (int)(int8_t)gb[I4_SC + j * PK_ROWS + lane] + 32;
+            o[4 + j / 2] |= (uint8_t)((u & 0xF) << (4 * (j % 2)));
+            sh |= (u >> 4) << (2 * j);
+            for (int c = 0; c < 4; c++) memcpy(o + 8 + 16 * j + 4 * c, gb + I4_QS + (j * 4 + c) * 64 + lane * 4, 4);
+        }
+        o[2] = (uint8_t)sh;
+        o[3] = (uint8_t)(sh >> 8);
+    }
+}
+
 int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void *out) {
     const size_t gbytes = type == CN_TYPE_Q6_K ? 0 : pk_block_bytes(type);  // Q6_K's copy drops the stored bits' layout
     if (!gbytes || row < 0) return 0;
@@ -136,6 +191,8 @@ int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void
     case CN_TYPE_Q8_0: pr_q8_0(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q5_0: pr_q5_0(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q4_0: pr_q4_0(g, blocks, row % PK_ROWS, out); break;
+    case CN_TYPE_Q5_K: pr_q5_K(g, blocks, row % PK_ROWS, out); break;
+    case CN_TYPE_IQ4_XS: pr_iq4_xs(g, blocks, row % PK_ROWS, out); break;
     default: pr_q4_K(g, blocks, row % PK_ROWS, out); break;
     }
     return 1;

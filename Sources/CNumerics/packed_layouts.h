@@ -18,6 +18,27 @@ enum {
     PK_BLOCK = 2368   // bytes per super-block of a group
 };
 
+// Q5_K, per super-block of a group: Q4_K's layout with the fifth bits in bit slices
+enum {
+    K5_QS = 0,        // as PK_QS
+    K5_QH = 2048,     // [pair p < 4][h < 2][row r][4 bytes]: bit c of byte 4r + k = fifth bit of the element whose
+                      // nibble is PK_QS (p, c, r, k)'s low (h = 0) or high (h = 1) half
+    K5_SC = 2560,     // as PK_SC
+    K5_MN = 2688,     // as PK_MN
+    K5_D = 2816,
+    K5_DMIN = 2848,
+    K5_BLOCK = 2880
+};
+
+// IQ4_XS, per super-block of a group
+enum {
+    I4_QS = 0,      // [sub-block j < 8][c < 4][row r][4 bytes]: nibble bytes 4c..4c+3 of sub-block j (low: elements
+                    // 32j + 4c.., high: 32j + 16 + 4c..)
+    I4_SC = 2048,   // [j][row r]: the scale minus 32, as int8
+    I4_D = 2176,    // [row r]: d as f16
+    I4_BLOCK = 2208
+};
+
 // Q5_0, per 32-element block of a group
 enum {
     P5_QS = 0,     // [c < 4][row r][4 bytes]: nibble bytes 4c..4c+3 (low: elements 4c.., high: 16 + 4c..)
@@ -52,11 +73,17 @@ enum {
 // Per format: copy `rows` (a multiple of 16) stored rows into groups; multiply `groups` groups
 // with `tokens` activation rows (AVX-512 VNNI, and AVX2 in the *_avx2 variants; see each file for the order kept)
 void pk_q4k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
+void pk_q5k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
+void pk_iq4xs_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q5_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q8_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q4_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q6k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q4k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+// Q5_K in Q4_K's order (invariant numerics' and llama.cpp's for fewer than 8 rows); AVX-512 VNNI only
+void pk_q5k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+// IQ4_XS in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI only
+void pk_iq4xs_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q8_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q4_0 in the eight-lane order (its only order), one to four tokens; AVX-512 VNNI and AVX2
 void pk_q4_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);

@@ -1,4 +1,5 @@
-// Q4_K weights repacked at load time into groups of 16 rows, and their AVX-512 VNNI and AVX2 products.
+// Q4_K weights repacked at load time into groups of 16 rows, and their AVX-512 VNNI and AVX2 products;
+// Q5_K's (AVX-512 only) in the same layout plus bit slices of the fifth bits.
 //
 // Why: the row-at-a-time Q4_K kernel needs a horizontal sum per (row, super-block, token) and
 // decodes at ~half the machine's read bandwidth. With 16 rows interleaved four bytes at a time,
@@ -10,7 +11,9 @@
 // without a mode bit): per super-block the exact integers isum = Σ_j sc_j·Σ q·q_a and
 // msum = Σ_j m_j·Σ q_a are formed, then sum = fma(isum, d·d_a, sum) and
 // sumb = fma(msum, dmin·d_a, sumb), and the result is sum − sumb. So packed and unpacked
-// products give identical bits (PackedQ4KTests checks it).
+// products give identical bits (PackedWeightsTests checks it). Q5_K's row kernel (q5_K_impl)
+// keeps the same two chains in invariant numerics, with u = nibble + 16·fifth bit ≤ 31 in place
+// of the nibble (its integers stay far inside 32 bits: |isum| < 2^26).
 #include "cnumerics.h"
 #include "packed_layouts.h"
 #include <string.h>
@@ -44,6 +47,34 @@ void pk_q4k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *d
     }
 }
 
+void pk_q5k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
+    for (int g = 0; g < rows / PK_ROWS; g++) {
+        for (int b = 0; b < blocks; b++) {
+            uint8_t *o = dst + ((size_t)g * blocks + b) * K5_BLOCK;
+            memset(o + K5_QH, 0, 512);
+            for (int r = 0; r < PK_ROWS; r++) {
+                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q5_K;
+                const uint8_t *qh = wb + 16, *qs = wb + 48;
+                for (int p = 0; p < 4; p++)
+                    for (int c = 0; c < 8; c++) {
+                        memcpy(o + K5_QS + (p * 8 + c) * 64 + r * 4, qs + 32 * p + 4 * c, 4);
+                        for (int k = 0; k < 4; k++)
+                            for (int h = 0; h < 2; h++)
+                                o[K5_QH + (2 * p + h) * 64 + r * 4 + k] |= (uint8_t)(((qh[4 * c + k] >> (2 * p + h)) & 1) << c);
+                    }
+                for (int j = 0; j < 8; j++) {
+                    uint8_t sc, m;
+                    pk_scale_min(wb + 4, j, &sc, &m);
+                    o[K5_SC + j * PK_ROWS + r] = sc;
+                    o[K5_MN + (j / 2) * 32 + r * 2 + (j % 2)] = m;
+                }
+                memcpy(o + K5_D + 2 * r, wb, 2);
+                memcpy(o + K5_DMIN + 2 * r, wb + 2, 2);
+            }
+        }
+    }
+}
+
 #if defined(__x86_64__)
 // A super-block's scales, mins and d's sit after its 2 KiB of nibbles, so the first use of them
 // (after the first 512 bytes of nibbles) is a miss the stream prefetcher has not reached: measured
@@ -52,20 +83,36 @@ static inline void pk_prefetch_tail(const uint8_t *gb) {
     for (int o = PK_SC; o < PK_BLOCK; o += 64) _mm_prefetch((const char *)(gb + o), _MM_HINT_T0);
 }
 
+static inline void k5_prefetch_tail(const uint8_t *gb) {
+    for (int o = K5_SC; o < K5_BLOCK; o += 64) _mm_prefetch((const char *)(gb + o), _MM_HINT_T0);
+}
+
 #define PK_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 static inline PK_TARGET int32_t pk_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
-// One group of 16 rows against `nt` ≤ 4 activation rows (Q8_K) over `nb` super-blocks:
-// y[t·ys + r] for r < 16. Inlined per nt so the accumulators stay in registers.
+// Chunk c's fifth bits (bit c of each byte of the slices s) at bit 4 of each byte, nothing else:
+// a 16-bit shift by at most 4 keeps every byte's bit 4 within it.
+static inline __attribute__((always_inline)) PK_TARGET __m512i k5_fifths(__m512i s, const int c) {
+    const __m512i bit4 = _mm512_set1_epi8(0x10);
+    if (c < 4) return _mm512_and_si512(_mm512_slli_epi16(s, 4 - c), bit4);
+    if (c == 4) return _mm512_and_si512(s, bit4);
+    return _mm512_and_si512(_mm512_srli_epi16(s, c - 4), bit4);
+}
+
+// One group of 16 rows (Q4_K, or Q5_K when q5) against `nt` ≤ 4 activation rows (Q8_K) over `nb`
+// super-blocks: y[t·ys + r] for r < 16. Inlined per nt so the accumulators stay in registers.
 static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, const uint8_t *pg, const uint8_t *a, size_t as,
-                                                                    const int nt, float *y, size_t ys) {
+                                                                    const int nt, float *y, size_t ys, const int q5) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const size_t block = q5 ? K5_BLOCK : PK_BLOCK;
+    const int osc = q5 ? K5_SC : PK_SC, omn = q5 ? K5_MN : PK_MN, od = q5 ? K5_D : PK_D, odmin = q5 ? K5_DMIN : PK_DMIN;
     __m512 sum[4], sumb[4];
     for (int t = 0; t < nt; t++) { sum[t] = _mm512_setzero_ps(); sumb[t] = _mm512_setzero_ps(); }
     for (int b = 0; b < nb; b++) {
-        const uint8_t *gb = pg + (size_t)b * PK_BLOCK;
-        pk_prefetch_tail(gb);
+        const uint8_t *gb = pg + (size_t)b * block;
+        if (q5) k5_prefetch_tail(gb);
+        else pk_prefetch_tail(gb);
         const uint8_t *ab[4];
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m512i isum[4], msum[4];
@@ -73,22 +120,31 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
         for (int p = 0; p < 4; p++) {
             __m512i plo[4], phi[4];
             for (int t = 0; t < nt; t++) { plo[t] = _mm512_setzero_si512(); phi[t] = _mm512_setzero_si512(); }
+            const __m512i flo = q5 ? _mm512_loadu_si512((const void *)(gb + K5_QH + 2 * p * 64)) : _mm512_setzero_si512();
+            const __m512i fhi = q5 ? _mm512_loadu_si512((const void *)(gb + K5_QH + (2 * p + 1) * 64)) : _mm512_setzero_si512();
             for (int c = 0; c < 8; c++) {
                 const __m512i v = _mm512_loadu_si512((const void *)(gb + PK_QS + (p * 8 + c) * 64));
-                const __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                __m512i lo, hi;
+                if (q5) {  // nibble | fifth bit: ternary logic 0xE4 takes bits 0–3 from v, the rest from the bits
+                    lo = _mm512_ternarylogic_epi32(v, k5_fifths(flo, c), m4, 0xE4);
+                    hi = _mm512_ternarylogic_epi32(_mm512_srli_epi16(v, 4), k5_fifths(fhi, c), m4, 0xE4);
+                } else {
+                    lo = _mm512_and_si512(v, m4);
+                    hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                }
                 for (int t = 0; t < nt; t++) {
                     const uint8_t *q = ab[t] + 4 + 64 * p + 4 * c;
                     plo[t] = _mm512_dpbusd_epi32(plo[t], lo, _mm512_set1_epi32(pk_load32(q)));
                     phi[t] = _mm512_dpbusd_epi32(phi[t], hi, _mm512_set1_epi32(pk_load32(q + 32)));
                 }
             }
-            const __m512i slo = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + PK_SC + 2 * p * PK_ROWS)));
-            const __m512i shi = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + PK_SC + (2 * p + 1) * PK_ROWS)));
+            const __m512i slo = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + osc + 2 * p * PK_ROWS)));
+            const __m512i shi = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + osc + (2 * p + 1) * PK_ROWS)));
             for (int t = 0; t < nt; t++)
                 isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(plo[t], slo), _mm512_mullo_epi32(phi[t], shi)));
         }
         for (int k = 0; k < 4; k++) {
-            const __m512i mv = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(gb + PK_MN + 32 * k)));
+            const __m512i mv = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(gb + omn + 32 * k)));
             for (int t = 0; t < nt; t++) {
                 int16_t bs[4];
                 memcpy(bs, ab[t] + 260 + 8 * k, 8);
@@ -96,8 +152,8 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
                 msum[t] = _mm512_add_epi32(msum[t], _mm512_madd_epi16(mv, _mm512_set1_epi32((int)pair)));
             }
         }
-        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + PK_D)));
-        const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + PK_DMIN)));
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + od)));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + odmin)));
         for (int t = 0; t < nt; t++) {
             float dav;
             memcpy(&dav, ab[t], 4);
@@ -111,25 +167,47 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
 
 static PK_TARGET void pk_tile_any(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
     switch (nt) {
-    case 1: pk_tile(nb, pg, a, as, 1, y, ys); break;
-    case 2: pk_tile(nb, pg, a, as, 2, y, ys); break;
-    case 3: pk_tile(nb, pg, a, as, 3, y, ys); break;
-    default: pk_tile(nb, pg, a, as, 4, y, ys); break;
+    case 1: pk_tile(nb, pg, a, as, 1, y, ys, 0); break;
+    case 2: pk_tile(nb, pg, a, as, 2, y, ys, 0); break;
+    case 3: pk_tile(nb, pg, a, as, 3, y, ys, 0); break;
+    default: pk_tile(nb, pg, a, as, 4, y, ys, 0); break;
     }
 }
 
-void pk_q4k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    const size_t gbytes = (size_t)blocks * PK_BLOCK;
+static PK_TARGET void k5_tile_any(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
+    switch (nt) {
+    case 1: pk_tile(nb, pg, a, as, 1, y, ys, 1); break;
+    case 2: pk_tile(nb, pg, a, as, 2, y, ys, 1); break;
+    case 3: pk_tile(nb, pg, a, as, 3, y, ys, 1); break;
+    default: pk_tile(nb, pg, a, as, 4, y, ys, 1); break;
+    }
+}
+
+static void pk_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys,
+                      const int q5) {
+    const size_t gbytes = (size_t)blocks * (q5 ? K5_BLOCK : PK_BLOCK);
     // Groups in chunks that stay in L2 while every token tile passes over them.
     const int chunk = tokens <= 4 ? groups : (int)(196608 / gbytes) + 1;
     for (int g0 = 0; g0 < groups; g0 += chunk) {
         const int ng = groups - g0 < chunk ? groups - g0 : chunk;
         for (int t0 = 0; t0 < tokens; t0 += 4) {
             const int nt = tokens - t0 < 4 ? tokens - t0 : 4;
-            for (int g = g0; g < g0 + ng; g++)
-                pk_tile_any(blocks, p + (size_t)g * gbytes, act + (size_t)t0 * as, as, nt, y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
+            for (int g = g0; g < g0 + ng; g++) {
+                const uint8_t *pg = p + (size_t)g * gbytes, *at = act + (size_t)t0 * as;
+                float *yt = y + (size_t)t0 * ys + (size_t)g * PK_ROWS;
+                if (q5) k5_tile_any(blocks, pg, at, as, nt, yt, ys);
+                else pk_tile_any(blocks, pg, at, as, nt, yt, ys);
+            }
         }
     }
+}
+
+void pk_q4k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    pk_matmul(blocks, p, groups, act, as, tokens, y, ys, 0);
+}
+
+void pk_q5k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    pk_matmul(blocks, p, groups, act, as, tokens, y, ys, 1);
 }
 
 // ---- AVX2 (no VNNI, 16 vector registers) ----
@@ -287,5 +365,6 @@ void pk_q4k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t 
 }
 #else
 void pk_q4k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_q5k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_q4k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 #endif
