@@ -39,6 +39,15 @@ enum {
     I4_BLOCK = 2208
 };
 
+// Q3_K, per super-block of a group (packed_q3k.c): combo i = 4j + c is elements 16j + 4c … + 3
+enum {
+    Q3P_LOW = 0,      // [j < 16][row r][4 bytes]: bits 2c, 2c + 1 = the two low bits of combo (j, c)'s element k
+    Q3P_HIGH = 1024,  // [h < 8][row r][4 bytes]: bit i − 8h = the high bit of combo i's element k
+    Q3P_SC = 1536,    // [j][row r]: the sub-block scale minus 32, as int8
+    Q3P_D = 1792,     // [row r]: d as f16
+    Q3P_BLOCK = 1824
+};
+
 // Q5_0, per 32-element block of a group
 enum {
     P5_QS = 0,     // [c < 4][row r][4 bytes]: nibble bytes 4c..4c+3 (low: elements 4c.., high: 16 + 4c..)
@@ -75,6 +84,8 @@ enum {
 void pk_q4k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q5k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_iq4xs_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
+void pk_q3k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
+void pk_q3k_stored_row(const uint8_t *group, int blocks, int lane, uint8_t *out);
 void pk_q5_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q8_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q4_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
@@ -84,6 +95,8 @@ void pk_q4k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t 
 void pk_q5k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // IQ4_XS in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI only
 void pk_iq4xs_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+// Q3_K in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI only
+void pk_q3k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q8_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q4_0 in the eight-lane order (its only order), one to four tokens; AVX-512 VNNI and AVX2
 void pk_q4_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);

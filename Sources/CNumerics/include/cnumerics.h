@@ -25,7 +25,7 @@ enum {
 /// the K-quants, IQ4_XS, TQ2_0 and the Q8_K activations (f32 scale, 256 int8, 16 int16 group sums).
 enum {
     CN_BYTES_Q4_0 = 18, CN_BYTES_Q4_1 = 20, CN_BYTES_Q5_0 = 22, CN_BYTES_Q5_1 = 24, CN_BYTES_Q8_0 = 34,
-    CN_BYTES_Q8_1 = 36, CN_BYTES_Q4_K = 144, CN_BYTES_Q5_K = 176, CN_BYTES_Q6_K = 210, CN_BYTES_IQ4_XS = 136,
+    CN_BYTES_Q8_1 = 36, CN_BYTES_Q3_K = 110, CN_BYTES_Q4_K = 144, CN_BYTES_Q5_K = 176, CN_BYTES_Q6_K = 210, CN_BYTES_IQ4_XS = 136,
     CN_BYTES_TQ2_0 = 66, CN_BYTES_MXFP4 = 17, CN_BYTES_Q8_K = 292
 };
 
