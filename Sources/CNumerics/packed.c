@@ -1,7 +1,7 @@
 // The public entry points of the packed weight copies (packed_layouts.h): their size, the copy
 // and the product, dispatched by GGML type; and one row of a copy back in its stored GGUF layout,
 // so that readers of single rows (embedding lookups) need not touch the stored pages the copy let
-// go. Every stored bit is kept by the Q8_0, Q5_0, Q4_0, Q4_K, Q5_K, IQ4_XS and Q3_K layouts, so the bytes are the original
+// go. Every stored bit is kept by the Q8_0, Q5_0, Q4_0, Q4_K, Q5_K, IQ4_XS, Q3_K and Q2_K layouts, so the bytes are the original
 // ones (PackedWeightsTests).
 #include "cnumerics.h"
 #include "packed_layouts.h"
@@ -14,6 +14,7 @@ static size_t pk_block_bytes(int type) {
     case CN_TYPE_Q5_K: return K5_BLOCK;
     case CN_TYPE_IQ4_XS: return I4_BLOCK;
     case CN_TYPE_Q3_K: return Q3P_BLOCK;
+    case CN_TYPE_Q2_K: return Q2P_BLOCK;
     case CN_TYPE_Q5_0: return P5_BLOCK;
     case CN_TYPE_Q8_0: return P8_BLOCK;
     case CN_TYPE_Q4_0: return P4_BLOCK;
@@ -34,6 +35,7 @@ void cn_pack(int type, const void *w, size_t ws, int rows, int blocks, void *out
     case CN_TYPE_Q5_K: pk_q5k_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_IQ4_XS: pk_iq4xs_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q3_K: pk_q3k_pack(src, ws, rows, blocks, dst); break;
+    case CN_TYPE_Q2_K: pk_q2k_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q5_0: pk_q5_0_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q8_0: pk_q8_0_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q4_0: pk_q4_0_pack(src, ws, rows, blocks, dst); break;
@@ -75,6 +77,7 @@ void cn_packed_matmul(int path, int type, int blocks, const void *packed, int gr
     case CN_TYPE_Q5_K: pk_q5k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     case CN_TYPE_IQ4_XS: pk_iq4xs_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     case CN_TYPE_Q3_K: pk_q3k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
+    case CN_TYPE_Q2_K: pk_q2k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     case CN_TYPE_Q8_0: pk_q8_0_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     case CN_TYPE_Q6_K: pk_q6k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     default: break;
@@ -197,6 +200,7 @@ int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void
     case CN_TYPE_Q5_K: pr_q5_K(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_IQ4_XS: pr_iq4_xs(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q3_K: pk_q3k_stored_row(g, blocks, row % PK_ROWS, out); break;
+    case CN_TYPE_Q2_K: pk_q2k_stored_row(g, blocks, row % PK_ROWS, out); break;
     default: pr_q4_K(g, blocks, row % PK_ROWS, out); break;
     }
     return 1;

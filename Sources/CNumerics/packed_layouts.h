@@ -48,6 +48,15 @@ enum {
     Q3P_BLOCK = 1824
 };
 
+// Q2_K, per super-block of a group (packed_q2k.c): combo (j, c) is elements 16j + 4c … + 3
+enum {
+    Q2P_LOW = 0,      // [j < 16][row r][4 bytes]: bits 2c, 2c + 1 = the 2-bit value of combo (j, c)'s element k
+    Q2P_SM = 1024,    // [k < 8][row r][2]: the stored scale-and-min bytes of sub-blocks 2k and 2k + 1
+    Q2P_D = 1280,     // [row r]: d as f16
+    Q2P_DMIN = 1312,  // [row r]: dmin as f16
+    Q2P_BLOCK = 1344
+};
+
 // Q5_0, per 32-element block of a group
 enum {
     P5_QS = 0,     // [c < 4][row r][4 bytes]: nibble bytes 4c..4c+3 (low: elements 4c.., high: 16 + 4c..)
@@ -85,6 +94,8 @@ void pk_q4k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out
 void pk_q5k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_iq4xs_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q3k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
+void pk_q2k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
+void pk_q2k_stored_row(const uint8_t *group, int blocks, int lane, uint8_t *out);
 void pk_q3k_stored_row(const uint8_t *group, int blocks, int lane, uint8_t *out);
 void pk_q5_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q8_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
@@ -97,6 +108,8 @@ void pk_q5k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t 
 void pk_iq4xs_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q3_K in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI only
 void pk_q3k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+// Q2_K in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI only
+void pk_q2k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q8_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q4_0 in the eight-lane order (its only order), one to four tokens; AVX-512 VNNI and AVX2
 void pk_q4_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);

@@ -5,7 +5,7 @@ import GGUF
 @testable import CriaNumerics
 import TestSupport
 
-/// Packed Q4_K, Q5_K, IQ4_XS, Q3_K, Q5_0, Q8_0, Q4_0 and Q6_K (16-row groups, `PackedWeights`) against the stored-layout kernels: the same
+/// Packed Q4_K, Q5_K, IQ4_XS, Q3_K, Q2_K, Q5_0, Q8_0, Q4_0 and Q6_K (16-row groups, `PackedWeights`) against the stored-layout kernels: the same
 /// bits for every output, whatever the batch size, the row range a thread gets, or a matrix
 /// viewed as a part of another. Random weights with small positive scales (KernelTests.makeCase),
 /// activations with outliers; the stored kernels are themselves checked against the float64
@@ -15,7 +15,7 @@ import TestSupport
     /// tiles, remainders and the many-token chunking (Q8_0's packed kernel and Q5_0's in llama.cpp's
     /// lane order serve up to 4 rows, as Q4_0's, Q5_0's block totals every batch, Q6_K's more than 4; the direct
     /// call below runs where the packed kernel serves). Q5_0 in both of its orders.
-    @Test(arguments: [GGMLType.q4_K, .q5_K, .iq4_xs, .q3_K, .q5_0, .q8_0, .q4_0, .q6_K], [1, 2, 3, 4, 5, 9, 13])
+    @Test(arguments: [GGMLType.q4_K, .q5_K, .iq4_xs, .q3_K, .q2_K, .q5_0, .q8_0, .q4_0, .q6_K], [1, 2, 3, 4, 5, 9, 13])
     func packedProductEqualsStoredProduct(_ type: GGMLType, _ tokens: Int) throws {
         let paths = Self.paths(type)
         if paths.isEmpty { print("PackedWeightsTests: no kernel path of this CPU packs \(type.name); skipped") }
@@ -183,9 +183,9 @@ import TestSupport
         #expect(zip(stored, plain).contains { $0.bitPattern != $1.bitPattern })
     }
 
-    /// Every row of a packed Q8_0, Q5_0, Q4_0, Q4_K, Q5_K, IQ4_XS or Q3_K copy comes back as its stored bytes, so a row read
+    /// Every row of a packed Q8_0, Q5_0, Q4_0, Q4_K, Q5_K, IQ4_XS, Q3_K or Q2_K copy comes back as its stored bytes, so a row read
     /// from the copy (an embedding lookup) dequantizes to the stored row's values.
-    @Test(arguments: [GGMLType.q8_0, .q5_0, .q4_0, .q4_K, .q5_K, .iq4_xs, .q3_K])
+    @Test(arguments: [GGMLType.q8_0, .q5_0, .q4_0, .q4_K, .q5_K, .iq4_xs, .q3_K, .q2_K])
     func packedRowsRebuildTheStoredBytes(_ type: GGMLType) throws {
         for path in Self.paths(type) { try packedRowsRebuildTheStoredBytes(type, path: path) }
     }
