@@ -162,10 +162,10 @@ static void pr_q5_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
         memset(qh, 0, 32);
         for (int p = 0; p < 4; p++)
             for (int c = 0; c < 8; c++) {
-                memcpy(o + 48 + 32 * p + 4 * c, gb + K5_QS + (p * 8 + c) * 64 + lane * 4, 4);
+                memcpy(o + 48 + 32 * p + 4 * c, gb + K5_PAIR * p + K5_QS + c * 64 + lane * 4, 4);
                 for (int k = 0; k < 4; k++)
                     for (int h = 0; h < 2; h++)
-                        qh[4 * c + k] |= (uint8_t)(((gb[K5_QH + (2 * p + h) * 64 + lane * 4 + k] >> c) & 1) << (2 * p + h));
+                        qh[4 * c + k] |= (uint8_t)(((gb[K5_PAIR * p + K5_QH + h * 64 + lane * 4 + k] >> c) & 1) << (2 * p + h));
             }
     }
 }

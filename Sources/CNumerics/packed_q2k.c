@@ -11,7 +11,8 @@
 // Layout (packed_layouts.h): the same bytes as the stored rows, rearranged. Crumb vector j holds
 // the 2-bit values of sub-block j's four combos (four elements 16j + 4c … + 3 of each row, a
 // dpbusd's worth) two bits each per byte; the scale-and-min bytes of sub-blocks 2k and 2k + 1 sit
-// side by side for each row, so one 32-bit lane per row holds both.
+// side by side for each row, so one 32-bit lane per row holds both, just before those two
+// sub-blocks' crumbs (the kernel reads the copy front to back).
 #include "cnumerics.h"
 #include "packed_layouts.h"
 #include <string.h>
@@ -23,15 +24,15 @@ void pk_q2k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *d
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
             uint8_t *o = dst + ((size_t)g * blocks + b) * Q2P_BLOCK;
-            memset(o, 0, Q2P_SM);
+            memset(o, 0, Q2P_D);
             for (int r = 0; r < PK_ROWS; r++) {
                 const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q2_K;
                 for (int e = 0; e < 256; e++) {
                     const int j = e / 16, c = (e % 16) / 4, k = e % 4;
                     const int n = e / 128, s = (e % 128) / 32, l = e % 32;
-                    o[Q2P_LOW + j * 64 + r * 4 + k] |= (uint8_t)(((wb[16 + 32 * n + l] >> (2 * s)) & 3) << (2 * c));
+                    o[Q2P_STEP * (j / 2) + Q2P_LOW + (j % 2) * 64 + r * 4 + k] |= (uint8_t)(((wb[16 + 32 * n + l] >> (2 * s)) & 3) << (2 * c));
                 }
-                for (int j = 0; j < 16; j++) o[Q2P_SM + (j / 2) * 32 + r * 2 + j % 2] = wb[j];
+                for (int j = 0; j < 16; j++) o[Q2P_STEP * (j / 2) + Q2P_SM + r * 2 + j % 2] = wb[j];
                 memcpy(o + Q2P_D + 2 * r, wb + 80, 2);
                 memcpy(o + Q2P_DMIN + 2 * r, wb + 82, 2);
             }
@@ -48,9 +49,9 @@ void pk_q2k_stored_row(const uint8_t *g, int blocks, int lane, uint8_t *out) {
         for (int e = 0; e < 256; e++) {
             const int j = e / 16, c = (e % 16) / 4, k = e % 4;
             const int n = e / 128, s = (e % 128) / 32, l = e % 32;
-            o[16 + 32 * n + l] |= (uint8_t)(((gb[Q2P_LOW + j * 64 + lane * 4 + k] >> (2 * c)) & 3) << (2 * s));
+            o[16 + 32 * n + l] |= (uint8_t)(((gb[Q2P_STEP * (j / 2) + Q2P_LOW + (j % 2) * 64 + lane * 4 + k] >> (2 * c)) & 3) << (2 * s));
         }
-        for (int j = 0; j < 16; j++) o[j] = gb[Q2P_SM + (j / 2) * 32 + lane * 2 + j % 2];
+        for (int j = 0; j < 16; j++) o[j] = gb[Q2P_STEP * (j / 2) + Q2P_SM + lane * 2 + j % 2];
         memcpy(o + 80, gb + Q2P_D + 2 * lane, 2);
         memcpy(o + 82, gb + Q2P_DMIN + 2 * lane, 2);
     }
@@ -75,7 +76,8 @@ static inline __attribute__((always_inline)) Q2P_TARGET void q2p_tile(int nb, co
         for (int t = 0; t < nt; t++) { isum[t] = _mm512_setzero_si512(); msum[t] = _mm512_setzero_si512(); }
         for (int k = 0; k < 8; k++) {
             // per row: the bytes of sub-blocks 2k (bits 0–7) and 2k + 1 (bits 8–15)
-            const __m512i sm = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(gb + Q2P_SM + 32 * k)));
+            const uint8_t *step = gb + Q2P_STEP * k;
+            const __m512i sm = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(step + Q2P_SM)));
             const __m512i sc[2] = {_mm512_and_si512(sm, m15), _mm512_and_si512(_mm512_srli_epi32(sm, 8), m15)};
             // the mins as int16 pairs (m_2k, m_2k+1) for madd against the block sums
             const __m512i mins = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(sm, 4), m15),
@@ -83,7 +85,7 @@ static inline __attribute__((always_inline)) Q2P_TARGET void q2p_tile(int nb, co
             for (int t = 0; t < nt; t++) msum[t] = _mm512_add_epi32(msum[t], _mm512_madd_epi16(mins, _mm512_set1_epi32(q2p_load32(ab[t] + 260 + 4 * k))));
             for (int h = 0; h < 2; h++) {
                 const int j = 2 * k + h;
-                const __m512i low = _mm512_loadu_si512((const void *)(gb + Q2P_LOW + j * 64));
+                const __m512i low = _mm512_loadu_si512((const void *)(step + Q2P_LOW + h * 64));
                 __m512i s[4];
                 for (int t = 0; t < nt; t++) s[t] = _mm512_setzero_si512();
                 for (int c = 0; c < 4; c++) {

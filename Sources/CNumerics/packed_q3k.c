@@ -13,7 +13,8 @@
 // 16j + 4c … + 3 of each of the 16 rows (a dpbusd's worth). Crumb vector j holds the low bits of
 // combos (j, 0 … 3), two bits each per byte; slice vector h holds the high bits of the eight
 // combos 8h … 8h + 7 (combo i = 4j + c), one bit each per byte. Unpacking a combo is a shift and
-// a mask for each, and one select.
+// a mask for each, and one select. Each step h (sub-blocks 2h, 2h + 1) keeps its slices, crumbs
+// and scales together, so the kernel reads the copy front to back.
 #include "cnumerics.h"
 #include "packed_layouts.h"
 #include <string.h>
@@ -37,7 +38,7 @@ void pk_q3k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *d
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
             uint8_t *o = dst + ((size_t)g * blocks + b) * Q3P_BLOCK;
-            memset(o, 0, Q3P_SC);
+            memset(o, 0, Q3P_D);
             for (int r = 0; r < PK_ROWS; r++) {
                 const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q3_K;
                 for (int j = 0; j < 16; j++) {
@@ -46,10 +47,10 @@ void pk_q3k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *d
                             int low, high;
                             q3_fields(wb, 16 * j + 4 * c + k, &low, &high);
                             const int i = 4 * j + c;
-                            o[Q3P_LOW + j * 64 + r * 4 + k] |= (uint8_t)(low << (2 * c));
-                            o[Q3P_HIGH + (i / 8) * 64 + r * 4 + k] |= (uint8_t)(high << (i % 8));
+                            o[Q3P_STEP * (j / 2) + Q3P_LOW + (j % 2) * 64 + r * 4 + k] |= (uint8_t)(low << (2 * c));
+                            o[Q3P_STEP * (i / 8) + Q3P_HIGH + r * 4 + k] |= (uint8_t)(high << (i % 8));
                         }
-                    o[Q3P_SC + j * PK_ROWS + r] = (uint8_t)(int8_t)q3_scale(wb, j);
+                    o[Q3P_STEP * (j / 2) + Q3P_SC + (j % 2) * PK_ROWS + r] = (uint8_t)(int8_t)q3_scale(wb, j);
                 }
                 memcpy(o + Q3P_D + 2 * r, wb + 108, 2);
             }
@@ -65,14 +66,14 @@ void pk_q3k_stored_row(const uint8_t *g, int blocks, int lane, uint8_t *out) {
         memset(o, 0, 108);
         for (int e = 0; e < 256; e++) {
             const int j = e / 16, c = (e % 16) / 4, k = e % 4, i = 4 * j + c;
-            const int low = (gb[Q3P_LOW + j * 64 + lane * 4 + k] >> (2 * c)) & 3;
-            const int high = (gb[Q3P_HIGH + (i / 8) * 64 + lane * 4 + k] >> (i % 8)) & 1;
+            const int low = (gb[Q3P_STEP * (j / 2) + Q3P_LOW + (j % 2) * 64 + lane * 4 + k] >> (2 * c)) & 3;
+            const int high = (gb[Q3P_STEP * (i / 8) + Q3P_HIGH + lane * 4 + k] >> (i % 8)) & 1;
             const int n = e / 128, s = (e % 128) / 32, l = e % 32;
             o[32 + 32 * n + l] |= (uint8_t)(low << (2 * s));
             o[l] |= (uint8_t)(high << (4 * n + s));
         }
         for (int j = 0; j < 16; j++) {
-            const int u = (int)(int8_t)gb[Q3P_SC + j * PK_ROWS + lane] + 32;
+            const int u = (int)(int8_t)gb[Q3P_STEP * (j / 2) + Q3P_SC + (j % 2) * PK_ROWS + lane] + 32;
             o[96 + j % 8] |= (uint8_t)((u & 0xF) << (4 * (j / 8)));
             o[104 + j % 4] |= (uint8_t)((u >> 4) << (2 * (j / 4)));
         }
@@ -105,10 +106,11 @@ static inline __attribute__((always_inline)) Q3P_TARGET void q3p_tile(int nb, co
         __m512i total[4];
         for (int t = 0; t < nt; t++) total[t] = _mm512_setzero_si512();
         for (int h = 0; h < 8; h++) {
-            const __m512i high = _mm512_loadu_si512((const void *)(gb + Q3P_HIGH + h * 64));
+            const uint8_t *step = gb + Q3P_STEP * h;
+            const __m512i high = _mm512_loadu_si512((const void *)(step + Q3P_HIGH));
             for (int jj = 0; jj < 2; jj++) {
                 const int j = 2 * h + jj;
-                const __m512i low = _mm512_loadu_si512((const void *)(gb + Q3P_LOW + j * 64));
+                const __m512i low = _mm512_loadu_si512((const void *)(step + Q3P_LOW + jj * 64));
                 __m512i s[4];
                 for (int t = 0; t < nt; t++) {
                     int16_t bs;
@@ -120,7 +122,7 @@ static inline __attribute__((always_inline)) Q3P_TARGET void q3p_tile(int nb, co
                     for (int t = 0; t < nt; t++)
                         s[t] = _mm512_dpbusd_epi32(s[t], u, _mm512_set1_epi32(q3p_load32(ab[t] + 4 + 16 * j + 4 * c)));
                 }
-                const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(gb + Q3P_SC + j * PK_ROWS)));
+                const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(step + Q3P_SC + jj * PK_ROWS)));
                 for (int t = 0; t < nt; t++) total[t] = _mm512_add_epi32(total[t], _mm512_mullo_epi32(s[t], sc));
             }
         }

@@ -51,16 +51,16 @@ void pk_q5k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *d
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
             uint8_t *o = dst + ((size_t)g * blocks + b) * K5_BLOCK;
-            memset(o + K5_QH, 0, 512);
+            for (int p = 0; p < 4; p++) memset(o + K5_PAIR * p + K5_QH, 0, 128);
             for (int r = 0; r < PK_ROWS; r++) {
                 const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q5_K;
                 const uint8_t *qh = wb + 16, *qs = wb + 48;
                 for (int p = 0; p < 4; p++)
                     for (int c = 0; c < 8; c++) {
-                        memcpy(o + K5_QS + (p * 8 + c) * 64 + r * 4, qs + 32 * p + 4 * c, 4);
+                        memcpy(o + K5_PAIR * p + K5_QS + c * 64 + r * 4, qs + 32 * p + 4 * c, 4);
                         for (int k = 0; k < 4; k++)
                             for (int h = 0; h < 2; h++)
-                                o[K5_QH + (2 * p + h) * 64 + r * 4 + k] |= (uint8_t)(((qh[4 * c + k] >> (2 * p + h)) & 1) << c);
+                                o[K5_PAIR * p + K5_QH + h * 64 + r * 4 + k] |= (uint8_t)(((qh[4 * c + k] >> (2 * p + h)) & 1) << c);
                     }
                 for (int j = 0; j < 8; j++) {
                     uint8_t sc, m;
@@ -120,10 +120,12 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
         for (int p = 0; p < 4; p++) {
             __m512i plo[4], phi[4];
             for (int t = 0; t < nt; t++) { plo[t] = _mm512_setzero_si512(); phi[t] = _mm512_setzero_si512(); }
-            const __m512i flo = q5 ? _mm512_loadu_si512((const void *)(gb + K5_QH + 2 * p * 64)) : _mm512_setzero_si512();
-            const __m512i fhi = q5 ? _mm512_loadu_si512((const void *)(gb + K5_QH + (2 * p + 1) * 64)) : _mm512_setzero_si512();
+            const uint8_t *pp = q5 ? gb + K5_PAIR * p : gb;
+            const __m512i flo = q5 ? _mm512_loadu_si512((const void *)(pp + K5_QH)) : _mm512_setzero_si512();
+            const __m512i fhi = q5 ? _mm512_loadu_si512((const void *)(pp + K5_QH + 64)) : _mm512_setzero_si512();
+            const uint8_t *nib = q5 ? pp + K5_QS : gb + PK_QS + p * 8 * 64;
             for (int c = 0; c < 8; c++) {
-                const __m512i v = _mm512_loadu_si512((const void *)(gb + PK_QS + (p * 8 + c) * 64));
+                const __m512i v = _mm512_loadu_si512((const void *)(nib + c * 64));
                 __m512i lo, hi;
                 if (q5) {  // nibble | fifth bit: ternary logic 0xE4 takes bits 0–3 from v, the rest from the bits
                     lo = _mm512_ternarylogic_epi32(v, k5_fifths(flo, c), m4, 0xE4);
