@@ -125,8 +125,8 @@ static void pr_q4_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
         memcpy(o + 2, gb + PK_DMIN + 2 * lane, 2);
         uint8_t sc[8], m[8];
         for (int j = 0; j < 8; j++) {
-            sc[j] = gb[PK_SC + j * PK_ROWS + lane];
-            m[j] = gb[PK_MN + (j / 2) * 32 + lane * 2 + j % 2];
+            sc[j] = gb[PK_SC_AT(j) + lane];
+            m[j] = gb[PK_MN_AT(j / 2) + lane * 2 + j % 2];
         }
         // the 6-bit scales and mins in Q4_K's 12-byte encoding (the inverse of its decoding)
         uint8_t *s = o + 4;
@@ -136,7 +136,7 @@ static void pr_q4_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
             s[j + 8] = (uint8_t)((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4);
         }
         for (int p = 0; p < 4; p++)
-            for (int c = 0; c < 8; c++) memcpy(o + 16 + 32 * p + 4 * c, gb + PK_QS + (p * 8 + c) * 64 + lane * 4, 4);
+            for (int c = 0; c < 8; c++) memcpy(o + 16 + 32 * p + 4 * c, gb + PK_QS_AT(p, c) + lane * 4, 4);
     }
 }
 
@@ -145,12 +145,12 @@ static void pr_q5_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
     for (int b = 0; b < blocks; b++) {
         const uint8_t *gb = g + (size_t)b * K5_BLOCK;
         uint8_t *o = out + (size_t)b * CN_BYTES_Q5_K;
-        memcpy(o, gb + K5_D + 2 * lane, 2);
-        memcpy(o + 2, gb + K5_DMIN + 2 * lane, 2);
+        memcpy(o, gb + PK_D + 2 * lane, 2);
+        memcpy(o + 2, gb + PK_DMIN + 2 * lane, 2);
         uint8_t sc[8], m[8];
         for (int j = 0; j < 8; j++) {
-            sc[j] = gb[K5_SC + j * PK_ROWS + lane];
-            m[j] = gb[K5_MN + (j / 2) * 32 + lane * 2 + j % 2];
+            sc[j] = gb[PK_PAIRS + K5_PAIR * (j / 2) + PK_PSC + (j % 2) * PK_ROWS + lane];
+            m[j] = gb[PK_PAIRS + K5_PAIR * (j / 2) + PK_PMN + lane * 2 + j % 2];
         }
         uint8_t *s = o + 4;
         for (int j = 0; j < 4; j++) {
@@ -162,10 +162,10 @@ static void pr_q5_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
         memset(qh, 0, 32);
         for (int p = 0; p < 4; p++)
             for (int c = 0; c < 8; c++) {
-                memcpy(o + 48 + 32 * p + 4 * c, gb + K5_PAIR * p + K5_QS + c * 64 + lane * 4, 4);
+                memcpy(o + 48 + 32 * p + 4 * c, gb + PK_PAIRS + K5_PAIR * p + K5_PQS + c * 64 + lane * 4, 4);
                 for (int k = 0; k < 4; k++)
                     for (int h = 0; h < 2; h++)
-                        qh[4 * c + k] |= (uint8_t)(((gb[K5_PAIR * p + K5_QH + h * 64 + lane * 4 + k] >> c) & 1) << (2 * p + h));
+                        qh[4 * c + k] |= (uint8_t)(((gb[PK_PAIRS + K5_PAIR * p + K5_PQH + h * 64 + lane * 4 + k] >> c) & 1) << (2 * p + h));
             }
     }
 }

@@ -8,27 +8,30 @@
 
 enum { PK_ROWS = 16 };
 
-// Q4_K, per super-block of a group
+// Q4_K, per super-block of a group: d and dmin, then per pair of sub-blocks its scales, mins and
+// nibbles, in the order a kernel reads them (one stream; the scales after all the nibbles were a
+// miss the prefetcher had not reached)
 enum {
-    PK_QS = 0,        // [pair p < 4][chunk c < 8][row r < 16][4 bytes]: bytes 32p+4c..+3 of row r's nibbles
-    PK_SC = 2048,     // [sub-block j < 8][row r]: the 6-bit scale
-    PK_MN = 2176,     // [pair k < 4][row r][2]: the 6-bit mins of sub-blocks 2k and 2k+1
-    PK_D = 2304,      // [row r]: d as f16
-    PK_DMIN = 2336,   // [row r]: dmin as f16
+    PK_D = 0,         // [row r]: d as f16
+    PK_DMIN = 32,     // [row r]: dmin as f16
+    PK_PAIRS = 64,    // [pair p < 4] of PK_PAIR bytes:
+    PK_PAIR = 576,
+    PK_PSC = 0,       //   [h < 2][row r]: the 6-bit scale of sub-block 2p + h
+    PK_PMN = 32,      //   [row r][2]: the 6-bit mins of sub-blocks 2p and 2p + 1
+    PK_PQS = 64,      //   [chunk c < 8][row r < 16][4 bytes]: bytes 32p+4c..+3 of row r's nibbles
     PK_BLOCK = 2368   // bytes per super-block of a group
 };
+#define PK_QS_AT(p, c) (PK_PAIRS + (p) * PK_PAIR + PK_PQS + (c) * 64)
+#define PK_SC_AT(j) (PK_PAIRS + ((j) / 2) * PK_PAIR + PK_PSC + ((j) % 2) * PK_ROWS)
+#define PK_MN_AT(k) (PK_PAIRS + (k) * PK_PAIR + PK_PMN)
 
-// Q5_K, per super-block of a group: Q4_K's fields with the fifth bits in bit slices, each pair's
-// slices right before its nibbles (read in one stream: slices 512 bytes away measured 18 vs 28 GB/s)
+// Q5_K, per super-block of a group: Q4_K's layout with each pair's fifth bits in bit slices between
+// its mins and its nibbles (slices 512 bytes away from their nibbles measured 18 vs 28 GB/s)
 enum {
-    K5_PAIR = 640,    // [pair p < 4] of:
-    K5_QH = 0,        //   [h < 2][row r][4 bytes]: bit c of byte 4r + k = fifth bit of the element whose
-                      //   nibble is K5_QS (c, r, k)'s low (h = 0) or high (h = 1) half
-    K5_QS = 128,      //   [chunk c < 8][row r][4 bytes]: bytes 32p + 4c..+3 of row r's nibbles (as PK_QS)
-    K5_SC = 2560,     // as PK_SC
-    K5_MN = 2688,     // as PK_MN
-    K5_D = 2816,
-    K5_DMIN = 2848,
+    K5_PAIR = 704,    // [pair p < 4] at PK_PAIRS, each PK_PSC, PK_PMN as Q4_K's, then:
+    K5_PQH = 64,      //   [h < 2][row r][4 bytes]: bit c of byte 4r + k = fifth bit of the element whose
+                      //   nibble is chunk c's (row r, byte k) low (h = 0) or high (h = 1) half
+    K5_PQS = 192,     //   as PK_PQS
     K5_BLOCK = 2880
 };
 

@@ -33,12 +33,12 @@ void pk_q4k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *d
             for (int r = 0; r < PK_ROWS; r++) {
                 const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q4_K;
                 for (int p = 0; p < 4; p++)
-                    for (int c = 0; c < 8; c++) memcpy(o + PK_QS + (p * 8 + c) * 64 + r * 4, wb + 16 + 32 * p + 4 * c, 4);
+                    for (int c = 0; c < 8; c++) memcpy(o + PK_QS_AT(p, c) + r * 4, wb + 16 + 32 * p + 4 * c, 4);
                 for (int j = 0; j < 8; j++) {
                     uint8_t sc, m;
                     pk_scale_min(wb + 4, j, &sc, &m);
-                    o[PK_SC + j * PK_ROWS + r] = sc;
-                    o[PK_MN + (j / 2) * 32 + r * 2 + (j % 2)] = m;
+                    o[PK_SC_AT(j) + r] = sc;
+                    o[PK_MN_AT(j / 2) + r * 2 + (j % 2)] = m;
                 }
                 memcpy(o + PK_D + 2 * r, wb, 2);
                 memcpy(o + PK_DMIN + 2 * r, wb + 2, 2);
@@ -51,42 +51,31 @@ void pk_q5k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *d
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
             uint8_t *o = dst + ((size_t)g * blocks + b) * K5_BLOCK;
-            for (int p = 0; p < 4; p++) memset(o + K5_PAIR * p + K5_QH, 0, 128);
+            for (int p = 0; p < 4; p++) memset(o + PK_PAIRS + K5_PAIR * p + K5_PQH, 0, 128);
             for (int r = 0; r < PK_ROWS; r++) {
                 const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q5_K;
                 const uint8_t *qh = wb + 16, *qs = wb + 48;
                 for (int p = 0; p < 4; p++)
                     for (int c = 0; c < 8; c++) {
-                        memcpy(o + K5_PAIR * p + K5_QS + c * 64 + r * 4, qs + 32 * p + 4 * c, 4);
+                        memcpy(o + PK_PAIRS + K5_PAIR * p + K5_PQS + c * 64 + r * 4, qs + 32 * p + 4 * c, 4);
                         for (int k = 0; k < 4; k++)
                             for (int h = 0; h < 2; h++)
-                                o[K5_PAIR * p + K5_QH + h * 64 + r * 4 + k] |= (uint8_t)(((qh[4 * c + k] >> (2 * p + h)) & 1) << c);
+                                o[PK_PAIRS + K5_PAIR * p + K5_PQH + h * 64 + r * 4 + k] |= (uint8_t)(((qh[4 * c + k] >> (2 * p + h)) & 1) << c);
                     }
                 for (int j = 0; j < 8; j++) {
                     uint8_t sc, m;
                     pk_scale_min(wb + 4, j, &sc, &m);
-                    o[K5_SC + j * PK_ROWS + r] = sc;
-                    o[K5_MN + (j / 2) * 32 + r * 2 + (j % 2)] = m;
+                    o[PK_PAIRS + K5_PAIR * (j / 2) + PK_PSC + (j % 2) * PK_ROWS + r] = sc;
+                    o[PK_PAIRS + K5_PAIR * (j / 2) + PK_PMN + r * 2 + (j % 2)] = m;
                 }
-                memcpy(o + K5_D + 2 * r, wb, 2);
-                memcpy(o + K5_DMIN + 2 * r, wb + 2, 2);
+                memcpy(o + PK_D + 2 * r, wb, 2);
+                memcpy(o + PK_DMIN + 2 * r, wb + 2, 2);
             }
         }
     }
 }
 
 #if defined(__x86_64__)
-// A super-block's scales, mins and d's sit after its 2 KiB of nibbles, so the first use of them
-// (after the first 512 bytes of nibbles) is a miss the stream prefetcher has not reached: measured
-// as half of all decode samples on a 1B model. Asked for at the start of the super-block instead.
-static inline void pk_prefetch_tail(const uint8_t *gb) {
-    for (int o = PK_SC; o < PK_BLOCK; o += 64) _mm_prefetch((const char *)(gb + o), _MM_HINT_T0);
-}
-
-static inline void k5_prefetch_tail(const uint8_t *gb) {
-    for (int o = K5_SC; o < K5_BLOCK; o += 64) _mm_prefetch((const char *)(gb + o), _MM_HINT_T0);
-}
-
 #define PK_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 static inline PK_TARGET int32_t pk_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
@@ -105,14 +94,11 @@ static inline __attribute__((always_inline)) PK_TARGET __m512i k5_fifths(__m512i
 static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, const uint8_t *pg, const uint8_t *a, size_t as,
                                                                     const int nt, float *y, size_t ys, const int q5) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const size_t block = q5 ? K5_BLOCK : PK_BLOCK;
-    const int osc = q5 ? K5_SC : PK_SC, omn = q5 ? K5_MN : PK_MN, od = q5 ? K5_D : PK_D, odmin = q5 ? K5_DMIN : PK_DMIN;
+    const size_t block = q5 ? K5_BLOCK : PK_BLOCK, pair = q5 ? K5_PAIR : PK_PAIR;
     __m512 sum[4], sumb[4];
     for (int t = 0; t < nt; t++) { sum[t] = _mm512_setzero_ps(); sumb[t] = _mm512_setzero_ps(); }
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * block;
-        if (q5) k5_prefetch_tail(gb);
-        else pk_prefetch_tail(gb);
         const uint8_t *ab[4];
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m512i isum[4], msum[4];
@@ -120,10 +106,10 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
         for (int p = 0; p < 4; p++) {
             __m512i plo[4], phi[4];
             for (int t = 0; t < nt; t++) { plo[t] = _mm512_setzero_si512(); phi[t] = _mm512_setzero_si512(); }
-            const uint8_t *pp = q5 ? gb + K5_PAIR * p : gb;
-            const __m512i flo = q5 ? _mm512_loadu_si512((const void *)(pp + K5_QH)) : _mm512_setzero_si512();
-            const __m512i fhi = q5 ? _mm512_loadu_si512((const void *)(pp + K5_QH + 64)) : _mm512_setzero_si512();
-            const uint8_t *nib = q5 ? pp + K5_QS : gb + PK_QS + p * 8 * 64;
+            const uint8_t *pp = gb + PK_PAIRS + pair * p;
+            const __m512i flo = q5 ? _mm512_loadu_si512((const void *)(pp + K5_PQH)) : _mm512_setzero_si512();
+            const __m512i fhi = q5 ? _mm512_loadu_si512((const void *)(pp + K5_PQH + 64)) : _mm512_setzero_si512();
+            const uint8_t *nib = pp + (q5 ? K5_PQS : PK_PQS);
             for (int c = 0; c < 8; c++) {
                 const __m512i v = _mm512_loadu_si512((const void *)(nib + c * 64));
                 __m512i lo, hi;
@@ -140,13 +126,13 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
                     phi[t] = _mm512_dpbusd_epi32(phi[t], hi, _mm512_set1_epi32(pk_load32(q + 32)));
                 }
             }
-            const __m512i slo = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + osc + 2 * p * PK_ROWS)));
-            const __m512i shi = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + osc + (2 * p + 1) * PK_ROWS)));
+            const __m512i slo = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(pp + PK_PSC)));
+            const __m512i shi = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(pp + PK_PSC + PK_ROWS)));
             for (int t = 0; t < nt; t++)
                 isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(plo[t], slo), _mm512_mullo_epi32(phi[t], shi)));
         }
         for (int k = 0; k < 4; k++) {
-            const __m512i mv = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(gb + omn + 32 * k)));
+            const __m512i mv = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(gb + PK_PAIRS + pair * k + PK_PMN)));
             for (int t = 0; t < nt; t++) {
                 int16_t bs[4];
                 memcpy(bs, ab[t] + 260 + 8 * k, 8);
@@ -154,8 +140,8 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
                 msum[t] = _mm512_add_epi32(msum[t], _mm512_madd_epi16(mv, _mm512_set1_epi32((int)pair)));
             }
         }
-        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + od)));
-        const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + odmin)));
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + PK_D)));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + PK_DMIN)));
         for (int t = 0; t < nt; t++) {
             float dav;
             memcpy(&dav, ab[t], 4);
@@ -234,7 +220,7 @@ static inline PK_AVX2 __m256i pk2_scale_pairs(const uint8_t *p) {
 // the hardware prefetcher has to find again. Qwen3-30B-A3B shape, Zen 3, cria bench -p 0 -n 64
 // -t 2, alternating: 114–125 vs 97–112 tokens/s (one super-block ahead beat a half and 1.5).
 static inline void pk2_prefetch_next(const uint8_t *gb, int p) {
-    for (int o = 0; o < 512; o += 64) _mm_prefetch((const char *)(gb + PK_BLOCK + PK_QS + 512 * p + o), _MM_HINT_T0);
+    for (int o = 0; o < 512; o += 64) _mm_prefetch((const char *)(gb + PK_BLOCK + PK_QS_AT(p, 0) + o), _MM_HINT_T0);
 }
 
 static inline __attribute__((always_inline)) PK_AVX2 void pk2_half(int nb, const uint8_t *pg, int h, const uint8_t *a, size_t as,
@@ -244,7 +230,6 @@ static inline __attribute__((always_inline)) PK_AVX2 void pk2_half(int nb, const
     for (int t = 0; t < nt; t++) { sum[t] = _mm256_setzero_ps(); sumb[t] = _mm256_setzero_ps(); }
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * PK_BLOCK;
-        pk_prefetch_tail(gb);
         const uint8_t *ab[4];
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m256i isum[4];
@@ -254,7 +239,7 @@ static inline __attribute__((always_inline)) PK_AVX2 void pk2_half(int nb, const
             __m256i plo[4], phi[4];
             for (int t = 0; t < nt; t++) { plo[t] = _mm256_setzero_si256(); phi[t] = _mm256_setzero_si256(); }
             for (int c = 0; c < 8; c++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + PK_QS + (p * 8 + c) * 64 + 32 * h));
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + PK_QS_AT(p, c) + 32 * h));
                 const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
                 for (int t = 0; t < nt; t++) {
                     const uint8_t *q = ab[t] + 4 + 64 * p + 4 * c;
@@ -262,15 +247,15 @@ static inline __attribute__((always_inline)) PK_AVX2 void pk2_half(int nb, const
                     phi[t] = _mm256_add_epi16(phi[t], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(pk2_load32(q + 32))));
                 }
             }
-            const __m256i slo = pk2_scale_pairs(gb + PK_SC + 2 * p * PK_ROWS + 8 * h);
-            const __m256i shi = pk2_scale_pairs(gb + PK_SC + (2 * p + 1) * PK_ROWS + 8 * h);
+            const __m256i slo = pk2_scale_pairs(gb + PK_SC_AT(2 * p) + 8 * h);
+            const __m256i shi = pk2_scale_pairs(gb + PK_SC_AT(2 * p + 1) + 8 * h);
             for (int t = 0; t < nt; t++)
                 isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(plo[t], slo), _mm256_madd_epi16(phi[t], shi)));
         }
         __m256i msum[4];
         for (int t = 0; t < nt; t++) msum[t] = _mm256_setzero_si256();
         for (int k = 0; k < 4; k++) {
-            const __m256i mv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(gb + PK_MN + 32 * k + 16 * h)));
+            const __m256i mv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(gb + PK_MN_AT(k) + 16 * h)));
             for (int t = 0; t < nt; t++) {
                 int16_t bs[4];
                 memcpy(bs, ab[t] + 260 + 8 * k, 8);
@@ -301,7 +286,6 @@ static PK_AVX2 void pk2_whole(int nb, const uint8_t *pg, const uint8_t *a, float
     for (int h = 0; h < 2; h++) { sum[h] = _mm256_setzero_ps(); sumb[h] = _mm256_setzero_ps(); }
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * PK_BLOCK;
-        pk_prefetch_tail(gb);
         const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_K;
         __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int p = 0; p < 4; p++) {
@@ -311,14 +295,14 @@ static PK_AVX2 void pk2_whole(int nb, const uint8_t *pg, const uint8_t *a, float
                 const uint8_t *q = ab + 4 + 64 * p + 4 * c;
                 const __m256i alo = _mm256_set1_epi32(pk2_load32(q)), ahi = _mm256_set1_epi32(pk2_load32(q + 32));
                 for (int h = 0; h < 2; h++) {
-                    const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + PK_QS + (p * 8 + c) * 64 + 32 * h));
+                    const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + PK_QS_AT(p, c) + 32 * h));
                     plo[h] = _mm256_add_epi16(plo[h], _mm256_maddubs_epi16(_mm256_and_si256(v, m4), alo));
                     phi[h] = _mm256_add_epi16(phi[h], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), ahi));
                 }
             }
             for (int h = 0; h < 2; h++) {
-                const __m256i slo = pk2_scale_pairs(gb + PK_SC + 2 * p * PK_ROWS + 8 * h);
-                const __m256i shi = pk2_scale_pairs(gb + PK_SC + (2 * p + 1) * PK_ROWS + 8 * h);
+                const __m256i slo = pk2_scale_pairs(gb + PK_SC_AT(2 * p) + 8 * h);
+                const __m256i shi = pk2_scale_pairs(gb + PK_SC_AT(2 * p + 1) + 8 * h);
                 isum[h] = _mm256_add_epi32(isum[h], _mm256_add_epi32(_mm256_madd_epi16(plo[h], slo), _mm256_madd_epi16(phi[h], shi)));
             }
         }
@@ -331,7 +315,7 @@ static PK_AVX2 void pk2_whole(int nb, const uint8_t *pg, const uint8_t *a, float
                 int16_t bs[4];
                 memcpy(bs, ab + 260 + 8 * k, 8);
                 const uint32_t pair = (uint16_t)(int16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(int16_t)(bs[2] + bs[3]) << 16;
-                const __m256i mv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(gb + PK_MN + 32 * k + 16 * h)));
+                const __m256i mv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(gb + PK_MN_AT(k) + 16 * h)));
                 msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mv, _mm256_set1_epi32((int)pair)));
             }
             const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + PK_D + 16 * h)));
