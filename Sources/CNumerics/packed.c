@@ -1,7 +1,7 @@
 // The public entry points of the packed weight copies (packed_layouts.h): their size, the copy
 // and the product, dispatched by GGML type; and one row of a copy back in its stored GGUF layout,
 // so that readers of single rows (embedding lookups) need not touch the stored pages the copy let
-// go. Every stored bit is kept by the Q8_0, Q5_0, Q4_0, Q4_K, Q5_K, IQ4_XS, Q3_K and Q2_K layouts, so the bytes are the original
+// go. Every stored bit is kept by the Q8_0, Q5_0, Q4_0, MXFP4, Q4_K, Q5_K, IQ4_XS, Q3_K and Q2_K layouts, so the bytes are the original
 // ones (PackedWeightsTests).
 #include "cnumerics.h"
 #include "packed_layouts.h"
@@ -18,6 +18,7 @@ static size_t pk_block_bytes(int type) {
     case CN_TYPE_Q5_0: return P5_BLOCK;
     case CN_TYPE_Q8_0: return P8_BLOCK;
     case CN_TYPE_Q4_0: return P4_BLOCK;
+    case CN_TYPE_MXFP4: return PM_BLOCK;
     case CN_TYPE_Q6_K: return P6_BLOCK;
     default: return 0;
     }
@@ -39,6 +40,7 @@ void cn_pack(int type, const void *w, size_t ws, int rows, int blocks, void *out
     case CN_TYPE_Q5_0: pk_q5_0_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q8_0: pk_q8_0_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q4_0: pk_q4_0_pack(src, ws, rows, blocks, dst); break;
+    case CN_TYPE_MXFP4: pk_mxfp4_pack(src, ws, rows, blocks, dst); break;
     case CN_TYPE_Q6_K: pk_q6k_pack(src, ws, rows, blocks, dst); break;
     default: break;
     }
@@ -55,6 +57,10 @@ void cn_packed_matmul(int path, int type, int blocks, const void *packed, int gr
     }
     if (type == CN_TYPE_Q5_0 && (path == CN_PATH_AVX2 || path == CN_PATH_AVX512)) {
         pk_q0_matmul_avx2(0, order, blocks, p, groups, act, as, tokens, y, ys);
+        return;
+    }
+    if (type == CN_TYPE_MXFP4) {
+        if (path == CN_PATH_AVX512) pk_mxfp4_matmul(blocks, p, groups, act, as, tokens, y, ys);
         return;
     }
     if (type == CN_TYPE_Q4_0) {
@@ -100,6 +106,15 @@ static void pr_q4_0(const uint8_t *g, int blocks, int lane, uint8_t *out) {
         uint8_t *o = out + (size_t)b * CN_BYTES_Q4_0;
         memcpy(o, gb + P4_D + 2 * lane, 2);
         for (int c = 0; c < 4; c++) memcpy(o + 2 + 4 * c, gb + P4_QS + c * 64 + lane * 4, 4);
+    }
+}
+
+static void pr_mxfp4(const uint8_t *g, int blocks, int lane, uint8_t *out) {
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *gb = g + (size_t)b * PM_BLOCK;
+        uint8_t *o = out + (size_t)b * CN_BYTES_MXFP4;
+        o[0] = gb[PM_E + lane];
+        for (int c = 0; c < 4; c++) memcpy(o + 1 + 4 * c, gb + PM_QS + c * 64 + lane * 4, 4);
     }
 }
 
@@ -197,6 +212,7 @@ int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void
     case CN_TYPE_Q8_0: pr_q8_0(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q5_0: pr_q5_0(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q4_0: pr_q4_0(g, blocks, row % PK_ROWS, out); break;
+    case CN_TYPE_MXFP4: pr_mxfp4(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q5_K: pr_q5_K(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_IQ4_XS: pr_iq4_xs(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q3_K: pk_q3k_stored_row(g, blocks, row % PK_ROWS, out); break;

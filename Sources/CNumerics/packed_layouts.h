@@ -82,6 +82,13 @@ enum {
     P4_BLOCK = 288
 };
 
+// MXFP4, per 32-element block of a group: Q4_0's nibbles, then the E8M0 scale bytes
+enum {
+    PM_QS = 0,     // as P4_QS
+    PM_E = 256,    // [row r]: the E8M0 scale
+    PM_BLOCK = 272
+};
+
 // Q8_0, per 32-element block of a group
 enum {
     P8_QS = 0,     // [lane j < 8][row r][4 bytes]: q + 128 of elements 4j..4j+3
@@ -109,6 +116,7 @@ void pk_q3k_stored_row(const uint8_t *group, int blocks, int lane, uint8_t *out)
 void pk_q5_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q8_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q4_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
+void pk_mxfp4_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q6k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q4k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q5_K in Q4_K's order (invariant numerics' and llama.cpp's for fewer than 8 rows); AVX-512 VNNI only
@@ -123,6 +131,8 @@ void pk_q8_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t
 // Q4_0 in the eight-lane order (its only order), one to four tokens; AVX-512 VNNI and AVX2
 void pk_q4_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q4_0_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+// MXFP4 in the eight-lane order (its only order), any number of tokens; AVX-512 VNNI only
+void pk_mxfp4_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q5_0 in invariant numerics' block-total order, any number of tokens
 void pk_q5_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q8_0 when q8, else Q5_0 in the order `order` names (CN_ORDER_Q0_LANES or not; every token's)

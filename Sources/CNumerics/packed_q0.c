@@ -50,6 +50,19 @@ void pk_q4_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *
     }
 }
 
+void pk_mxfp4_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
+    for (int g = 0; g < rows / PK_ROWS; g++) {
+        for (int b = 0; b < blocks; b++) {
+            uint8_t *o = dst + ((size_t)g * blocks + b) * PM_BLOCK;
+            for (int r = 0; r < PK_ROWS; r++) {
+                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_MXFP4;
+                for (int c = 0; c < 4; c++) memcpy(o + PM_QS + c * 64 + r * 4, wb + 1 + 4 * c, 4);
+                o[PM_E + r] = wb[0];
+            }
+        }
+    }
+}
+
 void pk_q5_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
@@ -88,11 +101,11 @@ static void *p0_grow(void **buf, size_t *capacity, size_t bytes) {
 static inline P8_TARGET int32_t p8_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
 // The activation side of the eight-lane kernels, once per call instead of once per group and
-// block: per row and block the lanes' corrections −2^shift·Σ q_a over each lane's four
-// activations (the stored weights are q + 2^shift: Q8_0 128, Q4_0 8) and d_a. Read back as
+// block: per row and block the lanes' corrections −offset·Σ q_a over each lane's four
+// activations (the weights go in as q + offset: Q8_0 128, Q4_0 8, MXFP4 12) and d_a. Read back as
 // broadcasts; computing them in the group loop and storing them for that meant a store the
 // broadcasts had to wait on, once per block and group.
-static P8_TARGET void p8_prepare(int nb, const uint8_t *a, size_t as, int tokens, int shift, int32_t *corr, float *da) {
+static P8_TARGET void p8_prepare(int nb, const uint8_t *a, size_t as, int tokens, int offset, int32_t *corr, float *da) {
     const __m256i ones = _mm256_set1_epi8(1);
     for (int t = 0; t < tokens; t++)
         for (int b = 0; b < nb; b++) {
@@ -102,27 +115,43 @@ static P8_TARGET void p8_prepare(int nb, const uint8_t *a, size_t as, int tokens
             da[(size_t)t * nb + b] = _cvtsh_ss(h);
             const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, _mm256_loadu_si256((const __m256i *)(ab + 2)));
             _mm256_storeu_si256((__m256i *)(corr + ((size_t)t * nb + b) * 8),
-                                _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_sll_epi32(s, _mm_cvtsi32_si128(shift))));
+                                _mm256_mullo_epi32(s, _mm256_set1_epi32(-offset)));
         }
 }
 
 static _Thread_local void *p8_buffer;  // p0_grow
 static _Thread_local size_t p8_capacity;
 
-// One group of 16 rows of Q8_0 (q4 = 0) or Q4_0 (q4 = 1) against nt ≤ 2 activation rows (Q8_0;
+// MXFP4's scales of 16 rows (E8M0 bytes) as the row kernel's f32: half of 2^(e − 127), the
+// subnormals 2^−128 and 2^−127 for e < 2 (kernels_body.inc, e8m0_half)
+static inline __attribute__((always_inline)) P8_TARGET __m512 pm_scales(const uint8_t *e) {
+    const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)e));
+    const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(v, _mm512_set1_epi32(1)), 23);
+    const __m512i tiny = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), v);
+    return _mm512_castsi512_ps(_mm512_mask_blend_epi32(_mm512_cmplt_epu32_mask(v, _mm512_set1_epi32(2)), normal, tiny));
+}
+
+enum { P8_Q8_0 = 0, P8_Q4_0 = 1, P8_MXFP4 = 2 };
+
+// One group of 16 rows of Q8_0, Q4_0 or MXFP4 (kind) against nt ≤ 2 activation rows (Q8_0;
 // prepared side at corr + 8·t·nb, da + t·nb) over nb blocks: y[t·ys + r]. Q8_0's bytes are
-// q + 128, Q4_0's nibbles q + 8: dpbusd starts each lane from the correction. Lane j of the row
-// kernel is vector j here (Q4_0: the low nibbles of chunk c are lane c, the high ones lane c + 4).
+// q + 128, Q4_0's nibbles q + 8, MXFP4's table values (doubled, as the row kernel's) go in plus
+// 12: dpbusd starts each lane from the correction. Lane j of the row kernel is vector j here
+// (Q4_0, MXFP4: the low nibbles of chunk c are lane c, the high ones lane c + 4).
 static inline __attribute__((always_inline)) P8_TARGET void p8_tile(int nb, const uint8_t *pg, const uint8_t *a, size_t as,
                                                                     const int32_t *corr, const float *da, const int nt,
-                                                                    float *y, size_t ys, const int q4) {
+                                                                    float *y, size_t ys, const int kind) {
+    static const int8_t levels12[16] = {12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0};  // MXFP4's + 12
     const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i table = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)levels12));
+    const int q4 = kind != P8_Q8_0;
     __m512 acc[2][8];
     for (int t = 0; t < nt; t++)
         for (int j = 0; j < 8; j++) acc[t][j] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const uint8_t *gb = pg + (size_t)b * (q4 ? P4_BLOCK : P8_BLOCK);
-        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + (q4 ? P4_D : P8_D))));
+        const uint8_t *gb = pg + (size_t)b * (kind == P8_MXFP4 ? PM_BLOCK : q4 ? P4_BLOCK : P8_BLOCK);
+        const __m512 d = kind == P8_MXFP4 ? pm_scales(gb + PM_E)
+                                          : _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + (q4 ? P4_D : P8_D))));
         const uint8_t *ab[2];
         const int32_t *cb[2];
         __m512 scale[2];
@@ -134,9 +163,13 @@ static inline __attribute__((always_inline)) P8_TARGET void p8_tile(int nb, cons
         __m512i u[8];
         if (q4) {
             for (int c = 0; c < 4; c++) {
-                const __m512i v = _mm512_loadu_si512((const void *)(gb + P4_QS + c * 64));
+                const __m512i v = _mm512_loadu_si512((const void *)(gb + P4_QS + c * 64));  // PM_QS = P4_QS
                 u[c] = _mm512_and_si512(v, m4);
                 u[c + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                if (kind == P8_MXFP4) {
+                    u[c] = _mm512_shuffle_epi8(table, u[c]);
+                    u[c + 4] = _mm512_shuffle_epi8(table, u[c + 4]);
+                }
             }
         } else {
             for (int j = 0; j < 8; j++) u[j] = _mm512_loadu_si512((const void *)(gb + P8_QS + j * 64));
@@ -155,31 +188,35 @@ static inline __attribute__((always_inline)) P8_TARGET void p8_tile(int nb, cons
 }
 
 static inline __attribute__((always_inline)) P8_TARGET void p8_matmul(int nb, const uint8_t *p, int groups, const uint8_t *act,
-                                                                      size_t as, int tokens, float *y, size_t ys, const int q4) {
+                                                                      size_t as, int tokens, float *y, size_t ys, const int kind) {
     if (tokens <= 0 || groups <= 0) return;
     const size_t need = (size_t)tokens * nb;
     int32_t *corr = p0_grow(&p8_buffer, &p8_capacity, need * (8 * sizeof(int32_t) + sizeof(float)));
     float *da = (float *)(corr + 8 * need);
-    p8_prepare(nb, act, as, tokens, q4 ? 3 : 7, corr, da);
-    const size_t gbytes = (size_t)nb * (q4 ? P4_BLOCK : P8_BLOCK);
+    p8_prepare(nb, act, as, tokens, kind == P8_MXFP4 ? 12 : kind == P8_Q4_0 ? 8 : 128, corr, da);
+    const size_t gbytes = (size_t)nb * (kind == P8_MXFP4 ? PM_BLOCK : kind == P8_Q4_0 ? P4_BLOCK : P8_BLOCK);
     for (int g = 0; g < groups; g++) {
         for (int t0 = 0; t0 < tokens; t0 += 2) {
             float *yt = y + (size_t)g * PK_ROWS + (size_t)t0 * ys;
             const uint8_t *at = act + (size_t)t0 * as, *pg = p + (size_t)g * gbytes;
             const int32_t *ct = corr + (size_t)t0 * nb * 8;
             const float *dt = da + (size_t)t0 * nb;
-            if (tokens - t0 >= 2) p8_tile(nb, pg, at, as, ct, dt, 2, yt, ys, q4);
-            else p8_tile(nb, pg, at, as, ct, dt, 1, yt, ys, q4);
+            if (tokens - t0 >= 2) p8_tile(nb, pg, at, as, ct, dt, 2, yt, ys, kind);
+            else p8_tile(nb, pg, at, as, ct, dt, 1, yt, ys, kind);
         }
     }
 }
 
 P8_TARGET void pk_q8_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, 0);
+    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, P8_Q8_0);
+}
+
+P8_TARGET void pk_mxfp4_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, P8_MXFP4);
 }
 
 P8_TARGET void pk_q4_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, 1);
+    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, P8_Q4_0);
 }
 
 // ---- AVX2 (no VNNI, 16 vector registers) ----
@@ -681,6 +718,7 @@ void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *p, int grou
 void pk_q8_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_q5_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_q4_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_mxfp4_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_q4_0_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens,
                        float *y, size_t ys) {}

@@ -4,12 +4,13 @@ import GGUF
 /// Load-time copies of weight matrices in the layout of a faster kernel, owned for as long as
 /// the model that uses them.
 ///
-/// Nine layouts, all with rows interleaved in groups of 16 so the AVX-512 and AVX2 paths multiply
+/// Ten layouts, all with rows interleaved in groups of 16 so the AVX-512 and AVX2 paths multiply
 /// one row per vector lane (AVX2: half a group per pass) instead of a horizontal sum per row and
 /// block: Q4_K (`packed_q4k.c`, used
 /// for every batch size), Q5_K (`packed_q4k.c`, AVX-512 only: Q4_K's layout plus bit slices of the
 /// fifth bits; every batch size except rows in llama.cpp's tiled K-quant order), IQ4_XS
-/// (`packed_iq4xs.c`), Q3_K (`packed_q3k.c`) and Q2_K (`packed_q2k.c`), AVX-512 only, every batch size, Q5_0 (`packed_q0.c`, every batch size in invariant numerics' block-total
+/// (`packed_iq4xs.c`), Q3_K (`packed_q3k.c`), Q2_K (`packed_q2k.c`) and MXFP4 (`packed_q0.c`), AVX-512 only,
+/// every batch size, Q5_0 (`packed_q0.c`, every batch size in invariant numerics' block-total
 /// order, up to `smallBatchLimit` rows in llama.cpp's eight-lane order), Q8_0 and Q4_0 (`packed_q0.c`, every
 /// batch size, except Q4_0 prompts on AVX2, which keep the stored blocked kernel), and Q6_K (`packed_q6k.c`: weights
 /// pre-multiplied by their scales as int16, 2.4 times the stored bytes, so used for prompts
@@ -36,7 +37,7 @@ public final class PackedWeights: @unchecked Sendable {
     public static func supports(_ type: GGMLType, path: KernelPath) -> Bool {
         switch path {
         case .avx512: return type == .q4_K || type == .q5_K || type == .iq4_xs || type == .q3_K || type == .q2_K || type == .q5_0
-            || type == .q8_0 || type == .q4_0 || type == .q6_K
+            || type == .q8_0 || type == .q4_0 || type == .mxfp4 || type == .q6_K
         case .avx2: return type == .q4_K || type == .q5_0 || type == .q8_0 || type == .q4_0 || type == .q6_K
         case .portable: return false
         }
@@ -51,7 +52,7 @@ public final class PackedWeights: @unchecked Sendable {
         // one order at every batch size; for many rows the packed kernels beat the stored blocked
         // ones (one thread, 2048 × 256 against 16 rows, Zen 4: Q8_0 90 vs 60 GMAC/s, AVX2 1.6×;
         // Q4_0 95 vs 47 on AVX-512, 0.84× on AVX2)
-        case .q8_0, .iq4_xs, .q3_K, .q2_K: return true
+        case .q8_0, .iq4_xs, .q3_K, .q2_K, .mxfp4: return true
         case .q4_0: return batch <= smallBatchLimit || path == .avx512
         case .q4_K: stored = .repackedQ4K
         case .q5_K: stored = .tiledKQuant

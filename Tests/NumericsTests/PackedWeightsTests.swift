@@ -5,7 +5,7 @@ import GGUF
 @testable import CriaNumerics
 import TestSupport
 
-/// Packed Q4_K, Q5_K, IQ4_XS, Q3_K, Q2_K, Q5_0, Q8_0, Q4_0 and Q6_K (16-row groups, `PackedWeights`) against the stored-layout kernels: the same
+/// Packed Q4_K, Q5_K, IQ4_XS, Q3_K, Q2_K, Q5_0, Q8_0, Q4_0, MXFP4 and Q6_K (16-row groups, `PackedWeights`) against the stored-layout kernels: the same
 /// bits for every output, whatever the batch size, the row range a thread gets, or a matrix
 /// viewed as a part of another. Random weights with small positive scales (KernelTests.makeCase),
 /// activations with outliers; the stored kernels are themselves checked against the float64
@@ -15,7 +15,7 @@ import TestSupport
     /// tiles, remainders and the many-token chunking (Q8_0's packed kernel and Q5_0's in llama.cpp's
     /// lane order serve up to 4 rows, as Q4_0's, Q5_0's block totals every batch, Q6_K's more than 4; the direct
     /// call below runs where the packed kernel serves). Q5_0 in both of its orders.
-    @Test(arguments: [GGMLType.q4_K, .q5_K, .iq4_xs, .q3_K, .q2_K, .q5_0, .q8_0, .q4_0, .q6_K], [1, 2, 3, 4, 5, 9, 13])
+    @Test(arguments: [GGMLType.q4_K, .q5_K, .iq4_xs, .q3_K, .q2_K, .q5_0, .q8_0, .q4_0, .mxfp4, .q6_K], [1, 2, 3, 4, 5, 9, 13])
     func packedProductEqualsStoredProduct(_ type: GGMLType, _ tokens: Int) throws {
         let paths = Self.paths(type)
         if paths.isEmpty { print("PackedWeightsTests: no kernel path of this CPU packs \(type.name); skipped") }
@@ -91,6 +91,41 @@ import TestSupport
                 let i = t * c.rows + r
                 #expect(packed[i].bitPattern == stored[i].bitPattern, "\(type.name) t\(t) r\(r) \(path) \(order): packed \(packed[i]) vs stored \(stored[i])")
             }
+        }
+    }
+
+    /// MXFP4's packed scales are converted from E8M0 in vectors: the exponents 0 and 1 (which
+    /// stand for the subnormal halves 2^−128 and 2^−127) and the largest ones must come out as
+    /// the row kernel's, so the products agree bit for bit there too.
+    @Test func packedMXFP4KeepsEveryExponent() throws {
+        for path in Self.paths(.mxfp4) {
+            var c = KernelTests.makeCase(.mxfp4, rows: 32, tokens: 3, seed: 606)
+            let rowBytes = c.k / 32 * 17
+            let exponents: [UInt8] = [0, 1, 2, 3, 100, 127, 160, 200]
+            for r in 0..<c.rows {
+                // one exponent per row, so the subnormal rows' tiny products are not lost in larger ones
+                for b in 0..<(c.k / 32) { c.weights[r * rowBytes + b * 17] = exponents[r % exponents.count] }
+            }
+            let store = PackedWeights()
+            let pool = ComputePool(threads: 1)
+            var stored = [Float](repeating: .nan, count: c.tokens * c.rows)
+            var packed = [Float](repeating: .infinity, count: c.tokens * c.rows)
+            c.weights.withUnsafeBytes { wb in
+                let w = WeightMatrix(type: .mxfp4, rows: c.rows, columns: c.k, data: wb.baseAddress!)
+                let p = store.pack(w, path: path)
+                #expect(p.packed != nil)
+                c.x.withUnsafeBufferPointer { xb in
+                    stored.withUnsafeMutableBufferPointer {
+                        Matmul.multiply(w, xb.baseAddress!, batch: c.tokens, into: $0.baseAddress!, pool: pool, path: path)
+                    }
+                    packed.withUnsafeMutableBufferPointer {
+                        Matmul.multiply(p, xb.baseAddress!, batch: c.tokens, into: $0.baseAddress!, pool: pool, path: path)
+                    }
+                }
+            }
+            #expect(stored.allSatisfy { $0.isFinite })
+            #expect(stored.contains { $0 != 0 && abs($0) < 1e-30 }, "the rows with subnormal scales give tiny, nonzero outputs")
+            #expect(stored.map(\.bitPattern) == packed.map(\.bitPattern), "MXFP4 \(path)")
         }
     }
 
@@ -183,9 +218,9 @@ import TestSupport
         #expect(zip(stored, plain).contains { $0.bitPattern != $1.bitPattern })
     }
 
-    /// Every row of a packed Q8_0, Q5_0, Q4_0, Q4_K, Q5_K, IQ4_XS, Q3_K or Q2_K copy comes back as its stored bytes, so a row read
+    /// Every row of a packed Q8_0, Q5_0, Q4_0, MXFP4, Q4_K, Q5_K, IQ4_XS, Q3_K or Q2_K copy comes back as its stored bytes, so a row read
     /// from the copy (an embedding lookup) dequantizes to the stored row's values.
-    @Test(arguments: [GGMLType.q8_0, .q5_0, .q4_0, .q4_K, .q5_K, .iq4_xs, .q3_K, .q2_K])
+    @Test(arguments: [GGMLType.q8_0, .q5_0, .q4_0, .mxfp4, .q4_K, .q5_K, .iq4_xs, .q3_K, .q2_K])
     func packedRowsRebuildTheStoredBytes(_ type: GGMLType) throws {
         for path in Self.paths(type) { try packedRowsRebuildTheStoredBytes(type, path: path) }
     }
