@@ -28,6 +28,19 @@ size_t cn_packed_bytes(int type, int rows, int blocks) {
     return (size_t)(rows / PK_ROWS) * (size_t)blocks * pk_block_bytes(type);
 }
 
+void pk_run_tiles(pk_tile_fn tile, size_t gbytes, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as,
+                  int tokens, float *y, size_t ys) {
+    const int chunk = tokens <= 4 ? groups : (int)(196608 / gbytes) + 1;
+    for (int g0 = 0; g0 < groups; g0 += chunk) {
+        const int ng = groups - g0 < chunk ? groups - g0 : chunk;
+        for (int t0 = 0; t0 < tokens; t0 += 4) {
+            const int nt = tokens - t0 < 4 ? tokens - t0 : 4;
+            for (int g = g0; g < g0 + ng; g++)
+                tile(blocks, p + (size_t)g * gbytes, act + (size_t)t0 * as, as, nt, y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
+        }
+    }
+}
+
 void cn_pack(int type, const void *w, size_t ws, int rows, int blocks, void *out) {
     const uint8_t *src = (const uint8_t *)w;
     uint8_t *dst = (uint8_t *)out;
@@ -132,6 +145,15 @@ static void pr_q5_0(const uint8_t *g, int blocks, int lane, uint8_t *out) {
     }
 }
 
+// The 6-bit scales and mins of Q4_K and Q5_K in their 12-byte encoding (the inverse of its decoding)
+static void pk_encode_scale_min(const uint8_t *sc, const uint8_t *m, uint8_t *s) {
+    for (int j = 0; j < 4; j++) {
+        s[j] = (uint8_t)((sc[j] & 63) | (sc[j + 4] >> 4) << 6);
+        s[j + 4] = (uint8_t)((m[j] & 63) | (m[j + 4] >> 4) << 6);
+        s[j + 8] = (uint8_t)((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4);
+    }
+}
+
 static void pr_q4_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
     for (int b = 0; b < blocks; b++) {
         const uint8_t *gb = g + (size_t)b * PK_BLOCK;
@@ -143,13 +165,7 @@ static void pr_q4_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
             sc[j] = gb[PK_SC_AT(j) + lane];
             m[j] = gb[PK_MN_AT(j / 2) + lane * 2 + j % 2];
         }
-        // the 6-bit scales and mins in Q4_K's 12-byte encoding (the inverse of its decoding)
-        uint8_t *s = o + 4;
-        for (int j = 0; j < 4; j++) {
-            s[j] = (uint8_t)((sc[j] & 63) | (sc[j + 4] >> 4) << 6);
-            s[j + 4] = (uint8_t)((m[j] & 63) | (m[j + 4] >> 4) << 6);
-            s[j + 8] = (uint8_t)((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4);
-        }
+        pk_encode_scale_min(sc, m, o + 4);
         for (int p = 0; p < 4; p++)
             for (int c = 0; c < 8; c++) memcpy(o + 16 + 32 * p + 4 * c, gb + PK_QS_AT(p, c) + lane * 4, 4);
     }
@@ -167,12 +183,7 @@ static void pr_q5_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
             sc[j] = gb[PK_PAIRS + K5_PAIR * (j / 2) + PK_PSC + (j % 2) * PK_ROWS + lane];
             m[j] = gb[PK_PAIRS + K5_PAIR * (j / 2) + PK_PMN + lane * 2 + j % 2];
         }
-        uint8_t *s = o + 4;
-        for (int j = 0; j < 4; j++) {
-            s[j] = (uint8_t)((sc[j] & 63) | (sc[j + 4] >> 4) << 6);
-            s[j + 4] = (uint8_t)((m[j] & 63) | (m[j + 4] >> 4) << 6);
-            s[j + 8] = (uint8_t)((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4);
-        }
+        pk_encode_scale_min(sc, m, o + 4);
         uint8_t *qh = o + 16;
         memset(qh, 0, 32);
         for (int p = 0; p < 4; p++)

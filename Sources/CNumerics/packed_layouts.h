@@ -104,6 +104,24 @@ enum {
     P6_BLOCK = 8736  // bytes per super-block of a group
 };
 
+// A kernel's product of one group (16 rows) with nt ≤ 4 activation rows: y[t·ys + r]
+typedef void (*pk_tile_fn)(int blocks, const uint8_t *group, const uint8_t *a, size_t as, int nt, float *y, size_t ys);
+// `groups` groups (gbytes each) against `tokens` activation rows, four at a time (packed.c): for
+// prompts in chunks of groups that stay in L2 while every token tile passes over them
+void pk_run_tiles(pk_tile_fn tile, size_t gbytes, int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as,
+                  int tokens, float *y, size_t ys);
+// Defines NAME(blocks, group, a, as, nt, y, ys) calling TILE(blocks, group, a, as, NT, y, ys, EXTRA...) with NT a
+// constant 1 … 4, so each instance keeps its accumulators in registers (TARGET: the instruction sets)
+#define PK_TILE_ANY(NAME, TARGET, TILE, ...)                                                               \
+    static TARGET void NAME(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) { \
+        switch (nt) {                                                                                       \
+        case 1: TILE(nb, pg, a, as, 1, y, ys __VA_OPT__(,) __VA_ARGS__); break;                             \
+        case 2: TILE(nb, pg, a, as, 2, y, ys __VA_OPT__(,) __VA_ARGS__); break;                             \
+        case 3: TILE(nb, pg, a, as, 3, y, ys __VA_OPT__(,) __VA_ARGS__); break;                             \
+        default: TILE(nb, pg, a, as, 4, y, ys __VA_OPT__(,) __VA_ARGS__); break;                            \
+        }                                                                                                   \
+    }
+
 // Per format: copy `rows` (a multiple of 16) stored rows into groups; multiply `groups` groups
 // with `tokens` activation rows (AVX-512 VNNI, and AVX2 in the *_avx2 variants; see each file for the order kept)
 void pk_q4k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);

@@ -356,45 +356,34 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, c
 static _Thread_local void *p5_buffer;
 static _Thread_local size_t p5_capacity;
 
-// Q5_0: the call's activation rows prepared once (act + t·nb, d_a at da + t·nb), then each group
-// against them two at a time: a group's weights are read from memory once and stay in cache for
-// the next pair.
-static P0_AVX2 void p5_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+// Q5_0 (q4 = 0) or Q4_0 (q4 = 1, u = q + 8 straight from the nibbles, corrections −8·Σ q_a): the
+// call's activation rows prepared once (act + t·nb, d_a at da + t·nb), then each group against
+// them two at a time: a group's weights are read from memory once and stay in cache for the next pair.
+static inline __attribute__((always_inline)) P0_AVX2 void p5_matmul_lanes(int nb, const uint8_t *p, int groups, const uint8_t *act,
+                                                                          size_t as, int tokens, float *y, size_t ys, const int q4) {
     if (tokens <= 0 || groups <= 0) return;
     const size_t need = (size_t)tokens * nb;  // about half a KB per block and activation row
     p5_act *prepared = p0_grow(&p5_buffer, &p5_capacity, need * (sizeof(p5_act) + sizeof(float)));
     float *da = (float *)(prepared + need);
-    for (int t = 0; t < tokens; t++) p5_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb, da + (size_t)t * nb, 4);
-    const size_t gbytes = (size_t)nb * P5_BLOCK;
+    for (int t = 0; t < tokens; t++) p5_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb, da + (size_t)t * nb, q4 ? 3 : 4);
+    const size_t gbytes = (size_t)nb * (q4 ? P4_BLOCK : P5_BLOCK);
     for (int g = 0; g < groups; g++)
         for (int t0 = 0; t0 < tokens; t0 += 2)
             for (int h = 0; h < 2; h++) {
                 const p5_act *at = prepared + (size_t)t0 * nb;
                 const float *dt = da + (size_t)t0 * nb;
                 float *yt = y + (size_t)t0 * ys + (size_t)g * PK_ROWS + 8 * h;
-                if (tokens - t0 >= 2) p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 2, yt, ys, 0);
-                else p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 1, yt, ys, 0);
+                if (tokens - t0 >= 2) p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 2, yt, ys, q4);
+                else p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 1, yt, ys, q4);
             }
 }
 
-// Q4_0 (its eight-lane order, the row kernel's): as Q5_0's above, with u = q + 8 straight from the
-// nibbles and the corrections −8·Σ q_a.
+static P0_AVX2 void p5_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, 0);
+}
+
 P0_AVX2 void pk_q4_0_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    if (tokens <= 0 || groups <= 0) return;
-    const size_t need = (size_t)tokens * nb;
-    p5_act *prepared = p0_grow(&p5_buffer, &p5_capacity, need * (sizeof(p5_act) + sizeof(float)));
-    float *da = (float *)(prepared + need);
-    for (int t = 0; t < tokens; t++) p5_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb, da + (size_t)t * nb, 3);
-    const size_t gbytes = (size_t)nb * P4_BLOCK;
-    for (int g = 0; g < groups; g++)
-        for (int t0 = 0; t0 < tokens; t0 += 2)
-            for (int h = 0; h < 2; h++) {
-                const p5_act *at = prepared + (size_t)t0 * nb;
-                const float *dt = da + (size_t)t0 * nb;
-                float *yt = y + (size_t)t0 * ys + (size_t)g * PK_ROWS + 8 * h;
-                if (tokens - t0 >= 2) p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 2, yt, ys, 1);
-                else p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 1, yt, ys, 1);
-            }
+    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, 1);
 }
 
 // Q8_0: each group against each activation row in turn. (Its unpacking is too cheap to share

@@ -110,27 +110,10 @@ static inline __attribute__((always_inline)) Q2P_TARGET void q2p_tile(int nb, co
     for (int t = 0; t < nt; t++) _mm512_storeu_ps(y + (size_t)t * ys, sum[t]);
 }
 
-static Q2P_TARGET void q2p_tile_any(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
-    switch (nt) {
-    case 1: q2p_tile(nb, pg, a, as, 1, y, ys); break;
-    case 2: q2p_tile(nb, pg, a, as, 2, y, ys); break;
-    case 3: q2p_tile(nb, pg, a, as, 3, y, ys); break;
-    default: q2p_tile(nb, pg, a, as, 4, y, ys); break;
-    }
-}
+PK_TILE_ANY(q2p_tile_any, Q2P_TARGET, q2p_tile)
 
 void pk_q2k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    const size_t gbytes = (size_t)blocks * Q2P_BLOCK;
-    // Groups in chunks that stay in L2 while every token tile passes over them (as packed Q4_K).
-    const int chunk = tokens <= 4 ? groups : (int)(196608 / gbytes) + 1;
-    for (int g0 = 0; g0 < groups; g0 += chunk) {
-        const int ng = groups - g0 < chunk ? groups - g0 : chunk;
-        for (int t0 = 0; t0 < tokens; t0 += 4) {
-            const int nt = tokens - t0 < 4 ? tokens - t0 : 4;
-            for (int g = g0; g < g0 + ng; g++)
-                q2p_tile_any(blocks, p + (size_t)g * gbytes, act + (size_t)t0 * as, as, nt, y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
-        }
-    }
+    pk_run_tiles(q2p_tile_any, (size_t)blocks * Q2P_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
 }
 #else
 void pk_q2k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}

@@ -153,49 +153,15 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
     for (int t = 0; t < nt; t++) _mm512_storeu_ps(y + (size_t)t * ys, _mm512_sub_ps(sum[t], sumb[t]));
 }
 
-static PK_TARGET void pk_tile_any(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
-    switch (nt) {
-    case 1: pk_tile(nb, pg, a, as, 1, y, ys, 0); break;
-    case 2: pk_tile(nb, pg, a, as, 2, y, ys, 0); break;
-    case 3: pk_tile(nb, pg, a, as, 3, y, ys, 0); break;
-    default: pk_tile(nb, pg, a, as, 4, y, ys, 0); break;
-    }
-}
-
-static PK_TARGET void k5_tile_any(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
-    switch (nt) {
-    case 1: pk_tile(nb, pg, a, as, 1, y, ys, 1); break;
-    case 2: pk_tile(nb, pg, a, as, 2, y, ys, 1); break;
-    case 3: pk_tile(nb, pg, a, as, 3, y, ys, 1); break;
-    default: pk_tile(nb, pg, a, as, 4, y, ys, 1); break;
-    }
-}
-
-static void pk_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys,
-                      const int q5) {
-    const size_t gbytes = (size_t)blocks * (q5 ? K5_BLOCK : PK_BLOCK);
-    // Groups in chunks that stay in L2 while every token tile passes over them.
-    const int chunk = tokens <= 4 ? groups : (int)(196608 / gbytes) + 1;
-    for (int g0 = 0; g0 < groups; g0 += chunk) {
-        const int ng = groups - g0 < chunk ? groups - g0 : chunk;
-        for (int t0 = 0; t0 < tokens; t0 += 4) {
-            const int nt = tokens - t0 < 4 ? tokens - t0 : 4;
-            for (int g = g0; g < g0 + ng; g++) {
-                const uint8_t *pg = p + (size_t)g * gbytes, *at = act + (size_t)t0 * as;
-                float *yt = y + (size_t)t0 * ys + (size_t)g * PK_ROWS;
-                if (q5) k5_tile_any(blocks, pg, at, as, nt, yt, ys);
-                else pk_tile_any(blocks, pg, at, as, nt, yt, ys);
-            }
-        }
-    }
-}
+PK_TILE_ANY(pk_tile_any, PK_TARGET, pk_tile, 0)
+PK_TILE_ANY(k5_tile_any, PK_TARGET, pk_tile, 1)
 
 void pk_q4k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    pk_matmul(blocks, p, groups, act, as, tokens, y, ys, 0);
+    pk_run_tiles(pk_tile_any, (size_t)blocks * PK_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
 }
 
 void pk_q5k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    pk_matmul(blocks, p, groups, act, as, tokens, y, ys, 1);
+    pk_run_tiles(k5_tile_any, (size_t)blocks * K5_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
 }
 
 // ---- AVX2 (no VNNI, 16 vector registers) ----
