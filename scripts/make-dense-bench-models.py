@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Writes random-weight models with the real shapes and vocabularies of Llama 3.2 1B and
-Qwen3 1.7B, quantized to Q4_K_M, for measuring `cria bench` against llama-bench at realistic
-sizes (docs/benchmarking.md). Not for quality: the weights are random.
+Qwen3 1.7B, quantized to Q4_K_M (or any llama-quantize type with --type), for measuring
+`cria bench` against llama-bench at realistic sizes (docs/benchmarking.md). Not for quality: the
+weights are random.
 
     .venv/bin/python scripts/make-dense-bench-models.py llama3.2-1b [--out models/bench/...]
     .venv/bin/python scripts/make-dense-bench-models.py qwen3-1.7b
+    .venv/bin/python scripts/make-dense-bench-models.py llama3.2-1b --type Q3_K_M   # → models/bench/llama3.2-1b-q3_k_m.gguf
 
 Shapes (as the released models): Llama 3.2 1B: n_embd 2048, 16 layers, 32 query / 8 KV heads of
 64, FFN 8192, 128,256-token vocabulary (llama.cpp's `ggml-vocab-llama-bpe.gguf`), tied output.
@@ -124,7 +126,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("model", choices=sorted(SHAPES))
     ap.add_argument("--type", default="Q4_K_M", help="llama-quantize type (Q4_K_M, Q8_0, ...)")
-    ap.add_argument("--out", help="default: models/bench/MODEL-q4_k_m.gguf")
+    ap.add_argument("--out", help="default: models/bench/MODEL-TYPE.gguf, the type in lower case")
     ap.add_argument("--quantize", default=os.environ.get("LLAMA_QUANTIZE", "/tmp/llama-build/bin/llama-quantize"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=16)
