@@ -72,18 +72,10 @@ void cn_packed_matmul(int path, int type, int blocks, const void *packed, int gr
         pk_q0_matmul_avx2(0, order, blocks, p, groups, act, as, tokens, y, ys);
         return;
     }
-    if (type == CN_TYPE_MXFP4) {
-        if (path == CN_PATH_AVX512) pk_mxfp4_matmul(blocks, p, groups, act, as, tokens, y, ys);
-        return;
-    }
-    if (type == CN_TYPE_Q4_0) {
-        if (path == CN_PATH_AVX512) pk_q4_0_matmul(blocks, p, groups, act, as, tokens, y, ys);
-        else if (path == CN_PATH_AVX2) pk_q4_0_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys);
-        return;
-    }
     if (path == CN_PATH_AVX2) {
         switch (type) {
         case CN_TYPE_Q8_0: pk_q0_matmul_avx2(1, order, blocks, p, groups, act, as, tokens, y, ys); break;
+        case CN_TYPE_Q4_0: pk_q4_0_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         case CN_TYPE_Q4_K: pk_q4k_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         case CN_TYPE_Q6_K: pk_q6k_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         default: break;
@@ -98,6 +90,8 @@ void cn_packed_matmul(int path, int type, int blocks, const void *packed, int gr
     case CN_TYPE_Q3_K: pk_q3k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     case CN_TYPE_Q2_K: pk_q2k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     case CN_TYPE_Q8_0: pk_q8_0_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
+    case CN_TYPE_Q4_0: pk_q4_0_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
+    case CN_TYPE_MXFP4: pk_mxfp4_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     case CN_TYPE_Q6_K: pk_q6k_matmul(blocks, p, groups, act, as, tokens, y, ys); break;
     default: break;
     }
@@ -113,21 +107,14 @@ static void pr_q8_0(const uint8_t *g, int blocks, int lane, uint8_t *out) {
     }
 }
 
-static void pr_q4_0(const uint8_t *g, int blocks, int lane, uint8_t *out) {
+// Q4_0 (2-byte scale) or MXFP4 (1-byte scale): the inverse of p4_pack_nibbles
+static void pr_nibbles(const uint8_t *g, int blocks, int lane, uint8_t *out, const int scale_bytes) {
+    const size_t in = 256 + 16 * (size_t)scale_bytes, size = 16 + (size_t)scale_bytes;
     for (int b = 0; b < blocks; b++) {
-        const uint8_t *gb = g + (size_t)b * P4_BLOCK;
-        uint8_t *o = out + (size_t)b * CN_BYTES_Q4_0;
-        memcpy(o, gb + P4_D + 2 * lane, 2);
-        for (int c = 0; c < 4; c++) memcpy(o + 2 + 4 * c, gb + P4_QS + c * 64 + lane * 4, 4);
-    }
-}
-
-static void pr_mxfp4(const uint8_t *g, int blocks, int lane, uint8_t *out) {
-    for (int b = 0; b < blocks; b++) {
-        const uint8_t *gb = g + (size_t)b * PM_BLOCK;
-        uint8_t *o = out + (size_t)b * CN_BYTES_MXFP4;
-        o[0] = gb[PM_E + lane];
-        for (int c = 0; c < 4; c++) memcpy(o + 1 + 4 * c, gb + PM_QS + c * 64 + lane * 4, 4);
+        const uint8_t *gb = g + (size_t)b * in;
+        uint8_t *o = out + (size_t)b * size;
+        memcpy(o, gb + P4_D + scale_bytes * lane, (size_t)scale_bytes);
+        for (int c = 0; c < 4; c++) memcpy(o + scale_bytes + 4 * c, gb + P4_QS + c * 64 + lane * 4, 4);
     }
 }
 
@@ -154,45 +141,34 @@ static void pk_encode_scale_min(const uint8_t *sc, const uint8_t *m, uint8_t *s)
     }
 }
 
-static void pr_q4_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
+// Q4_K (q5 = 0) or Q5_K (q5 = 1): the scales and mins re-encoded, d, dmin, the nibbles, and for
+// Q5_K qh from the slices (the inverse of pk_k45_pack)
+static void pr_k45(const uint8_t *g, int blocks, int lane, uint8_t *out, const int q5) {
+    const size_t block = q5 ? K5_BLOCK : PK_BLOCK, size = q5 ? CN_BYTES_Q5_K : CN_BYTES_Q4_K;
+    const int pair = q5 ? K5_PAIR : PK_PAIR, nibbles = q5 ? K5_PQS : PK_PQS, qs = q5 ? 48 : 16;
     for (int b = 0; b < blocks; b++) {
-        const uint8_t *gb = g + (size_t)b * PK_BLOCK;
-        uint8_t *o = out + (size_t)b * CN_BYTES_Q4_K;
+        const uint8_t *gb = g + (size_t)b * block;
+        uint8_t *o = out + (size_t)b * size;
         memcpy(o, gb + PK_D + 2 * lane, 2);
         memcpy(o + 2, gb + PK_DMIN + 2 * lane, 2);
         uint8_t sc[8], m[8];
         for (int j = 0; j < 8; j++) {
-            sc[j] = gb[PK_SC_AT(j) + lane];
-            m[j] = gb[PK_MN_AT(j / 2) + lane * 2 + j % 2];
-        }
-        pk_encode_scale_min(sc, m, o + 4);
-        for (int p = 0; p < 4; p++)
-            for (int c = 0; c < 8; c++) memcpy(o + 16 + 32 * p + 4 * c, gb + PK_QS_AT(p, c) + lane * 4, 4);
-    }
-}
-
-// Q5_K: Q4_K's fields (the scales and mins re-encoded, d, dmin, the nibbles) plus qh from the slices
-static void pr_q5_K(const uint8_t *g, int blocks, int lane, uint8_t *out) {
-    for (int b = 0; b < blocks; b++) {
-        const uint8_t *gb = g + (size_t)b * K5_BLOCK;
-        uint8_t *o = out + (size_t)b * CN_BYTES_Q5_K;
-        memcpy(o, gb + PK_D + 2 * lane, 2);
-        memcpy(o + 2, gb + PK_DMIN + 2 * lane, 2);
-        uint8_t sc[8], m[8];
-        for (int j = 0; j < 8; j++) {
-            sc[j] = gb[PK_PAIRS + K5_PAIR * (j / 2) + PK_PSC + (j % 2) * PK_ROWS + lane];
-            m[j] = gb[PK_PAIRS + K5_PAIR * (j / 2) + PK_PMN + lane * 2 + j % 2];
+            sc[j] = gb[PK_PAIRS + pair * (j / 2) + PK_PSC + (j % 2) * PK_ROWS + lane];
+            m[j] = gb[PK_PAIRS + pair * (j / 2) + PK_PMN + lane * 2 + j % 2];
         }
         pk_encode_scale_min(sc, m, o + 4);
         uint8_t *qh = o + 16;
-        memset(qh, 0, 32);
-        for (int p = 0; p < 4; p++)
+        if (q5) memset(qh, 0, 32);
+        for (int p = 0; p < 4; p++) {
+            const uint8_t *pp = gb + PK_PAIRS + pair * p;
             for (int c = 0; c < 8; c++) {
-                memcpy(o + 48 + 32 * p + 4 * c, gb + PK_PAIRS + K5_PAIR * p + K5_PQS + c * 64 + lane * 4, 4);
+                memcpy(o + qs + 32 * p + 4 * c, pp + nibbles + c * 64 + lane * 4, 4);
+                if (!q5) continue;
                 for (int k = 0; k < 4; k++)
                     for (int h = 0; h < 2; h++)
-                        qh[4 * c + k] |= (uint8_t)(((gb[PK_PAIRS + K5_PAIR * p + K5_PQH + h * 64 + lane * 4 + k] >> c) & 1) << (2 * p + h));
+                        qh[4 * c + k] |= (uint8_t)(((pp[K5_PQH + h * 64 + lane * 4 + k] >> c) & 1) << (2 * p + h));
             }
+        }
     }
 }
 
@@ -222,13 +198,13 @@ int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void
     switch (type) {
     case CN_TYPE_Q8_0: pr_q8_0(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q5_0: pr_q5_0(g, blocks, row % PK_ROWS, out); break;
-    case CN_TYPE_Q4_0: pr_q4_0(g, blocks, row % PK_ROWS, out); break;
-    case CN_TYPE_MXFP4: pr_mxfp4(g, blocks, row % PK_ROWS, out); break;
-    case CN_TYPE_Q5_K: pr_q5_K(g, blocks, row % PK_ROWS, out); break;
+    case CN_TYPE_Q4_0: pr_nibbles(g, blocks, row % PK_ROWS, out, 2); break;
+    case CN_TYPE_MXFP4: pr_nibbles(g, blocks, row % PK_ROWS, out, 1); break;
+    case CN_TYPE_Q5_K: pr_k45(g, blocks, row % PK_ROWS, out, 1); break;
     case CN_TYPE_IQ4_XS: pr_iq4_xs(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q3_K: pk_q3k_stored_row(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q2_K: pk_q2k_stored_row(g, blocks, row % PK_ROWS, out); break;
-    default: pr_q4_K(g, blocks, row % PK_ROWS, out); break;
+    default: pr_k45(g, blocks, row % PK_ROWS, out, 0); break;
     }
     return 1;
 }

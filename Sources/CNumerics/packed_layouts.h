@@ -79,13 +79,13 @@ enum {
 enum {
     P4_QS = 0,     // [c < 4][row r][4 bytes]: nibble bytes 4c..4c+3 (low: elements 4c.., high: 16 + 4c..)
     P4_D = 256,    // [row r]: d as f16
-    P4_BLOCK = 288
+    P4_BLOCK = 288 // 256 + 16 · the scale's bytes (packed_q0.c packs Q4_0 and MXFP4 alike)
 };
 
 // MXFP4, per 32-element block of a group: Q4_0's nibbles, then the E8M0 scale bytes
 enum {
     PM_QS = 0,     // as P4_QS
-    PM_E = 256,    // [row r]: the E8M0 scale
+    PM_E = 256,    // [row r]: the E8M0 scale (as P4_D, one byte)
     PM_BLOCK = 272
 };
 

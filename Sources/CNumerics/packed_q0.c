@@ -37,31 +37,25 @@ void pk_q8_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *
     }
 }
 
-void pk_q4_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
+// Q4_0 (a 2-byte f16 scale) or MXFP4 (a 1-byte E8M0 scale): 16 nibble bytes after the scale, kept
+// as P4_QS (= PM_QS) has them, the scales after them (P4_D = PM_E)
+static void p4_pack_nibbles(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst, const int scale_bytes) {
+    const size_t in = 16 + (size_t)scale_bytes, block = 256 + 16 * (size_t)scale_bytes;
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
-            uint8_t *o = dst + ((size_t)g * blocks + b) * P4_BLOCK;
+            uint8_t *o = dst + ((size_t)g * blocks + b) * block;
             for (int r = 0; r < PK_ROWS; r++) {
-                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q4_0;
-                for (int c = 0; c < 4; c++) memcpy(o + P4_QS + c * 64 + r * 4, wb + 2 + 4 * c, 4);
-                memcpy(o + P4_D + 2 * r, wb, 2);
+                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * in;
+                for (int c = 0; c < 4; c++) memcpy(o + P4_QS + c * 64 + r * 4, wb + scale_bytes + 4 * c, 4);
+                memcpy(o + P4_D + scale_bytes * r, wb, (size_t)scale_bytes);
             }
         }
     }
 }
 
-void pk_mxfp4_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
-    for (int g = 0; g < rows / PK_ROWS; g++) {
-        for (int b = 0; b < blocks; b++) {
-            uint8_t *o = dst + ((size_t)g * blocks + b) * PM_BLOCK;
-            for (int r = 0; r < PK_ROWS; r++) {
-                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_MXFP4;
-                for (int c = 0; c < 4; c++) memcpy(o + PM_QS + c * 64 + r * 4, wb + 1 + 4 * c, 4);
-                o[PM_E + r] = wb[0];
-            }
-        }
-    }
-}
+void pk_q4_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) { p4_pack_nibbles(src, ws, rows, blocks, dst, 2); }
+
+void pk_mxfp4_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) { p4_pack_nibbles(src, ws, rows, blocks, dst, 1); }
 
 void pk_q5_0_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
     for (int g = 0; g < rows / PK_ROWS; g++) {

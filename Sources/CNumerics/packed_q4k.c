@@ -26,19 +26,34 @@ static void pk_scale_min(const uint8_t *s, int j, uint8_t *sc, uint8_t *m) {
     else { *sc = (uint8_t)((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4)); *m = (uint8_t)((s[j + 4] >> 4) | ((s[j] >> 6) << 4)); }
 }
 
-void pk_q4k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
+// Q4_K (q5 = 0) or Q5_K (q5 = 1): the same fields in the same places, Q5_K's pairs also holding
+// the fifth-bit slices before their nibbles
+static void pk_k45_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst, const int q5) {
+    const size_t block = q5 ? K5_BLOCK : PK_BLOCK, in = q5 ? CN_BYTES_Q5_K : CN_BYTES_Q4_K;
+    const int pair = q5 ? K5_PAIR : PK_PAIR, nibbles = q5 ? K5_PQS : PK_PQS;
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
-            uint8_t *o = dst + ((size_t)g * blocks + b) * PK_BLOCK;
+            uint8_t *o = dst + ((size_t)g * blocks + b) * block;
+            if (q5)
+                for (int p = 0; p < 4; p++) memset(o + PK_PAIRS + pair * p + K5_PQH, 0, 128);
             for (int r = 0; r < PK_ROWS; r++) {
-                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q4_K;
-                for (int p = 0; p < 4; p++)
-                    for (int c = 0; c < 8; c++) memcpy(o + PK_QS_AT(p, c) + r * 4, wb + 16 + 32 * p + 4 * c, 4);
+                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * in;
+                const uint8_t *qh = wb + 16, *qs = wb + (q5 ? 48 : 16);
+                for (int p = 0; p < 4; p++) {
+                    uint8_t *pp = o + PK_PAIRS + pair * p;
+                    for (int c = 0; c < 8; c++) {
+                        memcpy(pp + nibbles + c * 64 + r * 4, qs + 32 * p + 4 * c, 4);
+                        if (!q5) continue;
+                        for (int k = 0; k < 4; k++)
+                            for (int h = 0; h < 2; h++)
+                                pp[K5_PQH + h * 64 + r * 4 + k] |= (uint8_t)(((qh[4 * c + k] >> (2 * p + h)) & 1) << c);
+                    }
+                }
                 for (int j = 0; j < 8; j++) {
                     uint8_t sc, m;
                     pk_scale_min(wb + 4, j, &sc, &m);
-                    o[PK_SC_AT(j) + r] = sc;
-                    o[PK_MN_AT(j / 2) + r * 2 + (j % 2)] = m;
+                    o[PK_PAIRS + pair * (j / 2) + PK_PSC + (j % 2) * PK_ROWS + r] = sc;
+                    o[PK_PAIRS + pair * (j / 2) + PK_PMN + r * 2 + (j % 2)] = m;
                 }
                 memcpy(o + PK_D + 2 * r, wb, 2);
                 memcpy(o + PK_DMIN + 2 * r, wb + 2, 2);
@@ -47,33 +62,9 @@ void pk_q4k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *d
     }
 }
 
-void pk_q5k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
-    for (int g = 0; g < rows / PK_ROWS; g++) {
-        for (int b = 0; b < blocks; b++) {
-            uint8_t *o = dst + ((size_t)g * blocks + b) * K5_BLOCK;
-            for (int p = 0; p < 4; p++) memset(o + PK_PAIRS + K5_PAIR * p + K5_PQH, 0, 128);
-            for (int r = 0; r < PK_ROWS; r++) {
-                const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q5_K;
-                const uint8_t *qh = wb + 16, *qs = wb + 48;
-                for (int p = 0; p < 4; p++)
-                    for (int c = 0; c < 8; c++) {
-                        memcpy(o + PK_PAIRS + K5_PAIR * p + K5_PQS + c * 64 + r * 4, qs + 32 * p + 4 * c, 4);
-                        for (int k = 0; k < 4; k++)
-                            for (int h = 0; h < 2; h++)
-                                o[PK_PAIRS + K5_PAIR * p + K5_PQH + h * 64 + r * 4 + k] |= (uint8_t)(((qh[4 * c + k] >> (2 * p + h)) & 1) << c);
-                    }
-                for (int j = 0; j < 8; j++) {
-                    uint8_t sc, m;
-                    pk_scale_min(wb + 4, j, &sc, &m);
-                    o[PK_PAIRS + K5_PAIR * (j / 2) + PK_PSC + (j % 2) * PK_ROWS + r] = sc;
-                    o[PK_PAIRS + K5_PAIR * (j / 2) + PK_PMN + r * 2 + (j % 2)] = m;
-                }
-                memcpy(o + PK_D + 2 * r, wb, 2);
-                memcpy(o + PK_DMIN + 2 * r, wb + 2, 2);
-            }
-        }
-    }
-}
+void pk_q4k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) { pk_k45_pack(src, ws, rows, blocks, dst, 0); }
+
+void pk_q5k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) { pk_k45_pack(src, ws, rows, blocks, dst, 1); }
 
 #if defined(__x86_64__)
 #define PK_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))

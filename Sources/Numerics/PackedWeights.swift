@@ -35,11 +35,10 @@ public final class PackedWeights: @unchecked Sendable {
 
     /// Whether `path` has a packed kernel for weights of `type`.
     public static func supports(_ type: GGMLType, path: KernelPath) -> Bool {
-        switch path {
-        case .avx512: return type == .q4_K || type == .q5_K || type == .iq4_xs || type == .q3_K || type == .q2_K || type == .q5_0
-            || type == .q8_0 || type == .q4_0 || type == .mxfp4 || type == .q6_K
-        case .avx2: return type == .q4_K || type == .q5_0 || type == .q8_0 || type == .q4_0 || type == .q6_K
-        case .portable: return false
+        switch type {
+        case .q4_K, .q5_0, .q8_0, .q4_0, .q6_K: return path == .avx512 || path == .avx2
+        case .q5_K, .iq4_xs, .q3_K, .q2_K, .mxfp4: return path == .avx512
+        default: return false
         }
     }
 
