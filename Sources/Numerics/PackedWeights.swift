@@ -73,19 +73,17 @@ public final class PackedWeights: @unchecked Sendable {
     /// mapped pages of the stored rows can be released.
     public static func replacesStoredRows(_ type: GGMLType) -> Bool { type != .q6_K }
 
+    /// Where the copies live: huge pages, because a decode step streams them all.
+    private let arena = HugePageArena()
     private var copies: [CopyKey: UnsafeMutableRawPointer] = [:]
     private struct CopyKey: Hashable {
         let data: UnsafeRawPointer
         let path: KernelPath
     }
-    /// Bytes held by the packed copies.
+    /// Bytes held by the packed copies (not counting stored rows moved by `moveStoredRows`).
     public private(set) var byteCount = 0
 
     public init() {}
-
-    deinit {
-        for copy in copies.values { copy.deallocate() }
-    }
 
     /// `w` with a packed copy attached when `path` has a packed kernel for its type and it has a
     /// whole group of rows; `w` unchanged otherwise. A matrix already packed here (a tied
@@ -107,7 +105,7 @@ public final class PackedWeights: @unchecked Sendable {
         let type = Int32(w.type.rawValue), blocks = Int32(w.columns / w.type.blockSize)
         let bytes = Self.bytes(w.type, rows: w.rows, columns: w.columns)
         let release = Self.replacesStoredRows(w.type) ? release : nil
-        let copy = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let copy = arena.allocate(bytes: bytes)
         let groupBytes = Self.groupBytes(w.type, columns: w.columns)
         func packGroups(_ groups: Range<Int>) {
             let src = w.data + groups.lowerBound * Self.groupRows * w.rowBytes, dst = copy + groups.lowerBound * groupBytes
@@ -133,6 +131,48 @@ public final class PackedWeights: @unchecked Sendable {
         var out = e
         out.packed = all.packed
         return out
+    }
+
+    /// `w` with its stored rows moved into huge pages (`HugePageArena`: the same bytes in the same
+    /// layout, so every product and lookup gives the same bits), for a matrix that decode reads
+    /// as stored (no packed copy, or Q6_K's prompt-only one). `release` (required: without it the
+    /// rows would be held twice) lets the mapped pages go as each stretch is copied, as in `pack`.
+    /// A matrix already moved (a tied embedding and LM head) shares its copy.
+    public func moveStoredRows(_ w: WeightMatrix, pool: ComputePool? = nil,
+                               release: (UnsafeRawPointer, Int) -> Void) -> WeightMatrix {
+        let data = moveStoredBytes(w.data, count: w.rows * w.rowBytes, pool: pool, release: release)
+        var out = WeightMatrix(type: w.type, rows: w.rows, columns: w.columns, data: data)
+        out.packed = w.packed
+        return out
+    }
+
+    /// Every expert of `e` moved as `moveStoredRows` moves a matrix.
+    public func moveStoredRows(_ e: ExpertWeights, pool: ComputePool? = nil,
+                               release: (UnsafeRawPointer, Int) -> Void) -> ExpertWeights {
+        let data = moveStoredBytes(e.data, count: e.count * e.expertBytes, pool: pool, release: release)
+        var out = ExpertWeights(type: e.type, count: e.count, rows: e.rows, columns: e.columns, data: data)
+        out.packed = e.packed
+        return out
+    }
+
+    private var moved: [UnsafeRawPointer: UnsafeRawPointer] = [:]
+
+    private func moveStoredBytes(_ data: UnsafeRawPointer, count: Int, pool: ComputePool?,
+                                 release: (UnsafeRawPointer, Int) -> Void) -> UnsafeRawPointer {
+        if let copy = moved[data] { return copy }
+        guard count > 0 else { return data }
+        let copy = arena.allocate(bytes: count)
+        let piece = 1 << 20
+        let pieces = (count + piece - 1) / piece
+        func copyPieces(_ range: Range<Int>) {
+            let start = range.lowerBound * piece, end = min(count, range.upperBound * piece)
+            copy.advanced(by: start).copyMemory(from: data + start, byteCount: end - start)
+            release(data + start, end - start)
+        }
+        if let pool { pool.parallelFor(pieces, minimumChunk: 4) { copyPieces($0) } } else { copyPieces(0..<pieces) }
+        release(data, count)
+        moved[data] = UnsafeRawPointer(copy)
+        return UnsafeRawPointer(copy)
     }
 
     /// y rows of groups `groups` of packed `w` (see `Matmul.multiplyRows`).
