@@ -77,6 +77,7 @@ void cn_packed_matmul(int path, int type, int blocks, const void *packed, int gr
         case CN_TYPE_Q8_0: pk_q0_matmul_avx2(1, order, blocks, p, groups, act, as, tokens, y, ys); break;
         case CN_TYPE_Q4_0: pk_q4_0_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         case CN_TYPE_Q4_K: pk_q4k_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
+        case CN_TYPE_Q5_K: pk_q5k_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         case CN_TYPE_Q6_K: pk_q6k_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         default: break;
         }

@@ -157,6 +157,7 @@ void pk_q5_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t
 void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens,
                        float *y, size_t ys);
 void pk_q4k_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+void pk_q5k_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q6k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q6k_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 

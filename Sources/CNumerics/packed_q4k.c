@@ -1,5 +1,5 @@
 // Q4_K weights repacked at load time into groups of 16 rows, and their AVX-512 VNNI and AVX2 products;
-// Q5_K's (AVX-512 only) in the same layout plus bit slices of the fifth bits.
+// Q5_K's in the same layout plus bit slices of the fifth bits.
 //
 // Why: the row-at-a-time Q4_K kernel needs a horizontal sum per (row, super-block, token) and
 // decodes at ~half the machine's read bandwidth. With 16 rows interleaved four bytes at a time,
@@ -159,7 +159,9 @@ void pk_q5k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act,
 // Half a group (8 rows, one per 32-bit lane) per pass, up to four activation rows. maddubs gives
 // exact 16-bit pair sums (nibbles ≤ 15, Q8_K activations ≥ −128: |pair| ≤ 3840), and eight of
 // them still fit 16 bits (30720), so a sub-block's products stay in int16 lanes until one madd
-// with the row's scale widens them: the same exact isum and msum, the same float steps.
+// with the row's scale widens them: the same exact isum and msum, the same float steps. Q5_K's
+// values reach 31 (|pair| ≤ 7936), so only four chunks add up in 16 bits (31744): each half of a
+// sub-block is widened by its own madd, and the exact sum is the same.
 #define PK_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 static inline PK_AVX2 int32_t pk2_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
@@ -172,47 +174,83 @@ static inline PK_AVX2 __m256i pk2_scale_pairs(const uint8_t *p) {
     return _mm256_or_si256(s, _mm256_slli_epi32(s, 16));
 }
 
+// Byte offsets in a Q4_K (q5 = 0) or Q5_K (q5 = 1) super-block of a group: the layouts differ
+// only in the pair size and where the nibbles start within a pair
+#define K45_BLOCK(q5) ((q5) ? (size_t)K5_BLOCK : (size_t)PK_BLOCK)
+#define K45_QS_AT(q5, p, c) (PK_PAIRS + (p) * ((q5) ? K5_PAIR : PK_PAIR) + ((q5) ? K5_PQS : PK_PQS) + (c) * 64)
+#define K45_QH_AT(p, h) (PK_PAIRS + (p) * K5_PAIR + K5_PQH + (h) * 64)
+#define K45_SC_AT(q5, j) (PK_PAIRS + ((j) / 2) * ((q5) ? K5_PAIR : PK_PAIR) + PK_PSC + ((j) % 2) * PK_ROWS)
+#define K45_MN_AT(q5, k) (PK_PAIRS + (k) * ((q5) ? K5_PAIR : PK_PAIR) + PK_PMN)
+
 // The same quarter of the next super-block's nibbles (the next group's first after the last):
 // mixture-of-experts decode reads eight small expert matrices per product, each a new stream
 // the hardware prefetcher has to find again. Qwen3-30B-A3B shape, Zen 3, cria bench -p 0 -n 64
 // -t 2, alternating: 114–125 vs 97–112 tokens/s (one super-block ahead beat a half and 1.5).
-static inline void pk2_prefetch_next(const uint8_t *gb, int p) {
-    for (int o = 0; o < 512; o += 64) _mm_prefetch((const char *)(gb + PK_BLOCK + PK_QS_AT(p, 0) + o), _MM_HINT_T0);
+// Q5_K also prefetches the quarter's fifth-bit slices, just before its nibbles.
+static inline void pk2_prefetch_next(const uint8_t *gb, int p, const int q5) {
+    const uint8_t *next = gb + K45_BLOCK(q5);
+    for (int o = q5 ? -128 : 0; o < 512; o += 64) _mm_prefetch((const char *)(next + K45_QS_AT(q5, p, 0) + o), _MM_HINT_T0);
+}
+
+// Chunk c's fifth bits (bit c of each byte of the slices s) at bit 4 of each byte (k5_fifths in 256 bits)
+static inline __attribute__((always_inline)) PK_AVX2 __m256i k5_fifths2(__m256i s, const int c) {
+    const __m256i bit4 = _mm256_set1_epi8(0x10);
+    if (c < 4) return _mm256_and_si256(_mm256_slli_epi16(s, 4 - c), bit4);
+    if (c == 4) return _mm256_and_si256(s, bit4);
+    return _mm256_and_si256(_mm256_srli_epi16(s, c - 4), bit4);
+}
+
+// Chunk c's values of half h (rows 8h..8h+7) of quarter p: the low and high nibbles, with Q5_K's
+// fifth bits (slices flo, fhi of the quarter's half) at bit 4
+static inline __attribute__((always_inline)) PK_AVX2 void k45_values(const uint8_t *gb, int p, int c, int h, __m256i flo, __m256i fhi,
+                                                                      const int q5, __m256i *lo, __m256i *hi) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + K45_QS_AT(q5, p, c) + 32 * h));
+    *lo = _mm256_and_si256(v, m4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    if (q5) {
+        *lo = _mm256_or_si256(*lo, k5_fifths2(flo, c));
+        *hi = _mm256_or_si256(*hi, k5_fifths2(fhi, c));
+    }
 }
 
 static inline __attribute__((always_inline)) PK_AVX2 void pk2_half(int nb, const uint8_t *pg, int h, const uint8_t *a, size_t as,
-                                                                   const int nt, float *y, size_t ys) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
+                                                                   const int nt, float *y, size_t ys, const int q5) {
     __m256 sum[4], sumb[4];
     for (int t = 0; t < nt; t++) { sum[t] = _mm256_setzero_ps(); sumb[t] = _mm256_setzero_ps(); }
     for (int b = 0; b < nb; b++) {
-        const uint8_t *gb = pg + (size_t)b * PK_BLOCK;
+        const uint8_t *gb = pg + (size_t)b * K45_BLOCK(q5);
         const uint8_t *ab[4];
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m256i isum[4];
         for (int t = 0; t < nt; t++) isum[t] = _mm256_setzero_si256();
         for (int p = 0; p < 4; p++) {
-            if (h == 0) pk2_prefetch_next(gb, p);  // the second half finds the lines in cache
-            __m256i plo[4], phi[4];
-            for (int t = 0; t < nt; t++) { plo[t] = _mm256_setzero_si256(); phi[t] = _mm256_setzero_si256(); }
-            for (int c = 0; c < 8; c++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + PK_QS_AT(p, c) + 32 * h));
-                const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                for (int t = 0; t < nt; t++) {
-                    const uint8_t *q = ab[t] + 4 + 64 * p + 4 * c;
-                    plo[t] = _mm256_add_epi16(plo[t], _mm256_maddubs_epi16(lo, _mm256_set1_epi32(pk2_load32(q))));
-                    phi[t] = _mm256_add_epi16(phi[t], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(pk2_load32(q + 32))));
+            if (h == 0) pk2_prefetch_next(gb, p, q5);  // the second half finds the lines in cache
+            const __m256i slo = pk2_scale_pairs(gb + K45_SC_AT(q5, 2 * p) + 8 * h);
+            const __m256i shi = pk2_scale_pairs(gb + K45_SC_AT(q5, 2 * p + 1) + 8 * h);
+            const __m256i flo = q5 ? _mm256_loadu_si256((const __m256i *)(gb + K45_QH_AT(p, 0) + 32 * h)) : _mm256_setzero_si256();
+            const __m256i fhi = q5 ? _mm256_loadu_si256((const __m256i *)(gb + K45_QH_AT(p, 1) + 32 * h)) : _mm256_setzero_si256();
+            const int run = q5 ? 4 : 8;  // chunks whose pair sums add up in 16 bits
+            for (int c0 = 0; c0 < 8; c0 += run) {
+                __m256i plo[4], phi[4];
+                for (int t = 0; t < nt; t++) { plo[t] = _mm256_setzero_si256(); phi[t] = _mm256_setzero_si256(); }
+                for (int c = c0; c < c0 + run; c++) {
+                    __m256i lo, hi;
+                    k45_values(gb, p, c, h, flo, fhi, q5, &lo, &hi);
+                    for (int t = 0; t < nt; t++) {
+                        const uint8_t *q = ab[t] + 4 + 64 * p + 4 * c;
+                        plo[t] = _mm256_add_epi16(plo[t], _mm256_maddubs_epi16(lo, _mm256_set1_epi32(pk2_load32(q))));
+                        phi[t] = _mm256_add_epi16(phi[t], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(pk2_load32(q + 32))));
+                    }
                 }
+                for (int t = 0; t < nt; t++)
+                    isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(plo[t], slo), _mm256_madd_epi16(phi[t], shi)));
             }
-            const __m256i slo = pk2_scale_pairs(gb + PK_SC_AT(2 * p) + 8 * h);
-            const __m256i shi = pk2_scale_pairs(gb + PK_SC_AT(2 * p + 1) + 8 * h);
-            for (int t = 0; t < nt; t++)
-                isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(plo[t], slo), _mm256_madd_epi16(phi[t], shi)));
         }
         __m256i msum[4];
         for (int t = 0; t < nt; t++) msum[t] = _mm256_setzero_si256();
         for (int k = 0; k < 4; k++) {
-            const __m256i mv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(gb + PK_MN_AT(k) + 16 * h)));
+            const __m256i mv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(gb + K45_MN_AT(q5, k) + 16 * h)));
             for (int t = 0; t < nt; t++) {
                 int16_t bs[4];
                 memcpy(bs, ab[t] + 260 + 8 * k, 8);
@@ -237,30 +275,38 @@ static inline __attribute__((always_inline)) PK_AVX2 void pk2_half(int nb, const
 // same pass, so each line is read from memory once and used whole (the half-group passes above
 // read half of each line, then come back for the other half from cache; on large matrices that
 // measured ~20 GB/s against ~33 of plain reads).
-static PK_AVX2 void pk2_whole(int nb, const uint8_t *pg, const uint8_t *a, float *y) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
+static inline __attribute__((always_inline)) PK_AVX2 void pk2_whole(int nb, const uint8_t *pg, const uint8_t *a, float *y, const int q5) {
     __m256 sum[2], sumb[2];
     for (int h = 0; h < 2; h++) { sum[h] = _mm256_setzero_ps(); sumb[h] = _mm256_setzero_ps(); }
     for (int b = 0; b < nb; b++) {
-        const uint8_t *gb = pg + (size_t)b * PK_BLOCK;
+        const uint8_t *gb = pg + (size_t)b * K45_BLOCK(q5);
         const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_K;
         __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int p = 0; p < 4; p++) {
-            pk2_prefetch_next(gb, p);
-            __m256i plo[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()}, phi[2] = {plo[0], plo[0]};
-            for (int c = 0; c < 8; c++) {
-                const uint8_t *q = ab + 4 + 64 * p + 4 * c;
-                const __m256i alo = _mm256_set1_epi32(pk2_load32(q)), ahi = _mm256_set1_epi32(pk2_load32(q + 32));
-                for (int h = 0; h < 2; h++) {
-                    const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + PK_QS_AT(p, c) + 32 * h));
-                    plo[h] = _mm256_add_epi16(plo[h], _mm256_maddubs_epi16(_mm256_and_si256(v, m4), alo));
-                    phi[h] = _mm256_add_epi16(phi[h], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), ahi));
-                }
-            }
+            pk2_prefetch_next(gb, p, q5);
+            __m256i flo[2], fhi[2];
             for (int h = 0; h < 2; h++) {
-                const __m256i slo = pk2_scale_pairs(gb + PK_SC_AT(2 * p) + 8 * h);
-                const __m256i shi = pk2_scale_pairs(gb + PK_SC_AT(2 * p + 1) + 8 * h);
-                isum[h] = _mm256_add_epi32(isum[h], _mm256_add_epi32(_mm256_madd_epi16(plo[h], slo), _mm256_madd_epi16(phi[h], shi)));
+                flo[h] = q5 ? _mm256_loadu_si256((const __m256i *)(gb + K45_QH_AT(p, 0) + 32 * h)) : _mm256_setzero_si256();
+                fhi[h] = q5 ? _mm256_loadu_si256((const __m256i *)(gb + K45_QH_AT(p, 1) + 32 * h)) : _mm256_setzero_si256();
+            }
+            const int run = q5 ? 4 : 8;  // chunks whose pair sums add up in 16 bits
+            for (int c0 = 0; c0 < 8; c0 += run) {
+                __m256i plo[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()}, phi[2] = {plo[0], plo[0]};
+                for (int c = c0; c < c0 + run; c++) {
+                    const uint8_t *q = ab + 4 + 64 * p + 4 * c;
+                    const __m256i alo = _mm256_set1_epi32(pk2_load32(q)), ahi = _mm256_set1_epi32(pk2_load32(q + 32));
+                    for (int h = 0; h < 2; h++) {
+                        __m256i lo, hi;
+                        k45_values(gb, p, c, h, flo[h], fhi[h], q5, &lo, &hi);
+                        plo[h] = _mm256_add_epi16(plo[h], _mm256_maddubs_epi16(lo, alo));
+                        phi[h] = _mm256_add_epi16(phi[h], _mm256_maddubs_epi16(hi, ahi));
+                    }
+                }
+                for (int h = 0; h < 2; h++) {
+                    const __m256i slo = pk2_scale_pairs(gb + K45_SC_AT(q5, 2 * p) + 8 * h);
+                    const __m256i shi = pk2_scale_pairs(gb + K45_SC_AT(q5, 2 * p + 1) + 8 * h);
+                    isum[h] = _mm256_add_epi32(isum[h], _mm256_add_epi32(_mm256_madd_epi16(plo[h], slo), _mm256_madd_epi16(phi[h], shi)));
+                }
             }
         }
         float dav;
@@ -272,7 +318,7 @@ static PK_AVX2 void pk2_whole(int nb, const uint8_t *pg, const uint8_t *a, float
                 int16_t bs[4];
                 memcpy(bs, ab + 260 + 8 * k, 8);
                 const uint32_t pair = (uint16_t)(int16_t)(bs[0] + bs[1]) | (uint32_t)(uint16_t)(int16_t)(bs[2] + bs[3]) << 16;
-                const __m256i mv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(gb + PK_MN_AT(k) + 16 * h)));
+                const __m256i mv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(gb + K45_MN_AT(q5, k) + 16 * h)));
                 msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mv, _mm256_set1_epi32((int)pair)));
             }
             const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + PK_D + 16 * h)));
@@ -284,30 +330,48 @@ static PK_AVX2 void pk2_whole(int nb, const uint8_t *pg, const uint8_t *a, float
     for (int h = 0; h < 2; h++) _mm256_storeu_ps(y + 8 * h, _mm256_sub_ps(sum[h], sumb[h]));
 }
 
-static PK_AVX2 void pk2_group(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
-    if (nt == 1) { pk2_whole(nb, pg, a, y); return; }
+static inline __attribute__((always_inline)) PK_AVX2 void pk2_group(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt,
+                                                                    float *y, size_t ys, const int q5) {
+    if (nt == 1) { pk2_whole(nb, pg, a, y, q5); return; }
     for (int h = 0; h < 2; h++) {
         switch (nt) {
-        case 1: pk2_half(nb, pg, h, a, as, 1, y + 8 * h, ys); break;
-        case 2: pk2_half(nb, pg, h, a, as, 2, y + 8 * h, ys); break;
-        case 3: pk2_half(nb, pg, h, a, as, 3, y + 8 * h, ys); break;
-        default: pk2_half(nb, pg, h, a, as, 4, y + 8 * h, ys); break;
+        case 2: pk2_half(nb, pg, h, a, as, 2, y + 8 * h, ys, q5); break;
+        case 3: pk2_half(nb, pg, h, a, as, 3, y + 8 * h, ys, q5); break;
+        default: pk2_half(nb, pg, h, a, as, 4, y + 8 * h, ys, q5); break;
         }
     }
 }
 
-void pk_q4k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    const size_t gbytes = (size_t)blocks * PK_BLOCK;
+static PK_AVX2 void pk2_group_q4k(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
+    pk2_group(nb, pg, a, as, nt, y, ys, 0);
+}
+
+static PK_AVX2 void pk2_group_q5k(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
+    pk2_group(nb, pg, a, as, nt, y, ys, 1);
+}
+
+// Groups in chunks that stay in L2 while every four activation rows pass over them (prompts)
+static void pk2_run(void (*group)(int, const uint8_t *, const uint8_t *, size_t, int, float *, size_t), size_t gbytes,
+                    int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     const int chunk = tokens <= 4 ? groups : (int)(196608 / gbytes) + 1;
     for (int g0 = 0; g0 < groups; g0 += chunk) {
         const int ng = groups - g0 < chunk ? groups - g0 : chunk;
         for (int t0 = 0; t0 < tokens; t0 += 4)
             for (int g = g0; g < g0 + ng; g++)
-                pk2_group(blocks, p + (size_t)g * gbytes, act + (size_t)t0 * as, as, tokens - t0, y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
+                group(blocks, p + (size_t)g * gbytes, act + (size_t)t0 * as, as, tokens - t0, y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
     }
+}
+
+void pk_q4k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    pk2_run(pk2_group_q4k, (size_t)blocks * PK_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
+}
+
+void pk_q5k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    pk2_run(pk2_group_q5k, (size_t)blocks * K5_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
 }
 #else
 void pk_q4k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_q5k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_q4k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_q5k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 #endif

@@ -7,7 +7,7 @@ import GGUF
 /// Ten layouts, all with rows interleaved in groups of 16 so the AVX-512 and AVX2 paths multiply
 /// one row per vector lane (AVX2: half a group per pass) instead of a horizontal sum per row and
 /// block: Q4_K (`packed_q4k.c`, used
-/// for every batch size), Q5_K (`packed_q4k.c`, AVX-512 only: Q4_K's layout plus bit slices of the
+/// for every batch size), Q5_K (`packed_q4k.c`, AVX-512 and AVX2: Q4_K's layout plus bit slices of the
 /// fifth bits; every batch size except rows in llama.cpp's tiled K-quant order), IQ4_XS
 /// (`packed_iq4xs.c`), Q3_K (`packed_q3k.c`), Q2_K (`packed_q2k.c`) and MXFP4 (`packed_q0.c`), AVX-512 only,
 /// every batch size, Q5_0 (`packed_q0.c`, every batch size in invariant numerics' block-total
@@ -36,8 +36,8 @@ public final class PackedWeights: @unchecked Sendable {
     /// Whether `path` has a packed kernel for weights of `type`.
     public static func supports(_ type: GGMLType, path: KernelPath) -> Bool {
         switch type {
-        case .q4_K, .q5_0, .q8_0, .q4_0, .q6_K: return path == .avx512 || path == .avx2
-        case .q5_K, .iq4_xs, .q3_K, .q2_K, .mxfp4: return path == .avx512
+        case .q4_K, .q5_K, .q5_0, .q8_0, .q4_0, .q6_K: return path == .avx512 || path == .avx2
+        case .iq4_xs, .q3_K, .q2_K, .mxfp4: return path == .avx512
         default: return false
         }
     }
