@@ -137,10 +137,11 @@ void pk_q4_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *ou
 void pk_mxfp4_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q6k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q4k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
-// Q5_K in Q4_K's order (invariant numerics' and llama.cpp's for fewer than 8 rows); AVX-512 VNNI only
+// Q5_K in Q4_K's order (invariant numerics' and llama.cpp's for fewer than 8 rows); AVX-512 VNNI and AVX2 (_avx2)
 void pk_q5k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
-// IQ4_XS in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI only
+// IQ4_XS in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI and AVX2
 void pk_iq4xs_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+void pk_iq4xs_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q3_K in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI only
 void pk_q3k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q2_K in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI only

@@ -350,24 +350,12 @@ static PK_AVX2 void pk2_group_q5k(int nb, const uint8_t *pg, const uint8_t *a, s
     pk2_group(nb, pg, a, as, nt, y, ys, 1);
 }
 
-// Groups in chunks that stay in L2 while every four activation rows pass over them (prompts)
-static void pk2_run(void (*group)(int, const uint8_t *, const uint8_t *, size_t, int, float *, size_t), size_t gbytes,
-                    int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    const int chunk = tokens <= 4 ? groups : (int)(196608 / gbytes) + 1;
-    for (int g0 = 0; g0 < groups; g0 += chunk) {
-        const int ng = groups - g0 < chunk ? groups - g0 : chunk;
-        for (int t0 = 0; t0 < tokens; t0 += 4)
-            for (int g = g0; g < g0 + ng; g++)
-                group(blocks, p + (size_t)g * gbytes, act + (size_t)t0 * as, as, tokens - t0, y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
-    }
-}
-
 void pk_q4k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    pk2_run(pk2_group_q4k, (size_t)blocks * PK_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
+    pk_run_tiles(pk2_group_q4k, (size_t)blocks * PK_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
 }
 
 void pk_q5k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    pk2_run(pk2_group_q5k, (size_t)blocks * K5_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
+    pk_run_tiles(pk2_group_q5k, (size_t)blocks * K5_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
 }
 #else
 void pk_q4k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}

@@ -221,13 +221,18 @@ import TestSupport
     /// Every row of a packed Q8_0, Q5_0, Q4_0, MXFP4, Q4_K, Q5_K, IQ4_XS, Q3_K or Q2_K copy comes back as its stored bytes, so a row read
     /// from the copy (an embedding lookup) dequantizes to the stored row's values.
     /// The largest integers a packed kernel can meet: every weight byte 0xFF (largest nibbles, fifth
-    /// bits, 6-bit scales and mins) against activations that quantize to all −128 or all 127 (the
-    /// 16-bit pair sums of the AVX2 kernels at their limit). Random cases never get near it.
+    /// bits, 6-bit scales and mins) or 0x00 (IQ4_XS's most negative value, −127) against activations
+    /// that quantize to all −127 or all 127 (Q8_K's and Q8_0's extremes: the 16-bit pair sums of the
+    /// AVX2 kernels at their limit). Random cases never get near them.
     @Test(arguments: [GGMLType.q4_K, .q5_K, .iq4_xs, .q3_K, .q2_K, .q5_0, .q8_0, .q4_0, .mxfp4, .q6_K])
     func extremeValuesKeepTheBits(_ type: GGMLType) throws {
+        for fill: UInt8 in [0xFF, 0x00] { try extremeValuesKeepTheBits(type, fill: fill) }
+    }
+
+    func extremeValuesKeepTheBits(_ type: GGMLType, fill: UInt8) throws {
         var c = KernelTests.makeCase(type, rows: 32, tokens: 6, seed: 8080)
         var rng = SplitMix(seed: 8081)
-        c.weights = [UInt8](repeating: 0xFF, count: c.weights.count)
+        c.weights = [UInt8](repeating: fill, count: c.weights.count)
         for b in 0..<(c.rows * c.k / type.blockSize) { KernelTests.setScales(type, &c.weights, block: b, rng: &rng) }
         c.x = (0..<c.tokens * c.k).map { i in i / c.k % 2 == 0 ? -1 : 1 }
         let pool = ComputePool(threads: 2)
@@ -244,9 +249,9 @@ import TestSupport
                         Matmul.multiply(p, xb.baseAddress!, batch: tokens, into: &packed, pool: pool, path: path)
                     }
                 }
-                #expect(stored.allSatisfy { $0.isFinite }, "\(type.name) \(path)")
+                #expect(stored.allSatisfy { $0.isFinite }, "\(type.name) \(path) fill \(fill)")
                 #expect(zip(stored, packed).allSatisfy { $0.bitPattern == $1.bitPattern },
-                        "\(type.name) \(path) \(tokens) rows: packed \(packed.prefix(3)) vs stored \(stored.prefix(3))")
+                        "\(type.name) \(path) fill \(fill), \(tokens) rows: packed \(packed.prefix(3)) vs stored \(stored.prefix(3))")
             }
         }
     }
