@@ -150,8 +150,9 @@ void pk_q8_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t
 // Q4_0 in the eight-lane order (its only order), one to four tokens; AVX-512 VNNI and AVX2
 void pk_q4_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q4_0_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
-// MXFP4 in the eight-lane order (its only order), any number of tokens; AVX-512 VNNI only
+// MXFP4 in the eight-lane order (its only order), any number of tokens; AVX-512 VNNI and AVX2
 void pk_mxfp4_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+void pk_mxfp4_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q5_0 in invariant numerics' block-total order, any number of tokens
 void pk_q5_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q8_0 when q8, else Q5_0 in the order `order` names (CN_ORDER_Q0_LANES or not; every token's)

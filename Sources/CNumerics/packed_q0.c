@@ -1,5 +1,5 @@
 // Q5_0, Q8_0 and Q4_0 weights repacked at load time into groups of 16 rows, and their products:
-// Q8_0 and Q4_0 with AVX-512 VNNI and AVX2 for one to four activation rows (decode); Q5_0 with
+// Q8_0, Q4_0 and MXFP4 with AVX-512 VNNI and AVX2 for one to four activation rows (decode); Q5_0 with
 // AVX-512 VNNI and AVX2 for any number of rows in invariant numerics' block-total order, and with
 // AVX2 (on both x86 paths) for up to four in llama.cpp's eight-lane order.
 //
@@ -113,6 +113,9 @@ static P8_TARGET void p8_prepare(int nb, const uint8_t *a, size_t as, int tokens
         }
 }
 
+// MXFP4's values doubled (as the row kernel's), plus 12 so they go into the products unsigned
+static const int8_t pm_levels12[16] = {12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0};
+
 static _Thread_local void *p8_buffer;  // p0_grow
 static _Thread_local size_t p8_capacity;
 
@@ -135,9 +138,8 @@ enum { P8_Q8_0 = 0, P8_Q4_0 = 1, P8_MXFP4 = 2 };
 static inline __attribute__((always_inline)) P8_TARGET void p8_tile(int nb, const uint8_t *pg, const uint8_t *a, size_t as,
                                                                     const int32_t *corr, const float *da, const int nt,
                                                                     float *y, size_t ys, const int kind) {
-    static const int8_t levels12[16] = {12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0};  // MXFP4's + 12
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i table = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)levels12));
+    const __m512i table = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)pm_levels12));
     const int q4 = kind != P8_Q8_0;
     __m512 acc[2][8];
     for (int t = 0; t < nt; t++)
@@ -285,8 +287,8 @@ typedef struct {
     __m256i corr[8];
 } p5_act;
 
-// `shift`: log2 of the weights' offset (Q5_0's u = q + 16: 4; Q4_0's u = q + 8: 3)
-static P0_AVX2 void p5_prepare(int nb, const uint8_t *a, p5_act *out, float *da, int shift) {
+// `offset`: the weights' offset (Q5_0's u = q + 16, Q4_0's u = q + 8, MXFP4's doubled table values + 12)
+static P0_AVX2 void p5_prepare(int nb, const uint8_t *a, p5_act *out, float *da, int offset) {
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     for (int b = 0; b < nb; b++) {
         const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_0;
@@ -295,7 +297,7 @@ static P0_AVX2 void p5_prepare(int nb, const uint8_t *a, p5_act *out, float *da,
         da[b] = _cvtsh_ss(hd);
         const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)(ab + 2))), ones16);
         int32_t corr[8];
-        _mm256_storeu_si256((__m256i *)corr, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_sll_epi32(sums, _mm_cvtsi32_si128(shift))));
+        _mm256_storeu_si256((__m256i *)corr, _mm256_mullo_epi32(sums, _mm256_set1_epi32(-offset)));
         for (int j = 0; j < 8; j++) {
             out[b].q[j] = _mm256_set1_epi32(p0_load32(ab + 2 + 4 * j));
             out[b].corr[j] = _mm256_set1_epi32(corr[j]);
@@ -303,21 +305,37 @@ static P0_AVX2 void p5_prepare(int nb, const uint8_t *a, p5_act *out, float *da,
     }
 }
 
+enum { P5_Q5_0 = 0, P5_Q4_0 = 1, P5_MXFP4 = 2 };
+
+// MXFP4's scales of 8 rows (E8M0 bytes) as the row kernel's f32 (pm_scales in 256 bits)
+static inline __attribute__((always_inline)) P0_AVX2 __m256 pm_scales_avx2(const uint8_t *e) {
+    int64_t bytes;
+    memcpy(&bytes, e, 8);
+    const __m256i v = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(bytes));
+    const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(v, _mm256_set1_epi32(1)), 23);
+    const __m256i tiny = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), v);
+    return _mm256_castsi256_ps(_mm256_blendv_epi8(normal, tiny, _mm256_cmpgt_epi32(_mm256_set1_epi32(2), v)));
+}
+
 // Q5_0, rows 8h..8h+7 of one group against nt ≤ 2 prepared activation rows (act + t·nb, da + t·nb;
 // y[t·ys + r]). Two rows (decode of several sequences) share each unpacked weight vector; their
 // sixteen accumulators outgrow the registers, but each is touched once per lane and block.
 // Instantiated per nt, so one row keeps its eight in registers.
-// `q4`: Q4_0's layout instead (no fifth bits; act prepared with its offset of 8).
+// `kind`: Q4_0's layout instead (no fifth bits; act prepared with its offset of 8), or MXFP4's (Q4_0's
+// nibbles looked up as the doubled table values + 12, E8M0 scales; act prepared with 12).
 static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, const uint8_t *pg, int h, const p5_act *act,
                                                                        const float *da, const int nt, float *y, size_t ys,
-                                                                       const int q4) {
+                                                                       const int kind) {
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)pm_levels12));
+    const int q4 = kind != P5_Q5_0;
     const __m256i ones16 = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0F);
     __m256 acc[2][8];
     for (int t = 0; t < nt; t++)
         for (int j = 0; j < 8; j++) acc[t][j] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const uint8_t *gb = pg + (size_t)b * (q4 ? P4_BLOCK : P5_BLOCK);
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + (q4 ? P4_D : P5_D) + 16 * h)));
+        const uint8_t *gb = pg + (size_t)b * (kind == P5_MXFP4 ? PM_BLOCK : q4 ? P4_BLOCK : P5_BLOCK);
+        const __m256 d = kind == P5_MXFP4 ? pm_scales_avx2(gb + PM_E + 8 * h)
+                                          : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + (q4 ? P4_D : P5_D) + 16 * h)));
         __m256 scale[2];
         for (int t = 0; t < nt; t++) scale[t] = _mm256_mul_ps(d, _mm256_broadcast_ss(da + (size_t)t * nb + b));
         const __m256i fifths = q4 ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)(gb + P5_QH + 32 * h));
@@ -327,6 +345,10 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, c
                 const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P4_QS + c * 64 + 32 * h));
                 ulo = _mm256_and_si256(v, m4);
                 uhi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                if (kind == P5_MXFP4) {
+                    ulo = _mm256_shuffle_epi8(table, ulo);
+                    uhi = _mm256_shuffle_epi8(table, uhi);
+                }
             } else {
                 p5_unpack_pair(gb, h, c, fifths, &ulo, &uhi);
             }
@@ -350,34 +372,40 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, c
 static _Thread_local void *p5_buffer;
 static _Thread_local size_t p5_capacity;
 
-// Q5_0 (q4 = 0) or Q4_0 (q4 = 1, u = q + 8 straight from the nibbles, corrections −8·Σ q_a): the
-// call's activation rows prepared once (act + t·nb, d_a at da + t·nb), then each group against
-// them two at a time: a group's weights are read from memory once and stay in cache for the next pair.
+// Q5_0, Q4_0 (u = q + 8 straight from the nibbles, corrections −8·Σ q_a) or MXFP4 (u = 2·value + 12,
+// corrections −12·Σ q_a): the call's activation rows prepared once (act + t·nb, d_a at da + t·nb),
+// then each group against them two at a time: a group's weights are read from memory once and stay
+// in cache for the next pair.
 static inline __attribute__((always_inline)) P0_AVX2 void p5_matmul_lanes(int nb, const uint8_t *p, int groups, const uint8_t *act,
-                                                                          size_t as, int tokens, float *y, size_t ys, const int q4) {
+                                                                          size_t as, int tokens, float *y, size_t ys, const int kind) {
     if (tokens <= 0 || groups <= 0) return;
     const size_t need = (size_t)tokens * nb;  // about half a KB per block and activation row
     p5_act *prepared = p0_grow(&p5_buffer, &p5_capacity, need * (sizeof(p5_act) + sizeof(float)));
     float *da = (float *)(prepared + need);
-    for (int t = 0; t < tokens; t++) p5_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb, da + (size_t)t * nb, q4 ? 3 : 4);
-    const size_t gbytes = (size_t)nb * (q4 ? P4_BLOCK : P5_BLOCK);
+    const int offset = kind == P5_MXFP4 ? 12 : kind == P5_Q4_0 ? 8 : 16;
+    for (int t = 0; t < tokens; t++) p5_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb, da + (size_t)t * nb, offset);
+    const size_t gbytes = (size_t)nb * (kind == P5_MXFP4 ? PM_BLOCK : kind == P5_Q4_0 ? P4_BLOCK : P5_BLOCK);
     for (int g = 0; g < groups; g++)
         for (int t0 = 0; t0 < tokens; t0 += 2)
             for (int h = 0; h < 2; h++) {
                 const p5_act *at = prepared + (size_t)t0 * nb;
                 const float *dt = da + (size_t)t0 * nb;
                 float *yt = y + (size_t)t0 * ys + (size_t)g * PK_ROWS + 8 * h;
-                if (tokens - t0 >= 2) p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 2, yt, ys, q4);
-                else p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 1, yt, ys, q4);
+                if (tokens - t0 >= 2) p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 2, yt, ys, kind);
+                else p5_half_avx2(nb, p + (size_t)g * gbytes, h, at, dt, 1, yt, ys, kind);
             }
 }
 
 static P0_AVX2 void p5_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, 0);
+    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, P5_Q5_0);
 }
 
 P0_AVX2 void pk_q4_0_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, 1);
+    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, P5_Q4_0);
+}
+
+P0_AVX2 void pk_mxfp4_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, P5_MXFP4);
 }
 
 // Q8_0: each group against each activation row in turn. (Its unpacking is too cheap to share
@@ -703,6 +731,7 @@ void pk_q5_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act
 void pk_q4_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_mxfp4_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_q4_0_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_mxfp4_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 void pk_q0_matmul_avx2(int q8, int order, int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens,
                        float *y, size_t ys) {}
 #endif
