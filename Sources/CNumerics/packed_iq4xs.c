@@ -101,14 +101,6 @@ void pk_iq4xs_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *ac
 // widened by madd with the row's sub-block scale, so the total is the row kernel's integer.
 #define I4_AVX2 __attribute__((target("avx2,fma,f16c")))
 
-// The 8 signed scales at p (one per row) as int16 pairs (s, s) in 32-bit lanes: madd's scale operand
-static inline I4_AVX2 __m256i i4_2_scale_pairs(const uint8_t *p) {
-    int64_t v;
-    memcpy(&v, p, 8);
-    const __m256i s = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(v));
-    return _mm256_or_si256(_mm256_and_si256(s, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(s, 16));
-}
-
 // Σ over four elements of each row of table values q times the broadcast activations a, scaled:
 // madd(maddubs(|a|, q·sign(a)), sc)
 static inline __attribute__((always_inline)) I4_AVX2 __m256i i4_2_dot(__m256i q, __m256i a, __m256i sc) {
@@ -136,7 +128,7 @@ static inline __attribute__((always_inline)) I4_AVX2 void i4_2_half(int nb, cons
         __m256i total[4];
         for (int t = 0; t < nt; t++) total[t] = _mm256_setzero_si256();
         for (int j = 0; j < 8; j++) {
-            const __m256i sc = i4_2_scale_pairs(gb + I4_SC + j * PK_ROWS + 8 * h);
+            const __m256i sc = pk2_signed_scale_pairs(gb + I4_SC + j * PK_ROWS + 8 * h);
             for (int c = 0; c < 4; c++) {
                 __m256i lo, hi;
                 i4_2_values(gb, j, c, h, table, &lo, &hi);
@@ -166,7 +158,7 @@ static I4_AVX2 void i4_2_whole(int nb, const uint8_t *pg, const uint8_t *a, floa
         const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_K;
         __m256i total[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int j = 0; j < 8; j++) {
-            const __m256i sc[2] = {i4_2_scale_pairs(gb + I4_SC + j * PK_ROWS), i4_2_scale_pairs(gb + I4_SC + j * PK_ROWS + 8)};
+            const __m256i sc[2] = {pk2_signed_scale_pairs(gb + I4_SC + j * PK_ROWS), pk2_signed_scale_pairs(gb + I4_SC + j * PK_ROWS + 8)};
             for (int c = 0; c < 4; c++) {
                 const uint8_t *q = ab + 4 + 32 * j + 4 * c;
                 const __m256i alo = _mm256_set1_epi32(i4_load32(q)), ahi = _mm256_set1_epi32(i4_load32(q + 16));

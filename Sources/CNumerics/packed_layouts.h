@@ -122,6 +122,19 @@ void pk_run_tiles(pk_tile_fn tile, size_t gbytes, int blocks, const uint8_t *pac
         }                                                                                                   \
     }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+// The 8 signed bytes at p (one per row) as int16 pairs (s, s) in 32-bit lanes: the scale operand
+// of the AVX2 kernels' madd, which widens a lane's two pair sums and scales them in one step
+static inline __attribute__((target("avx2"))) __m256i pk2_signed_scale_pairs(const uint8_t *p) {
+    int64_t v;
+    memcpy(&v, p, 8);
+    const __m256i s = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(v));
+    return _mm256_or_si256(_mm256_and_si256(s, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(s, 16));
+}
+#endif
+
 // Per format: copy `rows` (a multiple of 16) stored rows into groups; multiply `groups` groups
 // with `tokens` activation rows (AVX-512 VNNI, and AVX2 in the *_avx2 variants; see each file for the order kept)
 void pk_q4k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
@@ -142,8 +155,9 @@ void pk_q5k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t 
 // IQ4_XS in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI and AVX2
 void pk_iq4xs_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_iq4xs_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
-// Q3_K in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI only
+// Q3_K in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI and AVX2
 void pk_q3k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+void pk_q3k_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q2_K in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI only
 void pk_q2k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q8_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);

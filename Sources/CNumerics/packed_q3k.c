@@ -1,4 +1,4 @@
-// Q3_K weights repacked at load time into groups of 16 rows, and their AVX-512 VNNI product.
+// Q3_K weights repacked at load time into groups of 16 rows, and their AVX-512 VNNI and AVX2 products.
 //
 // Why: Q3_K had only its row kernel, compute-bound at 6 GB/s from L2 on one Zen 4 core, for
 // decode and prompts alike (Q3_K_M models decoded at 0.9× and prompted at 0.6× llama.cpp's rate).
@@ -141,6 +141,107 @@ PK_TILE_ANY(q3p_tile_any, Q3P_TARGET, q3p_tile)
 void pk_q3k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     pk_run_tiles(q3p_tile_any, (size_t)blocks * Q3P_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
 }
+
+// ---- AVX2 (no VNNI) ----
+// Half a group (8 rows, one per 32-bit lane) per pass for prompts, both halves of each line in one
+// pass for decode. maddubs gives exact pair sums of u·q_a (u ≤ 7: |pair| ≤ 1778) and a sub-block's
+// four combos add up in 16 bits; −4·Σ q_a of the sub-block joins the low half of each lane (|half|
+// ≤ 7112 + 8128, still 16 bits), and one madd with the row's scale widens and scales the lane: the
+// row kernel's sub-block integer, so its total and float finish.
+#define Q3P_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// u of combo (j, c) for rows 8hh … 8hh + 7 (the 32-byte halves of the crumb and slice vectors)
+static inline __attribute__((always_inline)) Q3P_AVX2 __m256i q3p2_unpack(__m256i low, __m256i high, const int c, const int bit) {
+    const __m256i l = c == 0 ? low : _mm256_srli_epi16(low, 2 * c);
+    const __m256i h = bit < 2 ? _mm256_slli_epi16(high, 2 - bit) : bit == 2 ? high : _mm256_srli_epi16(high, bit - 2);
+    return _mm256_or_si256(_mm256_and_si256(l, _mm256_set1_epi8(3)), _mm256_and_si256(h, _mm256_set1_epi8(4)));
+}
+
+// Sub-block j of rows 8hh … 8hh + 7 against one activation row: sc·(Σ u·q_a − 4·Σ q_a) per lane
+static inline __attribute__((always_inline)) Q3P_AVX2 __m256i q3p2_sub(const __m256i *u, const uint8_t *ab, int j, __m256i sc) {
+    int16_t bs;
+    memcpy(&bs, ab + 260 + 2 * j, 2);
+    __m256i p = _mm256_set1_epi32((uint16_t)(int16_t)(-4 * bs));
+    for (int c = 0; c < 4; c++) p = _mm256_add_epi16(p, _mm256_maddubs_epi16(u[c], _mm256_set1_epi32(q3p_load32(ab + 4 + 16 * j + 4 * c))));
+    return _mm256_madd_epi16(p, sc);
+}
+
+static inline __attribute__((always_inline)) Q3P_AVX2 void q3p2_half(int nb, const uint8_t *pg, int hh, const uint8_t *a, size_t as,
+                                                                      const int nt, float *y, size_t ys) {
+    __m256 sum[4];
+    for (int t = 0; t < nt; t++) sum[t] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *gb = pg + (size_t)b * Q3P_BLOCK;
+        const uint8_t *ab[4];
+        for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
+        __m256i total[4];
+        for (int t = 0; t < nt; t++) total[t] = _mm256_setzero_si256();
+        for (int h = 0; h < 8; h++) {
+            const uint8_t *step = gb + Q3P_STEP * h;
+            const __m256i high = _mm256_loadu_si256((const __m256i *)(step + Q3P_HIGH + 32 * hh));
+            for (int jj = 0; jj < 2; jj++) {
+                const __m256i low = _mm256_loadu_si256((const __m256i *)(step + Q3P_LOW + jj * 64 + 32 * hh));
+                const __m256i sc = pk2_signed_scale_pairs(step + Q3P_SC + jj * PK_ROWS + 8 * hh);
+                __m256i u[4];
+                for (int c = 0; c < 4; c++) u[c] = q3p2_unpack(low, high, c, 4 * jj + c);
+                for (int t = 0; t < nt; t++) total[t] = _mm256_add_epi32(total[t], q3p2_sub(u, ab[t], 2 * h + jj, sc));
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + Q3P_D + 16 * hh)));
+        for (int t = 0; t < nt; t++) {
+            float da;
+            memcpy(&da, ab[t], 4);
+            sum[t] = _mm256_add_ps(sum[t], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(da), d), _mm256_cvtepi32_ps(total[t])));
+        }
+    }
+    for (int t = 0; t < nt; t++) _mm256_storeu_ps(y + (size_t)t * ys, sum[t]);
+}
+
+// One activation row against a whole group, both halves of each 64-byte line in the same pass
+static Q3P_AVX2 void q3p2_whole(int nb, const uint8_t *pg, const uint8_t *a, float *y) {
+    __m256 sum[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *gb = pg + (size_t)b * Q3P_BLOCK;
+        const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_K;
+        __m256i total[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+        for (int h = 0; h < 8; h++) {
+            const uint8_t *step = gb + Q3P_STEP * h;
+            for (int hh = 0; hh < 2; hh++) {
+                const __m256i high = _mm256_loadu_si256((const __m256i *)(step + Q3P_HIGH + 32 * hh));
+                for (int jj = 0; jj < 2; jj++) {
+                    const __m256i low = _mm256_loadu_si256((const __m256i *)(step + Q3P_LOW + jj * 64 + 32 * hh));
+                    const __m256i sc = pk2_signed_scale_pairs(step + Q3P_SC + jj * PK_ROWS + 8 * hh);
+                    __m256i u[4];
+                    for (int c = 0; c < 4; c++) u[c] = q3p2_unpack(low, high, c, 4 * jj + c);
+                    total[hh] = _mm256_add_epi32(total[hh], q3p2_sub(u, ab, 2 * h + jj, sc));
+                }
+            }
+        }
+        float da;
+        memcpy(&da, ab, 4);
+        for (int hh = 0; hh < 2; hh++) {
+            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + Q3P_D + 16 * hh)));
+            sum[hh] = _mm256_add_ps(sum[hh], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(da), d), _mm256_cvtepi32_ps(total[hh])));
+        }
+    }
+    for (int hh = 0; hh < 2; hh++) _mm256_storeu_ps(y + 8 * hh, sum[hh]);
+}
+
+static Q3P_AVX2 void q3p2_group(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
+    if (nt == 1) { q3p2_whole(nb, pg, a, y); return; }
+    for (int hh = 0; hh < 2; hh++) {
+        switch (nt) {
+        case 2: q3p2_half(nb, pg, hh, a, as, 2, y + 8 * hh, ys); break;
+        case 3: q3p2_half(nb, pg, hh, a, as, 3, y + 8 * hh, ys); break;
+        default: q3p2_half(nb, pg, hh, a, as, 4, y + 8 * hh, ys); break;
+        }
+    }
+}
+
+void pk_q3k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    pk_run_tiles(q3p2_group, (size_t)blocks * Q3P_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
+}
 #else
 void pk_q3k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_q3k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 #endif
