@@ -81,6 +81,7 @@ void cn_packed_matmul(int path, int type, int blocks, const void *packed, int gr
         case CN_TYPE_IQ4_XS: pk_iq4xs_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         case CN_TYPE_MXFP4: pk_mxfp4_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         case CN_TYPE_Q3_K: pk_q3k_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
+        case CN_TYPE_Q2_K: pk_q2k_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         case CN_TYPE_Q6_K: pk_q6k_matmul_avx2(blocks, p, groups, act, as, tokens, y, ys); break;
         default: break;
         }

@@ -158,8 +158,9 @@ void pk_iq4xs_matmul_avx2(int blocks, const uint8_t *packed, int groups, const u
 // Q3_K in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI and AVX2
 void pk_q3k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q3k_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
-// Q2_K in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI only
+// Q2_K in its row kernel's order (its only one), any number of tokens; AVX-512 VNNI and AVX2
 void pk_q2k_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
+void pk_q2k_matmul_avx2(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 void pk_q8_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);
 // Q4_0 in the eight-lane order (its only order), one to four tokens; AVX-512 VNNI and AVX2
 void pk_q4_0_matmul(int blocks, const uint8_t *packed, int groups, const uint8_t *a, size_t as, int tokens, float *y, size_t ys);

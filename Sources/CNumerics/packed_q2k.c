@@ -1,4 +1,4 @@
-// Q2_K weights repacked at load time into groups of 16 rows, and their AVX-512 VNNI product.
+// Q2_K weights repacked at load time into groups of 16 rows, and their AVX-512 VNNI and AVX2 products.
 //
 // Why: Q2_K had only its row kernel, compute-bound at 7.5–11 GB/s from L2 on one Zen 4 core,
 // for decode and prompts (Q2_K models decoded at 0.6–0.8× and prompted at 0.6× llama.cpp's rate).
@@ -115,6 +115,113 @@ PK_TILE_ANY(q2p_tile_any, Q2P_TARGET, q2p_tile)
 void pk_q2k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     pk_run_tiles(q2p_tile_any, (size_t)blocks * Q2P_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
 }
+
+// ---- AVX2 (no VNNI) ----
+// Half a group (8 rows, one per 32-bit lane) per pass for prompts, both halves of each line in one
+// pass for decode. maddubs gives exact pair sums of u·q_a (u ≤ 3: |pair| ≤ 762), a sub-block's four
+// combos add up in 16 bits, and one madd with the row's scale widens and scales them: the row
+// kernel's isum; msum is formed by madd as above.
+#define Q2P_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// Step k's scales of rows 8hh … 8hh + 7 as madd operands (s_j, s_j) for sub-blocks 2k and 2k + 1,
+// and their mins as (m_2k, m_2k+1) pairs
+static inline __attribute__((always_inline)) Q2P_AVX2 void q2p2_scales(const uint8_t *step, int hh, __m256i *sc, __m256i *mins) {
+    const __m256i m15 = _mm256_set1_epi32(0xF);
+    const __m256i sm = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(step + Q2P_SM + 16 * hh)));
+    for (int h = 0; h < 2; h++) {
+        const __m256i s = _mm256_and_si256(h == 0 ? sm : _mm256_srli_epi32(sm, 8), m15);
+        sc[h] = _mm256_or_si256(s, _mm256_slli_epi32(s, 16));
+    }
+    *mins = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(sm, 4), m15), _mm256_and_si256(_mm256_slli_epi32(sm, 4), _mm256_set1_epi32(0xF0000)));
+}
+
+// Step k of rows 8hh … 8hh + 7 against one activation row: adds Σ_j s_j·Σ u·q_a to *isum and
+// Σ_j m_j·Σ q_a to *msum over sub-blocks 2k and 2k + 1
+static inline __attribute__((always_inline)) Q2P_AVX2 void q2p2_step(const uint8_t *step, int hh, const __m256i *sc, __m256i mins,
+                                                                      const uint8_t *ab, int k, __m256i *isum, __m256i *msum) {
+    const __m256i m3 = _mm256_set1_epi8(3);
+    *msum = _mm256_add_epi32(*msum, _mm256_madd_epi16(mins, _mm256_set1_epi32(q2p_load32(ab + 260 + 4 * k))));
+    for (int h = 0; h < 2; h++) {
+        const int j = 2 * k + h;
+        const __m256i low = _mm256_loadu_si256((const __m256i *)(step + Q2P_LOW + h * 64 + 32 * hh));
+        __m256i p = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i u = _mm256_and_si256(c == 0 ? low : _mm256_srli_epi16(low, 2 * c), m3);
+            p = _mm256_add_epi16(p, _mm256_maddubs_epi16(u, _mm256_set1_epi32(q2p_load32(ab + 4 + 16 * j + 4 * c))));
+        }
+        *isum = _mm256_add_epi32(*isum, _mm256_madd_epi16(p, sc[h]));
+    }
+}
+
+// sum + ((d_a·d)·isum − (d_a·dmin)·msum) for rows 8hh … 8hh + 7
+static inline __attribute__((always_inline)) Q2P_AVX2 __m256 q2p2_finish(__m256 sum, const uint8_t *gb, int hh, const uint8_t *ab,
+                                                                          __m256i isum, __m256i msum) {
+    float dav;
+    memcpy(&dav, ab, 4);
+    const __m256 da = _mm256_set1_ps(dav);
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + Q2P_D + 16 * hh)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + Q2P_DMIN + 16 * hh)));
+    const __m256 x = _mm256_mul_ps(_mm256_mul_ps(da, d), _mm256_cvtepi32_ps(isum));
+    const __m256 m = _mm256_mul_ps(_mm256_mul_ps(da, dmin), _mm256_cvtepi32_ps(msum));
+    return _mm256_add_ps(sum, _mm256_sub_ps(x, m));
+}
+
+static inline __attribute__((always_inline)) Q2P_AVX2 void q2p2_half(int nb, const uint8_t *pg, int hh, const uint8_t *a, size_t as,
+                                                                      const int nt, float *y, size_t ys) {
+    __m256 sum[4];
+    for (int t = 0; t < nt; t++) sum[t] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *gb = pg + (size_t)b * Q2P_BLOCK;
+        const uint8_t *ab[4];
+        for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
+        __m256i isum[4], msum[4];
+        for (int t = 0; t < nt; t++) { isum[t] = _mm256_setzero_si256(); msum[t] = _mm256_setzero_si256(); }
+        for (int k = 0; k < 8; k++) {
+            const uint8_t *step = gb + Q2P_STEP * k;
+            __m256i sc[2], mins;
+            q2p2_scales(step, hh, sc, &mins);
+            for (int t = 0; t < nt; t++) q2p2_step(step, hh, sc, mins, ab[t], k, &isum[t], &msum[t]);
+        }
+        for (int t = 0; t < nt; t++) sum[t] = q2p2_finish(sum[t], gb, hh, ab[t], isum[t], msum[t]);
+    }
+    for (int t = 0; t < nt; t++) _mm256_storeu_ps(y + (size_t)t * ys, sum[t]);
+}
+
+// One activation row against a whole group, both halves of each 64-byte line in the same pass
+static Q2P_AVX2 void q2p2_whole(int nb, const uint8_t *pg, const uint8_t *a, float *y) {
+    __m256 sum[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *gb = pg + (size_t)b * Q2P_BLOCK;
+        const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_K;
+        __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()}, msum[2] = {isum[0], isum[0]};
+        for (int k = 0; k < 8; k++) {
+            const uint8_t *step = gb + Q2P_STEP * k;
+            for (int hh = 0; hh < 2; hh++) {
+                __m256i sc[2], mins;
+                q2p2_scales(step, hh, sc, &mins);
+                q2p2_step(step, hh, sc, mins, ab, k, &isum[hh], &msum[hh]);
+            }
+        }
+        for (int hh = 0; hh < 2; hh++) sum[hh] = q2p2_finish(sum[hh], gb, hh, ab, isum[hh], msum[hh]);
+    }
+    for (int hh = 0; hh < 2; hh++) _mm256_storeu_ps(y + 8 * hh, sum[hh]);
+}
+
+static Q2P_AVX2 void q2p2_group(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
+    if (nt == 1) { q2p2_whole(nb, pg, a, y); return; }
+    for (int hh = 0; hh < 2; hh++) {
+        switch (nt) {
+        case 2: q2p2_half(nb, pg, hh, a, as, 2, y + 8 * hh, ys); break;
+        case 3: q2p2_half(nb, pg, hh, a, as, 3, y + 8 * hh, ys); break;
+        default: q2p2_half(nb, pg, hh, a, as, 4, y + 8 * hh, ys); break;
+        }
+    }
+}
+
+void pk_q2k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    pk_run_tiles(q2p2_group, (size_t)blocks * Q2P_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
+}
 #else
 void pk_q2k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
+void pk_q2k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}
 #endif

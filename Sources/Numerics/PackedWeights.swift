@@ -9,8 +9,8 @@ import GGUF
 /// block: Q4_K (`packed_q4k.c`, used
 /// for every batch size), Q5_K (`packed_q4k.c`, AVX-512 and AVX2: Q4_K's layout plus bit slices of the
 /// fifth bits; every batch size except rows in llama.cpp's tiled K-quant order), IQ4_XS
-/// (`packed_iq4xs.c`), MXFP4 (`packed_q0.c`) and Q3_K (`packed_q3k.c`) (every batch size on AVX-512, up
-/// to `smallBatchLimit` rows on AVX2), Q2_K (`packed_q2k.c`), AVX-512 only, every batch size, Q5_0 (`packed_q0.c`, every batch size in invariant numerics' block-total
+/// (`packed_iq4xs.c`), MXFP4 (`packed_q0.c`), Q3_K (`packed_q3k.c`) and Q2_K (`packed_q2k.c`) (every
+/// batch size on AVX-512, up to `smallBatchLimit` rows on AVX2), Q5_0 (`packed_q0.c`, every batch size in invariant numerics' block-total
 /// order, up to `smallBatchLimit` rows in llama.cpp's eight-lane order), Q8_0 and Q4_0 (`packed_q0.c`, every
 /// batch size, except Q4_0 prompts on AVX2, which keep the stored blocked kernel), and Q6_K (`packed_q6k.c`: weights
 /// pre-multiplied by their scales as int16, 2.4 times the stored bytes, so used for prompts
@@ -20,7 +20,7 @@ import GGUF
 public final class PackedWeights: @unchecked Sendable {
     /// Rows per packed group.
     public static let groupRows = 16
-    /// Activation rows up to which a packed Q5_0 matrix in llama.cpp's lane order (and Q4_0, IQ4_XS, MXFP4 and Q3_K on AVX2) uses its packed copy.
+    /// Activation rows up to which a packed Q5_0 matrix in llama.cpp's lane order (and Q4_0, IQ4_XS, MXFP4, Q3_K and Q2_K on AVX2) uses its packed copy.
     public static let smallBatchLimit = 4
 
     /// Bytes of `rows / 16` packed groups of `type` rows with `columns` elements each.
@@ -36,8 +36,7 @@ public final class PackedWeights: @unchecked Sendable {
     /// Whether `path` has a packed kernel for weights of `type`.
     public static func supports(_ type: GGMLType, path: KernelPath) -> Bool {
         switch type {
-        case .q4_K, .q5_K, .iq4_xs, .mxfp4, .q3_K, .q5_0, .q8_0, .q4_0, .q6_K: return path == .avx512 || path == .avx2
-        case .q2_K: return path == .avx512
+        case .q4_K, .q5_K, .iq4_xs, .mxfp4, .q3_K, .q2_K, .q5_0, .q8_0, .q4_0, .q6_K: return path == .avx512 || path == .avx2
         default: return false
         }
     }
@@ -51,11 +50,12 @@ public final class PackedWeights: @unchecked Sendable {
         // one order at every batch size; for many rows the packed kernels beat the stored blocked
         // ones (one thread, 2048 × 256 against 16 rows, Zen 4: Q8_0 90 vs 60 GMAC/s, AVX2 1.6×;
         // Q4_0 95 vs 47 on AVX-512, 0.84× on AVX2)
-        case .q8_0, .q2_K: return true
+        case .q8_0: return true
         // AVX2's blocked stored kernels beat these copies for prompts (IQ4_XS, Llama-1B shape, Zen 4 on
         // the avx2 path: pp128 44 packed vs 65 stored; tg32 38 vs 35; MXFP4 one thread from L2, 2048 ×
-        // 256: one row 12.7 vs 4.4 GB/s, four 3.4 vs 3.1; Q3_K_M Llama-1B shape tg64 43.5 vs 31.8, pp128 80 both)
-        case .q4_0, .iq4_xs, .mxfp4, .q3_K: return batch <= smallBatchLimit || path == .avx512
+        // 256: one row 12.7 vs 4.4 GB/s, four 3.4 vs 3.1; Q3_K_M Llama-1B shape tg64 43.5 vs 31.8, pp128 80 both;
+        // Q2_K tg64 40.0 vs 34.7, pp128 65.5 both)
+        case .q4_0, .iq4_xs, .mxfp4, .q3_K, .q2_K: return batch <= smallBatchLimit || path == .avx512
         case .q4_K: stored = .repackedQ4K
         case .q5_K: stored = .tiledKQuant
         case .q6_K:
