@@ -180,16 +180,7 @@ static I4_AVX2 void i4_2_whole(int nb, const uint8_t *pg, const uint8_t *a, floa
     for (int h = 0; h < 2; h++) _mm256_storeu_ps(y + 8 * h, sum[h]);
 }
 
-static I4_AVX2 void i4_2_group(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
-    if (nt == 1) { i4_2_whole(nb, pg, a, y); return; }
-    for (int h = 0; h < 2; h++) {
-        switch (nt) {
-        case 2: i4_2_half(nb, pg, h, a, as, 2, y + 8 * h, ys); break;
-        case 3: i4_2_half(nb, pg, h, a, as, 3, y + 8 * h, ys); break;
-        default: i4_2_half(nb, pg, h, a, as, 4, y + 8 * h, ys); break;
-        }
-    }
-}
+PK2_GROUP(i4_2_group, I4_AVX2, i4_2_whole, i4_2_half)
 
 void pk_iq4xs_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     pk_run_tiles(i4_2_group, (size_t)blocks * I4_BLOCK, blocks, p, groups, act, as, tokens, y, ys);

@@ -122,6 +122,24 @@ void pk_run_tiles(pk_tile_fn tile, size_t gbytes, int blocks, const uint8_t *pac
         }                                                                                                   \
     }
 
+// Defines NAME(blocks, group, a, as, nt, y, ys) for the AVX2 kernels: one activation row through
+// WHOLE(blocks, group, a, y, EXTRA...) (both halves of each line in one pass), more through
+// HALF(blocks, group, h, a, as, NT, y + 8h, ys, EXTRA...) for each half h with NT a constant 2 … 4
+#define PK2_GROUP(NAME, TARGET, WHOLE, HALF, ...)                                                          \
+    static TARGET void NAME(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) { \
+        if (nt == 1) {                                                                                      \
+            WHOLE(nb, pg, a, y __VA_OPT__(,) __VA_ARGS__);                                                  \
+            return;                                                                                         \
+        }                                                                                                   \
+        for (int h = 0; h < 2; h++) {                                                                       \
+            switch (nt) {                                                                                   \
+            case 2: HALF(nb, pg, h, a, as, 2, y + 8 * h, ys __VA_OPT__(,) __VA_ARGS__); break;              \
+            case 3: HALF(nb, pg, h, a, as, 3, y + 8 * h, ys __VA_OPT__(,) __VA_ARGS__); break;              \
+            default: HALF(nb, pg, h, a, as, 4, y + 8 * h, ys __VA_OPT__(,) __VA_ARGS__); break;             \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>

@@ -207,16 +207,7 @@ static Q2P_AVX2 void q2p2_whole(int nb, const uint8_t *pg, const uint8_t *a, flo
     for (int hh = 0; hh < 2; hh++) _mm256_storeu_ps(y + 8 * hh, sum[hh]);
 }
 
-static Q2P_AVX2 void q2p2_group(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
-    if (nt == 1) { q2p2_whole(nb, pg, a, y); return; }
-    for (int hh = 0; hh < 2; hh++) {
-        switch (nt) {
-        case 2: q2p2_half(nb, pg, hh, a, as, 2, y + 8 * hh, ys); break;
-        case 3: q2p2_half(nb, pg, hh, a, as, 3, y + 8 * hh, ys); break;
-        default: q2p2_half(nb, pg, hh, a, as, 4, y + 8 * hh, ys); break;
-        }
-    }
-}
+PK2_GROUP(q2p2_group, Q2P_AVX2, q2p2_whole, q2p2_half)
 
 void pk_q2k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     pk_run_tiles(q2p2_group, (size_t)blocks * Q2P_BLOCK, blocks, p, groups, act, as, tokens, y, ys);

@@ -330,25 +330,8 @@ static inline __attribute__((always_inline)) PK_AVX2 void pk2_whole(int nb, cons
     for (int h = 0; h < 2; h++) _mm256_storeu_ps(y + 8 * h, _mm256_sub_ps(sum[h], sumb[h]));
 }
 
-static inline __attribute__((always_inline)) PK_AVX2 void pk2_group(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt,
-                                                                    float *y, size_t ys, const int q5) {
-    if (nt == 1) { pk2_whole(nb, pg, a, y, q5); return; }
-    for (int h = 0; h < 2; h++) {
-        switch (nt) {
-        case 2: pk2_half(nb, pg, h, a, as, 2, y + 8 * h, ys, q5); break;
-        case 3: pk2_half(nb, pg, h, a, as, 3, y + 8 * h, ys, q5); break;
-        default: pk2_half(nb, pg, h, a, as, 4, y + 8 * h, ys, q5); break;
-        }
-    }
-}
-
-static PK_AVX2 void pk2_group_q4k(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
-    pk2_group(nb, pg, a, as, nt, y, ys, 0);
-}
-
-static PK_AVX2 void pk2_group_q5k(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
-    pk2_group(nb, pg, a, as, nt, y, ys, 1);
-}
+PK2_GROUP(pk2_group_q4k, PK_AVX2, pk2_whole, pk2_half, 0)
+PK2_GROUP(pk2_group_q5k, PK_AVX2, pk2_whole, pk2_half, 1)
 
 void pk_q4k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
     pk_run_tiles(pk2_group_q4k, (size_t)blocks * PK_BLOCK, blocks, p, groups, act, as, tokens, y, ys);

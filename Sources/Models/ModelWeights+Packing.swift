@@ -19,76 +19,57 @@ extension ModelWeights {
     mutating func pack(into store: PackedWeights, path: KernelPath, storage: GGUFStorage, pool: ComputePool,
                        skippingLayers: Set<Int> = [], skippingOutput: Bool = false) {
         let release = { (start: UnsafeRawPointer, count: Int) in storage.releasePages(start, byteCount: count) }
-        func pack(_ w: inout WeightMatrix) { w = store.pack(w, path: path, pool: pool, release: release) }
-        func pack(_ w: inout WeightMatrix?) {
-            guard var m = w else { return }
-            pack(&m)
-            w = m
+        if PackedWeights.replacesStoredRows(tokenEmbedding.type) {
+            tokenEmbedding = store.pack(tokenEmbedding, path: path, pool: pool, release: release)
         }
-        func pack(_ e: inout ExpertWeights) { e = store.pack(e, path: path, pool: pool, release: release) }
-        if PackedWeights.replacesStoredRows(tokenEmbedding.type) { pack(&tokenEmbedding) }
-        if PackedWeights.replacesStoredRows(output.type), !skippingOutput { pack(&output) }
-        for i in layers.indices where !skippingLayers.contains(i) {
-            pack(&layers[i].query)
-            pack(&layers[i].key)
-            pack(&layers[i].value)
-            pack(&layers[i].output)
-            pack(&layers[i].gate)
-            pack(&layers[i].up)
-            pack(&layers[i].down)
-            if var x = layers[i].experts {
-                pack(&x.gate)
-                pack(&x.up)
-                pack(&x.down)
-                pack(&x.sharedGate)
-                pack(&x.sharedUp)
-                pack(&x.sharedDown)
-                layers[i].experts = x
-            }
+        if PackedWeights.replacesStoredRows(output.type), !skippingOutput {
+            output = store.pack(output, path: path, pool: pool, release: release)
         }
-        if storage.releasesPages { moveStoredRows(into: store, pool: pool, release: release, skippingLayers: skippingLayers,
-                                                  skippingOutput: skippingOutput) }
-    }
-
-    private mutating func moveStoredRows(into store: PackedWeights, pool: ComputePool, release: (UnsafeRawPointer, Int) -> Void,
-                                         skippingLayers: Set<Int>, skippingOutput: Bool) {
+        forEachLayerMatrix(skipping: skippingLayers,
+                           { $0 = store.pack($0, path: path, pool: pool, release: release) },
+                           { $0 = store.pack($0, path: path, pool: pool, release: release) })
+        guard storage.releasesPages else { return }
+        // then the rows decode reads as stored: no packed copy, or Q6_K's prompt-only one
         func readAsStored(_ type: GGMLType, _ packed: UnsafeRawPointer?) -> Bool {
             packed == nil || !PackedWeights.replacesStoredRows(type)
         }
-        func move(_ w: inout WeightMatrix) {
-            if readAsStored(w.type, w.packed) { w = store.moveStoredRows(w, pool: pool, release: release) }
-        }
-        func move(_ w: inout WeightMatrix?) {
-            guard var m = w else { return }
-            move(&m)
-            w = m
-        }
-        func move(_ e: inout ExpertWeights) {
-            if readAsStored(e.type, e.packed) { e = store.moveStoredRows(e, pool: pool, release: release) }
-        }
-        if !skippingOutput {
+        if !skippingOutput, readAsStored(output.type, output.packed) {
             let tied = tokenEmbedding.data == output.data
-            move(&output)
+            output = store.moveStoredRows(output, pool: pool, release: release)
             if tied, readAsStored(tokenEmbedding.type, tokenEmbedding.packed) {
-                tokenEmbedding = store.moveStoredRows(tokenEmbedding, pool: pool, release: release)
+                tokenEmbedding = store.moveStoredRows(tokenEmbedding, pool: pool, release: release)  // shares the copy
             }
         }
-        for i in layers.indices where !skippingLayers.contains(i) {
-            move(&layers[i].query)
-            move(&layers[i].key)
-            move(&layers[i].value)
-            move(&layers[i].output)
-            move(&layers[i].gate)
-            move(&layers[i].up)
-            move(&layers[i].down)
+        forEachLayerMatrix(skipping: skippingLayers,
+                           { if readAsStored($0.type, $0.packed) { $0 = store.moveStoredRows($0, pool: pool, release: release) } },
+                           { if readAsStored($0.type, $0.packed) { $0 = store.moveStoredRows($0, pool: pool, release: release) } })
+    }
+
+    /// Calls `matrix` with every 2-D weight matrix of the layers not in `skipping` (projections,
+    /// feed-forward, a MoE layer's router and shared expert) and `experts` with every expert tensor.
+    private mutating func forEachLayerMatrix(skipping: Set<Int>, _ matrix: (inout WeightMatrix) -> Void,
+                                             _ experts: (inout ExpertWeights) -> Void) {
+        func visit(_ w: inout WeightMatrix?) {
+            guard var m = w else { return }
+            matrix(&m)
+            w = m
+        }
+        for i in layers.indices where !skipping.contains(i) {
+            matrix(&layers[i].query)
+            matrix(&layers[i].key)
+            matrix(&layers[i].value)
+            matrix(&layers[i].output)
+            visit(&layers[i].gate)
+            visit(&layers[i].up)
+            visit(&layers[i].down)
             if var x = layers[i].experts {
-                move(&x.router)
-                move(&x.gate)
-                move(&x.up)
-                move(&x.down)
-                move(&x.sharedGate)
-                move(&x.sharedUp)
-                move(&x.sharedDown)
+                matrix(&x.router)
+                experts(&x.gate)
+                experts(&x.up)
+                experts(&x.down)
+                visit(&x.sharedGate)
+                visit(&x.sharedUp)
+                visit(&x.sharedDown)
                 layers[i].experts = x
             }
         }
