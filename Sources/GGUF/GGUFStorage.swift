@@ -78,7 +78,12 @@ public final class GGUFStorage: @unchecked Sendable {
         case .read:
             // Anonymous pages advised for huge pages: decode streams the weights read as stored
             // from here, and 2 MiB pages stream faster than 4 KiB ones (see HugePageArena).
-            guard let raw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), raw != MAP_FAILED else {
+            #if os(Linux)
+            let anonymous = MAP_ANONYMOUS
+            #else
+            let anonymous = MAP_ANON
+            #endif
+            guard let raw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | anonymous, -1, 0), raw != MAP_FAILED else {
                 throw GGUFError.cannotOpen(path: path, reason: "cannot allocate \(size) bytes: " + Self.errnoText())
             }
             #if os(Linux)
