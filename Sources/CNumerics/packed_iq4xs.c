@@ -139,12 +139,7 @@ static inline __attribute__((always_inline)) I4_AVX2 void i4_2_half(int nb, cons
                 }
             }
         }
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + I4_D + 16 * h)));
-        for (int t = 0; t < nt; t++) {
-            float da;
-            memcpy(&da, ab[t], 4);
-            sum[t] = _mm256_add_ps(sum[t], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(da), d), _mm256_cvtepi32_ps(total[t])));
-        }
+        for (int t = 0; t < nt; t++) sum[t] = pk2_add_scaled(sum[t], gb + I4_D + 16 * h, ab[t], total[t]);
     }
     for (int t = 0; t < nt; t++) _mm256_storeu_ps(y + (size_t)t * ys, sum[t]);
 }
@@ -170,12 +165,7 @@ static I4_AVX2 void i4_2_whole(int nb, const uint8_t *pg, const uint8_t *a, floa
                 }
             }
         }
-        float da;
-        memcpy(&da, ab, 4);
-        for (int h = 0; h < 2; h++) {
-            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + I4_D + 16 * h)));
-            sum[h] = _mm256_add_ps(sum[h], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(da), d), _mm256_cvtepi32_ps(total[h])));
-        }
+        for (int h = 0; h < 2; h++) sum[h] = pk2_add_scaled(sum[h], gb + I4_D + 16 * h, ab, total[h]);
     }
     for (int h = 0; h < 2; h++) _mm256_storeu_ps(y + 8 * h, sum[h]);
 }

@@ -151,6 +151,15 @@ static inline __attribute__((target("avx2"))) __m256i pk2_signed_scale_pairs(con
     const __m256i s = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(v));
     return _mm256_or_si256(_mm256_and_si256(s, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(s, 16));
 }
+
+// sum + (d_a·d)·total for 8 rows, unfused as the row kernels finish a super-block: d_a the f32 at the
+// head of the Q8_K block ab, d the rows' f16 scales at d16, total their exact integers
+static inline __attribute__((target("avx2,f16c"))) __m256 pk2_add_scaled(__m256 sum, const uint8_t *d16, const uint8_t *ab, __m256i total) {
+    float da;
+    memcpy(&da, ab, 4);
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)d16));
+    return _mm256_add_ps(sum, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(da), d), _mm256_cvtepi32_ps(total)));
+}
 #endif
 
 // Per format: copy `rows` (a multiple of 16) stored rows into groups; multiply `groups` groups

@@ -157,6 +157,15 @@ static inline __attribute__((always_inline)) Q3P_AVX2 __m256i q3p2_unpack(__m256
     return _mm256_or_si256(_mm256_and_si256(l, _mm256_set1_epi8(3)), _mm256_and_si256(h, _mm256_set1_epi8(4)));
 }
 
+// Sub-block 2h + jj of rows 8hh … 8hh + 7 in step `step` (its high-bit slices `high`): the four
+// combos' u and the rows' scale operand
+static inline __attribute__((always_inline)) Q3P_AVX2 void q3p2_values(const uint8_t *step, __m256i high, int hh, int jj,
+                                                                        __m256i *u, __m256i *sc) {
+    const __m256i low = _mm256_loadu_si256((const __m256i *)(step + Q3P_LOW + jj * 64 + 32 * hh));
+    *sc = pk2_signed_scale_pairs(step + Q3P_SC + jj * PK_ROWS + 8 * hh);
+    for (int c = 0; c < 4; c++) u[c] = q3p2_unpack(low, high, c, 4 * jj + c);
+}
+
 // Sub-block j of rows 8hh … 8hh + 7 against one activation row: sc·(Σ u·q_a − 4·Σ q_a) per lane
 static inline __attribute__((always_inline)) Q3P_AVX2 __m256i q3p2_sub(const __m256i *u, const uint8_t *ab, int j, __m256i sc) {
     int16_t bs;
@@ -180,19 +189,12 @@ static inline __attribute__((always_inline)) Q3P_AVX2 void q3p2_half(int nb, con
             const uint8_t *step = gb + Q3P_STEP * h;
             const __m256i high = _mm256_loadu_si256((const __m256i *)(step + Q3P_HIGH + 32 * hh));
             for (int jj = 0; jj < 2; jj++) {
-                const __m256i low = _mm256_loadu_si256((const __m256i *)(step + Q3P_LOW + jj * 64 + 32 * hh));
-                const __m256i sc = pk2_signed_scale_pairs(step + Q3P_SC + jj * PK_ROWS + 8 * hh);
-                __m256i u[4];
-                for (int c = 0; c < 4; c++) u[c] = q3p2_unpack(low, high, c, 4 * jj + c);
+                __m256i u[4], sc;
+                q3p2_values(step, high, hh, jj, u, &sc);
                 for (int t = 0; t < nt; t++) total[t] = _mm256_add_epi32(total[t], q3p2_sub(u, ab[t], 2 * h + jj, sc));
             }
         }
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + Q3P_D + 16 * hh)));
-        for (int t = 0; t < nt; t++) {
-            float da;
-            memcpy(&da, ab[t], 4);
-            sum[t] = _mm256_add_ps(sum[t], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(da), d), _mm256_cvtepi32_ps(total[t])));
-        }
+        for (int t = 0; t < nt; t++) sum[t] = pk2_add_scaled(sum[t], gb + Q3P_D + 16 * hh, ab[t], total[t]);
     }
     for (int t = 0; t < nt; t++) _mm256_storeu_ps(y + (size_t)t * ys, sum[t]);
 }
@@ -209,20 +211,13 @@ static Q3P_AVX2 void q3p2_whole(int nb, const uint8_t *pg, const uint8_t *a, flo
             for (int hh = 0; hh < 2; hh++) {
                 const __m256i high = _mm256_loadu_si256((const __m256i *)(step + Q3P_HIGH + 32 * hh));
                 for (int jj = 0; jj < 2; jj++) {
-                    const __m256i low = _mm256_loadu_si256((const __m256i *)(step + Q3P_LOW + jj * 64 + 32 * hh));
-                    const __m256i sc = pk2_signed_scale_pairs(step + Q3P_SC + jj * PK_ROWS + 8 * hh);
-                    __m256i u[4];
-                    for (int c = 0; c < 4; c++) u[c] = q3p2_unpack(low, high, c, 4 * jj + c);
+                    __m256i u[4], sc;
+                    q3p2_values(step, high, hh, jj, u, &sc);
                     total[hh] = _mm256_add_epi32(total[hh], q3p2_sub(u, ab, 2 * h + jj, sc));
                 }
             }
         }
-        float da;
-        memcpy(&da, ab, 4);
-        for (int hh = 0; hh < 2; hh++) {
-            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + Q3P_D + 16 * hh)));
-            sum[hh] = _mm256_add_ps(sum[hh], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(da), d), _mm256_cvtepi32_ps(total[hh])));
-        }
+        for (int hh = 0; hh < 2; hh++) sum[hh] = pk2_add_scaled(sum[hh], gb + Q3P_D + 16 * hh, ab, total[hh]);
     }
     for (int hh = 0; hh < 2; hh++) _mm256_storeu_ps(y + 8 * hh, sum[hh]);
 }
