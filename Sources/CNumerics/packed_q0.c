@@ -90,6 +90,16 @@ static void *p0_grow(void **buf, size_t *capacity, size_t bytes) {
     return *buf;
 }
 
+// The eight-lane kernels' weight formats: each copy's bytes per block of a group, and the offset
+// its values go into the products with (unsigned), taken back by −offset·Σ q_a
+enum { P0_Q8_0, P0_Q5_0, P0_Q4_0, P0_MXFP4 };
+
+static inline size_t p0_block_bytes(const int kind) {
+    return kind == P0_MXFP4 ? PM_BLOCK : kind == P0_Q4_0 ? P4_BLOCK : kind == P0_Q5_0 ? P5_BLOCK : P8_BLOCK;
+}
+
+static inline int p0_offset(const int kind) { return kind == P0_MXFP4 ? 12 : kind == P0_Q4_0 ? 8 : kind == P0_Q5_0 ? 16 : 128; }
+
 #define P8_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 static inline P8_TARGET int32_t p8_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
@@ -128,8 +138,6 @@ static inline __attribute__((always_inline)) P8_TARGET __m512 pm_scales(const ui
     return _mm512_castsi512_ps(_mm512_mask_blend_epi32(_mm512_cmplt_epu32_mask(v, _mm512_set1_epi32(2)), normal, tiny));
 }
 
-enum { P8_Q8_0 = 0, P8_Q4_0 = 1, P8_MXFP4 = 2 };
-
 // One group of 16 rows of Q8_0, Q4_0 or MXFP4 (kind) against nt ≤ 2 activation rows (Q8_0;
 // prepared side at corr + 8·t·nb, da + t·nb) over nb blocks: y[t·ys + r]. Q8_0's bytes are
 // q + 128, Q4_0's nibbles q + 8, MXFP4's table values (doubled, as the row kernel's) go in plus
@@ -140,13 +148,13 @@ static inline __attribute__((always_inline)) P8_TARGET void p8_tile(int nb, cons
                                                                     float *y, size_t ys, const int kind) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     const __m512i table = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)pm_levels12));
-    const int q4 = kind != P8_Q8_0;
+    const int q4 = kind != P0_Q8_0;
     __m512 acc[2][8];
     for (int t = 0; t < nt; t++)
         for (int j = 0; j < 8; j++) acc[t][j] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const uint8_t *gb = pg + (size_t)b * (kind == P8_MXFP4 ? PM_BLOCK : q4 ? P4_BLOCK : P8_BLOCK);
-        const __m512 d = kind == P8_MXFP4 ? pm_scales(gb + PM_E)
+        const uint8_t *gb = pg + (size_t)b * p0_block_bytes(kind);
+        const __m512 d = kind == P0_MXFP4 ? pm_scales(gb + PM_E)
                                           : _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + (q4 ? P4_D : P8_D))));
         const uint8_t *ab[2];
         const int32_t *cb[2];
@@ -162,7 +170,7 @@ static inline __attribute__((always_inline)) P8_TARGET void p8_tile(int nb, cons
                 const __m512i v = _mm512_loadu_si512((const void *)(gb + P4_QS + c * 64));  // PM_QS = P4_QS
                 u[c] = _mm512_and_si512(v, m4);
                 u[c + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-                if (kind == P8_MXFP4) {
+                if (kind == P0_MXFP4) {
                     u[c] = _mm512_shuffle_epi8(table, u[c]);
                     u[c + 4] = _mm512_shuffle_epi8(table, u[c + 4]);
                 }
@@ -189,8 +197,8 @@ static inline __attribute__((always_inline)) P8_TARGET void p8_matmul(int nb, co
     const size_t need = (size_t)tokens * nb;
     int32_t *corr = p0_grow(&p8_buffer, &p8_capacity, need * (8 * sizeof(int32_t) + sizeof(float)));
     float *da = (float *)(corr + 8 * need);
-    p8_prepare(nb, act, as, tokens, kind == P8_MXFP4 ? 12 : kind == P8_Q4_0 ? 8 : 128, corr, da);
-    const size_t gbytes = (size_t)nb * (kind == P8_MXFP4 ? PM_BLOCK : kind == P8_Q4_0 ? P4_BLOCK : P8_BLOCK);
+    p8_prepare(nb, act, as, tokens, p0_offset(kind), corr, da);
+    const size_t gbytes = (size_t)nb * p0_block_bytes(kind);
     for (int g = 0; g < groups; g++) {
         for (int t0 = 0; t0 < tokens; t0 += 2) {
             float *yt = y + (size_t)g * PK_ROWS + (size_t)t0 * ys;
@@ -204,15 +212,15 @@ static inline __attribute__((always_inline)) P8_TARGET void p8_matmul(int nb, co
 }
 
 P8_TARGET void pk_q8_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, P8_Q8_0);
+    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, P0_Q8_0);
 }
 
 P8_TARGET void pk_mxfp4_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, P8_MXFP4);
+    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, P0_MXFP4);
 }
 
 P8_TARGET void pk_q4_0_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, P8_Q4_0);
+    p8_matmul(blocks, p, groups, act, as, tokens, y, ys, P0_Q4_0);
 }
 
 // ---- AVX2 (no VNNI, 16 vector registers) ----
@@ -305,8 +313,6 @@ static P0_AVX2 void p5_prepare(int nb, const uint8_t *a, p5_act *out, float *da,
     }
 }
 
-enum { P5_Q5_0 = 0, P5_Q4_0 = 1, P5_MXFP4 = 2 };
-
 // MXFP4's scales of 8 rows (E8M0 bytes) as the row kernel's f32 (pm_scales in 256 bits)
 static inline __attribute__((always_inline)) P0_AVX2 __m256 pm_scales_avx2(const uint8_t *e) {
     int64_t bytes;
@@ -327,14 +333,14 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, c
                                                                        const float *da, const int nt, float *y, size_t ys,
                                                                        const int kind) {
     const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)pm_levels12));
-    const int q4 = kind != P5_Q5_0;
+    const int q4 = kind != P0_Q5_0;
     const __m256i ones16 = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0F);
     __m256 acc[2][8];
     for (int t = 0; t < nt; t++)
         for (int j = 0; j < 8; j++) acc[t][j] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const uint8_t *gb = pg + (size_t)b * (kind == P5_MXFP4 ? PM_BLOCK : q4 ? P4_BLOCK : P5_BLOCK);
-        const __m256 d = kind == P5_MXFP4 ? pm_scales_avx2(gb + PM_E + 8 * h)
+        const uint8_t *gb = pg + (size_t)b * p0_block_bytes(kind);
+        const __m256 d = kind == P0_MXFP4 ? pm_scales_avx2(gb + PM_E + 8 * h)
                                           : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + (q4 ? P4_D : P5_D) + 16 * h)));
         __m256 scale[2];
         for (int t = 0; t < nt; t++) scale[t] = _mm256_mul_ps(d, _mm256_broadcast_ss(da + (size_t)t * nb + b));
@@ -345,7 +351,7 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, c
                 const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + P4_QS + c * 64 + 32 * h));
                 ulo = _mm256_and_si256(v, m4);
                 uhi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                if (kind == P5_MXFP4) {
+                if (kind == P0_MXFP4) {
                     ulo = _mm256_shuffle_epi8(table, ulo);
                     uhi = _mm256_shuffle_epi8(table, uhi);
                 }
@@ -382,9 +388,8 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_matmul_lanes(int nb
     const size_t need = (size_t)tokens * nb;  // about half a KB per block and activation row
     p5_act *prepared = p0_grow(&p5_buffer, &p5_capacity, need * (sizeof(p5_act) + sizeof(float)));
     float *da = (float *)(prepared + need);
-    const int offset = kind == P5_MXFP4 ? 12 : kind == P5_Q4_0 ? 8 : 16;
-    for (int t = 0; t < tokens; t++) p5_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb, da + (size_t)t * nb, offset);
-    const size_t gbytes = (size_t)nb * (kind == P5_MXFP4 ? PM_BLOCK : kind == P5_Q4_0 ? P4_BLOCK : P5_BLOCK);
+    for (int t = 0; t < tokens; t++) p5_prepare(nb, act + (size_t)t * as, prepared + (size_t)t * nb, da + (size_t)t * nb, p0_offset(kind));
+    const size_t gbytes = (size_t)nb * p0_block_bytes(kind);
     for (int g = 0; g < groups; g++)
         for (int t0 = 0; t0 < tokens; t0 += 2)
             for (int h = 0; h < 2; h++) {
@@ -397,15 +402,15 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_matmul_lanes(int nb
 }
 
 static P0_AVX2 void p5_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, P5_Q5_0);
+    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, P0_Q5_0);
 }
 
 P0_AVX2 void pk_q4_0_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, P5_Q4_0);
+    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, P0_Q4_0);
 }
 
 P0_AVX2 void pk_mxfp4_matmul_avx2(int nb, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, P5_MXFP4);
+    p5_matmul_lanes(nb, p, groups, act, as, tokens, y, ys, P0_MXFP4);
 }
 
 // Q8_0: each group against each activation row in turn. (Its unpacking is too cheap to share
