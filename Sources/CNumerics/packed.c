@@ -1,7 +1,7 @@
 // The public entry points of the packed weight copies (packed_layouts.h): their size, the copy
 // and the product, dispatched by GGML type; and one row of a copy back in its stored GGUF layout,
 // so that readers of single rows (embedding lookups) need not touch the stored pages the copy let
-// go. Every stored bit is kept by the Q8_0, Q5_0, Q4_0, MXFP4, Q4_K, Q5_K, IQ4_XS, Q3_K and Q2_K layouts, so the bytes are the original
+// go. Every stored bit is kept by every layout, so the bytes are the original
 // ones (PackedWeightsTests).
 #include "cnumerics.h"
 #include "packed_layouts.h"
@@ -197,7 +197,7 @@ static void pr_iq4_xs(const uint8_t *g, int blocks, int lane, uint8_t *out) {
 }
 
 int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void *out) {
-    const size_t gbytes = type == CN_TYPE_Q6_K ? 0 : pk_block_bytes(type);  // Q6_K's copy drops the stored bits' layout
+    const size_t gbytes = pk_block_bytes(type);
     if (!gbytes || row < 0) return 0;
     const uint8_t *g = (const uint8_t *)packed + (size_t)(row / PK_ROWS) * blocks * gbytes;
     switch (type) {
@@ -209,6 +209,7 @@ int cn_packed_stored_row(int type, const void *packed, int blocks, int row, void
     case CN_TYPE_IQ4_XS: pr_iq4_xs(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q3_K: pk_q3k_stored_row(g, blocks, row % PK_ROWS, out); break;
     case CN_TYPE_Q2_K: pk_q2k_stored_row(g, blocks, row % PK_ROWS, out); break;
+    case CN_TYPE_Q6_K: pk_q6k_stored_row(g, blocks, row % PK_ROWS, out); break;
     default: pr_k45(g, blocks, row % PK_ROWS, out, 0); break;
     }
     return 1;

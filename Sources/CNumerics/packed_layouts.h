@@ -96,12 +96,15 @@ enum {
     P8_BLOCK = 544
 };
 
-// Q6_K, per super-block of a group
+// Q6_K, per super-block of a group (packed_q6k.c): the stored bits rearranged, no bigger. Lane m
+// of the row kernel's eight (elements 32k + 4m … + 3 for k < 8) runs through half h = m / 4;
+// the fourth value of each step is spread over the top bits of the other three.
 enum {
-    P6_W = 0,        // [m < 8][k < 8][pair p < 2][row r][2 × int16]: s·u of elements 32k + 4m + 2p, +1
-    P6_SC = 8192,    // [m < 8][row r][2 × int16]: the scales s_2m, s_2m+1 (for the −32 correction)
-    P6_D = 8704,     // [row r]: d as f16
-    P6_BLOCK = 8736  // bytes per super-block of a group
+    P6_STEP = 192,    // [h < 2][k < 8] of: [v < 3][row r][4 bytes]: byte i = u (0–63) of element
+                      //   32k + 4(4h + v) + i, its bits 6–7 bits 2v, 2v + 1 of u of element 32k + 4(4h + 3) + i
+    P6_SC = 3072,     // [k < 8][row r][2]: the int8 scales s_2k, s_2k+1
+    P6_D = 3328,      // [row r]: d as f16
+    P6_BLOCK = 3360   // bytes per super-block of a group (16 stored super-blocks)
 };
 
 // A kernel's product of one group (16 rows) with nt ≤ 4 activation rows: y[t·ys + r]
@@ -170,6 +173,7 @@ void pk_iq4xs_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *o
 void pk_q3k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q2k_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q2k_stored_row(const uint8_t *group, int blocks, int lane, uint8_t *out);
+void pk_q6k_stored_row(const uint8_t *group, int blocks, int lane, uint8_t *out);
 void pk_q3k_stored_row(const uint8_t *group, int blocks, int lane, uint8_t *out);
 void pk_q5_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);
 void pk_q8_0_pack(const uint8_t *w, size_t ws, int rows, int blocks, uint8_t *out);

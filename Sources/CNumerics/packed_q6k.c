@@ -1,20 +1,24 @@
-// Q6_K weights repacked at load time for prompts: groups of 16 rows with every weight already
-// multiplied by its sub-block scale (int16), and their AVX-512 product for many activation rows.
+// Q6_K weights repacked at load time into groups of 16 rows (packed_layouts.h, P6_*), and their
+// AVX-512 VNNI and AVX2 products for any number of activation rows.
 //
-// Why: the blocked Q6_K prompt kernel (kernels_body.inc, kq_blocked) spends as many instructions
-// on its per-(row, token) epilogue as on the dot products (~113 GMAC/s with 2 threads). Here a
-// 32-bit lane holds one row and two elements, so 16 rows go through each dpwssd and a lane
-// accumulates its row's sum with no horizontal step.
+// Why: the row kernel (kernels_body.inc, q6_K_impl) unpacks each row's six-bit values and scales
+// on its own and ends every super-block with a horizontal step; one thread multiplies ~28 GB/s of
+// Q6_K from L2 (Zen 4), below what two threads read from memory on a fast host, so a Q6_K LM head
+// or feed-forward matrix ran slower than the packed Q4_K ones around it. Here a 32-bit lane holds
+// one row: a 64-byte vector is four elements of 16 rows, three vectors hold four such steps (the
+// fourth step's values in the other three's top bits), and one maddubs + dpwssd multiplies 64
+// weights by the activations and their sub-block's scales. The copy has the stored size (an
+// earlier int16 copy for prompts had 2.4 times it and left decode on the stored rows).
 //
-// The order is the row kernel's (q6_K_impl without a mode bit): per super-block, eight integer
-// lanes per row, lane m = Σ_k s·u·q_a over elements 32k + 4m … 32k + 4m + 3 (s the scale of
-// their 16-element sub-block) − 32·(s_2m·bsum_2m + s_2m+1·bsum_2m+1); lane accumulator m =
-// fma(lane m, d_a·d, accumulator m); at the end the lanes' tree (m + m+4, then + m+2, then
-// + m+1). Lane m of 16 rows is one vector here, so the bits are the same (PackedWeightsTests).
-// The copy is 2.4 times the stored size, so decode keeps the stored rows (memory-bound there).
+// The order is the row kernel's (q6_K_impl without a mode bit; invariant numerics and llama.cpp's
+// vec_dot): per super-block, eight integer lanes per row, lane m = Σ_k s·u·q_a over elements
+// 32k + 4m … 32k + 4m + 3 (s the scale of their 16-element sub-block 2k + m / 4, u = q + 32) −
+// 32·(s_2m·bsum_2m + s_2m+1·bsum_2m+1); lane accumulator m = fma(lane m, d_a·d, accumulator m); at
+// the end the lanes' tree (m + m+4, then + m+2, then + m+1). Lane m of 16 rows is one vector here,
+// so the integers, and then the bits, are the same (PackedWeightsTests). maddubs' pair sums stay
+// within 16 bits (2·63·128 < 2^15).
 #include "cnumerics.h"
 #include "packed_layouts.h"
-#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -32,76 +36,118 @@ static int p6_u(const uint8_t *wb, int e) {
     return nibble | ((qh[l] >> (2 * k)) & 3) << 4;
 }
 
+// The byte of vector v (< 3) of element e's step that holds row `lane`'s element e (v = e's
+// position in its half of lanes, when < 3) or a third of it (the fourth position)
+static size_t p6_byte(int e, int lane, int v) {
+    const int k = e / 32, m = e % 32 / 4, i = e % 4;
+    return (size_t)((m / 4) * 8 + k) * P6_STEP + (size_t)v * 64 + (size_t)lane * 4 + (size_t)i;
+}
+
 void pk_q6k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
             uint8_t *o = dst + ((size_t)g * blocks + b) * P6_BLOCK;
             for (int r = 0; r < PK_ROWS; r++) {
                 const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q6_K;
-                const int8_t *sc = (const int8_t *)(wb + 192);
-                for (int m = 0; m < 8; m++) {
-                    for (int k = 0; k < 8; k++) {
-                        for (int p = 0; p < 2; p++) {
-                            int16_t pair[2];
-                            for (int x = 0; x < 2; x++) {
-                                const int e = 32 * k + 4 * m + 2 * p + x;
-                                pair[x] = (int16_t)(p6_u(wb, e) * sc[e / 16]);
-                            }
-                            memcpy(o + P6_W + ((((size_t)m * 8 + k) * 2 + p) * PK_ROWS + r) * 4, pair, 4);
-                        }
+                for (int e = 0; e < 256; e++) {
+                    const int u = p6_u(wb, e), v = e % 32 / 4 % 4;
+                    if (v < 3) {
+                        o[p6_byte(e, r, v)] = (uint8_t)(u | (o[p6_byte(e, r, v)] & 0xC0));
+                        continue;
                     }
-                    const int16_t scales[2] = {sc[2 * m], sc[2 * m + 1]};
-                    memcpy(o + P6_SC + ((size_t)m * PK_ROWS + r) * 4, scales, 4);
+                    for (int w = 0; w < 3; w++) {
+                        uint8_t *x = o + p6_byte(e - 4 * (3 - w), r, w);  // the same i of position w
+                        *x = (uint8_t)((*x & 0x3F) | ((u >> (2 * w)) & 3) << 6);
+                    }
                 }
+                for (int j = 0; j < 16; j++) o[P6_SC + (j / 2) * 32 + r * 2 + j % 2] = wb[192 + j];
                 memcpy(o + P6_D + 2 * r, wb + 208, 2);
             }
         }
     }
 }
 
+void pk_q6k_stored_row(const uint8_t *g, int blocks, int lane, uint8_t *out) {
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *gb = g + (size_t)b * P6_BLOCK;
+        uint8_t *o = out + (size_t)b * CN_BYTES_Q6_K;
+        memset(o, 0, 192);
+        for (int e = 0; e < 256; e++) {
+            const int v = e % 32 / 4 % 4;
+            int u = 0;
+            if (v < 3) u = gb[p6_byte(e, lane, v)] & 0x3F;
+            else
+                for (int w = 0; w < 3; w++) u |= (gb[p6_byte(e - 4 * (3 - w), lane, w)] >> 6) << (2 * w);
+            const int half = e / 128, k = e % 128 / 32, l = e % 32;
+            o[64 * half + l + 32 * (k % 2)] |= (uint8_t)((u & 0xF) << (k < 2 ? 0 : 4));
+            o[128 + 32 * half + l] |= (uint8_t)((u >> 4) << (2 * k));
+        }
+        for (int j = 0; j < 16; j++) o[192 + j] = gb[P6_SC + (j / 2) * 32 + lane * 2 + j % 2];
+        memcpy(o + 208, gb + P6_D + 2 * lane, 2);
+    }
+}
+
 #if defined(__x86_64__)
 #define P6_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
-#define P6_T 4
 
-static inline P6_TARGET int32_t p6_load32(const int16_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+static inline P6_TARGET int32_t p6_load32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
-// One group of 16 rows against nt ≤ 4 activation rows over nb super-blocks: y[t·ys + r].
-// a16: the tokens' activations widened to int16 (nb·256 each, `a16s` apart); a: their Q8_K rows.
-static inline __attribute__((always_inline)) P6_TARGET void p6_tile(int nb, const uint8_t *pg, const int16_t *a16, size_t a16s,
-                                                                    const uint8_t *a, size_t as, const int nt, float *y, size_t ys) {
-    __m512 acc[P6_T][8];
+// vpshufb control (per 128 bits) that copies the 16-bit half h of every 32-bit lane into both
+// halves: the scale pairs (s_2k, s_2k+1) become (s_2k+h, s_2k+h)
+static inline __attribute__((target("avx2"))) __m128i p6_dup_half(const int h) {
+    const int c = h ? 0x03020302 : 0x01000100;
+    return _mm_setr_epi32(c, c + 0x04040404, c + 0x08080808, c + 0x0C0C0C0C);
+}
+
+// One group of 16 rows against nt ≤ 4 activation rows over nb super-blocks: y[t·ys + r]. The
+// float accumulators of eight lanes per activation row outgrow the registers at nt = 4, but each
+// is touched once per super-block.
+static inline __attribute__((always_inline)) P6_TARGET void p6_tile(int nb, const uint8_t *pg, const uint8_t *a, size_t as,
+                                                                    const int nt, float *y, size_t ys) {
+    const __m512i m3f = _mm512_set1_epi8(0x3F), m03 = _mm512_set1_epi8(0x03), m0f = _mm512_set1_epi8(0x0F);
+    __m512 acc[4][8];
     for (int t = 0; t < nt; t++)
         for (int m = 0; m < 8; m++) acc[t][m] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * P6_BLOCK;
+        const uint8_t *ab[4];
+        __m512 scale[4];
         const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + P6_D)));
-        __m512 scale[P6_T];
-        int16_t bs[P6_T][16];
         for (int t = 0; t < nt; t++) {
-            const uint8_t *ab = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
+            ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
             float da;
-            memcpy(&da, ab, 4);
+            memcpy(&da, ab[t], 4);
             scale[t] = _mm512_mul_ps(_mm512_set1_ps(da), d);
-            memcpy(bs[t], ab + 260, 32);
         }
-        for (int m = 0; m < 8; m++) {
-            __m512i l[P6_T];
-            for (int t = 0; t < nt; t++) l[t] = _mm512_setzero_si512();
-            const uint8_t *wm = gb + P6_W + (size_t)m * 8 * 2 * 64;
+        for (int h = 0; h < 2; h++) {
+            const __m512i dup = _mm512_broadcast_i32x4(p6_dup_half(h));
+            __m512i lane[4][4];
+            for (int t = 0; t < nt; t++)
+                for (int v = 0; v < 4; v++) lane[t][v] = _mm512_setzero_si512();
             for (int k = 0; k < 8; k++) {
-                for (int p = 0; p < 2; p++) {
-                    const __m512i wv = _mm512_loadu_si512((const void *)(wm + (size_t)(k * 2 + p) * 64));
+                const uint8_t *st = gb + (size_t)(h * 8 + k) * P6_STEP;
+                const __m512i s = _mm512_shuffle_epi8(_mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(gb + P6_SC + 32 * k))), dup);
+                const __m512i b0 = _mm512_loadu_si512((const void *)st), b1 = _mm512_loadu_si512((const void *)(st + 64));
+                const __m512i b2 = _mm512_loadu_si512((const void *)(st + 128));
+                // the fourth values: bits 0–1 from b0's top, 2–3 from b1's, 4–5 from b2's (ternary
+                // logic 0xE4 takes the bits the third operand sets from the first, the rest from the second)
+                const __m512i low = _mm512_ternarylogic_epi32(_mm512_srli_epi16(b0, 6), _mm512_srli_epi16(b1, 4), m03, 0xE4);
+                const __m512i u[4] = {_mm512_and_si512(b0, m3f), _mm512_and_si512(b1, m3f), _mm512_and_si512(b2, m3f),
+                                      _mm512_and_si512(_mm512_ternarylogic_epi32(low, _mm512_srli_epi16(b2, 2), m0f, 0xE4), m3f)};
+                for (int v = 0; v < 4; v++)
                     for (int t = 0; t < nt; t++) {
-                        const int16_t *q = a16 + (size_t)t * a16s + (size_t)b * 256 + 32 * k + 4 * m + 2 * p;
-                        l[t] = _mm512_dpwssd_epi32(l[t], wv, _mm512_set1_epi32(p6_load32(q)));
+                        const __m512i q = _mm512_set1_epi32(p6_load32(ab[t] + 4 + 32 * k + 4 * (4 * h + v)));
+                        lane[t][v] = _mm512_dpwssd_epi32(lane[t][v], _mm512_maddubs_epi16(u[v], q), s);
                     }
-                }
             }
-            const __m512i sc = _mm512_loadu_si512((const void *)(gb + P6_SC + (size_t)m * 64));
-            for (int t = 0; t < nt; t++) {
-                const uint32_t pair = (uint16_t)bs[t][2 * m] | (uint32_t)(uint16_t)bs[t][2 * m + 1] << 16;
-                const __m512i corr = _mm512_slli_epi32(_mm512_madd_epi16(sc, _mm512_set1_epi32((int)pair)), 5);
-                acc[t][m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(l[t], corr)), scale[t], acc[t][m]);
+            for (int v = 0; v < 4; v++) {
+                const int m = 4 * h + v;
+                const __m512i pairs = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(gb + P6_SC + 32 * m)));
+                for (int t = 0; t < nt; t++) {
+                    const __m512i bsums = _mm512_set1_epi32(p6_load32(ab[t] + 260 + 4 * m));
+                    const __m512i corr = _mm512_slli_epi32(_mm512_madd_epi16(pairs, bsums), 5);
+                    acc[t][m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(lane[t][v], corr)), scale[t], acc[t][m]);
+                }
             }
         }
     }
@@ -112,76 +158,66 @@ static inline __attribute__((always_inline)) P6_TARGET void p6_tile(int nb, cons
     }
 }
 
-static P6_TARGET void p6_tile_any(int nb, const uint8_t *pg, const int16_t *a16, size_t a16s, const uint8_t *a, size_t as, int nt,
-                                  float *y, size_t ys) {
-    switch (nt) {
-    case 1: p6_tile(nb, pg, a16, a16s, a, as, 1, y, ys); break;
-    case 2: p6_tile(nb, pg, a16, a16s, a, as, 2, y, ys); break;
-    case 3: p6_tile(nb, pg, a16, a16s, a, as, 3, y, ys); break;
-    default: p6_tile(nb, pg, a16, a16s, a, as, 4, y, ys); break;
-    }
+PK_TILE_ANY(p6_tile_any, P6_TARGET, p6_tile)
+
+void pk_q6k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
+    pk_run_tiles(p6_tile_any, (size_t)blocks * P6_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
 }
 
-// Widens nt Q8_K rows of nb super-blocks to int16 (the broadcast operands of dpwssd)
-static P6_TARGET void p6_widen(const uint8_t *a, size_t as, int nt, int nb, int16_t *out) {
-    for (int t = 0; t < nt; t++)
-        for (int b = 0; b < nb; b++) {
-            const uint8_t *q = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K + 4;
-            int16_t *o = out + ((size_t)t * nb + b) * 256;
-            for (int i = 0; i < 256; i += 32)
-                _mm512_storeu_si512((void *)(o + i), _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(q + i))));
-        }
-}
-
-static _Thread_local int16_t *p6_buf;
-static _Thread_local size_t p6_cap;
-
-
-// ---- AVX2 (16 vector registers) ----
-// Half a group (8 rows, one per 32-bit lane) per pass, up to four activation rows sharing each
-// weight load; madd + add in place of dpwssd (the same exact lanes). The 8 × nt lane accumulators
-// outgrow the registers, but each is touched once per sub-block lane (after 16 madds), so the
-// compiler's spills cost little.
+// ---- AVX2 (no VNNI, 16 vector registers) ----
+// Half a group (8 rows, one per 32-bit lane: the 32-byte halves of each line) per pass; madd +
+// add in place of dpwssd (the same exact lanes).
 #define P6_AVX2 __attribute__((target("avx2,fma,f16c")))
 
-static inline P6_AVX2 int32_t p6_load32_avx2(const int16_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+static inline P6_AVX2 int32_t p6_load32_avx2(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
-static inline __attribute__((always_inline)) P6_AVX2 void p6_half_avx2(int nb, const uint8_t *pg, int h, const int16_t *a16,
-                                                                       size_t a16s, const uint8_t *a, size_t as, const int nt,
-                                                                       float *y, size_t ys) {
-    __m256 acc[P6_T][8];
+static inline __attribute__((always_inline)) P6_AVX2 void p6_half_avx2(int nb, const uint8_t *pg, int hh, const uint8_t *a,
+                                                                       size_t as, const int nt, float *y, size_t ys) {
+    const __m256i m3f = _mm256_set1_epi8(0x3F);
+    __m256 acc[4][8];
     for (int t = 0; t < nt; t++)
         for (int m = 0; m < 8; m++) acc[t][m] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * P6_BLOCK;
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P6_D + 16 * h)));
-        __m256 scale[P6_T];
-        int16_t bs[P6_T][16];
+        const uint8_t *ab[4];
+        __m256 scale[4];
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P6_D + 16 * hh)));
         for (int t = 0; t < nt; t++) {
-            const uint8_t *ab = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
+            ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
             float da;
-            memcpy(&da, ab, 4);
+            memcpy(&da, ab[t], 4);
             scale[t] = _mm256_mul_ps(_mm256_set1_ps(da), d);
-            memcpy(bs[t], ab + 260, 32);
         }
-        for (int m = 0; m < 8; m++) {
-            __m256i l[P6_T];
-            for (int t = 0; t < nt; t++) l[t] = _mm256_setzero_si256();
-            const uint8_t *wm = gb + P6_W + (size_t)m * 8 * 2 * 64 + 32 * h;
+        for (int h = 0; h < 2; h++) {
+            const __m128i dup128 = p6_dup_half(h);
+            const __m256i dup = _mm256_set_m128i(dup128, dup128);
+            __m256i lane[4][4];
+            for (int t = 0; t < nt; t++)
+                for (int v = 0; v < 4; v++) lane[t][v] = _mm256_setzero_si256();
             for (int k = 0; k < 8; k++) {
-                for (int p = 0; p < 2; p++) {
-                    const __m256i wv = _mm256_loadu_si256((const __m256i *)(wm + (size_t)(k * 2 + p) * 64));
+                const uint8_t *st = gb + (size_t)(h * 8 + k) * P6_STEP + 32 * hh;
+                const __m256i s = _mm256_shuffle_epi8(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(gb + P6_SC + 32 * k + 16 * hh))), dup);
+                const __m256i b0 = _mm256_loadu_si256((const __m256i *)st), b1 = _mm256_loadu_si256((const __m256i *)(st + 64));
+                const __m256i b2 = _mm256_loadu_si256((const __m256i *)(st + 128));
+                const __m256i top = _mm256_or_si256(
+                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b0, 6), _mm256_set1_epi8(0x03)),
+                                    _mm256_and_si256(_mm256_srli_epi16(b1, 4), _mm256_set1_epi8(0x0C))),
+                    _mm256_and_si256(_mm256_srli_epi16(b2, 2), _mm256_set1_epi8(0x30)));
+                const __m256i u[4] = {_mm256_and_si256(b0, m3f), _mm256_and_si256(b1, m3f), _mm256_and_si256(b2, m3f), top};
+                for (int v = 0; v < 4; v++)
                     for (int t = 0; t < nt; t++) {
-                        const int16_t *q = a16 + (size_t)t * a16s + (size_t)b * 256 + 32 * k + 4 * m + 2 * p;
-                        l[t] = _mm256_add_epi32(l[t], _mm256_madd_epi16(wv, _mm256_set1_epi32(p6_load32_avx2(q))));
+                        const __m256i q = _mm256_set1_epi32(p6_load32_avx2(ab[t] + 4 + 32 * k + 4 * (4 * h + v)));
+                        lane[t][v] = _mm256_add_epi32(lane[t][v], _mm256_madd_epi16(_mm256_maddubs_epi16(u[v], q), s));
                     }
-                }
             }
-            const __m256i sc = _mm256_loadu_si256((const __m256i *)(gb + P6_SC + (size_t)m * 64 + 32 * h));
-            for (int t = 0; t < nt; t++) {
-                const uint32_t pair = (uint16_t)bs[t][2 * m] | (uint32_t)(uint16_t)bs[t][2 * m + 1] << 16;
-                const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(sc, _mm256_set1_epi32((int)pair)), 5);
-                acc[t][m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(l[t], corr)), scale[t], acc[t][m]);
+            for (int v = 0; v < 4; v++) {
+                const int m = 4 * h + v;
+                const __m256i pairs = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(gb + P6_SC + 32 * m + 16 * hh)));
+                for (int t = 0; t < nt; t++) {
+                    const __m256i bsums = _mm256_set1_epi32(p6_load32_avx2(ab[t] + 260 + 4 * m));
+                    const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(pairs, bsums), 5);
+                    acc[t][m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(lane[t][v], corr)), scale[t], acc[t][m]);
+                }
             }
         }
     }
@@ -192,63 +228,19 @@ static inline __attribute__((always_inline)) P6_AVX2 void p6_half_avx2(int nb, c
     }
 }
 
-static P6_AVX2 void p6_group_avx2(int nb, const uint8_t *pg, const int16_t *a16, size_t a16s, const uint8_t *a, size_t as, int nt,
-                                  float *y, size_t ys) {
-    for (int h = 0; h < 2; h++) {
+static P6_AVX2 void p6_group_avx2(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {
+    for (int hh = 0; hh < 2; hh++) {
         switch (nt) {
-        case 1: p6_half_avx2(nb, pg, h, a16, a16s, a, as, 1, y + 8 * h, ys); break;
-        case 2: p6_half_avx2(nb, pg, h, a16, a16s, a, as, 2, y + 8 * h, ys); break;
-        case 3: p6_half_avx2(nb, pg, h, a16, a16s, a, as, 3, y + 8 * h, ys); break;
-        default: p6_half_avx2(nb, pg, h, a16, a16s, a, as, 4, y + 8 * h, ys); break;
+        case 1: p6_half_avx2(nb, pg, hh, a, as, 1, y + 8 * hh, ys); break;
+        case 2: p6_half_avx2(nb, pg, hh, a, as, 2, y + 8 * hh, ys); break;
+        case 3: p6_half_avx2(nb, pg, hh, a, as, 3, y + 8 * hh, ys); break;
+        default: p6_half_avx2(nb, pg, hh, a, as, 4, y + 8 * hh, ys); break;
         }
     }
-}
-
-static P6_AVX2 void p6_widen_avx2(const uint8_t *a, size_t as, int nt, int nb, int16_t *out) {
-    for (int t = 0; t < nt; t++)
-        for (int b = 0; b < nb; b++) {
-            const uint8_t *q = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K + 4;
-            int16_t *o = out + ((size_t)t * nb + b) * 256;
-            for (int i = 0; i < 256; i += 16)
-                _mm256_storeu_si256((__m256i *)(o + i), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + i))));
-        }
-}
-
-typedef void (*p6_widen_fn)(const uint8_t *a, size_t as, int nt, int nb, int16_t *out);
-typedef void (*p6_tile_fn)(int nb, const uint8_t *pg, const int16_t *a16, size_t a16s, const uint8_t *a, size_t as, int nt,
-                           float *y, size_t ys);
-
-// The driver both instruction sets share: activations widened per tile of P6_T rows, groups in
-// chunks that stay in L2 while every token tile passes over them.
-static void p6_matmul(p6_widen_fn widen, p6_tile_fn tile, int blocks, const uint8_t *p, int groups, const uint8_t *act,
-                      size_t as, int tokens, float *y, size_t ys) {
-    const size_t need = (size_t)P6_T * blocks * 256;
-    if (need > p6_cap) {
-        free(p6_buf);
-        p6_buf = aligned_alloc(64, need * sizeof(int16_t));
-        p6_cap = p6_buf ? need : 0;
-        if (!p6_buf) return;
-    }
-    const size_t gbytes = (size_t)blocks * P6_BLOCK;
-    const int chunk = (int)(393216 / gbytes) + 1;
-    for (int g0 = 0; g0 < groups; g0 += chunk) {
-        const int ng = groups - g0 < chunk ? groups - g0 : chunk;
-        for (int t0 = 0; t0 < tokens; t0 += P6_T) {
-            const int nt = tokens - t0 < P6_T ? tokens - t0 : P6_T;
-            widen(act + (size_t)t0 * as, as, nt, blocks, p6_buf);
-            for (int g = g0; g < g0 + ng; g++)
-                tile(blocks, p + (size_t)g * gbytes, p6_buf, (size_t)blocks * 256, act + (size_t)t0 * as, as, nt,
-                     y + (size_t)t0 * ys + (size_t)g * PK_ROWS, ys);
-        }
-    }
-}
-
-void pk_q6k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    p6_matmul(p6_widen, p6_tile_any, blocks, p, groups, act, as, tokens, y, ys);
 }
 
 void pk_q6k_matmul_avx2(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {
-    p6_matmul(p6_widen_avx2, p6_group_avx2, blocks, p, groups, act, as, tokens, y, ys);
+    pk_run_tiles(p6_group_avx2, (size_t)blocks * P6_BLOCK, blocks, p, groups, act, as, tokens, y, ys);
 }
 #else
 void pk_q6k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act, size_t as, int tokens, float *y, size_t ys) {}

@@ -6,17 +6,17 @@ import GGUF
 ///
 /// Ten layouts, all with rows interleaved in groups of 16 so the AVX-512 and AVX2 paths multiply
 /// one row per vector lane (AVX2: half a group per pass) instead of a horizontal sum per row and
-/// block: Q4_K (`packed_q4k.c`, used
-/// for every batch size), Q5_K (`packed_q4k.c`, AVX-512 and AVX2: Q4_K's layout plus bit slices of the
-/// fifth bits; every batch size except rows in llama.cpp's tiled K-quant order), IQ4_XS
-/// (`packed_iq4xs.c`), MXFP4 (`packed_q0.c`), Q3_K (`packed_q3k.c`) and Q2_K (`packed_q2k.c`) (every
-/// batch size on AVX-512, up to `smallBatchLimit` rows on AVX2), Q5_0 (`packed_q0.c`, every batch size in invariant numerics' block-total
-/// order, up to `smallBatchLimit` rows in llama.cpp's eight-lane order), Q8_0 and Q4_0 (`packed_q0.c`, every
-/// batch size, except Q4_0 prompts on AVX2, which keep the stored blocked kernel), and Q6_K (`packed_q6k.c`: weights
-/// pre-multiplied by their scales as int16, 2.4 times the stored bytes, so used for prompts
-/// only; decode keeps the stored rows, which therefore stay in memory). The packed products give
-/// the stored products' bits for every row in the default order, so packing changes speed, never
-/// results. Rows past the last whole group stay with the stored kernel.
+/// block: Q4_K (`packed_q4k.c`, used for every batch size), Q5_K (`packed_q4k.c`: Q4_K's layout plus
+/// bit slices of the fifth bits) and Q6_K (`packed_q6k.c`) (every batch size except rows in
+/// llama.cpp's tiled K-quant order), IQ4_XS (`packed_iq4xs.c`), MXFP4 (`packed_q0.c`), Q3_K
+/// (`packed_q3k.c`) and Q2_K (`packed_q2k.c`) (every batch size on AVX-512, up to `smallBatchLimit`
+/// rows on AVX2), Q5_0 (`packed_q0.c`, every batch size in invariant numerics' block-total order, up
+/// to `smallBatchLimit` rows in llama.cpp's eight-lane order), Q8_0 and Q4_0 (`packed_q0.c`, every
+/// batch size, except Q4_0 prompts on AVX2, which keep the stored blocked kernel). Every copy keeps
+/// every stored bit in no more bytes (a row can be rebuilt from it, `cn_packed_stored_row`), so it
+/// replaces the stored rows in memory. The packed products give the stored products' bits for
+/// every row in the default order, so packing changes speed, never results. Rows past the last
+/// whole group stay with the stored kernel.
 public final class PackedWeights: @unchecked Sendable {
     /// Rows per packed group.
     public static let groupRows = 16
@@ -57,10 +57,7 @@ public final class PackedWeights: @unchecked Sendable {
         // Q2_K tg64 40.0 vs 34.7, pp128 65.5 both)
         case .q4_0, .iq4_xs, .mxfp4, .q3_K, .q2_K: return batch <= smallBatchLimit || path == .avx512
         case .q4_K: stored = .repackedQ4K
-        case .q5_K: stored = .tiledKQuant
-        case .q6_K:
-            guard batch > smallBatchLimit else { return false }
-            stored = .tiledKQuant
+        case .q5_K, .q6_K: stored = .tiledKQuant
         case .q5_0:
             // one order for the whole batch (the kernel takes one); the block totals at any size
             let lanes = batch > 0 && (orders?[0].contains(.q0Lanes) ?? false)
@@ -71,10 +68,6 @@ public final class PackedWeights: @unchecked Sendable {
         guard let orders else { return true }
         return !(0..<batch).contains { orders[$0].contains(stored) }
     }
-
-    /// Whether the packed copy serves every product that matters for memory (decode), so the
-    /// mapped pages of the stored rows can be released.
-    public static func replacesStoredRows(_ type: GGMLType) -> Bool { type != .q6_K }
 
     /// Where the copies live: huge pages, because a decode step streams them all.
     private let arena = HugePageArena()
@@ -91,8 +84,7 @@ public final class PackedWeights: @unchecked Sendable {
     /// `w` with a packed copy attached when `path` has a packed kernel for its type and it has a
     /// whole group of rows; `w` unchanged otherwise. A matrix already packed here (a tied
     /// embedding and LM head) shares its copy. `pool` (optional) copies groups in parallel.
-    /// `release` (optional), for types whose copy replaces the stored rows, is called with each
-    /// stretch of stored bytes as soon as it is copied, so the stored pages can leave memory
+    /// `release` (optional) is called with each stretch of stored bytes as soon as it is copied, so the stored pages can leave memory
     /// while the copy grows (peak memory ≈ the copy, not the copy plus the matrix), then once
     /// with all of them (the pages a stretch boundary cut in two). Not thread-safe: call while
     /// loading.
@@ -107,7 +99,6 @@ public final class PackedWeights: @unchecked Sendable {
         }
         let type = Int32(w.type.rawValue), blocks = Int32(w.columns / w.type.blockSize)
         let bytes = Self.bytes(w.type, rows: w.rows, columns: w.columns)
-        let release = Self.replacesStoredRows(w.type) ? release : nil
         let copy = arena.allocate(bytes: bytes)
         let groupBytes = Self.groupBytes(w.type, columns: w.columns)
         func packGroups(_ groups: Range<Int>) {
@@ -138,7 +129,7 @@ public final class PackedWeights: @unchecked Sendable {
 
     /// `w` with its stored rows moved into huge pages (`HugePageArena`: the same bytes in the same
     /// layout, so every product and lookup gives the same bits), for a matrix that decode reads
-    /// as stored (no packed copy, or Q6_K's prompt-only one). `release` (required: without it the
+    /// as stored (no packed copy). `release` (required: without it the
     /// rows would be held twice) lets the mapped pages go as each stretch is copied, as in `pack`.
     /// A matrix already moved (a tied embedding and LM head) shares its copy.
     public func moveStoredRows(_ w: WeightMatrix, pool: ComputePool? = nil,

@@ -10,7 +10,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let columns: Int
     public let rowBytes: Int
     public let data: UnsafeRawPointer
-    /// The same rows repacked for a faster kernel (Q4_K, Q5_0, Q8_0 or Q6_K in groups of 16 rows, `PackedWeights`):
+    /// The same rows repacked for a faster kernel (in groups of 16 rows, `PackedWeights`):
     /// the first `rows / 16 · 16` rows, owned by the `PackedWeights` that made it; nil when the
     /// matrix is used as stored.
     public internal(set) var packed: UnsafeRawPointer?
@@ -41,7 +41,7 @@ public struct WeightMatrix: @unchecked Sendable {
     @inline(__always)
     public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         // Supported types and whole-block rows were checked at init.
-        if let packed, PackedWeights.replacesStoredRows(type), r < rows / PackedWeights.groupRows * PackedWeights.groupRows {
+        if let packed, r < rows / PackedWeights.groupRows * PackedWeights.groupRows {
             withUnsafeTemporaryAllocation(byteCount: rowBytes, alignment: 16) { stored in
                 if cn_packed_stored_row(Int32(type.rawValue), packed, Int32(columns / type.blockSize), Int32(r), stored.baseAddress!) != 0 {
                     Dequantize.rowUnchecked(type, UnsafeRawPointer(stored.baseAddress!), count: columns, into: out)

@@ -55,11 +55,11 @@ import GGUF
     }
 
     @Test func movedRowsGiveTheSameBytesAndProducts() throws {
-        let c = KernelTests.makeCase(.q6_K, rows: 40, tokens: 2, seed: 99)
+        let c = KernelTests.makeCase(.q5_1, rows: 40, tokens: 2, seed: 99)
         let store = PackedWeights()
         let pool = ComputePool(threads: 2)
         try c.weights.withUnsafeBytes { wb in
-            let w = WeightMatrix(type: .q6_K, rows: c.rows, columns: c.k, data: wb.baseAddress!)
+            let w = WeightMatrix(type: .q5_1, rows: c.rows, columns: c.k, data: wb.baseAddress!)
             var released = 0
             let moved = store.moveStoredRows(w, pool: pool) { _, n in released += n }
             #expect(moved.data != w.data)
@@ -74,7 +74,7 @@ import GGUF
             }
             #expect(zip(before, after).allSatisfy { $0.bitPattern == $1.bitPattern })
             _ = try #require(before.first)
-            let experts = ExpertWeights(type: .q6_K, count: 4, rows: 10, columns: c.k, data: wb.baseAddress!)
+            let experts = ExpertWeights(type: .q5_1, count: 4, rows: 10, columns: c.k, data: wb.baseAddress!)
             let movedExperts = store.moveStoredRows(experts) { _, _ in }
             #expect(movedExperts.data != experts.data)
             #expect(memcmp(movedExperts.data, experts.data, 4 * experts.expertBytes) == 0)

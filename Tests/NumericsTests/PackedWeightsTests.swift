@@ -13,7 +13,7 @@ import TestSupport
 @Suite struct PackedWeightsTests {
     /// 45 rows: two whole groups and 13 rows the stored kernel keeps; 1…13 tokens: single rows,
     /// tiles, remainders and the many-token chunking (Q8_0's packed kernel and Q5_0's in llama.cpp's
-    /// lane order serve up to 4 rows, as Q4_0's, Q5_0's block totals every batch, Q6_K's more than 4; the direct
+    /// lane order serve up to 4 rows, as Q4_0's, Q5_0's block totals every batch; the direct
     /// call below runs where the packed kernel serves). Q5_0 in both of its orders.
     @Test(arguments: [GGMLType.q4_K, .q5_K, .iq4_xs, .q3_K, .q2_K, .q5_0, .q8_0, .q4_0, .mxfp4, .q6_K], [1, 2, 3, 4, 5, 9, 13])
     func packedProductEqualsStoredProduct(_ type: GGMLType, _ tokens: Int) throws {
@@ -218,7 +218,7 @@ import TestSupport
         #expect(zip(stored, plain).contains { $0.bitPattern != $1.bitPattern })
     }
 
-    /// Every row of a packed Q8_0, Q5_0, Q4_0, MXFP4, Q4_K, Q5_K, IQ4_XS, Q3_K or Q2_K copy comes back as its stored bytes, so a row read
+    /// Every row of a packed copy (every packed format) comes back as its stored bytes, so a row read
     /// from the copy (an embedding lookup) dequantizes to the stored row's values.
     /// The largest integers a packed kernel can meet: every weight byte 0xFF (largest nibbles, fifth
     /// bits, 6-bit scales and mins) or 0x00 (IQ4_XS's most negative value, −127) against activations
@@ -256,7 +256,7 @@ import TestSupport
         }
     }
 
-    @Test(arguments: [GGMLType.q8_0, .q5_0, .q4_0, .mxfp4, .q4_K, .q5_K, .iq4_xs, .q3_K, .q2_K])
+    @Test(arguments: [GGMLType.q8_0, .q5_0, .q4_0, .mxfp4, .q4_K, .q5_K, .iq4_xs, .q3_K, .q2_K, .q6_K])
     func packedRowsRebuildTheStoredBytes(_ type: GGMLType) throws {
         for path in Self.paths(type) { try packedRowsRebuildTheStoredBytes(type, path: path) }
     }
