@@ -98,12 +98,15 @@ enum {
 
 // Q6_K, per super-block of a group (packed_q6k.c): the stored bits rearranged, no bigger. Lane m
 // of the row kernel's eight (elements 32k + 4m … + 3 for k < 8) runs through half h = m / 4;
-// the fourth value of each step is spread over the top bits of the other three.
+// the fourth value of each step is spread over the top bits of the other three. d and the
+// scales come first, so a kernel reads the super-block front to back (at the end they were a
+// jump ahead of the prefetcher: 0.6–1.1× the stored row kernel's rate from memory, 1.0–1.2× here).
 enum {
-    P6_STEP = 192,    // [h < 2][k < 8] of: [v < 3][row r][4 bytes]: byte i = u (0–63) of element
-                      //   32k + 4(4h + v) + i, its bits 6–7 bits 2v, 2v + 1 of u of element 32k + 4(4h + 3) + i
-    P6_SC = 3072,     // [k < 8][row r][2]: the int8 scales s_2k, s_2k+1
-    P6_D = 3328,      // [row r]: d as f16
+    P6_D = 0,         // [row r]: d as f16
+    P6_SC = 32,       // [k < 8][row r][2]: the int8 scales s_2k, s_2k+1
+    P6_STEPS = 288,   // [h < 2][k < 8] of P6_STEP bytes:
+    P6_STEP = 192,    //   [v < 3][row r][4 bytes]: byte i = u (0–63) of element 32k + 4(4h + v) + i, its
+                      //   bits 6–7 bits 2v, 2v + 1 of u of element 32k + 4(4h + 3) + i
     P6_BLOCK = 3360   // bytes per super-block of a group (16 stored super-blocks)
 };
 

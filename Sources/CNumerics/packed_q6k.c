@@ -40,7 +40,7 @@ static int p6_u(const uint8_t *wb, int e) {
 // position in its half of lanes, when < 3) or a third of it (the fourth position)
 static size_t p6_byte(int e, int lane, int v) {
     const int k = e / 32, m = e % 32 / 4, i = e % 4;
-    return (size_t)((m / 4) * 8 + k) * P6_STEP + (size_t)v * 64 + (size_t)lane * 4 + (size_t)i;
+    return P6_STEPS + (size_t)((m / 4) * 8 + k) * P6_STEP + (size_t)v * 64 + (size_t)lane * 4 + (size_t)i;
 }
 
 void pk_q6k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
@@ -125,7 +125,7 @@ static inline __attribute__((always_inline)) P6_TARGET void p6_tile(int nb, cons
             for (int t = 0; t < nt; t++)
                 for (int v = 0; v < 4; v++) lane[t][v] = _mm512_setzero_si512();
             for (int k = 0; k < 8; k++) {
-                const uint8_t *st = gb + (size_t)(h * 8 + k) * P6_STEP;
+                const uint8_t *st = gb + P6_STEPS + (size_t)(h * 8 + k) * P6_STEP;
                 const __m512i s = _mm512_shuffle_epi8(_mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(gb + P6_SC + 32 * k))), dup);
                 const __m512i b0 = _mm512_loadu_si512((const void *)st), b1 = _mm512_loadu_si512((const void *)(st + 64));
                 const __m512i b2 = _mm512_loadu_si512((const void *)(st + 128));
@@ -195,7 +195,7 @@ static inline __attribute__((always_inline)) P6_AVX2 void p6_half_avx2(int nb, c
             for (int t = 0; t < nt; t++)
                 for (int v = 0; v < 4; v++) lane[t][v] = _mm256_setzero_si256();
             for (int k = 0; k < 8; k++) {
-                const uint8_t *st = gb + (size_t)(h * 8 + k) * P6_STEP + 32 * hh;
+                const uint8_t *st = gb + P6_STEPS + (size_t)(h * 8 + k) * P6_STEP + 32 * hh;
                 const __m256i s = _mm256_shuffle_epi8(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(gb + P6_SC + 32 * k + 16 * hh))), dup);
                 const __m256i b0 = _mm256_loadu_si256((const __m256i *)st), b1 = _mm256_loadu_si256((const __m256i *)(st + 64));
                 const __m256i b2 = _mm256_loadu_si256((const __m256i *)(st + 128));
