@@ -49,20 +49,19 @@ int cn_matmul_supported(int path, int ggml_type);
 void cn_matmul(int path, int ggml_type, int blocks, const void *w, size_t w_stride, int rows,
                const void *a, size_t a_stride, int tokens, float *y, size_t y_stride, const uint8_t *modes);
 
-/// Weights repacked into groups of 16 rows (packed.c, packed_layouts.h), for ggml_type CN_TYPE_Q4_K,
-/// CN_TYPE_Q5_0, CN_TYPE_Q8_0 or CN_TYPE_Q6_K: the copy's bytes for the first rows/16·16 rows, the copy
+/// Weights repacked into groups of 16 rows (packed.c, packed_layouts.h), for the ggml types packed.c
+/// lists (Q4_K, Q5_K, Q6_K, IQ4_XS, Q3_K, Q2_K, Q5_0, Q8_0, Q4_0, MXFP4): the copy's bytes for the first rows/16·16 rows, the copy
 /// itself, and the product y[t·y_stride + 16g + r] for groups g < `groups`, r < 16, t < tokens (the
 /// weight's activation format, as cn_matmul). The product runs on CN_PATH_AVX512 and CN_PATH_AVX2 and gives
 /// cn_matmul's bits for tokens whose mode is `order` (every token's; only CN_ORDER_Q0_LANES is read, by
 /// Q5_0); Q5_0's block-total kernel serves any number of tokens, its eight-lane one and Q8_0's are meant
-/// for a few (decode), Q6_K's (2.4× the stored bytes) for many (prompts). The copies are laid out alike
-/// on both paths.
+/// for a few (decode). The copies are laid out alike on both paths and are no bigger than the stored rows.
 size_t cn_packed_bytes(int ggml_type, int rows, int blocks);
 void cn_pack(int ggml_type, const void *w, size_t w_stride, int rows, int blocks, void *out);
 void cn_packed_matmul(int path, int ggml_type, int blocks, const void *packed, int groups, const void *a, size_t a_stride,
                       int tokens, float *y, size_t y_stride, int order);
-/// Row `row` (< the packed groups · 16) of a packed Q8_0, Q5_0 or Q4_K copy in its stored layout, into
-/// `out` (the stored row's bytes); returns 0 for other types.
+/// Row `row` (< the packed groups · 16) of a packed copy in its stored layout, into `out` (the stored
+/// row's bytes); returns 0 for a type without a packed layout.
 int cn_packed_stored_row(int ggml_type, const void *packed, int blocks, int row, void *out);
 
 /// Activation quantizers (round to nearest even), identical to ActivationQuantization's Swift ones.
