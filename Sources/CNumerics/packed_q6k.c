@@ -165,8 +165,9 @@ void pk_q6k_matmul(int blocks, const uint8_t *p, int groups, const uint8_t *act,
 }
 
 // ---- AVX2 (no VNNI, 16 vector registers) ----
-// Half a group (8 rows, one per 32-bit lane: the 32-byte halves of each line) per pass; madd +
-// add in place of dpwssd (the same exact lanes).
+// Half a group (8 rows, one per 32-bit lane: the 32-byte halves of each line) per pass for
+// several activation rows, both halves in one pass for one; madd + add in place of dpwssd (the
+// same exact lanes).
 #define P6_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 static inline P6_AVX2 int32_t p6_load32_avx2(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
@@ -178,9 +179,38 @@ static inline __attribute__((always_inline)) P6_AVX2 __m256i p6_fourth_avx2(__m2
                            _mm256_and_si256(_mm256_srli_epi16(b2, 2), _mm256_set1_epi8(0x30)));
 }
 
+// Rows 8hh … 8hh + 7 of step (h, k): the four value vectors and the scale operand (s_2k+h, s_2k+h)
+static inline __attribute__((always_inline)) P6_AVX2 void p6_step_avx2(const uint8_t *gb, int h, int k, int hh, __m256i dup,
+                                                                       __m256i *u, __m256i *s) {
+    const __m256i m3f = _mm256_set1_epi8(0x3F);
+    const uint8_t *st = gb + P6_STEPS + (size_t)(h * 8 + k) * P6_STEP + 32 * hh;
+    *s = _mm256_shuffle_epi8(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(gb + P6_SC + 32 * k + 16 * hh))), dup);
+    const __m256i b0 = _mm256_loadu_si256((const __m256i *)st), b1 = _mm256_loadu_si256((const __m256i *)(st + 64));
+    const __m256i b2 = _mm256_loadu_si256((const __m256i *)(st + 128));
+    u[0] = _mm256_and_si256(b0, m3f);
+    u[1] = _mm256_and_si256(b1, m3f);
+    u[2] = _mm256_and_si256(b2, m3f);
+    u[3] = p6_fourth_avx2(b0, b1, b2);
+}
+
+// Lane m of rows 8hh … 8hh + 7 done for a super-block: minus 32·(s_2m·bsum_2m + s_2m+1·bsum_2m+1),
+// then into its accumulator with d_a·d (`scale`)
+static inline __attribute__((always_inline)) P6_AVX2 __m256 p6_finish_lane_avx2(const uint8_t *gb, int hh, int m, const uint8_t *ab,
+                                                                               __m256i lane, __m256 scale, __m256 acc) {
+    const __m256i pairs = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(gb + P6_SC + 32 * m + 16 * hh)));
+    const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi32(p6_load32_avx2(ab + 260 + 4 * m))), 5);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(lane, corr)), scale, acc);
+}
+
+// The row kernel's tree of the eight lane accumulators
+static inline __attribute__((always_inline)) P6_AVX2 __m256 p6_tree_avx2(const __m256 *acc) {
+    const __m256 s0 = _mm256_add_ps(acc[0], acc[4]), s1 = _mm256_add_ps(acc[1], acc[5]);
+    const __m256 s2 = _mm256_add_ps(acc[2], acc[6]), s3 = _mm256_add_ps(acc[3], acc[7]);
+    return _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
+}
+
 static inline __attribute__((always_inline)) P6_AVX2 void p6_half_avx2(int nb, const uint8_t *pg, int hh, const uint8_t *a,
                                                                        size_t as, const int nt, float *y, size_t ys) {
-    const __m256i m3f = _mm256_set1_epi8(0x3F);
     __m256 acc[4][8];
     for (int t = 0; t < nt; t++)
         for (int m = 0; m < 8; m++) acc[t][m] = _mm256_setzero_ps();
@@ -202,41 +232,26 @@ static inline __attribute__((always_inline)) P6_AVX2 void p6_half_avx2(int nb, c
             for (int t = 0; t < nt; t++)
                 for (int v = 0; v < 4; v++) lane[t][v] = _mm256_setzero_si256();
             for (int k = 0; k < 8; k++) {
-                const uint8_t *st = gb + P6_STEPS + (size_t)(h * 8 + k) * P6_STEP + 32 * hh;
-                const __m256i s = _mm256_shuffle_epi8(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(gb + P6_SC + 32 * k + 16 * hh))), dup);
-                const __m256i b0 = _mm256_loadu_si256((const __m256i *)st), b1 = _mm256_loadu_si256((const __m256i *)(st + 64));
-                const __m256i b2 = _mm256_loadu_si256((const __m256i *)(st + 128));
-                const __m256i u[4] = {_mm256_and_si256(b0, m3f), _mm256_and_si256(b1, m3f), _mm256_and_si256(b2, m3f),
-                                      p6_fourth_avx2(b0, b1, b2)};
+                __m256i u[4], s;
+                p6_step_avx2(gb, h, k, hh, dup, u, &s);
                 for (int v = 0; v < 4; v++)
                     for (int t = 0; t < nt; t++) {
                         const __m256i q = _mm256_set1_epi32(p6_load32_avx2(ab[t] + 4 + 32 * k + 4 * (4 * h + v)));
                         lane[t][v] = _mm256_add_epi32(lane[t][v], _mm256_madd_epi16(_mm256_maddubs_epi16(u[v], q), s));
                     }
             }
-            for (int v = 0; v < 4; v++) {
-                const int m = 4 * h + v;
-                const __m256i pairs = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(gb + P6_SC + 32 * m + 16 * hh)));
-                for (int t = 0; t < nt; t++) {
-                    const __m256i bsums = _mm256_set1_epi32(p6_load32_avx2(ab[t] + 260 + 4 * m));
-                    const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(pairs, bsums), 5);
-                    acc[t][m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(lane[t][v], corr)), scale[t], acc[t][m]);
-                }
-            }
+            for (int v = 0; v < 4; v++)
+                for (int t = 0; t < nt; t++)
+                    acc[t][4 * h + v] = p6_finish_lane_avx2(gb, hh, 4 * h + v, ab[t], lane[t][v], scale[t], acc[t][4 * h + v]);
         }
     }
-    for (int t = 0; t < nt; t++) {
-        const __m256 s0 = _mm256_add_ps(acc[t][0], acc[t][4]), s1 = _mm256_add_ps(acc[t][1], acc[t][5]);
-        const __m256 s2 = _mm256_add_ps(acc[t][2], acc[t][6]), s3 = _mm256_add_ps(acc[t][3], acc[t][7]);
-        _mm256_storeu_ps(y + (size_t)t * ys, _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3)));
-    }
+    for (int t = 0; t < nt; t++) _mm256_storeu_ps(y + (size_t)t * ys, p6_tree_avx2(acc[t]));
 }
 
 // One activation row against a whole group, both halves of each line in the same pass: reading
 // a group's lines twice (once per half) left memory idle during the second pass (0.7–0.9× the
 // stored row kernel's rate from memory, two threads, Zen 4 on the avx2 path)
 static P6_AVX2 void p6_whole_avx2(int nb, const uint8_t *pg, const uint8_t *a, float *y) {
-    const __m256i m3f = _mm256_set1_epi8(0x3F);
     __m256 acc[2][8];
     for (int hh = 0; hh < 2; hh++)
         for (int m = 0; m < 8; m++) acc[hh][m] = _mm256_setzero_ps();
@@ -252,12 +267,8 @@ static P6_AVX2 void p6_whole_avx2(int nb, const uint8_t *pg, const uint8_t *a, f
                 for (int v = 0; v < 4; v++) lane[hh][v] = _mm256_setzero_si256();
             for (int k = 0; k < 8; k++) {
                 for (int hh = 0; hh < 2; hh++) {
-                    const uint8_t *st = gb + P6_STEPS + (size_t)(h * 8 + k) * P6_STEP + 32 * hh;
-                    const __m256i s = _mm256_shuffle_epi8(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(gb + P6_SC + 32 * k + 16 * hh))), dup);
-                    const __m256i b0 = _mm256_loadu_si256((const __m256i *)st), b1 = _mm256_loadu_si256((const __m256i *)(st + 64));
-                    const __m256i b2 = _mm256_loadu_si256((const __m256i *)(st + 128));
-                    const __m256i u[4] = {_mm256_and_si256(b0, m3f), _mm256_and_si256(b1, m3f), _mm256_and_si256(b2, m3f),
-                                          p6_fourth_avx2(b0, b1, b2)};
+                    __m256i u[4], s;
+                    p6_step_avx2(gb, h, k, hh, dup, u, &s);
                     for (int v = 0; v < 4; v++) {
                         const __m256i q = _mm256_set1_epi32(p6_load32_avx2(ab + 4 + 32 * k + 4 * (4 * h + v)));
                         lane[hh][v] = _mm256_add_epi32(lane[hh][v], _mm256_madd_epi16(_mm256_maddubs_epi16(u[v], q), s));
@@ -266,21 +277,12 @@ static P6_AVX2 void p6_whole_avx2(int nb, const uint8_t *pg, const uint8_t *a, f
             }
             for (int hh = 0; hh < 2; hh++) {
                 const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(da), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P6_D + 16 * hh))));
-                for (int v = 0; v < 4; v++) {
-                    const int m = 4 * h + v;
-                    const __m256i pairs = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(gb + P6_SC + 32 * m + 16 * hh)));
-                    const __m256i bsums = _mm256_set1_epi32(p6_load32_avx2(ab + 260 + 4 * m));
-                    const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(pairs, bsums), 5);
-                    acc[hh][m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(lane[hh][v], corr)), scale, acc[hh][m]);
-                }
+                for (int v = 0; v < 4; v++)
+                    acc[hh][4 * h + v] = p6_finish_lane_avx2(gb, hh, 4 * h + v, ab, lane[hh][v], scale, acc[hh][4 * h + v]);
             }
         }
     }
-    for (int hh = 0; hh < 2; hh++) {
-        const __m256 s0 = _mm256_add_ps(acc[hh][0], acc[hh][4]), s1 = _mm256_add_ps(acc[hh][1], acc[hh][5]);
-        const __m256 s2 = _mm256_add_ps(acc[hh][2], acc[hh][6]), s3 = _mm256_add_ps(acc[hh][3], acc[hh][7]);
-        _mm256_storeu_ps(y + 8 * hh, _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3)));
-    }
+    for (int hh = 0; hh < 2; hh++) _mm256_storeu_ps(y + 8 * hh, p6_tree_avx2(acc[hh]));
 }
 
 static P6_AVX2 void p6_group_avx2(int nb, const uint8_t *pg, const uint8_t *a, size_t as, int nt, float *y, size_t ys) {

@@ -8,7 +8,8 @@ import Sampling
 ///
 /// A decode step reads every weight matrix once, so the time to stream those bytes through the
 /// same threads is the least a step can take. The step is then split by timing its parts alone
-/// with one row: the LM head product, the layers' products, and the rest (norms, RoPE, attention,
+/// with one row: the LM head product, the layers' products (a mixture-of-experts layer's routed
+/// experts grouped as the forward pass groups them), and the rest (norms, RoPE, attention,
 /// cache stores, activation quantization and thread hand-offs) as the difference; sampling with
 /// the server's default chain comes on top of the step. The share of the bound is measured a
 /// second time with every step timed beside one read of the weights (`interleaved`), which a
@@ -28,6 +29,47 @@ struct DecodeProfile {
         return [e.router] + routed + [e.sharedGate, e.sharedUp, e.sharedDown, e.sharedGateInput].compactMap { $0 }
     }
 
+    /// One product of a decode step with one row, run as the forward pass runs it.
+    struct Product {
+        let type: String
+        let bytes: Int
+        let run: () -> Void
+    }
+
+    /// The layers' products: each matrix alone, and a mixture-of-experts layer's routed experts
+    /// (the first `expert_used_count`) through `Matmul.multiplyExperts`, gate and up in one
+    /// parallel region and down in another, as the forward pass runs them (timed one matrix at a
+    /// time, 174 small expert products took longer than the whole step). `buffers` holds the
+    /// input row and outputs, sized by the caller.
+    func layerProducts(_ buffers: ProfileBuffers) -> [Product] {
+        let m = model, order = m.uniformOrder
+        func dense(_ w: WeightMatrix) -> Product {
+            Product(type: w.type.name, bytes: w.rows * w.rowBytes) {
+                [order] in Matmul.multiply(w, buffers.input, batch: 1, into: buffers.output, pool: m.pool, path: m.kernelPath, orders: [order])
+            }
+        }
+        var products: [Product] = []
+        for l in m.weights.layers {
+            products += [l.query, l.key, l.value, l.output, l.gate, l.up, l.down].compactMap { $0 }.map(dense)
+            guard let e = l.experts, let used = m.config.experts?.used else { continue }
+            products += [e.router, e.sharedGate, e.sharedUp, e.sharedDown, e.sharedGateInput].compactMap { $0 }.map(dense)
+            let selected = (0..<Int32(used)).map { $0 }
+            let grouping = selected.withUnsafeBufferPointer {
+                ExpertGrouping(selected: $0.baseAddress!, tokens: 1, slots: used, expertCount: e.gate.count)
+            }
+            let scratch = ExpertMatmulScratch()
+            products.append(Product(type: e.gate.type.name, bytes: used * (e.gate.expertBytes + e.up.expertBytes)) {
+                Matmul.multiplyExperts([(e.up, buffers.expertUp), (e.gate, buffers.expertGate)], input: .perToken(buffers.input),
+                                       grouping: grouping, scratch: scratch, pool: m.pool, path: m.kernelPath, order: order)
+            })
+            products.append(Product(type: e.down.type.name, bytes: used * e.down.expertBytes) {
+                Matmul.multiplyExperts([(e.down, buffers.expertDown)], input: .grouped(buffers.expertGate), grouping: grouping,
+                                       scratch: scratch, pool: m.pool, path: m.kernelPath, order: order)
+            })
+        }
+        return products
+    }
+
     func run(token: (Int) -> Int32) throws {
         let m = model
         m.pool.activeThreads = m.threads
@@ -39,8 +81,8 @@ struct DecodeProfile {
         _ = MemoryBandwidth.read(regions, pool: m.pool)  // maps the pages in
         let readSeconds = best { _ = MemoryBandwidth.read(regions, pool: m.pool) }
         let gbps = Double(bytes) / readSeconds / 1e9
-        print(String(format: "weights read per decode step: %.1f MB; read bandwidth with %d threads: %.1f GB/s (best of %d)",
-                     Double(bytes) / 1e6, m.threads, gbps, repetitions))
+        print(String(format: "weights read per decode step: %@ MB; read bandwidth with %d threads: %.1f GB/s (best of %d)",
+                     Self.megabytes(bytes), m.threads, gbps, repetitions))
         print(String(format: "bandwidth bound: %.2f ms/token = %.1f tokens/s", readSeconds * 1000, 1 / readSeconds))
 
         let cache = m.makeCache(capacity: steps + 1)
@@ -52,18 +94,19 @@ struct DecodeProfile {
             }
         } / Double(steps)
 
-        let d = m.config.embeddingLength
-        var input = [Float](repeating: 0, count: max(d, m.config.queryDimension, m.config.feedForwardLength))
-        for i in input.indices { input[i] = Float(sin(Double(i) * 0.37)) }
-        var out = [Float](repeating: 0, count: max(m.config.vocabularySize, m.config.feedForwardLength))
+        let buffers = ProfileBuffers(model.config, inputWidth: (layerMatrices + [m.weights.output]).map(\.columns).max()!,
+                                     outputRows: (layerMatrices + [m.weights.output]).map(\.rows).max()!)
+        defer { buffers.deallocate() }
         let head = m.weights.output
         let headSeconds = best {
-            for _ in 0..<steps { product(head, input, &out) }
+            for _ in 0..<steps {
+                Matmul.multiply(head, buffers.input, batch: 1, into: buffers.output, pool: m.pool, path: m.kernelPath,
+                                orders: [m.uniformOrder])
+            }
         } / Double(steps)
-        // (a mixture-of-experts step runs its experts in one parallel region; here each expert
-        // matrix is its own product, so this part over-counts for such models)
+        let products = layerProducts(buffers)
         let layerSeconds = best {
-            for _ in 0..<steps { for w in layerMatrices { product(w, input, &out) } }
+            for _ in 0..<steps { for p in products { p.run() } }
         } / Double(steps)
 
         let vocabulary = VocabularyInfo(size: m.config.vocabularySize)
@@ -73,10 +116,10 @@ struct DecodeProfile {
         } / Double(steps)
 
         var byType: [(String, Int, Double)] = []
-        for type in Set(layerMatrices.map(\.type.name)).sorted() {
-            let ms = layerMatrices.filter { $0.type.name == type }
-            let seconds = best { for _ in 0..<steps { for w in ms { product(w, input, &out) } } } / Double(steps)
-            byType.append((type, ms.reduce(0) { $0 + $1.rows * $1.rowBytes }, seconds))
+        for type in Set(products.map(\.type)).sorted() {
+            let ps = products.filter { $0.type == type }
+            let seconds = best { for _ in 0..<steps { for p in ps { p.run() } } } / Double(steps)
+            byType.append((type, ps.reduce(0) { $0 + $1.bytes }, seconds))
         }
 
         let paired = try interleaved(regions, token: token)
@@ -95,7 +138,7 @@ struct DecodeProfile {
             // timed alone, matrices that fit the last-level cache (CPU 0's; hosts with several L3s
             // have more) are read from it, not from memory
             let cached = lastLevelCache.map { typeBytes < $0 } ?? false
-            print(String(format: "| … layer products in %@ (%.1f MB, %.1f GB/s%@) | %.3f | %.1f%% |", type, Double(typeBytes) / 1e6,
+            print(String(format: "| … layer products in %@ (%@ MB, %.1f GB/s%@) | %.3f | %.1f%% |", type, Self.megabytes(typeBytes),
                          Double(typeBytes) / seconds / 1e9, cached ? "; fits the cache when timed alone" : "",
                          seconds * 1000, 100 * seconds / stepSeconds))
         }
@@ -158,14 +201,9 @@ struct DecodeProfile {
         m.pool.activeThreads = m.threads
     }
 
-    /// y = W·x for one row, as the forward pass computes it.
-    private func product(_ w: WeightMatrix, _ x: [Float], _ y: inout [Float]) {
-        x.withUnsafeBufferPointer { xb in
-            y.withUnsafeMutableBufferPointer { yb in
-                Matmul.multiply(w, xb.baseAddress!, batch: 1, into: yb.baseAddress!, pool: model.pool, path: model.kernelPath,
-                                orders: [model.uniformOrder])
-            }
-        }
+    /// `bytes` in MB, to 0.1 MB, or to 1 kB below 10 MB (a small model's parts would round to nothing)
+    static func megabytes(_ bytes: Int) -> String {
+        String(format: bytes >= 10_000_000 ? "%.1f" : "%.3f", Double(bytes) / 1e6)
     }
 
     /// The shortest of `repetitions` timings of `body`, in seconds.
@@ -180,5 +218,31 @@ struct DecodeProfile {
         let t0 = DispatchTime.now().uptimeNanoseconds
         try body()
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    }
+}
+
+/// The one-row input and the outputs of the profile's products (the widest of each), and a
+/// mixture-of-experts layer's grouped rows.
+final class ProfileBuffers: @unchecked Sendable {
+    let input: UnsafeMutablePointer<Float>
+    let output: UnsafeMutablePointer<Float>
+    let expertUp: UnsafeMutablePointer<Float>
+    let expertGate: UnsafeMutablePointer<Float>
+    let expertDown: UnsafeMutablePointer<Float>
+
+    init(_ c: ModelConfiguration, inputWidth: Int, outputRows: Int) {
+        let expertWidth = c.experts?.feedForwardLength ?? 0, used = c.experts?.used ?? 0
+        let width = max(inputWidth, expertWidth)
+        input = .allocate(capacity: width)
+        for i in 0..<width { input[i] = Float(sin(Double(i) * 0.37)) }
+        output = .allocate(capacity: outputRows)
+        expertUp = .allocate(capacity: max(1, used * expertWidth))
+        expertGate = .allocate(capacity: max(1, used * expertWidth))
+        expertGate.initialize(repeating: 0.5, count: max(1, used * expertWidth))
+        expertDown = .allocate(capacity: max(1, used * c.embeddingLength))
+    }
+
+    func deallocate() {
+        for p in [input, output, expertUp, expertGate, expertDown] { p.deallocate() }
     }
 }

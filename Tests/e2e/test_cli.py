@@ -158,6 +158,39 @@ def test_bench_profile_reports_bandwidth_bound_and_decode_parts(cria, model_path
     assert abs(expected - share) <= slack, (expected, slack, out)
 
 
+def test_bench_profile_groups_experts_as_the_forward_pass(cria):
+    # Mixture-of-experts fixtures (qwen2moe has a shared expert): the routed experts are timed as
+    # the forward pass runs them (grouped products); the bytes behind each type's rate must be what
+    # a step reads — the layers' bytes by type add up to the weights read minus the LM head's, both
+    # counted here with gguf-py, the used experts only.
+    import gguf
+    for name in ["qwen3moe.gguf", "qwen2moe.gguf"]:
+        path = ROOT / "Tests" / "ModelsTests" / "Fixtures" / "Architectures" / name
+        out = cria("bench", "-m", path, "-p", "0", "-n", "4", "-r", "1", "--profile").stdout
+        reader = gguf.GGUFReader(str(path))
+        meta = {f.name: f.parts[f.data[0]] for f in reader.fields.values() if f.data}
+        arch = bytes(meta["general.architecture"]).decode()
+        used = int(meta[f"{arch}.expert_used_count"][0])
+        head = next(t for t in reader.tensors if t.name in ("output.weight", "token_embd.weight") and
+                    (t.name == "output.weight" or not any(u.name == "output.weight" for u in reader.tensors)))
+        read = 0
+        for t in reader.tensors:
+            if not t.name.startswith("blk.") or t.name.endswith(("norm.weight", "bias")) or len(t.shape) < 2:
+                continue
+            n = int(t.n_bytes)
+            if "_exps" in t.name:
+                n = n // int(t.shape[-1]) * used  # the used experts of this layer
+            read += n
+        # below 10 MB the report gives 1 kB (rounded: half of it either way per figure)
+        total_mb = float(re.search(r"weights read per decode step: ([0-9.]+) MB", out)[1])
+        assert abs(total_mb - (read + int(head.n_bytes)) / 1e6) <= 0.0006, (name, total_mb, read, head.n_bytes, out)
+        typed = re.findall(r"^\| … layer products in \w+ \(([0-9.]+) MB", out, re.M)
+        assert typed and abs(sum(map(float, typed)) - read / 1e6) <= 0.0006 * len(typed), (name, typed, read, out)
+        parts = dict(re.findall(r"^\| ([^|…]+?) \| ([0-9.-]+) \| [0-9.+-]+% \|$", out, re.M))
+        layers = float(next(v for k, v in parts.items() if k.startswith("layer products (")))
+        assert layers > 0 and float(parts["forward step, total"]) > 0, out
+
+
 def test_bench_reports_active_and_total_parameters(cria, model_path):
     # the tiny qwen3moe fixture (259-token vocabulary: bench picks its token ids inside it): 2 of 8
     # experts per token, so fewer parameters are active than there are; a dense model: the same
