@@ -24,42 +24,57 @@
 #include <immintrin.h>
 #endif
 
-// Element e (< 256) of a stored Q6_K super-block as u = q + 32 ∈ [0, 63]. Each half of 128
-// elements has 64 bytes of nibbles and 32 bytes of high bit pairs; element 32k + l of the half
-// (k < 4, l < 32) takes bits 2k, 2k+1 of the pair byte l.
-static int p6_u(const uint8_t *wb, int e) {
-    const int half = e / 128, k = e % 128 / 32, l = e % 32;
-    const uint8_t *ql = wb + 64 * half, *qh = wb + 128 + 32 * half;
-    // k = 0: low nibble of byte l; 1: low nibble of byte 32 + l; 2: high nibble of l; 3: high of 32 + l
-    const uint8_t byte = ql[l + 32 * (k % 2)];
-    const int nibble = k < 2 ? byte & 0xF : byte >> 4;
-    return nibble | ((qh[l] >> (2 * k)) & 3) << 4;
+// The 256 values u = q + 32 ∈ [0, 63] of a stored Q6_K super-block, in element order. Each half
+// of 128 elements has 64 bytes of nibbles and 32 bytes of high bit pairs: element 32k + l of the
+// half (k < 4, l < 32) is the low (k < 2) or high nibble of byte l + 32·(k % 2), with bits 2k,
+// 2k + 1 of pair byte l above it.
+static void p6_values(const uint8_t *wb, uint8_t *u) {
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *ql = wb + 64 * half, *qh = wb + 128 + 32 * half;
+        uint8_t *o = u + 128 * half;
+        for (int l = 0; l < 32; l++) {
+            o[l] = (uint8_t)((ql[l] & 0xF) | (qh[l] & 3) << 4);
+            o[l + 32] = (uint8_t)((ql[l + 32] & 0xF) | ((qh[l] >> 2) & 3) << 4);
+            o[l + 64] = (uint8_t)((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4);
+            o[l + 96] = (uint8_t)((ql[l + 32] >> 4) | (qh[l] >> 6) << 4);
+        }
+    }
 }
 
-// The byte of vector v (< 3) of element e's step that holds row `lane`'s element e (v = e's
-// position in its half of lanes, when < 3) or a third of it (the fourth position)
-static size_t p6_byte(int e, int lane, int v) {
-    const int k = e / 32, m = e % 32 / 4, i = e % 4;
-    return P6_STEPS + (size_t)((m / 4) * 8 + k) * P6_STEP + (size_t)v * 64 + (size_t)lane * 4 + (size_t)i;
+// The inverse of p6_values: the nibbles and high bit pairs of a stored super-block from its values
+static void p6_store_values(const uint8_t *u, uint8_t *wb) {
+    for (int half = 0; half < 2; half++) {
+        uint8_t *ql = wb + 64 * half, *qh = wb + 128 + 32 * half;
+        const uint8_t *v = u + 128 * half;
+        for (int l = 0; l < 32; l++) {
+            ql[l] = (uint8_t)((v[l] & 0xF) | (v[l + 64] & 0xF) << 4);
+            ql[l + 32] = (uint8_t)((v[l + 32] & 0xF) | (v[l + 96] & 0xF) << 4);
+            qh[l] = (uint8_t)((v[l] >> 4) | (v[l + 32] >> 4) << 2 | (v[l + 64] >> 4) << 4 | (v[l + 96] >> 4) << 6);
+        }
+    }
+}
+
+// Byte i of vector v (< 3) of step (h, k) for row r: u of element 32k + 4(4h + v) + i, and in its
+// top bits bits 2v, 2v + 1 of u of element 32k + 4(4h + 3) + i
+static size_t p6_at(int h, int k, int v, int r, int i) {
+    return P6_STEPS + (size_t)(h * 8 + k) * P6_STEP + (size_t)v * 64 + (size_t)r * 4 + (size_t)i;
 }
 
 void pk_q6k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
+    uint8_t u[256];
     for (int g = 0; g < rows / PK_ROWS; g++) {
         for (int b = 0; b < blocks; b++) {
             uint8_t *o = dst + ((size_t)g * blocks + b) * P6_BLOCK;
             for (int r = 0; r < PK_ROWS; r++) {
                 const uint8_t *wb = src + (size_t)(g * PK_ROWS + r) * ws + (size_t)b * CN_BYTES_Q6_K;
-                for (int e = 0; e < 256; e++) {
-                    const int u = p6_u(wb, e), v = e % 32 / 4 % 4;
-                    if (v < 3) {
-                        o[p6_byte(e, r, v)] = (uint8_t)(u | (o[p6_byte(e, r, v)] & 0xC0));
-                        continue;
-                    }
-                    for (int w = 0; w < 3; w++) {
-                        uint8_t *x = o + p6_byte(e - 4 * (3 - w), r, w);  // the same i of position w
-                        *x = (uint8_t)((*x & 0x3F) | ((u >> (2 * w)) & 3) << 6);
-                    }
-                }
+                p6_values(wb, u);
+                for (int h = 0; h < 2; h++)
+                    for (int k = 0; k < 8; k++)
+                        for (int v = 0; v < 3; v++)
+                            for (int i = 0; i < 4; i++) {
+                                const int e = 32 * k + 4 * (4 * h + v) + i, fourth = 32 * k + 4 * (4 * h + 3) + i;
+                                o[p6_at(h, k, v, r, i)] = (uint8_t)(u[e] | ((u[fourth] >> (2 * v)) & 3) << 6);
+                            }
                 for (int j = 0; j < 16; j++) o[P6_SC + (j / 2) * 32 + r * 2 + j % 2] = wb[192 + j];
                 memcpy(o + P6_D + 2 * r, wb + 208, 2);
             }
@@ -68,20 +83,22 @@ void pk_q6k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *d
 }
 
 void pk_q6k_stored_row(const uint8_t *g, int blocks, int lane, uint8_t *out) {
+    uint8_t u[256];
     for (int b = 0; b < blocks; b++) {
         const uint8_t *gb = g + (size_t)b * P6_BLOCK;
         uint8_t *o = out + (size_t)b * CN_BYTES_Q6_K;
-        memset(o, 0, 192);
-        for (int e = 0; e < 256; e++) {
-            const int v = e % 32 / 4 % 4;
-            int u = 0;
-            if (v < 3) u = gb[p6_byte(e, lane, v)] & 0x3F;
-            else
-                for (int w = 0; w < 3; w++) u |= (gb[p6_byte(e - 4 * (3 - w), lane, w)] >> 6) << (2 * w);
-            const int half = e / 128, k = e % 128 / 32, l = e % 32;
-            o[64 * half + l + 32 * (k % 2)] |= (uint8_t)((u & 0xF) << (k < 2 ? 0 : 4));
-            o[128 + 32 * half + l] |= (uint8_t)((u >> 4) << (2 * k));
-        }
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 8; k++)
+                for (int i = 0; i < 4; i++) {
+                    int fourth = 0;
+                    for (int v = 0; v < 3; v++) {
+                        const uint8_t byte = gb[p6_at(h, k, v, lane, i)];
+                        u[32 * k + 4 * (4 * h + v) + i] = byte & 0x3F;
+                        fourth |= (byte >> 6) << (2 * v);
+                    }
+                    u[32 * k + 4 * (4 * h + 3) + i] = (uint8_t)fourth;
+                }
+        p6_store_values(u, o);
         for (int j = 0; j < 16; j++) o[192 + j] = gb[P6_SC + (j / 2) * 32 + lane * 2 + j % 2];
         memcpy(o + 208, gb + P6_D + 2 * lane, 2);
     }
