@@ -7,8 +7,8 @@ extension ModelWeights {
     /// back from the file when something still needs the stored rows: a prompt through a Q8_0
     /// matrix, or through a Q5_0 one in llama.cpp numerics (the stored blocked kernel), a row in
     /// one of llama.cpp's batch-dependent orders (its repacked Q4_K gemm, its tiled K-quant
-    /// matmul). A tied embedding's lookups rebuild their rows from the copy. Results do not change; speed
-    /// and memory do.
+    /// matmul). A tied embedding's lookups rebuild their rows from the copy. Results do not
+    /// change; speed and memory do.
     ///
     /// Then the matrices decode still reads as stored (no packed copy) move into huge pages too
     /// (`PackedWeights.moveStoredRows`) where the mapped pages can be let go, so that memory holds

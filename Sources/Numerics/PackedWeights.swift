@@ -84,10 +84,10 @@ public final class PackedWeights: @unchecked Sendable {
     /// `w` with a packed copy attached when `path` has a packed kernel for its type and it has a
     /// whole group of rows; `w` unchanged otherwise. A matrix already packed here (a tied
     /// embedding and LM head) shares its copy. `pool` (optional) copies groups in parallel.
-    /// `release` (optional) is called with each stretch of stored bytes as soon as it is copied, so the stored pages can leave memory
-    /// while the copy grows (peak memory ≈ the copy, not the copy plus the matrix), then once
-    /// with all of them (the pages a stretch boundary cut in two). Not thread-safe: call while
-    /// loading.
+    /// `release` (optional) is called with each stretch of stored bytes as soon as it is copied,
+    /// so the stored pages can leave memory while the copy grows (peak memory ≈ the copy, not the
+    /// copy plus the matrix), then once with all of them (the pages a stretch boundary cut in
+    /// two). Not thread-safe: call while loading.
     public func pack(_ w: WeightMatrix, path: KernelPath, pool: ComputePool? = nil,
                      release: ((UnsafeRawPointer, Int) -> Void)? = nil) -> WeightMatrix {
         guard w.packed == nil, Self.supports(w.type, path: path), w.rows >= Self.groupRows,
