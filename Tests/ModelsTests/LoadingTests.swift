@@ -18,3 +18,38 @@ import CriaNumerics
         #expect(norm.count == 640)
     }
 }
+
+/// Which matrices loading copies into packed layouts: the LM head and every layer matrix a packed
+/// kernel exists for; the token embedding only when it is the LM head (tied), since on its own it
+/// is read a few rows at a time and the mapping keeps just those. A tied embedding's lookups come
+/// from the copy, with the stored rows' values.
+@Suite struct PackingOnLoadTests {
+    @Test func tiedEmbeddingSharesTheHeadsCopyAndAnUntiedOneStaysMapped() throws {
+        guard KernelDispatch.packsWeights, PackedWeights.supports(.q8_0, path: KernelDispatch.current) else {
+            print("PackingOnLoadTests: this CPU's kernel path packs no Q8_0 (or CRIA_PACK=off); skipped")
+            return
+        }
+        for (name, tied) in [("llama3", true), ("qwen3", false)] {
+            let path = ArchitectureFixture.folder + "/\(name).gguf"
+            let model = try TransformerModel(path: path, threads: 1)
+            let w = model.weights
+            #expect(w.output.packed != nil, "\(name): LM head packed")
+            #expect(w.layers.allSatisfy { $0.query.packed != nil }, "\(name): layer matrices packed")
+            if tied {
+                #expect(w.tokenEmbedding.packed != nil && w.tokenEmbedding.packed == w.output.packed, "\(name): shares the head's copy")
+            } else {
+                #expect(w.tokenEmbedding.packed == nil, "\(name): an untied embedding is not copied")
+            }
+            // lookups give the stored rows' values (read from a second, untouched mapping of the file)
+            let file = try GGUFFile(path: path)
+            let info = try #require(file.tensor(named: "token_embd.weight"))
+            let stored = try WeightMatrix(info, in: file)
+            var fromModel = [Float](repeating: .nan, count: stored.columns), fromFile = [Float](repeating: .infinity, count: stored.columns)
+            for r in [0, 17, stored.rows - 1] {
+                fromModel.withUnsafeMutableBufferPointer { w.tokenEmbedding.dequantizeRow(r, into: $0.baseAddress!) }
+                fromFile.withUnsafeMutableBufferPointer { stored.dequantizeRow(r, into: $0.baseAddress!) }
+                #expect(fromModel.map(\.bitPattern) == fromFile.map(\.bitPattern), "\(name) row \(r)")
+            }
+        }
+    }
+}
