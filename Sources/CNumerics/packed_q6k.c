@@ -60,6 +60,9 @@ static size_t p6_at(int h, int k, int v, int r, int i) {
     return P6_STEPS + (size_t)(h * 8 + k) * P6_STEP + (size_t)v * 64 + (size_t)r * 4 + (size_t)i;
 }
 
+// The byte of row r's scale of sub-block j
+static size_t p6_scale_at(int j, int r) { return P6_SC + (size_t)(j / 2) * 32 + (size_t)r * 2 + (size_t)(j % 2); }
+
 void pk_q6k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *dst) {
     uint8_t u[256];
     for (int g = 0; g < rows / PK_ROWS; g++) {
@@ -75,7 +78,7 @@ void pk_q6k_pack(const uint8_t *src, size_t ws, int rows, int blocks, uint8_t *d
                                 const int e = 32 * k + 4 * (4 * h + v) + i, fourth = 32 * k + 4 * (4 * h + 3) + i;
                                 o[p6_at(h, k, v, r, i)] = (uint8_t)(u[e] | ((u[fourth] >> (2 * v)) & 3) << 6);
                             }
-                for (int j = 0; j < 16; j++) o[P6_SC + (j / 2) * 32 + r * 2 + j % 2] = wb[192 + j];
+                for (int j = 0; j < 16; j++) o[p6_scale_at(j, r)] = wb[192 + j];
                 memcpy(o + P6_D + 2 * r, wb + 208, 2);
             }
         }
@@ -99,7 +102,7 @@ void pk_q6k_stored_row(const uint8_t *g, int blocks, int lane, uint8_t *out) {
                     u[32 * k + 4 * (4 * h + 3) + i] = (uint8_t)fourth;
                 }
         p6_store_values(u, o);
-        for (int j = 0; j < 16; j++) o[192 + j] = gb[P6_SC + (j / 2) * 32 + lane * 2 + j % 2];
+        for (int j = 0; j < 16; j++) o[192 + j] = gb[p6_scale_at(j, lane)];
         memcpy(o + 208, gb + P6_D + 2 * lane, 2);
     }
 }
@@ -219,6 +222,15 @@ static inline __attribute__((always_inline)) P6_AVX2 __m256 p6_finish_lane_avx2(
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(lane, corr)), scale, acc);
 }
 
+// Step (h, k) of rows 8hh … 8hh + 7 against one activation row (Q8_K block ab): into lanes 4h … 4h + 3
+static inline __attribute__((always_inline)) P6_AVX2 void p6_add_step_avx2(const __m256i *u, __m256i s, const uint8_t *ab, int h, int k,
+                                                                           __m256i *lane) {
+    for (int v = 0; v < 4; v++) {
+        const __m256i q = _mm256_set1_epi32(p6_load32_avx2(ab + 4 + 32 * k + 4 * (4 * h + v)));
+        lane[v] = _mm256_add_epi32(lane[v], _mm256_madd_epi16(_mm256_maddubs_epi16(u[v], q), s));
+    }
+}
+
 // The row kernel's tree of the eight lane accumulators
 static inline __attribute__((always_inline)) P6_AVX2 __m256 p6_tree_avx2(const __m256 *acc) {
     const __m256 s0 = _mm256_add_ps(acc[0], acc[4]), s1 = _mm256_add_ps(acc[1], acc[5]);
@@ -243,19 +255,14 @@ static inline __attribute__((always_inline)) P6_AVX2 void p6_half_avx2(int nb, c
             scale[t] = _mm256_mul_ps(_mm256_set1_ps(da), d);
         }
         for (int h = 0; h < 2; h++) {
-            const __m128i dup128 = p6_dup_half(h);
-            const __m256i dup = _mm256_set_m128i(dup128, dup128);
+            const __m256i dup = _mm256_broadcastsi128_si256(p6_dup_half(h));
             __m256i lane[4][4];
             for (int t = 0; t < nt; t++)
                 for (int v = 0; v < 4; v++) lane[t][v] = _mm256_setzero_si256();
             for (int k = 0; k < 8; k++) {
                 __m256i u[4], s;
                 p6_step_avx2(gb, h, k, hh, dup, u, &s);
-                for (int v = 0; v < 4; v++)
-                    for (int t = 0; t < nt; t++) {
-                        const __m256i q = _mm256_set1_epi32(p6_load32_avx2(ab[t] + 4 + 32 * k + 4 * (4 * h + v)));
-                        lane[t][v] = _mm256_add_epi32(lane[t][v], _mm256_madd_epi16(_mm256_maddubs_epi16(u[v], q), s));
-                    }
+                for (int t = 0; t < nt; t++) p6_add_step_avx2(u, s, ab[t], h, k, lane[t]);
             }
             for (int v = 0; v < 4; v++)
                 for (int t = 0; t < nt; t++)
@@ -276,9 +283,11 @@ static P6_AVX2 void p6_whole_avx2(int nb, const uint8_t *pg, const uint8_t *a, f
         const uint8_t *gb = pg + (size_t)b * P6_BLOCK, *ab = a + (size_t)b * CN_BYTES_Q8_K;
         float da;
         memcpy(&da, ab, 4);
+        __m256 scale[2];
+        for (int hh = 0; hh < 2; hh++)
+            scale[hh] = _mm256_mul_ps(_mm256_set1_ps(da), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P6_D + 16 * hh))));
         for (int h = 0; h < 2; h++) {
-            const __m128i dup128 = p6_dup_half(h);
-            const __m256i dup = _mm256_set_m128i(dup128, dup128);
+            const __m256i dup = _mm256_broadcastsi128_si256(p6_dup_half(h));
             __m256i lane[2][4];
             for (int hh = 0; hh < 2; hh++)
                 for (int v = 0; v < 4; v++) lane[hh][v] = _mm256_setzero_si256();
@@ -286,17 +295,12 @@ static P6_AVX2 void p6_whole_avx2(int nb, const uint8_t *pg, const uint8_t *a, f
                 for (int hh = 0; hh < 2; hh++) {
                     __m256i u[4], s;
                     p6_step_avx2(gb, h, k, hh, dup, u, &s);
-                    for (int v = 0; v < 4; v++) {
-                        const __m256i q = _mm256_set1_epi32(p6_load32_avx2(ab + 4 + 32 * k + 4 * (4 * h + v)));
-                        lane[hh][v] = _mm256_add_epi32(lane[hh][v], _mm256_madd_epi16(_mm256_maddubs_epi16(u[v], q), s));
-                    }
+                    p6_add_step_avx2(u, s, ab, h, k, lane[hh]);
                 }
             }
-            for (int hh = 0; hh < 2; hh++) {
-                const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(da), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P6_D + 16 * hh))));
+            for (int hh = 0; hh < 2; hh++)
                 for (int v = 0; v < 4; v++)
-                    acc[hh][4 * h + v] = p6_finish_lane_avx2(gb, hh, 4 * h + v, ab, lane[hh][v], scale, acc[hh][4 * h + v]);
-            }
+                    acc[hh][4 * h + v] = p6_finish_lane_avx2(gb, hh, 4 * h + v, ab, lane[hh][v], scale[hh], acc[hh][4 * h + v]);
         }
     }
     for (int hh = 0; hh < 2; hh++) _mm256_storeu_ps(y + 8 * hh, p6_tree_avx2(acc[hh]));
