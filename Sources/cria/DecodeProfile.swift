@@ -20,13 +20,18 @@ struct DecodeProfile {
     let steps: Int
     let repetitions: Int
 
-    /// What a decode step reads of a mixture-of-experts block: the router, `expert_used_count`
-    /// experts (the first ones stand in for whichever a token picks: all have the same size) and
-    /// the shared expert.
-    func expertMatrices(_ e: ExpertLayerWeights?) -> [WeightMatrix] {
+    /// A layer's matrices that a decode step multiplies one by one: its projections and
+    /// feed-forward, and a mixture-of-experts block's router and shared expert.
+    func ownMatrices(_ l: LayerWeights) -> [WeightMatrix] {
+        let block = l.experts.map { [$0.router, $0.sharedGate, $0.sharedUp, $0.sharedDown, $0.sharedGateInput] } ?? []
+        return ([l.query, l.key, l.value, l.output, l.gate, l.up, l.down] + block).compactMap { $0 }
+    }
+
+    /// The routed experts a decode step reads: `expert_used_count` of them (the first ones stand
+    /// in for whichever a token picks: all have the same size).
+    func routedExperts(_ e: ExpertLayerWeights?) -> [WeightMatrix] {
         guard let e, let used = model.config.experts?.used else { return [] }
-        let routed = (0..<used).flatMap { [e.gate.expert($0), e.up.expert($0), e.down.expert($0)] }
-        return [e.router] + routed + [e.sharedGate, e.sharedUp, e.sharedDown, e.sharedGateInput].compactMap { $0 }
+        return (0..<used).flatMap { [e.gate.expert($0), e.up.expert($0), e.down.expert($0)] }
     }
 
     /// One product of a decode step with one row, run as the forward pass runs it.
@@ -36,23 +41,25 @@ struct DecodeProfile {
         let run: () -> Void
     }
 
-    /// The layers' products: each matrix alone, and a mixture-of-experts layer's routed experts
-    /// (the first `expert_used_count`) through `Matmul.multiplyExperts`, gate and up in one
-    /// parallel region and down in another, as the forward pass runs them (timed one matrix at a
-    /// time, 174 small expert products took longer than the whole step). `buffers` holds the
-    /// input row and outputs, sized by the caller.
+    /// y = W·x for one row, as the forward pass computes it.
+    func product(_ w: WeightMatrix, _ buffers: ProfileBuffers) -> Product {
+        let m = model, order = m.uniformOrder
+        return Product(type: w.type.name, bytes: w.rows * w.rowBytes) {
+            Matmul.multiply(w, buffers.input, batch: 1, into: buffers.output, pool: m.pool, path: m.kernelPath, orders: [order])
+        }
+    }
+
+    /// The layers' products: each of a layer's own matrices alone, and a mixture-of-experts
+    /// layer's routed experts (the first `expert_used_count`) through `Matmul.multiplyExperts`,
+    /// gate and up in one parallel region and down in another, as the forward pass runs them
+    /// (timed one matrix at a time, 174 small expert products took longer than the whole step).
+    /// `buffers` holds the input row and outputs, sized by the caller.
     func layerProducts(_ buffers: ProfileBuffers) -> [Product] {
         let m = model, order = m.uniformOrder
-        func dense(_ w: WeightMatrix) -> Product {
-            Product(type: w.type.name, bytes: w.rows * w.rowBytes) {
-                [order] in Matmul.multiply(w, buffers.input, batch: 1, into: buffers.output, pool: m.pool, path: m.kernelPath, orders: [order])
-            }
-        }
         var products: [Product] = []
         for l in m.weights.layers {
-            products += [l.query, l.key, l.value, l.output, l.gate, l.up, l.down].compactMap { $0 }.map(dense)
+            products += ownMatrices(l).map { product($0, buffers) }
             guard let e = l.experts, let used = m.config.experts?.used else { continue }
-            products += [e.router, e.sharedGate, e.sharedUp, e.sharedDown, e.sharedGateInput].compactMap { $0 }.map(dense)
             let selected = (0..<Int32(used)).map { $0 }
             let grouping = selected.withUnsafeBufferPointer {
                 ExpertGrouping(selected: $0.baseAddress!, tokens: 1, slots: used, expertCount: e.gate.count)
@@ -73,9 +80,7 @@ struct DecodeProfile {
     func run(token: (Int) -> Int32) throws {
         let m = model
         m.pool.activeThreads = m.threads
-        let layerMatrices = m.weights.layers.flatMap { l in
-            [l.query, l.key, l.value, l.output, l.gate, l.up, l.down].compactMap { $0 } + expertMatrices(l.experts)
-        }
+        let layerMatrices = m.weights.layers.flatMap { ownMatrices($0) + routedExperts($0.experts) }
         let regions = (layerMatrices + [m.weights.output]).map { UnsafeRawBufferPointer(start: $0.data, count: $0.rows * $0.rowBytes) }
         let bytes = regions.reduce(0) { $0 + $1.count }
         _ = MemoryBandwidth.read(regions, pool: m.pool)  // maps the pages in
@@ -97,12 +102,9 @@ struct DecodeProfile {
         let buffers = ProfileBuffers(model.config, inputWidth: (layerMatrices + [m.weights.output]).map(\.columns).max()!,
                                      outputRows: (layerMatrices + [m.weights.output]).map(\.rows).max()!)
         defer { buffers.deallocate() }
-        let head = m.weights.output
+        let head = m.weights.output, headProduct = product(head, buffers)
         let headSeconds = best {
-            for _ in 0..<steps {
-                Matmul.multiply(head, buffers.input, batch: 1, into: buffers.output, pool: m.pool, path: m.kernelPath,
-                                orders: [m.uniformOrder])
-            }
+            for _ in 0..<steps { headProduct.run() }
         } / Double(steps)
         let products = layerProducts(buffers)
         let layerSeconds = best {
