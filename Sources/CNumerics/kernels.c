@@ -97,6 +97,16 @@ void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out) {
     else to_f16_avx2(x, n, out);
 }
 
+void cn_swiglu(int path, const float *gate, const float *up, int n, float *out) {
+    if (path == CN_PATH_AVX512) swiglu_avx512(gate, up, n, out);
+    else swiglu_avx2(gate, up, n, out);
+}
+
+void cn_rope(int path, float *x, int heads, size_t stride, int dims, int neox, const float *cs) {
+    if (path == CN_PATH_AVX512) rope_avx512(x, heads, stride, dims, neox, cs);
+    else rope_avx2(x, heads, stride, dims, neox, cs);
+}
+
 __attribute__((target("avx2"))) static uint64_t read_checksum_avx2(const uint8_t *p, size_t n) {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = 0;
@@ -142,4 +152,6 @@ void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_
                          const float *sink, int hd, float *out, size_t out_stride) {}
 void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out) {}
 void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out) {}
+void cn_swiglu(int path, const float *gate, const float *up, int n, float *out) {}
+void cn_rope(int path, float *x, int heads, size_t stride, int dims, int neox, const float *cs) {}
 #endif

@@ -485,11 +485,13 @@ public final class TransformerModel: @unchecked Sendable {
                         RoPE.angles(position: Float(rows[i].position), dims: c.ropeDimensions, base: rope.base,
                                     scale: rope.scale, factors: factors, attentionFactor: rope.attentionFactor, yarn: rope.yarn,
                                     into: angles)
-                        for h in 0..<c.headCount { RoPE.apply(qi + h * hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles) }
+                        RoPE.apply(qi, heads: c.headCount, stride: hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles,
+                                   path: kernelPath)
                     }
                     if c.scalesQueries { for j in 0..<c.queryDimension { qi[j] *= c.attentionScale } }
                     if rotates {
-                        for h in 0..<c.headCountKV { RoPE.apply(ki + h * hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles) }
+                        RoPE.apply(ki, heads: c.headCountKV, stride: hd, dims: c.ropeDimensions, layout: c.ropeLayout, angles: angles,
+                                   path: kernelPath)
                     }
                 }
             }

@@ -265,8 +265,10 @@ public enum Attention {
 
     /// e^x as ggml_v_expf computes it with AVX-512: n = round(x·log2 e) (by adding 1.5·2^23),
     /// b = x − n·ln2 (two FMAs with ln2 split in two), a degree-5 polynomial in b by FMAs, then
-    /// 2^n applied with one rounding (scalef); |n| > 192 gives 0 for n ≤ 0, else ∞.
+    /// 2^n applied with one rounding (scalef); |n| > 192 gives 0 for n ≤ 0, else ∞. (Also the
+    /// SiLU's e^x: llama.cpp's vector SiLU uses the same function.)
     public static func exp(_ x: Float) -> Float {
+        if x.isNaN { return x }  // (Int32(n) below would trap)
         let r: Float = 0x1.8p23
         let z = r.addingProduct(x, 0x1.715476p+0)
         let n = z - r

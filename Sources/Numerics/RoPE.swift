@@ -1,3 +1,4 @@
+import CNumerics
 import Foundation
 
 /// Rotary position embedding, applied in place to one head vector.
@@ -70,6 +71,16 @@ public enum RoPE {
 
     /// Rotates the first `dims` elements of `x` by the precomputed angles, with the first product
     /// of each output fused as GCC compiles GGML's rotation (x0·c − x1·s → fma(x0, c, −x1·s)).
+    /// `apply` to `heads` vectors `x + h·stride`, in C where `path` has a kernel (the same bits).
+    public static func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, stride: Int, dims: Int, layout: Layout,
+                             angles cs: UnsafePointer<Float>, path: KernelPath) {
+        if path != .portable {
+            cn_rope(path.rawValue, x, Int32(heads), stride, Int32(dims), layout == .neox ? 1 : 0, cs)
+            return
+        }
+        for h in 0..<heads { apply(x + h * stride, dims: dims, layout: layout, angles: cs) }
+    }
+
     public static func apply(_ x: UnsafeMutablePointer<Float>, dims: Int, layout: Layout, angles cs: UnsafePointer<Float>) {
         let half = dims / 2
         for i in 0..<half {

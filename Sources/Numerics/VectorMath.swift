@@ -207,17 +207,21 @@ public enum VectorMath {
         }
     }
 
-    // out[i] = act(gate[i])·up[i]
+    // out[i] = act(gate[i])·up[i]: GELU through llama.cpp's f16 table; SiLU as llama.cpp's
+    // ggml_vec_swiglu_f32 (AVX-512 build): its vector e^x (Attention.exp) for whole blocks of 16,
+    // x/(1 + expf(−x)) for the rest. The C paths compute the same bits (cn_swiglu).
     public static func gatedActivation(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count n: Int,
                                        activation: Activation, into out: UnsafeMutablePointer<Float>,
                                        path: KernelPath = .portable) {
-        if path != .portable, activation == .gelu {
+        switch (activation, path) {
+        case (.gelu, .portable): for i in 0..<n { out[i] = gegluF16(gate[i], up[i]) }
+        case (.gelu, _):
             geluF16Table.withUnsafeBufferPointer { cn_gelu_f16_mul(path.rawValue, gate, up, Int32(n), $0.baseAddress!, out) }
-            return
-        }
-        switch activation {
-        case .gelu: for i in 0..<n { out[i] = gegluF16(gate[i], up[i]) }
-        case .silu: for i in 0..<n { out[i] = silu(gate[i]) * up[i] }
+        case (.silu, .portable):
+            let whole = n / 16 * 16
+            for i in 0..<whole { out[i] = gate[i] / (1 + Attention.exp(0 - gate[i])) * up[i] }
+            for i in whole..<n { out[i] = silu(gate[i]) * up[i] }
+        case (.silu, _): cn_swiglu(path.rawValue, gate, up, Int32(n), out)
         }
     }
 }

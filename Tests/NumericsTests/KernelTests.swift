@@ -398,6 +398,67 @@ import TestSupport
         let mismatches = (0..<gate.count).filter { out[$0].bitPattern != VectorMath.gegluF16(gate[$0], up[$0]).bitPattern }
         #expect(mismatches.isEmpty, "\(path): \(mismatches.count) differ, first at \(mismatches.first ?? -1)")
     }
+
+    /// SwiGLU (silu(gate)·up) gives the portable path's bits on every path: across the vector
+    /// e^x's far-range cases (|n| > 126 scaled by ldexpf, |n| > 192 → 0 or ∞), signed zeros,
+    /// subnormals, infinities and NaN, and in the libm tail after the last whole block of 16.
+    @Test(arguments: KernelDispatch.available)
+    func swigluMatchesPortable(_ path: KernelPath) {
+        var rng = SplitMix(seed: 21)
+        var gate = (0..<4000).map { Float($0 - 2000) / 16 }  // −125 … 125 in steps of 1/16
+        gate += [0, -0.0, 0x1p-133, -0x1p-133, 87.3, -87.3, 88.72, -88.72, 89.5, -89.5, 103.9, -103.9, 104.5, -104.5,
+                 133.2, -133.2, 140, -140, .infinity, -.infinity, .nan, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]
+        gate += (0..<1000).map { _ in Float(rng.unit() * 40 - 20) }
+        gate += [3.25, -7.5, 0.125]  // 5026 elements: a tail of 2 after the last block of 16
+        let up = gate.indices.map { Float($0 % 9) - 4.25 }
+        var got = [Float](repeating: .nan, count: gate.count), want = got
+        VectorMath.gatedActivation(gate: gate, up: up, count: gate.count, activation: .silu, into: &got, path: path)
+        VectorMath.gatedActivation(gate: gate, up: up, count: gate.count, activation: .silu, into: &want, path: .portable)
+        let mismatches = gate.indices.filter { got[$0].bitPattern != want[$0].bitPattern && !(got[$0].isNaN && want[$0].isNaN) }
+        #expect(mismatches.isEmpty, "\(path): \(mismatches.count) differ, first at \(mismatches.first.map { "gate \(gate[$0])" } ?? "-")")
+    }
+
+    /// ggml's exp polynomial over the SiLU's range too (its stated bound is 1.45 ulp plus the final
+    /// rounding): within 2 ulp (relative 2.5e-7) of the float64 e^x where the result is normal,
+    /// 1 at 0, 0 / ∞ where ggml's is, NaN for NaN.
+    @Test func expPolynomialCoversTheSiLURange() {
+        var x: Float = -87
+        while x <= 88.5 {
+            let e = Double(Attention.exp(x)), ref = Foundation.exp(Double(x))
+            #expect(abs(e - ref) <= 2.5e-7 * ref, "x \(x): \(e) vs \(ref)")
+            x += 0.0173
+        }
+        #expect(Attention.exp(0) == 1)
+        #expect(Attention.exp(-200) == 0 && Attention.exp(-.infinity) == 0)
+        #expect(Attention.exp(200) == .infinity && Attention.exp(.infinity) == .infinity)
+        #expect(Attention.exp(.nan).isNaN)
+        // deep in the subnormals: one rounding of j·2ⁿ, as scalef does
+        let tiny = Double(Attention.exp(-100)), ref = Foundation.exp(-100.0)
+        #expect(abs(tiny - ref) <= 0x1p-149, "\(tiny) vs \(ref)")
+    }
+
+    /// Multi-head RoPE in C gives `RoPE.apply`'s bits (both layouts, rotating all or part of a
+    /// head, head sizes with a scalar tail, heads further apart than their size).
+    @Test(arguments: KernelDispatch.available)
+    func ropeMatchesPortable(_ path: KernelPath) {
+        var rng = SplitMix(seed: 5)
+        for (dims, headSize, heads) in [(128, 128, 8), (64, 64, 3), (48, 72, 4), (10, 16, 2), (6, 6, 5)] {
+            for layout in [RoPE.Layout.normal, .neox] {
+                var cs = [Float](repeating: 0, count: dims)
+                RoPE.angles(position: 1234, dims: dims, base: 10000, into: &cs)
+                let x = (0..<heads * headSize).map { _ in Float(rng.unit() * 8 - 4) }
+                var got = x, want = x
+                cs.withUnsafeBufferPointer { c in
+                    RoPE.apply(&got, heads: heads, stride: headSize, dims: dims, layout: layout, angles: c.baseAddress!, path: path)
+                    want.withUnsafeMutableBufferPointer { w in
+                        for h in 0..<heads { RoPE.apply(w.baseAddress! + h * headSize, dims: dims, layout: layout, angles: c.baseAddress!) }
+                    }
+                }
+                let mismatches = x.indices.filter { got[$0].bitPattern != want[$0].bitPattern }
+                #expect(mismatches.isEmpty, "\(path) \(layout) dims \(dims): \(mismatches.count) differ")
+            }
+        }
+    }
 }
 
 

@@ -95,6 +95,14 @@ void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_
 /// out[i] = gelu16(gate[i])·up[i] with gelu16 read from a 65536-entry f16 table (x ≤ −10 → 0, x ≥ 10 → x).
 void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out);
 
+/// out[i] = silu(gate[i])·up[i] as llama.cpp's AVX-512 build computes it (its vector e^x for whole blocks of
+/// 16, libm's expf for the rest); the same bits on both paths and in VectorMath's portable version.
+void cn_swiglu(int path, const float *gate, const float *up, int n, float *out);
+
+/// RoPE.apply for `heads` vectors x + h·stride: the first `dims` elements rotated by the interleaved
+/// (cos, sin) angles `cs`, pairs (i, i + dims/2) when `neox`, else (2i, 2i + 1); RoPE.apply's bits.
+void cn_rope(int path, float *x, int heads, size_t stride, int dims, int neox, const float *cs);
+
 /// f32 → f16 (round to nearest even) and back, for KV-cache stores.
 void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out);
 
