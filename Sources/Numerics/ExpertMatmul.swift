@@ -137,7 +137,7 @@ extension Matmul {
         for (slot, e) in g.experts.enumerated() {
             let lo = g.starts[slot], count = g.starts[slot + 1] - lo
             for (w, y) in products {
-                multiplyFloat(w.expert(Int(e)), x + lo * k, batch: count, into: y + lo * w.rows, pool: pool)
+                multiplyFloat(w.expert(Int(e)), x + lo * k, batch: count, into: y + lo * w.rows, pool: pool, path: path)
             }
         }
     }

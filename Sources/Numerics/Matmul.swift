@@ -20,7 +20,7 @@ public enum Matmul {
         if let format = ActivationQuantization.format(for: w.type) {
             multiplyQuantized(w, x, batch: batch, activationFormat: format, into: y, pool: pool, path: path, orders: orders)
         } else {
-            multiplyFloat(w, x, batch: batch, into: y, pool: pool)
+            multiplyFloat(w, x, batch: batch, into: y, pool: pool, path: path)
         }
     }
 
@@ -114,15 +114,23 @@ public enum Matmul {
     }
 
     static func multiplyFloat(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int,
-                              into y: UnsafeMutablePointer<Float>, pool: ComputePool) {
+                              into y: UnsafeMutablePointer<Float>, pool: ComputePool, path: KernelPath = KernelDispatch.current) {
         let k = w.columns, m = w.rows
+        // (an F32 row is dotted where it lies: copying it first read the weights twice)
+        let inPlace = w.type == .f32 && path != .portable
         pool.parallelFor(m, minimumChunk: 16) { rows in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: k) { scratch in
-                let s = scratch.baseAddress!
                 for r in rows {
-                    w.dequantizeRow(r, into: s)
+                    let s: UnsafePointer<Float>
+                    if inPlace {
+                        s = w.row(r).assumingMemoryBound(to: Float.self)
+                    } else {
+                        w.dequantizeRow(r, into: scratch.baseAddress!)
+                        s = UnsafePointer(scratch.baseAddress!)
+                    }
                     for n in 0..<batch {
-                        y[n * m + r] = VectorMath.dot(s, x + n * k, count: k)
+                        y[n * m + r] = path == .portable ? VectorMath.dot(s, x + n * k, count: k)
+                                                         : cn_dot_f32(path.rawValue, s, x + n * k, Int32(k))
                     }
                 }
             }

@@ -510,4 +510,31 @@ import TestSupport
         }
         #expect((0..<rows).allSatisfy { single[$0].bitPattern == y[3 * rows + $0].bitPattern })
     }
+
+    /// Every path gives the portable path's bits for float weights (the C dot of an F32 row where
+    /// it lies, of an F16/BF16 row after widening it), at lengths around the 16- and 32-element steps.
+    @Test(arguments: [GGMLType.f32, .f16, .bf16])
+    func floatMatmulMatchesPortable(_ type: GGMLType) {
+        var rng = SplitMix(seed: UInt64(type.rawValue) + 5)
+        let pool = ComputePool(threads: 2)
+        for k in [1, 15, 16, 17, 31, 32, 33, 48, 100, 2048, 2050] {
+            let rows = 21, tokens = 3
+            let values = (0..<rows * k).map { _ in Float(rng.unit() * 2 - 1) * 1e3 }
+            let x = (0..<tokens * k).map { _ in Float(rng.unit() * 2 - 1) * 1e-3 }
+            let bytes = Self.stored(type, values)
+            bytes.withUnsafeBytes { wb in
+                let w = WeightMatrix(type: type, rows: rows, columns: k, data: wb.baseAddress!)
+                let results = KernelDispatch.available.map { path in
+                    var y = [Float](repeating: .nan, count: tokens * rows)
+                    y.withUnsafeMutableBufferPointer {
+                        Matmul.multiply(w, x, batch: tokens, into: $0.baseAddress!, pool: pool, path: path)
+                    }
+                    return y
+                }
+                for (path, y) in zip(KernelDispatch.available, results) {
+                    #expect(y.map(\.bitPattern) == results[0].map(\.bitPattern), "\(type.name) k \(k): \(path) differs from portable")
+                }
+            }
+        }
+    }
 }

@@ -103,6 +103,9 @@ void cn_swiglu(int path, const float *gate, const float *up, int n, float *out);
 /// (cos, sin) angles `cs`, pairs (i, i + dims/2) when `neox`, else (2i, 2i + 1); RoPE.apply's bits.
 void cn_rope(int path, float *x, int heads, size_t stride, int dims, int neox, const float *cs);
 
+/// VectorMath.dot (Σ a[i]·b[i] in its fixed order), the same bits.
+float cn_dot_f32(int path, const float *a, const float *b, int n);
+
 /// f32 → f16 (round to nearest even) and back, for KV-cache stores.
 void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out);
 
