@@ -193,11 +193,12 @@ public enum VectorMath {
 
     /// geluF16 of every f16 value (by bit pattern), as f16 bits: llama.cpp's table, built once.
     /// (Public for the Vulkan backend, whose GELU reads the same table.)
-    public static var geluF16Bits: [UInt16] { geluF16Table }
+    public static var geluF16Bits: [UInt16] { Array(geluF16Table[0..<65536]) }
 
+    // (one entry more, 0: the C kernels gather 4 bytes at an entry, which must stay inside)
     static let geluF16Table: [UInt16] = (0..<65536).map { h in
         Float16(gelu(Float(Float16(bitPattern: UInt16(h))))).bitPattern
-    }
+    } + [0]
 
     // x[i] = act(x[i]), in place; gelu as llama.cpp's CPU backend computes it (geluF16)
     public static func activate(_ x: UnsafeMutablePointer<Float>, count n: Int, activation: Activation) {

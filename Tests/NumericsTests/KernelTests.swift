@@ -391,11 +391,17 @@ import TestSupport
     /// The table-driven GEGLU gives the bits of `VectorMath.gegluF16` for every path.
     @Test(arguments: KernelDispatch.available)
     func geluTableMatchesGeluF16(_ path: KernelPath) {
-        let gate = (0..<4000).map { Float($0 - 2000) / 150 }  // −13.3 … 13.3, across both cut-offs
-        let up = (0..<4000).map { Float($0 % 7) - 3.5 }
+        // −13.3 … 13.3 across both cut-offs, then the cut-offs themselves, signed zeros, infinities,
+        // NaN, the f16 bit pattern 0xFFFF (the table's last entry) and a tail after the last 8
+        var gate = (0..<4000).map { Float($0 - 2000) / 150 }
+        gate += [10, -10, 0, -0.0, .infinity, -.infinity, .nan, Float(bitPattern: 0xFFFF_FFFF), 65504, -65504, 9.999, -9.999, 1e-8]
+        let up = gate.indices.map { Float($0 % 7) - 3.5 }
         var out = [Float](repeating: .nan, count: gate.count)
         VectorMath.gatedActivation(gate: gate, up: up, count: gate.count, activation: .gelu, into: &out, path: path)
-        let mismatches = (0..<gate.count).filter { out[$0].bitPattern != VectorMath.gegluF16(gate[$0], up[$0]).bitPattern }
+        let mismatches = gate.indices.filter {
+            let want = VectorMath.gegluF16(gate[$0], up[$0])
+            return out[$0].bitPattern != want.bitPattern && !(out[$0].isNaN && want.isNaN)
+        }
         #expect(mismatches.isEmpty, "\(path): \(mismatches.count) differ, first at \(mismatches.first ?? -1)")
     }
 

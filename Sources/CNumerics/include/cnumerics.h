@@ -92,7 +92,8 @@ void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_
                          const int32_t *positions, int cells, int window, float scale, float softcap,
                          const float *sink, int hd, float *out, size_t out_stride);
 
-/// out[i] = gelu16(gate[i])·up[i] with gelu16 read from a 65536-entry f16 table (x ≤ −10 → 0, x ≥ 10 → x).
+/// out[i] = gelu16(gate[i])·up[i] with gelu16 read from an f16 table of 65536 entries and one more (padding for
+/// 4-byte gathers) (x ≤ −10 → 0, x ≥ 10 → x).
 void cn_gelu_f16_mul(int path, const float *gate, const float *up, int n, const uint16_t *table, float *out);
 
 /// out[i] = silu(gate[i])·up[i] as llama.cpp's AVX-512 build computes it (its vector e^x for whole blocks of
