@@ -111,6 +111,16 @@ float cn_dot_f32(int path, const float *a, const float *b, int n) {
     return path == CN_PATH_AVX512 ? dot_f32_avx512(a, b, n) : dot_f32_avx2(a, b, n);
 }
 
+void cn_softmax(int path, const float *x, int n, float *y) {
+    if (path == CN_PATH_AVX512) softmax_rows_avx512(x, n, y);
+    else softmax_rows_avx2(x, n, y);
+}
+
+void cn_scale_add(int path, float *y, const float *x, float s, int n, int first) {
+    if (path == CN_PATH_AVX512) scale_add_avx512(y, x, s, n, first);
+    else scale_add_avx2(y, x, s, n, first);
+}
+
 __attribute__((target("avx2"))) static uint64_t read_checksum_avx2(const uint8_t *p, size_t n) {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = 0;
@@ -159,4 +169,6 @@ void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out) {}
 void cn_swiglu(int path, const float *gate, const float *up, int n, float *out) {}
 void cn_rope(int path, float *x, int heads, size_t stride, int dims, int neox, const float *cs) {}
 float cn_dot_f32(int path, const float *a, const float *b, int n) { return 0; }
+void cn_softmax(int path, const float *x, int n, float *y) {}
+void cn_scale_add(int path, float *y, const float *x, float s, int n, int first) {}
 #endif

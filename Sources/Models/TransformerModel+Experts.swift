@@ -48,7 +48,7 @@ extension TransformerModel {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: x.count) { scratch in
                 ExpertRouting.route(logits: logits + i * x.count, count: x.count, k: k, gating: x.gating,
                                     normalize: x.normalizesWeights, scale: x.weightScale, scratch: scratch.baseAddress!,
-                                    experts: e.selected + i * k, weights: e.weights + i * k)
+                                    experts: e.selected + i * k, weights: e.weights + i * k, path: kernelPath)
             }
         }
     }
@@ -73,12 +73,8 @@ extension TransformerModel {
             let ot = o + t * d
             for slot in 0..<k {
                 let pair = t * k + slot
-                let row = e.down + Int(g.positions[pair]) * d, weight = e.weights[pair]
-                if slot == 0 {
-                    for j in 0..<d { ot[j] = row[j] * weight }
-                } else {
-                    for j in 0..<d { ot[j] += row[j] * weight }
-                }
+                let row = e.down + Int(g.positions[pair]) * d
+                VectorMath.scaleAdd(ot, row, scale: e.weights[pair], count: d, first: slot == 0, path: kernelPath)
             }
         }
     }

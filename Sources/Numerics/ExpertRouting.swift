@@ -1,3 +1,4 @@
+import CNumerics
 import Foundation
 
 /// Mixture-of-experts routing of one token: from the router's logits (one per expert) to the
@@ -25,10 +26,11 @@ public enum ExpertRouting {
     /// on ties) into `experts` and their weights into `weights`. `scratch` holds `count` floats.
     public static func route(logits: UnsafePointer<Float>, count n: Int, k: Int, gating: Gating, normalize: Bool,
                              scale: Float, scratch: UnsafeMutablePointer<Float>,
-                             experts: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>) {
+                             experts: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>,
+                             path: KernelPath = .portable) {
         precondition(k >= 1 && k <= n, "top \(k) of \(n) experts")
         switch gating {
-        case .softmax: softmax(logits, count: n, into: scratch)
+        case .softmax: softmax(logits, count: n, into: scratch, path: path)
         case .sigmoid: for i in 0..<n { scratch[i] = 1 / (1 + expf(-logits[i])) }
         case .softmaxOfSelected: scratch.update(from: logits, count: n)
         }
@@ -36,7 +38,7 @@ public enum ExpertRouting {
         for j in 0..<k { weights[j] = scratch[Int(experts[j])] }
         if gating == .softmaxOfSelected {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: k) { selected in
-                softmax(weights, count: k, into: selected.baseAddress!)
+                softmax(weights, count: k, into: selected.baseAddress!, path: path)
                 weights.update(from: selected.baseAddress!, count: k)
             }
         }
@@ -48,7 +50,12 @@ public enum ExpertRouting {
     // 16-lane groups through ggml's exp polynomial, each group's tree sum added to an f64 total,
     // the remaining (< 16) elements through libm's expf one by one; then one f32 multiply by
     // f32(1/total).
-    public static func softmax(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>) {
+    public static func softmax(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>,
+                               path: KernelPath = .portable) {
+        if path != .portable {
+            cn_softmax(path.rawValue, x, Int32(n), y)
+            return
+        }
         var maxValue = -Float.infinity
         for i in 0..<n { maxValue = max(maxValue, x[i]) }
         var sum: Double = 0

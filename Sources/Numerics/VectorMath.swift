@@ -49,6 +49,19 @@ public enum VectorMath {
         }
     }
 
+    /// y[i] = x[i]·s (`first`) or y[i] += x[i]·s, the product rounded before the add; in C where
+    /// `path` has a kernel (the same bits).
+    public static func scaleAdd(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, scale s: Float, count n: Int,
+                                first: Bool, path: KernelPath) {
+        if path != .portable {
+            cn_scale_add(path.rawValue, y, x, s, Int32(n), first ? 1 : 0)
+        } else if first {
+            for j in 0..<n { y[j] = x[j] * s }
+        } else {
+            for j in 0..<n { y[j] += x[j] * s }
+        }
+    }
+
     // y[i] = x[i] / sqrt(mean(x²) + eps) · w[i]   (in place allowed: y may equal x)
     //
     // llama.cpp's arithmetic (ggml_compute_forward_rms_norm_f32 then the weight multiply): each

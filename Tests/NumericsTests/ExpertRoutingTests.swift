@@ -50,6 +50,39 @@ import TestSupport
         }
     }
 
+    /// The C softmax gives the portable one's bits on every path: lengths around the groups of 16,
+    /// spreads that underflow some weights, −∞ and NaN logits.
+    @Test(arguments: KernelDispatch.available)
+    func softmaxMatchesPortable(_ path: KernelPath) {
+        var rng = SplitMix(seed: 12)
+        for n in [1, 8, 15, 16, 17, 32, 60, 128, 129] {
+            for spread in [1.0, 30.0, 200.0] {
+                var x = (0..<n).map { _ in Float((rng.unit() * 2 - 1) * spread) }
+                if n > 10 { x[3] = -.infinity }
+                if n > 10 && spread == 200 { x[7] = .nan }  // (every weight NaN then)
+                var got = [Float](repeating: 0, count: n), want = got
+                ExpertRouting.softmax(x, count: n, into: &got, path: path)
+                ExpertRouting.softmax(x, count: n, into: &want, path: .portable)
+                let differ = (0..<n).filter { got[$0].bitPattern != want[$0].bitPattern && !(got[$0].isNaN && want[$0].isNaN) }
+                #expect(differ.isEmpty, "\(path) n \(n) spread \(spread): \(differ)")
+            }
+        }
+    }
+
+    /// The expert sum's scale-and-add gives the portable loop's bits on every path (with a tail).
+    @Test(arguments: KernelDispatch.available)
+    func scaleAddMatchesPortable(_ path: KernelPath) {
+        var rng = SplitMix(seed: 13)
+        let n = 2051
+        let x = (0..<n).map { _ in Float(rng.unit() * 2 - 1) }, start = (0..<n).map { _ in Float(rng.unit() * 2 - 1) }
+        for first in [true, false] {
+            var got = start, want = start
+            VectorMath.scaleAdd(&got, x, scale: 0.3721, count: n, first: first, path: path)
+            VectorMath.scaleAdd(&want, x, scale: 0.3721, count: n, first: first, path: .portable)
+            #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(path) first \(first)")
+        }
+    }
+
     @Test func routingPicksTheMostProbableExpertsAndRenormalizes() {
         let logits: [Float] = [0.5, 2.0, -1.0, 1.5, 0.0, 1.9]
         var scratch = [Float](repeating: 0, count: 6), experts = [Int32](repeating: -1, count: 3), weights = [Float](repeating: 0, count: 3)

@@ -107,6 +107,12 @@ void cn_rope(int path, float *x, int heads, size_t stride, int dims, int neox, c
 /// VectorMath.dot (Σ a[i]·b[i] in its fixed order), the same bits.
 float cn_dot_f32(int path, const float *a, const float *b, int n);
 
+/// ExpertRouting.softmax (ggml's soft_max order), the same bits: y may not overlap x.
+void cn_softmax(int path, const float *x, int n, float *y);
+
+/// y = x·s when `first`, else y += x·s (the product rounded, then the add): VectorMath.scaleAdd's bits.
+void cn_scale_add(int path, float *y, const float *x, float s, int n, int first);
+
 /// f32 → f16 (round to nearest even) and back, for KV-cache stores.
 void cn_f32_to_f16(int path, const float *x, int n, uint16_t *out);
 
