@@ -502,9 +502,12 @@ public final class TransformerModel: @unchecked Sendable {
     private func attend(_ layer: Int, _ pass: ForwardPass, into out: UnsafeMutablePointer<Float>) {
         let c = config, tiles = pass.schedule.attentionTiles, single = pass.schedule.singleRows
         // Single rows: a task takes all query heads of one KV head (each cached row read once for
-        // them), or one head when there are too few rows to keep the threads busy; each head's
-        // result is the same either way. Tiles: one task per tile and head.
-        let headsPerTask = single.count * c.headCountKV >= 2 * pool.threadCount ? c.headCount / c.headCountKV : 1
+        // them) when that gives every thread two tasks; otherwise the largest share of a KV head's
+        // queries that still gives every thread one (gemma's 4 heads on one KV head: 2 per task),
+        // down to one head. Each head's result is the same either way. Tiles: one task per tile and head.
+        let group = c.headCount / c.headCountKV
+        let headsPerTask = single.count * c.headCountKV >= 2 * pool.threadCount ? group
+            : (1...group).reversed().first { group % $0 == 0 && single.count * c.headCount / $0 >= pool.threadCount } ?? 1
         let tasksPerRow = c.headCount / headsPerTask
         let tiledTasks = tiles.count * c.headCount
         let scratchBytes = Attention.scratchBytes(heads: headsPerTask, headDimension: c.headDimension)
