@@ -58,7 +58,7 @@ public enum VectorMath {
         } else if first {
             for j in 0..<n { y[j] = x[j] * s }
         } else {
-            for j in 0..<n { y[j] += x[j] * s }
+            addScaled(y, x, scale: s, count: n)
         }
     }
 
