@@ -1,7 +1,8 @@
 // Persistent compute pool. The calling thread is worker 0. A region publishes (fn, ctx, tasks)
 // and bumps `generation`; workers spin on it briefly (cheap wake-up for back-to-back kernels),
-// then sleep on a condition variable so an idle engine costs no CPU. Tasks are handed out in
-// order by an atomic counter; which thread runs a task never changes its result.
+// then sleep on a condition variable so an idle engine costs no CPU. Tasks are handed out by
+// atomic counters, one per thread's segment (below); which thread runs a task never changes its
+// result.
 //
 // The generation word also carries the region's thread count (low 16 bits; CN_STOP ends the
 // workers). A worker that sits a region out is not waited for, so it may look at the pool
@@ -24,6 +25,18 @@
 enum { CN_SPIN = 2000 };  // tens of µs of pause instructions before sleeping (regions of one step follow within µs)
 enum { CN_COUNT_BITS = 16, CN_STOP = 0xFFFF };
 
+// A region's tasks are cut into one contiguous segment per thread. Thread i takes the tasks of
+// segment i in order, then helps finish the others from their fronts: each thread reads one long
+// run of the weights (a stream the hardware prefetcher follows) instead of jumping to every
+// other task, and a thread slowed by another process still leaves its tail to the rest.
+// Gemma 3 270M's decode on Zen 4 (`cria bench --profile`, alternating with the old hand-out of
+// every other task at 53-55 GB/s reads): its small layer products 2.36 -> 1.66-1.69 ms per token,
+// the Q5_0 ones 30-31 -> 40-46 GB/s.
+typedef struct {
+    _Alignas(64) _Atomic int64_t next;
+    int64_t end;
+} cn_segment;
+
 struct cn_pool {
     int size;
     pthread_t *threads;
@@ -31,20 +44,25 @@ struct cn_pool {
     pthread_cond_t wake;
     _Atomic uint64_t generation;
     _Atomic int sleepers;
-    _Atomic int64_t next;
     _Atomic int pending;
     cn_task_fn fn;
     void *ctx;
     int64_t tasks;
+    int segments;
+    cn_segment *segment;  // one per thread (size), each on its own cache line
 };
 
 typedef struct { cn_pool *pool; int id; } cn_worker_arg;
 
-static void cn_work(cn_pool *p) {
-    for (;;) {
-        int64_t t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (t >= p->tasks) break;
-        p->fn(p->ctx, t);
+static void cn_work(cn_pool *p, int id) {
+    const int n = p->segments;
+    for (int k = 0; k < n; k++) {
+        cn_segment *s = &p->segment[(id + k) % n];
+        for (;;) {
+            int64_t t = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed);
+            if (t >= s->end) break;
+            p->fn(p->ctx, t);
+        }
     }
 }
 
@@ -70,7 +88,7 @@ static void *cn_worker(void *arg) {
         int active = (int)(seen & CN_STOP);
         if (active == CN_STOP) return 0;
         if (a.id < active) {
-            cn_work(p);
+            cn_work(p, a.id);
             atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
         }
     }
@@ -82,6 +100,7 @@ cn_pool *cn_pool_create(int threads) {
     pthread_mutex_init(&p->mutex, 0);
     pthread_cond_init(&p->wake, 0);
     p->threads = calloc((size_t)p->size, sizeof(pthread_t));
+    p->segment = aligned_alloc(64, (size_t)p->size * sizeof(cn_segment));
     for (int i = 1; i < p->size; i++) {
         cn_worker_arg *arg = malloc(sizeof *arg);
         arg->pool = p;
@@ -108,6 +127,7 @@ void cn_pool_destroy(cn_pool *p) {
     pthread_mutex_destroy(&p->mutex);
     pthread_cond_destroy(&p->wake);
     free(p->threads);
+    free(p->segment);
     free(p);
 }
 
@@ -122,10 +142,14 @@ void cn_pool_run(cn_pool *p, int threads, cn_task_fn fn, void *ctx, int64_t task
     p->fn = fn;
     p->ctx = ctx;
     p->tasks = tasks;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    p->segments = threads;
+    for (int i = 0; i < threads; i++) {
+        atomic_store_explicit(&p->segment[i].next, tasks * i / threads, memory_order_relaxed);
+        p->segment[i].end = tasks * (i + 1) / threads;
+    }
     atomic_store_explicit(&p->pending, threads - 1, memory_order_relaxed);
     cn_publish(p, threads);
-    cn_work(p);
+    cn_work(p, 0);
     int spins = 0;
     while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) {
         if (++spins < CN_SPIN) CN_PAUSE();
