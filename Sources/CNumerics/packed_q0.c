@@ -433,19 +433,21 @@ static P0_AVX2 void p8_matmul_avx2(int nb, const uint8_t *p, int groups, const u
 // the eight-lane order needs three (a cvt and an FMA per lane), which is what prompts over Q5_0
 // weights were bound by.
 
-// Per activation row and block: −16·Σ q_a and d_a, the row's side of the product.
+// Per activation row and block: −16·Σ q_a and d_a (an f16 value, exact in f64), the row's side of
+// the product.
 typedef struct {
     int32_t corr;
-    float d;
+    double d;
 } p5t_act;
 
 // Eight rows' f64 accumulators (lo: rows 0–3, hi: 4–7) plus total · d_w · d_a: the f32 scales
-// d (8 rows' d_w) and da widen exactly, and every product is exact, so mul-then-add is one rounding.
+// d (8 rows' d_w) and da widen exactly, and every product is exact (d_w · d_a has 22 significant
+// bits, times the total at most 40), so the FMA's one rounding is the add's.
 static inline __attribute__((always_inline)) P0_AVX2 void p5t_add(__m256d *lo, __m256d *hi, __m256i total, __m256d dlo, __m256d dhi,
-                                                                  float da) {
-    const __m256d a = _mm256_set1_pd((double)da);
-    *lo = _mm256_add_pd(*lo, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(total)), _mm256_mul_pd(dlo, a)));
-    *hi = _mm256_add_pd(*hi, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(total, 1)), _mm256_mul_pd(dhi, a)));
+                                                                  double da) {
+    const __m256d a = _mm256_set1_pd(da);
+    *lo = _mm256_fmadd_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(total)), _mm256_mul_pd(dlo, a), *lo);
+    *hi = _mm256_fmadd_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(total, 1)), _mm256_mul_pd(dhi, a), *hi);
 }
 
 static inline __attribute__((always_inline)) P0_AVX2 void p5t_store(__m256d lo, __m256d hi, float *y) {
@@ -628,7 +630,7 @@ static inline __attribute__((always_inline)) P8_TARGET void p5z_block(const __m5
                                                                      const p5t_act *x, __m512d *lo, __m512d *hi) {
     __m512i s = _mm512_set1_epi32(x->corr);
     for (int j = 0; j < 8; j++) s = _mm512_dpbusd_epi32(s, u[j], _mm512_set1_epi32(p8_load32(ab + 4 * j)));
-    const __m512d a = _mm512_set1_pd((double)x->d);
+    const __m512d a = _mm512_set1_pd(x->d);
     *lo = _mm512_fmadd_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(s)), dlo), a, *lo);
     *hi = _mm512_fmadd_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(s, 1)), dhi), a, *hi);
 }
