@@ -1,5 +1,5 @@
-// Persistent compute pool. The calling thread is worker 0. A region publishes (fn, ctx, tasks)
-// and bumps `generation`; workers spin on it briefly (cheap wake-up for back-to-back kernels),
+// Persistent compute pool. The calling thread is worker 0. A region publishes (fn, ctx and its task
+// segments) and bumps `generation`; workers spin on it briefly (cheap wake-up for back-to-back kernels),
 // then sleep on a condition variable so an idle engine costs no CPU. Tasks are handed out by
 // atomic counters, one per thread's segment (below); which thread runs a task never changes its
 // result.
@@ -47,7 +47,6 @@ struct cn_pool {
     _Atomic int pending;
     cn_task_fn fn;
     void *ctx;
-    int64_t tasks;
     int segments;
     cn_segment *segment;  // one per thread (size), each on its own cache line
 };
@@ -141,7 +140,6 @@ void cn_pool_run(cn_pool *p, int threads, cn_task_fn fn, void *ctx, int64_t task
     }
     p->fn = fn;
     p->ctx = ctx;
-    p->tasks = tasks;
     p->segments = threads;
     for (int i = 0; i < threads; i++) {
         atomic_store_explicit(&p->segment[i].next, tasks * i / threads, memory_order_relaxed);
