@@ -78,6 +78,17 @@ void cn_attend_heads(int path, int key_type, int value_type, const float *q, siz
                      query_pos, window, scale, softcap, sinks, hd, scratch, out, out_stride);
 }
 
+void cn_attend_rows(int path, int key_type, int value_type, int count, const float *q, size_t q_row_stride, const int32_t *rows,
+                    const int32_t *query_pos, size_t q_stride, int heads, const void *keys, size_t key_stride, const void *values,
+                    size_t value_stride, const int32_t *positions, int cells, int window, float scale, float softcap,
+                    const float *sinks, int hd, void *scratch, float *out, size_t out_row_stride, size_t out_stride) {
+    if (path == CN_PATH_AVX512)
+        attend_rows_avx512(key_type, value_type, count, q, q_row_stride, rows, query_pos, q_stride, heads, keys, key_stride, values,
+                           value_stride, positions, cells, window, scale, softcap, sinks, hd, scratch, out, out_row_stride, out_stride);
+    else attend_rows_avx2(key_type, value_type, count, q, q_row_stride, rows, query_pos, q_stride, heads, keys, key_stride, values,
+                          value_stride, positions, cells, window, scale, softcap, sinks, hd, scratch, out, out_row_stride, out_stride);
+}
+
 void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_t *rows, const int32_t *query_pos,
                          int count, const uint16_t *keys, const uint16_t *values, size_t stride,
                          const int32_t *positions, int cells, int window, float scale, float softcap,
@@ -160,6 +171,10 @@ void cn_attend_heads(int path, int key_type, int value_type, const float *q, siz
                      const void *keys, size_t key_stride, const void *values, size_t value_stride,
                      const int32_t *positions, int cells, int32_t query_pos, int window, float scale, float softcap,
                      const float *sinks, int hd, void *scratch, float *out, size_t out_stride) {}
+void cn_attend_rows(int path, int key_type, int value_type, int count, const float *q, size_t q_row_stride, const int32_t *rows,
+                    const int32_t *query_pos, size_t q_stride, int heads, const void *keys, size_t key_stride, const void *values,
+                    size_t value_stride, const int32_t *positions, int cells, int window, float scale, float softcap,
+                    const float *sinks, int hd, void *scratch, float *out, size_t out_row_stride, size_t out_stride) {}
 void cn_attend_tiled_f16(int path, const float *q, size_t q_stride, const int32_t *rows, const int32_t *query_pos,
                          int count, const uint16_t *keys, const uint16_t *values, size_t stride,
                          const int32_t *positions, int cells, int window, float scale, float softcap,

@@ -15,14 +15,19 @@ struct ForwardSchedule {
     var attentionTiles: [[Int32]] = []
     /// The positions of each tile's rows, in the same order.
     var attentionTilePositions: [[Int32]] = []
-    /// Rows attended one at a time.
-    var singleRows: [Int] = []
+    /// Rows attended one at a time, in blocks of consecutive rows of one sequence (at most
+    /// `attentionRowBlock`): a block's rows share each chunk of converted value rows
+    /// (`Attention.attendRows`), each row's numbers being those it gets alone.
+    var singleRowBlocks: [[Int32]] = []
+
+    /// Rows per block of `singleRowBlocks`: a prompt's rows share the value conversion eight ways.
+    static let attentionRowBlock = 8
 
     /// `tiledAttention`: whether the cache's formats allow tiles (llama.cpp tiles f16 caches only).
     init(_ batch: Batch, numerics: NumericsMode, microBatchSize: Int, tiledAttention: Bool = true) {
         rowOrders = Array(repeating: [], count: batch.count)
         guard numerics == .llamaCpp else {
-            singleRows = Array(batch.rows.indices)
+            addSingleRows(batch.rows.indices.map(Int32.init), batch)
             return
         }
         for group in Self.microBatchGroups(batch, size: microBatchSize) {
@@ -41,7 +46,20 @@ struct ForwardSchedule {
                     attentionTilePositions.append(tile.map { batch.rows[Int($0)].position })
                 }
             } else {
-                singleRows += group.map(Int.init)
+                addSingleRows(group, batch)
+            }
+        }
+    }
+
+    /// Appends `rows` (batch indices) to the blocks: each row joins the last block when that block is
+    /// of the same sequence, ends at the previous row and is not full.
+    private mutating func addSingleRows(_ rows: [Int32], _ batch: Batch) {
+        for i in rows {
+            if let last = singleRowBlocks.last, let previous = last.last, last.count < Self.attentionRowBlock,
+               previous + 1 == i, batch.rows[Int(previous)].sequence == batch.rows[Int(i)].sequence {
+                singleRowBlocks[singleRowBlocks.count - 1].append(i)
+            } else {
+                singleRowBlocks.append([i])
             }
         }
     }

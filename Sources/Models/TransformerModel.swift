@@ -500,18 +500,20 @@ public final class TransformerModel: @unchecked Sendable {
 
     // out = Σ_c softmax_c(scale·q·k_c)·v_c over the cells the row may see (causal, sliding window)
     private func attend(_ layer: Int, _ pass: ForwardPass, into out: UnsafeMutablePointer<Float>) {
-        let c = config, tiles = pass.schedule.attentionTiles, single = pass.schedule.singleRows
-        // Single rows: a task takes all query heads of one KV head (each cached row read once for
-        // them) when that gives every thread two tasks; otherwise the largest share of a KV head's
-        // queries that still gives every thread one (gemma's 4 heads on one KV head: 2 per task),
-        // down to one head. Each head's result is the same either way. Tiles: one task per tile and head.
+        let c = config, tiles = pass.schedule.attentionTiles, blocks = pass.schedule.singleRowBlocks
+        // Single rows, in blocks of one sequence's consecutive rows: a task takes all query heads of
+        // one KV head (each cached row read once for them) when that gives every thread two tasks;
+        // otherwise the largest share of a KV head's queries that still gives every thread one
+        // (gemma's 4 heads on one KV head: 2 per task), down to one head. Each head's result is
+        // the same either way. Tiles: one task per tile and head.
         let group = c.headCount / c.headCountKV
-        let headsPerTask = single.count * c.headCountKV >= 2 * pool.threadCount ? group
-            : (1...group).reversed().first { group % $0 == 0 && single.count * c.headCount / $0 >= pool.threadCount } ?? 1
-        let tasksPerRow = c.headCount / headsPerTask
+        let headsPerTask = blocks.count * c.headCountKV >= 2 * pool.threadCount ? group
+            : (1...group).reversed().first { group % $0 == 0 && blocks.count * c.headCount / $0 >= pool.threadCount } ?? 1
+        let tasksPerBlock = c.headCount / headsPerTask
         let tiledTasks = tiles.count * c.headCount
-        let scratchBytes = Attention.scratchBytes(heads: headsPerTask, headDimension: c.headDimension)
-        pool.parallelFor(tiledTasks + single.count * tasksPerRow) { range in
+        let largest = blocks.map(\.count).max() ?? 1
+        let scratchBytes = largest * Attention.scratchBytes(heads: headsPerTask, headDimension: c.headDimension)
+        pool.parallelFor(tiledTasks + blocks.count * tasksPerBlock) { range in
             withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 64) { scratch in
                 for task in range {
                     if task < tiledTasks {
@@ -520,33 +522,41 @@ public final class TransformerModel: @unchecked Sendable {
                                    layer: layer, pass, into: out)
                     } else {
                         let rest = task - tiledTasks
-                        attendRow(single[rest / tasksPerRow], heads: (rest % tasksPerRow) * headsPerTask,
-                                  count: headsPerTask, layer: layer, pass, scratch: scratch.baseAddress!, into: out)
+                        attendRows(blocks[rest / tasksPerBlock], heads: (rest % tasksPerBlock) * headsPerTask,
+                                   count: headsPerTask, layer: layer, pass, scratch: scratch.baseAddress!, into: out)
                     }
                 }
             }
         }
     }
 
-    /// Query heads `first ..< first + count` (sharing one KV head) of batch row `i`.
-    private func attendRow(_ i: Int, heads first: Int, count: Int, layer: Int, _ pass: ForwardPass,
-                           scratch: UnsafeMutableRawPointer, into out: UnsafeMutablePointer<Float>) {
+    /// Query heads `first ..< first + count` (sharing one KV head) of batch rows `rows`, consecutive
+    /// rows of one sequence.
+    private func attendRows(_ rows: [Int32], heads first: Int, count: Int, layer: Int, _ pass: ForwardPass,
+                            scratch: UnsafeMutableRawPointer, into out: UnsafeMutablePointer<Float>) {
         let c = config, hd = c.headDimension
-        let (seq, _) = pass.cells[i]
+        let (seq, _) = pass.cells[Int(rows[0])]
         let kvHead = first / (c.headCount / c.headCountKV), cache = pass.cache
-        let rows = Attention.CachedRows(
+        let cached = Attention.CachedRows(
             keys: seq.key(layer: layer, cell: 0) + kvHead * KVCacheFormats.rowBytes(cache.keyType, count: hd),
             keyType: cache.keyType, keyStride: cache.keyRowBytes,
             values: seq.value(layer: layer, cell: 0) + kvHead * KVCacheFormats.rowBytes(cache.valueType, count: hd),
             valueType: cache.valueType, valueStride: cache.valueRowBytes)
-        withSinks(layer) { sinks in
-            Attention.attendHeads(
-                queries: pass.scratch.q + i * c.queryDimension + first * hd, queryStride: hd, heads: count,
-                rows: rows, positions: seq.positions, cellCount: seq.count,
-                queryPosition: config.causalAttention ? pass.batch.rows[i].position : Int32.max,
-                window: window(layer), scale: scoreScale,
-                softcap: config.attentionSoftcap ?? 0, sinks: sinks.map { $0 + first }, headDimension: hd, scratch: scratch,
-                into: out + i * c.queryDimension + first * hd, outputStride: hd, path: kernelPath)
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: rows.count) { queryPositions in
+            for (r, i) in rows.enumerated() {
+                queryPositions[r] = config.causalAttention ? pass.batch.rows[Int(i)].position : Int32.max
+            }
+            rows.withUnsafeBufferPointer { rowIndices in
+                withSinks(layer) { sinks in
+                    Attention.attendRows(
+                        queries: pass.scratch.q + first * hd, queryRowStride: c.queryDimension, rows: rowIndices.baseAddress!,
+                        queryPositions: queryPositions.baseAddress!, count: rows.count, queryStride: hd, heads: count,
+                        cache: cached, positions: seq.positions, cellCount: seq.count, window: window(layer), scale: scoreScale,
+                        softcap: config.attentionSoftcap ?? 0, sinks: sinks.map { $0 + first }, headDimension: hd,
+                        scratch: scratch, into: out + first * hd, outputRowStride: c.queryDimension, outputStride: hd,
+                        path: kernelPath)
+                }
+            }
         }
     }
 

@@ -173,6 +173,35 @@ public enum Attention {
             return Float(r)
         }
     }
+    /// `attendHeads` for `count` query rows of one sequence at once: row r's heads at
+    /// `q + rows[r]·queryRowStride` (`queryStride` apart), at position `queryPositions[r]`, its output
+    /// at `out + rows[r]·outputRowStride` (`outputStride` apart). Each row gets exactly the bits
+    /// `attendHeads` gives it alone; over an f16 cache the AVX-512 path converts each chunk of value
+    /// rows to f32 once for all the rows instead of once per row. `scratch`: `count` ×
+    /// `scratchBytes(heads:headDimension:)`.
+    public static func attendRows(queries q: UnsafePointer<Float>, queryRowStride: Int, rows: UnsafePointer<Int32>,
+                                  queryPositions: UnsafePointer<Int32>, count: Int, queryStride: Int, heads: Int,
+                                  cache: CachedRows, positions: UnsafePointer<Int32>, cellCount: Int, window: Int?,
+                                  scale: Float, softcap: Float = 0, sinks: UnsafePointer<Float>? = nil, headDimension hd: Int,
+                                  scratch: UnsafeMutableRawPointer, into out: UnsafeMutablePointer<Float>,
+                                  outputRowStride: Int, outputStride: Int, path: KernelPath = .portable) {
+        if path != .portable {
+            cn_attend_rows(path.rawValue, Int32(cache.keyType.rawValue), Int32(cache.valueType.rawValue), Int32(count), q,
+                           queryRowStride, rows, queryPositions, queryStride, Int32(heads), cache.keys, cache.keyStride,
+                           cache.values, cache.valueStride, positions, Int32(cellCount), Int32(window ?? 0),
+                           softcap != 0 ? scale / softcap : scale, softcap, sinks, Int32(hd), scratch, out, outputRowStride,
+                           outputStride)
+            return
+        }
+        let per = scratchBytes(heads: heads, headDimension: hd)
+        for r in 0..<count {
+            attendHeads(queries: q + Int(rows[r]) * queryRowStride, queryStride: queryStride, heads: heads, rows: cache,
+                        positions: positions, cellCount: cellCount, queryPosition: queryPositions[r], window: window,
+                        scale: scale, softcap: softcap, sinks: sinks, headDimension: hd, scratch: scratch + r * per,
+                        into: out + Int(rows[r]) * outputRowStride, outputStride: outputStride, path: path)
+        }
+    }
+
     /// Query rows per tile (and cells per KV tile) of `attendTiled`; llama.cpp uses the tiled
     /// path for a batch with at least this many query rows.
     public static let tileRows = 64

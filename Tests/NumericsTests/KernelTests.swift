@@ -312,6 +312,99 @@ import TestSupport
         }
     }
 
+    /// Several query rows of one sequence at once (`attendRows`: on AVX-512 an f16 cache's value
+    /// rows are converted once per chunk for all of them): every row gets the bits `attendHeads`
+    /// gives it alone on the portable path — for rows whose visible cells differ (causal, sliding
+    /// window), cells unsorted by position and spanning several chunks, rows in any batch order,
+    /// head counts and sizes the AVX-512 kernel takes and ones it leaves to the row loop (72, 20
+    /// heads), a soft-cap, sinks, and a Q8_0 cache.
+    @Test(arguments: KernelDispatch.available)
+    func rowsOfOneSequenceMatchEachRowAlone(_ path: KernelPath) {
+        var rng = SplitMix(seed: 11)
+        func r() -> Float { Float(rng.next() % 20001) / 10000 - 1 }
+        let cases: [(hd: Int, heads: Int, cells: Int, window: Int?, softcap: Float, sinks: Bool, q8: Bool)] = [
+            (256, 4, 300, nil, 0, false, false), (128, 2, 140, 37, 0, false, false), (64, 16, 90, nil, 0.5, false, false),
+            (128, 3, 260, nil, 0, true, false), (72, 2, 50, nil, 0, false, false), (64, 20, 40, nil, 0, false, false),
+            (64, 2, 70, 20, 0, false, true),
+        ]
+        for c in cases {
+            let rowCount = 7, batchRows = 9, hd = c.hd, heads = c.heads
+            let rowStride = heads * hd + 5  // rows of the batch, heads hd apart within a row
+            let q = (0..<batchRows * rowStride).map { _ in r() * 2 }
+            let kvStride = hd + 3  // elements between cached rows
+            let keys = (0..<c.cells * kvStride).map { _ in Float16(r()) }
+            let values = (0..<c.cells * kvStride).map { _ in Float16(r()) }
+            // positions 0..<cells with the last ten cells moved to the front
+            let positions = (0..<Int32(c.cells)).map { ($0 + 10) % Int32(c.cells) }
+            let rows: [Int32] = [8, 1, 3, 0, 6, 2, 5]  // batch rows, not in order
+            let queryPositions = [c.cells - 1, 0, 11, c.cells / 2, c.cells + 5, c.cells * 3 / 4, 64 % c.cells].map(Int32.init)
+            let sinks = (0..<heads).map { _ in r() * 3 }
+            let q8Row = hd / 32 * GGMLType.q8_0.typeSize
+            var quantizedKeys = [UInt8](repeating: 0, count: c.cells * q8Row), quantizedValues = quantizedKeys
+            if c.q8 {
+                for i in 0..<c.cells {
+                    let k = (0..<hd).map { Float(keys[i * kvStride + $0]) }, v = (0..<hd).map { Float(values[i * kvStride + $0]) }
+                    quantizedKeys.withUnsafeMutableBytes { ActivationQuantization.quantize(k, count: hd, format: .q8_0, into: $0.baseAddress! + i * q8Row) }
+                    quantizedValues.withUnsafeMutableBytes { ActivationQuantization.quantize(v, count: hd, format: .q8_0, into: $0.baseAddress! + i * q8Row) }
+                }
+            }
+            let perRow = Attention.scratchBytes(heads: heads, headDimension: hd)
+            var scratch = [UInt8](repeating: 0, count: rowCount * perRow)
+            var expected = [Float](repeating: .nan, count: batchRows * rowStride), got = expected
+            keys.withUnsafeBytes { kb in
+                values.withUnsafeBytes { vb in
+                    quantizedKeys.withUnsafeBytes { qkb in
+                        quantizedValues.withUnsafeBytes { qvb in
+                            let cache = c.q8
+                                ? Attention.CachedRows(keys: qkb.baseAddress!, keyType: .q8_0, keyStride: q8Row,
+                                                       values: qvb.baseAddress!, valueType: .q8_0, valueStride: q8Row)
+                                : Attention.CachedRows(keys: kb.baseAddress!, keyType: .f16, keyStride: 2 * kvStride,
+                                                       values: vb.baseAddress!, valueType: .f16, valueStride: 2 * kvStride)
+                            sinks.withUnsafeBufferPointer { sinkValues in
+                                let sinkPointer = c.sinks ? sinkValues.baseAddress : nil
+                                scratch.withUnsafeMutableBytes { s in
+                                    q.withUnsafeBufferPointer { qb in
+                                        expected.withUnsafeMutableBufferPointer { o in
+                                            for (i, row) in rows.enumerated() {
+                                                Attention.attendHeads(
+                                                    queries: qb.baseAddress! + Int(row) * rowStride, queryStride: hd, heads: heads,
+                                                    rows: cache, positions: positions, cellCount: c.cells,
+                                                    queryPosition: queryPositions[i], window: c.window, scale: 0.125,
+                                                    softcap: c.softcap, sinks: sinkPointer, headDimension: hd, scratch: s.baseAddress!,
+                                                    into: o.baseAddress! + Int(row) * rowStride, outputStride: hd, path: .portable)
+                                            }
+                                        }
+                                        got.withUnsafeMutableBufferPointer { o in
+                                            Attention.attendRows(
+                                                queries: qb.baseAddress!, queryRowStride: rowStride, rows: rows,
+                                                queryPositions: queryPositions, count: rowCount, queryStride: hd, heads: heads,
+                                                cache: cache, positions: positions, cellCount: c.cells, window: c.window,
+                                                scale: 0.125, softcap: c.softcap, sinks: sinkPointer, headDimension: hd,
+                                                scratch: s.baseAddress!, into: o.baseAddress!, outputRowStride: rowStride,
+                                                outputStride: hd, path: path)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let label = "\(path) hd \(hd) heads \(heads) cells \(c.cells) window \(String(describing: c.window)) softcap \(c.softcap) sinks \(c.sinks) q8 \(c.q8)"
+            for row in rows.map(Int.init) {
+                let range = row * rowStride..<row * rowStride + heads * hd
+                let differing = zip(expected[range], got[range]).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(label) row \(row): \(differing) of \(heads * hd) outputs differ")
+                #expect(expected[range].contains { $0 != 0 }, "\(label) row \(row) sees cells")
+            }
+            // rows the call was not given are left alone
+            for row in 0..<batchRows where !rows.contains(Int32(row)) {
+                let untouched = got[row * rowStride..<(row + 1) * rowStride].allSatisfy { $0.isNaN }
+                #expect(untouched, "\(label): row \(row) untouched")
+            }
+        }
+    }
+
     /// Tiled attention (many rows of one sequence): each path gives the portable loop's bits,
     /// for full and partial query tiles and cell tiles, scattered rows, gaps in positions, with and
     /// without a window, with and without a score soft-cap; and the result is close to a float64

@@ -76,11 +76,21 @@ void cn_quantize_q8_K(int path, const float *x, int count, void *out);
 /// output goes to out + h·out_stride. With softcap ≠ 0 a score becomes softcap·tanhf(q·k·scale)
 /// (the caller has already divided scale by softcap, as ggml does). `sinks` (NULL: none) holds one
 /// sink logit per head, joining each softmax's denominator after the cells (gpt-oss).
-/// `scratch` holds 2·heads·hd + hd floats.
+/// `scratch` holds 2·heads·hd + hd + 2·heads floats (Attention.scratchBytes).
 void cn_attend_heads(int path, int key_type, int value_type, const float *q, size_t q_stride, int heads,
                      const void *keys, size_t key_stride, const void *values, size_t value_stride,
                      const int32_t *positions, int cells, int32_t query_pos, int window, float scale, float softcap,
                      const float *sinks, int hd, void *scratch, float *out, size_t out_stride);
+
+/// cn_attend_heads for `count` query rows of one sequence at once (row r's heads at
+/// q + rows[r]·q_row_stride + h·q_stride, position query_pos[r]; output at
+/// out + rows[r]·out_row_stride + h·out_stride): each row gets exactly the bits it gets alone, and
+/// with f16 K and V the rows share each chunk's value rows converted to f32. `scratch` holds
+/// `count` times cn_attend_heads' scratch, one after another.
+void cn_attend_rows(int path, int key_type, int value_type, int count, const float *q, size_t q_row_stride, const int32_t *rows,
+                    const int32_t *query_pos, size_t q_stride, int heads, const void *keys, size_t key_stride, const void *values,
+                    size_t value_stride, const int32_t *positions, int cells, int window, float scale, float softcap,
+                    const float *sinks, int hd, void *scratch, float *out, size_t out_row_stride, size_t out_stride);
 
 /// One query head for `count` ≤ 64 query rows of one sequence (row rows[i] at q + rows[i]·q_stride,
 /// position query_pos[i]; output at out + rows[i]·out_stride) in llama.cpp's tiled CPU
