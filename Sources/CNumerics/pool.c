@@ -8,8 +8,19 @@
 // workers). A worker that sits a region out is not waited for, so it may look at the pool
 // only after the caller has published the next region; reading the count from the very value
 // it woke on (instead of a separate field the caller may already have overwritten) keeps it
-// from joining, or acknowledging, a region that is not the one it saw (ThreadSanitizer found
-// the race on the separate field).
+// from joining a region that is not the one it saw (ThreadSanitizer found the race on the
+// separate field).
+//
+// A region ends when its tasks are done, not when every worker has looked in: a worker the OS
+// has not scheduled yet (another process on the core, or more threads than cores) would
+// otherwise hold up every region of every step until it runs, and two threads sharing a core
+// with one other busy process decoded slower than one thread alone. So a worker enters a
+// region by raising `inside` and then checking that the region it woke for is still `open`.
+// When the caller's own pass returns, every task has been taken (it takes over what is left of
+// every segment); it clears `open` and waits only for the workers inside, which are finishing
+// tasks they took or are between two instructions. Both sides use sequentially consistent
+// operations for that pair, so either the worker sees the region closed or the caller sees the
+// worker inside.
 #include "cnumerics.h"
 #include <pthread.h>
 #include <sched.h>
@@ -44,7 +55,9 @@ struct cn_pool {
     pthread_cond_t wake;
     _Atomic uint64_t generation;
     _Atomic int sleepers;
-    _Atomic int pending;
+    _Alignas(64) _Atomic uint64_t open;  // the generation whose region workers may still enter; 0 once closed
+    _Atomic int inside;                  // workers inside a region's tasks
+    _Atomic int held;                    // a worker id told to wait before entering (tests), 0 for none
     cn_task_fn fn;
     void *ctx;
     int segments;
@@ -87,8 +100,10 @@ static void *cn_worker(void *arg) {
         int active = (int)(seen & CN_STOP);
         if (active == CN_STOP) return 0;
         if (a.id < active) {
-            cn_work(p, a.id);
-            atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+            while (atomic_load_explicit(&p->held, memory_order_relaxed) == a.id) sched_yield();
+            atomic_fetch_add_explicit(&p->inside, 1, memory_order_seq_cst);
+            if (atomic_load_explicit(&p->open, memory_order_seq_cst) == seen) cn_work(p, a.id);
+            atomic_fetch_sub_explicit(&p->inside, 1, memory_order_release);
         }
     }
 }
@@ -104,16 +119,24 @@ cn_pool *cn_pool_create(int threads) {
         cn_worker_arg *arg = malloc(sizeof *arg);
         arg->pool = p;
         arg->id = i;
-        pthread_create(&p->threads[i], 0, cn_worker, arg);
+        if (pthread_create(&p->threads[i], 0, cn_worker, arg) != 0) {
+            // Out of threads (a process limit): run with the ones that started.
+            free(arg);
+            p->size = i;
+            break;
+        }
     }
     return p;
 }
+
+int cn_pool_size(const cn_pool *p) { return p->size; }
 
 // Only the pool's caller publishes, so load-then-store is not a lost update.
 static void cn_publish(cn_pool *p, int active) {
     pthread_mutex_lock(&p->mutex);
     uint64_t g = atomic_load_explicit(&p->generation, memory_order_relaxed);
     uint64_t next = ((g >> CN_COUNT_BITS) + 1) << CN_COUNT_BITS | (uint64_t)active;
+    atomic_store_explicit(&p->open, next, memory_order_relaxed);  // published by the release store below
     atomic_store_explicit(&p->generation, next, memory_order_release);
     if (atomic_load(&p->sleepers) > 0) pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mutex);
@@ -145,12 +168,16 @@ void cn_pool_run(cn_pool *p, int threads, cn_task_fn fn, void *ctx, int64_t task
         atomic_store_explicit(&p->segment[i].next, tasks * i / threads, memory_order_relaxed);
         p->segment[i].end = tasks * (i + 1) / threads;
     }
-    atomic_store_explicit(&p->pending, threads - 1, memory_order_relaxed);
     cn_publish(p, threads);
     cn_work(p, 0);
+    atomic_store_explicit(&p->open, 0, memory_order_seq_cst);
     int spins = 0;
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) {
+    while (atomic_load_explicit(&p->inside, memory_order_seq_cst) != 0) {
         if (++spins < CN_SPIN) CN_PAUSE();
         else sched_yield();
     }
+}
+
+void cn_pool_hold_worker(cn_pool *p, int id) {
+    atomic_store_explicit(&p->held, id, memory_order_relaxed);
 }

@@ -16,9 +16,9 @@ public final class ComputePool: @unchecked Sendable {
     private var scratchBytes = 0
 
     public init(threads: Int) {
-        threadCount = max(1, threads)
+        pool = cn_pool_create(Int32(clamping: max(1, threads)))
+        threadCount = Int(cn_pool_size(pool))
         activeThreads = threadCount
-        pool = cn_pool_create(Int32(threadCount))
     }
 
     deinit {
@@ -35,6 +35,12 @@ public final class ComputePool: @unchecked Sendable {
             scratch = .allocate(byteCount: scratchBytes, alignment: 64)
         }
         return scratch!
+    }
+
+    /// Tests only: worker `id` (1 ..< threadCount) waits before entering any region until this is
+    /// called with 0, standing in for a thread the OS leaves unscheduled.
+    func holdWorker(_ id: Int) {
+        cn_pool_hold_worker(pool, Int32(id))
     }
 
     /// Calls `body(range)` for disjoint ranges covering 0..<count, each starting at a multiple of

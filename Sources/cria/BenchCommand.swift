@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Models
+import CriaNumerics
 
 /// `cria bench -m MODEL -p 512 -n 128 -t 2 -r 3 [--batch 1,2,4,8]`: llama-bench-style throughput.
 ///
@@ -26,10 +27,10 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customShort("n"), help: "Generated tokens for the tg test (0 to skip).")
     var generate = 128
 
-    @Option(name: .customShort("t"), help: "Threads for generation.")
-    var threads = 2
+    @Option(name: .customShort("t"), help: "Threads for generation (default: one per physical core).")
+    var threads = CPUCores.defaultThreadCount()
 
-    @Option(name: .customLong("tb"), help: "Threads for batches (default: -t).")
+    @Option(name: [.customLong("tb", withSingleDash: true), .customLong("threads-batch")], help: "Threads for batches (default: -t).")
     var batchThreads: Int?
 
     @Option(name: .customShort("r"), help: "Repetitions of each test.")
@@ -58,6 +59,11 @@ struct BenchCommand: ParsableCommand {
         }
         return "params: \(amount(p.total, "B", "M")) total, \(amount(p.active, "B", "M")) active per token; "
             + "weights \(amount(p.totalBytes, "GB", "MB")) total, \(amount(p.activeBytes, "GB", "MB")) read per token"
+    }
+
+    func validate() throws {
+        try ThreadCountCheck.check("-t", threads)
+        try ThreadCountCheck.check("-tb", batchThreads)
     }
 
     func run() throws {

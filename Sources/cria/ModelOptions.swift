@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GGUF
 import Models
+import CriaNumerics
 import Tokenization
 
 /// Options shared by the commands that load a model (`run`, `tokenize`, `perplexity`).
@@ -14,8 +15,8 @@ struct ModelOptions: ParsableArguments {
     @Option(name: [.short, .customLong("model")], help: "Path to a .gguf model.")
     var model: String
 
-    @Option(name: [.short, .customLong("threads")], help: "Compute threads.")
-    var threads: Int = 2
+    @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: one per physical core, \(CPUCores.defaultThreadCount()) here).")
+    var threads: Int?
 
     @Flag(name: .customLong("no-mmap"), help: "Read the model into memory instead of mapping it.")
     var noMmap = false
@@ -25,12 +26,16 @@ struct ModelOptions: ParsableArguments {
 
     @OptionGroup var gpu: GPUOptions
 
+    func validate() throws {
+        try ThreadCountCheck.check("-t", threads)
+    }
+
     func openFile() throws -> GGUFFile {
         try GGUFFile(path: model, mode: noMmap ? .read : .mmap)
     }
 
     func loadModel(_ file: GGUFFile) throws -> TransformerModel {
-        let model = try TransformerModel(file: file, threads: threads, offload: try gpu.request())
+        let model = try TransformerModel(file: file, threads: threads ?? CPUCores.defaultThreadCount(), offload: try gpu.request())
         model.numerics = numerics
         if let offload = GPUOptions.describe(model) {
             printError(offload.summary)

@@ -102,7 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
     var cacheIdleSlots = true
 
     // Threads and hardware
-    @Option(name: [.customShort("t"), .customLong("threads")], help: "Threads for generation (forward passes of one token).")
+    @Option(name: [.customShort("t"), .customLong("threads")], help: "Threads for generation (forward passes of one token; default: one per physical core).")
     var threads: Int?
     @Option(name: [.customLong("tb", withSingleDash: true), .customLong("threads-batch")], help: "Threads for batches of several tokens: prompts, several slots (default: -t).")
     var threadsBatch: Int?
@@ -210,9 +210,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--numa must be distribute, isolate or numactl")
         }
         if let pooling, Pooling(rawValue: pooling) == nil { throw ValidationError("--pooling must be none, mean, cls or last") }
-        for t in [threads, threadsBatch, threadsHTTP].compactMap({ $0 }) where t < 1 {
-            throw ValidationError("thread counts must be at least 1")
-        }
+        try ThreadCountCheck.check("-t", threads)
+        try ThreadCountCheck.check("-tb", threadsBatch)
+        try ThreadCountCheck.check("--threads-http", threadsHTTP)
         if !["on", "off", "auto", "true", "false", "1", "0", "enabled", "disabled"].contains(flashAttention.lowercased()) {
             throw ValidationError("-fa must be on, off or auto, got '\(flashAttention)'")
         }
@@ -297,7 +297,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await runListeners(host: hostState, configuration: server, addresses: addresses)
             return
         }
-        let generationThreads = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let generationThreads = threads ?? CPUCores.defaultThreadCount()
         // As llama-server: -tb defaults to -t.
         let batchThreads = threadsBatch ?? generationThreads
         log.info("system info", ["n_threads": "\(generationThreads)", "n_threads_batch": "\(batchThreads)",

@@ -63,6 +63,19 @@ def test_run_rejects_bad_arguments(cria, model_path):
     assert "--n-predict" in result.stderr
 
 
+def test_thread_counts_out_of_range_are_refused_by_every_command(cria, model_path):
+    # -t 0 used to run one thread silently and -t 100000 crashed creating the pool's threads.
+    cases = [("run", "-p", "x", "-n", "1", "-t"), ("perplexity", "-f", model_path, "-t"),
+             ("bench", "-p", "8", "-n", "1", "-r", "1", "-t"), ("bench", "-p", "8", "-n", "1", "-r", "1", "-tb"),
+             ("serve", "--port", "0", "-t"), ("serve", "--port", "0", "-tb"), ("serve", "--port", "0", "--threads-http")]
+    for case in cases:
+        flag = case[-1]
+        for value in ("0", "100000"):
+            result = cria(case[0], "-m", model_path, *case[1:], value, check=False, timeout=60)
+            assert result.returncode != 0, (case, value)
+            assert f"{flag} must be between 1 and 512, got {value}" in result.stderr, (case, value, result.stderr)
+
+
 def test_run_takes_negative_values_and_cache_types(cria, model_path):
     # -ctk/-ctv are single-dash long options; negative numbers must still reach -n and --seed.
     out = cria("run", "-m", model_path, "-p", "-Once upon a time", "-n", "4", "--seed", "-1", "--temp", "0",

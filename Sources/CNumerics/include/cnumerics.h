@@ -135,8 +135,13 @@ typedef struct cn_pool cn_pool;
 typedef void (*cn_task_fn)(void *ctx, int64_t task);
 cn_pool *cn_pool_create(int threads);
 void cn_pool_destroy(cn_pool *pool);
+/// Threads the pool has (the caller included): fewer than asked when the system refused to create more.
+int cn_pool_size(const cn_pool *pool);
 /// Runs fn(ctx, i) for i < tasks on `threads` workers (≤ the pool's size), tasks taken in order.
 void cn_pool_run(cn_pool *pool, int threads, cn_task_fn fn, void *ctx, int64_t tasks);
+/// Tests only: worker `id` (≥ 1) waits before entering any region until called again with 0,
+/// standing in for a worker the OS does not schedule.
+void cn_pool_hold_worker(cn_pool *pool, int id);
 
 #ifdef __cplusplus
 }
