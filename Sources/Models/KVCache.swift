@@ -1,4 +1,9 @@
 import CriaNumerics
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import GGUF
 
 /// Keys and values of past tokens, per sequence, so each step only computes new tokens.
@@ -40,8 +45,25 @@ public final class KVCache: @unchecked Sendable {
         self.valueRotation = valueRotation
     }
 
-    /// Bytes the cells of one full sequence take (keys and values of every layer, and positions).
-    public var bytesPerSequence: Int { layerCount * capacity * (keyRowBytes + valueRowBytes) + capacity * 4 }
+    /// Bytes the cells of one full sequence take (keys and values of every layer, and positions);
+    /// Int.max when that does not fit in an Int (a `-c` no machine could hold).
+    public var bytesPerSequence: Int { bytes(sequences: 1) ?? .max }
+
+    /// Bytes of `sequences` full sequences, or nil when the count overflows an Int.
+    public func bytes(sequences: Int) -> Int? {
+        func product(_ factors: Int...) -> Int? {
+            var total = 1
+            for f in factors {
+                let (p, overflow) = total.multipliedReportingOverflow(by: f)
+                if overflow || f < 0 { return nil }
+                total = p
+            }
+            return total
+        }
+        guard let rows = product(layerCount, capacity, keyRowBytes + valueRowBytes), let positions = product(capacity, 4) else { return nil }
+        let (one, overflow) = rows.addingReportingOverflow(positions)
+        return overflow ? nil : product(one, sequences)
+    }
 
     /// The cells of `sequence`, created empty on first use (which fails only when an offloaded
     /// layer's device cannot hold them).
@@ -141,8 +163,15 @@ final class SequenceCells {
         var owners: [Int: (key: AnyObject, value: AnyObject)] = [:]
         let hostLayers = (0..<layers).filter { !(memory?.holds(layer: $0) ?? false) }
         if !hostLayers.isEmpty {
-            let k = UnsafeMutableRawPointer.allocate(byteCount: hostLayers.count * capacity * keyRowBytes, alignment: 64)
-            let v = UnsafeMutableRawPointer.allocate(byteCount: hostLayers.count * capacity * valueRowBytes, alignment: 64)
+            // Allocated here, on a sequence's first use, so a failure is an error for that request
+            // rather than the trap of a Swift allocation.
+            guard let k = Self.allocate(hostLayers.count, capacity, keyRowBytes) else {
+                throw .cacheTooLarge("the keys of \(capacity) tokens could not be allocated")
+            }
+            guard let v = Self.allocate(hostLayers.count, capacity, valueRowBytes) else {
+                free(k)
+                throw .cacheTooLarge("the values of \(capacity) tokens could not be allocated")
+            }
             host = [k, v]
         }
         var hostIndex = 0
@@ -165,10 +194,14 @@ final class SequenceCells {
             }
         }
         if let failure {
-            for block in host { block.deallocate() }
+            for block in host { free(block) }
             throw failure
         }
-        positions = .allocate(capacity: capacity)
+        guard let cellPositions = Self.allocate(capacity, MemoryLayout<Int32>.stride) else {
+            for block in host { free(block) }
+            throw .cacheTooLarge("the positions of \(capacity) tokens could not be allocated")
+        }
+        positions = cellPositions.bindMemory(to: Int32.self, capacity: capacity)
         keyBases = keys
         valueBases = values
         hostBlocks = host
@@ -176,8 +209,22 @@ final class SequenceCells {
     }
 
     deinit {
-        positions.deallocate()
-        for block in hostBlocks { block.deallocate() }
+        free(positions)
+        for block in hostBlocks { free(block) }
+    }
+
+    /// 64-byte-aligned memory for the product of `factors` bytes; nil on overflow or when the
+    /// system refuses.
+    private static func allocate(_ factors: Int...) -> UnsafeMutableRawPointer? {
+        var bytes = 1
+        for f in factors {
+            let (p, overflow) = bytes.multipliedReportingOverflow(by: f)
+            guard !overflow, f >= 0 else { return nil }
+            bytes = p
+        }
+        var pointer: UnsafeMutableRawPointer?
+        guard posix_memalign(&pointer, 64, max(bytes, 64)) == 0 else { return nil }
+        return pointer
     }
 
     @inline(__always) func key(layer: Int, cell: Int) -> UnsafeMutableRawPointer {

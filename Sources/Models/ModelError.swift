@@ -10,6 +10,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case badBatch(String)
     /// GPU offload (-ngl) cannot run this model or this device failed.
     case offload(String)
+    /// The KV cache a context size asks for cannot be held in memory.
+    case cacheTooLarge(String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case let .contextFull(sequence, capacity): return "context of sequence \(sequence) is full (\(capacity) tokens)"
         case let .badBatch(text): return "invalid batch: \(text)"
         case let .offload(text): return "GPU offload (-ngl): \(text)"
+        case let .cacheTooLarge(text): return "KV cache too large: \(text); lower -c"
         }
     }
 }

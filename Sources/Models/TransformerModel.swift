@@ -96,8 +96,11 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// A cache storing keys as `keyType` and values as `valueType` (`-ctk`/`-ctv`): one of
-    /// `KVCacheFormats.supported`, in whole blocks per attention head.
-    public func makeCache(capacity: Int, keyType: GGMLType, valueType: GGMLType) throws(ModelError) -> KVCache {
+    /// `KVCacheFormats.supported`, in whole blocks per attention head. Refused when `sequences`
+    /// full sequences of `capacity` tokens would not fit in the machine's memory (llama.cpp
+    /// allocates its whole cache at startup and fails there; Cria allocates a sequence's cells on
+    /// its first use, so without this a first request would meet the failure instead).
+    public func makeCache(capacity: Int, keyType: GGMLType, valueType: GGMLType, sequences: Int = 1) throws(ModelError) -> KVCache {
         for (type, flag) in [(keyType, "-ctk"), (valueType, "-ctv")] {
             guard offload == nil || type == .f16 else {
                 throw .offload("\(flag) \(type.name.lowercased()): offloaded layers keep their KV cache in f16")
@@ -111,11 +114,20 @@ public final class TransformerModel: @unchecked Sendable {
             }
         }
         let hd = config.headDimension
-        return KVCache(layerCount: config.layerCount, kvDimension: config.kvDimension, capacity: capacity,
-                       keyType: keyType, valueType: valueType,
-                       keyRotation: KVCacheFormats.rotation(for: keyType, headDimension: hd, keys: true),
-                       valueRotation: KVCacheFormats.rotation(for: valueType, headDimension: hd, keys: false),
-                       layerMemory: offload?.kvMemory)
+        let cache = KVCache(layerCount: config.layerCount, kvDimension: config.kvDimension, capacity: capacity,
+                            keyType: keyType, valueType: valueType,
+                            keyRotation: KVCacheFormats.rotation(for: keyType, headDimension: hd, keys: true),
+                            valueRotation: KVCacheFormats.rotation(for: valueType, headDimension: hd, keys: false),
+                            layerMemory: offload?.kvMemory)
+        let memory = ProcessInfo.processInfo.physicalMemory
+        let bytes = cache.bytes(sequences: max(1, sequences))
+        guard let bytes, UInt64(bytes) <= memory else {
+            let gib = { (b: Double) in String(format: "%.1f GiB", b / Double(1 << 30)) }
+            let need = bytes.map { gib(Double($0)) } ?? "more bytes than a 64-bit count holds"
+            let who = sequences > 1 ? "\(sequences) sequences of \(capacity) tokens" : "\(capacity) tokens"
+            throw .cacheTooLarge("\(who) need \(need), more than this machine's \(gib(Double(memory))) of memory")
+        }
+        return cache
     }
 
     /// Runs `batch`, appending its keys and values to `cache`, and returns the logits of the rows

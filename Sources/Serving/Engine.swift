@@ -46,8 +46,9 @@ public final class Engine: @unchecked Sendable {
         self.model = model
         self.tokenizer = tokenizer
         self.configuration = configuration
+        // Every slot may fill its cells (with -kvu each may take all of -c), so all of them must fit.
         cache = try model.makeCache(capacity: configuration.slotContextSize, keyType: configuration.keyCacheType,
-                                    valueType: configuration.valueCacheType)
+                                    valueType: configuration.valueCacheType, sequences: configuration.slotCount)
         slots = (0..<configuration.slotCount).map(Slot.init)
         promptCache = configuration.promptCacheMiB != 0 ? PromptRAMCache(limitMiB: configuration.promptCacheMiB) : nil
         let vocab = tokenizer.vocabulary

@@ -64,7 +64,17 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         try ThreadCountCheck.check("-t", threads)
         try ThreadCountCheck.check("-tb", batchThreads)
+        guard prompt >= 0 else { throw ValidationError("-p must be 0 or more, got \(prompt)") }
+        guard generate >= 0 else { throw ValidationError("-n must be 0 or more, got \(generate)") }
+        guard (1...Self.maximumRepetitions).contains(repetitions) else {
+            throw ValidationError("-r must be between 1 and \(Self.maximumRepetitions), got \(repetitions)")
+        }
+        _ = try parsedBatchSizes()
     }
+
+    static let maximumRepetitions = 10_000
+    /// The most sequences `--batch` decodes at once: each is a row of every step's batch.
+    static let maximumBatch = 4096
 
     func run() throws {
         let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads ?? threads, offload: try gpu.request())
@@ -102,7 +112,7 @@ struct BenchCommand: ParsableCommand {
         if generate > 0 {
             let rates = try (0..<repetitions).map { _ in try decodeRate(m, sequences: 1, token: token) }
             print("| tg\(generate) | \(Self.format(rates)) |")
-            for b in parsedBatchSizes() {
+            for b in try parsedBatchSizes() {
                 let rates = try (0..<repetitions).map { _ in try decodeRate(m, sequences: b, token: token) }
                 print("| tg\(generate) x\(b) seqs (aggregate) | \(Self.format(rates)) |")
             }
@@ -143,13 +153,20 @@ struct BenchCommand: ParsableCommand {
                      resamples, generate * repetitions, documents))
     }
 
-    private func parsedBatchSizes() -> [Int] {
-        (batchSizes ?? "").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
+    private func parsedBatchSizes() throws -> [Int] {
+        guard let batchSizes else { return [] }
+        return try batchSizes.split(separator: ",").map { item in
+            let text = item.trimmingCharacters(in: .whitespaces)
+            guard let size = Int(text), (1...Self.maximumBatch).contains(size) else {
+                throw ValidationError("--batch takes sequence counts between 1 and \(Self.maximumBatch), got '\(text)'")
+            }
+            return size
+        }
     }
 
     /// Aggregate tokens/s of `sequences` sequences each decoding `generate` tokens, one row each per step.
     private func decodeRate(_ m: TransformerModel, sequences: Int, token: (Int) -> Int32) throws -> Double {
-        let cache = try kvCache.makeCache(m, capacity: generate)
+        let cache = try kvCache.makeCache(m, capacity: generate, sequences: sequences)
         let t0 = Date()
         for step in 0..<generate {
             var batch = Batch()

@@ -24,10 +24,11 @@ struct KVCacheOptions: ParsableArguments {
         }
     }
 
-    /// An empty cache of `capacity` tokens per sequence in these formats (a CLI message when the
-    /// model's head size does not split into the format's blocks).
-    func makeCache(_ model: TransformerModel, capacity: Int) throws -> KVCache {
-        do { return try model.makeCache(capacity: capacity, keyType: keyType, valueType: valueType) } catch {
+    /// An empty cache of `capacity` tokens per sequence in these formats for up to `sequences`
+    /// sequences (a CLI message when the model's head size does not split into the format's
+    /// blocks, or the cache would not fit in memory).
+    func makeCache(_ model: TransformerModel, capacity: Int, sequences: Int = 1) throws -> KVCache {
+        do { return try model.makeCache(capacity: capacity, keyType: keyType, valueType: valueType, sequences: sequences) } catch {
             throw CommandError(error.description)
         }
     }

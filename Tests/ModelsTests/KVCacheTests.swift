@@ -30,6 +30,20 @@ import GGUF
         #expect(q8.bytesPerSequence == 2 * 100 * 544 + 400)
     }
 
+    /// A context no machine can hold is an error, not a trap: its size overflows or the
+    /// allocation is refused when a sequence first uses it.
+    @Test func anImpossibleCapacityIsAnErrorNotATrap() {
+        let huge = KVCache(layerCount: 18, kvDimension: 256, capacity: 1 << 40)
+        #expect(huge.bytes(sequences: 1) == 18 * (1 << 40) * 1024 + (1 << 40) * 4)
+        #expect(huge.bytes(sequences: 1 << 20) == nil, "overflows an Int")
+        #expect(KVCache(layerCount: 18, kvDimension: 256, capacity: .max / 2).bytesPerSequence == .max)
+        #expect(throws: ModelError.self) { _ = try huge.cells(0) }
+        do { _ = try huge.cells(0) } catch {
+            #expect(error.description.contains("could not be allocated"), "\(error)")
+        }
+        #expect(huge.count(0) == 0)
+    }
+
     @Test(arguments: [(GGMLType.q8_0, GGMLType.q4_0), (.f16, .f16), (.q4_0, .q8_0)])
     func slotFilesRoundTrip(_ key: GGMLType, _ value: GGMLType) throws {
         let cache = try Self.filled(key, value, cells: 5)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import GGUF
 import CriaNumerics
@@ -16,6 +17,22 @@ import CriaNumerics
         #expect(c.slidingWindow == 512)
         let norm = try Dequantize.tensor(file.tensor(named: "output_norm.weight")!, in: file)
         #expect(norm.count == 640)
+    }
+
+    /// A KV cache larger than the machine's memory is refused when it is made, naming the size.
+    @Test func aCacheBeyondTheMachinesMemoryIsRefused() throws {
+        let model = try TransformerModel(path: ArchitectureFixture.folder + "/llama3.gguf", threads: 1)
+        let fits = try model.makeCache(capacity: 64, keyType: .f16, valueType: .f16, sequences: 4)
+        #expect(fits.capacity == 64)
+        let memory = ProcessInfo.processInfo.physicalMemory
+        let perToken = try #require(fits.bytes(sequences: 1)) / 64  // exact: every cell takes the same bytes
+        let tooMany = Int(memory / UInt64(perToken)) + 1
+        for (capacity, sequences) in [(tooMany, 1), (tooMany / 4 + 1, 4), (Int.max / 2, 1)] {
+            #expect(throws: ModelError.self) { try model.makeCache(capacity: capacity, keyType: .f16, valueType: .f16, sequences: sequences) }
+            do { _ = try model.makeCache(capacity: capacity, keyType: .f16, valueType: .f16, sequences: sequences) } catch {
+                #expect(error.description.contains("more than this machine's"), "\(error)")
+            }
+        }
     }
 }
 

@@ -76,6 +76,21 @@ def test_thread_counts_out_of_range_are_refused_by_every_command(cria, model_pat
             assert f"{flag} must be between 1 and 512, got {value}" in result.stderr, (case, value, result.stderr)
 
 
+def test_contexts_and_bench_sizes_out_of_range_are_refused(cria, model_path):
+    huge = str(1 << 40)
+    for args in (("run", "-p", "x", "-n", "1", "-c", huge),
+                 ("bench", "-p", huge, "-n", "0", "-r", "1"), ("bench", "-p", "0", "-n", huge, "-r", "1")):
+        result = cria(args[0], "-m", model_path, *args[1:], check=False, timeout=120)
+        assert result.returncode != 0, args
+        assert "KV cache too large" in result.stderr and "lower -c" in result.stderr, (args, result.stderr)
+    for args, message in ((("-r", "0"), "-r must be between 1 and 10000, got 0"),
+                          (("-r", "100000000000"), "-r must be between 1 and 10000, got 100000000000"),
+                          (("--batch", "1,100000000000"), "--batch takes sequence counts between 1 and 4096, got '100000000000'"),
+                          (("--batch", "2,x"), "--batch takes sequence counts between 1 and 4096, got 'x'")):
+        result = cria("bench", "-m", model_path, "-p", "8", "-n", "2", *args, check=False, timeout=60)
+        assert result.returncode != 0 and message in result.stderr, (args, result.stderr)
+
+
 def test_run_takes_negative_values_and_cache_types(cria, model_path):
     # -ctk/-ctv are single-dash long options; negative numbers must still reach -n and --seed.
     out = cria("run", "-m", model_path, "-p", "-Once upon a time", "-n", "4", "--seed", "-1", "--temp", "0",

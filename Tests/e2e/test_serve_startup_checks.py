@@ -54,3 +54,15 @@ def test_missing_model_file_and_busy_port(model_path, tmp_path):
                            capture_output=True, text=True, timeout=120)
     assert r.returncode != 0
     assert str(port) in r.stdout + r.stderr
+
+
+def test_a_context_beyond_memory_is_refused_at_startup(model_path):
+    # Cria allocates a slot's KV cells on its first request; without the start-up check a -c no
+    # machine holds was accepted and the first request crashed the server.
+    out = refused("-m", model_path, "-c", 1 << 40)
+    assert "KV cache too large: 1099511627776 tokens need" in out and "lower -c" in out, out
+    out = refused("-m", model_path, "-c", (1 << 63) - 1)
+    assert "more bytes than a 64-bit count holds" in out, out
+    # Every slot counts: 4 slots of a quarter each need what one slot of all of it needs.
+    out = refused("-m", model_path, "-c", 1 << 40, "-np", 4)
+    assert "4 sequences of 274877906944 tokens need" in out, out
