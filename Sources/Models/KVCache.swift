@@ -51,18 +51,10 @@ public final class KVCache: @unchecked Sendable {
 
     /// Bytes of `sequences` full sequences, or nil when the count overflows an Int.
     public func bytes(sequences: Int) -> Int? {
-        func product(_ factors: Int...) -> Int? {
-            var total = 1
-            for f in factors {
-                let (p, overflow) = total.multipliedReportingOverflow(by: f)
-                if overflow || f < 0 { return nil }
-                total = p
-            }
-            return total
-        }
-        guard let rows = product(layerCount, capacity, keyRowBytes + valueRowBytes), let positions = product(capacity, 4) else { return nil }
+        guard let rows = checkedProduct(layerCount, capacity, keyRowBytes + valueRowBytes),
+              let positions = checkedProduct(capacity, MemoryLayout<Int32>.stride) else { return nil }
         let (one, overflow) = rows.addingReportingOverflow(positions)
-        return overflow ? nil : product(one, sequences)
+        return overflow ? nil : checkedProduct(one, sequences)
     }
 
     /// The cells of `sequence`, created empty on first use (which fails only when an offloaded
@@ -215,13 +207,8 @@ final class SequenceCells {
 
     /// 64-byte-aligned memory for the product of `factors` bytes; nil on overflow or when the
     /// system refuses.
-    private static func allocate(_ factors: Int...) -> UnsafeMutableRawPointer? {
-        var bytes = 1
-        for f in factors {
-            let (p, overflow) = bytes.multipliedReportingOverflow(by: f)
-            guard !overflow, f >= 0 else { return nil }
-            bytes = p
-        }
+    private static func allocate(_ a: Int, _ b: Int, _ c: Int = 1) -> UnsafeMutableRawPointer? {
+        guard let bytes = checkedProduct(a, b, c) else { return nil }
         var pointer: UnsafeMutableRawPointer?
         guard posix_memalign(&pointer, 64, max(bytes, 64)) == 0 else { return nil }
         return pointer
@@ -259,4 +246,15 @@ final class SequenceCells {
         }
         count = n
     }
+}
+
+/// The product of non-negative `factors`, or nil when one is negative or the product overflows.
+private func checkedProduct(_ factors: Int...) -> Int? {
+    var total = 1
+    for f in factors {
+        let (p, overflow) = total.multipliedReportingOverflow(by: f)
+        if overflow || f < 0 { return nil }
+        total = p
+    }
+    return total
 }
