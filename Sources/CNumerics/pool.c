@@ -26,6 +26,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define CN_PAUSE() _mm_pause()
@@ -100,7 +101,9 @@ static void *cn_worker(void *arg) {
         int active = (int)(seen & CN_STOP);
         if (active == CN_STOP) return 0;
         if (a.id < active) {
-            while (atomic_load_explicit(&p->held, memory_order_relaxed) == a.id) sched_yield();
+            while (atomic_load_explicit(&p->held, memory_order_relaxed) == a.id &&
+                   (atomic_load_explicit(&p->generation, memory_order_relaxed) & CN_STOP) != CN_STOP)
+                sched_yield();
             atomic_fetch_add_explicit(&p->inside, 1, memory_order_seq_cst);
             if (atomic_load_explicit(&p->open, memory_order_seq_cst) == seen) cn_work(p, a.id);
             atomic_fetch_sub_explicit(&p->inside, 1, memory_order_release);
@@ -109,7 +112,10 @@ static void *cn_worker(void *arg) {
 }
 
 cn_pool *cn_pool_create(int threads) {
-    cn_pool *p = calloc(1, sizeof *p);
+    // aligned_alloc, not calloc: the struct's cache-line-aligned members need its 64-byte alignment.
+    const size_t bytes = (sizeof(cn_pool) + 63) / 64 * 64;
+    cn_pool *p = aligned_alloc(64, bytes);
+    memset(p, 0, bytes);
     p->size = threads < 1 ? 1 : threads;
     pthread_mutex_init(&p->mutex, 0);
     pthread_cond_init(&p->wake, 0);

@@ -27,11 +27,15 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customShort("n"), help: "Generated tokens for the tg test (0 to skip).")
     var generate = 128
 
-    @Option(name: .customShort("t"), help: "Threads for generation (default: one per physical core).")
-    var threads = CPUCores.defaultThreadCount()
+    @Option(name: .customShort("t"), parsing: .unconditional, help: "Threads for generation (default: one per physical core).")
+    var requestedThreads: Int?
 
-    @Option(name: [.customLong("tb", withSingleDash: true), .customLong("threads-batch")], help: "Threads for batches (default: -t).")
-    var batchThreads: Int?
+    @Option(name: [.customLong("tb", withSingleDash: true), .customLong("threads-batch")], parsing: .unconditional,
+            help: "Threads for batches (default: -t).")
+    var requestedBatchThreads: Int?
+
+    private var threads: Int { ThreadCountCheck.generation(requestedThreads) }
+    private var batchThreads: Int { ThreadCountCheck.requested(requestedBatchThreads) ?? threads }
 
     @Option(name: .customShort("r"), help: "Repetitions of each test.")
     var repetitions = 3
@@ -62,8 +66,8 @@ struct BenchCommand: ParsableCommand {
     }
 
     func validate() throws {
-        try ThreadCountCheck.check("-t", threads)
-        try ThreadCountCheck.check("-tb", batchThreads)
+        try ThreadCountCheck.check("-t", requestedThreads)
+        try ThreadCountCheck.check("-tb", requestedBatchThreads)
         guard prompt >= 0 else { throw ValidationError("-p must be 0 or more, got \(prompt)") }
         guard generate >= 0 else { throw ValidationError("-n must be 0 or more, got \(generate)") }
         guard (1...Self.maximumRepetitions).contains(repetitions) else {
@@ -77,7 +81,7 @@ struct BenchCommand: ParsableCommand {
     static let maximumBatch = 4096
 
     func run() throws {
-        let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads ?? threads, offload: try gpu.request())
+        let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads, offload: try gpu.request())
         m.numerics = numerics
         // Read and convert the schema first, so a bad one fails before any measuring.
         let schemaBench = try jsonSchema.map { try loadSchemaBench(m, path: $0) }
@@ -87,7 +91,7 @@ struct BenchCommand: ParsableCommand {
         func token(_ i: Int) -> Int32 {
             vocab > 2000 ? Int32(1000 + (i * 7919) % Int(min(vocab - 1000, 200_000))) : Int32(3 + (i * 7919) % Int(max(1, vocab - 3)))
         }
-        print("model: \(model)  numerics: \(numerics.rawValue)  kv: \(kvCache.cacheTypeK.lowercased())/\(kvCache.cacheTypeV.lowercased())  threads: \(threads)  batch threads: \(batchThreads ?? threads)  reps: \(repetitions)")
+        print("model: \(model)  numerics: \(numerics.rawValue)  kv: \(kvCache.cacheTypeK.lowercased())/\(kvCache.cacheTypeV.lowercased())  threads: \(threads)  batch threads: \(batchThreads)  reps: \(repetitions)")
         print(Self.describe(m.parameterCount))
         if let offload = GPUOptions.describe(m) {
             print(offload.summary)

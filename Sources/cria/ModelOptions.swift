@@ -15,7 +15,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: [.short, .customLong("model")], help: "Path to a .gguf model.")
     var model: String
 
-    @Option(name: [.short, .customLong("threads")], help: "Compute threads (default: one per physical core, \(CPUCores.defaultThreadCount()) here).")
+    @Option(name: [.short, .customLong("threads")], parsing: .unconditional, help: "Compute threads (default: one per physical core, \(CPUCores.defaultThreadCount()) here).")
     var threads: Int?
 
     @Flag(name: .customLong("no-mmap"), help: "Read the model into memory instead of mapping it.")
@@ -35,7 +35,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     func loadModel(_ file: GGUFFile) throws -> TransformerModel {
-        let model = try TransformerModel(file: file, threads: threads ?? CPUCores.defaultThreadCount(), offload: try gpu.request())
+        let model = try TransformerModel(file: file, threads: ThreadCountCheck.generation(threads), offload: try gpu.request())
         model.numerics = numerics
         if let offload = GPUOptions.describe(model) {
             printError(offload.summary)

@@ -102,11 +102,11 @@ struct ServeCommand: AsyncParsableCommand {
     var cacheIdleSlots = true
 
     // Threads and hardware
-    @Option(name: [.customShort("t"), .customLong("threads")], help: "Threads for generation (forward passes of one token; default: one per physical core).")
+    @Option(name: [.customShort("t"), .customLong("threads")], parsing: .unconditional, help: "Threads for generation (forward passes of one token; default: one per physical core).")
     var threads: Int?
-    @Option(name: [.customLong("tb", withSingleDash: true), .customLong("threads-batch")], help: "Threads for batches of several tokens: prompts, several slots (default: -t).")
+    @Option(name: [.customLong("tb", withSingleDash: true), .customLong("threads-batch")], parsing: .unconditional, help: "Threads for batches of several tokens: prompts, several slots (default: -t).")
     var threadsBatch: Int?
-    @Option(name: .customLong("threads-http"), help: "Threads of the HTTP server.")
+    @Option(name: .customLong("threads-http"), parsing: .unconditional, help: "Threads of the HTTP server.")
     var threadsHTTP: Int?
     @OptionGroup var gpu: GPUOptions
 
@@ -264,7 +264,7 @@ struct ServeCommand: AsyncParsableCommand {
         server.reasoningBudgetMessage = reasoningBudgetMessage
         server.slotSavePath = slotSavePath
         server.timeoutSeconds = timeout
-        server.httpThreads = threadsHTTP
+        server.httpThreads = ThreadCountCheck.requested(threadsHTTP)
         server.shutdownGrace = .milliseconds(Int64(shutdownTimeout * 1000))
         server.log = log
         if let sslKeyFile, let sslCertFile {
@@ -297,9 +297,9 @@ struct ServeCommand: AsyncParsableCommand {
             try await runListeners(host: hostState, configuration: server, addresses: addresses)
             return
         }
-        let generationThreads = threads ?? CPUCores.defaultThreadCount()
+        let generationThreads = ThreadCountCheck.generation(threads)
         // As llama-server: -tb defaults to -t.
-        let batchThreads = threadsBatch ?? generationThreads
+        let batchThreads = ThreadCountCheck.requested(threadsBatch) ?? generationThreads
         log.info("system info", ["n_threads": "\(generationThreads)", "n_threads_batch": "\(batchThreads)",
                                  "total_threads": "\(ProcessInfo.processInfo.activeProcessorCount)"])
         var loader = ModelLoader(path: model, mode: noMmap ? .read : .mmap, lockMemory: mlock, contextSize: contextSize,

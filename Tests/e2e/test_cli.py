@@ -64,16 +64,29 @@ def test_run_rejects_bad_arguments(cria, model_path):
 
 
 def test_thread_counts_out_of_range_are_refused_by_every_command(cria, model_path):
-    # -t 0 used to run one thread silently and -t 100000 crashed creating the pool's threads.
+    # -t 100000 used to crash creating the pool's threads.
     cases = [("run", "-p", "x", "-n", "1", "-t"), ("perplexity", "-f", model_path, "-t"),
              ("bench", "-p", "8", "-n", "1", "-r", "1", "-t"), ("bench", "-p", "8", "-n", "1", "-r", "1", "-tb"),
              ("serve", "--port", "0", "-t"), ("serve", "--port", "0", "-tb"), ("serve", "--port", "0", "--threads-http")]
     for case in cases:
         flag = case[-1]
-        for value in ("0", "100000"):
+        for value in ("513", "100000"):
             result = cria(case[0], "-m", model_path, *case[1:], value, check=False, timeout=60)
             assert result.returncode != 0, (case, value)
-            assert f"{flag} must be between 1 and 512, got {value}" in result.stderr, (case, value, result.stderr)
+            assert f"{flag} must be at most 512 (0 or below: the default), got {value}" in result.stderr, (case, value, result.stderr)
+
+
+def test_zero_or_negative_thread_counts_mean_the_default_as_in_llama_cpp(cria, model_path):
+    # llama-server's help shows `-t -1` as the default, and it reads 0 or below as "choose".
+    default = cria("bench", "-m", model_path, "-p", "8", "-n", "1", "-r", "1").stdout
+    threads = re.search(r"threads: (\d+)  batch threads: (\d+)", default)
+    assert threads and int(threads.group(1)) >= 1, default
+    for args in (("-t", "0"), ("-t", "-1"), ("-tb", "-1"), ("-t", "-1", "-tb", "0")):
+        out = cria("bench", "-m", model_path, "-p", "8", "-n", "1", "-r", "1", *args).stdout
+        assert threads.group(0) in out, (args, out)
+    out = cria("bench", "-m", model_path, "-p", "8", "-n", "1", "-r", "1", "-t", "1", "-tb", "-1").stdout
+    assert "threads: 1  batch threads: 1" in out, out
+    assert "1 generated" in cria("run", "-m", model_path, "-p", "x", "-n", "1", "-t", "-1").stderr
 
 
 def test_contexts_and_bench_sizes_out_of_range_are_refused(cria, model_path):
