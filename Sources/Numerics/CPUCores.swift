@@ -21,6 +21,26 @@ public enum CPUCores {
         return min(max(1, cores), maximumThreads)
     }
 
+    /// "AMD EPYC (family 25, model 17)": the first processor of a /proc/cpuinfo text, so a
+    /// benchmark's figures name the CPU family they were measured on; nil without a model name.
+    public static func modelDescription(cpuinfo: String) -> String? {
+        var fields: [String: String] = [:]
+        for line in cpuinfo.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { break }  // the end of the first processor
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            fields[parts[0].trimmingCharacters(in: .whitespaces)] = parts[1].trimmingCharacters(in: .whitespaces)
+        }
+        guard let name = fields["model name"], !name.isEmpty else { return nil }
+        guard let family = fields["cpu family"], let model = fields["model"] else { return name }
+        return "\(name) (family \(family), model \(model))"
+    }
+
+    /// `modelDescription` of this machine's /proc/cpuinfo, or nil where there is none.
+    public static func modelDescription() -> String? {
+        (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)).flatMap { modelDescription(cpuinfo: $0) }
+    }
+
     /// The CPUs of the `Cpus_allowed_list:` line of a /proc/<pid>/status text (the affinity mask
     /// `taskset` and container cpusets set).
     public static func allowedCPUs(status: String) -> [Int]? {

@@ -43,6 +43,14 @@ import Testing
         #expect(CPUCores.physicalCores(of: [4, 5], sysfs: root) == 2, "only efficiency cores allowed: use them")
     }
 
+    @Test func theModelComesFromTheFirstProcessor() {
+        let cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\n\n"
+            + "processor\t: 1\ncpu family\t: 6\nmodel\t\t: 207\nmodel name\t: Other\n\n"
+        #expect(CPUCores.modelDescription(cpuinfo: cpuinfo) == "AMD EPYC (family 25, model 17)")
+        #expect(CPUCores.modelDescription(cpuinfo: "processor\t: 0\nmodel name\t: Some ARM\n") == "Some ARM")
+        #expect(CPUCores.modelDescription(cpuinfo: "processor\t: 0\nBogoMIPS\t: 50\n") == nil)
+    }
+
     @Test func theDefaultIsBetweenOneAndTheLogicalCount() {
         let count = CPUCores.defaultThreadCount()
         #expect(count >= 1 && count <= max(1, ProcessInfo.processInfo.activeProcessorCount))
