@@ -81,6 +81,8 @@ def test_zero_or_negative_thread_counts_mean_the_default_as_in_llama_cpp(cria, m
     default = cria("bench", "-m", model_path, "-p", "8", "-n", "1", "-r", "1").stdout
     threads = re.search(r"threads: (\d+)  batch threads: (\d+)", default)
     assert threads and int(threads.group(1)) >= 1, default
+    # The figures name the CPU and the kernel path they came from.
+    assert re.search(r"^cpu: .+, \d+ physical cores available, kernels: (avx512|avx2|portable)$", default, re.M), default
     for args in (("-t", "0"), ("-t", "-1"), ("-tb", "-1"), ("-t", "-1", "-tb", "0")):
         out = cria("bench", "-m", model_path, "-p", "8", "-n", "1", "-r", "1", *args).stdout
         assert threads.group(0) in out, (args, out)
