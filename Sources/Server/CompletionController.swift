@@ -145,7 +145,7 @@ struct CompletionRenderer: Sendable {
                         completion_probabilities: t.probabilities.map {
                             [TokenProbabilitiesJSON($0, text: text, postSampling: postSamplingProbs)]
                         },
-                        tokens: returnTokens ? [t.token] : nil,
+                        tokens: [t.token],  // every streamed piece names its token, as today's llama-server
                         timings: t.timings.map { TimingsJSON($0, cached: t.cachedTokenCount) })
     }
 
@@ -163,7 +163,7 @@ struct CompletionRenderer: Sendable {
             stopped_limit: s.stopReason == .limit, stopping_word: word, tokens_cached: s.cachedTokenCount,
             timings: TimingsJSON(s.timings, cached: s.cachedTokenCount),
             completion_probabilities: request.sampling.nProbs > 0 ? probabilities.map { TokenProbabilitiesJSON($0, text: text, postSampling: postSamplingProbs) } : nil,
-            tokens: returnTokens ? tokens : nil)
+            tokens: returnTokens ? tokens : [])  // always there, empty unless asked for (and in a stream's last event)
         response.has_new_line = content.contains("\n")
         response.stop_type = switch s.stopReason {
         case .endOfGeneration: "eos"

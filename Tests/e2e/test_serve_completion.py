@@ -83,6 +83,12 @@ def test_greedy_is_deterministic_and_matches_stream(server):
     assert streamed == a["content"]
     assert [t for e in events[:-1] for t in e["tokens"]] == a["tokens"]
     assert events[-1]["tokens_predicted"] == 8
+    # As today's llama-server: every streamed piece names its token even without return_tokens,
+    # and `tokens` is always in the result, empty unless asked for (and in a stream's last event).
+    plain = {k: v for k, v in GREEDY.items() if k != "return_tokens"}
+    events = sse_events(server.post("/completion", {"prompt": PROMPT, **plain, "stream": True}, stream=True))
+    assert [t for e in events[:-1] for t in e["tokens"]] == a["tokens"] and events[-1]["tokens"] == []
+    assert server.post("/completion", {"prompt": PROMPT, **plain}).json()["tokens"] == []
 
 
 def test_token_array_prompt_equals_text_prompt(server):
