@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 import Sampling
 import Hummingbird
@@ -66,6 +67,10 @@ struct CompletionController {
             }
             return bodies
         }
+        if let paths = options.responseFields {
+            let cut = try bodies.map { try JSONValue.parse(utf8: Array(ResponseFields.encode($0, keeping: paths))) }
+            return JSONResponse.make(encoded: Data(JSONValue.array(cut).serialized().utf8))
+        }
         return try JSONResponse.make(bodies)
     }
 
@@ -107,8 +112,12 @@ struct CompletionController {
                     case .token(let t):
                         try await writer.write(ServerSentEvents.event(renderer.chunk(t)))
                     case .finished(let summary):
-                        try await writer.write(ServerSentEvents.event(renderer.final(summary: summary, content: summary.trailingText,
-                                                                                     tokens: [], probabilities: [])))
+                        let last = renderer.final(summary: summary, content: summary.trailingText, tokens: [], probabilities: [])
+                        if let paths = options.responseFields {
+                            try await writer.write(ServerSentEvents.event(encoded: ResponseFields.encode(last, keeping: paths)))
+                        } else {
+                            try await writer.write(ServerSentEvents.event(last))
+                        }
                     case .failed(let error):
                         try await writer.write(ServerSentEvents.event(APIError.from(error).body))
                     case .progress(let p):
@@ -118,8 +127,10 @@ struct CompletionController {
             }
         }
         let result = try await context.cancellingOnDisconnect(handle) { try await GenerationResult.collect(handle) }
-        return try JSONResponse.make(renderer.final(summary: result.summary!, content: result.content,
-                                                    tokens: result.tokens, probabilities: result.probabilities))
+        let body = renderer.final(summary: result.summary!, content: result.content, tokens: result.tokens,
+                                  probabilities: result.probabilities)
+        if let paths = options.responseFields { return JSONResponse.make(encoded: try ResponseFields.encode(body, keeping: paths)) }
+        return try JSONResponse.make(body)
     }
 }
 

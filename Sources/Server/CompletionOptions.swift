@@ -27,6 +27,8 @@ struct CompletionOptions {
     var systemPrompt: SystemPrompt?
     /// `lora`: a scale per adapter id for this request only (nil: the server's scales).
     var adapterScales: [Float]?
+    /// `response_fields` (today's llama-server): the final result cut down to these (`ResponseFields`).
+    var responseFields: [String]?
 
     /// Most `n_probs` a request may ask for (each token then carries this many alternatives).
     static let maxProbabilities = 1024
@@ -48,6 +50,7 @@ struct CompletionOptions {
         if let p = try f.bool("post_sampling_probs") { postSamplingProbs = p }
         if let p = try f.bool("return_progress") { returnProgress = p }
         if let t = try f.bool("timings_per_token") { timingsPerToken = t }
+        if let paths = try ResponseFields.parse(f), !paths.isEmpty { responseFields = paths }
         var slot = try f.int("id_slot", in: -1...Int(Int32.max))
         if slot == nil { slot = try f.int("slot_id", in: -1...Int(Int32.max)) }
         if let id = slot, id != -1 { slotID = id }

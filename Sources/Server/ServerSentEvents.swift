@@ -14,8 +14,13 @@ enum ServerSentEvents {
 
     /// One `data: <json>` event.
     static func event(_ value: some Encodable) throws -> ByteBuffer {
+        event(encoded: try JSONResponse.encode(value))
+    }
+
+    /// An event of JSON text already encoded.
+    static func event(encoded data: Data) -> ByteBuffer {
         var buffer = ByteBuffer(string: "data: ")
-        buffer.writeBytes(try JSONResponse.encode(value))
+        buffer.writeBytes(data)
         buffer.writeString("\n\n")
         return buffer
     }

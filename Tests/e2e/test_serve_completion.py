@@ -208,3 +208,22 @@ def test_system_prompt_is_prepended(start_server, tmp_path):
     s.post("/completion", {"prompt": "x", "n_predict": 0, "system_prompt": {"prompt": "Other.", "anti_prompt": "",
                                                                            "assistant_name": ""}})
     assert s.get("/props").json()["system_prompt"] == "Other."
+
+
+def test_response_fields_cut_the_result_down(server):
+    # Today's llama-server option: named fields only, a slash path moved to the top under its
+    # whole name, a path naming nothing left out without an error.
+    fields = ["content", "generation_settings/n_predict", "timings/predicted_n", "no/such", "tokens_predicted"]
+    full = server.post("/completion", {"prompt": PROMPT, **GREEDY}).json()
+    cut = server.post("/completion", {"prompt": PROMPT, **GREEDY, "response_fields": fields}).json()
+    assert cut == {"content": full["content"], "generation_settings/n_predict": 8, "timings/predicted_n": 8,
+                   "tokens_predicted": 8}
+    events = sse_events(server.post("/completion", {"prompt": PROMPT, **GREEDY, "stream": True,
+                                                    "response_fields": ["stop", "tokens_predicted"]}, stream=True))
+    assert events[-1] == {"stop": True, "tokens_predicted": 8} and all("content" in e for e in events[:-1])
+    several = server.post("/completion", {"prompt": [[2, 818, 5279], [2, 1018]], **GREEDY, "response_fields": ["tokens_predicted"]}).json()
+    assert several == [{"tokens_predicted": 8}, {"tokens_predicted": 8}]
+    for bad in ("content", ["content", 3], {"a": 1}):
+        r = server.post("/completion", {"prompt": PROMPT, **GREEDY, "response_fields": bad})
+        assert r.status_code == 400 and "response_fields" in r.json()["error"]["message"], r.text
+
