@@ -150,7 +150,7 @@ def test_chat_template_flag(start_server):
     (["-n", "-2"], "-n"),
     (["--log-format", "xml"], "--log-format"),
     (["--numa", "spread"], "spread"),
-    (["-tb", "0"], "thread"),
+    (["-tb", "513"], "-tb must be at most 512"),
 ])
 def test_unsupported_or_invalid_flags_fail_clearly(flags, message):
     r = subprocess.run([str(cria_binary()), "serve", "-m", str(MODEL), *flags], capture_output=True, text=True, timeout=60)
