@@ -68,7 +68,7 @@ struct CompletionController {
             return bodies
         }
         if let paths = options.responseFields {
-            let cut = try bodies.map { try JSONValue.parse(utf8: Array(ResponseFields.encode($0, keeping: paths))) }
+            let cut = try bodies.map { try ResponseFields.cut($0, keeping: paths) }
             return JSONResponse.make(encoded: Data(JSONValue.array(cut).serialized().utf8))
         }
         return try JSONResponse.make(bodies)

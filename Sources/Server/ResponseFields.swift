@@ -32,9 +32,13 @@ enum ResponseFields {
         return .object(members)
     }
 
-    /// `value` encoded as /completion answers it, then cut down to `paths`, as JSON text.
+    /// `value` as /completion encodes it, cut down to `paths`.
+    static func cut(_ value: some Encodable, keeping paths: [String]) throws -> JSONValue {
+        select(paths, from: try JSONValue.parse(utf8: Array(JSONResponse.encode(value))))
+    }
+
+    /// `cut` as JSON text.
     static func encode(_ value: some Encodable, keeping paths: [String]) throws -> Data {
-        let full = try JSONValue.parse(utf8: Array(JSONResponse.encode(value)))
-        return Data(select(paths, from: full).serialized().utf8)
+        Data(try cut(value, keeping: paths).serialized().utf8)
     }
 }
