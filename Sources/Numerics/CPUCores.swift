@@ -11,15 +11,16 @@ public enum CPUCores {
     public static let maximumThreads = 512
 
     /// Physical cores available to this process, or the logical CPU count where Linux's sysfs
-    /// does not say (other systems, containers that hide it).
-    public static func defaultThreadCount() -> Int {
+    /// does not say (other systems, containers that hide it). Read once: argument parsing, help
+    /// texts and `cria bench` ask for it several times, and a large machine has a sysfs file per CPU.
+    public static let defaultThreadCount: Int = {
         let logical = max(1, ProcessInfo.processInfo.activeProcessorCount)
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
               let allowed = allowedCPUs(status: status),
               let cores = physicalCores(of: allowed, sysfs: "/sys/devices")
         else { return logical }
         return min(max(1, cores), maximumThreads)
-    }
+    }()
 
     /// "AMD EPYC (family 25, model 17)": the first processor of a /proc/cpuinfo text, so a
     /// benchmark's figures name the CPU family they were measured on; nil without a model name.

@@ -15,7 +15,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: [.short, .customLong("model")], help: "Path to a .gguf model.")
     var model: String
 
-    @Option(name: [.short, .customLong("threads")], parsing: .unconditional, help: "Compute threads (default: one per physical core, \(CPUCores.defaultThreadCount()) here).")
+    @Option(name: [.short, .customLong("threads")], parsing: .unconditional, help: "Compute threads (default: one per physical core, \(CPUCores.defaultThreadCount) here).")
     var threads: Int?
 
     @Flag(name: .customLong("no-mmap"), help: "Read the model into memory instead of mapping it.")

@@ -19,6 +19,6 @@ enum ThreadCountCheck {
 
     /// `-t`: the flag's count or one thread per physical core.
     static func generation(_ value: Int?) -> Int {
-        requested(value) ?? CPUCores.defaultThreadCount()
+        requested(value) ?? CPUCores.defaultThreadCount
     }
 }

@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func theDefaultIsBetweenOneAndTheLogicalCount() {
-        let count = CPUCores.defaultThreadCount()
+        let count = CPUCores.defaultThreadCount
         #expect(count >= 1 && count <= max(1, ProcessInfo.processInfo.activeProcessorCount))
     }
 }
