@@ -53,6 +53,7 @@ static inline __attribute__((always_inline)) I4_TARGET void i4_tile(int nb, cons
     for (int t = 0; t < nt; t++) sum[t] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * I4_BLOCK;
+        pk_prefetch_ahead(gb, I4_BLOCK);
         const uint8_t *ab[4];
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m512i total[4];
@@ -123,6 +124,7 @@ static inline __attribute__((always_inline)) I4_AVX2 void i4_2_half(int nb, cons
     for (int t = 0; t < nt; t++) sum[t] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * I4_BLOCK;
+        if (h == 0) pk_prefetch_ahead(gb, I4_BLOCK);
         const uint8_t *ab[4];
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m256i total[4];
@@ -150,6 +152,7 @@ static I4_AVX2 void i4_2_whole(int nb, const uint8_t *pg, const uint8_t *a, floa
     __m256 sum[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * I4_BLOCK;
+        pk_prefetch_ahead(gb, I4_BLOCK);
         const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_K;
         __m256i total[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int j = 0; j < 8; j++) {

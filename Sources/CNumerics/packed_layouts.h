@@ -5,6 +5,9 @@
 #define CN_PACKED_LAYOUTS_H
 #include <stddef.h>
 #include <stdint.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 enum { PK_ROWS = 16 };
 
@@ -110,6 +113,25 @@ enum {
     P6_BLOCK = 3360   // bytes per super-block of a group (16 stored super-blocks)
 };
 
+// Bytes ahead of its read position that a packed kernel asks the core to fetch into L1 (0: it
+// leaves that to the hardware prefetcher): chosen per CPU when the library loads (prefetch.c).
+extern int cn_prefetch_ahead;
+
+// The lines `bytes` long that start cn_prefetch_ahead bytes after p, prefetched: called once per
+// block a kernel reads, so the prefetches run that far ahead of the loads in one steady stream.
+// The address is formed as an integer: it may lie past the end of the weights, which a prefetch
+// never faults on.
+static inline __attribute__((always_inline)) void pk_prefetch_ahead(const uint8_t *p, const int bytes) {
+#if defined(__x86_64__)
+    const int ahead = cn_prefetch_ahead;
+    if (ahead > 0)
+        for (int o = 0; o < bytes; o += 64) _mm_prefetch((const char *)((uintptr_t)p + (uintptr_t)(ahead + o)), _MM_HINT_T0);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 // A kernel's product of one group (16 rows) with nt ≤ 4 activation rows: y[t·ys + r]
 typedef void (*pk_tile_fn)(int blocks, const uint8_t *group, const uint8_t *a, size_t as, int nt, float *y, size_t ys);
 // `groups` groups (gbytes each) against `tokens` activation rows, four at a time (packed.c): for
@@ -147,7 +169,6 @@ void pk_run_tiles(pk_tile_fn tile, size_t gbytes, int blocks, const uint8_t *pac
     }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
 #include <string.h>
 // The 8 signed bytes at p (one per row) as int16 pairs (s, s) in 32-bit lanes: the scale operand
 // of the AVX2 kernels' madd, which widens a lane's two pair sums and scales them in one step

@@ -154,6 +154,7 @@ static inline __attribute__((always_inline)) P8_TARGET void p8_tile(int nb, cons
         for (int j = 0; j < 8; j++) acc[t][j] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * p0_block_bytes(kind);
+        pk_prefetch_ahead(gb, (int)p0_block_bytes(kind));
         const __m512 d = kind == P0_MXFP4 ? pm_scales(gb + PM_E)
                                           : _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + (q4 ? P4_D : P8_D))));
         const uint8_t *ab[2];
@@ -266,6 +267,7 @@ static P0_AVX2 void p8_half_avx2(int nb, const uint8_t *pg, int h, const uint8_t
     for (int j = 0; j < 8; j++) acc[j] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * P8_BLOCK;
+        if (h == 0) pk_prefetch_ahead(gb, P8_BLOCK);  // the second half finds the lines in cache
         const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_0;
         uint16_t hd;
         memcpy(&hd, ab, 2);
@@ -340,6 +342,7 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5_half_avx2(int nb, c
         for (int j = 0; j < 8; j++) acc[t][j] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * p0_block_bytes(kind);
+        if (h == 0) pk_prefetch_ahead(gb, (int)p0_block_bytes(kind));
         const __m256 d = kind == P0_MXFP4 ? pm_scales_avx2(gb + PM_E + 8 * h)
                                           : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + (q4 ? P4_D : P5_D) + 16 * h)));
         __m256 scale[2];
@@ -481,6 +484,7 @@ static inline __attribute__((always_inline)) P0_AVX2 void p5t_half(int nb, const
     for (int t = 0; t < nt; t++) lo[t] = hi[t] = _mm256_setzero_pd();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * P5_BLOCK;
+        if (h == 0) pk_prefetch_ahead(gb, P5_BLOCK);
         const __m256i fifths = _mm256_loadu_si256((const __m256i *)(gb + P5_QH + 32 * h));
         __m256i slo[P5T_TOKENS], shi[P5T_TOKENS];
         for (int c = 0; c < 4; c++) {
@@ -648,6 +652,7 @@ static inline __attribute__((always_inline)) P8_TARGET void p5z_group(int nb, co
     for (int t = 0; t < nt; t++) lo[t] = hi[t] = _mm512_setzero_pd();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * P5_BLOCK;
+        pk_prefetch_ahead(gb, P5_BLOCK);
         const __m512i fifths = _mm512_loadu_si512((const void *)(gb + P5_QH));
         __m512i u[8];
         for (int c = 0; c < 4; c++) p5z_unpack_pair(gb, c, fifths, &u[c], &u[c + 4]);

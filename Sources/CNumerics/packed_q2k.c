@@ -70,6 +70,7 @@ static inline __attribute__((always_inline)) Q2P_TARGET void q2p_tile(int nb, co
     for (int t = 0; t < nt; t++) sum[t] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * Q2P_BLOCK;
+        pk_prefetch_ahead(gb, Q2P_BLOCK);
         const uint8_t *ab[4];
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m512i isum[4], msum[4];
@@ -172,6 +173,7 @@ static inline __attribute__((always_inline)) Q2P_AVX2 void q2p2_half(int nb, con
     for (int t = 0; t < nt; t++) sum[t] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * Q2P_BLOCK;
+        if (hh == 0) pk_prefetch_ahead(gb, Q2P_BLOCK);
         const uint8_t *ab[4];
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m256i isum[4], msum[4];
@@ -192,6 +194,7 @@ static Q2P_AVX2 void q2p2_whole(int nb, const uint8_t *pg, const uint8_t *a, flo
     __m256 sum[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * Q2P_BLOCK;
+        pk_prefetch_ahead(gb, Q2P_BLOCK);
         const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_K;
         __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()}, msum[2] = {isum[0], isum[0]};
         for (int k = 0; k < 8; k++) {

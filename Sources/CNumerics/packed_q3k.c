@@ -101,6 +101,7 @@ static inline __attribute__((always_inline)) Q3P_TARGET void q3p_tile(int nb, co
     for (int t = 0; t < nt; t++) sum[t] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * Q3P_BLOCK;
+        pk_prefetch_ahead(gb, Q3P_BLOCK);
         const uint8_t *ab[4];
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m512i total[4];
@@ -181,6 +182,7 @@ static inline __attribute__((always_inline)) Q3P_AVX2 void q3p2_half(int nb, con
     for (int t = 0; t < nt; t++) sum[t] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * Q3P_BLOCK;
+        if (hh == 0) pk_prefetch_ahead(gb, Q3P_BLOCK);
         const uint8_t *ab[4];
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m256i total[4];
@@ -204,6 +206,7 @@ static Q3P_AVX2 void q3p2_whole(int nb, const uint8_t *pg, const uint8_t *a, flo
     __m256 sum[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * Q3P_BLOCK;
+        pk_prefetch_ahead(gb, Q3P_BLOCK);
         const uint8_t *ab = a + (size_t)b * CN_BYTES_Q8_K;
         __m256i total[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int h = 0; h < 8; h++) {

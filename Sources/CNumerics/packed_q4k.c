@@ -91,6 +91,7 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * block;
         const uint8_t *ab[4];
+        pk_prefetch_ahead(gb, (int)block);
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m512i isum[4], msum[4];
         for (int t = 0; t < nt; t++) { isum[t] = _mm512_setzero_si512(); msum[t] = _mm512_setzero_si512(); }

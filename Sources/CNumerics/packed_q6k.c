@@ -130,6 +130,7 @@ static inline __attribute__((always_inline)) P6_TARGET void p6_tile(int nb, cons
         for (int m = 0; m < 8; m++) acc[t][m] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * P6_BLOCK;
+        pk_prefetch_ahead(gb, P6_BLOCK);
         const uint8_t *ab[4];
         __m512 scale[4];
         const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + P6_D)));
@@ -245,6 +246,7 @@ static inline __attribute__((always_inline)) P6_AVX2 void p6_half_avx2(int nb, c
         for (int m = 0; m < 8; m++) acc[t][m] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * P6_BLOCK;
+        if (hh == 0) pk_prefetch_ahead(gb, P6_BLOCK);
         const uint8_t *ab[4];
         __m256 scale[4];
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + P6_D + 16 * hh)));
@@ -281,6 +283,7 @@ static P6_AVX2 void p6_whole_avx2(int nb, const uint8_t *pg, const uint8_t *a, f
         for (int m = 0; m < 8; m++) acc[hh][m] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * P6_BLOCK, *ab = a + (size_t)b * CN_BYTES_Q8_K;
+        pk_prefetch_ahead(gb, P6_BLOCK);
         float da;
         memcpy(&da, ab, 4);
         __m256 scale[2];

@@ -44,6 +44,11 @@ public enum KernelDispatch {
     /// results are the same either way).
     public static let packsWeights: Bool = ProcessInfo.processInfo.environment["CRIA_PACK"] != "off"
 
+    /// How many bytes ahead of their loads the packed kernels prefetch on this CPU (0: they leave
+    /// it to the hardware prefetcher). Chosen per CPU vendor when the library loads, or set by the
+    /// environment variable `CRIA_PREFETCH`; it changes speed only, never a result.
+    public static var prefetchDistance: Int { Int(cn_prefetch_distance()) }
+
     /// Whether `path` has a C matrix kernel for weights of `type`.
     static func hasMatmul(_ path: KernelPath, _ type: GGMLTypeID) -> Bool {
         path != .portable && cn_matmul_supported(path.rawValue, type) != 0

@@ -1,8 +1,10 @@
 """`cria tokenize`, `cria template` and `cria run` against llama.cpp's recorded behaviour."""
 import json
+import os
 import re
+import subprocess
 
-from conftest import REFERENCE, ROOT
+from conftest import REFERENCE, ROOT, cria_binary
 
 
 def test_tokenize_matches_reference(cria, model_path):
@@ -57,6 +59,33 @@ def test_run_greedy_is_deterministic(cria, model_path):
     assert cria(*args).stdout == first
 
 
+def test_prefetch_distance_changes_speed_only(model_path):
+    # CRIA_PREFETCH sets how far ahead the packed kernels prefetch (by default 4096 bytes on Intel,
+    # none elsewhere): the same greedy tokens at every distance and kernel path, the value in effect
+    # printed by bench, and a value out of range or not a multiple of 64 left at the CPU's default.
+    def run(args, **env):
+        result = subprocess.run([str(cria_binary()), *args], capture_output=True, text=True, timeout=300,
+                                env={**os.environ, **env})
+        assert result.returncode == 0, (args, env, result.stderr)
+        return result.stdout
+
+    def distance(**env):
+        out = run(["bench", "-m", model_path, "-p", "8", "-n", "1", "-r", "1"], **env)
+        found = re.search(r"prefetch (\d+) bytes ahead", out)
+        assert found, out
+        return int(found.group(1))
+
+    default = distance()
+    assert distance(CRIA_PREFETCH="0") == 0
+    assert distance(CRIA_PREFETCH="65536") == 65536
+    for bad in ("100", "65600", "-64", "4k", ""):
+        assert distance(CRIA_PREFETCH=bad) == default, bad
+    greedy = ["run", "-m", model_path, "-p", "The history of the printing press", "-n", "24", "--temp", "0"]
+    paths = [{}, {"CRIA_KERNELS": "avx2"}]
+    outputs = {run(greedy, CRIA_PREFETCH=ahead, **path) for ahead in ("0", "4096", "65536") for path in paths}
+    assert len(outputs) == 1, outputs
+
+
 def test_run_rejects_bad_arguments(cria, model_path):
     result = cria("run", "-m", model_path, "-p", "x", "-n", "-5", check=False)
     assert result.returncode != 0
@@ -82,7 +111,7 @@ def test_zero_or_negative_thread_counts_mean_the_default_as_in_llama_cpp(cria, m
     threads = re.search(r"threads: (\d+)  batch threads: (\d+)", default)
     assert threads and int(threads.group(1)) >= 1, default
     # The figures name the CPU and the kernel path they came from.
-    assert re.search(r"^cpu: .+, \d+ physical cores available, kernels: (avx512|avx2|portable)$", default, re.M), default
+    assert re.search(r"^cpu: .+, \d+ physical cores available, kernels: (avx512|avx2|portable), prefetch \d+ bytes ahead$", default, re.M), default
     for args in (("-t", "0"), ("-t", "-1"), ("-tb", "-1"), ("-t", "-1", "-tb", "0")):
         out = cria("bench", "-m", model_path, "-p", "8", "-n", "1", "-r", "1", *args).stdout
         assert threads.group(0) in out, (args, out)

@@ -37,6 +37,10 @@ enum { CN_ORDER_TILED_KQUANT = 1, CN_ORDER_REPACKED_Q4K = 2, CN_ORDER_Q0_LANES =
 /// The best path this CPU supports (AVX2+FMA+F16C, AVX-512 F/BW/VL/VNNI), or CN_PATH_NONE.
 int cn_best_path(void);
 
+/// Bytes ahead of their loads that the packed kernels prefetch on this CPU (0: none); prefetch.c
+/// says how it is chosen (CRIA_PREFETCH overrides it).
+int cn_prefetch_distance(void);
+
 /// Whether `path` has a kernel for GGML weight type `ggml_type` (activations in its 8-bit partner format).
 int cn_matmul_supported(int path, int ggml_type);
 
