@@ -215,8 +215,15 @@ def test_bench_profile_reports_bandwidth_bound_and_decode_parts(cria, model_path
     assert re.search(r"bandwidth bound: [0-9.]+ ms/token = [0-9.]+ tokens/s", out), out
     parts = dict(re.findall(r"^\| ([^|…]+?) \| ([0-9.-]+) \| [0-9.+-]+% \|$", out, re.M))
     total = float(parts["forward step, total"])
-    head = float(next(v for k, v in parts.items() if k.startswith("LM head product (Q8_0, 262144 rows)")))
+    head = float(next(v for k, v in parts.items() if k.startswith("LM head product (Q8_0, 262144 rows, ")))
     assert 0 < head < total, out
+    # its bytes (262,144 rows of 20 Q8_0 blocks of 34 bytes) and the rate they give at its time
+    head_row = re.search(r"^\| LM head product \(Q8_0, 262144 rows, ([0-9.]+) MB, ([0-9.]+) GB/s(; fits the cache when timed alone)?\) "
+                         r"\| ([0-9.]+) \|", out, re.M)
+    assert head_row and head_row[1] == "178.3", out
+    ms, gbps = float(head_row[4]), float(head_row[2])
+    # printed to 0.001 ms and 0.1 GB/s: the rate follows from the time within their rounding
+    assert abs(178.258 / ms - gbps) <= 0.05 + 178.258 * 0.0005 / ms ** 2 + 0.001, out
     assert re.search(r"^decode: [0-9.]+ tokens/s = [0-9]+% of the bandwidth bound", out, re.M), out
     # steps timed beside reads of the weights: 16 steps × 1 repetition, and the share follows from the two rates
     paired = re.search(r"^interleaved \((\d+) steps, each beside one read of the weights\): decode ([0-9.]+) tokens/s, "
