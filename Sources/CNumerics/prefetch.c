@@ -10,7 +10,8 @@
 // 85–100% of the read loop, so those keep the hardware prefetcher alone until measured otherwise.
 //
 // CRIA_PREFETCH=<bytes> (0 to 65536, a multiple of 64; 0 turns it off) overrides the choice, to
-// measure it on a new CPU.
+// measure it on a new CPU. The AVX2 Q4_K/Q5_K kernels keep their own prefetch of the next
+// super-block whatever the setting (packed_q4k.c, pk2_prefetch_next: measured better for them).
 #include "cnumerics.h"
 #include "packed_layouts.h"
 #include <stdlib.h>
