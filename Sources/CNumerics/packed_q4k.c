@@ -91,7 +91,11 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * block;
         const uint8_t *ab[4];
-        pk_prefetch_ahead(gb, (int)block);
+        // On a CPU that prefetches (cn_prefetch_ahead, prefetch.c) the next super-block is asked for
+        // pair by pair as this one's pairs are read, as the AVX2 kernels do, instead of at the set
+        // distance in one burst per block: Qwen3-30B-A3B shape, Intel Emerald Rapids, alternating,
+        // 89–90% of the bandwidth bound against 83% (each expert matrix is a short stream).
+        if (cn_prefetch_ahead) _mm_prefetch((const char *)(gb + block), _MM_HINT_T0);
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m512i isum[4], msum[4];
         for (int t = 0; t < nt; t++) { isum[t] = _mm512_setzero_si512(); msum[t] = _mm512_setzero_si512(); }
@@ -99,6 +103,8 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
             __m512i plo[4], phi[4];
             for (int t = 0; t < nt; t++) { plo[t] = _mm512_setzero_si512(); phi[t] = _mm512_setzero_si512(); }
             const uint8_t *pp = gb + PK_PAIRS + pair * p;
+            if (cn_prefetch_ahead)
+                for (int o = 0; o < (int)pair; o += 64) _mm_prefetch((const char *)(pp + block + o), _MM_HINT_T0);
             const __m512i flo = q5 ? _mm512_loadu_si512((const void *)(pp + K5_PQH)) : _mm512_setzero_si512();
             const __m512i fhi = q5 ? _mm512_loadu_si512((const void *)(pp + K5_PQH + 64)) : _mm512_setzero_si512();
             const uint8_t *nib = pp + (q5 ? K5_PQS : PK_PQS);
