@@ -6,12 +6,13 @@
 // prefetcher alone does not keep enough lines in flight while the core also multiplies. Asking
 // for the lines 4 KiB ahead brought every format to 90–110% of it (one 178 MB Q8_0 product
 // and 300 MB Q4_K, Q6_K and Q5_0 ones, two threads, alternating runs; docs/benchmarking.md).
-// The kernels were tuned without prefetches on AMD Zen 3 and Zen 4, where they already reach
-// 85–100% of the read loop, so those keep the hardware prefetcher alone until measured otherwise.
+// The kernels were tuned on AMD Zen 3 and Zen 4 without a set distance, and reach 85–100% of the
+// read loop on Zen 4, so AMD keeps 0 until measured otherwise (scripts/compare-llama --prefetch).
 //
 // CRIA_PREFETCH=<bytes> (0 to 65536, a multiple of 64; 0 turns it off) overrides the choice, to
-// measure it on a new CPU. The AVX2 Q4_K/Q5_K kernels keep their own prefetch of the next
-// super-block whatever the setting (packed_q4k.c, pk2_prefetch_next: measured better for them).
+// measure it on a new CPU. Q4_K/Q5_K do not use the distance itself: their kernels ask for the next
+// super-block pair by pair (packed_q4k.c), the AVX2 ones whatever the setting, the AVX-512 ones
+// when it is not 0 — measured better than the set distance for their short expert streams.
 #include "cnumerics.h"
 #include "packed_layouts.h"
 #include <stdlib.h>
