@@ -114,8 +114,13 @@ enum {
 };
 
 // Bytes ahead of its read position that a packed kernel asks the core to fetch into L1 (0: it
-// leaves that to the hardware prefetcher): chosen per CPU when the library loads (prefetch.c).
+// leaves that to the hardware prefetcher): chosen per CPU when the library loads (prefetch.c), or
+// by a model's load measuring both (cn_set_prefetch_distance) — read atomically for that reason
+// (a relaxed load is a plain move on x86).
 extern int cn_prefetch_ahead;
+static inline __attribute__((always_inline)) int pk_prefetch_distance(void) {
+    return __atomic_load_n(&cn_prefetch_ahead, __ATOMIC_RELAXED);
+}
 
 // The lines `bytes` long that start cn_prefetch_ahead bytes after p, prefetched: called once per
 // block a kernel reads, so the prefetches run that far ahead of the loads in one steady stream.
@@ -123,7 +128,7 @@ extern int cn_prefetch_ahead;
 // never faults on.
 static inline __attribute__((always_inline)) void pk_prefetch_ahead(const uint8_t *p, const int bytes) {
 #if defined(__x86_64__)
-    const int ahead = cn_prefetch_ahead;
+    const int ahead = pk_prefetch_distance();
     if (ahead > 0)
         for (int o = 0; o < bytes; o += 64) _mm_prefetch((const char *)((uintptr_t)p + (uintptr_t)(ahead + o)), _MM_HINT_T0);
 #else

@@ -88,14 +88,15 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
     const size_t block = q5 ? K5_BLOCK : PK_BLOCK, pair = q5 ? K5_PAIR : PK_PAIR;
     __m512 sum[4], sumb[4];
     for (int t = 0; t < nt; t++) { sum[t] = _mm512_setzero_ps(); sumb[t] = _mm512_setzero_ps(); }
+    const int prefetching = pk_prefetch_distance() != 0;
     for (int b = 0; b < nb; b++) {
         const uint8_t *gb = pg + (size_t)b * block;
         const uint8_t *ab[4];
-        // On a CPU that prefetches (cn_prefetch_ahead, prefetch.c) the next super-block is asked for
+        // On a CPU that prefetches (pk_prefetch_distance, prefetch.c) the next super-block is asked for
         // pair by pair as this one's pairs are read, as the AVX2 kernels do, instead of at the set
         // distance in one burst per block: Qwen3-30B-A3B shape, Intel Emerald Rapids, alternating,
         // 89–90% of the bandwidth bound against 83% (each expert matrix is a short stream).
-        if (cn_prefetch_ahead) _mm_prefetch((const char *)(gb + block), _MM_HINT_T0);
+        if (prefetching) _mm_prefetch((const char *)(gb + block), _MM_HINT_T0);
         for (int t = 0; t < nt; t++) ab[t] = a + (size_t)t * as + (size_t)b * CN_BYTES_Q8_K;
         __m512i isum[4], msum[4];
         for (int t = 0; t < nt; t++) { isum[t] = _mm512_setzero_si512(); msum[t] = _mm512_setzero_si512(); }
@@ -103,7 +104,7 @@ static inline __attribute__((always_inline)) PK_TARGET void pk_tile(int nb, cons
             __m512i plo[4], phi[4];
             for (int t = 0; t < nt; t++) { plo[t] = _mm512_setzero_si512(); phi[t] = _mm512_setzero_si512(); }
             const uint8_t *pp = gb + PK_PAIRS + pair * p;
-            if (cn_prefetch_ahead)
+            if (prefetching)
                 for (int o = 0; o < (int)pair; o += 64) _mm_prefetch((const char *)(pp + block + o), _MM_HINT_T0);
             const __m512i flo = q5 ? _mm512_loadu_si512((const void *)(pp + K5_PQH)) : _mm512_setzero_si512();
             const __m512i fhi = q5 ? _mm512_loadu_si512((const void *)(pp + K5_PQH + 64)) : _mm512_setzero_si512();

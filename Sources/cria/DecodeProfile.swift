@@ -20,20 +20,6 @@ struct DecodeProfile {
     let steps: Int
     let repetitions: Int
 
-    /// A layer's matrices that a decode step multiplies one by one: its projections and
-    /// feed-forward, and a mixture-of-experts block's router and shared expert.
-    func ownMatrices(_ l: LayerWeights) -> [WeightMatrix] {
-        let block = l.experts.map { [$0.router, $0.sharedGate, $0.sharedUp, $0.sharedDown, $0.sharedGateInput] } ?? []
-        return ([l.query, l.key, l.value, l.output, l.gate, l.up, l.down] + block).compactMap { $0 }
-    }
-
-    /// The routed experts a decode step reads: `expert_used_count` of them (the first ones stand
-    /// in for whichever a token picks: all have the same size).
-    func routedExperts(_ e: ExpertLayerWeights?) -> [WeightMatrix] {
-        guard let e, let used = model.config.experts?.used else { return [] }
-        return (0..<used).flatMap { [e.gate.expert($0), e.up.expert($0), e.down.expert($0)] }
-    }
-
     /// One product of a decode step with one row, run as the forward pass runs it.
     struct Product {
         let type: String
@@ -58,7 +44,7 @@ struct DecodeProfile {
         let m = model, order = m.uniformOrder
         var products: [Product] = []
         for l in m.weights.layers {
-            products += ownMatrices(l).map { product($0, buffers) }
+            products += m.ownMatrices(l).map { product($0, buffers) }
             guard let e = l.experts, let used = m.config.experts?.used else { continue }
             let selected = (0..<Int32(used)).map { $0 }
             let grouping = selected.withUnsafeBufferPointer {
@@ -80,7 +66,7 @@ struct DecodeProfile {
     func run(token: (Int) -> Int32) throws {
         let m = model
         m.pool.activeThreads = m.threads
-        let layerMatrices = m.weights.layers.flatMap { ownMatrices($0) + routedExperts($0.experts) }
+        let layerMatrices = m.weights.layers.flatMap { m.ownMatrices($0) + m.routedExperts($0.experts) }
         let regions = (layerMatrices + [m.weights.output]).map { UnsafeRawBufferPointer(start: $0.data, count: $0.rows * $0.rowBytes) }
         let bytes = regions.reduce(0) { $0 + $1.count }
         _ = MemoryBandwidth.read(regions, pool: m.pool)  // maps the pages in

@@ -61,9 +61,11 @@ def test_run_greedy_is_deterministic(cria, model_path):
 
 
 def test_prefetch_distance_changes_speed_only(model_path):
-    # CRIA_PREFETCH sets how far ahead the packed kernels prefetch (by default 4096 bytes on Intel,
-    # none elsewhere): the same greedy tokens at every distance and kernel path, the value in effect
-    # printed by bench, and a value out of range or not a multiple of 64 left at the CPU's default.
+    # CRIA_PREFETCH sets how far ahead the packed kernels prefetch (by default 4096 bytes on the
+    # Intel family measured, none on AMD Zen 4, and on any other CPU what the first large enough
+    # model measures when it loads): the same greedy tokens at every distance and kernel path, the
+    # value in effect and where it came from printed by bench, and a value out of range or not a
+    # multiple of 64 left to the CPU's own choice.
     inherited = {k: v for k, v in os.environ.items() if k not in ("CRIA_PREFETCH", "CRIA_KERNELS")}
 
     def run(args, **env):
@@ -74,22 +76,64 @@ def test_prefetch_distance_changes_speed_only(model_path):
 
     def distance(**env):
         out = run(["bench", "-m", model_path, "-p", "8", "-n", "1", "-r", "1"], **env)
-        found = re.search(r"prefetch (\d+) bytes ahead", out)
+        found = re.search(r"prefetch (\d+) bytes ahead(?: \((.*)\))?$", out, re.M)
         assert found, out
-        return int(found.group(1))
+        return int(found.group(1)), found.group(2) or ""
 
-    default = distance()
-    assert distance(CRIA_PREFETCH="0") == 0
+    default, why = distance()
     if platform.machine() not in ("x86_64", "AMD64"):
-        assert default == 0 and distance(CRIA_PREFETCH="4096") == 0  # no packed kernels there to prefetch
+        assert (default, why) == (0, "") and distance(CRIA_PREFETCH="4096") == (0, "")  # no packed kernels there to prefetch
         return
-    assert distance(CRIA_PREFETCH="65536") == 65536
+    assert distance(CRIA_PREFETCH="0") == (0, "CRIA_PREFETCH")
+    assert distance(CRIA_PREFETCH="65536") == (65536, "CRIA_PREFETCH")
     for bad in ("100", "65600", "-64", "4k", ""):
-        assert distance(CRIA_PREFETCH=bad) == default, bad
+        ahead, origin = distance(CRIA_PREFETCH=bad)
+        assert origin.split(" ")[0] == why.split(" ")[0], (bad, origin, why)  # the CPU's own choice, not the setting
+        if not why.startswith("measured"):
+            assert ahead == default, bad
     greedy = ["run", "-m", model_path, "-p", "The history of the printing press", "-n", "24", "--temp", "0"]
     paths = [{}, {"CRIA_KERNELS": "avx2"}]
-    outputs = {run(greedy, CRIA_PREFETCH=ahead, **path) for ahead in ("0", "4096", "65536") for path in paths}
+    outputs = {run(greedy, CRIA_PREFETCH=ahead, **path) for ahead in ("0", "4096", "65536", "auto") for path in paths}
     assert len(outputs) == 1, outputs
+
+
+def test_prefetch_auto_measures_when_the_model_streams_from_memory(model_path):
+    # CRIA_PREFETCH=auto treats any CPU as an unmeasured family: the model's load times its
+    # decode products with and without prefetching, when they are too large for the last-level
+    # cache to hold, and keeps the faster (by 5% at least, else none).
+    env = {k: v for k, v in os.environ.items() if k != "CRIA_PREFETCH"}
+    result = subprocess.run([str(cria_binary()), "bench", "-m", model_path, "-p", "8", "-n", "1", "-r", "1"], capture_output=True,
+                            text=True, timeout=300, env={**env, "CRIA_PREFETCH": "auto"})
+    assert result.returncode == 0, result.stderr
+    if platform.machine() not in ("x86_64", "AMD64"):
+        assert re.search(r"prefetch 0 bytes ahead$", result.stdout, re.M), result.stdout
+        return
+    measured = re.search(r"prefetch (\d+) bytes ahead \(measured at load over (\d+) MB of products: "
+                         r"none ([\d.]+) GB/s, 4096 bytes ([\d.]+) GB/s\)$", result.stdout, re.M)
+    if measured:
+        ahead, mb, without, with_ = int(measured.group(1)), int(measured.group(2)), float(measured.group(3)), float(measured.group(4))
+        assert mb >= 100 and without > 0 and with_ > 0, result.stdout
+        if with_ >= without / 0.95 * 1.01:  # clear of the printed figures' rounding
+            assert ahead == 4096, result.stdout
+        elif with_ <= without / 0.95 * 0.99:
+            assert ahead == 0, result.stdout
+        return
+    # Not measured: only when the whole model fits in twice the last-level cache.
+    assert re.search(r"prefetch 0 bytes ahead \(an unmeasured CPU family; no model large enough", result.stdout, re.M), result.stdout
+    sizes = []
+    cache = "/sys/devices/system/cpu/cpu0/cache"
+    for index in os.listdir(cache) if os.path.isdir(cache) else []:
+        try:
+            with open(f"{cache}/{index}/level") as f:
+                level = int(f.read())
+            with open(f"{cache}/{index}/size") as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+        sizes.append((level, int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)))
+    last_level = max(sizes)[1] if sizes else 32 << 20
+    assert os.path.getsize(model_path) < 2 * last_level, (result.stdout, last_level)
 
 
 def test_run_rejects_bad_arguments(cria, model_path):
@@ -117,7 +161,7 @@ def test_zero_or_negative_thread_counts_mean_the_default_as_in_llama_cpp(cria, m
     threads = re.search(r"threads: (\d+)  batch threads: (\d+)", default)
     assert threads and int(threads.group(1)) >= 1, default
     # The figures name the CPU and the kernel path they came from.
-    assert re.search(r"^cpu: .+, \d+ physical cores available, kernels: (avx512|avx2|portable), prefetch \d+ bytes ahead$", default, re.M), default
+    assert re.search(r"^cpu: .+, \d+ physical cores available, kernels: (avx512|avx2|portable), prefetch \d+ bytes ahead( \(.+\))?$", default, re.M), default
     for args in (("-t", "0"), ("-t", "-1"), ("-tb", "-1"), ("-t", "-1", "-tb", "0")):
         out = cria("bench", "-m", model_path, "-p", "8", "-n", "1", "-r", "1", *args).stdout
         assert threads.group(0) in out, (args, out)
