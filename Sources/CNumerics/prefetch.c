@@ -1,5 +1,6 @@
 // How far ahead of their loads the packed kernels prefetch (packed_layouts.h, pk_prefetch_ahead),
-// chosen per CPU when the library loads, before any kernel runs.
+// chosen per CPU when the library loads, before any kernel runs, or later by a model's load
+// (cn_set_prefetch_distance).
 //
 // Why per CPU: on an Intel Xeon (Emerald Rapids, family 6 model 207) the decode kernels read their
 // weights at 61–84% of what a plain read loop reaches with the same two threads; the hardware
@@ -13,7 +14,7 @@
 // (Numerics/PrefetchCalibration.swift); the table is not extended by assumption.
 //
 // CRIA_PREFETCH=<bytes> (0 to 65536, a multiple of 64; 0 turns it off) overrides the choice, and
-// CRIA_PREFETCH=auto measures it on any CPU. Q4_K/Q5_K do not use the distance itself: their
+// CRIA_PREFETCH=auto has the first model measure it on any CPU, whatever the model's size. Q4_K/Q5_K do not use the distance itself: their
 // kernels ask for the next super-block pair by pair (packed_q4k.c), the AVX2 ones whatever the
 // setting, the AVX-512 ones when it is not 0 — measured better than the set distance for their
 // short expert streams.
@@ -59,7 +60,7 @@ __attribute__((constructor)) static void cn_prefetch_choose(void) {
     const char *setting = getenv("CRIA_PREFETCH");
     if (setting && strcmp(setting, "auto") == 0) {
         cn_prefetch_ahead = 0;
-        cn_prefetch_from = CN_PREFETCH_UNMEASURED;
+        cn_prefetch_from = CN_PREFETCH_AUTO;
     } else if (setting && *setting) {
         char *end = 0;
         const long bytes = strtol(setting, &end, 10);

@@ -24,6 +24,6 @@ extension TransformerModel {
     /// On a CPU family without a measured prefetch choice, the first model whose products stream
     /// from memory measures it on them (PrefetchCalibration; a no-op everywhere else).
     func calibratePrefetch() {
-        PrefetchCalibration.calibrateIfUnmeasured(decodeStepMatrices, pool: pool, threads: threads, path: kernelPath)
+        PrefetchCalibration.shared.calibrateIfUnmeasured(decodeStepMatrices, pool: pool, threads: threads, path: kernelPath)
     }
 }

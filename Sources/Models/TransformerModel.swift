@@ -80,8 +80,8 @@ public final class TransformerModel: @unchecked Sendable {
         if KernelDispatch.packsWeights {
             weights.pack(into: packedWeights, path: kernelPath, storage: file.storage, pool: pool,
                          skippingLayers: Set(offload.map { Array($0.layerBackends.keys) } ?? []), skippingOutput: offload?.outputBackend != nil)
-            calibratePrefetch()
         }
+        calibratePrefetch()
     }
 
     public convenience init(path: String, mode: GGUFStorage.LoadMode = .mmap, threads: Int, batchThreads: Int? = nil,

@@ -45,8 +45,9 @@ public enum KernelDispatch {
     public static let packsWeights: Bool = ProcessInfo.processInfo.environment["CRIA_PACK"] != "off"
 
     /// How many bytes ahead of their loads the packed kernels prefetch on this CPU (0: they leave
-    /// it to the hardware prefetcher). Chosen per CPU vendor when the library loads, or set by the
-    /// environment variable `CRIA_PREFETCH`; it changes speed only, never a result.
+    /// it to the hardware prefetcher): from prefetch.c's table of measured CPU families, from the
+    /// environment variable `CRIA_PREFETCH`, or measured when a model loads on any other CPU
+    /// (`PrefetchCalibration`); it changes speed only, never a result.
     public static var prefetchDistance: Int { Int(cn_prefetch_distance()) }
 
     /// Whether `path` has a C matrix kernel for weights of `type`.

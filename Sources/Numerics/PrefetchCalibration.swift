@@ -8,15 +8,19 @@ import Foundation
 /// Rapids it lifts decode from ~77% to ~100% of the read-bandwidth bound, on AMD Zen 4 the kernels
 /// reach the bound without it. Those families are a table in `prefetch.c`; any other CPU starts
 /// without and is measured here once per process, with the first model whose products stream
-/// from memory rather than from the last-level cache. Prefetching changes speed only, never a
-/// result, so the choice can differ from run to run on a noisy host without changing an answer.
-public enum PrefetchCalibration {
+/// from memory rather than from the last-level cache (`CRIA_PREFETCH=auto`: the first model,
+/// whatever its size). Prefetching changes speed only, never a result, so the choice can differ
+/// from run to run on a noisy host without changing an answer.
+public final class PrefetchCalibration: @unchecked Sendable {
     /// The distance tried against none: 4 KiB measured best on Emerald Rapids (2 KiB a little
     /// short, 8 KiB the same).
     public static let candidate = 4096
 
-    /// Alternating rounds of the two settings; the faster of each setting's rounds counts.
+    /// Alternating rounds of the two settings; the best pass of each setting counts.
     static let rounds = 3
+
+    /// The process's calibration (the distance it sets is the process's).
+    public static let shared = PrefetchCalibration()
 
     /// The outcome of a measurement: each setting's best read rate over the products timed.
     public struct Measurement: Sendable, Equatable {
@@ -34,38 +38,48 @@ public enum PrefetchCalibration {
         case table
         /// `CRIA_PREFETCH=<bytes>`.
         case environment
-        /// An unmeasured family that no model large enough to measure has loaded yet.
-        case unmeasured
+        /// An unmeasured family (or `CRIA_PREFETCH=auto`) that no model has measured yet; the
+        /// reason the last model loaded did not, if one did load.
+        case unmeasured(String?)
         /// Measured when a model loaded.
         case measured(Measurement)
     }
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var result: Measurement?
+    private let lock = NSLock()
+    private var result: Measurement?
+    private var declined: String?
 
-    public static var origin: Origin {
-        if let done = lock.withLock({ result }) { return .measured(done) }
+    init() {}
+
+    /// Why the last model that loaded did not measure (nil: none declined).
+    var declinedReason: String? { lock.withLock { declined } }
+
+    public var origin: Origin {
+        let (done, reason) = lock.withLock { (result, declined) }
+        if let done { return .measured(done) }
         switch cn_prefetch_origin() {
         case Int32(CN_PREFETCH_TABLE): return .table
         case Int32(CN_PREFETCH_ENV): return .environment
-        case Int32(CN_PREFETCH_UNMEASURED): return .unmeasured
+        case Int32(CN_PREFETCH_UNMEASURED), Int32(CN_PREFETCH_AUTO): return .unmeasured(reason)
         default: return .none
         }
     }
 
-    /// `cria bench`'s words for the distance in effect and where it came from.
-    public static var summary: String {
+    /// `cria bench`'s and the server log's words for the distance in effect and where it came from.
+    public var summary: String {
         let distance = "prefetch \(KernelDispatch.prefetchDistance) bytes ahead"
         switch origin {
         case .none: return distance
         case .table: return distance + " (this CPU family's measured choice)"
         case .environment: return distance + " (CRIA_PREFETCH)"
-        case .unmeasured: return distance + " (an unmeasured CPU family; no model large enough to measure it has loaded)"
+        case .unmeasured(let reason): return distance + " (an unmeasured CPU family, not measured: \(reason ?? "no model has loaded"))"
         case .measured(let m):
-            return distance + String(format: " (measured at load over %.0f MB of products: none %.1f GB/s, %d bytes %.1f GB/s)",
-                                     Double(m.bytes) / 1e6, m.withoutGBps, candidate, m.withGBps)
+            return distance + " (measured at load over \(Self.megabytes(m.bytes)) MB of products: none "
+                + String(format: "%.2f GB/s, \(Self.candidate) bytes %.2f GB/s)", m.withoutGBps, m.withGBps)
         }
     }
+
+    static func megabytes(_ bytes: Int) -> String { String(format: "%.0f", Double(bytes) / 1e6) }
 
     /// Prefetch when its best time beats the best time without by at least 5%: a smaller gain
     /// is within what a shared host's noise gives either way, and the kernels were tuned without.
@@ -73,40 +87,59 @@ public enum PrefetchCalibration {
         withSeconds > 0 && withoutSeconds > 0 && withSeconds <= 0.95 * withoutSeconds
     }
 
-    /// The matrices to time: in the order given, until they hold `4 ×` the last-level cache (at
-    /// least 256 MB, at most 1 GiB, so a large model's load takes well under a second more), or
-    /// nil when all of them together are under twice the cache — read from it, they would say
-    /// nothing about memory.
-    static func selection(_ matrices: [WeightMatrix], lastLevelCache: Int) -> [WeightMatrix]? {
-        let budget = min(max(4 * lastLevelCache, 256 << 20), 1 << 30)
+    /// The matrices to time (those with packed copies, which the prefetching kernels read), in the
+    /// order given, until they hold four times the last-level cache — at least 256 MiB, at most
+    /// 1 GiB unless twice the cache is more — and their bytes; `selected` is empty when all of
+    /// them together hold less than twice the cache (read from it, they would say nothing about
+    /// memory) and `anySize` is false.
+    static func selection(_ matrices: [WeightMatrix], lastLevelCache: Int, anySize: Bool = false)
+        -> (selected: [WeightMatrix], bytes: Int) {
+        let budget = max(min(max(4 * lastLevelCache, 256 << 20), 1 << 30), 2 * lastLevelCache)
         var chosen: [WeightMatrix] = [], bytes = 0
         for w in matrices where w.packed != nil {
             chosen.append(w)
             bytes += w.rows * w.rowBytes
             if bytes >= budget { break }
         }
-        return bytes >= 2 * lastLevelCache && !chosen.isEmpty ? chosen : nil
+        return (anySize || bytes >= 2 * lastLevelCache ? chosen : [], bytes)
     }
 
-    /// Measures and sets the distance if this CPU's is still unmeasured: `matrices` are a decode
-    /// step's products in the order a step runs them (those with packed copies are timed, one row
-    /// each, with `threads` of `pool`'s threads). Returns the measurement when it ran now.
-    /// `lastLevelCache` defaults to what Linux reports (32 MiB when it does not say).
+    /// Measures and sets the distance if this CPU's is still unmeasured (`unmeasured`: what
+    /// prefetch.c says): `matrices` are a decode step's products in the order a step runs them,
+    /// timed one row each with `threads` of `pool`'s threads. Returns the measurement when it ran
+    /// now; otherwise records why not, for `summary`. `lastLevelCache` defaults to what Linux
+    /// reports (32 MiB when it does not say).
     @discardableResult
-    public static func calibrateIfUnmeasured(_ matrices: [WeightMatrix], pool: ComputePool, threads: Int, path: KernelPath,
-                                             lastLevelCache: Int? = nil) -> Measurement? {
-        guard path != .portable else { return nil }
+    public func calibrateIfUnmeasured(_ matrices: [WeightMatrix], pool: ComputePool, threads: Int, path: KernelPath,
+                                      packed: Bool = KernelDispatch.packsWeights, lastLevelCache: Int? = nil,
+                                      unmeasured: Int32 = cn_prefetch_origin()) -> Measurement? {
+        guard unmeasured == Int32(CN_PREFETCH_UNMEASURED) || unmeasured == Int32(CN_PREFETCH_AUTO) else { return nil }
         lock.lock()
         defer { lock.unlock() }
-        guard result == nil, cn_prefetch_origin() == Int32(CN_PREFETCH_UNMEASURED) else { return nil }
-        guard let timed = selection(matrices, lastLevelCache: lastLevelCache ?? CacheSize.lastLevel() ?? 32 << 20) else { return nil }
-        let done = measure(timed, pool: pool, threads: threads, path: path)
+        guard result == nil else { return nil }
+        guard path != .portable else {
+            declined = "the portable kernels do not prefetch"
+            return nil
+        }
+        guard packed else {
+            declined = "CRIA_PACK=off: the stored-layout kernels do not prefetch"
+            return nil
+        }
+        let cache = lastLevelCache ?? CacheSize.lastLevel() ?? 32 << 20
+        let (timed, bytes) = Self.selection(matrices, lastLevelCache: cache, anySize: unmeasured == Int32(CN_PREFETCH_AUTO))
+        guard !timed.isEmpty else {
+            declined = bytes == 0 ? "the model has no packed products"
+                : "the model's decode products, \(Self.megabytes(bytes)) MB, are under twice the last-level cache, \(Self.megabytes(cache)) MB"
+            return nil
+        }
+        let done = Self.measure(timed, pool: pool, threads: threads, path: path)
         cn_set_prefetch_distance(Int32(done.chosen))
         result = done
         return done
     }
 
-    /// Times one pass over `matrices` (one row each) without and with prefetching, alternating.
+    /// Times one pass over `matrices` (one row each) without and with prefetching, alternating,
+    /// and leaves the distance at the last setting timed.
     static func measure(_ matrices: [WeightMatrix], pool: ComputePool, threads: Int, path: KernelPath) -> Measurement {
         let width = matrices.map(\.columns).max() ?? 0, height = matrices.map(\.rows).max() ?? 0
         let input = UnsafeMutablePointer<Float>.allocate(capacity: width)

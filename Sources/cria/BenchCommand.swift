@@ -92,7 +92,7 @@ struct BenchCommand: ParsableCommand {
             vocab > 2000 ? Int32(1000 + (i * 7919) % Int(min(vocab - 1000, 200_000))) : Int32(3 + (i * 7919) % Int(max(1, vocab - 3)))
         }
         print("model: \(model)  numerics: \(numerics.rawValue)  kv: \(kvCache.cacheTypeK.lowercased())/\(kvCache.cacheTypeV.lowercased())  threads: \(threads)  batch threads: \(batchThreads)  reps: \(repetitions)")
-        print("cpu: \(CPUCores.modelDescription() ?? "unknown"), \(CPUCores.defaultThreadCount) physical cores available, kernels: \(m.kernelPath), \(PrefetchCalibration.summary)")
+        print("cpu: \(CPUCores.modelDescription() ?? "unknown"), \(CPUCores.defaultThreadCount) physical cores available, kernels: \(m.kernelPath), \(PrefetchCalibration.shared.summary)")
         print(Self.describe(m.parameterCount))
         if let offload = GPUOptions.describe(m) {
             print(offload.summary)

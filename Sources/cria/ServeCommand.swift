@@ -347,7 +347,7 @@ struct ServeCommand: AsyncParsableCommand {
                               "n_params_active": "\(params.active)"]
                 if let experts = config.experts { loaded["n_expert"] = "\(experts.count)"; loaded["n_expert_used"] = "\(experts.used)" }
                 log.info("model loaded", loaded)
-                log.info("CPU kernels", ["path": "\(served.engine.model.kernelPath)", "prefetch": PrefetchCalibration.summary])
+                log.info("CPU kernels", ["path": "\(served.engine.model.kernelPath)", "prefetch": PrefetchCalibration.shared.summary])
                 if let offload = GPUOptions.describe(served.engine.model) {
                     log.info(offload.summary)
                     if let warning = offload.warning { log.warn(warning) }

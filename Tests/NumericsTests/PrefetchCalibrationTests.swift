@@ -31,35 +31,47 @@ import GGUF
 
     @Test func timesOnlyWhatStreamsFromMemory() throws {
         let mib = 1 << 20
-        // Under twice the cache in all: nothing a measurement could learn about memory.
-        #expect(PrefetchCalibration.selection(Self.matrices([10, 10, 10]), lastLevelCache: 32 * mib) == nil)
-        #expect(PrefetchCalibration.selection(Self.matrices([100, 100], packed: false), lastLevelCache: 32 * mib) == nil,
-                "only matrices with packed copies (what the prefetching kernels read) count")
-        // In order, until four times the cache but at least 256 MB: 30 × 10 MB matrices.
-        let some = try #require(PrefetchCalibration.selection(Self.matrices(Array(repeating: 10, count: 40)), lastLevelCache: 32 * mib))
-        #expect(some.count == 27)  // 27 × 9.999 MB ≥ 256 MiB
-        // A large cache: four times it, capped at 1 GiB.
-        let capped = try #require(PrefetchCalibration.selection(Self.matrices(Array(repeating: 100, count: 40)), lastLevelCache: 512 * mib))
-        #expect(capped.count == 11)
+        // Under twice the cache in all: nothing a measurement could learn about memory, unless
+        // asked to measure whatever the size (CRIA_PREFETCH=auto).
+        let small = PrefetchCalibration.selection(Self.matrices([10, 10, 10]), lastLevelCache: 32 * mib)
+        #expect(small.selected.isEmpty && small.bytes == 3 * 9_999_808)
+        #expect(PrefetchCalibration.selection(Self.matrices([10, 10, 10]), lastLevelCache: 32 * mib, anySize: true).selected.count == 3)
+        let unpacked = PrefetchCalibration.selection(Self.matrices([100, 100], packed: false), lastLevelCache: 32 * mib)
+        #expect(unpacked.selected.isEmpty && unpacked.bytes == 0, "only matrices with packed copies (what the prefetching kernels read) count")
+        // In order, until four times the cache but at least 256 MiB: 27 of 40 × 9.999808 MB.
+        #expect(PrefetchCalibration.selection(Self.matrices(Array(repeating: 10, count: 40)), lastLevelCache: 32 * mib).selected.count == 27)
+        // A large cache: four times it, capped at 1 GiB: 11 × 99.999168 MB.
+        #expect(PrefetchCalibration.selection(Self.matrices(Array(repeating: 100, count: 40)), lastLevelCache: 512 * mib).selected.count == 11)
+        // A cache so large that twice it is over 1 GiB: twice it (1.09 GB: 11 × 99.999168 MB).
+        #expect(PrefetchCalibration.selection(Self.matrices(Array(repeating: 100, count: 40)), lastLevelCache: 520 * mib).selected.count == 11)
+        #expect(PrefetchCalibration.selection(Self.matrices(Array(repeating: 100, count: 40)), lastLevelCache: 600 * mib).selected.count == 13)
         // A model that holds more than twice the cache but less than the budget: all of it.
-        #expect(PrefetchCalibration.selection(Self.matrices([40, 40]), lastLevelCache: 32 * mib)?.count == 2)
+        #expect(PrefetchCalibration.selection(Self.matrices([40, 40]), lastLevelCache: 32 * mib).selected.count == 2)
     }
 
-    /// A real measurement over packed Q8_0 products (from the cache here: this checks the
-    /// procedure, not a speed), and the same outputs at every distance it tried.
-    @Test func measuresPackedProductsBothWaysAndChoosesByTheRule() throws {
+    /// A packed Q8_0 matrix (`rows` × 512) for measuring, or nil where no kernel path packs Q8_0.
+    static func packedCase(rows: Int, seed: UInt64, store: PackedWeights, body: (WeightMatrix, KernelPath, KernelTests.Case) throws -> Void)
+        throws {
         guard let path = KernelDispatch.available.last(where: { PackedWeights.supports(.q8_0, path: $0) }) else {
             print("PrefetchCalibrationTests: no kernel path of this CPU packs Q8_0 (nothing prefetches); skipped")
             return
         }
-        let c = KernelTests.makeCase(.q8_0, rows: 2048, tokens: 1, seed: 77)
-        let store = PackedWeights()
-        let pool = ComputePool(threads: 2)
-        let saved = KernelDispatch.prefetchDistance
-        defer { cn_set_prefetch_distance(Int32(saved)) }
+        let c = KernelTests.makeCase(.q8_0, rows: rows, tokens: 1, seed: seed)
         try c.weights.withUnsafeBytes { wb in
             let w = store.pack(WeightMatrix(type: .q8_0, rows: c.rows, columns: c.k, data: wb.baseAddress!), path: path)
             try #require(w.packed != nil)
+            try body(w, path, c)
+        }
+    }
+
+    /// A real measurement over packed Q8_0 products (from the cache here: this checks the
+    /// procedure, not a speed), and the same outputs at every distance it tried. It changes the
+    /// process's distance while it runs (speed only), then puts back the one in effect.
+    @Test func measuresPackedProductsBothWaysAndChoosesByTheRule() throws {
+        let pool = ComputePool(threads: 2)
+        let saved = KernelDispatch.prefetchDistance
+        defer { cn_set_prefetch_distance(Int32(saved)) }
+        try Self.packedCase(rows: 2048, seed: 77, store: PackedWeights()) { w, path, c in
             func product() -> [Float] {
                 var y = [Float](repeating: .nan, count: c.rows)
                 c.x.withUnsafeBufferPointer { x in
@@ -68,6 +80,7 @@ import GGUF
                 return y
             }
             cn_set_prefetch_distance(0)
+            #expect(KernelDispatch.prefetchDistance == 0)
             let plain = product()
             let m = PrefetchCalibration.measure([w, w, w], pool: pool, threads: 2, path: path)
             #expect(m.bytes == 3 * c.rows * w.rowBytes)
@@ -75,31 +88,52 @@ import GGUF
             let expected = PrefetchCalibration.prefers(withSeconds: 1 / m.withGBps, withoutSeconds: 1 / m.withoutGBps)
             #expect(m.chosen == (expected ? PrefetchCalibration.candidate : 0))
             cn_set_prefetch_distance(Int32(PrefetchCalibration.candidate))
+            #expect(KernelDispatch.prefetchDistance == PrefetchCalibration.candidate, "the kernels read the distance set")
             #expect(product() == plain, "prefetching changes no result")
+            cn_set_prefetch_distance(100)
+            #expect(KernelDispatch.prefetchDistance == PrefetchCalibration.candidate, "not a multiple of 64: ignored")
         }
     }
 
-    /// Only a CPU family without a measured choice is measured, once per process.
+    /// Only a CPU family without a measured choice is measured (here on a calibration of the
+    /// test's own, so another suite's model loading meanwhile cannot have measured first), once,
+    /// and a model too small for it, the portable path or unpacked weights say why not.
     @Test func measuresOnlyUnmeasuredFamiliesOnce() throws {
-        let origin = PrefetchCalibration.origin
-        guard case .unmeasured = origin else {
-            // A table family, CRIA_PREFETCH, not x86, or already measured: nothing to do.
-            #expect(PrefetchCalibration.calibrateIfUnmeasured(Self.matrices([400]), pool: ComputePool(threads: 1), threads: 1,
-                                                              path: KernelDispatch.best, lastLevelCache: 1 << 20) == nil)
-            return
-        }
-        // Unmeasured here (e.g. AMD Zen 3): a real measurement, then no second one.
-        guard let path = KernelDispatch.available.last(where: { PackedWeights.supports(.q8_0, path: $0) }) else { return }
-        let c = KernelTests.makeCase(.q8_0, rows: 2048, tokens: 1, seed: 78)
-        let store = PackedWeights()
         let pool = ComputePool(threads: 2)
-        try c.weights.withUnsafeBytes { wb in
-            let w = store.pack(WeightMatrix(type: .q8_0, rows: c.rows, columns: c.k, data: wb.baseAddress!), path: path)
-            let m = try #require(PrefetchCalibration.calibrateIfUnmeasured([w, w], pool: pool, threads: 2, path: path,
-                                                                         lastLevelCache: 64 << 10))
-            #expect(KernelDispatch.prefetchDistance == m.chosen)
-            #expect(PrefetchCalibration.origin == .measured(m))
-            #expect(PrefetchCalibration.calibrateIfUnmeasured([w, w], pool: pool, threads: 2, path: path, lastLevelCache: 64 << 10) == nil)
+        let saved = KernelDispatch.prefetchDistance
+        defer { cn_set_prefetch_distance(Int32(saved)) }
+        for origin in [CN_PREFETCH_NONE, CN_PREFETCH_TABLE, CN_PREFETCH_ENV] {
+            let calibration = PrefetchCalibration()
+            #expect(calibration.calibrateIfUnmeasured(Self.matrices([400]), pool: pool, threads: 1, path: KernelDispatch.best,
+                                                      lastLevelCache: 1 << 20, unmeasured: Int32(origin)) == nil)
+        }
+        try Self.packedCase(rows: 2048, seed: 78, store: PackedWeights()) { w, path, _ in
+            let unmeasured = Int32(CN_PREFETCH_UNMEASURED)
+            let calibration = PrefetchCalibration()
+            #expect(calibration.calibrateIfUnmeasured([w, w], pool: pool, threads: 2, path: .portable, lastLevelCache: 64 << 10,
+                                                      unmeasured: unmeasured) == nil)
+            #expect(calibration.declinedReason == "the portable kernels do not prefetch")
+            #expect(calibration.calibrateIfUnmeasured([w, w], pool: pool, threads: 2, path: path, packed: false, lastLevelCache: 64 << 10,
+                                                      unmeasured: unmeasured) == nil)
+            #expect(calibration.declinedReason == "CRIA_PACK=off: the stored-layout kernels do not prefetch")
+            #expect(calibration.calibrateIfUnmeasured([w, w], pool: pool, threads: 2, path: path, lastLevelCache: 1 << 30,
+                                                      unmeasured: unmeasured) == nil)
+            #expect(calibration.declinedReason == "the model's decode products, 2 MB, are under twice the last-level cache, 1074 MB")
+            let m = try #require(calibration.calibrateIfUnmeasured([w, w], pool: pool, threads: 2, path: path, lastLevelCache: 64 << 10,
+                                                                   unmeasured: unmeasured))
+            #expect(m.bytes == 2 * w.rows * w.rowBytes)
+            if cn_prefetch_origin() != Int32(CN_PREFETCH_NONE) {
+                #expect(KernelDispatch.prefetchDistance == m.chosen)
+            }
+            #expect(calibration.calibrateIfUnmeasured([w, w], pool: pool, threads: 2, path: path, lastLevelCache: 64 << 10,
+                                                      unmeasured: unmeasured) == nil, "once")
+            #expect(calibration.origin == .measured(m))
+            #expect(calibration.summary.hasSuffix(String(format: "MB of products: none %.2f GB/s, 4096 bytes %.2f GB/s)", m.withoutGBps, m.withGBps)),
+                    "\(calibration.summary)")
+            // CRIA_PREFETCH=auto measures even what fits the cache.
+            let auto = PrefetchCalibration()
+            #expect(auto.calibrateIfUnmeasured([w], pool: pool, threads: 2, path: path, lastLevelCache: 1 << 30,
+                                               unmeasured: Int32(CN_PREFETCH_AUTO)) != nil)
         }
     }
 }

@@ -97,43 +97,34 @@ def test_prefetch_distance_changes_speed_only(model_path):
     assert len(outputs) == 1, outputs
 
 
-def test_prefetch_auto_measures_when_the_model_streams_from_memory(model_path):
-    # CRIA_PREFETCH=auto treats any CPU as an unmeasured family: the model's load times its
-    # decode products with and without prefetching, when they are too large for the last-level
-    # cache to hold, and keeps the faster (by 5% at least, else none).
-    env = {k: v for k, v in os.environ.items() if k != "CRIA_PREFETCH"}
+def test_prefetch_auto_measures_at_load(model_path):
+    # CRIA_PREFETCH=auto treats any CPU as an unmeasured family and has the first model measure it,
+    # whatever its size: the load times the decode products with and without prefetching and
+    # keeps 4096 bytes when that is at least 5% faster, else none. (Unasked, an unmeasured CPU
+    # does the same only for a model too large for the last-level cache; the unit tests cover that.)
+    env = {k: v for k, v in os.environ.items() if k not in ("CRIA_PREFETCH", "CRIA_KERNELS", "CRIA_PACK")}
     result = subprocess.run([str(cria_binary()), "bench", "-m", model_path, "-p", "8", "-n", "1", "-r", "1"], capture_output=True,
                             text=True, timeout=300, env={**env, "CRIA_PREFETCH": "auto"})
     assert result.returncode == 0, result.stderr
+    kernels = re.search(r"kernels: (\w+)", result.stdout)
+    assert kernels, result.stdout
     if platform.machine() not in ("x86_64", "AMD64"):
         assert re.search(r"prefetch 0 bytes ahead$", result.stdout, re.M), result.stdout
         return
+    if kernels.group(1) == "portable":  # an x86 CPU without AVX2
+        assert "prefetch 0 bytes ahead (an unmeasured CPU family, not measured: the portable kernels do not prefetch)" in result.stdout
+        return
     measured = re.search(r"prefetch (\d+) bytes ahead \(measured at load over (\d+) MB of products: "
                          r"none ([\d.]+) GB/s, 4096 bytes ([\d.]+) GB/s\)$", result.stdout, re.M)
-    if measured:
-        ahead, mb, without, with_ = int(measured.group(1)), int(measured.group(2)), float(measured.group(3)), float(measured.group(4))
-        assert mb >= 100 and without > 0 and with_ > 0, result.stdout
-        if with_ >= without / 0.95 * 1.01:  # clear of the printed figures' rounding
-            assert ahead == 4096, result.stdout
-        elif with_ <= without / 0.95 * 0.99:
-            assert ahead == 0, result.stdout
-        return
-    # Not measured: only when the whole model fits in twice the last-level cache.
-    assert re.search(r"prefetch 0 bytes ahead \(an unmeasured CPU family; no model large enough", result.stdout, re.M), result.stdout
-    sizes = []
-    cache = "/sys/devices/system/cpu/cpu0/cache"
-    for index in os.listdir(cache) if os.path.isdir(cache) else []:
-        try:
-            with open(f"{cache}/{index}/level") as f:
-                level = int(f.read())
-            with open(f"{cache}/{index}/size") as f:
-                text = f.read().strip()
-        except OSError:
-            continue
-        units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-        sizes.append((level, int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)))
-    last_level = max(sizes)[1] if sizes else 32 << 20
-    assert os.path.getsize(model_path) < 2 * last_level, (result.stdout, last_level)
+    assert measured, result.stdout
+    ahead, mb, without, with_ = int(measured.group(1)), int(measured.group(2)), float(measured.group(3)), float(measured.group(4))
+    assert 200 <= mb <= 260 and without > 0 and with_ > 0, result.stdout  # gemma's decode products: 247 MB
+    # 4096 when with ≥ without / 0.95; the figures are printed to 0.005 GB/s
+    if (with_ - 0.005) * 0.95 >= without + 0.005:
+        assert ahead == 4096, result.stdout
+    elif (with_ + 0.005) * 0.95 < without - 0.005:
+        assert ahead == 0, result.stdout
+    assert ahead in (0, 4096), result.stdout  # one of the two settings measured
 
 
 def test_run_rejects_bad_arguments(cria, model_path):

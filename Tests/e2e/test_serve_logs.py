@@ -1,6 +1,7 @@
 """Logging: --log-file, --log-disable, --log-format, -lv; request lines carry their duration
 and each request is logged once."""
 import json
+import re
 
 from conftest import CriaServer, wait_for
 
@@ -23,6 +24,10 @@ def test_log_file_gets_every_line_and_requests_carry_their_duration(tmp_path):
         # A stream's line is written when its last event has gone out, so it covers the generation.
         assert float(stream[0]["duration_ms"]) > 0
         assert any(e["msg"] == "model loaded" for e in lines)
+        # Which kernels run, and how far ahead they prefetch and why (as `cria bench` says it).
+        kernels = [e for e in lines if e["msg"] == "CPU kernels"]
+        assert len(kernels) == 1 and kernels[0]["path"] in ("avx512", "avx2", "portable"), kernels
+        assert re.fullmatch(r"prefetch \d+ bytes ahead( \(.+\))?", kernels[0]["prefetch"]), kernels
         assert len([e for e in lines if "listening" in e["msg"]]) == 1  # said once, after the port is bound
         # The file holds what stdout shows, line for line; no line is written twice.
         console = s.output().splitlines()

@@ -42,12 +42,14 @@ int cn_best_path(void);
 int cn_prefetch_distance(void);
 /// Where that distance came from: CN_PREFETCH_NONE (not x86: no packed kernel prefetches),
 /// CN_PREFETCH_TABLE (a CPU family measured with and without, prefetch.c), CN_PREFETCH_ENV
-/// (CRIA_PREFETCH=<bytes>) or CN_PREFETCH_UNMEASURED (any other CPU, or CRIA_PREFETCH=auto: 0
-/// until a model's load measures both, PrefetchCalibration).
-enum { CN_PREFETCH_NONE = 0, CN_PREFETCH_TABLE = 1, CN_PREFETCH_ENV = 2, CN_PREFETCH_UNMEASURED = 3 };
+/// (CRIA_PREFETCH=<bytes>), CN_PREFETCH_UNMEASURED (any other CPU: 0 until a model large enough
+/// measures both when it loads, PrefetchCalibration) or CN_PREFETCH_AUTO (CRIA_PREFETCH=auto: the
+/// first model measures both whatever its size).
+enum { CN_PREFETCH_NONE = 0, CN_PREFETCH_TABLE = 1, CN_PREFETCH_ENV = 2, CN_PREFETCH_UNMEASURED = 3, CN_PREFETCH_AUTO = 4 };
 int cn_prefetch_origin(void);
-/// The distance the load-time measurement chose (0 or the candidate): speed only, never a result,
-/// so kernels running meanwhile on other threads stay correct.
+/// Sets the distance (0 to 65536, a multiple of 64; anything else is ignored; not x86: ignored),
+/// as the load-time measurement does: speed only, never a result, so kernels running meanwhile on
+/// other threads stay correct.
 void cn_set_prefetch_distance(int bytes);
 
 /// Whether `path` has a kernel for GGML weight type `ggml_type` (activations in its 8-bit partner format).
