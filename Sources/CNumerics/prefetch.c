@@ -14,7 +14,7 @@
 // (Numerics/PrefetchCalibration.swift); the table is not extended by assumption.
 //
 // CRIA_PREFETCH=<bytes> (0 to 65536, a multiple of 64; 0 turns it off) overrides the choice, and
-// CRIA_PREFETCH=auto has the first model measure it on any CPU, whatever the model's size. Q4_K/Q5_K do not use the distance itself: their
+// CRIA_PREFETCH=auto has the first model measure it on any x86 CPU, whatever the model's size. Q4_K/Q5_K do not use the distance itself: their
 // kernels ask for the next super-block pair by pair (packed_q4k.c), the AVX2 ones whatever the
 // setting, the AVX-512 ones when it is not 0 — measured better than the set distance for their
 // short expert streams.

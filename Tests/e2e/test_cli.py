@@ -118,8 +118,8 @@ def test_prefetch_auto_measures_at_load(model_path):
                          r"none ([\d.]+) GB/s, 4096 bytes ([\d.]+) GB/s\)$", result.stdout, re.M)
     assert measured, result.stdout
     ahead, mb, without, with_ = int(measured.group(1)), int(measured.group(2)), float(measured.group(3)), float(measured.group(4))
-    assert 200 <= mb <= 260 and without > 0 and with_ > 0, result.stdout  # gemma's decode products: 247 MB
-    # 4096 when with ≥ without / 0.95; the figures are printed to 0.005 GB/s
+    assert 200 <= mb <= 260 and without > 0 and with_ > 0, result.stdout  # gemma's decode products: 246 MB
+    # 4096 when with ≥ without / 0.95; the figures are printed to 0.01 GB/s, so within 0.005 of the rates
     if (with_ - 0.005) * 0.95 >= without + 0.005:
         assert ahead == 4096, result.stdout
     elif (with_ + 0.005) * 0.95 < without - 0.005:
