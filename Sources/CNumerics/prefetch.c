@@ -14,10 +14,10 @@
 // (Numerics/PrefetchCalibration.swift); the table is not extended by assumption.
 //
 // CRIA_PREFETCH=<bytes> (0 to 65536, a multiple of 64; 0 turns it off) overrides the choice, and
-// CRIA_PREFETCH=auto has the first model measure it on any x86 CPU, whatever the model's size. Q4_K/Q5_K do not use the distance itself: their
-// kernels ask for the next super-block pair by pair (packed_q4k.c), the AVX2 ones whatever the
-// setting, the AVX-512 ones when it is not 0 — measured better than the set distance for their
-// short expert streams.
+// CRIA_PREFETCH=auto has the first model measure it on any x86 CPU, whatever the model's size.
+// Q4_K/Q5_K do not use the distance itself: their kernels ask for the next super-block pair by
+// pair (packed_q4k.c), the AVX2 ones whatever the setting, the AVX-512 ones when it is not 0 —
+// measured better than the set distance for their short expert streams.
 #include "cnumerics.h"
 #include "packed_layouts.h"
 #include <stdlib.h>
@@ -72,7 +72,7 @@ __attribute__((constructor)) static void cn_prefetch_choose(void) {
 #endif
 }
 
-int cn_prefetch_distance(void) { return __atomic_load_n(&cn_prefetch_ahead, __ATOMIC_RELAXED); }
+int cn_prefetch_distance(void) { return pk_prefetch_distance(); }
 
 int cn_prefetch_origin(void) { return cn_prefetch_from; }
 

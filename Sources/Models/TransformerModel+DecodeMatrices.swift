@@ -10,7 +10,7 @@ extension TransformerModel {
 
     /// The routed experts a decode step reads: `expert_used_count` of them (the first ones stand
     /// in for whichever a token picks: all have the same size).
-    public func routedExperts(_ e: ExpertLayerWeights?) -> [WeightMatrix] {
+    func routedExperts(_ e: ExpertLayerWeights?) -> [WeightMatrix] {
         guard let e, let used = config.experts?.used else { return [] }
         return (0..<min(used, e.gate.count)).flatMap { [e.gate.expert($0), e.up.expert($0), e.down.expert($0)] }
     }
@@ -22,7 +22,8 @@ extension TransformerModel {
     }
 
     /// On a CPU family without a measured prefetch choice, the first model whose products stream
-    /// from memory measures it on them (PrefetchCalibration; a no-op everywhere else).
+    /// from memory measures it on them (PrefetchCalibration; a no-op everywhere else, where the
+    /// matrix list is not even built).
     func calibratePrefetch() {
         PrefetchCalibration.shared.calibrateIfUnmeasured(decodeStepMatrices, pool: pool, threads: threads, path: kernelPath)
     }

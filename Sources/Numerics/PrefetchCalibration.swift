@@ -105,12 +105,12 @@ public final class PrefetchCalibration: @unchecked Sendable {
     }
 
     /// Measures and sets the distance if this CPU's is still unmeasured (`unmeasured`: what
-    /// prefetch.c says): `matrices` are a decode step's products in the order a step runs them,
-    /// timed one row each with `threads` of `pool`'s threads. Returns the measurement when it ran
-    /// now; otherwise records why not, for `summary`. `lastLevelCache` defaults to what Linux
-    /// reports (32 MiB when it does not say).
+    /// prefetch.c says): `matrices` (built only then) are a decode step's products in the order a
+    /// step runs them, timed one row each with `threads` of `pool`'s threads. Returns the
+    /// measurement when it ran now; otherwise records why not, for `summary`. `lastLevelCache`
+    /// defaults to what Linux reports (32 MiB when it does not say).
     @discardableResult
-    public func calibrateIfUnmeasured(_ matrices: [WeightMatrix], pool: ComputePool, threads: Int, path: KernelPath,
+    public func calibrateIfUnmeasured(_ matrices: @autoclosure () -> [WeightMatrix], pool: ComputePool, threads: Int, path: KernelPath,
                                       packed: Bool = KernelDispatch.packsWeights, lastLevelCache: Int? = nil,
                                       unmeasured: Int32 = cn_prefetch_origin()) -> Measurement? {
         guard unmeasured == Int32(CN_PREFETCH_UNMEASURED) || unmeasured == Int32(CN_PREFETCH_AUTO) else { return nil }
@@ -126,7 +126,7 @@ public final class PrefetchCalibration: @unchecked Sendable {
             return nil
         }
         let cache = lastLevelCache ?? CacheSize.lastLevel() ?? 32 << 20
-        let (timed, bytes) = Self.selection(matrices, lastLevelCache: cache, anySize: unmeasured == Int32(CN_PREFETCH_AUTO))
+        let (timed, bytes) = Self.selection(matrices(), lastLevelCache: cache, anySize: unmeasured == Int32(CN_PREFETCH_AUTO))
         guard !timed.isEmpty else {
             declined = bytes == 0 ? "the model has no packed products"
                 : "the model's decode products, \(Self.megabytes(bytes)) MB, are under twice the last-level cache, \(Self.megabytes(cache)) MB"

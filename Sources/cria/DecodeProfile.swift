@@ -66,8 +66,8 @@ struct DecodeProfile {
     func run(token: (Int) -> Int32) throws {
         let m = model
         m.pool.activeThreads = m.threads
-        let layerMatrices = m.weights.layers.flatMap { m.ownMatrices($0) + m.routedExperts($0.experts) }
-        let regions = (layerMatrices + [m.weights.output]).map { UnsafeRawBufferPointer(start: $0.data, count: $0.rows * $0.rowBytes) }
+        let stepMatrices = m.decodeStepMatrices, layerMatrices = Array(stepMatrices.dropLast())  // the last is the LM head
+        let regions = stepMatrices.map { UnsafeRawBufferPointer(start: $0.data, count: $0.rows * $0.rowBytes) }
         let bytes = regions.reduce(0) { $0 + $1.count }
         _ = MemoryBandwidth.read(regions, pool: m.pool)  // maps the pages in
         let readSeconds = best { _ = MemoryBandwidth.read(regions, pool: m.pool) }
@@ -85,8 +85,8 @@ struct DecodeProfile {
             }
         } / Double(steps)
 
-        let buffers = ProfileBuffers(model.config, inputWidth: (layerMatrices + [m.weights.output]).map(\.columns).max()!,
-                                     outputRows: (layerMatrices + [m.weights.output]).map(\.rows).max()!)
+        let buffers = ProfileBuffers(model.config, inputWidth: stepMatrices.map(\.columns).max()!,
+                                     outputRows: stepMatrices.map(\.rows).max()!)
         defer { buffers.deallocate() }
         let head = m.weights.output, headProduct = product(head, buffers)
         let headSeconds = best {
