@@ -58,8 +58,11 @@ public struct SamplingRandomGenerator: RandomNumberGenerator, Sendable, Equatabl
     }
 
     /// A seed from the system entropy source, used when the request's seed is -1 / 0xFFFFFFFF.
+    /// It is below 0xFFFFFFFF, as llama.cpp's 32-bit seeds are, so the seed a response reports can
+    /// be sent back to repeat the run: a request's seed must fit llama-server's range, and
+    /// 0xFFFFFFFF itself would ask for a random seed again.
     public static func randomSeed() -> UInt64 {
         var system = SystemRandomNumberGenerator()
-        return system.next()
+        return UInt64.random(in: 0..<0xFFFF_FFFF, using: &system)
     }
 }

@@ -35,13 +35,14 @@ struct GenerationSettings: Encodable {
     var grammar: String
     var samplers: [String]
 
-    /// `tokenize` turns a text `penalty_prompt` into the tokens the sampler will use, which
-    /// llama-server lists (it tokenizes the text when the request arrives).
+    /// `tokenize` turns a text `penalty_prompt` or `logit_bias` target into the tokens the
+    /// sampler will use, which the settings list (the spec: "strings converted to tokens").
+    /// `defaultPredictLimit` is the server's `-n`, which a request's `n_predict` of -1 stands for.
     init(request r: GenerationRequest, contextSize: Int, model: String, seed: UInt64? = nil,
-         tokenize: (String) -> [Int32] = { _ in [] }) {
+         defaultPredictLimit: Int = -1, tokenize: (String) -> [Int32] = { _ in [] }) {
         let p = r.sampling
         n_ctx = contextSize
-        n_predict = r.predictLimit
+        n_predict = r.predictLimit < 0 ? defaultPredictLimit : r.predictLimit
         self.model = model
         self.seed = seed ?? (p.seed < 0 ? UInt64(UInt32.max) : UInt64(p.seed)) // llama-server shows -1 as 4294967295
         temperature = p.temperature
@@ -70,16 +71,15 @@ struct GenerationSettings: Encodable {
         n_keep = r.keepCount
         ignore_eos = p.ignoreEos
         stream = r.stream
-        logit_bias = p.logitBias.map { entry in
-            let target: LogitBiasJSON = switch entry.target {
-            case .token(let t): .int(t)
-            case .text(let s): .string(s)
-            }
+        logit_bias = p.logitBias.flatMap { entry -> [[LogitBiasJSON]] in
             let value: LogitBiasJSON = switch entry.value {
             case .add(let b): .float(b)
             case .ban: .bool(false)
             }
-            return [target, value]
+            return switch entry.target {
+            case .token(let t): [[.int(t), value]]
+            case .text(let s): tokenize(s).map { [.int(Int($0)), value] }
+            }
         }
         n_probs = p.nProbs
         min_keep = p.minKeep
@@ -90,13 +90,12 @@ struct GenerationSettings: Encodable {
 
 /// A scalar inside `logit_bias` pairs.
 enum LogitBiasJSON: Encodable {
-    case int(Int), float(Float), string(String), bool(Bool)
+    case int(Int), float(Float), bool(Bool)
     func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
         case .int(let v): try c.encode(v)
         case .float(let v): try c.encode(v)
-        case .string(let v): try c.encode(v)
         case .bool(let v): try c.encode(v)
         }
     }

@@ -55,7 +55,8 @@ struct PropsController {
         return try JSONResponse.make(Props(
             system_prompt: system.prompt, assistant_name: system.assistantName, user_name: system.antiPrompt,
             default_generation_settings: DefaultSettings(settings: GenerationSettings(
-                request: defaults, contextSize: served.engine.slotContextSize, model: served.alias)),
+                request: defaults, contextSize: served.engine.slotContextSize, model: served.alias,
+                tokenize: served.penaltyTokens)),
             total_slots: served.engine.configuration.slotCount, chat_template: served.chatTemplate.source,
             model_path: served.modelPath, model_alias: served.alias,
             modalities: ["vision": false, "video": false, "audio": false],

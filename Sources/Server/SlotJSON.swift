@@ -35,7 +35,9 @@ struct SlotJSON: Encodable {
         next_token = NextToken(has_next_token: s.isProcessing, n_remain: s.remaining, n_decoded: s.decoded,
                                stopped_eos: s.stoppedByEOS, stopped_limit: s.stoppedByLimit,
                                stopped_word: !s.stoppingWord.isEmpty, stopping_word: s.stoppingWord)
-        settings = GenerationSettings(request: request, contextSize: n_ctx, model: served.alias, tokenize: served.penaltyTokens)
+        settings = GenerationSettings(request: request, contextSize: n_ctx, model: served.alias,
+                                      defaultPredictLimit: served.engine.configuration.defaultPredictLimit,
+                                      tokenize: served.penaltyTokens)
     }
 
     // llama-server lists the generation settings at the top level of each slot.

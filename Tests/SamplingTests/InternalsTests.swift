@@ -18,6 +18,21 @@ final class InternalsTests: XCTestCase {
         XCTAssertEqual(sum / 100_000, 0.5, accuracy: 0.01)
     }
 
+    /// A random seed is reported in responses and must be a seed a request may send back: below
+    /// 0xFFFFFFFF (which means "random" again), so it fits llama-server's 32-bit range.
+    func testRandomSeedsFitTheRequestRange() {
+        var seen = Set<UInt64>()
+        for _ in 0..<10_000 {
+            let s = SamplingRandomGenerator.randomSeed()
+            XCTAssertLessThan(s, 0xFFFF_FFFF)
+            seen.insert(s)
+        }
+        XCTAssertGreaterThan(seen.count, 9_990)
+        var p = SamplingParameters()
+        p.seed = Int64(SamplingRandomGenerator.randomSeed())
+        XCTAssertFalse(p.usesRandomSeed)
+    }
+
     func testVectorExpMatchesLibm() {
         let xs: [Float] = (0..<64).map { Float($0) * 1.37 - 80 } + [0, -0.5, 0.5, 20, -87.5, -.infinity]
         for x in xs {

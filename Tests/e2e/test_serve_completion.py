@@ -131,6 +131,18 @@ def test_seeded_sampling_is_reproducible(server):
     assert a["tokens"] == b["tokens"] and a["generation_settings"]["seed"] == 1234
 
 
+def test_random_seed_reported_repeats_the_run(server):
+    # A random seed (-1) is reported in generation_settings; sending that number back must be
+    # accepted (llama-server's 32-bit range, below 4294967295 which means random) and repeat the run.
+    req = {"prompt": PROMPT, "n_predict": 12, "temperature": 1.5, "return_tokens": True}
+    first = server.post("/completion", {**req, "seed": -1}).json()
+    seed = first["generation_settings"]["seed"]
+    assert 0 <= seed < 4294967295
+    again = server.post("/completion", {**req, "seed": seed})
+    assert again.status_code == 200, again.text
+    assert again.json()["tokens"] == first["tokens"] and again.json()["generation_settings"]["seed"] == seed
+
+
 def test_logit_bias_false_bans_token(server):
     first = server.post("/completion", {"prompt": PROMPT, **GREEDY, "n_predict": 1}).json()["tokens"][0]
     body = server.post("/completion", {"prompt": PROMPT, **GREEDY, "n_predict": 1, "logit_bias": [[first, False]]}).json()

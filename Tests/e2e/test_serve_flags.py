@@ -109,7 +109,9 @@ def test_server_n_predict_is_the_default(start_server):
     s = start_server("-np", "1", "-c", "256", "-n", "3")
     body = s.post("/completion", {"prompt": "One, two,", "n_predict": 10, "ignore_eos": True, **GREEDY}).json()
     assert body["tokens_predicted"] == 10
-    assert s.post("/completion", {"prompt": "One, two,", **GREEDY}).json()["tokens_predicted"] == 3
+    default = s.post("/completion", {"prompt": "One, two,", **GREEDY}).json()
+    assert default["tokens_predicted"] == 3 and default["generation_settings"]["n_predict"] == 3
+    assert s.get("/props").json()["default_generation_settings"]["n_predict"] == 3
     assert s.post("/completion", {"prompt": "One, two,", "n_predict": 2, **GREEDY}).json()["tokens_predicted"] == 2
 
 

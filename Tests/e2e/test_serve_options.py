@@ -73,8 +73,13 @@ def test_repetition_penalties_and_penalty_prompt(server):
 def test_logit_bias_forms(server):
     first = complete(server, n_predict=1, **GREEDY)["tokens"][0]
     piece = server.post("/detokenize", {"tokens": [first]}).json()["content"]
-    by_text = complete(server, n_predict=1, logit_bias=[[piece, False]], **GREEDY)["tokens"][0]
-    assert by_text != first
+    by_text = complete(server, n_predict=1, logit_bias=[[piece, False]], **GREEDY)
+    assert by_text["tokens"][0] != first
+    # The settings list the tokens a string stands for (the spec: "strings converted to tokens").
+    assert by_text["generation_settings"]["logit_bias"] == [[first, False]]
+    two = server.post("/tokenize", {"content": "Hello, World!"}).json()["tokens"]
+    echoed = complete(server, n_predict=1, logit_bias=[["Hello, World!", -2.5], [7, 1]], **GREEDY)
+    assert len(two) > 1 and echoed["generation_settings"]["logit_bias"] == [[t, -2.5] for t in two] + [[7, 1.0]]
     forced = server.post("/tokenize", {"content": " banana"}).json()["tokens"][0]
     assert complete(server, n_predict=1, logit_bias=[[forced, 100]], **GREEDY)["tokens"] == [forced]
     assert complete(server, n_predict=1, logit_bias={str(forced): 100}, **GREEDY)["tokens"] == [forced]
