@@ -10,6 +10,9 @@ public struct AppContext: RequestContext, RemoteAddressRequestContext {
     let channel: any Channel
     /// Set by `buildApplication` from `ServerConfiguration.maxBodyBytes`.
     nonisolated(unsafe) static var bodyLimit = 8 << 20
+    /// Set by `buildApplication` from `ServerConfiguration.timeoutSeconds` (`-to`): how long one
+    /// write of a streamed response may wait for a client that does not read.
+    nonisolated(unsafe) static var writeTimeout = Duration.seconds(600)
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -10,6 +10,7 @@ import NIOPosix
 public func buildApplication(host: ModelHost, configuration: ServerConfiguration,
                              logger: Logger = Logger(label: "cria.server")) throws -> some ApplicationProtocol {
     AppContext.bodyLimit = configuration.maxBodyBytes
+    AppContext.writeTimeout = .seconds(max(1, configuration.timeoutSeconds))
     let logger = configuration.log.map { log in Logger(label: logger.label) { _ in ServerLogHandler(log) } } ?? logger
     let router = Router(context: AppContext.self)
     if let log = configuration.log { router.add(middleware: RequestLogMiddleware(log: log)) }
@@ -38,7 +39,9 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
     let group: EventLoopGroupProvider = configuration.httpThreads.map {
         .shared(MultiThreadedEventLoopGroup(numberOfThreads: max(1, $0)))
     } ?? .singleton
-    let http = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ConnectionWatch()], idleTimeout: timeout))
+    let limit = configuration.connectionLimit
+    let http = HTTPServerBuilder.http1(configuration: .init(
+        additionalChannelHandlers: (limit.map { [$0.gate()] } ?? []) + [ConnectionWatch()], idleTimeout: timeout))
     return Application(router: router, server: try configuration.tls?.wrapping(http) ?? http,
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                             serverName: "cria"),

@@ -5,6 +5,8 @@ import ServiceLifecycle
 /// Serves `host` on each of `addresses` (llama-server's comma-separated `--host`), every
 /// listener with the same routes and settings, until a signal stops them (`GracefulShutdown`).
 public func runListeners(host: ModelHost, configuration: ServerConfiguration, addresses: [String]) async throws {
+    var configuration = configuration
+    if configuration.connectionLimit == nil { configuration.connectionLimit = .forThisProcess(log: configuration.log) }
     let apps = try addresses.map { address in
         var configuration = configuration
         configuration.host = address

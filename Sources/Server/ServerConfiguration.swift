@@ -52,6 +52,9 @@ public struct ServerConfiguration: Sendable {
     public var log: ServerLog?
     /// `--ssl-key-file` and `--ssl-cert-file`: every listener serves HTTPS (TLS builds only).
     public var tls: ServerTLS?
+    /// Open connections allowed over all listeners; `runListeners` sets one from the process's
+    /// descriptor limit when this is nil.
+    public var connectionLimit: ConnectionLimit?
 
     public init() {}
 }

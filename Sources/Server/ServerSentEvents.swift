@@ -29,10 +29,14 @@ enum ServerSentEvents {
 
     /// A streaming response; `produce` writes `handle`'s events. A client that disconnects
     /// cancels `handle` (its event stream then ends), and the connection stays open otherwise.
+    /// A client that stops reading for the write timeout (`-to`) is treated as gone: its
+    /// connection is closed, which frees the slot and the events piling up for it.
     static func response(context: AppContext, handle: GenerationHandle,
                          _ produce: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
         Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            var writer: any ResponseBodyWriter = writer
+            let watch = StalledWriteWatch(timeout: AppContext.writeTimeout, channel: context.channel, handle: handle)
+            defer { watch.stop() }
+            var writer: any ResponseBodyWriter = StallWatchedWriter(base: writer, watch: watch)
             do {
                 try await context.cancellingOnDisconnect(handle) { try await produce(&writer) }
             } catch {

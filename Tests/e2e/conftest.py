@@ -74,15 +74,16 @@ def wait_for(predicate, timeout=10):
 class CriaServer:
     """A running `cria serve`; `url(path)` builds request URLs, `stop()` ends it."""
 
-    def __init__(self, args, ready_timeout=300, wait_ready=True, model=MODEL, env=None):
-        """`model=None` passes no -m; `env` adds environment variables."""
+    def __init__(self, args, ready_timeout=300, wait_ready=True, model=MODEL, env=None, preexec_fn=None):
+        """`model=None` passes no -m; `env` adds environment variables; `preexec_fn` runs in the
+        child before the binary starts (resource limits)."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         model_args = ["-m", str(model)] if model is not None else []
         self.args = [str(cria_binary()), "serve", *model_args, "--port", str(self.port), *map(str, args)]
         self.log = tempfile.NamedTemporaryFile(prefix="cria-serve-", suffix=".log", delete=False, dir=_LOG_DIR.name)
         self.process = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, **(env or {})})
+                                        env={**os.environ, **(env or {})}, preexec_fn=preexec_fn)
         if wait_ready:
             try:
                 self.wait_ready(ready_timeout)
