@@ -41,7 +41,8 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
     } ?? .singleton
     let limit = configuration.connectionLimit
     let http = HTTPServerBuilder.http1(configuration: .init(
-        additionalChannelHandlers: (limit.map { [$0.gate()] } ?? []) + [ConnectionWatch()], idleTimeout: timeout))
+        additionalChannelHandlers: (limit.map { [$0.gate()] } ?? []) + [HTTP1CompatibilityInstaller(), ConnectionWatch()],
+        idleTimeout: timeout))
     return Application(router: router, server: try configuration.tls?.wrapping(http) ?? http,
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                             serverName: "cria"),

@@ -95,3 +95,64 @@ def test_a_client_that_stops_reading_is_dropped_after_the_timeout(start_server):
     sock.close()
     assert closed
     assert s.post("/completion", GREEDY).status_code == 200
+
+
+def _exchange(port, data, timeout=5):
+    """Sends raw bytes and reads until the server closes the connection (or `timeout` passes,
+    which fails: each exchange here must end with the server closing)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    return out
+
+
+def test_http10_requests_close_and_stream_without_chunking(server):
+    # HTTP/1.0 means close unless keep-alive is asked for; a client reading to the end of the
+    # connection used to wait for the idle timeout. Its streams are delimited by the close, not
+    # chunked (which HTTP/1.0 clients do not decode).
+    out = _exchange(server.port, b"GET /health HTTP/1.0\r\n\r\n")
+    head, body = out.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.0 200") and b"connection: close" in head.lower()
+    assert b'"status"' in body
+    body = b'{"prompt":"Hi","n_predict":3,"stream":true,"temperature":0}'
+    out = _exchange(server.port, b"POST /completion HTTP/1.0\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n" % len(body) + body, timeout=60)
+    head, body = out.split(b"\r\n\r\n", 1)
+    assert b"transfer-encoding" not in head.lower()
+    events = [line for line in body.split(b"\n") if line]
+    assert events and all(line.startswith(b"data: ") for line in events), body[:300]
+    assert b'"stop":true' in events[-1]
+
+
+def test_connection_close_in_any_form_closes(server):
+    for value in (b"Close", b"keep-alive, close", b"CLOSE, TE"):
+        out = _exchange(server.port, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: " + value + b"\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 200") and b"connection: close" in out.lower(), (value, out[:200])
+
+
+def test_head_is_get_without_the_body(server):
+    # As cpp-httplib (llama-server's HTTP library): HEAD on a GET route has the GET's headers.
+    got = server.get("/v1/models")
+    out = _exchange(server.port, b"HEAD /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+                    b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    first, rest = out.split(b"\r\n\r\n", 1)
+    assert first.startswith(b"HTTP/1.1 200")
+    assert b"content-length: %d" % len(got.content) in first.lower()
+    assert rest.startswith(b"HTTP/1.1 200"), rest[:100]  # no body between the two responses
+
+
+def test_expect_100_continue_is_answered_before_the_body(server):
+    body = b'{"content":"Hello"}'
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"POST /tokenize HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        start = time.time()
+        interim = sock.recv(4096)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n") and time.time() - start < 0.5
+        sock.sendall(body)
+        reply = b""
+        while b"}" not in reply:
+            reply += sock.recv(4096)
+    assert reply.startswith(b"HTTP/1.1 200") and b'"tokens"' in reply
