@@ -85,6 +85,11 @@ struct RequestLogMiddleware: RouterMiddleware {
         } catch let error as HTTPResponseError {
             Self.write(log, request, context: context, status: error.status.code, since: start)
             throw error
+        } catch is CancellationError {
+            // The client went away before its answer was ready (nginx's 499): nothing was sent,
+            // and it is no server error.
+            Self.write(log, request, context: context, status: 499, since: start)
+            throw CancellationError()
         } catch {
             Self.write(log, request, context: context, status: 500, since: start)
             throw error

@@ -72,3 +72,23 @@ def test_bad_log_flags_are_refused(cria, model_path, tmp_path):
     assert r.returncode != 0 and "--log-file" in r.stderr
     r = cria("serve", "-m", model_path, "-lv", "-3", check=False)
     assert r.returncode != 0 and "-lv" in r.stderr
+
+
+def test_a_request_abandoned_while_queued_is_logged_as_499(start_server):
+    # A non-streamed request whose client leaves while it waits for a slot was logged as a 500;
+    # it is the client's doing (nginx's 499), and the server's errors stay meaningful.
+    import socket
+    import threading
+    s = start_server("-np", "1", "-c", "1024", "-t", "2")
+    busy = threading.Thread(target=lambda: s.post("/completion", {"prompt": "Count", "n_predict": 200,
+                                                                  "ignore_eos": True}))
+    busy.start()
+    assert wait_for(lambda: s.get("/health").json()["slots_idle"] == 0)
+    body = b'{"prompt":"Queued","n_predict":4}'
+    with socket.create_connection(("127.0.0.1", s.port)) as sock:
+        sock.sendall(b"POST /completion HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        assert wait_for(lambda: s.get("/slots").status_code == 200)  # the request is in; then leave
+    busy.join()
+    assert wait_for(lambda: '"status":"499"' in s.output(), timeout=20), s.output()[-2000:]
+    assert '"status":"500"' not in s.output()
