@@ -72,6 +72,20 @@ struct ToolCallParserTests {
         #expect(p.finish().message.toolCalls.map(\.name) == ["f"])
     }
 
+    /// A piece can extend the last character already sent (`\n` after `\r`, an accent after its
+    /// base): the stream must still carry every scalar (by characters it stalled for good).
+    @Test func contentGrowsWhenAPieceExtendsTheLastCharacter() {
+        var p = ChatOutputParser(syntax: HermesSyntax(), reasoning: nil)
+        var streamed = ""
+        for piece in ["line1\r", "\nline2 cafe", "\u{301}", " ok"] {
+            if let d = p.add(piece) { streamed += d.content ?? "" }
+        }
+        let (message, last) = p.finish()
+        streamed += last?.content ?? ""
+        #expect(Array(message.content.unicodeScalars) == Array("line1\r\nline2 cafe\u{301} ok".unicodeScalars))
+        #expect(Array(streamed.unicodeScalars) == Array(message.content.unicodeScalars))
+    }
+
     @Test func hermesPlainTextWithAngleBrackets() {
         check(HermesSyntax(), "a < b and <tool is not a call", content: "a < b and <tool is not a call", calls: [])
     }

@@ -173,6 +173,7 @@ def server(start_server, tmp_path_factory):
 def sse_events(response):
     """The `data:` payloads of an SSE response, JSON-decoded ('[DONE]' kept as the string)."""
     events = []
+    response.encoding = "utf-8"  # SSE is UTF-8; requests would guess ISO-8859-1 for text/*
     for line in response.iter_lines(decode_unicode=True):
         if not line:
             continue

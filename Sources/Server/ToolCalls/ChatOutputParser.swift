@@ -117,8 +117,11 @@ struct ChatOutputParser {
         return d.isEmpty ? nil : d
     }
 
-    private static func growth(of old: String, to new: String) -> String? {
-        guard new.count > old.count, new.hasPrefix(old) else { return nil }
-        return String(new.dropFirst(old.count))
+    /// Compared scalar by scalar: a new token can extend the last character sent (`\n` after
+    /// `\r`, a combining mark after its base), and by characters that was no growth at all.
+    static func growth(of old: String, to new: String) -> String? {
+        let sent = old.unicodeScalars, now = new.unicodeScalars
+        guard now.count > sent.count, now.starts(with: sent) else { return nil }
+        return String(now.dropFirst(sent.count))
     }
 }
