@@ -7,6 +7,9 @@ struct GenerationResult {
     var tokens: [Int32] = []
     var probabilities: [TokenProbabilities] = []
     var summary: GenerationSummary?
+    /// Trailing tokens (with probabilities) that released no text so far: when a stop string
+    /// ends the generation, these are its tokens.
+    private var silentTail = 0
 
     /// Drains a handle's events. Throws the engine's error, or CancellationError if the
     /// stream ended early (the client went away).
@@ -18,6 +21,9 @@ struct GenerationResult {
             case .finished(let s):
                 result.content += s.trailingText
                 result.summary = s
+                // As llama-server: no probabilities for the tokens of the stop string, whose
+                // text is not in the reply either.
+                if case .word = s.stopReason { result.probabilities.removeLast(result.silentTail) }
             case .failed(let e): throw APIError.from(e)
             case .progress: continue
             }
@@ -29,7 +35,10 @@ struct GenerationResult {
     mutating func add(_ token: GeneratedToken) {
         content += token.text
         tokens.append(token.token)
-        if let p = token.probabilities { probabilities.append(p) }
+        if let p = token.probabilities {
+            probabilities.append(p)
+            silentTail = token.text.isEmpty ? silentTail + 1 : 0
+        }
     }
 }
 

@@ -52,3 +52,19 @@ def test_logprob_bytes_rebuild_characters_split_over_tokens(server):
     assert legacy["text"] == content and offsets[0] == 0 and offsets == sorted(offsets)
     # Code points: "A" at 0, the four bytes of one character from 1, " " at 2, "B" at 3.
     assert offsets[-1] == len(content) - 1
+
+
+def test_probabilities_end_where_a_stop_string_cuts_the_text(server):
+    base = {"prompt": "The history of the printing press", "n_predict": 16, "temperature": 0, "n_probs": 1,
+            "ignore_eos": True}
+    free = server.post("/completion", base).json()
+    pieces = [p["content"] for p in free["completion_probabilities"]]
+    k = next(i for i in range(3, 12) if pieces[i].strip() and pieces[i + 1].strip()
+             and (pieces[i] + pieces[i + 1]) not in "".join(pieces[:i + 1]))
+    word = pieces[k] + pieces[k + 1]
+    cut = server.post("/completion", {**base, "stop": [word]}).json()
+    assert cut["stopped_word"] and cut["content"] == "".join(pieces[:k])
+    assert [p["content"] for p in cut["completion_probabilities"]] == pieces[:k]
+    legacy = server.post("/v1/completions", {"prompt": base["prompt"], "max_tokens": 16, "temperature": 0,
+                                             "logprobs": 1, "stop": [word]}).json()["choices"][0]
+    assert "".join(legacy["logprobs"]["tokens"]) == legacy["text"] == cut["content"]
