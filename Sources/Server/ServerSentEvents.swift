@@ -31,13 +31,19 @@ enum ServerSentEvents {
     /// cancels `handle` (its event stream then ends), and the connection stays open otherwise.
     static func response(context: AppContext, handle: GenerationHandle,
                          _ produce: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
+        response(context: context, handles: [handle], produce)
+    }
+
+    /// As above, for a stream of several generations (several prompts): all are cancelled together.
+    static func response(context: AppContext, handles: [GenerationHandle],
+                         _ produce: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
         Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var writer: any ResponseBodyWriter = writer
             do {
-                try await context.cancellingOnDisconnect(handle) { try await produce(&writer) }
+                try await context.cancellingOnDisconnect(handles) { try await produce(&writer) }
             } catch {
                 // The client went away mid-stream: nothing more can be written to it.
-                handle.cancel()
+                for handle in handles { handle.cancel() }
                 return
             }
             try await writer.finish(nil)
