@@ -42,6 +42,24 @@ struct GenerationResult {
     }
 }
 
+extension GenerationHandle {
+    /// The events of several generations as they come, each with its handle's index in
+    /// `handles`; the stream ends when every generation's stream has ended.
+    static func merged(_ handles: [GenerationHandle]) -> AsyncStream<(index: Int, event: GenerationEvent)> {
+        AsyncStream { continuation in
+            let task = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for (index, handle) in handles.enumerated() {
+                        group.addTask { for await event in handle.events { continuation.yield((index, event)) } }
+                    }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
 extension StopReason {
     /// OpenAI `finish_reason`.
     var finishReason: String {

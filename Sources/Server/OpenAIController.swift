@@ -1,6 +1,7 @@
 import Foundation
 import Grammar
 import Hummingbird
+import JSON
 import Sampling
 import Serving
 
@@ -217,27 +218,41 @@ struct OpenAIController {
         let wantsLogprobs = fields.has("logprobs")
         let includeUsage = try fields.object("stream_options")?.bool("include_usage") ?? false
         guard let promptJSON = fields["prompt"] else { throw APIError.badRequest("Missing required field 'prompt'") }
-        let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
-            .tokens(promptJSON)
-        let generation = options.request(prompt: prompt.tokens, promptText: prompt.text)
-        let handle: GenerationHandle
-        do { handle = try served.engine.submit(generation) } catch { throw APIError.from(error) }
+        let tokenizer = PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
+        let prompts = try Self.separatePrompts(promptJSON).map { p throws(APIError) in try tokenizer.tokens(p) }
+        var handles: [GenerationHandle] = []
+        do throws(EngineError) {
+            for prompt in prompts {
+                handles.append(try served.engine.submit(options.request(prompt: prompt.tokens, promptText: prompt.text)))
+            }
+        } catch {
+            for handle in handles { handle.cancel() }
+            throw APIError.from(error)
+        }
         let meta = ResponseMeta(id: "cmpl-" + ResponseMeta.randomID(), served: served)
         let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: top)
 
         if options.stream {
-            return ServerSentEvents.response(context: context, handle: handle) { writer in
-                for await event in handle.events {
+            return ServerSentEvents.response(context: context, handles: handles) { [handles] writer in
+                // Choices stream side by side, each chunk naming its prompt's index; the last one to
+                // finish carries the usage of all.
+                var finished = 0, promptTokens = 0, completionTokens = 0
+                for await (index, event) in GenerationHandle.merged(handles) {
                     switch event {
                     case .token(let t):
                         let lp = wantsLogprobs ? t.probabilities.map { logprobs.legacy([$0], startOffset: 0) } : nil
                         guard !t.text.isEmpty || lp != nil else { continue }
-                        var chunk = meta.textChunk(t.text, logprobs: lp)
+                        var chunk = meta.textChunk(t.text, index: index, logprobs: lp)
                         chunk.timings = t.timings.map { TimingsJSON($0, cached: t.cachedTokenCount) }
                         try await writer.write(ServerSentEvents.event(chunk))
                     case .finished(let s):
-                        var last = meta.textChunk(s.trailingText, finish: s.stopReason.finishReason)
-                        if includeUsage { last.usage = UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount) }
+                        finished += 1
+                        promptTokens += s.promptTokenCount
+                        completionTokens += s.predictedTokenCount
+                        var last = meta.textChunk(s.trailingText, index: index, finish: s.stopReason.finishReason)
+                        if includeUsage && finished == handles.count {
+                            last.usage = UsageJSON(prompt: promptTokens, completion: completionTokens)
+                        }
                         try await writer.write(ServerSentEvents.event(last))
                     case .failed(let error):
                         try await writer.write(ServerSentEvents.event(APIError.from(error).body))
@@ -247,12 +262,32 @@ struct OpenAIController {
                 try await writer.write(ServerSentEvents.done)
             }
         }
-        let result = try await context.cancellingOnDisconnect(handle) { try await GenerationResult.collect(handle) }
-        let s = result.summary!
-        var body = meta.textChunk(result.content, finish: s.stopReason.finishReason,
-                                  logprobs: wantsLogprobs ? logprobs.legacy(result.probabilities, startOffset: 0) : nil)
-        body.usage = UsageJSON(prompt: s.promptTokenCount, completion: s.predictedTokenCount)
+        let results = try await context.cancellingOnDisconnect(handles) {
+            var results: [GenerationResult] = []
+            for handle in handles { results.append(try await GenerationResult.collect(handle)) }
+            return results
+        }
+        var body = meta.textChunk("")
+        body.choices = results.enumerated().map { index, r in
+            TextChoiceJSON(text: r.content, index: index,
+                           logprobs: wantsLogprobs ? logprobs.legacy(r.probabilities, startOffset: 0) : nil,
+                           finish_reason: r.summary!.stopReason.finishReason)
+        }
+        body.usage = UsageJSON(prompt: results.reduce(0) { $0 + $1.summary!.promptTokenCount },
+                               completion: results.reduce(0) { $0 + $1.summary!.predictedTokenCount })
         return try JSONResponse.make(body)
+    }
+
+    /// OpenAI's `prompt`: a string, an array of token ids (one prompt), an array of strings or an
+    /// array of token arrays (one prompt each, answered as choices 0, 1, …). Arrays holding
+    /// `{"prompt_string": …}` objects split as on /completion; a flat array mixing strings and
+    /// token ids stays one prompt.
+    static func separatePrompts(_ prompt: JSONValue) -> [JSONValue] {
+        if case .array(let items) = prompt, !items.isEmpty,
+           items.allSatisfy({ if case .string = $0 { true } else { false } }) {
+            return items
+        }
+        return CompletionController.separatePrompts(prompt) ?? [prompt]
     }
 
     // MARK: Models
@@ -292,8 +327,9 @@ struct ResponseMeta: Sendable {
                                 choices: [ChatChunkChoiceJSON(delta: delta, finish_reason: finish, logprobs: logprobs)])
     }
 
-    func textChunk(_ text: String, finish: String? = nil, logprobs: CompletionLogprobsJSON? = nil) -> TextCompletionJSON {
+    func textChunk(_ text: String, index: Int = 0, finish: String? = nil,
+                   logprobs: CompletionLogprobsJSON? = nil) -> TextCompletionJSON {
         TextCompletionJSON(id: id, created: created, model: model, system_fingerprint: fingerprint,
-                           choices: [TextChoiceJSON(text: text, logprobs: logprobs, finish_reason: finish)])
+                           choices: [TextChoiceJSON(text: text, index: index, logprobs: logprobs, finish_reason: finish)])
     }
 }

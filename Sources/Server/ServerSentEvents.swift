@@ -33,15 +33,21 @@ enum ServerSentEvents {
     /// connection is closed, which frees the slot and the events piling up for it.
     static func response(context: AppContext, handle: GenerationHandle,
                          _ produce: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
+        response(context: context, handles: [handle], produce)
+    }
+
+    /// As above, for a stream of several generations (several prompts): all are cancelled together.
+    static func response(context: AppContext, handles: [GenerationHandle],
+                         _ produce: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
         Response(status: .ok, headers: headers, body: ResponseBody { writer in
             let watch = StalledWriteWatch(timeout: AppContext.writeTimeout, channel: context.channel, handle: handle)
             defer { watch.stop() }
             var writer: any ResponseBodyWriter = StallWatchedWriter(base: writer, watch: watch)
             do {
-                try await context.cancellingOnDisconnect(handle) { try await produce(&writer) }
+                try await context.cancellingOnDisconnect(handles) { try await produce(&writer) }
             } catch {
                 // The client went away mid-stream: nothing more can be written to it.
-                handle.cancel()
+                for handle in handles { handle.cancel() }
                 return
             }
             try await writer.finish(nil)

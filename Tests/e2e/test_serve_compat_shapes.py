@@ -100,3 +100,38 @@ def test_context_error_and_metrics(start_server):
     assert values["llamacpp:n_decode_total"] > 0 and values["llamacpp:spec_decode_num_drafts_total"] == 0
     assert 0 < values["llamacpp:n_busy_slots_per_decode"] <= 2
     assert all(slot["is_processing"] is False for slot in s.get("/slots").json())
+
+
+def test_v1_completions_several_prompts(server):
+    """OpenAI's prompt arrays: strings or token arrays are one prompt each (one choice each, usage
+    summed); a flat array of token ids is one prompt."""
+    greedy = {"temperature": 0, "max_tokens": 4}
+    texts = ["Once upon a time", "The capital of France is"]
+    alone = [server.post("/v1/completions", {"prompt": t, **greedy}).json() for t in texts]
+    expected = [a["choices"][0]["text"] for a in alone]
+    assert expected[0] != expected[1]
+    tokens = [server.post("/tokenize", {"content": t, "add_special": True}).json()["tokens"] for t in texts]
+    for prompt in (texts, tokens):
+        body = server.post("/v1/completions", {"prompt": prompt, **greedy}).json()
+        assert [c["index"] for c in body["choices"]] == [0, 1]
+        assert [c["text"] for c in body["choices"]] == expected
+        assert all(c["finish_reason"] == "length" for c in body["choices"])
+        assert body["usage"]["prompt_tokens"] == sum(a["usage"]["prompt_tokens"] for a in alone)
+        assert body["usage"]["completion_tokens"] == 8
+    one = server.post("/v1/completions", {"prompt": tokens[0], **greedy}).json()
+    assert [c["text"] for c in one["choices"]] == expected[:1]
+    # Streamed: chunks name their choice, the stop text never mixes prompts, usage sums both.
+    r = server.post("/v1/completions", {"prompt": texts, **greedy, "stream": True, "logprobs": 1,
+                                        "stream_options": {"include_usage": True}}, stream=True)
+    events = [e for e in sse_events(r) if e != "[DONE]"]
+    streamed, finishes = ["", ""], [None, None]
+    for e in events:
+        for c in e["choices"]:
+            streamed[c["index"]] += c["text"]
+            if c["finish_reason"]:
+                finishes[c["index"]] = c["finish_reason"]
+    assert streamed == expected and finishes == ["length", "length"]
+    assert events[-1]["usage"]["completion_tokens"] == 8
+    assert events[-1]["usage"]["prompt_tokens"] == sum(a["usage"]["prompt_tokens"] for a in alone)
+    assert sum(1 for e in events if e.get("usage")) == 1
+    assert server.post("/v1/completions", {"prompt": ["x", {"text": "y"}]}).status_code == 400
