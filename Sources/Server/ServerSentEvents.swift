@@ -40,7 +40,7 @@ enum ServerSentEvents {
     static func response(context: AppContext, handles: [GenerationHandle],
                          _ produce: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
         Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            let watch = StalledWriteWatch(timeout: AppContext.writeTimeout, channel: context.channel, handle: handle)
+            let watch = StalledWriteWatch(timeout: AppContext.writeTimeout, channel: context.channel, handles: handles)
             defer { watch.stop() }
             var writer: any ResponseBodyWriter = StallWatchedWriter(base: writer, watch: watch)
             do {

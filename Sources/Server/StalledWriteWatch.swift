@@ -18,7 +18,7 @@ final class StalledWriteWatch: Sendable {
     private let state = Mutex(State())
     private let watcher = Mutex<Task<Void, Never>?>(nil)
 
-    init(timeout: Duration, channel: any Channel, handle: GenerationHandle) {
+    init(timeout: Duration, channel: any Channel, handles: [GenerationHandle]) {
         let interval = max(Duration.milliseconds(250), min(.seconds(1), timeout / 4))
         // The task holds the watch until `stop` cancels it or it closes the connection.
         let task = Task {
@@ -29,7 +29,7 @@ final class StalledWriteWatch: Sendable {
                     return ContinuousClock.now - since > timeout
                 }
                 if stalled {
-                    handle.cancel()
+                    for handle in handles { handle.cancel() }
                     channel.close(promise: nil)
                     return
                 }
