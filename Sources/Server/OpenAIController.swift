@@ -21,6 +21,13 @@ struct OpenAIController {
         router.post("/v1/completions") { request, context in try await textCompletion(request, context: context) }
         router.get("/v1/models") { _, _ in try models() }
         router.get("/models") { _, _ in try models() }
+        // The id is everything after models/: the default id is the model's path, slashes and all.
+        for path in ["/v1/models/**", "/models/**"] {
+            router.get(RouterPath(path)) { _, context in
+                let id = context.parameters.getCatchAll().joined(separator: "/")
+                return try model(id.removingPercentEncoding ?? id)
+            }
+        }
         router.post("/apply-template") { request, context in try await applyTemplate(request, context: context) }
     }
 
@@ -60,7 +67,15 @@ struct OpenAIController {
         var others: [GenerationHandle] = []
         do {
             handle = try served.engine.submit(generation)
-            for _ in 1..<chat.choiceCount { others.append(try served.engine.submit(generation)) }
+            // Each further choice gets the next seed, so a seeded request's choices differ (and repeat).
+            for i in 1..<chat.choiceCount {
+                var next = generation
+                if !next.sampling.usesRandomSeed {
+                    next.sampling.seed += Int64(i)
+                    if next.sampling.usesRandomSeed { next.sampling.seed += 1 }
+                }
+                others.append(try served.engine.submit(next))
+            }
         } catch { throw APIError.from(error) }
         let meta = ResponseMeta(id: "chatcmpl-" + ResponseMeta.randomID(), served: served)
         let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: chat.topLogprobs)
@@ -237,10 +252,13 @@ struct OpenAIController {
                 // Choices stream side by side, each chunk naming its prompt's index; the last one to
                 // finish carries the usage of all.
                 var finished = 0, promptTokens = 0, completionTokens = 0
+                // Each choice's text_offset runs on from its previous token's.
+                var offsets = [Int](repeating: 0, count: handles.count)
                 for await (index, event) in GenerationHandle.merged(handles) {
                     switch event {
                     case .token(let t):
-                        let lp = wantsLogprobs ? t.probabilities.map { logprobs.legacy([$0], startOffset: 0) } : nil
+                        let lp = wantsLogprobs ? t.probabilities.map { logprobs.legacy([$0], startOffset: offsets[index]) } : nil
+                        if wantsLogprobs { offsets[index] = logprobs.legacyOffset(after: t.token, from: offsets[index]) }
                         guard !t.text.isEmpty || lp != nil else { continue }
                         var chunk = meta.textChunk(t.text, index: index, logprobs: lp)
                         chunk.timings = t.timings.map { TimingsJSON($0, cached: t.cachedTokenCount) }
@@ -249,11 +267,15 @@ struct OpenAIController {
                         finished += 1
                         promptTokens += s.promptTokenCount
                         completionTokens += s.predictedTokenCount
-                        var last = meta.textChunk(s.trailingText, index: index, finish: s.stopReason.finishReason)
-                        if includeUsage && finished == handles.count {
-                            last.usage = UsageJSON(prompt: promptTokens, completion: completionTokens)
-                        }
+                        let last = meta.textChunk(s.trailingText, index: index, finish: s.stopReason.finishReason)
                         try await writer.write(ServerSentEvents.event(last))
+                        if includeUsage && finished == handles.count {
+                            // As OpenAI (and the chat stream): usage comes in a chunk of its own, with no choices.
+                            var usage = meta.textChunk("")
+                            usage.choices = []
+                            usage.usage = UsageJSON(prompt: promptTokens, completion: completionTokens)
+                            try await writer.write(ServerSentEvents.event(usage))
+                        }
                     case .failed(let error):
                         try await writer.write(ServerSentEvents.event(APIError.from(error).body))
                     case .progress: continue
@@ -293,15 +315,26 @@ struct OpenAIController {
     // MARK: Models
 
     func models() throws -> Response {
-        if case .noModel = host.state { return try JSONResponse.make(ModelListJSON(data: [])) }
+        try JSONResponse.make(ModelListJSON(data: modelEntries()))
+    }
+
+    /// `GET /v1/models/{id}` (OpenAI's retrieve): the model named by its id or one of its aliases.
+    func model(_ id: String) throws -> Response {
+        guard let entry = try modelEntries().first(where: { $0.id == id || $0.aliases.contains(id) }) else {
+            throw APIError(.notFound, .notFound, "The model '\(id)' does not exist")
+        }
+        return try JSONResponse.make(entry)
+    }
+
+    private func modelEntries() throws -> [ModelListJSON.Model] {
+        if case .noModel = host.state { return [] }
         let served = try host.served()
         let c = served.engine.model.config
         let size = (try? FileManager.default.attributesOfItem(atPath: served.modelPath)[.size] as? Int) ?? 0
         let meta = ModelListJSON.Meta(vocab_type: 1, n_vocab: c.vocabularySize, n_ctx_train: c.contextLength,
-                                      n_embd: c.embeddingLength, size: size ?? 0, n_ctx: served.engine.slotContextSize,
+                                      n_embd: c.embeddingLength, size: size, n_ctx: served.engine.slotContextSize,
                                       n_params: served.engine.model.file.tensors.reduce(0) { $0 + $1.elementCount })
-        return try JSONResponse.make(ModelListJSON(data: [.init(id: served.alias, aliases: served.aliases, tags: served.tags,
-                                                                created: served.createdAt, meta: meta)]))
+        return [.init(id: served.alias, aliases: served.aliases, tags: served.tags, created: served.createdAt, meta: meta)]
     }
 }
 
