@@ -116,6 +116,8 @@ struct CompletionOptions {
         }
         var out: [LogitBiasEntry] = []
         switch v {
+        case .bool(false):
+            break  // no bias, as the spec's server read any logit_bias that was not an array (null: the default)
         case .array(let pairs):
             for pair in pairs {
                 guard case .array(let p) = pair, p.count == 2 else { throw JSONFields.typeError("logit_bias", shape) }

@@ -4,6 +4,7 @@ import Hummingbird
 import JSON
 import Sampling
 import Serving
+import Templates
 
 /// The OpenAI-compatible routes: /v1/chat/completions, /v1/completions, /v1/models,
 /// plus /apply-template (the chat template alone).
@@ -54,6 +55,9 @@ struct OpenAIController {
                 throw APIError.badRequest("Failed to build the response_format grammar: \(error.description)")
             }
             chat.options.grammarSource = gbnf
+        }
+        if served.chatTemplate.builtin == .chatml, !chat.options.stopStrings.contains(Self.chatMLEnd) {
+            chat.options.stopStrings.append(Self.chatMLEnd)
         }
         let text = try render(chat, plan: plan, served: served)
         let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
@@ -147,6 +151,11 @@ struct OpenAIController {
         }
         return try JSONResponse.make(body)
     }
+
+    /// ChatML's end of turn. A model chatting in ChatML without it as a special token (the format
+    /// of models without a template, or `--chat-template chatml`) writes it as text, so the reply
+    /// stops there, as the spec's server stopped every OpenAI chat.
+    static let chatMLEnd = "<|im_end|>"
 
     /// The reply's thinking budget: the request's, else `--reasoning-budget`; nil when unlimited
     /// or when the template has no thinking block to count (as llama-server, which takes the

@@ -81,7 +81,9 @@ struct BenchCommand: ParsableCommand {
     static let maximumBatch = 4096
 
     func run() throws {
-        let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads, offload: try gpu.request())
+        let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads, offload: try gpu.request { warning in
+            FileHandle.standardError.write(Data(("warning: " + warning + "\n").utf8))
+        })
         m.numerics = numerics
         // Read and convert the schema first, so a bad one fails before any measuring.
         let schemaBench = try jsonSchema.map { try loadSchemaBench(m, path: $0) }

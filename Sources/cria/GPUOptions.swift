@@ -36,10 +36,25 @@ struct GPUOptions: ParsableArguments {
         return values.map { $0! }
     }
 
-    /// What to offload, nil for nothing (`-ngl` absent or 0).
-    func request() throws -> OffloadRequest? {
+    /// What to offload, nil for nothing (`-ngl` absent or 0). Where no Vulkan device can be used
+    /// (no loader, no driver, no compute queue), `-ngl` is ignored and `warn` hears why, as
+    /// llama.cpp built without GPU support (or with a GPU backend but no device) runs on the CPU:
+    /// command lines carry `-ngl 99` from machine to machine.
+    func request(warn: (String) -> Void) throws -> OffloadRequest? {
         guard let gpuLayers, gpuLayers > 0 else { return nil }
+        if let missing = Self.missingDevice() {
+            warn("no usable GPU (\(missing)): --n-gpu-layers (-ngl \(gpuLayers)) is ignored and the model runs on the CPU")
+            return nil
+        }
         return OffloadRequest(gpuLayers: gpuLayers, mainDevice: mainGPU, split: try split())
+    }
+
+    /// Why this machine has no Vulkan compute device, nil when it has one.
+    static func missingDevice() -> String? {
+        let devices: [VulkanDeviceInfo]
+        do { devices = try VulkanDevice.list() } catch { return error.message }
+        guard VulkanDevice.preferredIndex(among: devices) == nil else { return nil }
+        return devices.isEmpty ? "the Vulkan loader found no device" : "no Vulkan device has a compute queue"
     }
 
     /// One line saying where the layers went, and a warning when a device is a CPU implementation.

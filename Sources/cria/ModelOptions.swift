@@ -35,7 +35,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     func loadModel(_ file: GGUFFile) throws -> TransformerModel {
-        let model = try TransformerModel(file: file, threads: ThreadCountCheck.generation(threads), offload: try gpu.request())
+        let model = try TransformerModel(file: file, threads: ThreadCountCheck.generation(threads), offload: try gpu.request { printError("warning: " + $0) })
         model.numerics = numerics
         if let offload = GPUOptions.describe(model) {
             printError(offload.summary)

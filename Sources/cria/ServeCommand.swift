@@ -317,7 +317,7 @@ struct ServeCommand: AsyncParsableCommand {
         loader.adapters = try loraOptions.adapters()
         loader.adaptersStartUnapplied = loraOptions.initWithoutApply
         loader.loraBase = loraOptions.loraBase
-        loader.offload = try gpu.request()
+        loader.offload = try gpu.request { log.warn($0) }
         if loader.offload != nil, !loader.adapters.isEmpty || loader.loraBase != nil {
             throw ValidationError("--lora and --lora-base do not run with -ngl yet: the Vulkan backend has no adapters")
         }

@@ -50,6 +50,43 @@ def test_chat_uses_chatml_fallback_template(server):
     assert r.json()["prompt"] == ref["apply_template_prompt"]
 
 
+CHATML_TURN = [{"role": "user", "content": "What is 2+2?"}]
+
+
+def test_chatml_fallback_stops_at_im_end(server):
+    """The test model has no template: ChatML's `<|im_end|>`, which it writes as plain text, ends
+    the reply (not in content, not even in part in a stream delta) with finish_reason stop."""
+    body = {"messages": CHATML_TURN, "max_tokens": 60, "temperature": 0}
+    full = server.post("/v1/chat/completions", {**body, "verbose": True}).json()
+    content = full["choices"][0]["message"]["content"]
+    assert full["choices"][0]["finish_reason"] == "stop" and "<|" not in content and content.strip()
+    assert full["usage"]["completion_tokens"] < 60
+    assert full["__verbose"]["stopping_word"] == "<|im_end|>"
+    events = [e for e in sse_events(server.post("/v1/chat/completions", {**body, "stream": True}, stream=True))
+              if e != "[DONE]"]
+    deltas = [e["choices"][0]["delta"].get("content") or "" for e in events]
+    assert "".join(deltas) == content and not any("<" in d for d in deltas)
+    assert events[-1]["choices"][0]["finish_reason"] == "stop"
+    # The stop is added once, beside the request's own.
+    own = server.post("/v1/chat/completions", {**body, "stop": ["zzz"], "verbose": True}).json()
+    assert own["__verbose"]["generation_settings"]["stop"] == ["zzz", "<|im_end|>"]
+
+
+def test_im_end_stop_only_for_chatml(start_server):
+    named = start_server("-t", "2", "--chat-template", "chatml")
+    r = named.post("/v1/chat/completions", {"messages": CHATML_TURN, "max_tokens": 60, "temperature": 0}).json()
+    assert r["choices"][0]["finish_reason"] == "stop" and "<|im_end|>" not in r["choices"][0]["message"]["content"]
+    named.stop()
+    # The same format given as a template of one's own is left alone: it stops only where asked.
+    jinja = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+             "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    own = start_server("-t", "2", "--chat-template", jinja)
+    r = own.post("/v1/chat/completions", {"messages": CHATML_TURN, "max_tokens": 60, "temperature": 0,
+                                          "verbose": True}).json()
+    assert r["__verbose"]["generation_settings"]["stop"] == []
+    assert "<|im_end|>" in r["choices"][0]["message"]["content"]
+
+
 def test_chat_stop_and_seed(client):
     a = client.chat.completions.create(model="m", messages=MESSAGES, max_tokens=8, temperature=1, seed=7)
     b = client.chat.completions.create(model="m", messages=MESSAGES, max_tokens=8, temperature=1, seed=7)

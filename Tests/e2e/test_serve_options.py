@@ -85,6 +85,20 @@ def test_logit_bias_forms(server):
     assert complete(server, n_predict=1, logit_bias={str(forced): 100}, **GREEDY)["tokens"] == [forced]
 
 
+def test_logit_bias_false_or_null_means_none(server):
+    """The spec's server ignored a logit_bias that was not an array: `false` and null mean no bias,
+    on the native and the OpenAI routes."""
+    plain = complete(server, n_predict=3, **GREEDY)
+    for value in (False, None):
+        body = complete(server, n_predict=3, logit_bias=value, **GREEDY)
+        assert body["tokens"] == plain["tokens"] and body["generation_settings"]["logit_bias"] == []
+        chat = server.post("/v1/chat/completions", {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2,
+                                                    "logit_bias": value})
+        legacy = server.post("/v1/completions", {"prompt": PROMPT, "max_tokens": 2, "logit_bias": value})
+        assert chat.status_code == 200 and legacy.status_code == 200, (chat.text, legacy.text)
+    assert server.post("/completion", {"prompt": PROMPT, "logit_bias": True}).status_code == 400
+
+
 @pytest.mark.parametrize("sampling", [
     {"mirostat": 1, "mirostat_tau": 3.0},
     {"mirostat": 2, "mirostat_eta": 0.5},
