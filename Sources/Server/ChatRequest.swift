@@ -78,10 +78,11 @@ struct ChatRequest {
         case "json_object":
             if let schema = format["schema"] { try options.useSchema(schema) } else { try options.useJSONObjectGrammar() }
         case "json_schema":
-            guard let js = try format.object("json_schema"), let schema = js["schema"] else {
-                throw .badRequest("response_format json_schema needs {\"json_schema\": {\"schema\": …}}")
+            guard let js = try format.object("json_schema") else {
+                throw .badRequest("response_format json_schema needs {\"json_schema\": {\"name\": …, \"schema\": …}}")
             }
-            try options.useSchema(schema)
+            // OpenAI makes `schema` optional; as llama-server, none means {} (any JSON value).
+            try options.useSchema(js["schema"] ?? .object([]))
         case let other:
             throw .badRequest("Unsupported response_format type '\(other)' (expected text, json_object or json_schema)")
         }

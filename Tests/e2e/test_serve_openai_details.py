@@ -42,3 +42,18 @@ def test_legacy_stream_offsets_and_usage_chunk(server):
     # Usage in a last chunk of its own with no choices, as OpenAI sends it.
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"] == plain["usage"]
     assert all("usage" not in c or c["usage"] is None for c in chunks[:-1])
+
+
+def test_json_schema_without_a_schema_is_any_json(server):
+    # OpenAI makes json_schema.schema optional; as llama-server, none means {} (any JSON value).
+    import json
+    body = {"messages": [{"role": "user", "content": "Give me data"}], "max_tokens": 40, "temperature": 0,
+            "response_format": {"type": "json_schema", "json_schema": {"name": "anything"}}}
+    r = server.post("/v1/chat/completions", body)
+    assert r.status_code == 200, r.text
+    choice = r.json()["choices"][0]
+    assert choice["message"]["content"].lstrip()[:1] in list('{["-0123456789tfn')  # constrained to JSON
+    if choice["finish_reason"] == "stop":
+        json.loads(choice["message"]["content"])
+    missing = server.post("/v1/chat/completions", {**body, "response_format": {"type": "json_schema"}})
+    assert missing.status_code == 400
