@@ -140,13 +140,6 @@ public struct ModelConfiguration: Sendable, Equatable {
         ropeScale = try Self.ropeScale(keys)
         ropeAttentionFactor = keys.float("rope.scaling.attn_factor") ?? 1
         ropeOriginalContext = keys.int("rope.scaling.original_context_length") ?? contextLength
-        if keys.string("rope.scaling.type") == "yarn", ropeScale > 1 {
-            ropeYaRN = RoPE.YaRN(dims: ropeDimensions, originalContext: ropeOriginalContext, base: ropeBase, factor: ropeScale)
-            // llama.cpp's attention factor for YaRN: its magnitude, divided out again (the
-            // magnitude is applied inside the rotation), times `rope.scaling.attn_factor`.
-            let magnitude = RoPE.YaRN.magnitude(ropeScale)
-            ropeAttentionFactor = magnitude * (1 / magnitude) * ropeAttentionFactor
-        }
         ropeBaseSliding = ropeBase
         ropeLayers = Array(repeating: true, count: layerCount)
         slidingWindow = nil
@@ -156,11 +149,42 @@ public struct ModelConfiguration: Sendable, Equatable {
         embeddingScale = 1
         attentionScale = 1 / Float(headDimension).squareRoot()
         hasPostNorms = false
+        setGlobalYaRN(keys.string("rope.scaling.type") == "yarn")
         try description.configure(&self, keys)
         // Mixtral-style files share a dense architecture's name but route tokens through experts.
         if experts == nil, let count = keys.int("expert_count"), count > 0 {
             throw ModelError.invalidHyperparameter("\(arch) with \(count) experts: mixture-of-experts models are not supported")
         }
+    }
+
+    /// YaRN on global layers, for `ropeScale` and `ropeOriginalContext` as they are now: when
+    /// `enabled` with a factor above 1, the blend and magnitude, and llama.cpp's attention factor
+    /// (its magnitude divided out again, since the magnitude is applied inside the rotation).
+    private mutating func setGlobalYaRN(_ enabled: Bool, betaFast: Float = 32, betaSlow: Float = 1,
+                                        extrapolationFactor: Float = 1) {
+        ropeYaRN = nil
+        guard enabled, ropeScale > 1, extrapolationFactor != 0 else { return }
+        var yarn = RoPE.YaRN(dims: ropeDimensions, originalContext: ropeOriginalContext, base: ropeBase, factor: ropeScale,
+                             betaFast: betaFast, betaSlow: betaSlow)
+        yarn.extrapolationFactor = extrapolationFactor
+        ropeYaRN = yarn
+        let magnitude = RoPE.YaRN.magnitude(ropeScale)
+        ropeAttentionFactor = magnitude * (1 / magnitude) * ropeAttentionFactor
+    }
+
+    /// Applies `--rope-*`/`--yarn-*` to the global layers, as llama.cpp's context parameters
+    /// override the file's: sliding-window layers keep the file's values there too.
+    public mutating func apply(_ o: RoPEOverride, metadata m: GGUFMetadata) {
+        guard !o.isEmpty else { return }
+        let keys = ArchitectureMetadata(metadata: m, architecture: architecture)
+        let type = o.scalingType ?? keys.string("rope.scaling.type") ?? "linear"
+        if let base = o.freqBase { ropeBase = base }
+        if let factor = o.scaleFactor { ropeScale = factor }
+        if type == "none" { ropeScale = 1 }
+        if let context = o.yarnOriginalContext { ropeOriginalContext = context }
+        ropeAttentionFactor = o.yarnAttentionFactor ?? keys.float("rope.scaling.attn_factor") ?? 1
+        setGlobalYaRN(type == "yarn", betaFast: o.yarnBetaFast ?? 32, betaSlow: o.yarnBetaSlow ?? 1,
+                      extrapolationFactor: o.yarnExtrapolationFactor ?? 1)
     }
 
     /// The factor RoPE angles are divided by, as llama.cpp reads `rope.scaling.*`: for the linear,
@@ -189,4 +213,23 @@ public struct ModelConfiguration: Sendable, Equatable {
         let pattern = keys.int("attention.sliding_window_pattern") ?? defaultPattern
         slidingLayers = (0..<layerCount).map { pattern <= 0 || $0 % pattern < pattern - 1 }
     }
+}
+
+/// llama.cpp's RoPE context parameters (`--rope-freq-base`, `--rope-scale`/`--rope-freq-scale`,
+/// `--rope-scaling`, `--yarn-*`): each set one replaces what the model file says; nil keeps it.
+public struct RoPEOverride: Sendable, Equatable {
+    public var freqBase: Float?
+    /// The factor angles are divided by (`--rope-scale`, or 1 / `--rope-freq-scale`).
+    public var scaleFactor: Float?
+    /// `none`, `linear` or `yarn`.
+    public var scalingType: String?
+    public var yarnOriginalContext: Int?
+    public var yarnExtrapolationFactor: Float?
+    public var yarnAttentionFactor: Float?
+    public var yarnBetaSlow: Float?
+    public var yarnBetaFast: Float?
+
+    public init() {}
+
+    public var isEmpty: Bool { self == RoPEOverride() }
 }

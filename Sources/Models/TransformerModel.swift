@@ -59,13 +59,17 @@ public final class TransformerModel: @unchecked Sendable {
     var loraBaseFile: GGUFFile?
 
     /// `threads` run single-row (decode) steps, `batchThreads` (default: `threads`) multi-row ones;
-    /// `offload` puts layers on Vulkan devices (their weights are copied there now).
+    /// `offload` puts layers on Vulkan devices (their weights are copied there now); `rope`
+    /// replaces the file's RoPE parameters (`--rope-freq-base`, …).
     public init(file: GGUFFile, threads: Int, batchThreads: Int? = nil,
-                kernelPath: KernelPath = KernelDispatch.current, offload request: OffloadRequest? = nil) throws {
+                kernelPath: KernelPath = KernelDispatch.current, offload request: OffloadRequest? = nil,
+                rope: RoPEOverride = RoPEOverride()) throws {
         self.file = file
         let vocab = file.metadata.array("tokenizer.ggml.tokens")?.count
             ?? file.tensor(named: "token_embd.weight")?.shape.last ?? 0
-        config = try ModelConfiguration(metadata: file.metadata, vocabularySize: vocab)
+        var config = try ModelConfiguration(metadata: file.metadata, vocabularySize: vocab)
+        config.apply(rope, metadata: file.metadata)
+        self.config = config
         weights = try ModelWeights(file: file, config: config)
         self.threads = max(1, threads)
         self.batchThreads = max(1, batchThreads ?? threads)
@@ -85,9 +89,10 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     public convenience init(path: String, mode: GGUFStorage.LoadMode = .mmap, threads: Int, batchThreads: Int? = nil,
-                            kernelPath: KernelPath = KernelDispatch.current, offload: OffloadRequest? = nil) throws {
+                            kernelPath: KernelPath = KernelDispatch.current, offload: OffloadRequest? = nil,
+                            rope: RoPEOverride = RoPEOverride()) throws {
         try self.init(file: GGUFFile(path: path, mode: mode), threads: threads, batchThreads: batchThreads,
-                      kernelPath: kernelPath, offload: offload)
+                      kernelPath: kernelPath, offload: offload, rope: rope)
     }
 
     /// A cache whose sequences each hold up to `capacity` tokens, in f16.

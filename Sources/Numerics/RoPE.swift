@@ -14,6 +14,8 @@ public enum RoPE {
     /// and cos/sin are multiplied by `magnitude` (1 + 0.1·ln(1/frequency scale)).
     public struct YaRN: Sendable, Equatable {
         public var low: Float, high: Float, magnitude: Float
+        /// How strongly the ramp blends in the extrapolated angle (llama.cpp's `yarn_ext_factor`, 1 by default).
+        public var extrapolationFactor: Float = 1
 
         public init(low: Float, high: Float, magnitude: Float) {
             self.low = low
@@ -59,7 +61,7 @@ public enum RoPE {
             var angle = frequencyScale * extrapolated
             if let yarn {
                 let y = (Float(i) - yarn.low) / max(0.001, yarn.high - yarn.low)
-                let ramp = 1 - min(1, max(0, y))
+                let ramp = (1 - min(1, max(0, y))) * yarn.extrapolationFactor
                 // interpolated·(1 − r) + extrapolated·r, the first product fused as GCC compiles it
                 angle = (extrapolated * ramp).addingProduct(angle, 1 - ramp)
             }

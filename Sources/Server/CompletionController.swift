@@ -170,6 +170,7 @@ struct CompletionRenderer: Sendable {
             generation_settings: GenerationSettings(request: request, contextSize: served.engine.slotContextSize,
                                                     model: served.alias, seed: s.seed,
                                                     defaultPredictLimit: served.engine.configuration.defaultPredictLimit,
+                                                    defaultKeepCount: served.engine.configuration.defaultKeepCount,
                                                     tokenize: served.penaltyTokens),
             prompt: request.promptText, truncated: s.truncated,
             stopped_eos: s.stopReason == .endOfGeneration, stopped_word: !word.isEmpty,

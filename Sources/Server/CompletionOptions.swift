@@ -8,7 +8,8 @@ import Serving
 struct CompletionOptions {
     var sampling = SamplingParameters()
     var predictLimit = -1
-    var keepCount = 0
+    /// `n_keep`; nil: the server's `--keep`.
+    var keepCount: Int?
     var stopStrings: [String] = []
     var stream = false
     var cachePrompt = false
@@ -180,7 +181,7 @@ struct CompletionOptions {
 
     private func validate(vocabularySize: Int) throws(APIError) {
         if predictLimit < -1 { throw .badRequest("n_predict must be -1 (unlimited) or a non-negative number, got \(predictLimit)") }
-        if keepCount < -1 { throw .badRequest("n_keep must be -1 (keep the whole prompt) or non-negative, got \(keepCount)") }
+        if let keepCount, keepCount < -1 { throw .badRequest("n_keep must be -1 (keep the whole prompt) or non-negative, got \(keepCount)") }
         if sampling.nProbs > Self.maxProbabilities {
             throw .badRequest("n_probs must be at most \(Self.maxProbabilities), got \(sampling.nProbs)")
         }

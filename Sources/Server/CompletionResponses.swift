@@ -39,7 +39,7 @@ struct GenerationSettings: Encodable {
     /// sampler will use, which the settings list (the spec: "strings converted to tokens").
     /// `defaultPredictLimit` is the server's `-n`, which a request's `n_predict` of -1 stands for.
     init(request r: GenerationRequest, contextSize: Int, model: String, seed: UInt64? = nil,
-         defaultPredictLimit: Int = -1, tokenize: (String) -> [Int32] = { _ in [] }) {
+         defaultPredictLimit: Int = -1, defaultKeepCount: Int = 0, tokenize: (String) -> [Int32] = { _ in [] }) {
         let p = r.sampling
         n_ctx = contextSize
         n_predict = r.predictLimit < 0 ? defaultPredictLimit : r.predictLimit
@@ -68,7 +68,7 @@ struct GenerationSettings: Encodable {
         mirostat_eta = p.mirostatEta
         penalize_nl = p.penalizeNl
         stop = r.stopStrings
-        n_keep = r.keepCount
+        n_keep = r.keepCount ?? defaultKeepCount
         ignore_eos = p.ignoreEos
         stream = r.stream
         logit_bias = p.logitBias.flatMap { entry -> [[LogitBiasJSON]] in

@@ -189,6 +189,7 @@ struct OpenAIController {
                                                       eosToken: served.tokenText(served.tokenizer.vocabulary.eos),
                                                       extra: TemplateContext.dateVariables()
                                                         .merging(served.reasoning.templateVariables) { $1 }
+                                                        .merging(configuration.chatTemplateKwargs) { $1 }
                                                         .merging(chat.templateVariables) { $1 },
                                                       options: TemplateContext.renderOptions)
             if let prefill = chat.continuation.prefill {

@@ -50,7 +50,8 @@ struct PropsController {
         let served = try host.served()
         let system = served.engine.systemPrompt
         let defaults = GenerationRequest(promptTokens: [], sampling: served.samplingDefaults,
-                                         predictLimit: served.engine.configuration.defaultPredictLimit)
+                                         predictLimit: served.engine.configuration.defaultPredictLimit,
+                                         keepCount: served.engine.configuration.defaultKeepCount)
         let vocabulary = served.tokenizer.vocabulary
         return try JSONResponse.make(Props(
             system_prompt: system.prompt, assistant_name: system.assistantName, user_name: system.antiPrompt,

@@ -1,3 +1,4 @@
+import JSON
 import Serving
 
 /// Everything `buildApplication` needs from the command line that is not the engine's business.
@@ -37,6 +38,9 @@ public struct ServerConfiguration: Sendable {
     /// `--reasoning-budget-message`: text forced in front of the closing marker when the budget
     /// runs out. A request's `reasoning_budget_message` wins.
     public var reasoningBudgetMessage = ""
+    /// `--chat-template-kwargs`: template variables for every chat; a request's
+    /// `chat_template_kwargs` win key by key.
+    public var chatTemplateKwargs: [String: JSONValue] = [:]
     /// `--slot-save-path`, or nil (slot save/restore disabled).
     public var slotSavePath: String?
     /// `-to`: read/write timeout in seconds.

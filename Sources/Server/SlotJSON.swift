@@ -37,6 +37,7 @@ struct SlotJSON: Encodable {
                                stopped_word: !s.stoppingWord.isEmpty, stopping_word: s.stoppingWord)
         settings = GenerationSettings(request: request, contextSize: n_ctx, model: served.alias,
                                       defaultPredictLimit: served.engine.configuration.defaultPredictLimit,
+                                      defaultKeepCount: served.engine.configuration.defaultKeepCount,
                                       tokenize: served.penaltyTokens)
     }
 

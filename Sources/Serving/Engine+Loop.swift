@@ -83,8 +83,9 @@ extension Engine {
         let request = job.request
         if job.isCancelled { return }
         let fullPrompt = systemTokens + request.promptTokens
-        let keep = request.keepCount < 0 ? fullPrompt.count
-            : min(fullPrompt.count, request.keepCount + (startsWithBOS(fullPrompt) ? 1 : 0))
+        let keepCount = request.keepCount ?? configuration.defaultKeepCount
+        let keep = keepCount < 0 ? fullPrompt.count
+            : min(fullPrompt.count, keepCount + (startsWithBOS(fullPrompt) ? 1 : 0))
         guard let prompt = PromptTruncation.fit(fullPrompt, keep: keep, contextSize: slotContextSize) else {
             fail(job, .promptTooLong(tokens: fullPrompt.count, contextSize: slotContextSize))
             return
@@ -126,7 +127,7 @@ extension Engine {
         slot.cachedAdapterScales = adapterScales
 
         slot.task = ActiveGeneration(job: job, sampler: sampler, constraint: constraint, prompt: prompt,
-                                     cachedCount: reuse, detokenizer: tokenizer.makeStreamingDetokenizer(),
+                                     cachedCount: reuse, detokenizer: tokenizer.makeStreamingDetokenizer(special: configuration.rendersSpecialTokens),
                                      predictLimit: effectivePredictLimit(request.predictLimit),
                                      keepCount: min(keep, prompt.count))
         slot.task?.truncated = prompt.count < fullPrompt.count

@@ -31,6 +31,11 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// `-ctk` / `-ctv`: the formats the KV cache stores keys and values in (f16, q8_0, q4_0).
     public var keyCacheType = GGMLType.f16
     public var valueCacheType = GGMLType.f16
+    /// `--keep`: prompt tokens kept on a context shift by requests without `n_keep` (-1: all).
+    public var defaultKeepCount = 0
+    /// `-sp`/`--special`: generated text shows control tokens' text (end-of-generation tokens
+    /// still end the generation without being shown).
+    public var rendersSpecialTokens = false
 
     public init(contextSize: Int = 512, slotCount: Int = 1, microBatchSize: Int = 512,
                 defaultPredictLimit: Int = -1, pooling: Pooling = .mean, logicalBatchSize: Int? = nil) {

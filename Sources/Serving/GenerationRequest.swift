@@ -8,8 +8,8 @@ public struct GenerationRequest: Sendable {
     public var sampling: SamplingParameters
     /// Tokens to generate; -1 means until EOS/stop/context (bounded by the server's `-n`).
     public var predictLimit: Int
-    /// Prompt tokens kept on a context shift; -1 keeps the whole prompt.
-    public var keepCount: Int
+    /// Prompt tokens kept on a context shift; -1 keeps the whole prompt, nil the server's `--keep`.
+    public var keepCount: Int?
     public var stopStrings: [String]
     /// Slot to run on, or nil for any idle slot.
     public var slotID: Int?
@@ -37,7 +37,7 @@ public struct GenerationRequest: Sendable {
     public var reportsTimings = false
 
     public init(promptTokens: [Int32], sampling: SamplingParameters = SamplingParameters(),
-                predictLimit: Int = -1, keepCount: Int = 0, stopStrings: [String] = [], slotID: Int? = nil,
+                predictLimit: Int = -1, keepCount: Int? = nil, stopStrings: [String] = [], slotID: Int? = nil,
                 cachePrompt: Bool = false, grammar: Grammar? = nil, grammarSource: String = "",
                 promptText: String = "", stream: Bool = false) {
         self.promptTokens = promptTokens

@@ -52,6 +52,7 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var kvCache: KVCacheOptions
 
     @OptionGroup var gpu: GPUOptions
+    @OptionGroup var rope: RoPEOptions
 
     @Flag(name: .customLong("profile"), help: "Also measure read bandwidth and split a decode step into its parts.")
     var profile = false
@@ -83,7 +84,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let m = try TransformerModel(path: model, threads: threads, batchThreads: batchThreads, offload: try gpu.request { warning in
             FileHandle.standardError.write(Data(("warning: " + warning + "\n").utf8))
-        })
+        }, rope: try rope.override())
         m.numerics = numerics
         // Read and convert the schema first, so a bad one fails before any measuring.
         let schemaBench = try jsonSchema.map { try loadSchemaBench(m, path: $0) }

@@ -25,6 +25,7 @@ struct ModelOptions: ParsableArguments {
     var numerics = NumericsMode.invariant
 
     @OptionGroup var gpu: GPUOptions
+    @OptionGroup var rope: RoPEOptions
 
     func validate() throws {
         try ThreadCountCheck.check("-t", threads)
@@ -35,7 +36,8 @@ struct ModelOptions: ParsableArguments {
     }
 
     func loadModel(_ file: GGUFFile) throws -> TransformerModel {
-        let model = try TransformerModel(file: file, threads: ThreadCountCheck.generation(threads), offload: try gpu.request { printError("warning: " + $0) })
+        let model = try TransformerModel(file: file, threads: ThreadCountCheck.generation(threads), offload: try gpu.request { printError("warning: " + $0) },
+                                     rope: try rope.override())
         model.numerics = numerics
         if let offload = GPUOptions.describe(model) {
             printError(offload.summary)

@@ -100,6 +100,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("cache-idle-slots"), inversion: .prefixedNo,
           help: "Accepted; no effect: cria's slots do not share KV cells, so idle slots need not be moved out.")
     var cacheIdleSlots = true
+    @Option(name: .customLong("cache-reuse"), parsing: .unconditional,
+            help: "Smallest chunk llama-server reuses by KV shifting; cria reuses cached prompts by common prefix only (N > 0 warns).")
+    var cacheReuse = 0
+    @Option(name: .customLong("keep"), parsing: .unconditional,
+            help: "Prompt tokens kept on a context shift by requests without n_keep (-1: all; default 0).")
+    var keep = 0
+    @OptionGroup var rope: RoPEOptions
 
     // Threads and hardware
     @Option(name: [.customShort("t"), .customLong("threads")], parsing: .unconditional, help: "Threads for generation (forward passes of one token; default: one per physical core).")
@@ -151,6 +158,12 @@ struct ServeCommand: AsyncParsableCommand {
     var jinja = true
     @Option(name: .customLong("chat-template-file"), help: "File with a Jinja chat template.")
     var chatTemplateFile: String?
+    @Option(name: .customLong("chat-template-kwargs"),
+            help: "JSON object of chat template variables for every chat, e.g. '{\"enable_thinking\": false}' (a request's chat_template_kwargs win key by key).")
+    var chatTemplateKwargs: String?
+    @Flag(name: [.customLong("sp", withSingleDash: true), .customLong("special")],
+          help: "Show special (control) tokens' text in generated text.")
+    var special = false
     @Option(name: .customLong("reasoning-format"), help: "How thoughts are returned: none, deepseek, deepseek-legacy or auto.")
     var reasoningFormat = "auto"
     @Option(name: .customLong("reasoning-budget"),
@@ -178,6 +191,7 @@ struct ServeCommand: AsyncParsableCommand {
     var samplingDefaults: SamplingDefaultOptions
     @OptionGroup(title: "llama-server features cria does not have (the server stops if one is used)")
     var unsupported: UnsupportedServeOptions
+    @OptionGroup var noEffect: NoEffectServeOptions
 
     func validate() throws {
         if modelURL != nil && (hfRepo != nil || hfFile != nil) {
@@ -234,6 +248,20 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--shutdown-timeout must be between 0 and 86400 seconds, got \(shutdownTimeout)")
         }
         if reranking && embedding { throw ValidationError("--reranking and --embedding need different models: pass only one") }
+        if cacheReuse < 0 || cacheReuse > Int(Int32.max) { throw ValidationError("--cache-reuse must be 0 or a positive chunk size, got \(cacheReuse)") }
+        if !(-1...Int(Int32.max)).contains(keep) { throw ValidationError("--keep must be -1 (the whole prompt) or non-negative, got \(keep)") }
+        _ = try templateKwargs()
+    }
+
+    /// `--chat-template-kwargs`: a JSON object, or nothing.
+    func templateKwargs() throws -> [String: JSONValue] {
+        guard let chatTemplateKwargs else { return [:] }
+        guard let value = try? JSONValue.parse(utf8: Array(chatTemplateKwargs.utf8)), case .object(let members) = value else {
+            throw ValidationError("--chat-template-kwargs must be a JSON object, e.g. '{\"enable_thinking\": false}'")
+        }
+        var kwargs: [String: JSONValue] = [:]
+        for (key, value) in members { kwargs[key] = value }
+        return kwargs
     }
 
     func run() async throws {
@@ -262,6 +290,7 @@ struct ServeCommand: AsyncParsableCommand {
         server.reasoningFormatName = reasoningFormat
         server.reasoningBudget = reasoningBudget
         server.reasoningBudgetMessage = reasoningBudgetMessage
+        server.chatTemplateKwargs = try templateKwargs()
         server.slotSavePath = slotSavePath
         server.timeoutSeconds = timeout
         server.httpThreads = ThreadCountCheck.requested(threadsHTTP)
@@ -282,6 +311,10 @@ struct ServeCommand: AsyncParsableCommand {
             }
         } ?? chatTemplateFile.map(Self.readChatTemplate)
         let samplingDefaults = try self.samplingDefaults.parameters()
+        if cacheReuse > 0 {
+            log.warn("--cache-reuse \(cacheReuse): cria does not reuse cached chunks by shifting them; a slot reuses a "
+                     + "cached prompt by its common prefix only (results are the same, prompts may take longer)")
+        }
         if flashAttention.lowercased() != "auto" {
             log.info("-fa \(flashAttention): cria has a single CPU attention kernel, so this changes nothing")
         }
@@ -318,6 +351,9 @@ struct ServeCommand: AsyncParsableCommand {
         loader.adaptersStartUnapplied = loraOptions.initWithoutApply
         loader.loraBase = loraOptions.loraBase
         loader.offload = try gpu.request { log.warn($0) }
+        loader.rope = try rope.override()
+        loader.defaultKeepCount = keep
+        loader.rendersSpecialTokens = special
         if loader.offload != nil, !loader.adapters.isEmpty || loader.loraBase != nil {
             throw ValidationError("--lora and --lora-base do not run with -ngl yet: the Vulkan backend has no adapters")
         }
@@ -478,12 +514,18 @@ struct ModelLoader: Sendable {
     var loraBase: String?
     /// `-ngl`, `-mg`, `-ts`.
     var offload: OffloadRequest?
+    /// `--rope-*`, `--yarn-*`.
+    var rope = RoPEOverride()
+    /// `--keep`.
+    var defaultKeepCount = 0
+    /// `-sp`.
+    var rendersSpecialTokens = false
 
     /// Loads everything; `reportLock` hears what `--mlock` did before the engine starts.
     func load(reportLock: (GGUFStorage.LockOutcome) -> Void = { _ in }) throws -> ServedModel {
         let file = try GGUFFile(path: path, mode: mode, mlock: lockMemory)
         reportLock(file.storage.lockOutcome)
-        let model = try TransformerModel(file: file, threads: threads, batchThreads: batchThreads, offload: offload)
+        let model = try TransformerModel(file: file, threads: threads, batchThreads: batchThreads, offload: offload, rope: rope)
         model.microBatchSize = microBatchSize
         model.numerics = numerics
         for adapter in adapters {
@@ -525,6 +567,8 @@ struct ModelLoader: Sendable {
         configuration.valueCacheType = valueCacheType
         configuration.groupAttentionFactor = groupAttention.factor
         configuration.groupAttentionWidth = groupAttention.width
+        configuration.defaultKeepCount = defaultKeepCount
+        configuration.rendersSpecialTokens = rendersSpecialTokens
         guard configuration.slotContextSize >= 8 else {
             throw ValidationError("-c \(context) split over \(slots) slots leaves \(configuration.slotContextSize) tokens per slot; raise -c")
         }

@@ -25,7 +25,7 @@ struct RequestDecodingTests {
     @Test func defaultsFollowTheSpec() throws {
         let o = try options(#"{"prompt": "x"}"#)
         #expect(o.sampling == SamplingParameters())
-        #expect(o.predictLimit == -1 && o.keepCount == 0 && o.stopStrings.isEmpty)
+        #expect(o.predictLimit == -1 && o.keepCount == nil && o.stopStrings.isEmpty)
         #expect(!o.stream && !o.cachePrompt && o.slotID == nil && o.grammar == nil)
     }
 

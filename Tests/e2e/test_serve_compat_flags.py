@@ -215,3 +215,81 @@ def test_without_a_model_only_the_info_routes_answer():
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+NO_EFFECT = ["--no-warmup", "-nocb", "-sm", "none", "-dt", "0.1", "--no-perf", "--prio", "2", "--prio-batch", "1",
+             "--poll", "50", "--poll-batch", "0", "-C", "0xff", "-Cr", "0-1", "--cpu-strict", "0", "--verbose-prompt",
+             "-e", "--no-mmproj", "--no-mmproj-offload", "--check-tensors", "-sps", "0.5", "--device", "none",
+             "-ngl", "99", "-ot", "exps=CPU", "--cpu-moe", "--n-cpu-moe", "4", "--cache-reuse", "256"]
+
+
+def test_todays_no_effect_flags_start_the_server(start_server):
+    """Each flag is accepted and changes no token (--device none keeps -ngl 99 on the CPU, so -ot is
+    accepted too); --cache-reuse N > 0 says prompts are reused by common prefix only."""
+    s = start_server("-np", "1", "-c", "512", "-t", "2", *NO_EFFECT)
+    plain = start_server("-np", "1", "-c", "512", "-t", "2")
+    assert completion(s, temperature=0)["tokens"] == completion(plain, temperature=0)["tokens"]
+    assert "--cache-reuse 256" in s.output() and "common prefix" in s.output()
+    assert "offloaded" not in s.output()
+
+
+def test_todays_flags_with_bad_values_stop_the_server(cria):
+    for args, word in ((["-sm", "diagonal"], "--split-mode"), (["--prio", "9"], "--prio"), (["--poll", "101"], "--poll"),
+                       (["-C", "zz"], "--cpu-mask"), (["-Cr", "5-2"], "--cpu-range"), (["-sps", "1.5"], "--slot-prompt-similarity"),
+                       (["--device", "CUDA0"], "Vulkan"), (["-ot", "nopattern"], "--override-tensor"),
+                       (["--n-cpu-moe", "-1"], "--n-cpu-moe"), (["--cache-reuse", "-1"], "--cache-reuse"),
+                       (["--keep", "-2"], "--keep"), (["--chat-template-kwargs", "[1]"], "--chat-template-kwargs"),
+                       (["--chat-template-kwargs", "{bad"], "--chat-template-kwargs"),
+                       (["--rope-scaling", "ntk"], "--rope-scaling"), (["--rope-freq-base", "-5"], "--rope-freq-base"),
+                       (["--rope-scale", "nan"], "--rope-scale"), (["--rope-scale", "2", "--rope-freq-scale", "0.5"], "--rope-freq-scale"),
+                       (["--yarn-orig-ctx", "-3"], "--yarn-orig-ctx"), (["--yarn-beta-fast", "0"], "--yarn-beta-fast"),
+                       (["--yarn-attn-factor", "inf"], "--yarn-attn-factor")):
+        assert word in refused(*args), args
+    if "0: " in cria("info", "--devices", check=False).stdout:  # offloading for real: single tensors cannot stay behind
+        assert "--override-tensor" in refused("-ngl", "1", "-ot", "exps=CPU")
+        assert "Vulkan7" in refused("-ngl", "1", "--device", "Vulkan7")
+
+
+def test_keep_is_the_default_n_keep(start_server):
+    """A prompt longer than the slot is truncated after its first n_keep tokens: --keep 20 gives
+    what a request's n_keep 20 gives on a default server, and a request's own n_keep still wins."""
+    long = {"prompt": "Once upon a time " * 30, "n_predict": 4, "temperature": 0, "return_tokens": True}
+    kept = start_server("-np", "1", "-c", "64", "-t", "2", "--keep", "20")
+    plain = start_server("-np", "1", "-c", "64", "-t", "2")
+    a = completion(kept, **long)
+    assert a["generation_settings"]["n_keep"] == 20
+    assert kept.get("/props").json()["default_generation_settings"]["n_keep"] == 20
+    b = completion(plain, **long, n_keep=20)
+    assert (a["tokens"], a["tokens_evaluated"]) == (b["tokens"], b["tokens_evaluated"])
+    assert completion(kept, **long, n_keep=0)["tokens_evaluated"] == completion(plain, **long)["tokens_evaluated"]
+
+
+def test_chat_template_kwargs_and_special(start_server):
+    template = "{{ greeting }}|{{ other }}|{% for m in messages %}{{ m.content }}{% endfor %}"
+    s = start_server("-np", "1", "-c", "256", "-t", "2", "--chat-template", template,
+                     "--chat-template-kwargs", '{"greeting": "hello", "other": 1}', "-sp")
+    assert rendered(s) == "hello|1|Hi"
+    assert rendered(s, chat_template_kwargs={"greeting": "bye"}) == "bye|1|Hi"  # key by key
+    # -sp: a control token's text is shown (105 is Gemma's <start_of_turn>, forced by a bias).
+    forced = {"n_predict": 1, "logit_bias": [[105, 100]]}
+    assert completion(s, **forced)["content"] == "<start_of_turn>"
+    plain = start_server("-np", "1", "-c", "256", "-t", "2")
+    assert completion(plain, **forced)["content"] == ""
+
+
+def test_rope_overrides(start_server):
+    """llama.cpp's RoPE flags replace the file's values (the test model's global base is 1e6):
+    the model's own value changes nothing, another base or scale changes greedy output, and YaRN
+    with no extrapolation is linear scaling."""
+    def tokens(*flags):
+        s = start_server("-np", "1", "-c", "256", "-t", "2", *flags)
+        out = completion(s, temperature=0)["tokens"]
+        s.stop()
+        return out
+    default = tokens()
+    assert tokens("--rope-freq-base", "1000000", "--rope-freq-scale", "1") == default
+    assert tokens("--rope-freq-base", "10000") != default
+    linear = tokens("--rope-scale", "4")
+    assert linear != default
+    assert tokens("--rope-scaling", "yarn", "--rope-scale", "4", "--yarn-ext-factor", "0") == linear
+    assert tokens("--rope-scaling", "none", "--rope-scale", "4") == default
