@@ -89,7 +89,7 @@ struct OpenAIController {
             reasoning: reasoningFormat == .none ? nil : ReasoningSplit(templateSource: served.chatTemplate.source, prompt: text))
 
         if chat.options.stream {
-            let wantsLogprobs = chat.logprobs, usage = chat.includeUsage
+            let wantsLogprobs = chat.logprobs, usage = chat.includeUsage, reportsTimings = generation.reportsTimings
             return ServerSentEvents.response(context: context, handle: handle) { writer in
                 var parser = parser
                 try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(role: "assistant"))))
@@ -104,7 +104,11 @@ struct OpenAIController {
                         try await writer.write(ServerSentEvents.event(chunk))
                     case .finished(let s):
                         if let d = parser.add(s.trailingText) {
-                            try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(d))))
+                            // Held-back text released at the end is content like any other: with
+                            // timings_per_token it carries the timings too.
+                            var chunk = meta.chatChunk(ChatDeltaJSON(d))
+                            if reportsTimings { chunk.timings = TimingsJSON(s.timings, cached: s.cachedTokenCount) }
+                            try await writer.write(ServerSentEvents.event(chunk))
                         }
                         let (message, last) = parser.finish()
                         if let last { try await writer.write(ServerSentEvents.event(meta.chatChunk(ChatDeltaJSON(last)))) }

@@ -108,7 +108,9 @@ def test_offload_without_a_vulkan_loader_warns_and_runs_on_the_cpu(cria, model_p
     r = subprocess.run([*args, "-ngl", "99", "-ctk", "q8_0"], capture_output=True, text=True, env=env, timeout=120)
     cpu = subprocess.run([*args, "-ctk", "q8_0"], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert "--n-gpu-layers (-ngl 99) is ignored" in r.stderr and "libvulkan.so.1" in r.stderr, r.stderr
+    # What is missing: the loader, or (a build on a machine without libvulkan-dev) the headers.
+    assert "--n-gpu-layers (-ngl 99) is ignored" in r.stderr, r.stderr
+    assert "libvulkan.so.1" in r.stderr or "without the Vulkan headers" in r.stderr, r.stderr
     assert r.stdout == cpu.stdout and "ignored" not in cpu.stderr
     # The server starts the same way and answers.
     s = CriaServer(["-np", "1", "-c", "256", "-t", "2", "-ngl", "99"], env=env)

@@ -32,6 +32,15 @@ def executable(env, *names):
 
 
 @pytest.fixture(scope="module")
+def server(start_server, tmp_path_factory):
+    """The shared server's settings, with the model's own (Gemma) chat format: the test model has
+    no template, and under the ChatML fallback its greedy replies end at once with `<|im_end|>`,
+    which is a stop string there; the page's tests need replies with text."""
+    return start_server("-np", "4", "-c", "4096", "-t", "2", "--embedding", "--metrics",
+                        "--slot-save-path", tmp_path_factory.mktemp("ui-slots"), "--chat-template", "gemma")
+
+
+@pytest.fixture(scope="module")
 def driver():
     options = webdriver.ChromeOptions()
     options.binary_location = executable("CRIA_CHROMIUM", "chromium", "chromium-browser", "google-chrome")
