@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `cria` command: the server and the tools around it.
 @main
@@ -10,10 +11,18 @@ struct Cria: AsyncParsableCommand {
                       BenchCommand.self, ServeCommand.self]
     )
 
-    /// Parses the command line; a bare `--numa` (no strategy, as llama-server allows) means
+    /// llama.cpp reads `_` as `-` in every argument that starts with `--` (`--ctx_size`,
+    /// `--n_gpu_layers`, older guides' spelling), so cria does too, in the name before any `=`.
+    static func llamaSpelling(_ argument: String) -> String {
+        guard argument.hasPrefix("--"), argument.count > 2 else { return argument }
+        let name = argument.prefix { $0 != "=" }
+        return name.replacingOccurrences(of: "_", with: "-") + argument.dropFirst(name.count)
+    }
+
+    /// Parses the command line (`_` read as `-` in long options, as llama.cpp); a bare `--numa` (no strategy, as llama-server allows) means
     /// `--numa distribute`.
     static func main() async {
-        var arguments = Array(CommandLine.arguments.dropFirst())
+        var arguments = CommandLine.arguments.dropFirst().map(llamaSpelling)
         if let i = arguments.firstIndex(of: "--numa"),
            i + 1 == arguments.count || !["distribute", "isolate", "numactl"].contains(arguments[i + 1]) {
             arguments.insert("distribute", at: i + 1)

@@ -36,6 +36,10 @@ struct NoEffectServeOptions: ParsableArguments {
     var cpuStrict: Int?
     @Option(name: .customLong("cpu-strict-batch"), help: .hidden)
     var cpuStrictBatch: Int?
+    /// llama.cpp's experimental sampling on the compute backend; cria samples on the CPU, and the
+    /// sampled tokens do not depend on where.
+    @Flag(name: [.customLong("bs", withSingleDash: true), .customLong("backend-sampling")], help: .hidden)
+    var backendSampling = false
     @Flag(name: .customLong("verbose-prompt"), help: .hidden)
     var verbosePrompt = false
     @Flag(name: [.customShort("e"), .customLong("escape")], help: .hidden)

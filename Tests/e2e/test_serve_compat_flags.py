@@ -220,7 +220,8 @@ def test_without_a_model_only_the_info_routes_answer():
 NO_EFFECT = ["--no-warmup", "-nocb", "-sm", "none", "-dt", "0.1", "--no-perf", "--prio", "2", "--prio-batch", "1",
              "--poll", "50", "--poll-batch", "0", "-C", "0xff", "-Cr", "0-1", "--cpu-strict", "0", "--verbose-prompt",
              "-e", "--no-mmproj", "--no-mmproj-offload", "--check-tensors", "-sps", "0.5", "--device", "none",
-             "-ngl", "99", "-ot", "exps=CPU", "--cpu-moe", "--n-cpu-moe", "4", "--cache-reuse", "256"]
+             "-ngl", "99", "-ot", "exps=CPU", "--cpu-moe", "--n-cpu-moe", "4", "--cache-reuse", "256",
+             "--backend_sampling"]
 
 
 def test_todays_no_effect_flags_start_the_server(start_server):
@@ -231,6 +232,13 @@ def test_todays_no_effect_flags_start_the_server(start_server):
     assert completion(s, temperature=0)["tokens"] == completion(plain, temperature=0)["tokens"]
     assert "--cache-reuse 256" in s.output() and "common prefix" in s.output()
     assert "offloaded" not in s.output()
+
+
+def test_underscores_in_long_options_read_as_dashes(start_server):
+    # llama.cpp reads `_` as `-` in arguments starting with `--` (older guides write --ctx_size).
+    s = start_server("--parallel", "1", "--ctx_size", "384", "--n_predict", "3", "--threads", "2")
+    assert s.get("/props").json()["default_generation_settings"]["n_ctx"] == 384
+    assert s.post("/completion", {"prompt": PROMPT, "temperature": 0}).json()["tokens_predicted"] == 3
 
 
 def test_todays_flags_with_bad_values_stop_the_server(cria):
