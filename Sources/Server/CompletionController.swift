@@ -24,12 +24,23 @@ struct CompletionController {
         if let system = options.systemPrompt { served.engine.setSystemPrompt(system) }
         let tokenizer = PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
         if let prompts = Self.separatePrompts(promptJSON) {
+            try Self.checkPromptCount(prompts.count)
             return try await runBatch(try prompts.map { p throws(APIError) in try tokenizer.tokens(p) }, options: options,
                                       served: served, context: context)
         }
         let prompt = try tokenizer.tokens(promptJSON)
         return try await run(options.request(prompt: prompt.tokens, promptText: prompt.text), options: options,
                              served: served, context: context)
+    }
+
+    /// Most prompts one request may carry: each becomes a queued generation, and a body of tiny
+    /// prompts could otherwise queue a million of them.
+    static let maxPrompts = 1024
+
+    static func checkPromptCount(_ count: Int) throws(APIError) {
+        guard count <= maxPrompts else {
+            throw .badRequest("A request may carry at most \(maxPrompts) prompts, got \(count)")
+        }
     }
 
     /// Today's llama-server takes several prompts at once: an array holding token arrays or

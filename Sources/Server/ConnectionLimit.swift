@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import NIOCore
 import Synchronization
 
@@ -30,10 +31,21 @@ public final class ConnectionLimit: Sendable {
     static func reserve(descriptors: Int) -> Int { max(64, descriptors / 8) }
 
     /// A limit for this process: raises the soft descriptor limit to the hard one (bounded, so
-    /// an "unlimited" hard limit does not make the kernel's table the cap) and keeps the reserve.
-    public static func forThisProcess(log: ServerLog?) -> ConnectionLimit {
+    /// an "unlimited" hard limit does not make the kernel's table the cap), then leaves out the
+    /// descriptors already open, three for each HTTP event loop still to start (epoll, eventfd,
+    /// timerfd) and the reserve.
+    public static func forThisProcess(log: ServerLog?, eventLoops: Int) -> ConnectionLimit {
         let descriptors = raiseDescriptorLimit(log: log)
-        return ConnectionLimit(maximum: descriptors - reserve(descriptors: descriptors), log: log)
+        let open = openDescriptorCount()
+        return ConnectionLimit(maximum: descriptors - open - 3 * eventLoops - reserve(descriptors: descriptors), log: log)
+    }
+
+    /// Descriptors this process has open now (0 where the system does not list them).
+    static func openDescriptorCount() -> Int {
+        for folder in ["/proc/self/fd", "/dev/fd"] {
+            if let names = try? FileManager.default.contentsOfDirectory(atPath: folder) { return names.count }
+        }
+        return 0
     }
 
     /// The soft RLIMIT_NOFILE after trying to raise it to the hard limit (at most 1 << 20).
@@ -45,8 +57,14 @@ public final class ConnectionLimit: Sendable {
         if limit.rlim_cur < wanted {
             let before = limit.rlim_cur
             limit.rlim_cur = wanted
-            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
-                log?.info("raised the open-file limit", ["from": "\(before)", "to": "\(wanted)"])
+            // macOS refuses more than OPEN_MAX (10240) whatever the hard limit says.
+            var raised = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0
+            if !raised, wanted > 10240, before < 10240 {
+                limit.rlim_cur = 10240
+                raised = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0
+            }
+            if raised {
+                log?.info("raised the open-file limit", ["from": "\(before)", "to": "\(limit.rlim_cur)"])
             } else {
                 limit.rlim_cur = before
             }

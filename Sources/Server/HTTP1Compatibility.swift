@@ -12,9 +12,11 @@ import NIOHTTPTypesHTTP1
 ///   idle timeout.
 /// - The response to an HTTP/1.0 request is sent as HTTP/1.0, so a body of unknown length (a
 ///   stream) is delimited by closing the connection instead of chunked encoding, which such a
-///   client does not understand.
-/// - `Expect: 100-continue` gets its `100 Continue` at once; curl sends it with bodies over 1 MB
-///   and otherwise waits a second before sending the body.
+///   client does not understand; such a response closes the connection even when the request
+///   asked for keep-alive.
+/// - `Expect: 100-continue` gets its `100 Continue` at once, or as soon as the responses to
+///   earlier pipelined requests have gone out; curl sends it with bodies over 1 MB and otherwise
+///   waits a second before sending the body.
 /// - `HEAD` is answered as `GET` without the body (as cpp-httplib, llama-server's HTTP library,
 ///   does); NIO's encoder keeps the headers of the GET answer, Content-Length included.
 final class HTTP1Compatibility: ChannelDuplexHandler, RemovableChannelHandler {
@@ -28,29 +30,43 @@ final class HTTP1Compatibility: ChannelDuplexHandler, RemovableChannelHandler {
         var version: HTTPVersion
         var head: Bool
         var keepAlive: Bool
+        /// `Expect: 100-continue` whose interim answer waits for the responses before it.
+        var awaitsContinue: Bool
     }
 
     private var pending = CircularBuffer<Pending>()
+    /// Between a response's head and its end.
+    private var responseInFlight = false
     /// Whether the response being written drops its body (it answers a HEAD).
     private var droppingBody = false
+    /// Whether the connection closes once the response being written has ended: an HTTP/1.0
+    /// response without a length is delimited by the close, even if its request asked for
+    /// keep-alive.
+    private var closingAfterEnd = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(var head) = unwrapInboundIn(data) else {
             context.fireChannelRead(data)
             return
         }
-        pending.append(Pending(version: head.version, head: head.method == .HEAD, keepAlive: head.isKeepAlive))
+        let expectsContinue = head.version.major == 1 && head.version.minor >= 1
+            && head.headers["expect"].contains { $0.lowercased() == "100-continue" }
+        if expectsContinue { head.headers.remove(name: "expect") }
+        // An interim answer written while an earlier response is still going out would land
+        // inside it, so it waits for the responses ahead of it.
+        let continueNow = expectsContinue && pending.isEmpty && !responseInFlight
+        pending.append(Pending(version: head.version, head: head.method == .HEAD, keepAlive: head.isKeepAlive,
+                               awaitsContinue: expectsContinue && !continueNow))
         if !head.isKeepAlive {
             head.headers.replaceOrAdd(name: "connection", value: "close")
         }
         if head.method == .HEAD { head.method = .GET }
-        if head.version.major == 1, head.version.minor >= 1,
-           head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
-            head.headers.remove(name: "expect")
-            let interim = HTTPResponseHead(version: head.version, status: .continue)
-            context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
-        }
+        if continueNow { writeContinue(context: context, version: head.version) }
         context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    private func writeContinue(context: ChannelHandlerContext, version: HTTPVersion) {
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .continue))), promise: nil)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -58,17 +74,36 @@ final class HTTP1Compatibility: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(var head):
             let informational = (100..<200).contains(head.status.code) && head.status.code != 101
             if !informational, let request = pending.popFirst() {
+                responseInFlight = true
                 droppingBody = request.head
+                var keepAlive = request.keepAlive
                 if request.version.major == 1 && request.version.minor == 0 {
                     head.version = request.version
+                    if !head.headers.contains(name: "content-length") && !request.head { keepAlive = false }
                 }
-                if !request.keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
+                closingAfterEnd = keepAlive != request.keepAlive
+                if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
             }
             context.write(wrapOutboundOut(.head(head)), promise: promise)
         case .body where droppingBody:
             promise?.succeed(())
-        case .body, .end:
+        case .body:
             context.write(data, promise: promise)
+        case .end:
+            responseInFlight = false
+            droppingBody = false
+            if closingAfterEnd {
+                closingAfterEnd = false
+                let written = promise ?? context.eventLoop.makePromise()
+                context.writeAndFlush(data, promise: written)
+                written.futureResult.whenComplete { _ in context.close(promise: nil) }
+                return
+            }
+            context.write(data, promise: promise)
+            if let next = pending.first, next.awaitsContinue {
+                pending[pending.startIndex].awaitsContinue = false
+                writeContinue(context: context, version: next.version)
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Logging
 import ServiceLifecycle
 
@@ -6,7 +7,10 @@ import ServiceLifecycle
 /// listener with the same routes and settings, until a signal stops them (`GracefulShutdown`).
 public func runListeners(host: ModelHost, configuration: ServerConfiguration, addresses: [String]) async throws {
     var configuration = configuration
-    if configuration.connectionLimit == nil { configuration.connectionLimit = .forThisProcess(log: configuration.log) }
+    if configuration.connectionLimit == nil {
+        let loops = configuration.httpThreads ?? System.coreCount
+        configuration.connectionLimit = .forThisProcess(log: configuration.log, eventLoops: max(1, loops))
+    }
     let apps = try addresses.map { address in
         var configuration = configuration
         configuration.host = address

@@ -75,7 +75,8 @@ struct OpenAIController {
             for i in 1..<chat.choiceCount {
                 var next = generation
                 if !next.sampling.usesRandomSeed {
-                    next.sampling.seed += Int64(i)
+                    // Within the request range (below 2^53; -s alone is not bounded above).
+                    next.sampling.seed = Int64((UInt64(next.sampling.seed) &+ UInt64(i)) % (1 << 53))
                     if next.sampling.usesRandomSeed { next.sampling.seed += 1 }
                 }
                 others.append(try served.engine.submit(next))
@@ -248,7 +249,9 @@ struct OpenAIController {
         let includeUsage = try fields.object("stream_options")?.bool("include_usage") ?? false
         guard let promptJSON = fields["prompt"] else { throw APIError.badRequest("Missing required field 'prompt'") }
         let tokenizer = PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
-        let prompts = try Self.separatePrompts(promptJSON).map { p throws(APIError) in try tokenizer.tokens(p) }
+        let separate = Self.separatePrompts(promptJSON)
+        try CompletionController.checkPromptCount(separate.count)
+        let prompts = try separate.map { p throws(APIError) in try tokenizer.tokens(p) }
         var handles: [GenerationHandle] = []
         do throws(EngineError) {
             for prompt in prompts {
@@ -291,6 +294,8 @@ struct OpenAIController {
                             try await writer.write(ServerSentEvents.event(usage))
                         }
                     case .failed(let error):
+                        // This choice is over too: the others' usage still comes when they end.
+                        finished += 1
                         try await writer.write(ServerSentEvents.event(APIError.from(error).body))
                     case .progress: continue
                     }

@@ -44,7 +44,8 @@ struct RoPEOptions: ParsableArguments {
             guard let v else { return nil }
             if v == 0 && !negativeIsDefault { return nil }
             if v < 0 && negativeIsDefault { return nil }
-            guard v.isFinite, v > 0, v <= limit else {
+            // Checked as the Float it becomes: 1e-50 passes as a Double and is 0 as a Float.
+            guard v.isFinite, v > 0, v <= limit, Float(v).isNormal, (1 / Float(v)).isNormal else {
                 throw ValidationError("\(flag) must be a positive number up to \(limit)\(negativeIsDefault ? " (or negative for the default)" : " (or 0 for the model's)"), got \(v)")
             }
             return Float(v)

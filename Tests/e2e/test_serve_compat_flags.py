@@ -249,7 +249,8 @@ def test_todays_flags_with_bad_values_stop_the_server(cria):
                        (["--keep", "-2"], "--keep"), (["--chat-template-kwargs", "[1]"], "--chat-template-kwargs"),
                        (["--chat-template-kwargs", "{bad"], "--chat-template-kwargs"),
                        (["--rope-scaling", "ntk"], "--rope-scaling"), (["--rope-freq-base", "-5"], "--rope-freq-base"),
-                       (["--rope-scale", "nan"], "--rope-scale"), (["--rope-scale", "2", "--rope-freq-scale", "0.5"], "--rope-freq-scale"),
+                       (["--rope-scale", "nan"], "--rope-scale"), (["--rope-freq-base", "1e-50"], "--rope-freq-base"),
+                       (["--rope-freq-scale", "1e-50"], "--rope-freq-scale"), (["--rope-scale", "2", "--rope-freq-scale", "0.5"], "--rope-freq-scale"),
                        (["--yarn-orig-ctx", "-3"], "--yarn-orig-ctx"), (["--yarn-beta-fast", "0"], "--yarn-beta-fast"),
                        (["--yarn-attn-factor", "inf"], "--yarn-attn-factor")):
         assert word in refused(*args), args

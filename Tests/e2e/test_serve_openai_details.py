@@ -57,3 +57,13 @@ def test_json_schema_without_a_schema_is_any_json(server):
         json.loads(choice["message"]["content"])
     missing = server.post("/v1/chat/completions", {**body, "response_format": {"type": "json_schema"}})
     assert missing.status_code == 400
+
+
+def test_prompt_count_is_bounded(server):
+    # Each prompt becomes a queued generation: a body of tiny prompts must not queue a million.
+    many = [[2, 9259]] * 1025
+    for path in ("/completion", "/v1/completions"):
+        r = server.post(path, {"prompt": many, "n_predict": 1, "max_tokens": 1})
+        assert r.status_code == 400 and "at most 1024 prompts" in r.json()["error"]["message"], r.text
+    ok = server.post("/v1/completions", {"prompt": [[2, 9259]] * 3, "max_tokens": 1})
+    assert ok.status_code == 200 and len(ok.json()["choices"]) == 3
