@@ -95,8 +95,9 @@ final class HTTP1Compatibility: ChannelDuplexHandler, RemovableChannelHandler {
             if closingAfterEnd {
                 closingAfterEnd = false
                 let written = promise ?? context.eventLoop.makePromise()
+                let channel = context.channel
                 context.writeAndFlush(data, promise: written)
-                written.futureResult.whenComplete { _ in context.close(promise: nil) }
+                written.futureResult.whenComplete { _ in channel.close(promise: nil) }
                 return
             }
             context.write(data, promise: promise)
