@@ -90,9 +90,6 @@ public final class ConnectionLimit: Sendable {
     /// Counts a connection admitted by `admit` out.
     func release() { open.subtract(1, ordering: .relaxed) }
 
-    /// Connections open now.
-    var count: Int { open.load(ordering: .relaxed) }
-
     /// The handler that admits one connection (one instance per connection).
     func gate() -> ConnectionGate { ConnectionGate(limit: self) }
 }
