@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
@@ -19,6 +20,12 @@ import NIOHTTPTypesHTTP1
 ///   waits a second before sending the body.
 /// - `HEAD` is answered as `GET` without the body (as cpp-httplib, llama-server's HTTP library,
 ///   does); NIO's encoder keeps the headers of the GET answer, Content-Length included.
+/// - A connection whose response says `Connection: close` is closed `lingerAfterClose` after the
+///   response has been written. Hummingbird only half-closes it and waits for the client's end,
+///   so a client that never closes held its descriptor until the idle timeout (`-to`). The delay
+///   lets the client read the response before anything it still sends could reset it.
+/// - `Expect: 100-continue` with a `Content-Length` over the body limit is answered with a 413
+///   at once, so the client does not send a body the server would only discard.
 final class HTTP1Compatibility: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -43,14 +50,26 @@ final class HTTP1Compatibility: ChannelDuplexHandler, RemovableChannelHandler {
     /// response without a length is delimited by the close, even if its request asked for
     /// keep-alive.
     private var closingAfterEnd = false
+    /// Whether the response being written says `Connection: close`.
+    private var closesConnection = false
+    /// Set once an oversized body was refused before it was sent: nothing more is read.
+    private var refused = false
+    /// How long a connection stays open after its last response said `Connection: close`.
+    static let lingerAfterClose = TimeAmount.seconds(2)
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if refused { return }
         guard case .head(var head) = unwrapInboundIn(data) else {
             context.fireChannelRead(data)
             return
         }
         let expectsContinue = head.version.major == 1 && head.version.minor >= 1
             && head.headers["expect"].contains { $0.lowercased() == "100-continue" }
+        if expectsContinue, pending.isEmpty, !responseInFlight,
+           let length = head.headers["content-length"].first.flatMap({ Int($0) }), length > AppContext.bodyLimit {
+            refuseBody(context: context, version: head.version)
+            return
+        }
         if expectsContinue { head.headers.remove(name: "expect") }
         // An interim answer written while an earlier response is still going out would land
         // inside it, so it waits for the responses ahead of it.
@@ -63,6 +82,23 @@ final class HTTP1Compatibility: ChannelDuplexHandler, RemovableChannelHandler {
         if head.method == .HEAD { head.method = .GET }
         if continueNow { writeContinue(context: context, version: head.version) }
         context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    /// Answers 413 in the OpenAI error shape, then closes; the body was never asked for.
+    private func refuseBody(context: ChannelHandlerContext, version: HTTPVersion) {
+        refused = true
+        let error = APIError(.contentTooLarge, .invalidRequest,
+                             "The request body is larger than the limit of \(AppContext.bodyLimit) bytes")
+        let body = ByteBuffer(bytes: (try? JSONResponse.encode(error.body)) ?? Data())
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json; charset=utf-8")
+        headers.add(name: "content-length", value: "\(body.readableBytes)")
+        headers.add(name: "connection", value: "close")
+        let head = HTTPResponseHead(version: version, status: .payloadTooLarge, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     private func writeContinue(context: ChannelHandlerContext, version: HTTPVersion) {
@@ -84,6 +120,9 @@ final class HTTP1Compatibility: ChannelDuplexHandler, RemovableChannelHandler {
                 closingAfterEnd = keepAlive != request.keepAlive
                 if !keepAlive { head.headers.replaceOrAdd(name: "connection", value: "close") }
             }
+            if !informational {
+                closesConnection = head.headers["connection"].contains { $0.lowercased().contains("close") }
+            }
             context.write(wrapOutboundOut(.head(head)), promise: promise)
         case .body where droppingBody:
             promise?.succeed(())
@@ -92,12 +131,21 @@ final class HTTP1Compatibility: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             responseInFlight = false
             droppingBody = false
-            if closingAfterEnd {
+            let delimitsBody = closingAfterEnd
+            if delimitsBody || closesConnection {
                 closingAfterEnd = false
+                closesConnection = false
                 let written = promise ?? context.eventLoop.makePromise()
                 let channel = context.channel
                 context.writeAndFlush(data, promise: written)
-                written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+                written.futureResult.whenComplete { _ in
+                    // A body delimited by the close ends with the FIN at once; the descriptor
+                    // goes a little later either way.
+                    if delimitsBody {
+                        channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+                    }
+                    channel.eventLoop.scheduleTask(in: Self.lingerAfterClose) { channel.close(promise: nil) }
+                }
                 return
             }
             context.write(data, promise: promise)

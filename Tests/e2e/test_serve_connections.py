@@ -1,4 +1,6 @@
 """Connection-level limits: running out of file descriptors, and clients that stop reading."""
+import json
+import os
 import resource
 import socket
 import threading
@@ -197,3 +199,51 @@ def test_http10_keep_alive_stream_still_ends_with_the_close(server):
                 assert chunk, reply
                 reply += chunk
             assert reply.startswith(b"HTTP/1.0 200")
+
+
+def _sockets(pid):
+    count = 0
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{name}").startswith("socket:")
+        except OSError:
+            pass  # closed while listing
+    return count
+
+
+def test_a_closing_connection_frees_its_descriptor_though_the_client_stays(server):
+    # After a `Connection: close` response the server used to half-close only and wait for the
+    # client's end: a client that kept its socket open held a descriptor until `-to` (600 s).
+    before = _sockets(server.process.pid)
+    kept = []
+    for i in range(20):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        sock.sendall(b"GET /health HTTP/1.0\r\n\r\n" if i % 2 else
+                     b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        reply = b""
+        while chunk := sock.recv(4096):  # the server's FIN ends the response
+            reply += chunk
+        assert b'"status"' in reply
+        kept.append(sock)
+    try:
+        assert wait_for(lambda: _sockets(server.process.pid) < before + 5, timeout=15), \
+            (before, _sockets(server.process.pid))
+    finally:
+        for sock in kept:
+            sock.close()
+    assert server.get("/health").status_code == 200
+
+
+def test_an_oversized_body_announced_with_expect_is_refused_before_it_is_sent(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"POST /completion HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 100000000\r\n\r\n")
+        reply = b""
+        while chunk := sock.recv(65536):  # no body sent: the server answers and closes
+            reply += chunk
+    head, body = reply.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 413") and b"connection: close" in head.lower()
+    error = json.loads(body)["error"]
+    assert error["code"] == 413 and error["type"] == "invalid_request_error"
+    # Within the limit the interim answer still comes.
+    test_expect_100_continue_is_answered_before_the_body(server)
