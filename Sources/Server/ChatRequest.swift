@@ -89,9 +89,14 @@ struct ChatRequest {
     }
 
     /// A message with `role` and string content (text parts of a content array are joined).
+    /// OpenAI's `developer` role (its name for `system` since the o1 models) becomes `system`:
+    /// chat templates know only the latter, and strict ones reject any other role.
     static func message(_ m: JSONValue) throws(APIError) -> JSONValue {
         guard case .object(var members) = m else { throw JSONFields.typeError("messages", "an array of objects") }
-        guard case .string? = m["role"] else { throw .badRequest("Each message needs a string 'role'") }
+        guard case .string(let role)? = m["role"] else { throw .badRequest("Each message needs a string 'role'") }
+        if role == "developer", let i = members.firstIndex(where: { $0.key == "role" }) {
+            members[i].value = .string("system")
+        }
         switch m["content"] {
         case nil, .null?, .string?, .array?: break
         default: throw .badRequest("Expected 'content' to be a string or an array")

@@ -67,3 +67,15 @@ def test_prompt_count_is_bounded(server):
         assert r.status_code == 400 and "at most 1024 prompts" in r.json()["error"]["message"], r.text
     ok = server.post("/v1/completions", {"prompt": [[2, 9259]] * 3, "max_tokens": 1})
     assert ok.status_code == 200 and len(ok.json()["choices"]) == 3
+
+
+def test_developer_role_is_the_system_role(server):
+    # OpenAI clients send `developer` where older ones sent `system` (o1 and later); templates
+    # know only `system`, and strict ones reject other roles.
+    def render(role):
+        r = server.post("/apply-template", {"messages": [{"role": role, "content": "Be brief."},
+                                                         {"role": "user", "content": "Hi"}]})
+        assert r.status_code == 200, r.text
+        return r.json()["prompt"]
+    assert render("developer") == render("system")
+    assert "system" in render("developer") and "developer" not in render("developer")
