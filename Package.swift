@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Serving", "WebUI", "Models", "Sampling", "Grammar", "Templates", "Tokenization", "JSON",
+                "Serving", "WebUI", "Models", "Sampling", "Grammar", "Templates", "Tokenization", "JSON", "CriaNumerics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

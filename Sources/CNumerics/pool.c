@@ -187,3 +187,13 @@ void cn_pool_run(cn_pool *p, int threads, cn_task_fn fn, void *ctx, int64_t task
 void cn_pool_hold_worker(cn_pool *p, int id) {
     atomic_store_explicit(&p->held, id, memory_order_relaxed);
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void cn_release_free_heap(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}

@@ -19,6 +19,10 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
     if !configuration.apiKeys.isEmpty {
         router.add(middleware: APIKeyMiddleware(keys: Set(configuration.apiKeys), staticRoot: configuration.staticPath))
     }
+    if configuration.sleepIdleSeconds != nil {
+        router.add(middleware: SleepActivityMiddleware(host: host))
+        IdleSleepMonitor.start(host: host, configuration: configuration)
+    }
     if configuration.webUIEnabled { router.add(middleware: WebFrontEndMiddleware()) }
     if let path = configuration.staticPath {
         router.add(middleware: FileMiddleware(path, searchForIndexHtml: true, logger: logger))

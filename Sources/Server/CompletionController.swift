@@ -15,7 +15,7 @@ struct CompletionController {
     }
 
     func complete(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
         let options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
@@ -88,7 +88,7 @@ struct CompletionController {
     /// /infill: `<FIM_PRE>prefix<FIM_SUF>suffix<FIM_MID>` after any `input_extra` context
     /// (`InfillPrompt`), then generation as /completion.
     func infill(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
         let v = served.tokenizer.vocabulary

@@ -19,16 +19,16 @@ struct EmbeddingController {
         router.post("/v1/embeddings") { request, context in try await openAI(request, context: context) }
     }
 
-    private func check() throws -> ServedModel {
+    private func check() async throws -> ServedModel {
         guard enabled else { throw APIError.notSupported("This server does not support embeddings. Start it with `--embedding`") }
-        return try host.served()
+        return try await host.served()
     }
 
     struct Native: Encodable { var embedding: [Float] }
     struct NativePerToken: Encodable { var embedding: [[Float]] }
 
     func native(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try check()
+        let served = try await check()
         var request = request
         let fields = try await request.jsonFields(context: context)
         guard let content = fields["content"] ?? fields["input"] else { throw APIError.badRequest("Missing required field 'content'") }
@@ -71,7 +71,7 @@ struct EmbeddingController {
     }
 
     func openAI(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try check()
+        let served = try await check()
         guard served.engine.configuration.pooling != .none else {
             throw APIError.badRequest("Pooling type 'none' is not OpenAI-compatible; use /embedding")
         }

@@ -24,7 +24,7 @@ struct HealthController {
         switch host.state {
         case .loading: return try JSONResponse.make(Body(status: "loading model"), status: .serviceUnavailable)
         case .failed: return try JSONResponse.make(Body(status: "error"), status: .internalServerError)
-        case .noModel: return try JSONResponse.make(Body(status: "ok"))
+        case .noModel, .sleeping: return try JSONResponse.make(Body(status: "ok"))
         case .ready(let served):
             let status = served.engine.status()
             let query = request.uri.queryParameters

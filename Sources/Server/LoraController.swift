@@ -8,7 +8,7 @@ struct LoraController {
     let host: ModelHost
 
     func addRoutes(to router: Router<AppContext>) {
-        router.get("/lora-adapters") { _, _ in try list() }
+        router.get("/lora-adapters") { _, _ in try await list() }
         router.post("/lora-adapters") { request, context in try await update(request, context: context) }
     }
 
@@ -18,13 +18,13 @@ struct LoraController {
         var scale: Float
     }
 
-    func list() throws -> Response {
-        let served = try host.served()
+    func list() async throws -> Response {
+        let served = try await host.served()
         return try JSONResponse.make(served.engine.loraAdapters.map { Entry(id: $0.id, path: $0.path, scale: $0.scale) })
     }
 
     func update(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         guard let text = String(validating: Array(buffer.readableBytesView), as: UTF8.self) else {
             throw APIError.badRequest("The request body is not valid UTF-8")

@@ -8,16 +8,38 @@ struct MetricsController {
     let enabled: Bool
 
     func addRoutes(to router: Router<AppContext>) {
-        router.get("/metrics") { _, _ in try metrics() }
+        router.get("/metrics") { _, _ in try await metrics() }
     }
 
-    func metrics() throws -> Response {
+    func metrics() async throws -> Response {
         guard enabled else { throw APIError.notSupported("This server does not support metrics endpoint.") }
-        let m = try host.served().engine.metrics()
+        // Scraping does not wake a sleeping model: it reports the totals as the model fell asleep.
+        let m: EngineMetrics
+        if case .sleeping(let snapshot) = host.state {
+            m = snapshot.metrics
+        } else {
+            m = Self.withCarried(try await host.served().engine.metrics(), host: host)
+        }
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4"
         headers[HTTPFields.Element.Name("Process-Start-Time-Unix")!] = "\(Self.processStart)"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: Self.render(m))))
+    }
+
+    /// The engine's metrics plus the totals of the engines before it (the model slept in between).
+    static func withCarried(_ metrics: EngineMetrics, host: ModelHost) -> EngineMetrics {
+        guard let carried = host.carriedCounters else { return metrics }
+        var m = metrics
+        let c = m.counters
+        m.counters.promptTokens = c.promptTokens + carried.promptTokens
+        m.counters.promptSeconds = c.promptSeconds + carried.promptSeconds
+        m.counters.predictedTokens = c.predictedTokens + carried.predictedTokens
+        m.counters.predictedSeconds = c.predictedSeconds + carried.predictedSeconds
+        m.counters.cachedPromptTokens = c.cachedPromptTokens + carried.cachedPromptTokens
+        m.counters.decodeCalls = c.decodeCalls + carried.decodeCalls
+        m.counters.busySlotsAtDecode = c.busySlotsAtDecode + carried.busySlotsAtDecode
+        m.counters.longestSequence = max(c.longestSequence, carried.longestSequence)
+        return m
     }
 
     /// When this process started (Unix seconds), which today's llama-server sends as a header.

@@ -20,13 +20,13 @@ struct OpenAIController {
             router.post(RouterPath(path)) { request, context in try await countInputTokens(request, context: context) }
         }
         router.post("/v1/completions") { request, context in try await textCompletion(request, context: context) }
-        router.get("/v1/models") { _, _ in try models() }
-        router.get("/models") { _, _ in try models() }
+        router.get("/v1/models") { _, _ in try await models() }
+        router.get("/models") { _, _ in try await models() }
         // The id is everything after models/: the default id is the model's path, slashes and all.
         for path in ["/v1/models/**", "/models/**"] {
             router.get(RouterPath(path)) { _, context in
                 let id = context.parameters.getCatchAll().joined(separator: "/")
-                return try model(id.removingPercentEncoding ?? id)
+                return try await model(id.removingPercentEncoding ?? id)
             }
         }
         router.post("/apply-template") { request, context in try await applyTemplate(request, context: context) }
@@ -35,7 +35,7 @@ struct OpenAIController {
     // MARK: Chat
 
     func chat(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
         var chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
@@ -210,7 +210,7 @@ struct OpenAIController {
 
     /// Today's llama-server: how many prompt tokens a chat request would use, without running it.
     func countInputTokens(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
         let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
@@ -222,7 +222,7 @@ struct OpenAIController {
     }
 
     func applyTemplate(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
         let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
@@ -234,7 +234,7 @@ struct OpenAIController {
     // MARK: Legacy completions
 
     func textCompletion(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
         var options = try CompletionOptions(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
@@ -333,21 +333,28 @@ struct OpenAIController {
 
     // MARK: Models
 
-    func models() throws -> Response {
-        try JSONResponse.make(ModelListJSON(data: modelEntries()))
+    func models() async throws -> Response {
+        try JSONResponse.make(ModelListJSON(data: try await modelEntries()))
     }
 
     /// `GET /v1/models/{id}` (OpenAI's retrieve): the model named by its id or one of its aliases.
-    func model(_ id: String) throws -> Response {
-        guard let entry = try modelEntries().first(where: { $0.id == id || $0.aliases.contains(id) }) else {
+    func model(_ id: String) async throws -> Response {
+        guard let entry = try await modelEntries().first(where: { $0.id == id || $0.aliases.contains(id) }) else {
             throw APIError(.notFound, .notFound, "The model '\(id)' does not exist")
         }
         return try JSONResponse.make(entry)
     }
 
-    private func modelEntries() throws -> [ModelListJSON.Model] {
-        if case .noModel = host.state { return [] }
-        let served = try host.served()
+    /// The model list does not wake a sleeping model (as llama-server).
+    private func modelEntries() async throws -> [ModelListJSON.Model] {
+        switch host.state {
+        case .noModel: return []
+        case .sleeping(let snapshot): return snapshot.models
+        default: return Self.modelEntries(try await host.served())
+        }
+    }
+
+    static func modelEntries(_ served: ServedModel) -> [ModelListJSON.Model] {
         let c = served.engine.model.config
         let size = (try? FileManager.default.attributesOfItem(atPath: served.modelPath)[.size] as? Int) ?? 0
         let meta = ModelListJSON.Meta(vocab_type: 1, n_vocab: c.vocabularySize, n_ctx_train: c.contextLength,

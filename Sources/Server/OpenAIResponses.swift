@@ -203,7 +203,7 @@ struct TextCompletionJSON: Encodable {
 
 /// GET /v1/models.
 struct ModelListJSON: Encodable {
-    struct Meta: Encodable {
+    struct Meta: Encodable, Sendable {
         var vocab_type: Int
         var n_vocab: Int
         var n_ctx_train: Int
@@ -213,7 +213,7 @@ struct ModelListJSON: Encodable {
         var n_ctx: Int
         var n_params: Int
     }
-    struct Model: Encodable {
+    struct Model: Encodable, Sendable {
         var id: String
         /// Today's llama-server: every `-a` name and the `--tags`.
         var aliases: [String]

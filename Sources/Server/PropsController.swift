@@ -8,7 +8,7 @@ struct PropsController {
     let configuration: ServerConfiguration
 
     func addRoutes(to router: Router<AppContext>) {
-        router.get("/props") { _, _ in try props() }
+        router.get("/props") { _, _ in try await props() }
         router.post("/props") { request, context in try await update(request, context: context) }
     }
 
@@ -46,14 +46,20 @@ struct PropsController {
         enum Keys: CodingKey { case params }
     }
 
-    func props() throws -> Response {
-        let served = try host.served()
+    func props() async throws -> Response {
+        // Reading the props does not wake a sleeping model (as llama-server).
+        if case .sleeping(let snapshot) = host.state { return JSONResponse.make(encoded: snapshot.props) }
+        return try JSONResponse.make(body(try await host.served(), sleeping: false))
+    }
+
+    /// GET /props of `served`.
+    func body(_ served: ServedModel, sleeping: Bool) -> Props {
         let system = served.engine.systemPrompt
         let defaults = GenerationRequest(promptTokens: [], sampling: served.samplingDefaults,
                                          predictLimit: served.engine.configuration.defaultPredictLimit,
                                          keepCount: served.engine.configuration.defaultKeepCount)
         let vocabulary = served.tokenizer.vocabulary
-        return try JSONResponse.make(Props(
+        return Props(
             system_prompt: system.prompt, assistant_name: system.assistantName, user_name: system.antiPrompt,
             default_generation_settings: DefaultSettings(settings: GenerationSettings(
                 request: defaults, contextSize: served.engine.slotContextSize, model: served.alias,
@@ -64,11 +70,11 @@ struct PropsController {
             endpoint_slots: configuration.slotsEndpointEnabled, endpoint_props: true,
             endpoint_metrics: configuration.metricsEnabled, ui: configuration.webUIEnabled,
             bos_token: served.tokenText(vocabulary.bos), eos_token: served.tokenText(vocabulary.eos),
-            build_info: "cria", is_sleeping: false))
+            build_info: "cria", is_sleeping: sleeping)
     }
 
     func update(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
         guard let sp = try fields.object("system_prompt") else {

@@ -32,7 +32,7 @@ struct RerankController {
 
     func rerank(_ request: Request, context: AppContext) async throws -> Response {
         guard enabled else { throw APIError.notSupported("This server does not support reranking. Start it with `--reranking`") }
-        let served = try host.served()
+        let served = try await host.served()
         guard let head = served.rankingHead else {
             throw APIError.notSupported("This model has no ranking head (cls.output.weight)")
         }

@@ -15,6 +15,9 @@ public struct ServerConfiguration: Sendable {
     public var metricsEnabled = false
     /// False with `--no-slots` (or the spec's `--slots-endpoint-disable`).
     public var slotsEndpointEnabled = true
+    /// `--sleep-idle-seconds`: the model sleeps (is unloaded) after this long without work; nil
+    /// never. `ModelHost.enableSleep` must be called too, with the way to load it again.
+    public var sleepIdleSeconds: Int?
     /// False with `--no-ui` / `--no-webui`: no built-in page at `/`.
     public var webUIEnabled = true
     /// `--cors-origins` and friends.

@@ -9,18 +9,18 @@ struct SlotsController {
     let savePath: String?
 
     func addRoutes(to router: Router<AppContext>) {
-        router.get("/slots") { _, _ in try list() }
+        router.get("/slots") { _, _ in try await list() }
         router.post("/slots/:id") { request, context in try await act(request, context: context) }
     }
 
-    func list() throws -> Response {
+    func list() async throws -> Response {
         guard enabled else { throw APIError.notSupported("This server does not support slots endpoint.") }
-        let served = try host.served()
+        let served = try await host.served()
         return try JSONResponse.make(served.engine.status().slots.map { SlotJSON($0, served: served) })
     }
 
     func act(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         guard let savePath else { throw APIError.notSupported("This server does not support slots action: start it with --slot-save-path") }
         guard let idText = context.parameters.get("id"), let id = Int(idText) else {
             throw APIError.badRequest("Invalid slot id in the path")

@@ -26,7 +26,7 @@ struct TokenizeController {
     struct PieceList: Encodable { var tokens: [Piece] }
 
     func tokenize(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
         guard let content = try fields.string("content") else { throw APIError.badRequest("Missing required field 'content'") }
@@ -42,7 +42,7 @@ struct TokenizeController {
     }
 
     func detokenize(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         var request = request
         let fields = try await request.jsonFields(context: context)
         let raw = try fields.array("tokens") ?? []

@@ -70,7 +70,8 @@ public final class Engine: @unchecked Sendable {
         condition.withLock {
             guard !running else { return }
             running = true
-            let t = Thread { [self] in runLoop() }
+            // Weak: the engine keeps its Thread, which must not keep the engine once the loop ends.
+            let t = Thread { [weak self] in self?.runLoop() }
             t.name = "cria-inference"
             t.stackSize = 16 << 20
             thread = t

@@ -181,6 +181,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-timeout"),
             help: "Seconds running requests may go on after SIGINT/SIGTERM before they are ended (default: 5).")
     var shutdownTimeout: Double = 5
+    @Option(name: .customLong("sleep-idle-seconds"),
+            help: "Unload the model after this many seconds without requests; the next request that needs it loads it again (default: -1, never).")
+    var sleepIdleSeconds = -1
 
     @Flag(name: [.customShort("v"), .customLong("verbose"), .customLong("log-verbose")], help: "Log everything (-lv with no limit); chat completions carry __verbose (the native result with the rendered prompt) unless a request says \"verbose\": false.")
     var verbose = false
@@ -247,6 +250,10 @@ struct ServeCommand: AsyncParsableCommand {
         if !(0...86_400).contains(shutdownTimeout) {
             throw ValidationError("--shutdown-timeout must be between 0 and 86400 seconds, got \(shutdownTimeout)")
         }
+        // As llama-server: -1 disables, 0 and other negatives are refused.
+        if sleepIdleSeconds == 0 || sleepIdleSeconds < -1 || sleepIdleSeconds > 31_536_000 {
+            throw ValidationError("--sleep-idle-seconds must be -1 (never) or between 1 and 31536000, got \(sleepIdleSeconds)")
+        }
         if reranking && embedding { throw ValidationError("--reranking and --embedding need different models: pass only one") }
         if cacheReuse < 0 || cacheReuse > Int(Int32.max) { throw ValidationError("--cache-reuse must be 0 or a positive chunk size, got \(cacheReuse)") }
         if !(-1...Int(Int32.max)).contains(keep) { throw ValidationError("--keep must be -1 (the whole prompt) or non-negative, got \(keep)") }
@@ -295,6 +302,7 @@ struct ServeCommand: AsyncParsableCommand {
         server.timeoutSeconds = timeout
         server.httpThreads = ThreadCountCheck.requested(threadsHTTP)
         server.shutdownGrace = .milliseconds(Int64(shutdownTimeout * 1000))
+        if sleepIdleSeconds > 0 { server.sleepIdleSeconds = sleepIdleSeconds }
         server.log = log
         if let sslKeyFile, let sslCertFile {
             do { server.tls = try ServerTLS.load(keyFile: sslKeyFile, certificateFile: sslCertFile) } catch {
@@ -358,6 +366,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--lora and --lora-base do not run with -ngl yet: the Vulkan backend has no adapters")
         }
         let readyLoader = loader
+        if sleepIdleSeconds > 0 {
+            hostState.enableSleep(after: .seconds(sleepIdleSeconds), reload: { try readyLoader.load() }, log: log)
+        }
         let embeddingsEnabled = server.embeddingsEnabled
         // Loading computes (packed weight copies, see PackedWeights), so it runs on a thread of
         // its own, never on the Swift concurrency pool that answers /health meanwhile.

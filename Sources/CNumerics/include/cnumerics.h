@@ -150,6 +150,9 @@ typedef struct cn_pool cn_pool;
 typedef void (*cn_task_fn)(void *ctx, int64_t task);
 cn_pool *cn_pool_create(int threads);
 void cn_pool_destroy(cn_pool *pool);
+/// Hands memory freed to the C heap back to the system where the C library can (glibc's
+/// malloc_trim); a no-op elsewhere.
+void cn_release_free_heap(void);
 /// Threads the pool has (the caller included): fewer than asked when the system refused to create more.
 int cn_pool_size(const cn_pool *pool);
 /// Runs fn(ctx, i) for i < tasks on `threads` workers (≤ the pool's size), tasks taken in order.
