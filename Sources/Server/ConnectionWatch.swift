@@ -73,9 +73,31 @@ extension AppContext {
 
     /// As above, for a request that runs several generations (`n` choices).
     func cancellingOnDisconnect<T>(_ handles: [GenerationHandle], _ body: () async throws -> T) async rethrows -> T {
+        try await onDisconnect({ for handle in handles { handle.cancel() } }, body)
+    }
+
+    /// Runs `body` with a `ClientPresence` that turns false when this request's client goes away,
+    /// for work done in several engine calls (embeddings of many inputs).
+    func whileConnected<T>(_ body: (ClientPresence) async throws -> T) async rethrows -> T {
+        let presence = ClientPresence()
+        return try await onDisconnect({ presence.markGone() }) { try await body(presence) }
+    }
+
+    /// Runs `body` with `action` registered to run when the client goes away. A client that has
+    /// already gone (its connection closed before the watch could be found: the pipeline's
+    /// handlers are removed on close) gets `action` at once.
+    private func onDisconnect<T>(_ action: @escaping @Sendable () -> Void, _ body: () async throws -> T) async rethrows -> T {
         let watch = try? await channel.pipeline.handler(type: ConnectionWatch.self).get()
-        let key = watch?.onClose { for handle in handles { handle.cancel() } }
+        let key = watch?.onClose(action)
+        if watch == nil && !channel.isActive { action() }
         defer { if let key { watch?.remove(key) } }
         return try await body()
     }
+}
+
+/// Whether a request's client is still there (see `AppContext.whileConnected`).
+final class ClientPresence: Sendable {
+    private let gone = Atomic<Bool>(false)
+    var isGone: Bool { gone.load(ordering: .relaxed) }
+    func markGone() { gone.store(true, ordering: .relaxed) }
 }

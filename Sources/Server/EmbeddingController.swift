@@ -36,7 +36,7 @@ struct EmbeddingController {
             throw APIError.badRequest("image_data is not supported: this server has no multimodal projector")
         }
         let tokens = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: false).tokens(content, field: "content").tokens
-        let vectors = try await embed(served, tokens)
+        let vectors = try await context.whileConnected { try await embed(served, tokens, $0) }
         if served.engine.configuration.pooling == .none { return try JSONResponse.make(NativePerToken(embedding: vectors)) }
         return try JSONResponse.make(Native(embedding: Self.normalized(vectors[0])))
     }
@@ -95,18 +95,25 @@ struct EmbeddingController {
         let tokenizer = PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: false)
         var data: [Item] = []
         var promptTokens = 0
-        for (i, item) in inputs.enumerated() {
-            let tokens = try tokenizer.tokens(item, field: "input").tokens
-            promptTokens += tokens.count
-            let vector = try await embed(served, tokens)[0]
-            data.append(Item(index: i, embedding: Vector(Self.normalized(vector), base64: format == "base64")))
+        try await context.whileConnected { presence in
+            for (i, item) in inputs.enumerated() {
+                let tokens = try tokenizer.tokens(item, field: "input").tokens
+                promptTokens += tokens.count
+                let vector = try await embed(served, tokens, presence)[0]
+                data.append(Item(index: i, embedding: Vector(Self.normalized(vector), base64: format == "base64")))
+            }
         }
         return try JSONResponse.make(List(model: served.alias, data: data,
                                           usage: .init(prompt_tokens: promptTokens, total_tokens: promptTokens)))
     }
 
-    private func embed(_ served: ServedModel, _ tokens: [Int32]) async throws -> [[Float]] {
-        do { return try await served.engine.embed(tokens) } catch { throw APIError.from(error) }
+    /// One input's vectors; a client gone meanwhile ends the request (logged as 499).
+    private func embed(_ served: ServedModel, _ tokens: [Int32], _ presence: ClientPresence) async throws -> [[Float]] {
+        if presence.isGone { throw CancellationError() }
+        do throws(EngineError) { return try await served.engine.embed(tokens, isCancelled: { presence.isGone }) } catch {
+            if error == .cancelled { throw CancellationError() }
+            throw APIError.from(error)
+        }
     }
 
     /// v / ‖v‖₂ (unchanged when the norm is 0).

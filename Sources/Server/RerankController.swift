@@ -50,14 +50,21 @@ struct RerankController {
 
         var results: [Result] = []
         var tokenCount = 0
-        for (index, document) in documents.enumerated() {
-            let tokens = Self.pairTokens(query: query, document: document, template: head.promptTemplate, served: served)
-            tokenCount += tokens.count
-            let hidden: [[Float]]
-            do { hidden = try await served.engine.embed(tokens, pooling: .last) } catch { throw APIError.from(error) }
-            let score = head.score(hidden[0])
-            results.append(Result(index: index, relevance_score: tei ? nil : score, score: tei ? score : nil,
-                                  text: tei && returnText ? document : nil))
+        try await context.whileConnected { presence in
+            for (index, document) in documents.enumerated() {
+                let tokens = Self.pairTokens(query: query, document: document, template: head.promptTemplate, served: served)
+                tokenCount += tokens.count
+                // A client gone meanwhile ends the request (logged as 499).
+                if presence.isGone { throw CancellationError() }
+                let hidden: [[Float]]
+                do throws(EngineError) { hidden = try await served.engine.embed(tokens, pooling: .last, isCancelled: { presence.isGone }) } catch {
+                    if error == .cancelled { throw CancellationError() }
+                    throw APIError.from(error)
+                }
+                let score = head.score(hidden[0])
+                results.append(Result(index: index, relevance_score: tei ? nil : score, score: tei ? score : nil,
+                                      text: tei && returnText ? document : nil))
+            }
         }
         results.sort { ($0.relevance_score ?? $0.score ?? 0) > ($1.relevance_score ?? $1.score ?? 0) }
         results = Array(results.prefix(topN))

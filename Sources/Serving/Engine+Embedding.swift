@@ -14,6 +14,10 @@ extension Engine {
         let scales = condition.withLock { defaultAdapterScales }
         do {
             while start < job.tokens.count {
+                if job.isCancelled() {
+                    job.reply(.failure(.cancelled))
+                    return
+                }
                 let end = min(job.tokens.count, start + configuration.microBatchSize)
                 var batch = Batch(tokens: Array(job.tokens[start..<end]), startPosition: start, sequence: slot.id)
                 batch.adapterScales[slot.id] = scales

@@ -176,6 +176,28 @@ extension Engine {
 
     /// Frees the slots of tasks whose clients went away.
     private func dropCancelledTasks() {
+        // Queued work whose client has gone leaves the queue now (it counted as deferred, and
+        // in the shutdown's count of running requests, until a slot freed).
+        let dropped = condition.withLock { () -> [EngineTask] in
+            var dropped: [EngineTask] = []
+            queue.removeAll { task in
+                let gone = switch task {
+                case .generate(let job): job.isCancelled
+                case .embed(let job): job.isCancelled()
+                case .slotAction: false
+                }
+                if gone { dropped.append(task) }
+                return gone
+            }
+            return dropped
+        }
+        for task in dropped {
+            switch task {
+            case .generate(let job): job.continuation.finish()
+            case .embed(let job): job.reply(.failure(.cancelled))
+            case .slotAction: break
+            }
+        }
         for slot in slots {
             guard let task = slot.task, task.job.isCancelled else { continue }
             slot.task = nil

@@ -126,7 +126,11 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Pools the final hidden states of `tokens` (one vector, or one per token with `.none`).
-    public func embed(_ tokens: [Int32], pooling: Pooling? = nil) async throws(EngineError) -> [[Float]] {
+    /// `isCancelled` is asked while the job waits and between its chunks; once it says true the
+    /// job ends with `.cancelled` (a long input otherwise held the engine for its client's sake
+    /// after the client had gone).
+    public func embed(_ tokens: [Int32], pooling: Pooling? = nil,
+                      isCancelled: @escaping @Sendable () -> Bool = { false }) async throws(EngineError) -> [[Float]] {
         if tokens.isEmpty { throw .emptyPrompt }
         if tokens.count > slotContextSize { throw .promptTooLong(tokens: tokens.count, contextSize: slotContextSize) }
         // Rows that attend both ways see only what shares their batch, so the input runs as one.
@@ -138,7 +142,7 @@ public final class Engine: @unchecked Sendable {
         }
         let pooling = pooling ?? configuration.pooling
         let result: Result<[[Float]], EngineError> = await withCheckedContinuation { c in
-            enqueue(.embed(EmbeddingJob(tokens: tokens, pooling: pooling) { c.resume(returning: $0) }))
+            enqueue(.embed(EmbeddingJob(tokens: tokens, pooling: pooling, isCancelled: isCancelled) { c.resume(returning: $0) }))
         }
         return try result.get()
     }

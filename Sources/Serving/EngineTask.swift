@@ -38,6 +38,8 @@ final class GenerationJob: @unchecked Sendable {
 struct EmbeddingJob {
     let tokens: [Int32]
     let pooling: Pooling
+    /// Checked before each chunk and while queued: true once the caller no longer wants it.
+    let isCancelled: @Sendable () -> Bool
     let reply: @Sendable (Result<[[Float]], EngineError>) -> Void
 }
 

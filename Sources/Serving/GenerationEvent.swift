@@ -109,6 +109,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case slotBusy(Int)
     case slotFile(String)
     case stopped
+    /// The caller gave the work up (its client went away) before it was done.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -128,6 +130,7 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .slotBusy(let id): "slot \(id) is busy"
         case .slotFile(let m): m
         case .stopped: "the server is shutting down"
+        case .cancelled: "the request was cancelled"
         }
     }
 }
