@@ -27,6 +27,12 @@ extension KVCache {
         return out
     }
 
+    /// The most bytes `encodedSequence` writes for one sequence of this cache (a full one), which
+    /// bounds what a restore needs to read.
+    public var maximumEncodedSequenceBytes: Int {
+        24 + capacity * 4 + layerCount * capacity * (keyRowBytes + valueRowBytes)
+    }
+
     /// Replaces the cells of `sequence` with bytes from `encodedSequence`.
     /// Throws when the bytes were written for a different model shape or cache type, or do not fit.
     public func loadSequence(_ sequence: Int, from bytes: [UInt8]) throws(ModelError) {
@@ -53,6 +59,19 @@ extension KVCache {
         guard n <= capacity else { throw .contextFull(sequence: sequence, capacity: capacity) }
         let expected = headerBytes + n * 4 + layerCount * n * (keyRowBytes + valueRowBytes)
         guard bytes.count == expected else { throw .badBatch("slot data has \(bytes.count) bytes, expected \(expected)") }
+        // Positions come from a file: they must be what the engine could have written (rising,
+        // from 0, the last below the cell count, which self-extend's compressed positions also
+        // are), or the next batch would fail or attend to cells at the wrong distance.
+        let positionsValid = bytes.withUnsafeBytes { raw -> Bool in
+            var previous: Int32 = 0
+            for i in 0..<n {
+                let p = Int32(littleEndian: raw.loadUnaligned(fromByteOffset: headerBytes + i * 4, as: Int32.self))
+                if p < previous || Int(p) >= n { return false }
+                previous = p
+            }
+            return true
+        }
+        guard positionsValid else { throw .badBatch("slot data holds cell positions this cache could not have written") }
         let s = try cells(sequence)
         bytes.withUnsafeBytes { raw in
             var offset = headerBytes

@@ -29,6 +29,14 @@ extension Engine {
             }
             job.reply(.success(SlotActionResult(tokenCount: slot.cachedTokens.count, byteCount: bytes.count, milliseconds: elapsed())))
         case .restore(let path):
+            // Checked before reading: a file larger than any slot of this server could write is
+            // refused without loading it (it held the engine, and memory, for as long as it took).
+            let largest = Self.slotFileMagic.count + 4 + slotContextSize * 4 + cache.maximumEncodedSequenceBytes
+            if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > largest {
+                job.reply(.failure(.slotFile("\(path) is larger (\(size) bytes) than a slot of this server can hold "
+                                             + "(\(largest) bytes): it was not saved here")))
+                return
+            }
             guard let data = FileManager.default.contents(atPath: path) else {
                 job.reply(.failure(.slotFile("could not read slot file \(path)")))
                 return

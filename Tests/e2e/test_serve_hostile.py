@@ -279,10 +279,24 @@ def test_hostile_slot_files_are_400(server, baseline):
         "short.bin": good[:10],
         "garbage.bin": b"\xff" * 64,
     }
+    # The cells start with a 24-byte header, then one Int32 position per token.
+    n = int.from_bytes(good[count_at:tokens_at], "little")
+    positions_at = tokens_at + 4 * n + 24
+    far = (2**31 - 1).to_bytes(4, "little") * n
+    backwards = b"".join((n - 1 - i).to_bytes(4, "little") for i in range(n))
+    cases["far-positions.bin"] = good[:positions_at] + far + good[positions_at + 4 * n:]
+    cases["backward-positions.bin"] = good[:positions_at] + backwards + good[positions_at + 4 * n:]
     for name, data in cases.items():
         (server.slot_dir / name).write_bytes(data)
         r = server.post("/slots/1?action=restore", {"filename": name})
         assert_openai_error(r, 400)
+    # A file far larger than any slot could write is refused without being read (a sparse 3 GB
+    # file: reading it took the engine and 9 GB of memory).
+    with open(server.slot_dir / "huge.bin", "wb") as f:
+        f.write(good)
+        f.truncate(3 << 30)
+    assert_openai_error(server.post("/slots/1?action=restore", {"filename": "huge.bin"}), 400, contains="larger")
+    (server.slot_dir / "huge.bin").unlink()
     r = server.post("/slots/1?action=restore", {"filename": "good.bin"})
     assert r.status_code == 200, r.text
     still_same(server, baseline)
