@@ -263,6 +263,56 @@ def test_thinking_and_empty_messages_are_accepted(anthropic_server):
     assert message(anthropic_server, messages=[])["type"] == "message"
 
 
+# Opens a thinking block in the generation prompt and renders earlier thoughts (reasoning_content).
+THINKING_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n"
+    "{% if m.reasoning_content %}<think>{{ m.reasoning_content }}</think>{% endif %}{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}")
+
+
+@pytest.fixture(scope="module")
+def thinking_server(start_server, tmp_path_factory):
+    template = tmp_path_factory.mktemp("anthropic") / "thinking.jinja"
+    template.write_text(THINKING_TEMPLATE)
+    return start_server("-np", "1", "-c", "2048", "-t", "2", "--chat-template-file", template)
+
+
+def test_thinking_budget_gives_a_thinking_block_then_text(thinking_server):
+    # The budget forces the end of thinking after a few tokens, so the reply has both blocks.
+    body = dict(messages=HELLO, max_tokens=20, temperature=0, thinking={"type": "enabled", "budget_tokens": 4})
+    reply = message(thinking_server, **body)
+    assert [b["type"] for b in reply["content"]] == ["thinking", "text"]
+    thinking = reply["content"][0]
+    assert thinking["thinking"] and thinking["signature"] == ""
+    assert "</think>" not in text_of(reply)
+    events = stream(thinking_server, **body)
+    starts = [(d["index"], d["content_block"]["type"]) for n, d in events if n == "content_block_start"]
+    assert starts == [(0, "thinking"), (1, "text")]
+    deltas = [(d["index"], d["delta"]["type"]) for n, d in events if n == "content_block_delta"]
+    signature = deltas.index((0, "signature_delta"))
+    assert set(deltas[:signature]) == {(0, "thinking_delta")} and set(deltas[signature + 1:]) == {(1, "text_delta")}
+    # Each block stops before the next starts.
+    names = [(n, d.get("index")) for n, d in events]
+    assert names.index(("content_block_stop", 0)) < names.index(("content_block_start", 1))
+    assert "".join(d["delta"]["thinking"] for n, d in events
+                   if n == "content_block_delta" and d["delta"]["type"] == "thinking_delta") == thinking["thinking"]
+    assert streamed_text(events) == text_of(reply)
+    # Without the budget the tiny model never closes its thoughts: all of the reply is thinking.
+    unbounded = message(thinking_server, messages=HELLO, max_tokens=6, temperature=0)
+    assert [b["type"] for b in unbounded["content"]] == ["thinking"]
+
+
+def test_thinking_blocks_in_history_reach_the_template(thinking_server):
+    def turns(thinking):
+        assistant = ([{"type": "thinking", "thinking": thinking, "signature": "sig"}] if thinking else []) + [
+            {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris", "days": 1}}]
+        return ASK + [{"role": "assistant", "content": assistant},
+                      {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_1", "content": "Rain."}]}]
+    without = count(thinking_server, messages=turns(None), tools=TOOLS)
+    with_thoughts = count(thinking_server, messages=turns("I should check the forecast for Paris first."), tools=TOOLS)
+    assert with_thoughts > without
+
+
 HOSTILE = [
     ({"max_tokens": 10}, "messages"),
     ({"messages": "hello"}, "messages"),
