@@ -7,6 +7,7 @@ template, replies are greedy (temperature 0) where two replies are compared, and
 forced with `tool_choice` (the grammar built from the schema makes every reply a valid call).
 """
 import json
+import random
 
 import jsonschema
 import pytest
@@ -397,3 +398,61 @@ def test_api_key_applies_and_x_api_key_is_accepted(start_server):
         assert_openai_error(post(server, body, path, headers={"x-api-key": "wrong"}), 401, kind="authentication_error")
         assert post(server, body, path, headers={"x-api-key": "sekrit", "anthropic-version": "2023-06-01"}).status_code == 200
         assert post(server, body, path, headers={"Authorization": "Bearer sekrit"}).status_code == 200
+
+
+WEIRD = [None, True, False, 0, -1, 7, 2**31, 2**64, 10**400, 1e308, 0.5, "", "x" * 2000, "\ud800", "\u0000", [], {},
+         [[]], [None], {"a": [1, {"b": None}]}, "text", "tool_use", "image", "user", "assistant"]
+BLOCKS = [{"type": "text", "text": "Hi"}, {"type": "thinking", "thinking": "Hmm", "signature": "s"},
+          {"type": "redacted_thinking", "data": "d"},
+          {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Paris", "days": 2}},
+          {"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "Rain"}], "is_error": False},
+          {"type": "image", "source": {"type": "url", "url": "http://x/y.png"}}, {"type": "document"}]
+
+
+def weird_anthropic_body(rng):
+    def block():
+        b = dict(rng.choice(BLOCKS))
+        if rng.random() < 0.3:
+            b[rng.choice(list(b) + ["type", "text", "input", "content"])] = rng.choice(WEIRD)
+        return b
+
+    messages = []
+    for _ in range(rng.randint(0, 4)):
+        m = {"role": rng.choice(["user", "assistant"] * 4 + ["system", "tool", 5]),
+             "content": [block() for _ in range(rng.randint(0, 3))] if rng.random() < 0.7 else "Hello"}
+        if rng.random() < 0.1:
+            m[rng.choice(["role", "content"])] = rng.choice(WEIRD)
+        messages.append(m)
+    body = {"messages": messages, "max_tokens": rng.randint(0, 4), "temperature": 0,
+            "system": rng.choice(["Be brief.", [{"type": "text", "text": "Be brief."}]]),
+            "tools": TOOLS, "tool_choice": rng.choice([{"type": "auto"}, {"type": "any"}, {"type": "none"},
+                                                       {"type": "tool", "name": "add"}]),
+            "stop_sequences": ["\n\n"], "stream": rng.random() < 0.3,
+            "thinking": {"type": "enabled", "budget_tokens": rng.randint(0, 8)}, "metadata": {"user_id": "u"}}
+    for _ in range(rng.randint(0, 3)):
+        key = rng.choice(list(body))
+        if key != "max_tokens" or rng.random() < 0.3:
+            body[key] = rng.choice(WEIRD)
+    if not isinstance(body.get("max_tokens"), int) or isinstance(body["max_tokens"], bool) or body["max_tokens"] > 4:
+        body["max_tokens"] = 4  # a missing or huge length is a legal request for a long generation
+    return body
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_anthropic_bodies_are_answered_or_refused(anthropic_server, seed):
+    rng = random.Random(seed)
+    statuses = {}
+    for i in range(150):
+        body = weird_anthropic_body(rng)
+        path = rng.choice(["/v1/messages", "/v1/messages/count_tokens"])
+        data = json.dumps(body).encode("utf-8", "surrogatepass")
+        r = requests.post(anthropic_server.url(path), data=data, headers={"Content-Type": "application/json"}, timeout=60)
+        statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+        assert r.status_code in (200, 400), (i, path, data[:500], r.status_code, r.text[:300])
+        if r.status_code == 400:
+            assert r.json()["error"]["message"], r.text
+        elif path == "/v1/messages" and not body.get("stream"):
+            assert r.json()["type"] == "message", r.text
+    print(f"seed {seed}: {statuses}")
+    assert statuses.get(200, 0) > 0 and statuses.get(400, 0) > 0, statuses
+    assert message(anthropic_server, messages=HELLO, max_tokens=2)["usage"]["output_tokens"] == 2
