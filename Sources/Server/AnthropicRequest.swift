@@ -208,7 +208,8 @@ struct AnthropicRequest {
 
     /// `tool_choice` as OpenAI's: auto, any (some tool: `required`), tool (the named one), none.
     private static func toolChoice(_ choice: JSONFields) throws(APIError) -> JSONValue {
-        _ = try choice.bool("disable_parallel_tool_use")  // calls are one at a time unless asked anyway
+        // Checked, not used: as on llama-server, a reply makes one call at a time whatever it says.
+        _ = try choice.bool("disable_parallel_tool_use")
         switch try choice.string("type") {
         case "auto"?: return "auto"
         case "any"?: return "required"
