@@ -29,7 +29,9 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
     }
     HealthController(host: host, slotsEnabled: configuration.slotsEndpointEnabled).addRoutes(to: router)
     CompletionController(host: host).addRoutes(to: router)
-    OpenAIController(host: host, configuration: configuration).addRoutes(to: router)
+    let openAI = OpenAIController(host: host, configuration: configuration)
+    openAI.addRoutes(to: router)
+    AnthropicController(host: host, chats: openAI).addRoutes(to: router)
     TokenizeController(host: host).addRoutes(to: router)
     LoraController(host: host).addRoutes(to: router)
     PropsController(host: host, configuration: configuration).addRoutes(to: router)

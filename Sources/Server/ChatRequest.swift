@@ -29,9 +29,12 @@ struct ChatRequest {
     var choiceCount = 1
     static let maxChoices = 16
 
-    init(_ f: JSONFields, vocabularySize: Int, defaults: SamplingParameters = SamplingParameters(), adapterCount: Int = 0) throws(APIError) {
+    /// `allowsNoMessages`: an empty `messages` renders an empty conversation (llama-server's
+    /// Anthropic route accepts one; its OpenAI route does not).
+    init(_ f: JSONFields, vocabularySize: Int, defaults: SamplingParameters = SamplingParameters(), adapterCount: Int = 0,
+         allowsNoMessages: Bool = false) throws(APIError) {
         guard let raw = try f.array("messages") else { throw .badRequest("Missing required field 'messages'") }
-        guard !raw.isEmpty else { throw .badRequest("'messages' must not be empty") }
+        guard !raw.isEmpty || allowsNoMessages else { throw .badRequest("'messages' must not be empty") }
         continuation = try ChatContinuation(f, messages: raw)
         messages = try raw.map { m throws(APIError) in try Self.message(m) }
         if continuation.prefill != nil { messages.removeLast() }

@@ -40,32 +40,8 @@ struct OpenAIController {
         let fields = try await request.jsonFields(context: context)
         var chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
                                    adapterCount: served.engine.model.adapters.count)
-        let plan = try ChatToolPlan(tools: chat.tools, choice: chat.toolChoice, parallel: chat.parallelToolCalls,
-                                    templateSource: served.chatTemplate.source)
-        if let calls = plan.grammar {
-            if chat.options.grammar != nil {
-                throw APIError.badRequest("Cannot use a custom grammar (grammar, json_schema or response_format) together with tool calls")
-            }
-            chat.options.grammar = try calls.grammar
-            chat.options.grammarSource = calls.gbnf
-        } else if plan.format == .gptOss, chat.options.grammarIsSchema {
-            // As llama-server for this format: the schema constrains the final channel's body.
-            let gbnf = HarmonyGrammar.finalChannel(around: chat.options.grammarSource)
-            do { chat.options.grammar = try Grammar.parse(gbnf, root: HarmonyGrammar.finalRoot) } catch {
-                throw APIError.badRequest("Failed to build the response_format grammar: \(error.description)")
-            }
-            chat.options.grammarSource = gbnf
-        }
-        if served.chatTemplate.builtin == .chatml, !chat.options.stopStrings.contains(Self.chatMLEnd) {
-            chat.options.stopStrings.append(Self.chatMLEnd)
-        }
-        let text = try render(chat, plan: plan, served: served)
-        let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
-            .tokens(.string(text))
-        var generation = chat.options.request(prompt: prompt.tokens, promptText: text)
-        generation.grammarTrigger = plan.grammar?.trigger
-        generation.reasoningBudget = reasoningBudget(chat, format: plan.format, templateSource: served.chatTemplate.source,
-                                                     prompt: text)
+        let prepared = try prepare(&chat, served: served)
+        let generation = prepared.generation, parser = prepared.parser
         if chat.options.stream && chat.choiceCount > 1 { throw APIError.badRequest("n > 1 is not supported with stream") }
         let handle: GenerationHandle
         var others: [GenerationHandle] = []
@@ -84,10 +60,6 @@ struct OpenAIController {
         } catch { throw APIError.from(error) }
         let meta = ResponseMeta(id: "chatcmpl-" + ResponseMeta.randomID(), served: served)
         let logprobs = LogprobRenderer(tokenizer: served.tokenizer, top: chat.topLogprobs)
-        let reasoningFormat = chat.reasoningFormat ?? configuration.reasoningFormat
-        let parser = ChatOutputParser(
-            syntax: plan.replySyntax(extractsReasoning: reasoningFormat != .none, prompt: text),
-            reasoning: reasoningFormat == .none ? nil : ReasoningSplit(templateSource: served.chatTemplate.source, prompt: text))
 
         if chat.options.stream {
             let wantsLogprobs = chat.logprobs, usage = chat.includeUsage, reportsTimings = generation.reportsTimings
@@ -162,6 +134,50 @@ struct OpenAIController {
     /// stops there, as the spec's server stopped every OpenAI chat.
     static let chatMLEnd = "<|im_end|>"
 
+    /// A chat request made ready to run: the engine request for its rendered prompt and the
+    /// parser that reads the reply. Shared by every route that runs a chat (OpenAI, Anthropic).
+    struct PreparedChat {
+        var generation: GenerationRequest
+        var parser: ChatOutputParser
+    }
+
+    /// Renders `chat` through the template, adds the tool-call grammar (or the gpt-oss schema
+    /// grammar) and the thinking budget, and tokenizes the prompt; `chat`'s options are updated
+    /// with what the template and tools add (grammar, ChatML's end-of-turn stop).
+    func prepare(_ chat: inout ChatRequest, served: ServedModel) throws(APIError) -> PreparedChat {
+        let plan = try ChatToolPlan(tools: chat.tools, choice: chat.toolChoice, parallel: chat.parallelToolCalls,
+                                    templateSource: served.chatTemplate.source)
+        if let calls = plan.grammar {
+            if chat.options.grammar != nil {
+                throw APIError.badRequest("Cannot use a custom grammar (grammar, json_schema or response_format) together with tool calls")
+            }
+            chat.options.grammar = try calls.grammar
+            chat.options.grammarSource = calls.gbnf
+        } else if plan.format == .gptOss, chat.options.grammarIsSchema {
+            // As llama-server for this format: the schema constrains the final channel's body.
+            let gbnf = HarmonyGrammar.finalChannel(around: chat.options.grammarSource)
+            do { chat.options.grammar = try Grammar.parse(gbnf, root: HarmonyGrammar.finalRoot) } catch {
+                throw APIError.badRequest("Failed to build the response_format grammar: \(error.description)")
+            }
+            chat.options.grammarSource = gbnf
+        }
+        if served.chatTemplate.builtin == .chatml, !chat.options.stopStrings.contains(Self.chatMLEnd) {
+            chat.options.stopStrings.append(Self.chatMLEnd)
+        }
+        let text = try render(chat, plan: plan, served: served)
+        let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
+            .tokens(.string(text))
+        var generation = chat.options.request(prompt: prompt.tokens, promptText: text)
+        generation.grammarTrigger = plan.grammar?.trigger
+        generation.reasoningBudget = reasoningBudget(chat, format: plan.format, templateSource: served.chatTemplate.source,
+                                                     prompt: text)
+        let reasoningFormat = chat.reasoningFormat ?? configuration.reasoningFormat
+        let parser = ChatOutputParser(
+            syntax: plan.replySyntax(extractsReasoning: reasoningFormat != .none, prompt: text),
+            reasoning: reasoningFormat == .none ? nil : ReasoningSplit(templateSource: served.chatTemplate.source, prompt: text))
+        return PreparedChat(generation: generation, parser: parser)
+    }
+
     /// The reply's thinking budget: the request's, else `--reasoning-budget`; nil when unlimited
     /// or when the template has no thinking block to count (as llama-server, which takes the
     /// markers from the template).
@@ -215,10 +231,19 @@ struct OpenAIController {
         let fields = try await request.jsonFields(context: context)
         let chat = try ChatRequest(fields, vocabularySize: served.vocabularySize, defaults: served.samplingDefaults,
                                    adapterCount: served.engine.model.adapters.count)
-        let prompt = try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
-            .tokens(.string(try render(chat, served: served)))
+        return try Self.inputTokenCount(try promptTokenCount(chat, served: served))
+    }
+
+    /// How many tokens `chat`'s rendered prompt has (the prompt `prepare` would submit).
+    func promptTokenCount(_ chat: ChatRequest, served: ServedModel) throws(APIError) -> Int {
+        try PromptTokenizer(tokenizer: served.tokenizer, hasSystemPrompt: served.engine.hasSystemPrompt)
+            .tokens(.string(try render(chat, served: served))).tokens.count
+    }
+
+    /// `{"input_tokens": N}`, the answer of both token-counting routes (OpenAI's and Anthropic's).
+    static func inputTokenCount(_ count: Int) throws -> Response {
         struct Count: Encodable { var input_tokens: Int }
-        return try JSONResponse.make(Count(input_tokens: prompt.tokens.count))
+        return try JSONResponse.make(Count(input_tokens: count))
     }
 
     func applyTemplate(_ request: Request, context: AppContext) async throws -> Response {

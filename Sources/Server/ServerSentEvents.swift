@@ -25,6 +25,14 @@ enum ServerSentEvents {
         return buffer
     }
 
+    /// A named event (`event: <name>` before its data), as Anthropic's stream sends every event.
+    static func event(named name: String, encoded data: Data) -> ByteBuffer {
+        var buffer = ByteBuffer(string: "event: \(name)\n")
+        var body = event(encoded: data)
+        buffer.writeBuffer(&body)
+        return buffer
+    }
+
     static let done = ByteBuffer(string: "data: [DONE]\n\n")
 
     /// A streaming response; `produce` writes `handle`'s events. A client that disconnects

@@ -19,7 +19,7 @@ import requests
 ROUTES = ["/completion", "/completions", "/infill", "/embedding", "/v1/embeddings", "/v1/chat/completions",
           "/chat/completions", "/v1/completions", "/apply-template", "/props", "/tokenize", "/detokenize",
           "/slots/0?action=save", "/slots/1?action=restore", "/slots/0?action=erase", "/lora-adapters",
-          "/v1/rerank", "/v1/messages/count_tokens"]
+          "/v1/rerank", "/v1/messages/count_tokens", "/v1/messages"]
 BASE = {"prompt": "Hi there", "n_predict": 3, "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 3,
         "content": "hello world", "tokens": [1, 2, 3], "input_prefix": "a", "input_suffix": "b", "input": "hi",
         "temperature": 0.5, "top_k": 5, "top_p": 0.9, "min_p": 0.1, "n_probs": 2, "logit_bias": [[1, -1]],
