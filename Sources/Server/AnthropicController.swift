@@ -19,7 +19,7 @@ struct AnthropicController {
     }
 
     func messages(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         var request = request
         let anthropic = try AnthropicRequest(try await request.jsonFields(context: context))
         var chat = try chatRequest(anthropic, served: served)
@@ -89,7 +89,7 @@ struct AnthropicController {
 
     /// The prompt's size in tokens, as `usage` would count it (cached or not), without running it.
     func countTokens(_ request: Request, context: AppContext) async throws -> Response {
-        let served = try host.served()
+        let served = try await host.served()
         var request = request
         let chat = try chatRequest(AnthropicRequest(try await request.jsonFields(context: context)), served: served)
         return try OpenAIController.inputTokenCount(try chats.promptTokenCount(chat, served: served))
