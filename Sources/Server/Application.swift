@@ -32,6 +32,7 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
     let openAI = OpenAIController(host: host, configuration: configuration)
     openAI.addRoutes(to: router)
     AnthropicController(host: host, chats: openAI).addRoutes(to: router)
+    ResponsesController(host: host, chats: openAI).addRoutes(to: router)
     TokenizeController(host: host).addRoutes(to: router)
     LoraController(host: host).addRoutes(to: router)
     PropsController(host: host, configuration: configuration).addRoutes(to: router)
