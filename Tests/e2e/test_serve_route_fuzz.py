@@ -19,7 +19,7 @@ import requests
 ROUTES = ["/completion", "/completions", "/infill", "/embedding", "/v1/embeddings", "/v1/chat/completions",
           "/chat/completions", "/v1/completions", "/apply-template", "/props", "/tokenize", "/detokenize",
           "/slots/0?action=save", "/slots/1?action=restore", "/slots/0?action=erase", "/lora-adapters",
-          "/v1/rerank", "/v1/messages/count_tokens", "/v1/messages"]
+          "/v1/rerank", "/v1/messages/count_tokens", "/v1/messages", "/v1/responses", "/v1/responses/input_tokens"]
 BASE = {"prompt": "Hi there", "n_predict": 3, "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 3,
         "content": "hello world", "tokens": [1, 2, 3], "input_prefix": "a", "input_suffix": "b", "input": "hi",
         "temperature": 0.5, "top_k": 5, "top_p": 0.9, "min_p": 0.1, "n_probs": 2, "logit_bias": [[1, -1]],
@@ -33,11 +33,12 @@ BASE = {"prompt": "Hi there", "n_predict": 3, "messages": [{"role": "user", "con
         "post_sampling_probs": True, "return_tokens": True, "with_pieces": True, "add_special": True,
         "reasoning_format": "deepseek", "chat_template_kwargs": {"enable_thinking": False},
         "encoding_format": "float", "min_keep": 1, "top_n": 1, "parse_special": True, "timings_per_token": True,
-        "return_progress": True, "ignore_eos": True}
+        "return_progress": True, "ignore_eos": True, "max_output_tokens": 3, "instructions": "Be brief.",
+        "previous_response_id": ""}
 WEIRD = [None, True, False, 0, -1, 1, 2**31, -2**31, 2**63, -2**63 - 1, 2**64, 10**400, 1e308, -1e308, 1e-320, 0.5,
          -0.0, "", "x" * 3000, "\ud800", "\u0000", "1e999", "NaN", [], {}, [[]], [None], [1e400], [-5, 2**40],
          {"a": {"b": [1, {"c": None}]}}, [[1, "x"], ["y", 1e9]], "[" * 50, {"type": "array", "items": {"$ref": "#"}}]
-LENGTHS = ("n_predict", "max_tokens", "max_completion_tokens")
+LENGTHS = ("n_predict", "max_tokens", "max_completion_tokens", "max_output_tokens")
 GREEDY = {"prompt": "The old lighthouse keeper climbed the spiral stairs every evening, and", "n_predict": 8,
           "temperature": 0, "return_tokens": True}
 
