@@ -1,11 +1,20 @@
 import Foundation
 import Hummingbird
 import Serving
+import Synchronization
 
 /// GET /metrics in the Prometheus text format (with `--metrics`), llama-server's metric names.
 struct MetricsController {
     let host: ModelHost
     let enabled: Bool
+    /// The totals at the previous scrape: as llama-server, the throughput gauges cover the time
+    /// since then (each scrape starts a new window).
+    private let previousScrape = ScrapeWindow()
+
+    init(host: ModelHost, enabled: Bool) {
+        self.host = host
+        self.enabled = enabled
+    }
 
     func addRoutes(to router: Router<AppContext>) {
         router.get("/metrics") { _, _ in try await metrics() }
@@ -23,7 +32,19 @@ struct MetricsController {
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4"
         headers[HTTPFields.Element.Name("Process-Start-Time-Unix")!] = "\(Self.processStart)"
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: Self.render(m))))
+        let rates = previousScrape.counters.withLock { previous in
+            defer { previous = m.counters }
+            return Self.rates(from: previous, to: m.counters)
+        }
+        return Response(status: .ok, headers: headers,
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: Self.render(m, rates: rates))))
+    }
+
+    /// Prompt and generation tokens per second between two scrapes (0 when nothing ran).
+    static func rates(from a: EngineCounters, to b: EngineCounters) -> (prompt: Double, predicted: Double) {
+        func rate(_ tokens: Int, _ seconds: Double) -> Double { seconds > 0 && tokens > 0 ? Double(tokens) / seconds : 0 }
+        return (rate(b.promptTokens - a.promptTokens, b.promptSeconds - a.promptSeconds),
+                rate(b.predictedTokens - a.predictedTokens, b.predictedSeconds - a.predictedSeconds))
     }
 
     /// The engine's metrics plus the totals of the engines before it (the model slept in between).
@@ -45,8 +66,10 @@ struct MetricsController {
     /// When this process started (Unix seconds), which today's llama-server sends as a header.
     static let processStart = Int(Date().timeIntervalSince1970)
 
-    static func render(_ m: EngineMetrics) -> String {
+    /// The metrics text; the throughput gauges are `rates` (by default, the averages since start).
+    static func render(_ m: EngineMetrics, rates: (prompt: Double, predicted: Double)? = nil) -> String {
         let c = m.counters
+        let rates = rates ?? Self.rates(from: EngineCounters(), to: c)
         let rows: [(String, String, String, Double)] = [
             ("counter", "prompt_tokens_total", "Number of prompt tokens processed.", Double(c.promptTokens)),
             ("counter", "tokens_predicted_total", "Number of generation tokens processed.", Double(c.predictedTokens)),
@@ -60,10 +83,8 @@ struct MetricsController {
             ("counter", "spec_decode_num_draft_tokens_total", "Speculative: Total draft tokens generated.", 0),
             ("counter", "spec_decode_num_accepted_tokens_total", "Speculative: Total draft tokens accepted.", 0),
             ("counter", "spec_decode_num_drafts_total", "Speculative: Total speculative decoding verification steps.", 0),
-            ("gauge", "prompt_tokens_seconds", "Average prompt throughput in tokens/s.",
-             c.promptSeconds > 0 ? Double(c.promptTokens) / c.promptSeconds : 0),
-            ("gauge", "predicted_tokens_seconds", "Average generation throughput in tokens/s.",
-             c.predictedSeconds > 0 ? Double(c.predictedTokens) / c.predictedSeconds : 0),
+            ("gauge", "prompt_tokens_seconds", "Average prompt throughput in tokens/s.", rates.prompt),
+            ("gauge", "predicted_tokens_seconds", "Average generation throughput in tokens/s.", rates.predicted),
             ("gauge", "kv_cache_usage_ratio", "KV-cache usage. 1 means 100 percent usage.", m.cacheUsage),
             ("gauge", "kv_cache_tokens", "KV-cache tokens.", Double(m.cacheTokens)),
             ("gauge", "requests_processing", "Number of request processing.", Double(m.processing)),
@@ -77,4 +98,9 @@ struct MetricsController {
         }
         return out
     }
+}
+
+/// The counters as the previous /metrics scrape saw them (shared by every scrape).
+final class ScrapeWindow: Sendable {
+    let counters = Mutex(EngineCounters())
 }

@@ -81,3 +81,18 @@ def test_sleep_idle_seconds_is_checked():
         p = subprocess.run([str(cria_binary()), "serve", "-m", str(MODEL), "--sleep-idle-seconds", value],
                            capture_output=True, text=True, timeout=60)
         assert p.returncode != 0 and "sleep-idle-seconds" in p.stderr, (value, p.stderr)
+
+
+def test_throughput_gauges_cover_the_time_since_the_previous_scrape(start_server):
+    # As llama-server: each scrape starts a new window, asleep or not, and waking up does not
+    # report the last generation again.
+    s = start_server("--sleep-idle-seconds", "1", "--metrics", "-np", "1", "-c", "512")
+    assert s.post("/completion", {"prompt": "Hello", "n_predict": 8}).status_code == 200
+    assert wait_for(lambda: _sleeping(s), timeout=20)
+    assert _metric(s, "predicted_tokens_seconds") > 0
+    assert _metric(s, "predicted_tokens_seconds") == 0 and _metric(s, "prompt_tokens_seconds") == 0
+    assert s.post("/tokenize", {"content": "Hello"}).status_code == 200
+    assert not _sleeping(s)
+    assert _metric(s, "predicted_tokens_seconds") == 0
+    assert s.post("/completion", {"prompt": "Hello", "n_predict": 4}).status_code == 200
+    assert _metric(s, "predicted_tokens_seconds") > 0 and _metric(s, "prompt_tokens_seconds") > 0
