@@ -18,6 +18,12 @@ def _sleeping(server):
     return r.json()["is_sleeping"]
 
 
+def _metrics(server, *names):
+    """Values from one scrape (each scrape starts a new throughput window)."""
+    lines = server.get("/metrics").text.splitlines()
+    return [float(next(line.split()[1] for line in lines if line.startswith(f"llamacpp:{name} "))) for name in names]
+
+
 def _metric(server, name):
     text = server.get("/metrics").text
     return float(next(line.split()[1] for line in text.splitlines() if line.startswith(f"llamacpp:{name} ")))
@@ -90,9 +96,9 @@ def test_throughput_gauges_cover_the_time_since_the_previous_scrape(start_server
     assert s.post("/completion", {"prompt": "Hello", "n_predict": 8}).status_code == 200
     assert wait_for(lambda: _sleeping(s), timeout=20)
     assert _metric(s, "predicted_tokens_seconds") > 0
-    assert _metric(s, "predicted_tokens_seconds") == 0 and _metric(s, "prompt_tokens_seconds") == 0
+    assert _metrics(s, "predicted_tokens_seconds", "prompt_tokens_seconds") == [0, 0]
     assert s.post("/tokenize", {"content": "Hello"}).status_code == 200
     assert not _sleeping(s)
     assert _metric(s, "predicted_tokens_seconds") == 0
     assert s.post("/completion", {"prompt": "Hello", "n_predict": 4}).status_code == 200
-    assert _metric(s, "predicted_tokens_seconds") > 0 and _metric(s, "prompt_tokens_seconds") > 0
+    assert all(v > 0 for v in _metrics(s, "predicted_tokens_seconds", "prompt_tokens_seconds"))
