@@ -272,9 +272,8 @@ extension Engine {
             logitSlots.append(slot)
         }
         var budget = configuration.microBatchSize
-        for slot in slots {
-            guard budget > 0, let task = slot.task, task.phase == .ingestingPrompt,
-                  var n = promptChunk(task, budget: budget) else { continue }
+        for slot in promptOrder() {
+            guard budget > 0, let task = slot.task, var n = promptChunk(task, budget: budget) else { continue }
             // A self-extend window is rearranged between steps, so a chunk stops at its end.
             if let extend = slot.selfExtend { n = min(n, max(1, extend.room)) }
             let base = nextPosition(slot)
@@ -295,6 +294,19 @@ extension Engine {
         // logit slot order above matches because each slot contributes at most one logits row
         // and prompt slots come after all decode slots.
         return (batch, logitSlots)
+    }
+
+    /// The slots with prompt left to ingest, in the order they get this step's prompt rows. With
+    /// invariant numerics the shortest remaining prompt goes first: a short request then starts
+    /// at the next step instead of waiting behind a long prompt's whole prefill, and no row's
+    /// numbers depend on the order. llama.cpp numerics keep llama-server's slot order.
+    private func promptOrder() -> [Slot] {
+        let ingesting = slots.filter { $0.task?.phase == .ingestingPrompt }
+        guard model.numerics != .llamaCpp, ingesting.count > 1 else { return ingesting }
+        return ingesting.sorted { a, b in
+            let (ra, rb) = (a.task!.remainingPrompt, b.task!.remainingPrompt)
+            return ra != rb ? ra < rb : a.id < b.id
+        }
     }
 
     /// How many of a task's remaining prompt tokens go into this step, with `budget` prompt rows

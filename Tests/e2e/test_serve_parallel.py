@@ -85,3 +85,32 @@ def test_client_disconnect_frees_slot(start_server):
     slot = s.get("/slots").json()[0]
     assert slot["next_token"]["n_decoded"] < 2000
     assert complete(s, "Hello", n=2)["tokens_predicted"] == 2
+
+
+def test_a_short_prompt_does_not_wait_for_a_long_prefill(start_server):
+    # The prompt rows of a step went to the slots in slot order, so a short request waited for a
+    # long prompt's whole prefill; now the shortest remaining prompt goes first (invariant
+    # numerics: a row's numbers do not depend on its batch).
+    s = start_server("-np", "2", "-c", "8192", "-b", "512", "-ub", "128")
+    order = []
+    long_prompt = " ".join(f"word{i}" for i in range(2500))
+
+    def long_stream():
+        with requests.post(s.url("/completion"), json={"prompt": long_prompt, "n_predict": 2, "stream": True,
+                                                       "return_progress": True}, stream=True, timeout=600) as r:
+            for line in r.iter_lines():
+                if line.startswith(b"data: ") and b'"content"' in line and b"prompt_progress" not in line:
+                    order.append("long first token")
+                    return
+
+    t = threading.Thread(target=long_stream)
+    t.start()
+    # Once the long prompt is being ingested, a short request arrives.
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(slot["is_processing"] for slot in s.get("/slots").json()):
+        time.sleep(0.01)
+    short = s.post("/completion", {"prompt": "Hi", "n_predict": 2})
+    order.append("short done")
+    t.join()
+    assert short.status_code == 200
+    assert order == ["short done", "long first token"], order
