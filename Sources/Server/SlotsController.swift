@@ -64,8 +64,10 @@ struct SlotsController {
     }
 
     /// A file name without directories or traversal.
+    /// At most 255 bytes (what file systems allow in one name) and no control characters (a
+    /// newline in a file name breaks logs and shells).
     static func isValidFilename(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 255 && !name.contains("/") && !name.contains("\\") && name != "." && name != ".."
-            && !name.contains("\0")
+        !name.isEmpty && name.utf8.count <= 255 && !name.contains("/") && !name.contains("\\") && name != "." && name != ".."
+            && !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
     }
 }

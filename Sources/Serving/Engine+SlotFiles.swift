@@ -9,6 +9,8 @@ extension Engine {
 
     func runSlotAction(_ job: SlotActionJob, on slot: Slot) {
         let start = Date()
+        // Errors name the file as the client named it, not the server's folder.
+        func name(_ path: String) -> String { URL(fileURLWithPath: path).lastPathComponent }
         func elapsed() -> Double { Date().timeIntervalSince(start) * 1000 }
         switch job.action {
         case .erase:
@@ -24,7 +26,7 @@ extension Engine {
             do {
                 try Data(bytes).write(to: URL(fileURLWithPath: path))
             } catch {
-                job.reply(.failure(.slotFile("could not write \(path): \(error.localizedDescription)")))
+                job.reply(.failure(.slotFile("could not write the slot file \(name(path)): check that the --slot-save-path folder exists and is writable")))
                 return
             }
             job.reply(.success(SlotActionResult(tokenCount: slot.cachedTokens.count, byteCount: bytes.count, milliseconds: elapsed())))
@@ -33,30 +35,30 @@ extension Engine {
             // refused without loading it (it held the engine, and memory, for as long as it took).
             let largest = Self.slotFileMagic.count + 4 + slotContextSize * 4 + cache.maximumEncodedSequenceBytes
             if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > largest {
-                job.reply(.failure(.slotFile("\(path) is larger (\(size) bytes) than a slot of this server can hold "
+                job.reply(.failure(.slotFile("\(name(path)) is larger (\(size) bytes) than a slot of this server can hold "
                                              + "(\(largest) bytes): it was not saved here")))
                 return
             }
             guard let data = FileManager.default.contents(atPath: path) else {
-                job.reply(.failure(.slotFile("could not read slot file \(path)")))
+                job.reply(.failure(.slotFile("could not read slot file \(name(path))")))
                 return
             }
             let bytes = [UInt8](data)
             let magic = Self.slotFileMagic
             guard bytes.count >= magic.count + 4, Array(bytes[0..<magic.count]) == magic else {
-                job.reply(.failure(.slotFile("\(path) is not a slot file")))
+                job.reply(.failure(.slotFile("\(name(path)) is not a slot file")))
                 return
             }
             let n = bytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: magic.count, as: UInt32.self))) }
             let tokensEnd = magic.count + 4 + n * 4
             guard bytes.count >= tokensEnd else {
-                job.reply(.failure(.slotFile("\(path) is truncated")))
+                job.reply(.failure(.slotFile("\(name(path)) is truncated")))
                 return
             }
             let tokens = bytes[(magic.count + 4)..<tokensEnd].withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
             let vocabularySize = model.config.vocabularySize
             guard tokens.allSatisfy({ $0 >= 0 && Int($0) < vocabularySize }) else {
-                job.reply(.failure(.slotFile("\(path) holds token ids outside this model's vocabulary")))
+                job.reply(.failure(.slotFile("\(name(path)) holds token ids outside this model's vocabulary")))
                 return
             }
             do {
@@ -64,13 +66,13 @@ extension Engine {
             } catch {
                 cache.clear(slot.id)
                 slot.cachedTokens = []
-                job.reply(.failure(.slotFile("could not restore \(path): \(error)")))
+                job.reply(.failure(.slotFile("could not restore \(name(path)): \(error)")))
                 return
             }
             guard cache.count(slot.id) == tokens.count else {
                 cache.clear(slot.id)
                 slot.cachedTokens = []
-                job.reply(.failure(.slotFile("\(path) is inconsistent: \(tokens.count) tokens but \(cache.count(slot.id)) cells")))
+                job.reply(.failure(.slotFile("\(name(path)) is inconsistent: \(tokens.count) tokens but \(cache.count(slot.id)) cells")))
                 return
             }
             slot.cachedTokens = tokens

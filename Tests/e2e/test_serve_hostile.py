@@ -300,3 +300,14 @@ def test_hostile_slot_files_are_400(server, baseline):
     r = server.post("/slots/1?action=restore", {"filename": "good.bin"})
     assert r.status_code == 200, r.text
     still_same(server, baseline)
+
+
+def test_slot_file_names_are_plain_and_errors_do_not_show_the_folder(server):
+    # 255 bytes at most (a name of 200 emoji passed as 200 characters, then failed to write),
+    # no control characters.
+    for name in ["\U0001F600" * 200, "a\nb.bin", "tab\there", "x" * 256]:
+        assert_openai_error(server.post("/slots/0?action=save", {"filename": name}), 400, contains="filename")
+    assert server.post("/slots/0?action=save", {"filename": "\U0001F600" * 60}).status_code == 200  # 240 bytes
+    r = server.post("/slots/0?action=restore", {"filename": "never-saved.bin"})
+    assert_openai_error(r, 400, contains="never-saved.bin")
+    assert str(server.slot_dir) not in r.text
