@@ -17,10 +17,11 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
     router.add(middleware: CORSMiddleware(policy: configuration.cors))
     router.add(middleware: OpenAIErrorMiddleware())
     if !configuration.apiKeys.isEmpty {
-        router.add(middleware: APIKeyMiddleware(keys: Set(configuration.apiKeys), staticRoot: configuration.staticPath))
+        router.add(middleware: APIKeyMiddleware(keys: Set(configuration.apiKeys), staticRoot: configuration.staticPath,
+                                                healthAlias: configuration.vertexAI?.healthRoute))
     }
     if configuration.sleepIdleSeconds != nil {
-        router.add(middleware: SleepActivityMiddleware(host: host))
+        router.add(middleware: SleepActivityMiddleware(host: host, healthAlias: configuration.vertexAI?.healthRoute))
         IdleSleepMonitor.start(host: host, configuration: configuration)
     }
     if configuration.webUIEnabled { router.add(middleware: WebFrontEndMiddleware()) }
@@ -41,6 +42,16 @@ public func buildApplication(host: ModelHost, configuration: ServerConfiguration
     EmbeddingController(host: host, enabled: configuration.embeddingsEnabled).addRoutes(to: router)
     MetricsController(host: host, enabled: configuration.metricsEnabled).addRoutes(to: router)
     RerankController(host: host, enabled: configuration.rerankingEnabled).addRoutes(to: router)
+
+    if let vertex = configuration.vertexAI {
+        if let health = vertex.healthRoute {
+            let controller = HealthController(host: host, slotsEnabled: configuration.slotsEndpointEnabled)
+            router.get(RouterPath(health)) { request, _ in try controller.health(request) }
+        }
+        let box = ResponderBox()
+        VertexPredictionController(configuration: vertex, responder: box).addRoutes(to: router)
+        box.value = router.buildResponder()
+    }
 
     let timeout = TimeAmount.seconds(Int64(max(1, configuration.timeoutSeconds)))
     let group: EventLoopGroupProvider = configuration.httpThreads.map {

@@ -9,6 +9,8 @@ import CriaNumerics
 struct SleepActivityMiddleware: RouterMiddleware {
     typealias Context = AppContext
     let host: ModelHost
+    /// Vertex AI's health route (`AIP_HEALTH_ROUTE`), exempt as `/health` is.
+    var healthAlias: String?
 
     static let exemptPaths: Set<String> = ["/health", "/v1/health", "/props", "/models", "/v1/models", "/metrics"]
 
@@ -19,7 +21,8 @@ struct SleepActivityMiddleware: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
-        if Self.isExempt(method: request.method, path: request.uri.path) { return try await next(request, context) }
+        let path = request.uri.path
+        if Self.isExempt(method: request.method, path: path) || path == healthAlias { return try await next(request, context) }
         host.requestStarted()
         defer { host.requestEnded() }
         return try await next(request, context)

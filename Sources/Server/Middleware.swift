@@ -11,13 +11,15 @@ struct APIKeyMiddleware: RouterMiddleware {
     let keys: Set<String>
     /// `--path`: files under this folder stay open.
     var staticRoot: String?
+    /// Vertex AI's health route (`AIP_HEALTH_ROUTE`): its health checks send no key.
+    var healthAlias: String?
 
     /// Paths that never need a key (llama-server's public endpoints).
     static let publicPaths: Set<String> = ["/health", "/v1/health"]
 
     /// Whether a request may pass without a key.
     func isOpen(method: HTTPRequest.Method, path: String) -> Bool {
-        if method == .options || Self.publicPaths.contains(path) { return true }
+        if method == .options || Self.publicPaths.contains(path) || path == healthAlias { return true }
         guard method == .get || method == .head else { return false }
         if WebFrontEndMiddleware.assets[path] != nil { return true }
         return staticRoot.map { Self.isFile(path, under: $0) } ?? false

@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     /// `--sleep-idle-seconds`: the model sleeps (is unloaded) after this long without work; nil
     /// never. `ModelHost.enableSleep` must be called too, with the way to load it again.
     public var sleepIdleSeconds: Int?
+    /// Vertex AI's custom-container protocol (`AIP_MODE=PREDICTION`), or nil.
+    public var vertexAI: VertexAIConfiguration?
     /// False with `--no-ui` / `--no-webui`: no built-in page at `/`.
     public var webUIEnabled = true
     /// `--cors-origins` and friends.

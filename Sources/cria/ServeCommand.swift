@@ -283,6 +283,20 @@ struct ServeCommand: AsyncParsableCommand {
         var server = ServerConfiguration()
         server.host = host
         server.port = port
+        // Google Cloud Vertex AI sets these in a custom container; llama-server reads them too.
+        do { server.vertexAI = try VertexAIConfiguration.fromEnvironment(ProcessInfo.processInfo.environment) } catch {
+            throw ValidationError(error.message)
+        }
+        if let vertex = server.vertexAI {
+            if vertex.predictRouteIsTaken {
+                throw ValidationError("AIP_PREDICT_ROUTE=\(vertex.predictRoute) is one of the server's own routes: choose another path")
+            }
+            if let vertexPort = vertex.port, vertexPort != port {
+                log.warn("Vertex AI: AIP_HTTP_PORT \(vertexPort) replaces the port \(port)")
+                server.port = vertexPort
+            }
+            log.info("Vertex AI prediction", ["predict": vertex.predictRoute, "health": vertex.healthRoute ?? "/health"])
+        }
         server.staticPath = path
         server.apiKeys = apiKeys + (try apiKeyFile.map(Self.readKeys) ?? [])
         server.embeddingsEnabled = embedding
