@@ -59,19 +59,6 @@ extension KVCache {
         guard n <= capacity else { throw .contextFull(sequence: sequence, capacity: capacity) }
         let expected = headerBytes + n * 4 + layerCount * n * (keyRowBytes + valueRowBytes)
         guard bytes.count == expected else { throw .badBatch("slot data has \(bytes.count) bytes, expected \(expected)") }
-        // Positions come from a file: they must be what the engine could have written (rising,
-        // from 0, the last below the cell count, which self-extend's compressed positions also
-        // are), or the next batch would fail or attend to cells at the wrong distance.
-        let positionsValid = bytes.withUnsafeBytes { raw -> Bool in
-            var previous: Int32 = 0
-            for i in 0..<n {
-                let p = Int32(littleEndian: raw.loadUnaligned(fromByteOffset: headerBytes + i * 4, as: Int32.self))
-                if p < previous || Int(p) >= n { return false }
-                previous = p
-            }
-            return true
-        }
-        guard positionsValid else { throw .badBatch("slot data holds cell positions this cache could not have written") }
         let s = try cells(sequence)
         bytes.withUnsafeBytes { raw in
             var offset = headerBytes

@@ -69,6 +69,21 @@ extension Engine {
                 job.reply(.failure(.slotFile("could not restore \(name(path)): \(error)")))
                 return
             }
+            // Positions come from a file: they must be ones this engine could have written (rising
+            // from 0, the last below the token count, as the next token goes at the count; a
+            // self-extend's compressed positions are too), or the next batch fails or attends to
+            // cells at the wrong distance.
+            var previous: Int32 = 0
+            let positionsValid = cache.positions(slot.id).allSatisfy { p in
+                defer { previous = p }
+                return p >= previous && Int(p) < tokens.count
+            }
+            guard positionsValid else {
+                cache.clear(slot.id)
+                slot.cachedTokens = []
+                job.reply(.failure(.slotFile("\(name(path)) holds cell positions this server could not have written")))
+                return
+            }
             guard cache.count(slot.id) == tokens.count else {
                 cache.clear(slot.id)
                 slot.cachedTokens = []
