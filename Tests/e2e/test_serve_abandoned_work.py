@@ -3,7 +3,6 @@ and embeddings of many inputs."""
 import json
 import socket
 import struct
-import threading
 
 import requests
 
@@ -43,8 +42,8 @@ def _metric(server, name):
 
 def test_queued_requests_whose_clients_left_leave_the_queue(start_server):
     s = start_server("-np", "1", "-c", "4096", "--metrics")
-    holder = threading.Thread(target=lambda: s.post("/completion", {**LONG, "n_predict": 400}))
-    holder.start()
+    # The slot's holder streams until this test closes it, however fast the machine.
+    holder = requests.post(s.url("/completion"), json={**LONG, "n_predict": -1, "stream": True}, stream=True, timeout=60)
     assert wait_for(lambda: not _idle(s), timeout=30)
     socks = []
     for _ in range(3):
@@ -59,7 +58,8 @@ def test_queued_requests_whose_clients_left_leave_the_queue(start_server):
     # While the holder still runs, the three are gone from the queue.
     assert wait_for(lambda: _metric(s, "requests_deferred") == 0, timeout=10)
     assert not _idle(s)
-    holder.join()
+    holder.close()
+    assert wait_for(lambda: _idle(s), timeout=15)
 
 
 def test_embeddings_stop_when_the_client_leaves(start_server):
