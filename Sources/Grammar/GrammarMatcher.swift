@@ -96,7 +96,8 @@ public final class GrammarMatcher {
     }
 
     /// The root rule can be complete at this point, so end-of-sequence is allowed.
-    public var canEnd: Bool { partialRemaining == 0 && stacks.first == -1 }
+    /// Never after an operation ran out of budget: the state is not known to be complete.
+    public var canEnd: Bool { partialRemaining == 0 && stacks.first == -1 && !workLimitExceeded }
 
     /// No continuation is possible (only reachable by forcing `accept` on a
     /// rejected token); the generation cannot satisfy the grammar any more.

@@ -44,6 +44,7 @@ public final class GrammarConstraint: TokenConstraint {
 
     public func allows(_ token: Int32) -> Bool {
         guard active else { return true }
+        if failure != nil { return false }
         let ok = matcher.accepts(token: token, vocabulary: vocabulary)
         noteWorkLimit()
         return ok

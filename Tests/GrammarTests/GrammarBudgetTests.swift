@@ -79,6 +79,8 @@ final class GrammarBudgetTests: XCTestCase {
         XCTAssertLessThan(m.nodePos.count, m.maxWorkPerStep + 10_000)
         // Until reset, the matcher refuses everything rather than answer from half-built caches.
         XCTAssertFalse(m.accepts("a"))
+        XCTAssertFalse(m.canEnd)
+        XCTAssertFalse(m.accepts(token: 0, vocabulary: vocab), "end-of-sequence")
         XCTAssertThrowsError(try m.allowedTokenMask(vocabulary: vocab))
         m.reset()
         XCTAssertFalse(m.workLimitExceeded)
