@@ -185,6 +185,9 @@ public final class GrammarMatcher {
             let cls = grammar.code[Int(nodePos[Int(s)])]
             if grammar.classes[Int(cls)].contains(cp) {
                 appendSuccessors(of: s, into: &out)
+                // Cached successor lists cost no expansion, yet 8192 stacks each
+                // bringing thousands of duplicates is work all the same.
+                if work > maxWorkPerStep { workLimitExceeded = true }
                 if workLimitExceeded { return }
                 matched += 1
                 if out.count > checkAt {

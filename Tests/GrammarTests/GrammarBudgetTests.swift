@@ -97,6 +97,18 @@ final class GrammarBudgetTests: XCTestCase {
         }
     }
 
+    func testWorkFromCachedSuccessorsCountsToo() throws {
+        // Successor lists that are already cached need no expansion, but copying them is work:
+        // with every step the mask takes warmed up, a zero budget must still be exceeded.
+        let m = GrammarMatcher(grammar: try Grammar.parse(#"root ::= [a-c]{0,2}"#))
+        for s in ["a", "b", "c", "aa", "ab", "ac", "ba", "bb", "bc", "ca", "cb", "cc"] { XCTAssertTrue(m.accepts(s)) }
+        m.maxWorkPerStep = 0
+        let vocab = TokenVocabulary(tokens: ["a", "b", "c", "x"].map { Array($0.utf8) }, eosTokenIDs: [])
+        XCTAssertThrowsError(try m.allowedTokenMask(vocabulary: vocab)) { error in
+            XCTAssertEqual((error as? GrammarError)?.kind, .workLimitExceeded)
+        }
+    }
+
     func testBudgetMatchesTheSameAnswersBelowIt() throws {
         // A generous budget changes nothing: same masks as an unbounded matcher would give.
         let g = try Grammar.parse(#"root ::= ("ab" | "a" "b"?){0,20} "c""#)
