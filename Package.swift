@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "JSON", "TestSupport"], exclude: ["schemas.json"]),
         .testTarget(name: "TemplatesTests", dependencies: ["Templates", "JSON", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Tokenization", "Sampling"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Models", "Tokenization", "Sampling", "Grammar"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Serving", "Sampling"]),
         .testTarget(name: "GPUTests", dependencies: ["GPU", "CriaNumerics", "GGUF", "TestSupport"]),
         // Entry points of the fuzz targets; FuzzRegressionTests replays Fuzz/corpus and

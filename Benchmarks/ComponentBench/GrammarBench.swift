@@ -48,9 +48,9 @@ struct GrammarBench {
             guard prefix.isEmpty || m.accept(tokenBytes: Array(prefix.utf8)) else { print("  \(label): prefix rejected"); continue }
             // First call on a fresh matcher (cold successor cache), then the best of 5 warm calls.
             var allowed = 0
-            let cold = seconds { allowed = m.allowedTokenMask(vocabulary: vocab).filter { $0 }.count }
+            let cold = seconds { allowed = try! m.allowedTokenMask(vocabulary: vocab).filter { $0 }.count }
             var best = Double.infinity
-            for _ in 0..<5 { best = min(best, seconds { _ = m.allowedTokenMask(vocabulary: vocab) }) }
+            for _ in 0..<5 { best = min(best, seconds { _ = try! m.allowedTokenMask(vocabulary: vocab) }) }
             let checks = min(10_000, tokens.count)
             let single = seconds { for id in 0..<Int32(checks) { _ = m.accepts(token: id, vocabulary: vocab) } }
             print("  " + padded(label, 18) + String(format: "allowed %6d   mask: first %7.3f ms, warm best %7.3f ms   single-token check %.2f µs",

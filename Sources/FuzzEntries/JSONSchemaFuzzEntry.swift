@@ -3,8 +3,9 @@ import Grammar
 /// Fuzzes the JSON-schema converter (patterns included): schemas come from requests. Input is
 /// the schema text, optionally followed by a NUL and a document to match. Whatever converts
 /// must give a grammar that parses, except that a schema whose `$ref`s reach themselves without
-/// consuming anything is left-recursive, and many long `maxLength`/`maxItems` bounds can exceed the
-/// grammar's expansion budget; the grammar reports both (a 400, like llama.cpp's left recursion).
+/// consuming anything is left-recursive, and many long `maxLength`/`maxItems` bounds (or nested
+/// repetitions in a `pattern`, which multiply) can exceed the grammar's expansion budget; the
+/// grammar reports both (a 400, like llama.cpp's left recursion).
 enum JSONSchemaFuzzEntry {
     static func run(_ bytes: [UInt8]) {
         let (schemaBytes, document) = splitAtNUL(bytes)

@@ -19,6 +19,14 @@ public enum GBNFParser {
     /// Upper bound on the symbols that repetitions of one grammar expand into
     /// (`x{0,10000}` alone is 10,000 helper rules); keeps a short grammar text
     /// from allocating an unbounded number of rules.
+    ///
+    /// Nested repetitions multiply: `(x{0,m}){0,n}` counts as n × m symbols, as
+    /// if written out in full. Its helper rules are only m + n, but the matcher's
+    /// stacks are as many as the ways a prefix can be split among the loops, so
+    /// `(("a"{0,1000}){0,1000}){0,1000}` would stall every mask on ~10⁹ stacks.
+    /// Only groups written inline are multiplied; a repetition of a rule
+    /// reference counts the reference as one symbol (the matcher's work budget,
+    /// `GrammarMatcher.maxWorkPerStep`, covers what gets past this).
     public static let maxExpandedSymbols = 300_000
 
     /// Parses GBNF text into a validated `Grammar`.
@@ -168,7 +176,7 @@ private struct Parser {
                 throw fail("rule '\(name)' is defined more than once", at: nameStart, kind: .duplicateRule(name))
             }
             defined[idx] = true
-            let alts = try parseAlternates(rule: name, nested: false)
+            let (alts, _) = try parseAlternates(rule: name, nested: false)
             rules[idx] = alts
             skipSpace()
             if !atEnd && !looksLikeRuleStart() {
@@ -177,17 +185,25 @@ private struct Parser {
         }
     }
 
-    mutating func parseAlternates(rule: String, nested: Bool) throws(GrammarError) -> [[GrammarElement]] {
-        var alts: [[GrammarElement]] = [try parseSequence(rule: rule, nested: nested)]
+    /// The alternatives, and their unrolled size: the symbols they stand for
+    /// once every repetition inside them is written out (see `maxExpandedSymbols`).
+    mutating func parseAlternates(rule: String, nested: Bool) throws(GrammarError) -> (alts: [[GrammarElement]], unrolled: Int) {
+        var (first, unrolled) = try parseSequence(rule: rule, nested: nested)
+        var alts: [[GrammarElement]] = [first]
         while peek() == 0x7C { // '|'
             pos += 1
-            alts.append(try parseSequence(rule: rule, nested: nested))
+            let (seq, size) = try parseSequence(rule: rule, nested: nested)
+            alts.append(seq)
+            unrolled += size
         }
-        return alts
+        return (alts, unrolled)
     }
 
-    mutating func parseSequence(rule: String, nested: Bool) throws(GrammarError) -> [GrammarElement] {
+    mutating func parseSequence(rule: String, nested: Bool) throws(GrammarError) -> (seq: [GrammarElement], unrolled: Int) {
         var seq: [GrammarElement] = []
+        // Parallel to `seq`: how many symbols each element stands for when its
+        // repetitions are unrolled (1 for a character or rule reference).
+        var unrolled: [Int] = []
         var lastSymbolStart: Int? = nil
         while true {
             skipSpace()
@@ -197,13 +213,16 @@ private struct Parser {
             case 0x22: // '"'
                 lastSymbolStart = seq.count
                 try parseLiteral(into: &seq)
+                unrolled.append(contentsOf: repeatElement(1, count: seq.count - unrolled.count))
             case 0x5B: // '['
                 lastSymbolStart = seq.count
                 seq.append(.chars(try parseClass()))
+                unrolled.append(1)
             case 0x2E: // '.'
                 pos += 1
                 lastSymbolStart = seq.count
                 seq.append(.chars(.any))
+                unrolled.append(1)
             case 0x28: // '('
                 let open = pos
                 if nesting >= GBNFParser.maxNestingDepth {
@@ -211,7 +230,7 @@ private struct Parser {
                 }
                 pos += 1
                 nesting += 1
-                let alts = try parseAlternates(rule: rule, nested: true)
+                let (alts, size) = try parseAlternates(rule: rule, nested: true)
                 nesting -= 1
                 guard peek() == 0x29 else {
                     if atEnd { throw fail("expected ')' to close the group opened at \(lineColumnText(open)), found end of input") }
@@ -220,9 +239,10 @@ private struct Parser {
                 pos += 1
                 lastSymbolStart = seq.count
                 seq.append(.rule(addHelper(rule, alts)))
+                unrolled.append(size)
             case 0x7C, 0x29: // '|' ')'
                 if b == 0x29 && !nested { throw fail("unexpected ')' without a matching '('") }
-                return seq
+                return (seq, unrolled.reduce(0, +))
             case 0x2A, 0x2B, 0x3F, 0x7B: // * + ? {
                 guard let start = lastSymbolStart else {
                     throw fail("expected an element before \(describeCurrent())")
@@ -231,12 +251,23 @@ private struct Parser {
                 let (minCount, maxCount) = try parseRepetition()
                 let item = Array(seq[start...])
                 seq.removeSubrange(start...)
-                expandedSymbols += (item.count > 1 ? 1 : item.count) * Swift.max(minCount, maxCount ?? 1) + 2
-                if expandedSymbols > GBNFParser.maxExpandedSymbols {
-                    throw fail("repetitions expand into more than \(GBNFParser.maxExpandedSymbols) symbols",
+                let body = unrolled[start...].reduce(0, +)
+                unrolled.removeSubrange(start...)
+                // Unrolled, `body{m,n}` is n copies of the body where one was written:
+                // n - 1 more copies of everything inside it, nested repetitions included.
+                let count = Swift.max(minCount, maxCount ?? 1, 1)
+                let (extra, overflow) = (count - 1).multipliedReportingOverflow(by: body)
+                expandedSymbols += overflow ? GBNFParser.maxExpandedSymbols + 1 : extra + 2
+                if overflow || expandedSymbols > GBNFParser.maxExpandedSymbols {
+                    let why = count > 1 && body > 1
+                        ? " (nested repetitions multiply: this one repeats \(count) times a body of \(body) symbols)" : ""
+                    throw fail("repetitions expand into more than \(GBNFParser.maxExpandedSymbols) symbols" + why,
                                at: repetitionAt, kind: .repetitionTooLarge)
                 }
-                seq.append(contentsOf: expandRepetition(rule: rule, item: item, min: minCount, max: maxCount))
+                let expansion = expandRepetition(rule: rule, item: item, min: minCount, max: maxCount)
+                seq.append(contentsOf: expansion)
+                // One entry per element: the whole repetition's size on the first.
+                unrolled.append(contentsOf: expansion.indices.map { $0 == 0 ? count * body : 0 })
                 lastSymbolStart = nil
             default:
                 if Parser.isNameByte(b) {
@@ -244,12 +275,13 @@ private struct Parser {
                     let name = parseName()!
                     lastSymbolStart = seq.count
                     seq.append(.rule(ruleIndex(name, useAt: at)))
+                    unrolled.append(1)
                 } else {
                     throw fail("unexpected \(describeCurrent()); expected a string, character class, rule name, '(' or '.'")
                 }
             }
         }
-        return seq
+        return (seq, unrolled.reduce(0, +))
     }
 
     func lineColumnText(_ off: Int) -> String {

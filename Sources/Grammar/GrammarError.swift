@@ -22,6 +22,10 @@ public struct GrammarError: Error, Sendable, Equatable, CustomStringConvertible 
         case repetitionTooLarge
         /// Groups are nested deeper than `GBNFParser.maxNestingDepth`.
         case nestingTooDeep
+        /// Not a parse error: matching the grammar needed more than
+        /// `GrammarMatcher.maxWorkPerStep` for one token (a grammar too
+        /// ambiguous to match), so generation under it cannot go on.
+        case workLimitExceeded
     }
 
     public let kind: Kind

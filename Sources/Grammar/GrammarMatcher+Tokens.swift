@@ -22,27 +22,39 @@ extension GrammarMatcher {
     /// The subset of `candidates` (order preserved) allowed by the grammar.
     /// Large candidate lists are answered with one trie walk over the whole
     /// vocabulary; short ones are checked token by token.
-    public func filter(candidates: [Int32], vocabulary: TokenVocabulary) -> [Int32] {
+    /// - Throws: `.workLimitExceeded` when a check ran out of `maxWorkPerStep`.
+    public func filter(candidates: [Int32], vocabulary: TokenVocabulary) throws(GrammarError) -> [Int32] {
         if candidates.count * 32 >= vocabulary.count {
-            let mask = allowedTokenMask(vocabulary: vocabulary)
+            let mask = try allowedTokenMask(vocabulary: vocabulary)
             return candidates.filter { $0 >= 0 && Int($0) < mask.count && mask[Int($0)] }
         }
-        return candidates.filter { accepts(token: $0, vocabulary: vocabulary) }
+        let allowed = candidates.filter { accepts(token: $0, vocabulary: vocabulary) }
+        if workLimitExceeded { throw workLimitError() }
+        return allowed
     }
 
     /// All allowed token ids, ascending.
-    public func allowedTokens(vocabulary: TokenVocabulary) -> [Int32] {
-        let mask = allowedTokenMask(vocabulary: vocabulary)
+    /// - Throws: `.workLimitExceeded` as `allowedTokenMask`.
+    public func allowedTokens(vocabulary: TokenVocabulary) throws(GrammarError) -> [Int32] {
+        let mask = try allowedTokenMask(vocabulary: vocabulary)
         var out: [Int32] = []
         for (i, ok) in mask.enumerated() where ok { out.append(Int32(i)) }
         return out
     }
 
     /// `mask[id]` tells whether token `id` is allowed now.
-    public func allowedTokenMask(vocabulary: TokenVocabulary) -> [Bool] {
+    /// - Throws: `GrammarError` of kind `.workLimitExceeded` when the grammar is
+    ///   too ambiguous to decide within `maxWorkPerStep` (the mask would be
+    ///   incomplete); the matcher then refuses everything until `reset()`.
+    public func allowedTokenMask(vocabulary: TokenVocabulary) throws(GrammarError) -> [Bool] {
+        if workLimitExceeded { throw workLimitError() }
+        work = 0
         var mask = [Bool](repeating: false, count: vocabulary.count)
         for e in vocabulary.eosTokenIDs where e >= 0 && Int(e) < mask.count { mask[Int(e)] = canEnd }
-        if setCache.count > 50_000 { setCache.clear() } // bound memory over long generations
+        // Bound the cache over long generations, by sets and by the stack ids
+        // they hold (a set may hold up to `maxStacks` of them).
+        if setCache.count > 50_000 || setCache.storedIDs > 4_000_000 { setCache.clear() }
+        work &+= stacks.count
         let start = setCache.intern(stacks)
         mask.withUnsafeMutableBufferPointer { m in
             vocabulary.nodeByte.withUnsafeBufferPointer { bytes in
@@ -61,7 +73,15 @@ extension GrammarMatcher {
                 }
             }
         }
+        if workLimitExceeded { throw workLimitError() }
         return mask
+    }
+
+    /// The error a budget overrun reports (see `workLimitExceeded`).
+    public func workLimitError() -> GrammarError {
+        GrammarError(kind: .workLimitExceeded, line: 0, column: 0,
+                     message: "the grammar is too ambiguous: deciding the next token took more than \(maxWorkPerStep) steps "
+                              + "(nested optional repetitions multiply the ways a text can be parsed)")
     }
 
     struct TrieView {
@@ -81,12 +101,15 @@ extension GrammarMatcher {
             let t = slot.pointee
             if t != StackSetCache.unknown { return t }
             let r = computeTransition(set, cp)
+            // An interrupted computation's answer is not known; reset() clears the cache anyway.
+            if workLimitExceeded { return r }
             // Re-read the base pointer: computing may have grown the table.
             (setCache.ascii + Int(set) * 128 + Int(cp)).pointee = r
             return r
         }
         if let t = setCache.cachedOther(set, cp) { return t }
         let r = computeTransition(set, cp)
+        if workLimitExceeded { return r }
         setCache.storeOther(set, cp, r)
         return r
     }
@@ -110,6 +133,7 @@ extension GrammarMatcher {
         }
         // Uniform: each stack takes all non-ASCII code points or none, so U+0080 speaks for all.
         let r = uniform ? computeTransition(set, 0x80) : StackSetCache.mixed
+        if workLimitExceeded { return r }
         setCache.nonASCII[Int(set)] = r
         return r
     }
@@ -118,7 +142,8 @@ extension GrammarMatcher {
     private func computeTransition(_ set: Int32, _ cp: UInt32) -> Int32 {
         var out: [Int32] = []
         advance(setCache.sets[Int(set)], cp, into: &out)
-        if out.isEmpty || out.count > maxStacks { return StackSetCache.rejected }
+        if out.isEmpty || out.count > maxStacks || workLimitExceeded { return StackSetCache.rejected }
+        work &+= out.count
         return setCache.intern(out)
     }
 
@@ -135,7 +160,7 @@ extension GrammarMatcher {
     private func walk(_ v: TokenVocabulary, _ trie: TrieView, _ parent: Int32, _ set: Int32,
                       _ pv: UInt32, _ pr: Int, _ mask: UnsafeMutableBufferPointer<Bool>) {
         var c = trie.firstChild[Int(parent)]
-        while c >= 0 {
+        while c >= 0 && !workLimitExceeded {
             let b = trie.byte[Int(c)]
             if pr == 0 && b < 0x80 {
                 let t = transition(set, UInt32(b))

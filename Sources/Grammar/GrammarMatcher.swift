@@ -23,6 +23,33 @@ public final class GrammarMatcher {
     /// Upper bound on simultaneous stacks. A step that would exceed it is
     /// treated as a rejection so pathological grammars cannot blow up memory.
     public var maxStacks = 8192
+    /// Upper bound on the work of one operation (a token mask, or checking or
+    /// committing one token), in units of one stack frame expanded, one stack
+    /// node created or one stack id copied. The parser's repetition budget
+    /// cannot see every ambiguous grammar (`x ::= "a"{0,1000}` with
+    /// `root ::= x{0,1000}` multiplies through a rule reference), and one step
+    /// of such a grammar explores millions of stacks; past this budget the
+    /// operation stops and reports `workLimitExceeded` instead of holding the
+    /// engine thread for seconds and growing the arena. Also bounds what one
+    /// operation adds to the arena and the caches.
+    ///
+    /// Honest work grows with the grammar (a mask over an alternation of n
+    /// words expands all n), so the budget is `baseWorkPerStep` plus
+    /// `workPerGrammarSymbol` per symbol of the compiled grammar. Measured
+    /// (262k-token vocabulary): a JSON-schema grammar's masks take at most a
+    /// few hundred units; a first mask over 200,000 enum words about 2 million
+    /// (its budget is ~10 million); 4 million units take ~0.2 s.
+    public var maxWorkPerStep: Int
+    public static let baseWorkPerStep = 4_000_000
+    public static let workPerGrammarSymbol = 4
+    /// Work done so far by the current operation (see `maxWorkPerStep`).
+    // Touched in the expansion and walk loops, never across a call that could
+    // also access them: unchecked like StackSetCache's hot fields.
+    @exclusivity(unchecked) var work = 0
+    /// The last operation ran out of `maxWorkPerStep`: its answer is unknown,
+    /// and the matcher refuses everything until `reset()`, which also drops
+    /// the caches the interrupted operation may have left half-filled.
+    @exclusivity(unchecked) public internal(set) var workLimitExceeded = false
 
     // Arena of stack nodes. Node i is (nodePos[i], nodeParent[i]); parent -1 is
     // the empty (bottom) stack. The stack id -1 itself means "root complete".
@@ -50,6 +77,7 @@ public final class GrammarMatcher {
 
     public init(grammar: Grammar) {
         self.grammar = grammar
+        maxWorkPerStep = GrammarMatcher.baseWorkPerStep + GrammarMatcher.workPerGrammarSymbol * grammar.code.count
         reset()
     }
 
@@ -57,7 +85,9 @@ public final class GrammarMatcher {
     public func reset() {
         partialValue = 0
         partialRemaining = 0
-        if nodePos.count > GrammarMatcher.compactThreshold { clearArena() }
+        if nodePos.count > GrammarMatcher.compactThreshold || workLimitExceeded { clearArena() }
+        workLimitExceeded = false
+        work = 0
         var out: [Int32] = []
         for a in grammar.ruleAltRange[grammar.rootIndex] {
             expand(grammar.altStarts[a], -1, into: &out)
@@ -66,7 +96,8 @@ public final class GrammarMatcher {
     }
 
     /// The root rule can be complete at this point, so end-of-sequence is allowed.
-    public var canEnd: Bool { partialRemaining == 0 && stacks.first == -1 }
+    /// Never after an operation ran out of budget: the state is not known to be complete.
+    public var canEnd: Bool { partialRemaining == 0 && stacks.first == -1 && !workLimitExceeded }
 
     /// No continuation is possible (only reachable by forcing `accept` on a
     /// rejected token); the generation cannot satisfy the grammar any more.
@@ -112,6 +143,8 @@ public final class GrammarMatcher {
 
     /// Runs the bytes from the current state; nil when rejected.
     private func step(_ bytes: [UInt8]) -> ([Int32], UInt32, Int)? {
+        if workLimitExceeded { return nil }
+        work = 0
         var cur = stacks
         var pv = partialValue
         var pr = partialRemaining
@@ -123,7 +156,7 @@ public final class GrammarMatcher {
                 pr = 0
                 next.removeAll(keepingCapacity: true)
                 advance(cur, cp, into: &next)
-                if next.isEmpty || next.count > maxStacks { return nil }
+                if next.isEmpty || next.count > maxStacks || workLimitExceeded { return nil }
                 swap(&cur, &next)
             case .pending(let value, let remaining):
                 pv = value
@@ -137,16 +170,31 @@ public final class GrammarMatcher {
     }
 
     /// Appends the successors of `set` after consuming code point `cp`;
-    /// the result is sorted and unique.
+    /// the result is sorted and unique. Stops early, leaving more than
+    /// `maxStacks` (unique) stacks appended, once the result is known to exceed
+    /// `maxStacks`, and leaves a partial result when `workLimitExceeded`.
     @inline(__always)
     func advance(_ set: [Int32], _ cp: UInt32, into out: inout [Int32]) {
         let start = out.count
         var matched = 0
+        // Successor lists of different stacks overlap, so the raw count says
+        // little; deduplicating whenever it doubles past the limit keeps the
+        // check exact at an amortized log factor.
+        var checkAt = start + 2 * maxStacks
         for s in set where s >= 0 {
             let cls = grammar.code[Int(nodePos[Int(s)])]
             if grammar.classes[Int(cls)].contains(cp) {
                 appendSuccessors(of: s, into: &out)
+                // Cached successor lists cost no expansion, yet 8192 stacks each
+                // bringing thousands of duplicates is work all the same.
+                if work > maxWorkPerStep { workLimitExceeded = true }
+                if workLimitExceeded { return }
                 matched += 1
+                if out.count > checkAt {
+                    GrammarMatcher.sortUniqueTail(&out, from: start)
+                    if out.count - start > maxStacks { return }
+                    checkAt = out.count + 2 * maxStacks
+                }
             }
         }
         if matched > 1 { GrammarMatcher.sortUniqueTail(&out, from: start) }
@@ -170,6 +218,8 @@ public final class GrammarMatcher {
         if succStart[i] < 0 {
             var tmp: [Int32] = []
             expand(nodePos[i] + 1, nodeParent[i], into: &tmp)
+            // An interrupted expansion is incomplete: never cache it.
+            if workLimitExceeded { return }
             let uniq = GrammarMatcher.sortedUnique(tmp)
             succStart[i] = Int32(succStorage.count)
             succCount[i] = Int32(uniq.count)
@@ -177,6 +227,7 @@ public final class GrammarMatcher {
         }
         let st = Int(succStart[i])
         let n = Int(succCount[i])
+        work &+= n
         out.append(contentsOf: succStorage[st..<(st + n)])
     }
 
@@ -194,9 +245,15 @@ public final class GrammarMatcher {
         expandWork.append((pos, parent))
         let code = grammar.code
         while let frame = expandWork.popLast() {
+            if work > maxWorkPerStep {
+                workLimitExceeded = true
+                expandWork.removeAll(keepingCapacity: true)
+                return
+            }
             var pos = frame.0
             var parent = frame.1
             while true {
+                work &+= 1
                 let op = code[Int(pos)]
                 if op >= 0 {
                     out.append(intern(pos, parent))
@@ -229,6 +286,7 @@ public final class GrammarMatcher {
     func intern(_ pos: Int32, _ parent: Int32) -> Int32 {
         let key = UInt64(UInt32(bitPattern: pos)) << 32 | UInt64(UInt32(bitPattern: parent))
         if let id = internTable[key] { return id }
+        work &+= 1
         let id = Int32(nodePos.count)
         nodePos.append(pos)
         nodeParent.append(parent)

@@ -31,6 +31,15 @@ public enum JSONSchemaConverter {
     /// inlines what it references, so a small document can otherwise ask for
     /// exponentially many visits.
     public static let maxSteps = 100_000
+    /// Upper bound on the grammar text one conversion writes (rule bodies, in
+    /// bytes). An object's optional properties render as llama.cpp renders
+    /// them: rule j lists every property from j on, so n optional properties
+    /// take about n²/2 alternatives, and 10,000 of them would be gigabytes.
+    /// 16 MiB fits objects of 500 optional properties with ~40-byte rule names
+    /// (about 6 MB); the GBNF parser's repetition budget refuses objects past
+    /// ~540 optional properties anyway. Checked before each object's optional
+    /// rules are built, so a schema over it fails without writing them.
+    public static let maxGrammarBytes = 16 << 20
     /// Rule names longer than this are shortened (with a hash of the full name),
     /// since names accumulate the property names of every enclosing level.
     static let maxRuleNameLength = 96
@@ -96,6 +105,8 @@ final class SchemaConverter {
     private var pendingCounter = 0
     private var depth = 0
     private var steps = 0
+    /// Bytes of rule bodies written so far (see `JSONSchemaConverter.maxGrammarBytes`).
+    private(set) var renderedBytes = 0
 
     init(root: JSONValue, options: JSONSchemaConverter.Options) {
         self.root = root
@@ -165,24 +176,66 @@ final class SchemaConverter {
         return s
     }
 
+    // Names for a sanitized base form a chain: base, base2x, base3x, … A new rule
+    // takes the first free name of its chain, or reuses the first one with the same
+    // body (llama.cpp's naming). Schemas whose keys all sanitize alike (10,000 keys of
+    // punctuation) would walk the whole chain on every rule, so each chain remembers
+    // how far it has been walked and the first position of each body seen on it.
+    // Names are never removed, so a position once taken stays taken.
+    private struct NameChain {
+        /// Positions 1..<scanned are taken (position 1 is the base itself).
+        var scanned = 1
+        var firstWithBody: [String: Int] = [:]
+    }
+    private var chains: [String: NameChain] = [:]
+    /// Where each name was seen while walking chains (a name such as `a2x` is on
+    /// the chains of both `a` and `a2x`), to update them when its body is set later.
+    private var chainPositions: [String: [(base: String, position: Int)]] = [:]
+
+    private func chainName(_ base: String, _ position: Int) -> String {
+        position == 1 ? base : base + String(position) + "x"
+    }
+
+    /// Walks `base`'s chain on from where the last walk stopped; returns its first free position.
+    private func walkChain(_ base: String) -> Int {
+        // Mutated in place: a copy of the chain would copy its body index on every call.
+        if chains[base] == nil { chains[base] = NameChain() }
+        var p = chains[base]!.scanned
+        while case let n = chainName(base, p), let body = bodies[n] {
+            if chains[base]!.firstWithBody[body] == nil { chains[base]!.firstWithBody[body] = p }
+            chainPositions[n, default: []].append((base, p))
+            p += 1
+        }
+        chains[base]!.scanned = p
+        return p
+    }
+
+    /// Sets the body of a name reserved earlier (a `$ref` or an optional-properties
+    /// rule, whose placeholder body no real rule can equal) and records it on the
+    /// chains that have already walked past the name.
+    private func setReservedBody(_ n: String, _ body: String) {
+        bodies[n] = body
+        renderedBytes += n.utf8.count + body.utf8.count
+        for (base, p) in chainPositions[n] ?? [] where chains[base]!.firstWithBody[body].map({ $0 > p }) ?? true {
+            chains[base]!.firstWithBody[body] = p
+        }
+    }
+
     func uniqueName(_ raw: String) -> String {
         let base = sanitize(raw)
-        var n = base, i = 1
-        while bodies[n] != nil { i += 1; n = base + String(i) + "x" }
-        return n
+        return chainName(base, walkChain(base))
     }
 
     /// Adds `name ::= body`, reusing an identical existing rule.
     func addRule(_ raw: String, _ body: String) -> String {
         let base = sanitize(raw)
-        var n = base, i = 1
-        while let existing = bodies[n] {
-            if existing == body { return n }
-            i += 1
-            n = base + String(i) + "x"
-        }
+        let free = walkChain(base)
+        if let p = chains[base]!.firstWithBody[body] { return chainName(base, p) }
+        let n = chainName(base, free)
         bodies[n] = body
         order.append(n)
+        renderedBytes += n.utf8.count + body.utf8.count
+        _ = walkChain(base) // records the new rule on its chain
         return n
     }
 
@@ -366,7 +419,7 @@ final class SchemaConverter {
         order.append(n)
         refNames[ref] = n
         let inner = try visit(target, name: n + "-body", path: ref)
-        bodies[n] = inner
+        setReservedBody(n, inner)
         return n
     }
 
@@ -580,11 +633,14 @@ final class SchemaConverter {
         if s["properties"] != nil && s["properties"]?.objectMembers == nil {
             throw .invalidSchema("properties must be an object", path: path)
         }
+        // Arrays keep schema order; the sets answer membership (objects may have thousands of keys).
         var required: [String] = []
+        var requiredSet: Set<String> = []
         for r in s["required"]?.arrayValue ?? [] {
             guard let k = r.stringValue else { throw .invalidSchema("required must list strings", path: path) }
-            if !required.contains(k) { required.append(k) }
+            if requiredSet.insert(k).inserted { required.append(k) }
         }
+        let propKeys = Set(props.map(\.key))
         let additional = s["additionalProperties"]
         if props.isEmpty && required.isEmpty {
             switch additional {
@@ -601,8 +657,8 @@ final class SchemaConverter {
         for k in required where kvRules[k] == nil {
             kvRules[k] = addRule("\(name)-\(k)-kv", "\(GBNFText.quote(JSONValue.quote(k))) \(sp) \":\" \(sp) \(primitive("value"))")
         }
-        let requiredKVs = props.map(\.key).filter { required.contains($0) } + required.filter { k in !props.contains { $0.key == k } }
-        var optionalItems = props.map(\.key).filter { !required.contains($0) }.map { kvRules[$0]! }
+        let requiredKVs = props.map(\.key).filter { requiredSet.contains($0) } + required.filter { !propKeys.contains($0) }
+        var optionalItems = props.map(\.key).filter { !requiredSet.contains($0) }.map { kvRules[$0]! }
 
         // Additional properties: keys other than the named ones.
         var additionalValue: String? = nil
@@ -613,13 +669,25 @@ final class SchemaConverter {
         default: throw .invalidSchema("additionalProperties must be a boolean or a schema", path: path)
         }
         if let additionalValue {
-            let known = props.map(\.key) + required.filter { k in !props.contains { $0.key == k } }
+            let known = props.map(\.key) + required.filter { !propKeys.contains($0) }
             let keyRule = known.isEmpty ? primitive("string") : addRule("\(name)-additional-key", notStringsBody(known))
             let kv = addRule("\(name)-additional-kv", "\(keyRule) \":\" \(sp) \(additionalValue)")
             optionalItems.append(addRule("\(name)-additional-kvs", "\(kv) (\",\" \(sp) \(kv))*"))
         }
 
         // opt_j: the first present optional item is i >= j, then the rest after i.
+        // Item i appears in rules 0…i, so the rules' size is known before writing them
+        // (opt names are estimated by their unsuffixed form, which uniqueName only lengthens).
+        var projected = 0
+        for (i, item) in optionalItems.enumerated() {
+            let next = i + 1 < optionalItems.count ? sanitize("\(name)-opt\(i + 1)x").utf8.count + sp.utf8.count + 12 : 0
+            projected += (i + 1) * (item.utf8.count + next + 3)
+            if renderedBytes + projected > JSONSchemaConverter.maxGrammarBytes {
+                throw .invalidSchema("object has \(optionalItems.count) optional properties, and their grammar would exceed "
+                                     + "\(JSONSchemaConverter.maxGrammarBytes >> 20) MiB (it grows with the square of their count; "
+                                     + "list more of them in 'required')", path: path)
+            }
+        }
         var optNames: [String] = []
         for j in 0..<optionalItems.count { optNames.append(uniqueName("\(name)-opt\(j)x")) ; bodies[optNames[j]] = "<pending>"; order.append(optNames[j]) }
         for j in 0..<optionalItems.count {
@@ -627,7 +695,7 @@ final class SchemaConverter {
             for i in j..<optionalItems.count {
                 alts.append(optionalItems[i] + (i + 1 < optionalItems.count ? " (\",\" \(sp) \(optNames[i + 1]))?" : ""))
             }
-            bodies[optNames[j]] = alts.joined(separator: " | ")
+            setReservedBody(optNames[j], alts.joined(separator: " | "))
         }
         var body = "\"{\" \(sp)"
         if !requiredKVs.isEmpty {

@@ -43,8 +43,11 @@ final class StackSetCache {
     deinit { ascii.deallocate() }
 
     var count: Int { sets.count }
+    /// Stack ids held by all sets, for bounding the cache's memory.
+    private(set) var storedIDs = 0
 
     func clear() {
+        storedIDs = 0
         sets.removeAll()
         ids.removeAll()
         other.removeAll()
@@ -65,6 +68,7 @@ final class StackSetCache {
         }
         (ascii + Int(id) * 128).initialize(repeating: StackSetCache.unknown, count: 128)
         sets.append(set)
+        storedIDs += set.count
         nonASCII.append(StackSetCache.unknown)
         ids[set] = id
         return id

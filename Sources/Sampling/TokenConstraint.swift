@@ -14,9 +14,15 @@ public protocol TokenConstraint: AnyObject {
     func accept(_ token: Int32)
     /// Returns to the initial state.
     func reset()
+    /// Why the constraint can no longer decide which tokens are allowed (a grammar that ran out
+    /// of its work budget), or nil. Once set, it allows nothing, and the generation must fail
+    /// with this reason rather than end as if the constraint had finished.
+    var failure: String? { get }
 }
 
 extension TokenConstraint {
+    public var failure: String? { nil }
+
     public func maskDisallowed(_ logits: UnsafeMutableBufferPointer<Float>) {
         for i in logits.indices where logits[i] != -.infinity {
             if !allows(Int32(truncatingIfNeeded: i)) { logits[i] = -.infinity }

@@ -399,6 +399,14 @@ extension Engine {
             }
         }
         let sampled = nextToken(task, logits: logits)
+        if sampled.constraintAdmitsNothing, let failure = task.sampler.constraint?.failure {
+            // The grammar gave up (too ambiguous to decide within its budget): this request
+            // fails on its own; its slot is free again and the other slots go on.
+            slot.task = nil
+            publishStatus()
+            fail(task.job, .grammarFailure(failure))
+            return
+        }
         if sampled.constraintAdmitsNothing {
             // Nothing the grammar allows is possible. A finished grammar whose end is banned
             // (ignore_eos, or a logit bias against EOS) ends as at EOS; one cut off mid-way (a

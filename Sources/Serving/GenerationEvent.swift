@@ -108,6 +108,9 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case modelFailure(String)
     case slotBusy(Int)
     case slotFile(String)
+    /// The request's grammar could not be matched within its work budget
+    /// (`GrammarMatcher.maxWorkPerStep`): a grammar too ambiguous to decide the next token.
+    case grammarFailure(String)
     case stopped
     /// The caller gave the work up (its client went away) before it was done.
     case cancelled
@@ -129,6 +132,7 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .modelFailure(let m): "inference failed: \(m)"
         case .slotBusy(let id): "slot \(id) is busy"
         case .slotFile(let m): m
+        case .grammarFailure(let m): "grammar failed: \(m)"
         case .stopped: "the server is shutting down"
         case .cancelled: "the request was cancelled"
         }

@@ -105,7 +105,7 @@ final class GrammarMatcherTests: XCTestCase {
         let m = try matcher(#"root ::= "true""#)
         let tokens: [[UInt8]] = [[0xF0], [0x80], [0x81], [0xB4], Array("t".utf8), Array("true".utf8), [0xE0], [0xC1]]
         let vocab = TokenVocabulary(tokens: tokens)
-        XCTAssertEqual(m.allowedTokens(vocabulary: vocab), [4, 5])
+        XCTAssertEqual(try m.allowedTokens(vocabulary: vocab), [4, 5])
         XCTAssertFalse(m.accept(token: 0, vocabulary: vocab))
         XCTAssertFalse(m.accept(tokenBytes: [0xF0, 0x80, 0x81, 0xB4]))
         XCTAssertTrue(m.accept(token: 4, vocabulary: vocab))
@@ -132,7 +132,7 @@ final class GrammarMatcherTests: XCTestCase {
             for prefix in ["", "\"", "a", "\"é"] {
                 m.reset()
                 if !prefix.isEmpty && !m.accept(prefix) { continue }
-                let mask = m.allowedTokenMask(vocabulary: vocab)
+                let mask = try m.allowedTokenMask(vocabulary: vocab)
                 for id in 0..<Int32(tokens.count) {
                     XCTAssertEqual(mask[Int(id)], m.accepts(token: id, vocabulary: vocab), "\(g) after \(prefix.debugDescription): token \(id)")
                 }
@@ -222,29 +222,29 @@ final class GrammarMatcherTests: XCTestCase {
         ]
         let eos: Int32 = 12
         let vocab = TokenVocabulary(tokens: tokens, eosTokenIDs: [eos])
-        func check(_ context: String) {
-            let mask = m.allowedTokenMask(vocabulary: vocab)
+        func check(_ context: String) throws {
+            let mask = try m.allowedTokenMask(vocabulary: vocab)
             for id in 0..<Int32(tokens.count) {
                 XCTAssertEqual(mask[Int(id)], m.accepts(token: id, vocabulary: vocab), "\(context) token \(id)")
             }
-            XCTAssertEqual(m.filter(candidates: Array(0..<Int32(tokens.count)), vocabulary: vocab),
+            XCTAssertEqual(try m.filter(candidates: Array(0..<Int32(tokens.count)), vocabulary: vocab),
                            (0..<Int32(tokens.count)).filter { mask[Int($0)] })
-            XCTAssertEqual(m.filter(candidates: [5, 0, 12], vocabulary: vocab),
+            XCTAssertEqual(try m.filter(candidates: [5, 0, 12], vocabulary: vocab),
                            [5, 0, 12].filter { mask[Int($0)] })
         }
-        check("start")
-        let start = Set(m.allowedTokens(vocabulary: vocab))
+        try check("start")
+        let start = Set(try m.allowedTokens(vocabulary: vocab))
         XCTAssertEqual(start, [0, 1, 2, 5, 6, 7, 9, 13, 17])
         XCTAssertTrue(m.accept(token: 6, vocabulary: vocab))  // partial 日
-        check("mid-char")
-        XCTAssertEqual(Set(m.allowedTokens(vocabulary: vocab)), [])  // no token starts with a continuation byte here
+        try check("mid-char")
+        XCTAssertEqual(Set(try m.allowedTokens(vocabulary: vocab)), [])  // no token starts with a continuation byte here
         m.reset()
         XCTAssertTrue(m.accept(token: 9, vocabulary: vocab))
-        check("after 日本a")
+        try check("after 日本a")
         XCTAssertTrue(m.accepts(token: eos, vocabulary: vocab))
         m.reset()
         XCTAssertTrue(m.accept(token: 13, vocabulary: vocab))
-        check("in number")
+        try check("in number")
         XCTAssertFalse(m.accepts(token: eos, vocabulary: vocab))
     }
 
@@ -252,11 +252,11 @@ final class GrammarMatcherTests: XCTestCase {
         let m = try matcher(#"root ::= "日本""#)
         let tokens: [[UInt8]] = [[0xE6], [0x97, 0xA5], [0x97], [0xA5, 0xE6, 0x9C, 0xAC], [0xA6]]
         let vocab = TokenVocabulary(tokens: tokens)
-        XCTAssertEqual(m.allowedTokens(vocabulary: vocab), [0])
+        XCTAssertEqual(try m.allowedTokens(vocabulary: vocab), [0])
         XCTAssertTrue(m.accept(token: 0, vocabulary: vocab))
-        XCTAssertEqual(m.allowedTokens(vocabulary: vocab), [1, 2])
+        XCTAssertEqual(try m.allowedTokens(vocabulary: vocab), [1, 2])
         XCTAssertTrue(m.accept(token: 2, vocabulary: vocab))
-        XCTAssertEqual(m.allowedTokens(vocabulary: vocab), [3])
+        XCTAssertEqual(try m.allowedTokens(vocabulary: vocab), [3])
         XCTAssertTrue(m.accept(token: 3, vocabulary: vocab))
         XCTAssertTrue(m.canEnd)
     }
@@ -279,7 +279,7 @@ final class GrammarMatcherTests: XCTestCase {
         let vocab = TokenVocabulary(tokens: tokens)
         let m = GrammarMatcher(grammar: g)
         for _ in 0..<25 {
-            let mask = m.allowedTokenMask(vocabulary: vocab)
+            let mask = try m.allowedTokenMask(vocabulary: vocab)
             var allowed: [Int32] = []
             for id in 0..<Int32(tokens.count) {
                 let single = m.accepts(token: id, vocabulary: vocab)

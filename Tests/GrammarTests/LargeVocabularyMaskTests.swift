@@ -43,7 +43,7 @@ final class LargeVocabularyMaskTests: XCTestCase {
             let m = GrammarMatcher(grammar: grammar)
             XCTAssertTrue(prefix.isEmpty || m.accept(tokenBytes: Array(prefix.utf8)), label)
             XCTAssertEqual(m.canEnd, canEnd, label)
-            let mask = m.allowedTokenMask(vocabulary: vocab)
+            let mask = try m.allowedTokenMask(vocabulary: vocab)
             XCTAssertEqual(mask.count, tokens.count, label)
             let allowed = mask.filter { $0 }.count
             XCTAssertGreaterThan(allowed, 0, label)

@@ -1,4 +1,5 @@
 import Foundation
+import Grammar
 import Models
 import Sampling
 import Testing
@@ -73,6 +74,31 @@ struct EngineTests {
         let (tokens, _, summary) = try await run(engine, GenerationRequest(promptTokens: p, sampling: Self.greedy, predictLimit: 4))
         #expect(tokens == (try forwardGreedy(p, count: 4)))
         #expect(summary.stopReason == .limit && summary.predictedTokenCount == 4 && summary.promptTokenCount == p.count)
+    }
+
+    /// A grammar the parser admits but that is too ambiguous to match (nested optional
+    /// repetitions through a rule reference) runs out of the matcher's work budget on its first
+    /// mask: that request fails with the reason, a request running beside it is unaffected, and
+    /// the freed slot serves the next request.
+    @Test func grammarOverItsWorkBudgetFailsOnlyItsOwnRequest() async throws {
+        let engine = makeEngine(slots: 2)
+        defer { engine.stop() }
+        let hostile = try Grammar.parse("root ::= x{0,1000}\nx ::= \"a\"{0,1000}")
+        let p = prompt("The old lighthouse keeper")
+        async let beside = run(engine, GenerationRequest(promptTokens: p, sampling: Self.greedy, predictLimit: 4))
+        do {
+            _ = try await run(engine, GenerationRequest(promptTokens: p, sampling: Self.greedy, predictLimit: 4, grammar: hostile))
+            Issue.record("the request under the hostile grammar did not fail")
+        } catch let error as EngineError {
+            guard case .grammarFailure(let message) = error else { Issue.record("unexpected error \(error)"); return }
+            #expect(message.contains("too ambiguous"))
+        }
+        let (tokens, _, summary) = try await beside
+        #expect(tokens == (try forwardGreedy(p, count: 4)) && summary.stopReason == .limit)
+        for _ in 0..<2 { // both slots serve again
+            let (again, _, _) = try await run(engine, GenerationRequest(promptTokens: p, sampling: Self.greedy, predictLimit: 2))
+            #expect(again == Array(tokens.prefix(2)))
+        }
     }
 
     @Test func concurrentRequestsMatchSequentialOnes() async throws {
