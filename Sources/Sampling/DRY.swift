@@ -241,9 +241,13 @@ public final class DRYSampler: Sampler {
             return out
         }
         var tailCache: [[UInt8]: [Int32]] = [:]
+        // Most tokens hold no byte that starts a breaker: a 256-entry table rules them out in one pass.
+        var starts = [Bool](repeating: false, count: 256)
+        for p in patterns { starts[Int(p[0])] = true }
         for id in 0..<vocabularySize {
             let token = Int32(truncatingIfNeeded: id)
             piece(token) { word in
+                guard starts.withUnsafeBufferPointer({ table in word.contains { table[Int($0)] } }) else { return }
                 for p in patterns {
                     let first = p[0]
                     var contained = false
