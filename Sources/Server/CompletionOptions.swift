@@ -89,7 +89,11 @@ struct CompletionOptions {
         if let v = try f.bool("ignore_eos") { p.ignoreEos = v }
         if let v = try f.int("n_probs", in: 0...Int(Int32.max)) { p.nProbs = v }
         if let v = try f.int("min_keep", in: 0...Int(Int32.max)) { p.minKeep = v }
-        if let v = try f.stringList("samplers") { p.samplers = v }
+        if case .string(let letters)? = f["samplers"], let kinds = SamplerKind.parse(sequence: letters), !kinds.isEmpty {
+            p.samplers = kinds.map(\.rawValue)  // today's llama-server: one string of sampler letters ("dkypmxt")
+        } else if let v = try f.stringList("samplers") {
+            p.samplers = v
+        }
         if let v = try f.float("top_n_sigma") { p.topNSigma = v }
         if let v = try f.float("xtc_probability") { p.xtcProbability = v }
         if let v = try f.float("xtc_threshold") { p.xtcThreshold = v }

@@ -60,6 +60,9 @@ struct RequestDecodingTests {
         #expect(p.dryMultiplier == 0.8 && p.dryBase == 2 && p.dryAllowedLength == 3 && p.dryPenaltyLastN == 128)
         #expect(p.drySequenceBreakers == ["\n", "###"])
         #expect(try p.samplerKinds() == [.dry, .typicalP, .xtc, .temperature])
+        // A string of letters, as today's llama-server; a single name still reads as that name.
+        #expect(try options(#"{"samplers": "dskxt"}"#).sampling.samplers == ["dry", "top_n_sigma", "top_k", "xtc", "temperature"])
+        #expect(try options(#"{"samplers": "top_k"}"#).sampling.samplers == ["top_k"])
         // llama-server replaces a base below 1 by the default; -1 means the whole context.
         #expect(try options(#"{"dry_base": 0.5, "dry_penalty_last_n": -1}"#).sampling.dryBase == 1.75)
         expectBadRequest(#"{"xtc_probability": 1.5}"#, mentioning: "xtc_probability")

@@ -122,6 +122,9 @@ def test_generation_settings_echo_the_new_options(server):
     settings = complete(server, n_predict=2, **options)["generation_settings"]
     for key, value in options.items():
         assert settings[key] == (pytest.approx(value) if isinstance(value, float) else value), key
+    # `samplers` as one string of letters, as today's llama-server.
+    assert complete(server, n_predict=1, samplers="dkxt")["generation_settings"]["samplers"] == \
+        ["dry", "top_k", "xtc", "temperature"]
     # llama-server replaces a base below 1 by the default.
     assert complete(server, n_predict=1, dry_base=0.5)["generation_settings"]["dry_base"] == 1.75
     defaults = server.get("/props").json()["default_generation_settings"]
