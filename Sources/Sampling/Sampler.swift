@@ -21,19 +21,27 @@ extension Sampler {
 
 /// The configurable samplers of the spec's `samplers` option, in llama.cpp's naming.
 public enum SamplerKind: String, Sendable, CaseIterable {
+    case dry = "dry"
+    case topNSigma = "top_n_sigma"
     case topK = "top_k"
     case tailFree = "tfs_z"
     case typicalP = "typical_p"
     case topP = "top_p"
     case minP = "min_p"
+    case xtc = "xtc"
     case temperature = "temperature"
 
-    /// The spec's default order.
-    public static let defaultOrder: [SamplerKind] = [.topK, .tailFree, .typicalP, .topP, .minP, .temperature]
+    /// The default order: the spec's, with today's llama-server's DRY and top-n-sigma first and XTC
+    /// before temperature (its `penalties;dry;top_n_sigma;top_k;typ_p;top_p;min_p;xtc;temperature`,
+    /// where cria always applies the penalties first and keeps the spec's tail-free stage).
+    public static let defaultOrder: [SamplerKind] = [.dry, .topNSigma, .topK, .tailFree, .typicalP, .topP, .minP, .xtc, .temperature]
 
-    /// llama.cpp's one-letter code for `--sampling-seq` (k, f, y, p, m, t).
+    /// llama.cpp's one-letter code for `--sampling-seq` (d, s, k, f, y, p, m, x, t).
     public var character: Character {
         switch self {
+        case .dry: "d"
+        case .topNSigma: "s"
+        case .xtc: "x"
         case .topK: "k"
         case .tailFree: "f"
         case .typicalP: "y"
@@ -43,10 +51,30 @@ public enum SamplerKind: String, Sendable, CaseIterable {
         }
     }
 
-    /// Parses a name as listed in the spec (`"top_k"`, …).
+    /// Parses a name as listed in the spec (`"top_k"`, …) or as today's llama-server accepts it:
+    /// any case, `-` for `_` or neither (`top-k`, `topk`), `typ_p`, and `nucleus`, `temp`, `typ`.
     public init?(name: String) {
-        self.init(rawValue: name)
+        let lower = name.lowercased()
+        if let kind = SamplerKind(rawValue: lower) { self = kind; return }
+        let aliases: [String: SamplerKind] = ["typ_p": .typicalP, "typ": .typicalP, "typical": .typicalP,
+                                              "nucleus": .topP, "temp": .temperature, "tfs": .tailFree]
+        if let kind = aliases[lower] { self = kind; return }
+        for kind in SamplerKind.allCases {
+            let names = kind == .typicalP ? [kind.rawValue, "typ_p"] : [kind.rawValue]
+            for canonical in names where canonical.contains("_") {
+                if lower == canonical.replacingOccurrences(of: "_", with: "-")
+                    || lower == canonical.replacingOccurrences(of: "_", with: "") {
+                    self = kind
+                    return
+                }
+            }
+        }
+        return nil
     }
+
+    /// llama-server's name for its repetition penalties stage, which cria always applies before the
+    /// `samplers` list: accepted in the list and skipped.
+    public static let penaltiesName = "penalties"
 
     /// Parses llama.cpp's compact sequence form, e.g. `"kfypmt"`; nil if any letter is unknown.
     public static func parse(sequence: String) -> [SamplerKind]? {

@@ -25,8 +25,9 @@ public struct VocabularyInfo: Sendable, Equatable {
 /// one task at a time (it is `@unchecked Sendable` so it can move between tasks).
 ///
 /// Stage order (as llama.cpp's server of the spec's version): logit_bias (incl. `ignore_eos`) →
-/// penalties → [constraint mask, only on resample] → then either greedy (temperature ≤ 0), or
-/// temperature → mirostat (v1/v2), or the `samplers` list → distribution draw.
+/// penalties → [constraint mask, only on resample] → then either greedy (temperature ≤ 0; DRY
+/// first when enabled), or temperature → mirostat (v1/v2), or the `samplers` list (which today's
+/// llama-server extends with dry, top_n_sigma and xtc) → distribution draw.
 public final class SamplerChain: @unchecked Sendable {
     public let vocabulary: VocabularyInfo
     /// The seed actually used (a random one when the request asked for -1).
@@ -43,6 +44,7 @@ public final class SamplerChain: @unchecked Sendable {
     private var rng: SamplingRandomGenerator
     private let candidates: TokenCandidates
     private let penalties: PenaltiesSampler?
+    private let drySamplers: [DRYSampler]
     /// Resolved `penalty_prompt` tokens, used by `acceptPrompt` instead of the prompt when set.
     public private(set) var penaltyPromptTokens: [Int32]?
     private let probabilityScratch: UnsafeMutablePointer<TokenData>
@@ -50,13 +52,35 @@ public final class SamplerChain: @unchecked Sendable {
     /// Builds the chain a request's parameters describe.
     /// - Parameters:
     ///   - contextSize: the sequence's context length (`repeat_last_n = -1` means this many tokens).
-    ///   - tokenize: resolves string `logit_bias` targets and a string `penalty_prompt`.
+    ///   - tokenize: resolves string `logit_bias` targets, a string `penalty_prompt` and DRY's
+    ///     sequence breakers.
+    ///   - piece: a token's text bytes, handed to the closure; with it DRY finds every token that
+    ///     contains a breaker or starts one, as llama.cpp does (without it, only the breaker's own
+    ///     tokenization breaks a sequence).
     public convenience init(parameters: SamplingParameters, vocabulary: VocabularyInfo, contextSize: Int,
                             constraint: (any TokenConstraint)? = nil,
-                            tokenize: ((String) -> [Int32])? = nil) throws(SamplingParameterError) {
+                            tokenize: ((String) -> [Int32])? = nil,
+                            piece: ((Int32, (UnsafeBufferPointer<UInt8>) -> Void) -> Void)? = nil) throws(SamplingParameterError) {
         try parameters.validate(vocabularySize: vocabulary.size)
         let kinds = try parameters.samplerKinds()
         let vocab = vocabulary.size
+        let seed = parameters.usesRandomSeed ? SamplingRandomGenerator.randomSeed() : UInt64(parameters.seed)
+
+        // DRY, when enabled and listed in `samplers`: its window is clamped to the context like
+        // the penalties', and its breakers are resolved once per sequence.
+        let dryWindow = parameters.dryPenaltyLastN == -1 ? max(contextSize, 1)
+            : min(parameters.dryPenaltyLastN, max(contextSize, 1))
+        var dryBreakers: [(head: Int32, tail: [Int32])]?
+        func makeDRY() -> DRYSampler {
+            if dryBreakers == nil {
+                dryBreakers = DRYSampler.breakerSequences(parameters.drySequenceBreakers, vocabularySize: vocab,
+                                                          tokenize: tokenize ?? { _ in [] }, piece: piece)
+            }
+            return DRYSampler(vocabularySize: vocab, multiplier: parameters.dryMultiplier, base: parameters.dryBase,
+                              allowedLength: parameters.dryAllowedLength, window: dryWindow, breakers: dryBreakers!)
+        }
+        let dryActive = kinds.contains(.dry)
+            && DRYSampler.isActive(multiplier: parameters.dryMultiplier, base: parameters.dryBase, window: dryWindow)
 
         var prefix: [any Sampler] = []
         var bias = LogitBiasSampler(entries: parameters.logitBias, vocabularySize: vocab, tokenize: tokenize).biases
@@ -81,6 +105,9 @@ public final class SamplerChain: @unchecked Sendable {
         var stages: [any Sampler] = []
         let minKeep = min(max(1, parameters.minKeep), vocab)
         if parameters.temperature <= 0 {
+            // Greedy ignores the truncating samplers, but DRY edits the logits the argmax is taken
+            // over (llama-server runs its whole chain at temperature 0 too).
+            if dryActive { stages.append(makeDRY()) }
             stages.append(GreedySampler())
         } else if parameters.mirostat == 1 {
             stages.append(TemperatureSampler(temperature: parameters.temperature))
@@ -91,6 +118,17 @@ public final class SamplerChain: @unchecked Sendable {
         } else {
             for kind in kinds {
                 switch kind {
+                case .dry:
+                    // Once, at its first place in the list (each DRY holds vocabulary-sized buffers,
+                    // so a list naming it thousands of times must not build thousands).
+                    if dryActive && !stages.contains(where: { $0 is DRYSampler }) { stages.append(makeDRY()) }
+                case .topNSigma:
+                    if parameters.topNSigma > 0 { stages.append(TopNSigmaSampler(n: parameters.topNSigma)) }
+                case .xtc:
+                    if XTCSampler.isActive(probability: parameters.xtcProbability, threshold: parameters.xtcThreshold) {
+                        stages.append(XTCSampler(probability: parameters.xtcProbability, threshold: parameters.xtcThreshold,
+                                                 minKeep: minKeep, seed: seed))
+                    }
                 case .topK: stages.append(TopKSampler(k: min(parameters.topK, vocab), minKeep: minKeep))
                 case .tailFree: stages.append(TailFreeSampler(z: parameters.tfsZ, minKeep: minKeep))
                 case .typicalP: stages.append(TypicalSampler(p: parameters.typicalP, minKeep: minKeep))
@@ -116,7 +154,6 @@ public final class SamplerChain: @unchecked Sendable {
         case .text(let s): promptTokens = tokenize?(s) ?? []
         }
 
-        let seed = parameters.usesRandomSeed ? SamplingRandomGenerator.randomSeed() : UInt64(parameters.seed)
         self.init(vocabulary: vocabulary, prefix: prefix, samplers: stages, seed: seed,
                   nProbs: parameters.nProbs, constraint: constraint)
         self.penaltyPromptTokens = promptTokens
@@ -136,6 +173,7 @@ public final class SamplerChain: @unchecked Sendable {
         rng = SamplingRandomGenerator(seed: seed)
         candidates = TokenCandidates(vocabularySize: vocabulary.size)
         penalties = prefix.lazy.compactMap { $0 as? PenaltiesSampler }.first
+        drySamplers = (prefix + samplers).compactMap { $0 as? DRYSampler }
         penaltyPromptTokens = nil
         probabilityScratch = .allocate(capacity: max(1, self.nProbs))
     }
@@ -147,14 +185,18 @@ public final class SamplerChain: @unchecked Sendable {
     /// Names of all stages in application order (diagnostics).
     public var stageNames: [String] { (prefix + samplers).map(\.name) }
 
-    /// Feeds the prompt into the penalty history (no grammar, no mirostat). When the request set
-    /// `penalty_prompt`, those tokens are used instead of `promptTokens`.
+    /// Feeds the prompt into the penalty and DRY histories (no grammar, no mirostat). When the
+    /// request set `penalty_prompt`, the penalties get those tokens instead of `promptTokens`
+    /// (DRY, which the spec's `penalty_prompt` predates, always sees the prompt, as in llama-server).
     public func acceptPrompt<S: Sequence<Int32>>(_ promptTokens: S) {
-        guard let p = penalties else { return }
-        if let replacement = penaltyPromptTokens {
+        guard penalties != nil || !drySamplers.isEmpty else { return }
+        if let p = penalties, let replacement = penaltyPromptTokens {
             for t in replacement { p.accept(t) }
-        } else {
-            for t in promptTokens { p.accept(t) }
+        }
+        let feedPenalties = penaltyPromptTokens == nil ? penalties : nil
+        for t in promptTokens {
+            feedPenalties?.accept(t)
+            for d in drySamplers { d.accept(t) }
         }
     }
 

@@ -55,7 +55,30 @@ public struct SamplingParameters: Sendable, Equatable {
     public var nProbs: Int = 0
     /// `min_keep`, default 0.
     public var minKeep: Int = 0
-    /// `samplers`, default ["top_k", "tfs_z", "typical_p", "top_p", "min_p", "temperature"].
+    /// `top_n_sigma`, default -1; ≤ 0 disables.
+    public var topNSigma: Float = -1
+    /// `xtc_probability`, default 0 (disabled); in [0, 1].
+    public var xtcProbability: Float = 0
+    /// `xtc_threshold`, default 0.1; in [0, 1], above 0.5 disables XTC.
+    public var xtcThreshold: Float = 0.1
+    /// `dry_multiplier`, default 0 (disabled).
+    public var dryMultiplier: Float = 0
+    /// `dry_base`, default 1.75 (the server replaces values below 1 by its default, as llama-server).
+    public var dryBase: Float = 1.75
+    /// `dry_allowed_length`, default 2.
+    public var dryAllowedLength: Int = 2
+    /// `dry_penalty_last_n`, default -1 (the whole context); 0 disables.
+    public var dryPenaltyLastN: Int = -1
+    /// `dry_sequence_breakers`, default ["\n", ":", "\"", "*"].
+    public var drySequenceBreakers: [String] = SamplingParameters.defaultSequenceBreakers
+
+    /// llama.cpp's default DRY sequence breakers.
+    public static let defaultSequenceBreakers = ["\n", ":", "\"", "*"]
+    /// Most `dry_sequence_breakers` entries a request may give (llama.cpp has no limit, but scans the
+    /// vocabulary once per breaker when it builds the sampler, so the count bounds that work).
+    public static let maxSequenceBreakers = 64
+
+    /// `samplers`, default ["dry", "top_n_sigma", "top_k", "tfs_z", "typical_p", "top_p", "min_p", "xtc", "temperature"].
     public var samplers: [String] = SamplerKind.defaultOrder.map(\.rawValue)
 
     public init() {}
@@ -65,12 +88,14 @@ public struct SamplingParameters: Sendable, Equatable {
 
     /// The `samplers` option parsed into kinds (throws on an unknown name).
     public func samplerKinds() throws(SamplingParameterError) -> [SamplerKind] {
-        try samplers.map { name throws(SamplingParameterError) in
+        var kinds: [SamplerKind] = []
+        for name in samplers where name.lowercased() != SamplerKind.penaltiesName {
             guard let kind = SamplerKind(name: name) else {
                 throw SamplingParameterError.unknownSampler(name: name)
             }
-            return kind
+            kinds.append(kind)
         }
+        return kinds
     }
 
     /// Checks every field; throws the first problem found, naming the spec field.
@@ -102,6 +127,23 @@ public struct SamplingParameters: Sendable, Equatable {
         if seed < -1 { throw .invalidValue(field: "seed", reason: "must be -1 (random) or non-negative") }
         if nProbs < 0 { throw .invalidValue(field: "n_probs", reason: "must not be negative") }
         if minKeep < 0 { throw .invalidValue(field: "min_keep", reason: "must not be negative") }
+        try finite(topNSigma, "top_n_sigma")
+        try nonNegative(xtcProbability, "xtc_probability")
+        if xtcProbability > 1 { throw .invalidValue(field: "xtc_probability", reason: "must be between 0 and 1") }
+        try nonNegative(xtcThreshold, "xtc_threshold")
+        if xtcThreshold > 1 { throw .invalidValue(field: "xtc_threshold", reason: "must be between 0 and 1") }
+        try nonNegative(dryMultiplier, "dry_multiplier")
+        try finite(dryBase, "dry_base")
+        if dryBase < 1 { throw .invalidValue(field: "dry_base", reason: "must be at least 1") }
+        if dryAllowedLength < 0 || dryAllowedLength > Int(Int32.max) {
+            throw .invalidValue(field: "dry_allowed_length", reason: "must be between 0 and \(Int32.max)")
+        }
+        if dryPenaltyLastN < -1 || dryPenaltyLastN > Int(Int32.max) {
+            throw .invalidValue(field: "dry_penalty_last_n", reason: "must be -1 (the whole context), 0 (disabled) or positive")
+        }
+        if drySequenceBreakers.count > Self.maxSequenceBreakers {
+            throw .invalidValue(field: "dry_sequence_breakers", reason: "at most \(Self.maxSequenceBreakers) breakers")
+        }
         _ = try samplerKinds()
         for entry in logitBias {
             if case .add(let b) = entry.value, b.isNaN {

@@ -89,7 +89,32 @@ struct CompletionOptions {
         if let v = try f.bool("ignore_eos") { p.ignoreEos = v }
         if let v = try f.int("n_probs", in: 0...Int(Int32.max)) { p.nProbs = v }
         if let v = try f.int("min_keep", in: 0...Int(Int32.max)) { p.minKeep = v }
-        if let v = try f.stringList("samplers") { p.samplers = v }
+        if case .string(let letters)? = f["samplers"], let kinds = SamplerKind.parse(sequence: letters), !kinds.isEmpty {
+            p.samplers = kinds.map(\.rawValue)  // today's llama-server: one string of sampler letters ("dkypmxt")
+        } else if let v = try f.stringList("samplers") {
+            p.samplers = v
+        }
+        if let v = try f.float("top_n_sigma") { p.topNSigma = v }
+        if let v = try f.float("xtc_probability") { p.xtcProbability = v }
+        if let v = try f.float("xtc_threshold") { p.xtcThreshold = v }
+        if let v = try f.float("dry_multiplier") { p.dryMultiplier = v }
+        // llama-server replaces a base below 1 (which would disable DRY) by its default.
+        if let v = try f.float("dry_base") { p.dryBase = v < 1 ? defaults.dryBase : v }
+        if let v = try f.int("dry_allowed_length", in: 0...Int(Int32.max)) { p.dryAllowedLength = v }
+        if let v = try f.int("dry_penalty_last_n", in: -1...Int(Int32.max)) { p.dryPenaltyLastN = v }
+        if let items = try f.array("dry_sequence_breakers") {
+            let shape = "a non-empty array of strings"
+            guard !items.isEmpty else { throw .badRequest("Invalid value for 'dry_sequence_breakers': must be \(shape)") }
+            guard items.count <= SamplingParameters.maxSequenceBreakers else {
+                throw .badRequest("Invalid value for 'dry_sequence_breakers': at most \(SamplingParameters.maxSequenceBreakers) breakers, got \(items.count)")
+            }
+            var breakers: [String] = []
+            for item in items {
+                guard case .string(let b) = item else { throw JSONFields.typeError("dry_sequence_breakers", shape) }
+                breakers.append(b)
+            }
+            p.drySequenceBreakers = breakers
+        }
         if let v = f["penalty_prompt"] {
             switch v {
             case .string(let s): p.penaltyPrompt = .text(s)

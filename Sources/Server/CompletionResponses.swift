@@ -21,6 +21,14 @@ struct GenerationSettings: Encodable {
     var frequency_penalty: Float
     var penalty_prompt_tokens: [Int]
     var use_penalty_prompt_tokens: Bool
+    var top_n_sigma: Float
+    var xtc_probability: Float
+    var xtc_threshold: Float
+    var dry_multiplier: Float
+    var dry_base: Float
+    var dry_allowed_length: Int
+    var dry_penalty_last_n: Int
+    var dry_sequence_breakers: [String]
     var mirostat: Int
     var mirostat_tau: Float
     var mirostat_eta: Float
@@ -63,6 +71,14 @@ struct GenerationSettings: Encodable {
         case nil: penalty_prompt_tokens = []
         }
         use_penalty_prompt_tokens = p.penaltyPrompt != nil
+        top_n_sigma = p.topNSigma
+        xtc_probability = p.xtcProbability
+        xtc_threshold = p.xtcThreshold
+        dry_multiplier = p.dryMultiplier
+        dry_base = p.dryBase
+        dry_allowed_length = p.dryAllowedLength
+        dry_penalty_last_n = p.dryPenaltyLastN
+        dry_sequence_breakers = p.drySequenceBreakers
         mirostat = p.mirostat
         mirostat_tau = p.mirostatTau
         mirostat_eta = p.mirostatEta

@@ -97,7 +97,10 @@ extension Engine {
         do {
             sampler = try SamplerChain(parameters: request.sampling, vocabulary: samplerVocabulary,
                                        contextSize: slotContextSize, constraint: constraint,
-                                       tokenize: { [tokenizer] in tokenizer.tokenize($0, addSpecial: false) })
+                                       tokenize: { [tokenizer] in tokenizer.tokenize($0, addSpecial: false) },
+                                       piece: { [tokenizer] (id: Int32, body: (UnsafeBufferPointer<UInt8>) -> Void) in
+                                           tokenizer.withPieceBytes(id, special: true, body)
+                                       })
         } catch {
             fail(job, .invalidSampling(field: error.field, message: error.description))
             return

@@ -161,6 +161,20 @@ public final class Tokenizer: Sendable {
         return Array(pieceBytes[Int(pieceStarts[Int(id)])..<Int(pieceStarts[Int(id) + 1])])
     }
 
+    /// Calls `body` with the bytes of `piece(id, special:)` without copying them (DRY scans
+    /// every token's text for its sequence breakers).
+    public func withPieceBytes(_ id: Int32, special: Bool = false, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        guard id >= 0, Int(id) < vocabulary.count,
+              special || vocabulary.attributes[Int(id)].intersection([.control, .unknown]).isEmpty else {
+            body(UnsafeBufferPointer(start: nil, count: 0))
+            return
+        }
+        let start = Int(pieceStarts[Int(id)]), end = Int(pieceStarts[Int(id) + 1])
+        pieceBytes.withUnsafeBufferPointer { all in
+            body(UnsafeBufferPointer(rebasing: all[start..<end]))
+        }
+    }
+
     /// The piece as text for display (`cria tokenize --show-pieces`); bytes that are not valid
     /// UTF-8 on their own (a `<0xF0>` byte token) show as U+FFFD.
     public func pieceString(_ id: Int32, special: Bool = true) -> String {

@@ -55,7 +55,11 @@ struct RunCommand: ParsableCommand {
         parameters.seed = seed
         let vocab = VocabularyInfo(size: model.config.vocabularySize, eosTokens: Array(tokenizer.vocabulary.endOfGeneration),
                                    newlineToken: tokenizer.vocabulary.nl)
-        let sampler = try SamplerChain(parameters: parameters, vocabulary: vocab, contextSize: contextSize)
+        let sampler = try SamplerChain(parameters: parameters, vocabulary: vocab, contextSize: contextSize,
+                                       tokenize: { tokenizer.tokenize($0, addSpecial: false) },
+                                       piece: { (id: Int32, body: (UnsafeBufferPointer<UInt8>) -> Void) in
+                                           tokenizer.withPieceBytes(id, special: true, body)
+                                       })
         sampler.acceptPrompt(promptTokens)
 
         let cache = try kvCache.makeCache(model, capacity: contextSize)

@@ -4,9 +4,9 @@ import Sampling
 /// llama-server's sampling flags (`--temp`, `--top-k`, `--seed`, …): server-wide defaults for
 /// every sampling option a request leaves out. A request's own value always wins.
 ///
-/// Flags for samplers cria does not have (XTC, DRY, top-n-sigma, adaptive-p) are accepted only
-/// at their disabling values, so a script that spells out llama-server's defaults still starts,
-/// while one that asks for the sampler is told it is missing instead of silently not getting it.
+/// Flags for a sampler cria does not have (adaptive-p) are accepted only at their disabling
+/// values, so a script that spells out llama-server's defaults still starts, while one that asks
+/// for the sampler is told it is missing instead of silently not getting it.
 struct SamplingDefaultOptions: ParsableArguments {
     @Option(name: [.customLong("temp"), .customLong("temperature")], parsing: .unconditional, help: "Default temperature (≤ 0: greedy).")
     var temperature: Float?
@@ -51,32 +51,29 @@ struct SamplingDefaultOptions: ParsableArguments {
     @Option(name: [.customShort("l"), .customLong("logit-bias")], help: "Default logit bias TOKEN_ID+BIAS or TOKEN_ID-BIAS (repeatable).")
     var logitBias: [String] = []
 
-    // Samplers cria lacks: only their disabling values are accepted.
-    @Option(name: [.customLong("top-nsigma"), .customLong("top-n-sigma")], parsing: .unconditional, help: "Top-n-sigma (not supported: only -1, disabled).")
+    @Option(name: [.customLong("top-nsigma"), .customLong("top-n-sigma")], parsing: .unconditional, help: "Default top-n-sigma (≤ 0 disables; default -1).")
     var topNSigma: Float?
-    @Option(name: .customLong("xtc-probability"), help: "XTC probability (not supported: only 0, disabled).")
+    @Option(name: .customLong("xtc-probability"), help: "Default XTC probability, 0…1 (0 disables).")
     var xtcProbability: Float?
-    @Option(name: .customLong("xtc-threshold"), help: "XTC threshold (not supported; no effect while XTC is off).")
+    @Option(name: .customLong("xtc-threshold"), help: "Default XTC threshold, 0…1 (> 0.5 disables; default 0.1).")
     var xtcThreshold: Float?
-    @Option(name: .customLong("dry-multiplier"), help: "DRY multiplier (not supported: only 0, disabled).")
+    @Option(name: .customLong("dry-multiplier"), help: "Default DRY multiplier (0 disables).")
     var dryMultiplier: Float?
-    @Option(name: .customLong("dry-base"), help: "DRY base (no effect while DRY is off).")
+    @Option(name: .customLong("dry-base"), help: "Default DRY base (≥ 1; default 1.75).")
     var dryBase: Float?
-    @Option(name: .customLong("dry-allowed-length"), help: "DRY allowed length (no effect while DRY is off).")
+    @Option(name: .customLong("dry-allowed-length"), help: "Default DRY allowed length (default 2).")
     var dryAllowedLength: Int?
-    @Option(name: .customLong("dry-penalty-last-n"), help: "DRY penalty window (no effect while DRY is off).")
+    @Option(name: .customLong("dry-penalty-last-n"), parsing: .unconditional, help: "Default DRY window (0 disables, -1 whole context).")
     var dryPenaltyLastN: Int?
-    @Option(name: .customLong("dry-sequence-breaker"), help: "DRY sequence breaker (no effect while DRY is off).")
+    @Option(name: .customLong("dry-sequence-breaker"), help: "DRY sequence breaker (repeatable; replaces the defaults \\n : \" *; \"none\" for none).")
     var drySequenceBreakers: [String] = []
+    // A sampler cria lacks: only its disabling value is accepted.
     @Option(name: .customLong("adaptive-target"), parsing: .unconditional, help: "Adaptive-p target (not supported: only a negative value, disabled).")
     var adaptiveTarget: Float?
     @Option(name: .customLong("adaptive-decay"), help: "Adaptive-p decay (no effect while adaptive-p is off).")
     var adaptiveDecay: Float?
 
     func validate() throws {
-        if let topNSigma, topNSigma > 0 { throw unsupported("--top-nsigma", "top-n-sigma", "-1") }
-        if let xtcProbability, xtcProbability > 0 { throw unsupported("--xtc-probability", "XTC", "0") }
-        if let dryMultiplier, dryMultiplier != 0 { throw unsupported("--dry-multiplier", "DRY", "0") }
         if let adaptiveTarget, adaptiveTarget >= 0 { throw unsupported("--adaptive-target", "adaptive-p", "-1") }
         if samplers != nil && samplingSequence != nil {
             throw ValidationError("--samplers and --sampling-seq both set the sampler order: pass only one")
@@ -109,6 +106,17 @@ struct SamplingDefaultOptions: ParsableArguments {
         if let mirostatEta { p.mirostatEta = mirostatEta }
         if let mirostatTau { p.mirostatTau = mirostatTau }
         if let minKeep { p.minKeep = minKeep }
+        if let topNSigma { p.topNSigma = topNSigma }
+        if let xtcProbability { p.xtcProbability = xtcProbability }
+        if let xtcThreshold { p.xtcThreshold = xtcThreshold }
+        if let dryMultiplier { p.dryMultiplier = dryMultiplier }
+        if let dryBase { p.dryBase = dryBase }
+        if let dryAllowedLength { p.dryAllowedLength = dryAllowedLength }
+        if let dryPenaltyLastN { p.dryPenaltyLastN = dryPenaltyLastN }
+        if !drySequenceBreakers.isEmpty {
+            // As llama-server: the flags replace the defaults, and "none" alone means no breakers.
+            p.drySequenceBreakers = drySequenceBreakers == ["none"] ? [] : drySequenceBreakers
+        }
         p.ignoreEos = ignoreEOS
         if let samplers { p.samplers = try Self.samplerNames(samplers) }
         if let samplingSequence {
@@ -131,10 +139,8 @@ struct SamplingDefaultOptions: ParsableArguments {
     static func samplerNames(_ list: String) throws -> [String] {
         var names: [String] = []
         for raw in list.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) where !raw.isEmpty {
-            let name = ["top-k": "top_k", "top-p": "top_p", "min-p": "min_p", "typ_p": "typical_p", "typ-p": "typical_p",
-                        "typical": "typical_p", "tfs": "tfs_z", "temp": "temperature"][raw] ?? raw
-            if name == "penalties" { continue }
-            guard SamplerKind(name: name) != nil else {
+            if raw.lowercased() == SamplerKind.penaltiesName { continue }
+            guard let name = SamplerKind(name: raw)?.rawValue else {
                 throw ValidationError("--samplers: cria has no sampler \"\(raw)\" (it has "
                                       + SamplerKind.allCases.map(\.rawValue).joined(separator: ", ") + ", penalties)")
             }

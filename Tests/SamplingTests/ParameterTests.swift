@@ -27,7 +27,7 @@ final class ParameterTests: XCTestCase {
         XCTAssertEqual(p.logitBias, [])
         XCTAssertEqual(p.nProbs, 0)
         XCTAssertEqual(p.minKeep, 0)
-        XCTAssertEqual(p.samplers, ["top_k", "tfs_z", "typical_p", "top_p", "min_p", "temperature"])
+        XCTAssertEqual(p.samplers, ["dry", "top_n_sigma", "top_k", "tfs_z", "typical_p", "top_p", "min_p", "xtc", "temperature"])
         XCTAssertNoThrow(try p.validate(vocabularySize: 10))
     }
 
@@ -63,7 +63,7 @@ final class ParameterTests: XCTestCase {
         expectError("n_probs") { $0.nProbs = -1 }
         expectError("min_keep") { $0.minKeep = -3 }
         expectError("n_predict") { $0.nPredict = -5 }
-        expectError("samplers") { $0.samplers = ["top_k", "top-k"] }
+        expectError("samplers") { $0.samplers = ["top_k", "top_kk"] }
         expectError("logit_bias") { $0.logitBias = [LogitBiasEntry(.token(100), .add(1))] }
         expectError("logit_bias") { $0.logitBias = [LogitBiasEntry(.token(-1), .ban)] }
         expectError("logit_bias") { $0.logitBias = [LogitBiasEntry(.token(5), .add(.nan))] }
@@ -85,16 +85,16 @@ final class ParameterTests: XCTestCase {
 
     func testUnknownSamplerErrorAndChainInitThrows() {
         var p = SamplingParameters()
-        p.samplers = ["nucleus"]
+        p.samplers = ["nucleus-x"]
         XCTAssertThrowsError(try p.validate()) { error in
-            XCTAssertEqual(error as? SamplingParameterError, .unknownSampler(name: "nucleus"))
+            XCTAssertEqual(error as? SamplingParameterError, .unknownSampler(name: "nucleus-x"))
         }
         XCTAssertThrowsError(try SamplerChain(parameters: p, vocabulary: VocabularyInfo(size: 4), contextSize: 8))
     }
 
     func testSamplerSequenceLetters() {
-        XCTAssertEqual(SamplerKind.parse(sequence: "kfypmt"), SamplerKind.defaultOrder)
+        XCTAssertEqual(SamplerKind.parse(sequence: "dskfypmxt"), SamplerKind.defaultOrder)
         XCTAssertEqual(SamplerKind.parse(sequence: "tk"), [.temperature, .topK])
-        XCTAssertNil(SamplerKind.parse(sequence: "kx"))
+        XCTAssertNil(SamplerKind.parse(sequence: "kq"))
     }
 }

@@ -50,6 +50,38 @@ struct RequestDecodingTests {
         #expect(o.slotID == 1 && o.cachePrompt)
     }
 
+    @Test func readsTheDRYXTCAndTopNSigmaOptions() throws {
+        let p = try options(#"""
+        {"top_n_sigma": 1.5, "xtc_probability": 0.5, "xtc_threshold": 0.2, "dry_multiplier": 0.8, "dry_base": 2,
+         "dry_allowed_length": 3, "dry_penalty_last_n": 128, "dry_sequence_breakers": ["\n", "###"],
+         "samplers": ["penalties", "dry", "typ_p", "xtc", "temperature"]}
+        """#).sampling
+        #expect(p.topNSigma == 1.5 && p.xtcProbability == 0.5 && p.xtcThreshold == 0.2)
+        #expect(p.dryMultiplier == 0.8 && p.dryBase == 2 && p.dryAllowedLength == 3 && p.dryPenaltyLastN == 128)
+        #expect(p.drySequenceBreakers == ["\n", "###"])
+        #expect(try p.samplerKinds() == [.dry, .typicalP, .xtc, .temperature])
+        // A string of letters, as today's llama-server; a single name still reads as that name.
+        #expect(try options(#"{"samplers": "dskxt"}"#).sampling.samplers == ["dry", "top_n_sigma", "top_k", "xtc", "temperature"])
+        #expect(try options(#"{"samplers": "top_k"}"#).sampling.samplers == ["top_k"])
+        // llama-server replaces a base below 1 by the default; -1 means the whole context.
+        #expect(try options(#"{"dry_base": 0.5, "dry_penalty_last_n": -1}"#).sampling.dryBase == 1.75)
+        expectBadRequest(#"{"xtc_probability": 1.5}"#, mentioning: "xtc_probability")
+        expectBadRequest(#"{"xtc_probability": -0.5}"#, mentioning: "xtc_probability")
+        expectBadRequest(#"{"xtc_threshold": 2}"#, mentioning: "xtc_threshold")
+        expectBadRequest(#"{"top_n_sigma": 1e300}"#, mentioning: "top_n_sigma")
+        expectBadRequest(#"{"dry_multiplier": -1}"#, mentioning: "dry_multiplier")
+        expectBadRequest(#"{"dry_multiplier": 1e39}"#, mentioning: "dry_multiplier")
+        expectBadRequest(#"{"dry_allowed_length": -1}"#, mentioning: "dry_allowed_length")
+        expectBadRequest(#"{"dry_allowed_length": 1e10}"#, mentioning: "dry_allowed_length")
+        expectBadRequest(#"{"dry_penalty_last_n": -2}"#, mentioning: "dry_penalty_last_n")
+        expectBadRequest(#"{"dry_penalty_last_n": 4294967296}"#, mentioning: "dry_penalty_last_n")
+        expectBadRequest(#"{"dry_sequence_breakers": []}"#, mentioning: "dry_sequence_breakers")
+        expectBadRequest(#"{"dry_sequence_breakers": "\n"}"#, mentioning: "dry_sequence_breakers")
+        expectBadRequest(#"{"dry_sequence_breakers": [1]}"#, mentioning: "dry_sequence_breakers")
+        let many = "[" + Array(repeating: "\"x\"", count: 100_000).joined(separator: ",") + "]"
+        expectBadRequest(#"{"dry_sequence_breakers": "# + many + "}", mentioning: "dry_sequence_breakers")
+    }
+
     @Test func openAIStyleLogitBiasObject() throws {
         let o = try options(#"{"logit_bias": {"15": 2, "17": -100}}"#)
         #expect(o.sampling.logitBias == [LogitBiasEntry(.token(15), .add(2)), LogitBiasEntry(.token(17), .add(-100))])

@@ -44,8 +44,10 @@ def test_sampling_defaults_apply_and_requests_override(start_server):
 
 
 def test_sampler_flags_are_checked():
-    assert "XTC" in refused("--xtc-probability", "0.5")
-    assert "no sampler \"dry\"" in refused("--samplers", "top_k;dry")
+    assert "xtc_probability" in refused("--xtc-probability", "1.5")
+    assert "dry_base" in refused("--dry-base", "0.5")
+    assert "no sampler \"infill\"" in refused("--samplers", "top_k;infill")
+    assert "adaptive-p" in refused("--adaptive-target", "0.5")
     assert "--logit-bias" in refused("--logit-bias", "12x")
     assert "repeat_penalty" in refused("--repeat-penalty", "0")
 

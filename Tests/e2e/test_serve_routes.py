@@ -62,7 +62,10 @@ def test_props(server):
                        "presence_penalty": 0.0, "frequency_penalty": 0.0, "penalty_prompt_tokens": [],
                        "use_penalty_prompt_tokens": False, "mirostat": 0, "mirostat_tau": 5.0, "mirostat_eta": 0.1,
                        "grammar": "", "ignore_eos": False, "logit_bias": [], "n_probs": 0, "min_keep": 0,
-                       "samplers": ["top_k", "tfs_z", "typical_p", "top_p", "min_p", "temperature"]}.items():
+                       "top_n_sigma": -1.0, "xtc_probability": 0.0, "xtc_threshold": 0.1, "dry_multiplier": 0.0,
+                       "dry_base": 1.75, "dry_allowed_length": 2, "dry_penalty_last_n": -1,
+                       "samplers": ["dry", "top_n_sigma", "top_k", "tfs_z", "typical_p", "top_p", "min_p", "xtc",
+                                    "temperature"]}.items():
         assert defaults[key] == pytest.approx(value), key
     settings = server.post("/completion", {"prompt": "x", "n_predict": 1}).json()["generation_settings"]
     # Today's llama-server nests the same settings under `params`; the spec's flat ones stay.
